@@ -1,0 +1,20 @@
+/* callbar: the numbering plan a command runs with: the embedded data, with
+ * an operator's tables in their place where given. */
+#ifndef CALLBAR_NUMPLAN_LOAD_H
+#define CALLBAR_NUMPLAN_LOAD_H
+
+#include "callbar/number.h"
+
+struct numplan_files {
+	const char *segments; /* NULL: the embedded table */
+	const char *carriers;
+};
+
+/* The plan, or NULL after printing what went wrong (file:line:column). */
+struct cbar_numplan *numplan_load(const struct numplan_files *files);
+
+/* Read a whole file into a new buffer (NUL-ended); NULL with errno set.
+ * Files over max bytes fail with EFBIG. */
+char *read_file(const char *path, size_t max, size_t *len);
+
+#endif

@@ -1,0 +1,397 @@
+/*
+ * callbar: normalising a written telephone number to E.164.
+ *
+ * Hand-written rather than libphonenumber: this runs on the decision path
+ * (every call, every CDR line), must not allocate or take locks, and only
+ * needs the country code and national number, not formatting or validation
+ * by number type.  libphonenumber is the oracle of the differential test
+ * (tests/diff/), which measures where and why the two differ.
+ *
+ * The work is two passes over the input, neither of which allocates:
+ *   1. peel the wrapping (spaces, <...>, tel:/sip:/sips:, URI parameters),
+ *      then collect the digits, dropping visual separators;
+ *   2. decide how the digits were written (international with '+' or the
+ *      context's international prefix, national with or without the trunk
+ *      prefix), split the country code off, and classify.
+ * docs/numbering.md lists every accepted form and every rejection.
+ */
+#include <string.h>
+
+#include "callbar/number.h"
+#include "numplan_impl.h"
+
+/* Digits collected before the country code is known: an international
+ * prefix of up to 7 digits plus 15, with room to report "too long". */
+#define MAX_RAW 24
+
+enum kind { PLAIN, TEL, SIP };
+
+static bool starts_nocase(const char *p, const char *e, const char *lit)
+{
+	size_t n = strlen(lit);
+	if ((size_t)(e - p) < n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c + 32);
+		if (c != lit[i])
+			return false;
+	}
+	return true;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+struct digits {
+	char d[MAX_RAW];
+	unsigned n;
+	bool plus;
+};
+
+/*
+ * Collect the digits of [p, e) into out.  uri: percent escapes are decoded
+ * first (a SIP user part may write '+' as %2B).  Returns CBAR_OK or an error
+ * with *at set to the offending byte.
+ */
+static enum cbar_err collect(const char *p, const char *e, bool uri, struct digits *out,
+                             const char **at)
+{
+	out->n = 0;
+	out->plus = false;
+	while (p < e) {
+		const char *here = p;
+		unsigned char c = (unsigned char)*p++;
+		if (c == '%' && uri) {
+			int hi = e - p >= 2 ? hexval(p[0]) : -1;
+			int lo = hi >= 0 ? hexval(p[1]) : -1;
+			if (lo < 0) {
+				*at = here;
+				return CBAR_NUM_URI;
+			}
+			c = (unsigned char)(hi * 16 + lo);
+			p += 2;
+		} else if (c == 0xEF && e - p >= 2 && (unsigned char)p[0] == 0xBC) {
+			/* Full-width forms, common in Chinese text: U+FF10..U+FF19
+			 * digits, U+FF0B plus, U+FF08/U+FF09 parentheses, U+FF0D
+			 * hyphen-minus. */
+			unsigned char t = (unsigned char)p[1];
+			if (t >= 0x90 && t <= 0x99)
+				c = (unsigned char)('0' + (t - 0x90));
+			else if (t == 0x8B)
+				c = '+';
+			else if (t == 0x88 || t == 0x89 || t == 0x8D)
+				c = ' ';
+			else {
+				*at = here;
+				return CBAR_NUM_CHAR;
+			}
+			p += 2;
+		}
+		if (c >= '0' && c <= '9') {
+			if (out->n == MAX_RAW) {
+				*at = here;
+				return CBAR_NUM_TOO_LONG;
+			}
+			out->d[out->n++] = (char)c;
+		} else if (c == '+') {
+			if (out->n || out->plus) {
+				*at = here;
+				return CBAR_NUM_PLUS;
+			}
+			out->plus = true;
+		} else if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' ||
+		           c == '/' || c == '\t') {
+			continue;
+		} else {
+			*at = here;
+			return CBAR_NUM_CHAR;
+		}
+	}
+	return CBAR_OK;
+}
+
+static bool len_ok(uint32_t mask, unsigned n)
+{
+	return n < 32 && (mask >> n) & 1u;
+}
+
+/* Whether to drop a national prefix in front of a national number: when a
+ * national number never starts with that digit, or when only the shorter
+ * reading has a possible length. */
+static bool strip_natpfx(const struct cbar__country *c, const char *d, unsigned n)
+{
+	if (!c->natpfx_len || n <= c->natpfx_len || memcmp(d, c->natpfx, c->natpfx_len))
+		return false;
+	if (!(c->nsn_first & (1u << (c->natpfx[0] - '0'))))
+		return true;
+	return !len_ok(c->lenmask, n) && len_ok(c->lenmask, n - c->natpfx_len);
+}
+
+/* The longest international prefix of country c that d starts with. */
+static unsigned intl_prefix(const struct cbar_numplan *np, const struct cbar__country *c,
+                            const char *d, unsigned n)
+{
+	unsigned best = 0;
+	for (uint32_t i = 0; i < c->intl_n; i++) {
+		const struct cbar__dpat *p = &np->pats[c->intl_at + i];
+		if (p->len > best && p->len < n && cbar__dpat_prefix(p, d, n))
+			best = p->len;
+	}
+	return best;
+}
+
+static bool is_emergency(const struct cbar_numplan *np, const struct cbar__country *c,
+                         const char *nsn, unsigned n)
+{
+	for (uint32_t i = 0; i < c->emerg_n; i++) {
+		const struct cbar__dpat *p = &np->pats[c->emerg_at + i];
+		if (p->len == n && cbar__dpat_prefix(p, nsn, n))
+			return true;
+	}
+	return false;
+}
+
+/* The calling code d starts with (1 to 3 digits), or 0. */
+static unsigned split_cc(const struct cbar_numplan *np, const char *d, unsigned n,
+                         unsigned *cc_len)
+{
+	unsigned v = 0;
+	if (n == 0 || d[0] == '0')
+		return 0;
+	for (unsigned k = 0; k < 3 && k < n; k++) {
+		v = v * 10 + (unsigned)(d[k] - '0');
+		if (np->cc_count[v]) {
+			*cc_len = k + 1;
+			return v;
+		}
+	}
+	return 0;
+}
+
+static void classify_cn(const struct cbar_numplan *np, struct cbar_number *out,
+                        const char *nsn, unsigned n)
+{
+	if (!np->l1 || n < 7)
+		return;
+	uint32_t v = 0;
+	for (unsigned k = 0; k < 5; k++)
+		v = v * 10 + (uint32_t)(nsn[k] - '0');
+	uint32_t x = np->l1[v];
+	if (x & CBAR__SEG_BLOCK)
+		x = np->l2[(x & ~CBAR__SEG_BLOCK) * 100 + (unsigned)(nsn[5] - '0') * 10 +
+		           (unsigned)(nsn[6] - '0')];
+	uint16_t city = (uint16_t)(x & 0xffffu);
+	out->carrier = (uint8_t)((x >> 16) & 0xfu);
+	if (city && city < np->ncities) {
+		out->city = city;
+		out->region = np->cities[city].region;
+	}
+}
+
+enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
+                                const char *s, size_t len, struct cbar_number *out,
+                                size_t *errat)
+{
+	const char *p = s, *e = s + len, *at = s;
+	const char *ctx_p = NULL, *ctx_e = NULL;
+	enum kind kind = PLAIN;
+	enum cbar_err err;
+	struct digits dg, cx;
+
+	if (!np || country == CBAR_NONE || country >= np->ncountries) {
+		err = CBAR_NUM_COUNTRY;
+		goto fail;
+	}
+	const struct cbar__country *ctx = &np->countries[country];
+
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		e--;
+	if (p < e && *p == '<') {
+		if (e[-1] != '>') {
+			at = e - 1;
+			err = CBAR_NUM_URI;
+			goto fail;
+		}
+		p++;
+		e--;
+	}
+	if (starts_nocase(p, e, "tel:")) {
+		kind = TEL;
+		p += 4;
+	} else if (starts_nocase(p, e, "sip:") || starts_nocase(p, e, "sips:")) {
+		kind = SIP;
+		p += p[3] == ':' ? 4 : 5;
+		const char *atsign = memchr(p, '@', (size_t)(e - p));
+		if (!atsign) {
+			at = p;
+			err = CBAR_NUM_URI_USER;
+			goto fail;
+		}
+		e = atsign;
+	}
+	if (kind != PLAIN) {
+		/* The number ends at the first parameter; of the parameters only
+		 * phone-context matters (RFC 3966 section 5.1.5). */
+		const char *semi = memchr(p, ';', (size_t)(e - p));
+		if (semi) {
+			const char *q = semi;
+			while (q < e) {
+				const char *name = q + 1;
+				const char *end = memchr(name, ';', (size_t)(e - name));
+				if (!end)
+					end = e;
+				if (starts_nocase(name, end, "phone-context=")) {
+					ctx_p = name + 14;
+					ctx_e = end;
+				}
+				q = end;
+			}
+			e = semi;
+		}
+	}
+
+	err = collect(p, e, kind != PLAIN, &dg, &at);
+	if (err) {
+		if (err == CBAR_NUM_CHAR && kind == SIP)
+			err = CBAR_NUM_URI_USER;
+		goto fail;
+	}
+	if (dg.n == 0) {
+		at = p;
+		err = CBAR_NUM_EMPTY;
+		goto fail;
+	}
+
+	/* A local tel: number with a global phone-context is read as the
+	 * context's digits followed by its own; a domain name as context says
+	 * nothing about the country and is ignored. */
+	if (ctx_p && !dg.plus && ctx_p < ctx_e && *ctx_p == '+') {
+		err = collect(ctx_p, ctx_e, true, &cx, &at);
+		if (err || cx.n == 0 || cx.n + dg.n > MAX_RAW) {
+			at = ctx_p;
+			err = err == CBAR_NUM_TOO_LONG || cx.n + dg.n > MAX_RAW ? CBAR_NUM_TOO_LONG
+			                                                       : CBAR_NUM_CONTEXT;
+			goto fail;
+		}
+		memmove(dg.d + cx.n, dg.d, dg.n);
+		memcpy(dg.d, cx.d, cx.n);
+		dg.n += cx.n;
+		dg.plus = true;
+	}
+
+	const char *d = dg.d;
+	unsigned n = dg.n, cc, cc_len = 0;
+	const struct cbar__country *c = ctx;
+	bool intl = dg.plus;
+	uint8_t flags = 0;
+
+	if (!intl) {
+		unsigned ip = intl_prefix(np, ctx, d, n);
+		if (ip) {
+			d += ip;
+			n -= ip;
+			intl = true;
+		}
+	}
+	if (intl) {
+		flags |= CBAR_NUM_WRITTEN_INTL;
+		cc = split_cc(np, d, n, &cc_len);
+		if (!cc) {
+			at = p;
+			err = n < 1 ? CBAR_NUM_TOO_SHORT : CBAR_NUM_CC;
+			goto fail;
+		}
+		if (cc != ctx->cc)
+			c = &np->countries[np->cc_country[cc]];
+		d += cc_len;
+		n -= cc_len;
+		/* "+44 (0)20 ..." and "+86 0571 ...": a trunk prefix written
+		 * after the country code is dropped when it cannot start a
+		 * national number and what follows it can (so normalising the
+		 * result again changes nothing). */
+		if (c->natpfx_len && n > c->natpfx_len && !memcmp(d, c->natpfx, c->natpfx_len) &&
+		    !(c->nsn_first & (1u << (c->natpfx[0] - '0'))) &&
+		    (c->nsn_first & (1u << (d[c->natpfx_len] - '0')))) {
+			d += c->natpfx_len;
+			n -= c->natpfx_len;
+		}
+	} else {
+		cc = ctx->cc;
+		cc_len = ctx->cc_len;
+		char ccs[4];
+		unsigned v = cc, k = cc_len;
+		while (k--) {
+			ccs[k] = (char)('0' + v % 10);
+			v /= 10;
+		}
+		if (strip_natpfx(ctx, d, n)) {
+			d += ctx->natpfx_len;
+			n -= ctx->natpfx_len;
+		} else if (n > cc_len && !memcmp(d, ccs, cc_len) && !len_ok(ctx->lenmask, n) &&
+		           len_ok(ctx->lenmask, n - cc_len)) {
+			/* "8613805710000": the country code without '+', as many
+			 * CDRs write it; taken only when the whole is not a
+			 * possible national number and the rest is. */
+			d += cc_len;
+			n -= cc_len;
+			flags |= CBAR_NUM_WRITTEN_INTL;
+		}
+	}
+
+	if (n < 2) {
+		at = p;
+		err = CBAR_NUM_TOO_SHORT;
+		goto fail;
+	}
+	uint32_t lens = np->cc_lenmask[cc];
+	unsigned maxlen = lens ? 31u - (unsigned)__builtin_clz(lens) : CBAR_E164_MAX;
+	if (n > maxlen || cc_len + n > CBAR_E164_MAX) {
+		at = p;
+		err = CBAR_NUM_TOO_LONG;
+		goto fail;
+	}
+
+	memset(out, 0, sizeof *out);
+	uint64_t v = cc;
+	unsigned k = cc_len;
+	unsigned cv = cc;
+	while (k--) {
+		out->digits[k] = (char)('0' + cv % 10);
+		cv /= 10;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		out->digits[cc_len + i] = d[i];
+		v = v * 10 + (uint64_t)(d[i] - '0');
+	}
+	out->digits[cc_len + n] = 0;
+	out->e164 = v;
+	out->cc = (uint16_t)cc;
+	out->cc_len = (uint8_t)cc_len;
+	out->ndigits = (uint8_t)(cc_len + n);
+	if (lens && n < (unsigned)__builtin_ctz(lens))
+		flags |= CBAR_NUM_SHORT;
+	if (is_emergency(np, c, d, n))
+		flags |= CBAR_NUM_EMERGENCY;
+	out->flags = flags;
+	out->country = np->cc_count[cc] == 1 ? np->cc_country[cc] : CBAR_NONE;
+	if (np->cn && cc == np->countries[np->cn].cc)
+		classify_cn(np, out, d, n);
+	return CBAR_OK;
+
+fail:
+	if (errat)
+		*errat = (size_t)(at - s);
+	return err;
+}

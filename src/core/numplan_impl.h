@@ -1,0 +1,95 @@
+/*
+ * callbar: the numbering plan's inside, shared by numplan.c (loading) and
+ * number.c (parsing).  Not a public header.
+ */
+#ifndef CALLBAR_NUMPLAN_IMPL_H
+#define CALLBAR_NUMPLAN_IMPL_H
+
+#include <stdint.h>
+
+#include "callbar/number.h"
+
+/* One alternative of a digit pattern: a sequence of digit sets. */
+#define CBAR__DPAT_MAX 12
+struct cbar__dpat {
+	uint8_t len;
+	uint16_t set[CBAR__DPAT_MAX]; /* bit d: digit d allowed here */
+};
+
+struct cbar__country {
+	char id[4];          /* "CN"; "001" for non-geographic codes */
+	uint16_t cc;
+	uint8_t cc_len;
+	bool main;
+	uint32_t lenmask;    /* bit n: a national number of n digits is possible */
+	uint8_t minlen, maxlen;
+	char natpfx[8];      /* national (trunk) prefix, "" when none */
+	uint8_t natpfx_len;
+	uint16_t nsn_first;  /* digits a national number can start with */
+	uint32_t intl_at, intl_n;   /* alternatives in np->pats */
+	uint32_t emerg_at, emerg_n; /* alternatives in np->pats */
+};
+
+struct cbar__region {
+	char code[8];
+	char *zh, *en;
+	char *aliases; /* comma-separated, lower case for ASCII */
+};
+
+struct cbar__city {
+	uint8_t region;
+	char *zh, *en;
+};
+
+/* One line of a prefix table (segments or carriers). */
+struct cbar__pfx {
+	char digits[8];
+	uint8_t len;
+	uint16_t value;
+};
+
+/*
+ * The segment table answers "which city and original carrier" for a
+ * Chinese national number in two loads: l1 is indexed by the first five
+ * digits; an entry is either a value or, with CBAR__SEG_BLOCK set, the
+ * index of a block of 100 values in l2 for the sixth and seventh digits.
+ * A value packs city (bits 0-15) and carrier (bits 16-19).
+ */
+#define CBAR__SEG_L1 100000u
+#define CBAR__SEG_BLOCK 0x80000000u
+
+#define CBAR__MAX_REGIONS 64
+
+struct cbar_numplan {
+	struct cbar__country *countries; /* [0] unused: index 0 is CBAR_NONE */
+	uint32_t ncountries;
+	uint16_t cc_country[1000];  /* main country of each calling code */
+	uint8_t cc_count[1000];     /* how many countries share it */
+	uint32_t cc_lenmask[1000];  /* union of their national lengths */
+	struct cbar__dpat *pats;
+	uint32_t npats;
+
+	struct cbar__region regions[CBAR__MAX_REGIONS]; /* [0] unused */
+	uint32_t nregions;
+	struct cbar__city *cities; /* [0] unused */
+	uint32_t ncities;
+
+	struct cbar__pfx *seg, *car; /* the tables as loaded */
+	uint32_t nseg, ncar;
+	uint32_t *l1, *l2;           /* built from seg and car */
+	uint32_t nblocks;
+	uint16_t cn;                 /* country index of CN, or CBAR_NONE */
+};
+
+/* Whether the digit text d[0..n) starts with alternative p. */
+static inline bool cbar__dpat_prefix(const struct cbar__dpat *p, const char *d, size_t n)
+{
+	if (p->len > n)
+		return false;
+	for (unsigned i = 0; i < p->len; i++)
+		if (!(p->set[i] & (1u << (unsigned)(d[i] - '0'))))
+			return false;
+	return true;
+}
+
+#endif

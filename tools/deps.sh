@@ -1,0 +1,20 @@
+#!/bin/sh
+# Install the Debian packages callbar builds and tests with, when missing.
+# As root it runs apt-get; otherwise it names what is missing and fails.
+set -eu
+pkgs="cmake ninja-build gcc g++ make pkg-config libcmocka-dev libphonenumber-dev"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "callbar needs these Debian packages:$missing" >&2
+	echo "install them with: sudo apt-get install$missing" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y --no-install-recommends $missing >/dev/null ||
+	{ apt-get update >/dev/null && apt-get install -y --no-install-recommends $missing >/dev/null; }
