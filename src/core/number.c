@@ -126,15 +126,30 @@ static bool len_ok(uint32_t mask, unsigned n)
 }
 
 /* Whether to drop a national prefix in front of a national number: when a
- * national number never starts with that digit, or when only the shorter
- * reading has a possible length. */
+ * national number never starts with that digit but can start with the
+ * next one, or when only the shorter reading has a possible length. */
 static bool strip_natpfx(const struct cbar__country *c, const char *d, unsigned n)
 {
 	if (!c->natpfx_len || n <= c->natpfx_len || memcmp(d, c->natpfx, c->natpfx_len))
 		return false;
 	if (!(c->nsn_first & (1u << (c->natpfx[0] - '0'))))
-		return true;
+		return (c->nsn_first >> (d[c->natpfx_len] - '0')) & 1u;
 	return !len_ok(c->lenmask, n) && len_ok(c->lenmask, n - c->natpfx_len);
+}
+
+/*
+ * "+44 (0)20 ..." and "+86 0571 ...": a trunk prefix written after the
+ * country code is dropped when it cannot start a national number and what
+ * follows it can (so normalising the result again changes nothing).
+ */
+static void drop_trunk_after_cc(const struct cbar__country *c, const char **d, unsigned *n)
+{
+	if (c->natpfx_len && *n > c->natpfx_len && !memcmp(*d, c->natpfx, c->natpfx_len) &&
+	    !(c->nsn_first & (1u << (c->natpfx[0] - '0'))) &&
+	    (c->nsn_first & (1u << ((*d)[c->natpfx_len] - '0')))) {
+		*d += c->natpfx_len;
+		*n -= c->natpfx_len;
+	}
 }
 
 /* The longest international prefix of country c that d starts with. */
@@ -317,16 +332,7 @@ enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
 			c = &np->countries[np->cc_country[cc]];
 		d += cc_len;
 		n -= cc_len;
-		/* "+44 (0)20 ..." and "+86 0571 ...": a trunk prefix written
-		 * after the country code is dropped when it cannot start a
-		 * national number and what follows it can (so normalising the
-		 * result again changes nothing). */
-		if (c->natpfx_len && n > c->natpfx_len && !memcmp(d, c->natpfx, c->natpfx_len) &&
-		    !(c->nsn_first & (1u << (c->natpfx[0] - '0'))) &&
-		    (c->nsn_first & (1u << (d[c->natpfx_len] - '0')))) {
-			d += c->natpfx_len;
-			n -= c->natpfx_len;
-		}
+		drop_trunk_after_cc(c, &d, &n);
 	} else {
 		cc = ctx->cc;
 		cc_len = ctx->cc_len;
@@ -347,6 +353,7 @@ enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
 			d += cc_len;
 			n -= cc_len;
 			flags |= CBAR_NUM_WRITTEN_INTL;
+			drop_trunk_after_cc(ctx, &d, &n);
 		}
 	}
 
