@@ -120,6 +120,16 @@ static enum cbar_err collect(const char *p, const char *e, bool uri, struct digi
 	return CBAR_OK;
 }
 
+/* Whether d starts with the n bytes of p: inline, as these are one to
+ * three digits and a library call costs more than the compare. */
+static inline bool has_prefix(const char *d, const char *p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (d[i] != p[i])
+			return false;
+	return true;
+}
+
 static bool len_ok(uint32_t mask, unsigned n)
 {
 	return n < 32 && (mask >> n) & 1u;
@@ -130,7 +140,7 @@ static bool len_ok(uint32_t mask, unsigned n)
  * next one, or when only the shorter reading has a possible length. */
 static bool strip_natpfx(const struct cbar__country *c, const char *d, unsigned n)
 {
-	if (!c->natpfx_len || n <= c->natpfx_len || memcmp(d, c->natpfx, c->natpfx_len))
+	if (!c->natpfx_len || n <= c->natpfx_len || !has_prefix(d, c->natpfx, c->natpfx_len))
 		return false;
 	if (!(c->nsn_first & (1u << (c->natpfx[0] - '0'))))
 		return (c->nsn_first >> (d[c->natpfx_len] - '0')) & 1u;
@@ -144,7 +154,7 @@ static bool strip_natpfx(const struct cbar__country *c, const char *d, unsigned 
  */
 static void drop_trunk_after_cc(const struct cbar__country *c, const char **d, unsigned *n)
 {
-	if (c->natpfx_len && *n > c->natpfx_len && !memcmp(*d, c->natpfx, c->natpfx_len) &&
+	if (c->natpfx_len && *n > c->natpfx_len && has_prefix(*d, c->natpfx, c->natpfx_len) &&
 	    !(c->nsn_first & (1u << (c->natpfx[0] - '0'))) &&
 	    (c->nsn_first & (1u << ((*d)[c->natpfx_len] - '0')))) {
 		*d += c->natpfx_len;
@@ -168,6 +178,8 @@ static unsigned intl_prefix(const struct cbar_numplan *np, const struct cbar__co
 static bool is_emergency(const struct cbar_numplan *np, const struct cbar__country *c,
                          const char *nsn, unsigned n)
 {
+	if (n >= 32 || !((c->emerg_lens >> n) & 1u))
+		return false;
 	for (uint32_t i = 0; i < c->emerg_n; i++) {
 		const struct cbar__dpat *p = &np->pats[c->emerg_at + i];
 		if (p->len == n && cbar__dpat_prefix(p, nsn, n))
@@ -345,7 +357,7 @@ enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
 		if (strip_natpfx(ctx, d, n)) {
 			d += ctx->natpfx_len;
 			n -= ctx->natpfx_len;
-		} else if (n > cc_len && !memcmp(d, ccs, cc_len) && !len_ok(ctx->lenmask, n) &&
+		} else if (n > cc_len && has_prefix(d, ccs, cc_len) && !len_ok(ctx->lenmask, n) &&
 		           len_ok(ctx->lenmask, n - cc_len)) {
 			/* "8613805710000": the country code without '+', as many
 			 * CDRs write it; taken only when the whole is not a

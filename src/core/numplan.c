@@ -310,6 +310,8 @@ enum cbar_err cbar_numplan_load_countries(struct cbar_numplan *np, const char *t
 		}
 		if ((err = pattern_field(&pb, &l, C_EMERG, &c->emerg_at, &c->emerg_n, name, d)))
 			goto fail;
+		for (uint32_t k = 0; k < c->emerg_n; k++)
+			c->emerg_lens |= 1u << pb.v[c->emerg_at + k].len;
 		n++;
 	}
 	if (n == 1) {

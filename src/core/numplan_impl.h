@@ -28,6 +28,7 @@ struct cbar__country {
 	uint16_t nsn_first;  /* digits a national number can start with */
 	uint32_t intl_at, intl_n;   /* alternatives in np->pats */
 	uint32_t emerg_at, emerg_n; /* alternatives in np->pats */
+	uint32_t emerg_lens;        /* bit n: some emergency number has n digits */
 };
 
 struct cbar__region {
