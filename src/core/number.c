@@ -217,6 +217,23 @@ static void classify_cn(const struct cbar_numplan *np, struct cbar_number *out,
 	if (x & CBAR__SEG_BLOCK)
 		x = np->l2[(x & ~CBAR__SEG_BLOCK) * 100 + (unsigned)(nsn[5] - '0') * 10 +
 		           (unsigned)(nsn[6] - '0')];
+	if (np->nported) {
+		uint64_t key = 0;
+		for (unsigned k = 0; k < n; k++)
+			key = key * 10 + (uint64_t)(nsn[k] - '0');
+		uint32_t lo = 0, hi = np->nported;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (np->ported[mid].nsn < key)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < np->nported && np->ported[lo].nsn == key) {
+			x = (x & ~(0xfu << 16)) | ((uint32_t)np->ported[lo].carrier << 16);
+			out->flags |= CBAR_NUM_PORTED;
+		}
+	}
 	uint16_t city = (uint16_t)(x & 0xffffu);
 	out->carrier = (uint8_t)((x >> 16) & 0xfu);
 	if (city && city < np->ncities) {

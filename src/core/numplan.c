@@ -647,6 +647,71 @@ enum cbar_err cbar_numplan_load_cn_carriers(struct cbar_numplan *np, const char 
 	return CBAR_OK;
 }
 
+static int ported_cmp(const void *a, const void *b)
+{
+	const struct cbar__ported *x = a, *y = b;
+	return x->nsn < y->nsn ? -1 : x->nsn > y->nsn;
+}
+
+enum cbar_err cbar_numplan_load_cn_ported(struct cbar_numplan *np, const char *text,
+                                          size_t len, const char *name,
+                                          struct cbar_diag *d)
+{
+	struct reader r = {text, text + len, 0};
+	struct line l;
+	struct cbar__ported *v = NULL;
+	uint32_t n = 0, cap = 0;
+	enum cbar_err err;
+
+	while (next_line(&r, &l)) {
+		if (l.nf != 2) {
+			err = bad(d, name, &l, l.nf > 2 ? 2 : l.nf - 1,
+			          "expected 2 tab-separated fields: number carrier");
+			goto fail;
+		}
+		const char *p = l.f[0];
+		size_t pn = l.n[0];
+		if (pn > 3 && p[0] == '+' && p[1] == '8' && p[2] == '6') {
+			p += 3;
+			pn -= 3;
+		}
+		if (!all_digits(p, pn) || pn < 7 || pn > 12) {
+			err = bad(d, name, &l, 0,
+			          "number must be a Chinese national number (7 to 12 digits) or +86...");
+			goto fail;
+		}
+		enum cbar_carrier c = cbar_carrier_lookup(l.f[1], l.n[1]);
+		if (c == CBAR_CARRIER_NONE) {
+			err = bad(d, name, &l, 1, "unknown carrier (cmcc, cucc, ctcc, cbn)");
+			goto fail;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			struct cbar__ported *nv = realloc(v, cap * sizeof *nv);
+			if (!nv) {
+				err = CBAR_NOMEM;
+				goto fail;
+			}
+			v = nv;
+		}
+		uint64_t x = 0;
+		for (size_t i = 0; i < pn; i++)
+			x = x * 10 + (uint64_t)(p[i] - '0');
+		v[n].nsn = x;
+		v[n].carrier = (uint8_t)c;
+		n++;
+	}
+	if (n)
+		qsort(v, n, sizeof *v, ported_cmp);
+	free(np->ported);
+	np->ported = v;
+	np->nported = n;
+	return CBAR_OK;
+fail:
+	free(v);
+	return err;
+}
+
 /* ---- lifecycle and lookups ---------------------------------------------- */
 
 struct cbar_numplan *cbar_numplan_new(void)
@@ -666,6 +731,7 @@ void cbar_numplan_free(struct cbar_numplan *np)
 	free(np->car);
 	free(np->l1);
 	free(np->l2);
+	free(np->ported);
 	free(np);
 }
 

@@ -49,6 +49,12 @@ struct cbar__pfx {
 	uint16_t value;
 };
 
+/* One ported number: its national number as an integer and its carrier. */
+struct cbar__ported {
+	uint64_t nsn;
+	uint8_t carrier;
+};
+
 /*
  * The segment table answers "which city and original carrier" for a
  * Chinese national number in two loads: l1 is indexed by the first five
@@ -80,6 +86,8 @@ struct cbar_numplan {
 	uint32_t *l1, *l2;           /* built from seg and car */
 	uint32_t nblocks;
 	uint16_t cn;                 /* country index of CN, or CBAR_NONE */
+	struct cbar__ported *ported; /* sorted by nsn */
+	uint32_t nported;
 };
 
 /* Whether the digit text d[0..n) starts with alternative p. */
