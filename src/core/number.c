@@ -125,14 +125,30 @@ static bool len_ok(uint32_t mask, unsigned n)
 	return n < 32 && (mask >> n) & 1u;
 }
 
-/* Whether to drop a national prefix in front of a national number: when a
- * national number never starts with that digit, or when only the shorter
- * reading has a possible length. */
-static bool strip_natpfx(const struct cbar__country *c, const char *d, unsigned n)
+/* Whether a national number of country c can start with d: its first two
+ * digits, so that Tokyo's 03 (a trunk prefix, then 3) is told from the 00
+ * that Japan's own 00777 numbers start with. */
+static bool can_start(const struct cbar_numplan *np, const struct cbar__country *c,
+                      const char *d, unsigned n)
+{
+	if (!c->start_n)
+		return true; /* the data does not say */
+	for (uint32_t i = 0; i < c->start_n; i++)
+		if (cbar__dpat_prefix(&np->pats[c->start_at + i], d, n))
+			return true;
+	return false;
+}
+
+/* Whether to drop a national prefix in front of a national number: when no
+ * national number starts the way the whole does (libphonenumber's test,
+ * on the first two digits), or when only the shorter reading has a
+ * possible length. */
+static bool strip_natpfx(const struct cbar_numplan *np, const struct cbar__country *c,
+                         const char *d, unsigned n)
 {
 	if (!c->natpfx_len || n <= c->natpfx_len || memcmp(d, c->natpfx, c->natpfx_len))
 		return false;
-	if (!(c->nsn_first & (1u << (c->natpfx[0] - '0'))))
+	if (!can_start(np, c, d, n))
 		return true;
 	return !len_ok(c->lenmask, n) && len_ok(c->lenmask, n - c->natpfx_len);
 }
@@ -317,13 +333,14 @@ enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
 			c = &np->countries[np->cc_country[cc]];
 		d += cc_len;
 		n -= cc_len;
-		/* "+44 (0)20 ..." and "+86 0571 ...": a trunk prefix written
-		 * after the country code is dropped when it cannot start a
-		 * national number and what follows it can (so normalising the
-		 * result again changes nothing). */
+		/* "+44 (0)20 ...", "+86 0571 ..." and "+81 (0)3 ...": a trunk
+		 * prefix written after the country code is dropped when no
+		 * national number starts the way the digits do and what follows
+		 * the prefix can (so normalising the result again changes
+		 * nothing). */
 		if (c->natpfx_len && n > c->natpfx_len && !memcmp(d, c->natpfx, c->natpfx_len) &&
-		    !(c->nsn_first & (1u << (c->natpfx[0] - '0'))) &&
-		    (c->nsn_first & (1u << (d[c->natpfx_len] - '0')))) {
+		    !can_start(np, c, d, n) &&
+		    can_start(np, c, d + c->natpfx_len, n - c->natpfx_len)) {
 			d += c->natpfx_len;
 			n -= c->natpfx_len;
 		}
@@ -336,7 +353,7 @@ enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
 			ccs[k] = (char)('0' + v % 10);
 			v /= 10;
 		}
-		if (strip_natpfx(ctx, d, n)) {
+		if (strip_natpfx(np, ctx, d, n)) {
 			d += ctx->natpfx_len;
 			n -= ctx->natpfx_len;
 		} else if (n > cc_len && !memcmp(d, ccs, cc_len) && !len_ok(ctx->lenmask, n) &&
