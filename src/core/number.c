@@ -153,14 +153,23 @@ static bool strip_natpfx(const struct cbar_numplan *np, const struct cbar__count
 	return !len_ok(c->lenmask, n) && len_ok(c->lenmask, n - c->natpfx_len);
 }
 
-/* The longest international prefix of country c that d starts with. */
+/* The longest international prefix of country c that d starts with.  When
+ * the digits also read as a national number after the trunk prefix, one
+ * followed by 0 is not taken: no country code starts with 0, so Israel's
+ * 01800 123 456 is the trunk prefix and the national 1-800 number, not the
+ * carrier prefix 018 (libphonenumber reads it the same way), while CN's
+ * 000 852 9123 stays an error. */
 static unsigned intl_prefix(const struct cbar_numplan *np, const struct cbar__country *c,
                             const char *d, unsigned n)
 {
+	bool national = c->natpfx_len && n > c->natpfx_len &&
+	                !memcmp(d, c->natpfx, c->natpfx_len) &&
+	                can_start(np, c, d + c->natpfx_len, n - c->natpfx_len);
 	unsigned best = 0;
 	for (uint32_t i = 0; i < c->intl_n; i++) {
 		const struct cbar__dpat *p = &np->pats[c->intl_at + i];
-		if (p->len > best && p->len < n && cbar__dpat_prefix(p, d, n))
+		if (p->len > best && p->len < n && !(national && d[p->len] == '0') &&
+		    cbar__dpat_prefix(p, d, n))
 			best = p->len;
 	}
 	return best;
