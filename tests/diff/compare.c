@@ -114,7 +114,7 @@ static const struct examples *examples_of(const char *cls)
 	return NULL;
 }
 
-static struct tally classes, by_form, by_region, forms_seen;
+static struct tally classes, by_form, by_region, forms_seen, form_acc, form_agree;
 
 /* Split line at tabs into at most MAX_FIELDS fields; returns how many. */
 static unsigned split(char *line, char **f)
@@ -251,6 +251,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		accepted++;
+		tally_add(&form_acc, form);
 		unsigned long cc = strtoul(lcc, NULL, 10);
 		if (cc < 1000)
 			cc_seen[cc] = true;
@@ -264,6 +265,7 @@ int main(int argc, char **argv)
 			snprintf(cls, sizeof cls, "%s", nsn_relation(lnsn, cbar_number_national(&num)));
 		else {
 			agree++;
+			tally_add(&form_agree, form);
 			continue;
 		}
 		char key[160], text[200];
@@ -325,6 +327,12 @@ int main(int argc, char **argv)
 	printf("  calling codes            %u of callbar's %u tried%s%s\n", ncc - missing, ncc,
 	       missing ? ", missing:" : "", missing_list);
 	printf("agreement rate: %.3f%% (threshold %.3f%%)\n", rate, min_rate);
+	printf("agreement by form:\n");
+	for (unsigned i = 0; i < form_acc.n; i++) {
+		unsigned long a = form_acc.c[i].n, g = tally_get(&form_agree, form_acc.c[i].key)->n;
+		printf("  %-16s %7lu of %7lu  %7.3f%%\n", form_acc.c[i].key, g, a,
+		       100.0 * (double)g / (double)a);
+	}
 	if (classes.n) {
 		printf("disagreements by class:\n");
 		qsort(classes.c, classes.n, sizeof classes.c[0], by_count);
