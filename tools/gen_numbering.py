@@ -167,34 +167,6 @@ def _pos_text(s):
     return "[" + "".join(out) + "]"
 
 
-def first_digits(tree):
-    """The digits a string matched by a parsed regex can start with."""
-    out = set()
-    for op, av in tree:
-        if op == LITERAL:
-            out.add(chr(av))
-            return out
-        if op == IN:
-            alts = _expand([(op, av)])
-            out |= set(alts[0][0])
-            return out
-        if op == CATEGORY and av == CATEGORY_DIGIT:
-            return out | ALL
-        if op == SUBPATTERN:
-            return out | first_digits(av[-1])
-        if op == BRANCH:
-            for sub in av[1]:
-                out |= first_digits(sub)
-            return out
-        if op in (MAX_REPEAT, MIN_REPEAT):
-            out |= first_digits(av[2])
-            if av[0] > 0:
-                return out
-            continue
-        return out | ALL  # anything else: assume any digit
-    return out
-
-
 def start_strings(tree, k):
     """The strings of k digits some match of a parsed regex starts with,
     together with any whole match shorter than k."""

@@ -508,8 +508,11 @@ static enum cbar_err build_index(struct cbar_numplan *np, struct cbar__pfx *seg,
 	uint32_t *l2 = NULL, nblocks = 0, capblocks = 0;
 	if (!l1)
 		return CBAR_NOMEM;
-	qsort(seg, nseg, sizeof *seg, pfx_cmp_len);
-	qsort(car, ncar, sizeof *car, pfx_cmp_len);
+	/* Either table may still be empty (NULL): qsort wants a real array. */
+	if (nseg)
+		qsort(seg, nseg, sizeof *seg, pfx_cmp_len);
+	if (ncar)
+		qsort(car, ncar, sizeof *car, pfx_cmp_len);
 	uint32_t i = 0, j = 0;
 	while (i < nseg || j < ncar) {
 		bool carrier = i == nseg || (j < ncar && car[j].len <= seg[i].len);
