@@ -300,13 +300,30 @@ enum cbar_err cbar_numplan_load_countries(struct cbar_numplan *np, const char *t
 		}
 		c->minlen = c->lenmask ? (uint8_t)__builtin_ctz(c->lenmask) : 0;
 		c->maxlen = c->lenmask ? (uint8_t)(31 - __builtin_clz(c->lenmask)) : 0;
-		if (!is_dash(l.f[C_FIRST], l.n[C_FIRST])) {
-			if (!all_digits(l.f[C_FIRST], l.n[C_FIRST])) {
-				err = bad(d, name, &l, C_FIRST, "nsn_first must be digits or '-'");
+		/* nsn_first: how a national number can start, a digit pattern
+		 * ("00|[2-9]").  A field of digits alone keeps its first meaning,
+		 * a list of possible first digits ("023456789"). */
+		if (!is_dash(l.f[C_FIRST], l.n[C_FIRST]) && all_digits(l.f[C_FIRST], l.n[C_FIRST])) {
+			c->start_at = pb.n;
+			for (size_t i = 0; i < l.n[C_FIRST]; i++) {
+				struct cbar__dpat one = {.len = 1};
+				one.set[0] = (uint16_t)(1u << (l.f[C_FIRST][i] - '0'));
+				if (!patbuf_push(&pb, &one)) {
+					err = CBAR_NOMEM;
+					goto fail;
+				}
+			}
+			c->start_n = pb.n - c->start_at;
+		} else if ((err = pattern_field(&pb, &l, C_FIRST, &c->start_at, &c->start_n, name,
+		                                d))) {
+			goto fail;
+		}
+		for (uint32_t i = 0; i < c->start_n; i++) {
+			if (pb.v[c->start_at + i].len > 2) {
+				err = bad(d, name, &l, C_FIRST,
+				          "nsn_first alternatives must be one or two digits long");
 				goto fail;
 			}
-			for (size_t i = 0; i < l.n[C_FIRST]; i++)
-				c->nsn_first |= (uint16_t)(1u << (l.f[C_FIRST][i] - '0'));
 		}
 		if ((err = pattern_field(&pb, &l, C_EMERG, &c->emerg_at, &c->emerg_n, name, d)))
 			goto fail;
@@ -493,6 +510,7 @@ static enum cbar_err build_index(struct cbar_numplan *np, struct cbar__pfx *seg,
 	uint32_t *l2 = NULL, nblocks = 0, capblocks = 0;
 	if (!l1)
 		return CBAR_NOMEM;
+	/* Either table may still be empty (NULL): qsort wants a real array. */
 	if (nseg)
 		qsort(seg, nseg, sizeof *seg, pfx_cmp_len);
 	if (ncar)

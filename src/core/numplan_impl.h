@@ -25,7 +25,9 @@ struct cbar__country {
 	uint8_t minlen, maxlen;
 	char natpfx[8];      /* national (trunk) prefix, "" when none */
 	uint8_t natpfx_len;
-	uint16_t nsn_first;  /* digits a national number can start with */
+	uint32_t start_at, start_n; /* how a national number can start, in
+	                               np->pats: one- and two-digit
+	                               alternatives ("00|[2-9]") */
 	uint32_t intl_at, intl_n;   /* alternatives in np->pats */
 	uint32_t emerg_at, emerg_n; /* alternatives in np->pats */
 	uint32_t emerg_lens;        /* bit n: some emergency number has n digits */
