@@ -375,8 +375,8 @@ fail:
 }
 
 /* The entries of a list file: one +prefix a line, '#' comments. */
-static enum cbar_err list_text(struct ps *ps, const struct tok *path, const char *text,
-                               size_t len, struct cbar_zone *z)
+static enum cbar_err list_text(struct ps *ps, const struct tok *path, const char *pname,
+                               const char *text, size_t len, struct cbar_zone *z)
 {
 	unsigned ln = 0;
 	for (size_t i = 0; i < len;) {
@@ -399,8 +399,8 @@ static enum cbar_err list_text(struct ps *ps, const struct tok *path, const char
 			                                   : CBAR_ZONE_PREFIX;
 			if (err == CBAR_ZONE_PREFIX)
 				return fail(ps, CBAR_RULES_VALUE, path->col,
-				            TOKF ":%u:%zu: bad entry '%.*s': want +digits (1 to 15)",
-				            TOKA(path), ln, a - i + 1, (int)(b - a > 40 ? 40 : b - a),
+				            "%.80s:%u:%zu: bad entry '%.*s': want +digits (1 to 15)",
+				            pname, ln, a - i + 1, (int)(b - a > 40 ? 40 : b - a),
 				            text + a);
 			if (err)
 				return err;
@@ -445,8 +445,8 @@ static enum cbar_err st_list(struct ps *ps, const struct tok *kw)
 				free(p);
 				goto fail;
 			}
+			err = list_text(ps, &path, p, text, len, &z);
 			free(p);
-			err = list_text(ps, &path, text, len, &z);
 			free(text);
 			if (err)
 				goto fail;
