@@ -39,7 +39,7 @@ static char *field(const char *path, unsigned line, const char *s, const char *e
 			case 'r': *o++ = '\r'; break;
 			case '0': *o++ = '\0'; break;
 			case 'x': {
-				unsigned v;
+				unsigned v = 0;
 				if (e - 1 - p < 3 || sscanf(p + 1, "%2x", &v) != 1)
 					die(path, line, "bad \\x escape");
 				*o++ = (char)v;

@@ -65,6 +65,12 @@ has seg_bad err.txt "bad.tsv:2:1: prefix must be 1 to 7 digits"
 t seg_missing 2 "$cb" number --segments /nonexistent/seg.tsv 1
 has seg_missing err.txt "/nonexistent/seg.tsv: No such file or directory"
 
+printf '13805710000\tctcc\n' >ported.tsv
+t ported 0 "$cb" number --json --ported ported.tsv 13805710000 13805710001
+has ported out.txt '"input":"13805710000","e164":"+8613805710000"'
+has ported out.txt '"carrier":"ctcc","ported":true'
+has ported out.txt '"carrier":"cmcc","ported":false'
+
 cd .. && rm -rf cbar_cli_$$
 [ $fail = 0 ] && echo "cli_number: all passed"
 exit $fail

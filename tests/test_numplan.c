@@ -116,6 +116,36 @@ static void test_operator_segments(void **state)
 	cbar_numplan_free(np);
 }
 
+static void test_ported(void **state)
+{
+	(void)state;
+	struct cbar_numplan *np = load();
+	struct cbar_number n;
+	struct cbar_diag d = {0};
+	const char *list = "# ported\n13805710000\tcucc\n+8618608510000\tcmcc\n";
+	assert_int_equal(cbar_numplan_load_cn_ported(np, S(list), "p.tsv", &d), CBAR_OK);
+	parse(np, "13805710000", &n);
+	assert_int_equal(n.carrier, CBAR_CARRIER_CUCC);
+	assert_true(n.flags & CBAR_NUM_PORTED);
+	assert_string_equal(cbar_numplan_region_code(np, n.region), "CN-ZJ");
+	parse(np, "+86 186 0851 0000", &n);
+	assert_int_equal(n.carrier, CBAR_CARRIER_CMCC);
+	/* Neighbours keep the prefix table's original carrier. */
+	parse(np, "13805710001", &n);
+	assert_int_equal(n.carrier, CBAR_CARRIER_CMCC);
+	assert_false(n.flags & CBAR_NUM_PORTED);
+	const char *bads[] = {"1380571\n", "138057a0000\tcucc\n", "138\tcucc\n",
+	                      "13805710000\tacme\n"};
+	for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
+		memset(&d, 0, sizeof d);
+		assert_int_equal(cbar_numplan_load_cn_ported(np, S(bads[i]), "p.tsv", &d), CBAR_DATA);
+		assert_int_equal(d.line, 1);
+	}
+	parse(np, "13805710000", &n);
+	assert_int_equal(n.carrier, CBAR_CARRIER_CUCC);
+	cbar_numplan_free(np);
+}
+
 static void test_lookups(void **state)
 {
 	(void)state;
@@ -149,6 +179,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_countries),
 		cmocka_unit_test(test_operator_segments),
+		cmocka_unit_test(test_ported),
 		cmocka_unit_test(test_lookups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -236,6 +236,10 @@ int main(int argc, char **argv)
 		cbar_rules_free(cache[i].r);
 	cbar_unlockset_free(unlocks);
 	cbar_numplan_free(np);
+	for (size_t i = 0; i < n; i++)
+		for (unsigned k = 0; k < cases[i].nfields; k++)
+			free(cases[i].field[k]);
+	free(cases);
 	free(tests);
 	free(names);
 	return failed ? 1 : 0;

@@ -167,31 +167,73 @@ def _pos_text(s):
     return "[" + "".join(out) + "]"
 
 
-def first_digits(tree):
-    """The digits a string matched by a parsed regex can start with."""
-    out = set()
-    for op, av in tree:
+def start_strings(tree, k):
+    """The strings of k digits some match of a parsed regex starts with,
+    together with any whole match shorter than k."""
+    def item(op, av):
         if op == LITERAL:
-            out.add(chr(av))
-            return out
+            return {chr(av)}
         if op == IN:
-            alts = _expand([(op, av)])
-            out |= set(alts[0][0])
-            return out
+            return set(_expand([(op, av)])[0][0])
         if op == CATEGORY and av == CATEGORY_DIGIT:
-            return out | ALL
+            return set(ALL)
         if op == SUBPATTERN:
-            return out | first_digits(av[-1])
+            return seq(av[-1])
         if op == BRANCH:
+            out = set()
             for sub in av[1]:
-                out |= first_digits(sub)
+                out |= seq(sub)
             return out
-        if op in (MAX_REPEAT, MIN_REPEAT):
-            out |= first_digits(av[2])
-            if av[0] > 0:
-                return out
-            continue
-        return out | ALL  # anything else: assume any digit
+        raise ValueError("unexpected regex element %r" % (op,))
+
+    def cat(a, b):
+        return {x if len(x) >= k else (x + y)[:k] for x in a for y in b}
+
+    def seq(items):
+        cur = {""}
+        for op, av in items:
+            if op in (MAX_REPEAT, MIN_REPEAT):
+                lo, hi, sub = av
+                one = seq(sub)
+                for _ in range(lo):
+                    cur = cat(cur, one)
+                more, r = cur, lo
+                while r < hi:
+                    more = cat(more, one)
+                    if more <= cur:
+                        break
+                    cur = cur | more
+                    r += 1
+            else:
+                cur = cat(cur, item(op, av))
+        return cur
+
+    return seq(tree)
+
+
+def start_pattern(regex):
+    """How a national number can start, as a callbar pattern of one- and
+    two-digit alternatives: "00|[2-9]" for Bulgaria, whose numbers start
+    with 0 only in 00800.  Two digits tell a trunk prefix from a number
+    that starts with the same digit, which the first digit alone cannot."""
+    starts = start_strings(sre_parse.parse(strip_ws(regex)), 2)
+    seconds = {}
+    for st in starts:
+        seconds.setdefault(st[0], set()).update(st[1:2] or ALL)
+    groups = {}
+    for d, sec in seconds.items():
+        groups.setdefault(frozenset(sec), set()).add(d)
+    alts = []
+    for sec, firsts in groups.items():
+        alt = _pos_text(firsts) if len(firsts) > 1 else next(iter(firsts))
+        if sec != ALL:
+            alt += _pos_text(sec) if len(sec) > 1 else next(iter(sec))
+        elif len(firsts) == 1:
+            alt = "[" + alt + "]"  # a lone digit would read as a digit list
+        alts.append(alt)
+    out = "|".join(sorted(alts))
+    if out.isdigit():  # "01" alone would read as the digits 0 and 1
+        out = "[" + out[0] + "]" + out[1:]
     return out
 
 
@@ -266,14 +308,14 @@ def countries(src):
         intl_pat = to_pattern(intl) if intl else "-"
         npfx = t.get("nationalPrefix") or "-"
         gd = t.find("generalDesc")
-        first = first_digits(sre_parse.parse(strip_ws(
-            gd.findtext("nationalNumberPattern") if gd is not None else "")))
+        first = start_pattern(
+            gd.findtext("nationalNumberPattern") if gd is not None else "")
         em = emerg.get(rid, [])
         if rid != "001":  # non-geographic entities have no emergency service
             em = list(dict.fromkeys(em + UNIVERSAL_EMERGENCY))
         em.sort(key=lambda s: (pattern_len(s), s))
         rows.append((rid, cc, t.get("mainCountryForCode") == "true", intl_pat,
-                     npfx, sorted(lens), "".join(sorted(first)) or "-", em))
+                     npfx, sorted(lens), first or "-", em))
     return rows
 
 

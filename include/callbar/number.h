@@ -56,6 +56,7 @@ enum cbar_number_flag {
 	CBAR_NUM_EMERGENCY = 1u << 0, /* an emergency number of its country */
 	CBAR_NUM_SHORT = 1u << 1,     /* shorter than any subscriber number */
 	CBAR_NUM_WRITTEN_INTL = 1u << 2, /* written with + or an intl prefix */
+	CBAR_NUM_PORTED = 1u << 3,    /* carrier from the ported-number list */
 };
 
 /* No country, region or city: the data does not say (never a guess). */
@@ -114,6 +115,17 @@ enum cbar_err cbar_numplan_load_cn_segments(struct cbar_numplan *np, const char 
 enum cbar_err cbar_numplan_load_cn_carriers(struct cbar_numplan *np, const char *text,
                                             size_t len, const char *name,
                                             struct cbar_diag *d);
+
+/*
+ * Ported numbers: "NUMBER<TAB>CARRIER" per line, NUMBER a full Chinese
+ * national number (11 digits for mobiles) or +86 E.164, CARRIER as in the
+ * carrier table.  The carrier of a listed number is its current one and
+ * overrides the prefix table; loading again replaces the list.  Lookups
+ * are a binary search, only when a list is loaded.
+ */
+enum cbar_err cbar_numplan_load_cn_ported(struct cbar_numplan *np, const char *text,
+                                          size_t len, const char *name,
+                                          struct cbar_diag *d);
 
 /* The country index of an ISO 3166-1 code ("CN") or of a calling code
  * written as digits ("86", its main country), or CBAR_NONE. */

@@ -9,7 +9,7 @@
 
 static const char help[] =
 	"usage: callbar number [--country CC] [--json] [--segments FILE]\n"
-	"                      [--carriers FILE] [NUMBER...]\n"
+	"                      [--carriers FILE] [--ported FILE] [NUMBER...]\n"
 	"\n"
 	"Normalise each NUMBER to E.164 and classify it; with no NUMBER, read one\n"
 	"per line from standard input.\n"
@@ -22,6 +22,8 @@ static const char help[] =
 	"  --segments FILE   an operator's table of Chinese number prefixes to\n"
 	"                    cities, replacing the built-in partial one\n"
 	"  --carriers FILE   an operator's table of prefixes to original carriers\n"
+	"  --ported FILE     an operator's list of ported numbers: NUMBER<TAB>CARRIER;\n"
+	"                    their carrier is the current one, not the original\n"
 	"\n"
 	"Accepted forms (docs/numbering.md has them all, with the rejections):\n"
 	"  +852 9123 4567   00852-9123-4567   (0571) 8888 8888   13805710000\n"
@@ -34,7 +36,8 @@ static const char help[] =
 	"  INPUT<TAB>error: MESSAGE at byte N\n"
 	"JSON keys: input, e164 (with +), country_code, national, country, region\n"
 	"(ISO 3166-2:CN code or null), region_name_zh, region_name_en, city_zh,\n"
-	"city_en, carrier (cmcc, cucc, ctcc, cbn or null), emergency, short, error\n"
+	"city_en, carrier (cmcc, cucc, ctcc, cbn or null), ported, emergency, short,\n"
+	"error\n"
 	"(null or a message), error_code, error_at.\n"
 	"\n"
 	"Exit status: 0 when every input parsed, 2 otherwise.\n";
@@ -57,6 +60,8 @@ static void print_plain(const struct cbar_numplan *np, const char *in,
 		printf(" city=\"%s\"", city);
 	if (n->flags & CBAR_NUM_SHORT)
 		fputs(" short=yes", stdout);
+	if (n->flags & CBAR_NUM_PORTED)
+		fputs(" ported=yes", stdout);
 	putchar('\n');
 }
 
@@ -68,7 +73,8 @@ static void print_json(const struct cbar_numplan *np, const char *in,
 	if (err) {
 		fputs(",\"e164\":null,\"country_code\":null,\"national\":null,\"country\":null,"
 		      "\"region\":null,\"region_name_zh\":null,\"region_name_en\":null,"
-		      "\"city_zh\":null,\"city_en\":null,\"carrier\":null,\"emergency\":false,"
+		      "\"city_zh\":null,\"city_en\":null,\"carrier\":null,\"ported\":false,"
+		      "\"emergency\":false,"
 		      "\"short\":false,\"error\":",
 		      stdout);
 		json_str(stdout, cbar_err_message(err));
@@ -92,8 +98,9 @@ static void print_json(const struct cbar_numplan *np, const char *in,
 	json_str(stdout, cbar_numplan_city_name_en(np, n->city));
 	fputs(",\"carrier\":", stdout);
 	json_str(stdout, cbar_carrier_key(n->carrier));
-	printf(",\"emergency\":%s,\"short\":%s,\"error\":null,\"error_code\":null,"
-	       "\"error_at\":null}\n",
+	printf(",\"ported\":%s,\"emergency\":%s,\"short\":%s,\"error\":null,"
+	       "\"error_code\":null,\"error_at\":null}\n",
+	       n->flags & CBAR_NUM_PORTED ? "true" : "false",
 	       n->flags & CBAR_NUM_EMERGENCY ? "true" : "false",
 	       n->flags & CBAR_NUM_SHORT ? "true" : "false");
 }
@@ -118,6 +125,7 @@ int cmd_number(int argc, char **argv)
 	static const struct option opts[] = {
 		{"country", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
 		{"segments", required_argument, NULL, 's'}, {"carriers", required_argument, NULL, 'r'},
+		{"ported", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},          {0, 0, 0, 0},
 	};
 	const char *country = "CN";
@@ -139,6 +147,9 @@ int cmd_number(int argc, char **argv)
 			break;
 		case 'r':
 			files.carriers = optarg;
+			break;
+		case 'p':
+			files.ported = optarg;
 			break;
 		case 'h':
 			fputs(help, stdout);

@@ -86,7 +86,8 @@ struct cbar_numplan *numplan_load(const struct numplan_files *files)
 		return NULL;
 	}
 	if ((files->carriers && !load_table(np, files->carriers, cbar_numplan_load_cn_carriers)) ||
-	    (files->segments && !load_table(np, files->segments, cbar_numplan_load_cn_segments))) {
+	    (files->segments && !load_table(np, files->segments, cbar_numplan_load_cn_segments)) ||
+	    (files->ported && !load_table(np, files->ported, cbar_numplan_load_cn_ported))) {
 		cbar_numplan_free(np);
 		return NULL;
 	}

@@ -8,6 +8,7 @@
 struct numplan_files {
 	const char *segments; /* NULL: the embedded table */
 	const char *carriers;
+	const char *ported;   /* NULL: no ported-number list */
 };
 
 /* The plan, or NULL after printing what went wrong (file:line:column). */

@@ -120,31 +120,91 @@ static enum cbar_err collect(const char *p, const char *e, bool uri, struct digi
 	return CBAR_OK;
 }
 
+/* Whether d starts with the n bytes of p: inline, as these are one to
+ * three digits and a library call costs more than the compare. */
+static inline bool has_prefix(const char *d, const char *p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (d[i] != p[i])
+			return false;
+	return true;
+}
+
 static bool len_ok(uint32_t mask, unsigned n)
 {
 	return n < 32 && (mask >> n) & 1u;
 }
 
-/* Whether to drop a national prefix in front of a national number: when a
- * national number never starts with that digit, or when only the shorter
- * reading has a possible length. */
-static bool strip_natpfx(const struct cbar__country *c, const char *d, unsigned n)
+/* Whether a national number of country c can start with d: its first two
+ * digits, so that Tokyo's 03 (a trunk prefix, then 3) is told from the 00
+ * that Japan's own 00777 numbers start with. */
+static bool can_start(const struct cbar_numplan *np, const struct cbar__country *c,
+                      const char *d, unsigned n)
 {
-	if (!c->natpfx_len || n <= c->natpfx_len || memcmp(d, c->natpfx, c->natpfx_len))
+	if (!c->start_n)
+		return true; /* the data does not say */
+	for (uint32_t i = 0; i < c->start_n; i++)
+		if (cbar__dpat_prefix(&np->pats[c->start_at + i], d, n))
+			return true;
+	return false;
+}
+
+/* Whether the digits start with c's trunk prefix, no national number starts
+ * the way they do, and one can start the way the rest does (so normalising
+ * the result again changes nothing). */
+static bool trunk_first(const struct cbar_numplan *np, const struct cbar__country *c,
+                        const char *d, unsigned n)
+{
+	return c->natpfx_len && n > c->natpfx_len && has_prefix(d, c->natpfx, c->natpfx_len) &&
+	       !can_start(np, c, d, n) &&
+	       can_start(np, c, d + c->natpfx_len, n - c->natpfx_len);
+}
+
+/* Whether to drop a national prefix in front of a national number: when it
+ * cannot start a national number (libphonenumber's test, on the first two
+ * digits) and the rest would not lose another one when read again after
+ * its country code, or when only the shorter reading has a possible
+ * length. */
+static bool strip_natpfx(const struct cbar_numplan *np, const struct cbar__country *c,
+                         const char *d, unsigned n)
+{
+	if (!c->natpfx_len || n <= c->natpfx_len || !has_prefix(d, c->natpfx, c->natpfx_len))
 		return false;
-	if (!(c->nsn_first & (1u << (c->natpfx[0] - '0'))))
-		return true;
+	if (!can_start(np, c, d, n))
+		return !trunk_first(np, c, d + c->natpfx_len, n - c->natpfx_len);
 	return !len_ok(c->lenmask, n) && len_ok(c->lenmask, n - c->natpfx_len);
 }
 
-/* The longest international prefix of country c that d starts with. */
+/*
+ * "+44 (0)20 ...", "+86 0571 ..." and "+81 (0)3 ...": a trunk prefix written
+ * after the country code is dropped as trunk_first() says.
+ */
+static void drop_trunk_after_cc(const struct cbar_numplan *np, const struct cbar__country *c,
+                                const char **d, unsigned *n)
+{
+	if (trunk_first(np, c, *d, *n)) {
+		*d += c->natpfx_len;
+		*n -= c->natpfx_len;
+	}
+}
+
+/* The longest international prefix of country c that d starts with.  When
+ * the digits also read as a national number after the trunk prefix, one
+ * followed by 0 is not taken: no country code starts with 0, so Israel's
+ * 01800 123 456 is the trunk prefix and the national 1-800 number, not the
+ * carrier prefix 018 (libphonenumber reads it the same way), while CN's
+ * 000 852 9123 stays an error. */
 static unsigned intl_prefix(const struct cbar_numplan *np, const struct cbar__country *c,
                             const char *d, unsigned n)
 {
+	bool national = c->natpfx_len && n > c->natpfx_len &&
+	                has_prefix(d, c->natpfx, c->natpfx_len) &&
+	                can_start(np, c, d + c->natpfx_len, n - c->natpfx_len);
 	unsigned best = 0;
 	for (uint32_t i = 0; i < c->intl_n; i++) {
 		const struct cbar__dpat *p = &np->pats[c->intl_at + i];
-		if (p->len > best && p->len < n && cbar__dpat_prefix(p, d, n))
+		if (p->len > best && p->len < n && !(national && d[p->len] == '0') &&
+		    cbar__dpat_prefix(p, d, n))
 			best = p->len;
 	}
 	return best;
@@ -153,6 +213,8 @@ static unsigned intl_prefix(const struct cbar_numplan *np, const struct cbar__co
 static bool is_emergency(const struct cbar_numplan *np, const struct cbar__country *c,
                          const char *nsn, unsigned n)
 {
+	if (n >= 32 || !((c->emerg_lens >> n) & 1u))
+		return false;
 	for (uint32_t i = 0; i < c->emerg_n; i++) {
 		const struct cbar__dpat *p = &np->pats[c->emerg_at + i];
 		if (p->len == n && cbar__dpat_prefix(p, nsn, n))
@@ -190,6 +252,23 @@ static void classify_cn(const struct cbar_numplan *np, struct cbar_number *out,
 	if (x & CBAR__SEG_BLOCK)
 		x = np->l2[(x & ~CBAR__SEG_BLOCK) * 100 + (unsigned)(nsn[5] - '0') * 10 +
 		           (unsigned)(nsn[6] - '0')];
+	if (np->nported) {
+		uint64_t key = 0;
+		for (unsigned k = 0; k < n; k++)
+			key = key * 10 + (uint64_t)(nsn[k] - '0');
+		uint32_t lo = 0, hi = np->nported;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (np->ported[mid].nsn < key)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < np->nported && np->ported[lo].nsn == key) {
+			x = (x & ~(0xfu << 16)) | ((uint32_t)np->ported[lo].carrier << 16);
+			out->flags |= CBAR_NUM_PORTED;
+		}
+	}
 	uint16_t city = (uint16_t)(x & 0xffffu);
 	out->carrier = (uint8_t)((x >> 16) & 0xfu);
 	if (city && city < np->ncities) {
@@ -317,16 +396,7 @@ enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
 			c = &np->countries[np->cc_country[cc]];
 		d += cc_len;
 		n -= cc_len;
-		/* "+44 (0)20 ..." and "+86 0571 ...": a trunk prefix written
-		 * after the country code is dropped when it cannot start a
-		 * national number and what follows it can (so normalising the
-		 * result again changes nothing). */
-		if (c->natpfx_len && n > c->natpfx_len && !memcmp(d, c->natpfx, c->natpfx_len) &&
-		    !(c->nsn_first & (1u << (c->natpfx[0] - '0'))) &&
-		    (c->nsn_first & (1u << (d[c->natpfx_len] - '0')))) {
-			d += c->natpfx_len;
-			n -= c->natpfx_len;
-		}
+		drop_trunk_after_cc(np, c, &d, &n);
 	} else {
 		cc = ctx->cc;
 		cc_len = ctx->cc_len;
@@ -336,10 +406,10 @@ enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
 			ccs[k] = (char)('0' + v % 10);
 			v /= 10;
 		}
-		if (strip_natpfx(ctx, d, n)) {
+		if (strip_natpfx(np, ctx, d, n)) {
 			d += ctx->natpfx_len;
 			n -= ctx->natpfx_len;
-		} else if (n > cc_len && !memcmp(d, ccs, cc_len) && !len_ok(ctx->lenmask, n) &&
+		} else if (n > cc_len && has_prefix(d, ccs, cc_len) && !len_ok(ctx->lenmask, n) &&
 		           len_ok(ctx->lenmask, n - cc_len)) {
 			/* "8613805710000": the country code without '+', as many
 			 * CDRs write it; taken only when the whole is not a
@@ -347,6 +417,7 @@ enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
 			d += cc_len;
 			n -= cc_len;
 			flags |= CBAR_NUM_WRITTEN_INTL;
+			drop_trunk_after_cc(np, ctx, &d, &n);
 		}
 	}
 

@@ -300,16 +300,35 @@ enum cbar_err cbar_numplan_load_countries(struct cbar_numplan *np, const char *t
 		}
 		c->minlen = c->lenmask ? (uint8_t)__builtin_ctz(c->lenmask) : 0;
 		c->maxlen = c->lenmask ? (uint8_t)(31 - __builtin_clz(c->lenmask)) : 0;
-		if (!is_dash(l.f[C_FIRST], l.n[C_FIRST])) {
-			if (!all_digits(l.f[C_FIRST], l.n[C_FIRST])) {
-				err = bad(d, name, &l, C_FIRST, "nsn_first must be digits or '-'");
+		/* nsn_first: how a national number can start, a digit pattern
+		 * ("00|[2-9]").  A field of digits alone keeps its first meaning,
+		 * a list of possible first digits ("023456789"). */
+		if (!is_dash(l.f[C_FIRST], l.n[C_FIRST]) && all_digits(l.f[C_FIRST], l.n[C_FIRST])) {
+			c->start_at = pb.n;
+			for (size_t i = 0; i < l.n[C_FIRST]; i++) {
+				struct cbar__dpat one = {.len = 1};
+				one.set[0] = (uint16_t)(1u << (l.f[C_FIRST][i] - '0'));
+				if (!patbuf_push(&pb, &one)) {
+					err = CBAR_NOMEM;
+					goto fail;
+				}
+			}
+			c->start_n = pb.n - c->start_at;
+		} else if ((err = pattern_field(&pb, &l, C_FIRST, &c->start_at, &c->start_n, name,
+		                                d))) {
+			goto fail;
+		}
+		for (uint32_t i = 0; i < c->start_n; i++) {
+			if (pb.v[c->start_at + i].len > 2) {
+				err = bad(d, name, &l, C_FIRST,
+				          "nsn_first alternatives must be one or two digits long");
 				goto fail;
 			}
-			for (size_t i = 0; i < l.n[C_FIRST]; i++)
-				c->nsn_first |= (uint16_t)(1u << (l.f[C_FIRST][i] - '0'));
 		}
 		if ((err = pattern_field(&pb, &l, C_EMERG, &c->emerg_at, &c->emerg_n, name, d)))
 			goto fail;
+		for (uint32_t k = 0; k < c->emerg_n; k++)
+			c->emerg_lens |= 1u << pb.v[c->emerg_at + k].len;
 		n++;
 	}
 	if (n == 1) {
@@ -491,8 +510,11 @@ static enum cbar_err build_index(struct cbar_numplan *np, struct cbar__pfx *seg,
 	uint32_t *l2 = NULL, nblocks = 0, capblocks = 0;
 	if (!l1)
 		return CBAR_NOMEM;
-	qsort(seg, nseg, sizeof *seg, pfx_cmp_len);
-	qsort(car, ncar, sizeof *car, pfx_cmp_len);
+	/* Either table may still be empty (NULL): qsort wants a real array. */
+	if (nseg)
+		qsort(seg, nseg, sizeof *seg, pfx_cmp_len);
+	if (ncar)
+		qsort(car, ncar, sizeof *car, pfx_cmp_len);
 	uint32_t i = 0, j = 0;
 	while (i < nseg || j < ncar) {
 		bool carrier = i == nseg || (j < ncar && car[j].len <= seg[i].len);
@@ -643,6 +665,71 @@ enum cbar_err cbar_numplan_load_cn_carriers(struct cbar_numplan *np, const char 
 	return CBAR_OK;
 }
 
+static int ported_cmp(const void *a, const void *b)
+{
+	const struct cbar__ported *x = a, *y = b;
+	return x->nsn < y->nsn ? -1 : x->nsn > y->nsn;
+}
+
+enum cbar_err cbar_numplan_load_cn_ported(struct cbar_numplan *np, const char *text,
+                                          size_t len, const char *name,
+                                          struct cbar_diag *d)
+{
+	struct reader r = {text, text + len, 0};
+	struct line l;
+	struct cbar__ported *v = NULL;
+	uint32_t n = 0, cap = 0;
+	enum cbar_err err;
+
+	while (next_line(&r, &l)) {
+		if (l.nf != 2) {
+			err = bad(d, name, &l, l.nf > 2 ? 2 : l.nf - 1,
+			          "expected 2 tab-separated fields: number carrier");
+			goto fail;
+		}
+		const char *p = l.f[0];
+		size_t pn = l.n[0];
+		if (pn > 3 && p[0] == '+' && p[1] == '8' && p[2] == '6') {
+			p += 3;
+			pn -= 3;
+		}
+		if (!all_digits(p, pn) || pn < 7 || pn > 12) {
+			err = bad(d, name, &l, 0,
+			          "number must be a Chinese national number (7 to 12 digits) or +86...");
+			goto fail;
+		}
+		enum cbar_carrier c = cbar_carrier_lookup(l.f[1], l.n[1]);
+		if (c == CBAR_CARRIER_NONE) {
+			err = bad(d, name, &l, 1, "unknown carrier (cmcc, cucc, ctcc, cbn)");
+			goto fail;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			struct cbar__ported *nv = realloc(v, cap * sizeof *nv);
+			if (!nv) {
+				err = CBAR_NOMEM;
+				goto fail;
+			}
+			v = nv;
+		}
+		uint64_t x = 0;
+		for (size_t i = 0; i < pn; i++)
+			x = x * 10 + (uint64_t)(p[i] - '0');
+		v[n].nsn = x;
+		v[n].carrier = (uint8_t)c;
+		n++;
+	}
+	if (n)
+		qsort(v, n, sizeof *v, ported_cmp);
+	free(np->ported);
+	np->ported = v;
+	np->nported = n;
+	return CBAR_OK;
+fail:
+	free(v);
+	return err;
+}
+
 /* ---- lifecycle and lookups ---------------------------------------------- */
 
 struct cbar_numplan *cbar_numplan_new(void)
@@ -662,6 +749,7 @@ void cbar_numplan_free(struct cbar_numplan *np)
 	free(np->car);
 	free(np->l1);
 	free(np->l2);
+	free(np->ported);
 	free(np);
 }
 

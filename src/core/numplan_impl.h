@@ -25,9 +25,12 @@ struct cbar__country {
 	uint8_t minlen, maxlen;
 	char natpfx[8];      /* national (trunk) prefix, "" when none */
 	uint8_t natpfx_len;
-	uint16_t nsn_first;  /* digits a national number can start with */
+	uint32_t start_at, start_n; /* how a national number can start, in
+	                               np->pats: one- and two-digit
+	                               alternatives ("00|[2-9]") */
 	uint32_t intl_at, intl_n;   /* alternatives in np->pats */
 	uint32_t emerg_at, emerg_n; /* alternatives in np->pats */
+	uint32_t emerg_lens;        /* bit n: some emergency number has n digits */
 };
 
 struct cbar__region {
@@ -46,6 +49,12 @@ struct cbar__pfx {
 	char digits[8];
 	uint8_t len;
 	uint16_t value;
+};
+
+/* One ported number: its national number as an integer and its carrier. */
+struct cbar__ported {
+	uint64_t nsn;
+	uint8_t carrier;
 };
 
 /*
@@ -79,6 +88,8 @@ struct cbar_numplan {
 	uint32_t *l1, *l2;           /* built from seg and car */
 	uint32_t nblocks;
 	uint16_t cn;                 /* country index of CN, or CBAR_NONE */
+	struct cbar__ported *ported; /* sorted by nsn */
+	uint32_t nported;
 };
 
 /* Whether the digit text d[0..n) starts with alternative p. */
