@@ -61,6 +61,10 @@ struct cbar_unlock_lookup {
 	enum cbar_err (*find)(void *ctx, uint64_t subscriber, struct cbar_unlock *out,
 	                      size_t cap, size_t *n);
 	void *ctx;
+	/* Optional (may be NULL): start fetching the subscriber's records
+	 * into the cache.  cbar_decide() calls it first thing, so the memory
+	 * latency of a big table overlaps the rule matching. */
+	void (*prefetch)(void *ctx, uint64_t subscriber);
 };
 
 /*

@@ -1175,6 +1175,7 @@ static enum cbar_err build_tables(struct cbar_rules *rs)
 	for (size_t i = 0; i < rs->nrules; i++) {
 		const struct cbar__rule *r = &rs->rules[i];
 		uint64_t bit = 1ull << (i % 64);
+		rs->any_unless |= r->unless != CBAR__UNLESS_NONE;
 		for (unsigned k = 0; k < 4; k++)
 			if (r->scope >> k & 1)
 				rs->svcdir[k * w + i / 64] |= bit;

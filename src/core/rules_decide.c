@@ -181,6 +181,8 @@ enum cbar_decision cbar_decide(const struct cbar_rules *rs, const struct cbar_ev
 	verdict_init(v);
 	if (!rs || !event_ok(ev))
 		return set_error(v, CBAR_INVAL);
+	if (lk && lk->prefetch && rs->any_unless)
+		lk->prefetch(lk->ctx, ev->subscriber->e164);
 	if (cbar__is_emergency(rs, ev)) {
 		set_emergency(v);
 		return CBAR_ALLOW;

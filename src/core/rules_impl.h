@@ -78,6 +78,7 @@ struct cbar_rules {
 	size_t nann;
 	struct cbar__emerg *emerg;
 	size_t nemerg;
+	bool any_unless; /* some rule has 'unless': worth prefetching records */
 
 	size_t words;      /* 64-bit words per rule bitmap */
 	uint64_t *svcdir;  /* 4 bitmaps, by CBAR_SCOPE_BIT index */

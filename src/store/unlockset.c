@@ -111,6 +111,12 @@ enum cbar_err cbar_unlockset_find(void *ctx, uint64_t subscriber, struct cbar_un
 	return CBAR_OK;
 }
 
+void cbar_unlockset_prefetch(void *ctx, uint64_t subscriber)
+{
+	const struct cbar_unlockset *s = ctx;
+	__builtin_prefetch(&s->slot[hash64(subscriber) & s->mask]);
+}
+
 static const struct {
 	const char *word;
 	uint8_t scope;

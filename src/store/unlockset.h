@@ -48,10 +48,11 @@ enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_nu
 /* The lookup of struct cbar_unlock_lookup, with ctx the set. */
 enum cbar_err cbar_unlockset_find(void *ctx, uint64_t subscriber, struct cbar_unlock *out,
                                   size_t cap, size_t *n);
+void cbar_unlockset_prefetch(void *ctx, uint64_t subscriber);
 
 static inline struct cbar_unlock_lookup cbar_unlockset_lookup(struct cbar_unlockset *s)
 {
-	struct cbar_unlock_lookup lk = {cbar_unlockset_find, s};
+	struct cbar_unlock_lookup lk = {cbar_unlockset_find, s, cbar_unlockset_prefetch};
 	return lk;
 }
 
