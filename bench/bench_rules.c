@@ -52,7 +52,7 @@ static char *gen_rules(size_t n, size_t *len)
 	size_t cap = 4096 + n * 200;
 	char *t = malloc(cap), *p = t;
 	p += sprintf(p, "timezone +08:00\nzone mainland +86\nzone hkmotw +852 +853 +886\n"
-	                "zone abroad !mainland\nzone overseas abroad !hkmotw\n"
+	                "zone abroad !mainland\nzone greater mainland hkmotw\nzone overseas !greater\n"
 	                "emergency 110 112 119 120 122\nlist scam");
 	for (int i = 0; i < 500; i++)
 		p += sprintf(p, " +8617%05d", (int)(next() % 100000));

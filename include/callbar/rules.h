@@ -139,6 +139,8 @@ size_t cbar_rules_count(const struct cbar_rules *r);
 unsigned cbar_rules_line(const struct cbar_rules *r, size_t i);
 const char *cbar_rules_reason(const struct cbar_rules *r, size_t i);
 const char *cbar_rules_file(const struct cbar_rules *r);
+/* Whether rule i blocks (else it passes). */
+bool cbar_rules_blocks(const struct cbar_rules *r, size_t i);
 
 /*
  * Decide one event.  Returns the decision (also in v->decision).  The

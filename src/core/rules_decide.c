@@ -44,6 +44,11 @@ const char *cbar_rules_file(const struct cbar_rules *r)
 	return r->file;
 }
 
+bool cbar_rules_blocks(const struct cbar_rules *r, size_t i)
+{
+	return i < r->nrules && r->rules[i].block;
+}
+
 bool cbar_unlock_applies(const struct cbar_unlock *u, enum cbar_service s,
                          enum cbar_direction d, int64_t t, enum cbar_unlock_level level)
 {

@@ -1,0 +1,68 @@
+#!/bin/sh
+# callbar benchmark: `callbar batch` over a CSV of at least 1 GB, against
+# an awk script (mawk) making a simplified form of the same decision, with
+# `wc -l` on the same file as the I/O ceiling.  Not part of ctest.
+#   sh bench/batch.sh [BUILD_DIR] [RECORDS]
+# The data goes to /tmp (never commit it): callbar-batch.csv and
+# callbar-batch-unlocked.txt, generated once and reused.
+#
+# The awk baseline: load the unlocked numbers into an array, then per record
+# block when the peer is written +CC with CC not 86 and the subscriber is not
+# unlocked.  callbar does much more per record: both numbers normalised and
+# classified (region, carrier), the full pilots.rules (10 rules, zones,
+# dates, carriers, regions, unless levels and scopes), verdict, rule and
+# reason written out.
+set -eu
+b=${1:-build}
+n=${2:-22000000}
+src=$(cd "$(dirname "$0")/.." && pwd)
+csv=/tmp/callbar-batch.csv
+unl=/tmp/callbar-batch-unlocked.txt
+cb="$b/callbar"
+pin() { taskset -c 0 "$@" 2>/dev/null || "$@"; }
+
+if [ ! -s "$csv" ] || [ "$(head -c 40 "$csv.n" 2>/dev/null)" != "$n" ]; then
+	echo "generating $n records into $csv ..." >&2
+	mawk -v n="$n" -v unl="$unl" 'BEGIN {
+		srand(42)
+		split("13805710 13305710 18605710 15837100 18637100 18937100 13907910 13307910 18607910 13904110 13304110 18604110 13985100 18985100 18685100 13812345", seg, " ")
+		split("+85291234567 +85366123456 +886912345678 +12025550100 +447911123456 +81312345678", ab, " ")
+		print "time,service,direction,subscriber,peer"
+		for (i = 0; i < n; i++) {
+			s = seg[int(rand() * 16) + 1] sprintf("%03d", int(rand() * 1000))
+			if (rand() < 0.6)
+				p = seg[int(rand() * 16) + 1] sprintf("%03d", int(rand() * 1000))
+			else
+				p = ab[int(rand() * 6) + 1]
+			printf "%d,%s,%s,%s,%s\n", 1609459200 + int(rand() * 63072000), \
+				rand() < 0.5 ? "voice" : "sms", rand() < 0.5 ? "in" : "out", s, p
+		}
+		for (i = 0; i < 16; i++)
+			for (k = 0; k < 1000; k += 3)
+				printf "+86%s%03d all self\n", seg[i + 1], k > unl
+	}' >"$csv"
+	echo "$n" >"$csv.n"
+fi
+size=$(stat -c %s "$csv")
+echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores, commit $(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "file: $csv, $size bytes, $n records"
+
+secs() { # command...: elapsed seconds of the command, output discarded
+	t0=$(date +%s.%N)
+	"$@" >/dev/null 2>&1
+	t1=$(date +%s.%N)
+	echo "$t0 $t1" | mawk '{ printf "%.3f", $2 - $1 }'
+}
+cat "$csv" >/dev/null # warm the page cache
+w=$(secs pin wc -l "$csv")
+a=$(secs pin mawk -F, -v unl="$unl" 'BEGIN { while ((getline l < unl) > 0) { split(l, f, " "); u[f[1]] = 1 } }
+	NR == 1 { print $0 ",verdict"; next }
+	{ sub86 = "+86" $4
+	  v = (substr($5, 1, 1) == "+" && substr($5, 1, 3) != "+86" && !(sub86 in u)) ? "block" : "allow"
+	  print $0 "," v }' "$csv")
+c=$(secs pin "$cb" batch --rules "$src/etc/callbar/pilots.rules" --unlocked "$unl" "$csv" /dev/null)
+echo "$n $w $a $c" | mawk '{
+	printf "wc -l:          %7.3f s  %7.2f M records/s (I/O ceiling)\n", $2, $1 / $2 / 1e6
+	printf "awk (mawk):     %7.3f s  %7.2f M records/s\n", $3, $1 / $3 / 1e6
+	printf "callbar batch:  %7.3f s  %7.2f M records/s  = %.1f x awk, %.3f x wc -l\n", $4, $1 / $4 / 1e6, $3 / $4, $2 / $4
+	printf "goals: >= 10 x awk: %s; >= 10 M records/s: %s\n", ($3 / $4 >= 10 ? "met" : "NOT met"), ($1 / $4 / 1e6 >= 10 ? "met" : "NOT met") }'
