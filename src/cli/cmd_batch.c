@@ -62,6 +62,15 @@ struct batch {
 	uint64_t bytes, total;
 };
 
+/* Numbers are parsed afresh for every record: a memo of repeated numbers
+ * was tried and lost (hashing the text costs about what parsing does, and
+ * on 160,000 distinct subscribers a cache-sized memo hits 7%). */
+static enum cbar_err parse_number(struct batch *b, uint16_t ctx, const char *s, size_t n,
+                                  struct cbar_number *out, size_t *at)
+{
+	return cbar_number_parse(b->np, ctx, s, n, out, at);
+}
+
 static void flush(struct batch *b)
 {
 	if (b->on)
@@ -133,12 +142,11 @@ static const char *decide(struct batch *b, const char *const *f, const size_t *n
 		ev.direction = CBAR_OUT;
 	else
 		return "bad direction (in or out)";
-	if ((err = cbar_number_parse(b->np, b->cn, f[3], n[3], &sub, &at))) {
+	if ((err = parse_number(b, b->cn, f[3], n[3], &sub, &at))) {
 		snprintf(msg, cap, "subscriber: %s at byte %zu", cbar_err_message(err), at);
 		return msg;
 	}
-	if ((err = cbar_number_parse(b->np, sub.country ? sub.country : b->cn, f[4], n[4], &peer,
-	                             &at))) {
+	if ((err = parse_number(b, sub.country ? sub.country : b->cn, f[4], n[4], &peer, &at))) {
 		snprintf(msg, cap, "peer: %s at byte %zu", cbar_err_message(err), at);
 		return msg;
 	}
