@@ -51,6 +51,14 @@ t via 1 "$cb" check --rules "$rules" --service voice --direction in --subscriber
 	--peer 13812345678 --ingress intl-gateway --at 2023-01-01
 has via out.txt "reason=spoofed-cli"
 
+# a bad unlock file: line and column
+printf '+8613805710001 all self\n+8613805710002 voice,fax self\n' >bad-unl.txt
+t badunl 2 "$cb" check --rules "$rules" --unlocked bad-unl.txt $ev
+has badunl err.txt "bad-unl.txt:2:22: bad scope 'voice,fax': want voice, sms, voice,sms or all"
+printf '+8613805710001 all self expires=soon\n' >bad-unl2.txt
+t badunl2 2 "$cb" check --rules "$rules" --unlocked bad-unl2.txt $ev
+has badunl2 err.txt "bad-unl2.txt:1:25: unexpected 'expires=soon'"
+
 # explain decides like check and says why for each rule
 t explain 1 "$cb" explain --rules "$rules" $ev
 has explain out.txt "line 14: no: the peer is not in: vip"

@@ -212,9 +212,25 @@ enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_nu
 				return cbar_diag_set(d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(lf - ls) + 1,
 				                     "bad level '%.*s': want self or verified",
 				                     (int)(ln > 40 ? 40 : ln), lf);
-			if (field(&p, ce, &xf))
-				return cbar_diag_set(d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(xf - ls) + 1,
-				                     "unexpected text after the level");
+			/* Optional: expires=EPOCH-SECONDS (UTC), revoked. */
+			size_t xn;
+			while ((xn = field(&p, ce, &xf))) {
+				if (xn == 7 && !memcmp(xf, "revoked", 7)) {
+					u.active = 0;
+					continue;
+				}
+				uint64_t v = 0;
+				size_t k = 8;
+				if (xn > 8 && xn <= 18 && !memcmp(xf, "expires=", 8))
+					for (; k < xn && xf[k] >= '0' && xf[k] <= '9'; k++)
+						v = v * 10 + (uint64_t)(xf[k] - '0');
+				if (k != xn || xn <= 8 || v == 0 || v > UINT32_MAX)
+					return cbar_diag_set(d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(xf - ls) + 1,
+					                     "unexpected '%.*s' after the level (expires=SECONDS "
+					                     "or revoked)",
+					                     (int)(xn > 40 ? 40 : xn), xf);
+				u.expires = (uint32_t)v;
+			}
 			if ((err = cbar_unlockset_add(s, &u)))
 				return cbar_diag_set(d, err, line, 1, "%s", cbar_err_message(err));
 		}

@@ -11,7 +11,9 @@
  * text file, one record a line: NUMBER SCOPE LEVEL, e.g.
  *   +8613800571234 voice,sms verified
  * SCOPE is voice, sms, all, or voice-in, voice-out, sms-in, sms-out, joined
- * by commas; LEVEL is self or verified; '#' starts a comment.
+ * by commas; LEVEL is self or verified; then optionally expires=SECONDS (a
+ * UTC instant: the record holds before it) and revoked; '#' starts a
+ * comment.
  *
  * Ownership: cbar_unlockset_new() returns a set the caller frees with
  * cbar_unlockset_free().  A load that fails may have added the records
