@@ -35,6 +35,7 @@ struct tok {
 	size_t n;
 	unsigned col;
 	bool str;
+	bool closed; /* a string that found its closing quote */
 };
 
 struct ps {
@@ -87,11 +88,13 @@ static bool next_tok(struct ps *ps, struct tok *t)
 	t->s = ps->p;
 	t->col = (unsigned)(ps->p - ps->ls) + 1;
 	t->str = *ps->p == '"';
+	t->closed = false;
 	if (t->str) {
 		const char *q = ps->p + 1;
 		while (q < ps->le && *q != '"')
 			q += *q == '\\' && q + 1 < ps->le ? 2 : 1;
-		ps->p = q < ps->le ? q + 1 : q; /* unterminated: caught by unquote */
+		t->closed = q < ps->le;
+		ps->p = t->closed ? q + 1 : q; /* unterminated: caught by unquote */
 	} else {
 		while (ps->p < ps->le && !is_blank(*ps->p))
 			ps->p++;
@@ -121,8 +124,7 @@ static enum cbar_err unquote(struct ps *ps, const struct tok *t, char **out)
 	if (!t->str)
 		return fail(ps, CBAR_RULES_SYNTAX, t->col, "expected a \"quoted string\", got '" TOKF "'",
 		            TOKA(t));
-	if (t->n < 2 || t->s[t->n - 1] != '"' || (t->n > 2 && t->s[t->n - 2] == '\\' &&
-	                                          (t->n < 4 || t->s[t->n - 3] != '\\')))
+	if (!t->closed)
 		return fail(ps, CBAR_RULES_SYNTAX, t->col, "unterminated string");
 	char *r = malloc(t->n);
 	if (!r)
