@@ -2,7 +2,7 @@
 # Install the Debian packages callbar builds and tests with, when missing.
 # As root it runs apt-get; otherwise it names what is missing and fails.
 set -eu
-pkgs="cmake ninja-build gcc g++ make pkg-config libcmocka-dev libphonenumber-dev"
+pkgs="cmake ninja-build gcc g++ make pkg-config libcmocka-dev libphonenumber-dev libjansson-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -29,7 +29,15 @@
 	X(NUM_COUNTRY, 19, "unknown country context")                            \
 	X(DATA, 30, "malformed numbering data")                                  \
 	X(ZONE_PREFIX, 40, "zone prefix must be '+' and 1 to 15 digits")         \
-	X(ZONE_FULL, 41, "zone too large")
+	X(ZONE_FULL, 41, "zone too large")                                      \
+	X(RULES_SYNTAX, 50, "syntax error in rule file")                         \
+	X(RULES_NAME, 51, "unknown or duplicate name in rule file")              \
+	X(RULES_VALUE, 52, "bad value in rule file")                             \
+	X(RULES_DEFAULT, 53, "rule file has no default rule at its end")         \
+	X(RULES_TOO_BIG, 54, "rule file too large or too complex")               \
+	X(UNLOCK_SYNTAX, 55, "malformed unlock record")                          \
+	X(UNLOCK_FULL, 56, "unlock set full")                                    \
+	X(UNLOCK_STORE, 57, "unlock records unavailable")
 
 enum cbar_err {
 #define CBAR__ERR_ENUM(name, code, msg) CBAR_##name = code,

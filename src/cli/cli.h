@@ -14,6 +14,10 @@ struct cli_command {
 };
 
 int cmd_number(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
 
 /* Write s as a JSON string (with quotes), or null when s is NULL. */
 void json_str(FILE *f, const char *s);

@@ -6,6 +6,10 @@
 
 static const struct cli_command commands[] = {
 	{"number", cmd_number, "normalise numbers to E.164 and classify them"},
+	{"check", cmd_check, "decide one call or message against a rule file"},
+	{"explain", cmd_explain, "decide like check and say why for every rule"},
+	{"lint", cmd_lint, "compile rule files and warn about rules that never match"},
+	{"batch", cmd_batch, "decide every event of a CDR file (CSV or JSON lines)"},
 };
 
 static void usage(FILE *f)

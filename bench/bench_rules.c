@@ -1,0 +1,218 @@
+/*
+ * callbar benchmark: decisions per second, and compiling a big rule file.
+ *
+ * decide: 1,000 generated rules of the pilots' shape (zones, a list,
+ * carriers, regions, dates, unless, a few hundred +prefix peers) and
+ * 10 million unlock records; 1M random events (subscribers drawn from the
+ * same random mobile numbers, half of them unlocked; peers 60% mainland,
+ * 40% abroad), numbers parsed before timing, as the edge does.  Baseline:
+ * one random lookup per event in a hash table of the same size (the unlock
+ * set itself).  Goal: at least half the baseline's rate.
+ *
+ * compile: 100,000 generated rules, compiled whole (parse + tables).
+ * Baseline: one memchr pass counting the lines of the same text.  Goal:
+ * under half a second.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "callbar/data.h"
+#include "callbar/rules.h"
+#include "harness.h"
+#include "unlockset.h"
+
+#define NEV (1u << 20)
+#define NUNLOCK 10000000u
+
+static struct cbar_numplan *np;
+static struct cbar_rules *rules;
+static struct cbar_unlockset *uset;
+static struct cbar_number *subs, *peers;
+static struct cbar_event *events;
+
+static uint64_t rng = 0x9e3779b97f4a7c15u;
+static uint64_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static const char *regions[] = {"CN-ZJ", "CN-HA", "CN-JX", "CN-LN", "CN-GZ", "CN-HE", "CN-BJ",
+                                "CN-SH", "CN-GD", "CN-JS", "CN-SD", "CN-SC", "CN-HB", "CN-HN",
+                                "CN-FJ", "CN-AH", "CN-YN", "CN-SX", "CN-SN", "CN-GX"};
+static const char *carriers[] = {"cmcc", "cucc", "ctcc", "cmcc,cucc", "cucc,ctcc", "cmcc,ctcc"};
+static const char *peerz[] = {"abroad", "hkmotw", "!mainland", "<scam>", "overseas"};
+
+/* A rule file of n rules (plus the default), in a new buffer. */
+static char *gen_rules(size_t n, size_t *len)
+{
+	size_t cap = 4096 + n * 200;
+	char *t = malloc(cap), *p = t;
+	p += sprintf(p, "timezone +08:00\nzone mainland +86\nzone hkmotw +852 +853 +886\n"
+	                "zone abroad !mainland\nzone greater mainland hkmotw\nzone overseas !greater\n"
+	                "emergency 110 112 119 120 122\nlist scam");
+	for (int i = 0; i < 500; i++)
+		p += sprintf(p, " +8617%05d", (int)(next() % 100000));
+	p += sprintf(p, "\nannounce a zh \"发送1219到10086\" en \"text 1219 to 10086\"\n");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t r = next();
+		const char *dir = r % 3 == 0 ? "out" : "in", *svc = (r >> 2) % 2 ? "voice" : "sms";
+		p += sprintf(p, "block %s %s %s ", dir, svc, dir[0] == 'o' ? "to" : "from");
+		if ((r >> 4) % 4 == 0)
+			p += sprintf(p, "+%u", (unsigned)(1 + (r >> 8) % 300) + 200);
+		else
+			p += sprintf(p, "%s", peerz[(r >> 8) % 5]);
+		if ((r >> 16) % 2)
+			p += sprintf(p, " carrier %s", carriers[(r >> 18) % 6]);
+		p += sprintf(p, " region %s", regions[(r >> 22) % 20]);
+		if ((r >> 28) % 2)
+			p += sprintf(p, " since 20%02u-%02u-%02u", (unsigned)(21 + (r >> 30) % 3),
+			             (unsigned)(1 + (r >> 33) % 12), (unsigned)(1 + (r >> 37) % 28));
+		if ((r >> 42) % 3 == 0)
+			p += sprintf(p, " via intl-gateway");
+		if ((r >> 44) % 3)
+			p += sprintf(p, " unless %s", (r >> 46) % 4 ? "unlocked" : "verified");
+		p += sprintf(p, " reason r%zu announce a\n", i);
+	}
+	p += sprintf(p, "pass all\n");
+	*len = (size_t)(p - t);
+	return t;
+}
+
+static uint64_t run_lookup(void *arg, size_t n)
+{
+	(void)arg;
+	uint64_t acc = 0;
+	struct cbar_unlock u[8];
+	size_t k;
+	for (size_t i = 0; i < n; i++) {
+		cbar_unlockset_find(uset, subs[i & (NEV - 1)].e164, u, 8, &k);
+		acc += k;
+	}
+	return acc;
+}
+
+static uint64_t run_decide(void *arg, size_t n)
+{
+	(void)arg;
+	uint64_t acc = 0;
+	struct cbar_unlock_lookup lk = cbar_unlockset_lookup(uset);
+	struct cbar_verdict v;
+	for (size_t i = 0; i < n; i++)
+		acc += (uint64_t)cbar_decide(rules, &events[i & (NEV - 1)], &lk, &v) + (uint64_t)v.rule;
+	return acc;
+}
+
+static const char *ctext;
+static size_t clen;
+
+static uint64_t run_lines(void *arg, size_t n)
+{
+	(void)arg;
+	uint64_t acc = 0;
+	for (size_t k = 0; k < n; k++)
+		for (const char *p = ctext, *e = ctext + clen; (p = memchr(p, '\n', (size_t)(e - p)));
+		     p++)
+			acc++;
+	return acc;
+}
+
+static uint64_t run_compile(void *arg, size_t n)
+{
+	(void)arg;
+	uint64_t acc = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct cbar_rules *r;
+		struct cbar_diag d;
+		if (cbar_rules_compile(np, ctext, clen, "gen.rules", NULL, &d, &r)) {
+			fprintf(stderr, "gen.rules:%u:%u: %s\n", d.line, d.column, d.msg);
+			exit(1);
+		}
+		acc += cbar_rules_count(r);
+		cbar_rules_free(r);
+	}
+	return acc;
+}
+
+int main(int argc, char **argv)
+{
+	size_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 4000000;
+	int rounds = argc > 2 ? atoi(argv[2]) : 7;
+	if (cbar_numplan_embedded(&np, NULL))
+		return 1;
+	uint16_t cn = cbar_numplan_country(np, "CN", 2);
+	size_t len;
+	struct cbar_diag d;
+	char *text = gen_rules(1000, &len);
+	if (cbar_rules_compile(np, text, len, "gen.rules", NULL, &d, &rules)) {
+		fprintf(stderr, "gen.rules:%u:%u: %s\n", d.line, d.column, d.msg);
+		return 1;
+	}
+	free(text);
+	/* 10M unlocked subscribers among 20M random mobile numbers. */
+	static const char *seg[] = {"138", "139", "150", "186", "189", "133", "177", "158"};
+	uset = cbar_unlockset_new(NUNLOCK);
+	uint64_t *pool = malloc(2 * (size_t)NUNLOCK * sizeof *pool);
+	for (size_t i = 0; i < 2 * (size_t)NUNLOCK; i++) {
+		uint64_t r = next();
+		pool[i] = 8600000000000ull + strtoull(seg[r % 8], NULL, 10) * 100000000ull +
+		          (r >> 8) % 100000000ull;
+		if (i < NUNLOCK) {
+			struct cbar_unlock u = {.subscriber = pool[i], .scope = (uint8_t)((r >> 40) % 3 ? CBAR_SCOPE_ALL : CBAR_SCOPE_SMS),
+			                        .level = (uint8_t)((r >> 42) % 2 + 1), .active = 1};
+			cbar_unlockset_add(uset, &u);
+		}
+	}
+	subs = calloc(NEV, sizeof *subs);
+	peers = calloc(NEV, sizeof *peers);
+	events = calloc(NEV, sizeof *events);
+	static const char *abroad[] = {"+85291234567", "+85366123456", "+886912345678",
+	                               "+12025550100", "+447911123456", "+4930123456",
+	                               "+81312345678", "+2348012345678"};
+	for (size_t i = 0; i < NEV; i++) {
+		char s[32], p[32];
+		uint64_t r = next();
+		snprintf(s, sizeof s, "+%llu", (unsigned long long)pool[r % (2 * (size_t)NUNLOCK)]);
+		if ((r >> 40) % 10 < 6)
+			snprintf(p, sizeof p, "%s%08u", seg[(r >> 44) % 8],
+			         (unsigned)((r >> 20) % 100000000));
+		else
+			snprintf(p, sizeof p, "%s", abroad[(r >> 44) % 8]);
+		if (cbar_number_parse(np, cn, s, strlen(s), &subs[i], NULL) ||
+		    cbar_number_parse(np, cn, p, strlen(p), &peers[i], NULL)) {
+			fprintf(stderr, "bad generated number %s or %s\n", s, p);
+			return 1;
+		}
+		events[i] = (struct cbar_event){.time = 1609459200 + (int64_t)((r >> 8) % 94608000),
+		                                .service = (enum cbar_service)((r >> 50) % 2),
+		                                .direction = (enum cbar_direction)((r >> 51) % 2),
+		                                .subscriber = &subs[i],
+		                                .peer = &peers[i],
+		                                .ingress = (r >> 52) % 4 ? NULL : "intl-gateway",
+		                                .ingress_len = 12};
+	}
+	free(pool);
+	struct bench_result res =
+		bench_compare("decide", run_lookup, NULL, run_decide, NULL, n, rounds);
+	bench_report("decide (1k rules, 10M unl.)", "dec", &res,
+	             res.ratio >= 0.5 ? "goal >= 0.5 x one hash lookup: met"
+	                              : "goal >= 0.5 x one hash lookup: NOT met");
+
+	ctext = gen_rules(100000, &clen);
+	res = bench_compare("compile", run_lines, NULL, run_compile, NULL, 1, rounds < 5 ? rounds : 5);
+	char goal[120];
+	snprintf(goal, sizeof goal, "%.3f s per compile; goal < 0.5 s: %s", 1 / res.cand_rate,
+	         1 / res.cand_rate < 0.5 ? "met" : "NOT met");
+	bench_report("compile 100k rules", "file", &res, goal);
+	free((char *)ctext);
+	cbar_rules_free(rules);
+	cbar_unlockset_free(uset);
+	free(subs);
+	free(peers);
+	free(events);
+	cbar_numplan_free(np);
+	return 0;
+}

@@ -1,0 +1,91 @@
+/*
+ * callbar fuzz target: the rule compiler.  Any bytes as a rule file (list
+ * files named in it read as a small fixed list); the compiler must not
+ * crash, leak or read out of bounds, a failure must come with a line inside
+ * the text and no snapshot, and a snapshot must decide a few events the
+ * same way by the fast path and by the explaining slow path.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "callbar/data.h"
+#include "callbar/rules.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct cbar_numplan *np;
+
+static enum cbar_err load(void *ctx, const char *rule_file, const char *path, size_t pathlen,
+                          char **text, size_t *len, struct cbar_diag *d)
+{
+	static const char list[] = "# fuzz list\n+85291234567\n+8617000\n";
+	(void)ctx;
+	(void)rule_file;
+	if (pathlen && path[0] == 'x')
+		return cbar_diag_set(d, CBAR_IO, 0, 0, "no such file");
+	if (!(*text = malloc(sizeof list)))
+		return CBAR_NOMEM;
+	memcpy(*text, list, sizeof list);
+	*len = sizeof list - 1;
+	return CBAR_OK;
+}
+
+static enum cbar_err find(void *ctx, uint64_t sub, struct cbar_unlock *out, size_t cap,
+                          size_t *n)
+{
+	(void)ctx;
+	*n = 0;
+	if (cap && sub % 2) {
+		out[0] = (struct cbar_unlock){.subscriber = sub, .scope = CBAR_SCOPE_ALL,
+		                              .level = (uint8_t)(sub % 4 == 1 ? 1 : 2), .active = 1};
+		*n = 1;
+	}
+	return CBAR_OK;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (!np && cbar_numplan_embedded(&np, NULL))
+		abort();
+	struct cbar_rules_loader loader = {load, NULL};
+	struct cbar_diag d;
+	struct cbar_rules *r = (struct cbar_rules *)&d;
+	unsigned lines = 1;
+	for (size_t i = 0; i < size; i++)
+		lines += data[i] == '\n';
+	enum cbar_err err = cbar_rules_compile(np, (const char *)data, size, "fuzz.rules", &loader,
+	                                       &d, &r);
+	if (err) {
+		if (r || d.line > lines || !memchr(d.msg, 0, sizeof d.msg))
+			abort();
+		return 0;
+	}
+	cbar_rules_lint(r, NULL, NULL);
+	static const char *subs[] = {"13805710000", "13805710001", "15837100003", "18985100002"};
+	static const char *peers[] = {"+85291234567", "17000123456", "+12025550100", "110",
+	                              "13812345678", "+447911123456"};
+	uint16_t cn = cbar_numplan_country(np, "CN", 2);
+	struct cbar_unlock_lookup lk = {.find = find};
+	for (unsigned i = 0; i < 4 * 6 * 4; i++) {
+		struct cbar_number sub, peer;
+		const char *s = subs[i % 4], *p = peers[(i / 4) % 6];
+		if (cbar_number_parse(np, cn, s, strlen(s), &sub, NULL) ||
+		    cbar_number_parse(np, cn, p, strlen(p), &peer, NULL))
+			abort();
+		struct cbar_event ev = {.time = 1600000000 + (int64_t)i * 5000000,
+		                        .service = (enum cbar_service)(i / 24 % 2),
+		                        .direction = (enum cbar_direction)(i / 48 % 2),
+		                        .subscriber = &sub,
+		                        .peer = &peer,
+		                        .ingress = i % 3 ? NULL : "intl-gateway",
+		                        .ingress_len = 12};
+		struct cbar_verdict a, b;
+		enum cbar_decision x = cbar_decide(r, &ev, &lk, &a);
+		enum cbar_decision y = cbar_explain(r, &ev, &lk, NULL, NULL, &b);
+		if (x != y || x == CBAR_ERROR || a.rule != b.rule || a.exempted != b.exempted)
+			abort();
+	}
+	cbar_rules_free(r);
+	return 0;
+}

@@ -1,0 +1,179 @@
+/*
+ * callbar: rule files, compiled snapshots and decisions.
+ *
+ * Conventions for this header (docs/rules.md is the language reference):
+ * - A rule file is text; cbar_rules_compile() turns it into an immutable
+ *   snapshot (struct cbar_rules) that any number of threads may read at once.
+ *   It never returns anything half-built: on failure *out is NULL and the
+ *   diag names the line, the column and what is wrong.
+ * - The core does no I/O: files a rule file names (`list NAME file "PATH"`)
+ *   are read through a loader the caller supplies; the time of an event is
+ *   given in the event; unlock records come through a lookup interface.
+ * - cbar_decide() parses nothing and allocates nothing; it reads parsed
+ *   numbers (cbar_number_parse()) and writes a verdict the caller owns.
+ *   Pointers in a verdict point into the snapshot and live as long as it.
+ * - Ownership: the snapshot is the caller's, to free with cbar_rules_free();
+ *   it keeps a pointer to the numbering plan it was compiled with, which must
+ *   outlive it.
+ */
+#ifndef CALLBAR_RULES_H
+#define CALLBAR_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "callbar/error.h"
+#include "callbar/number.h"
+
+enum cbar_service { CBAR_VOICE = 0, CBAR_SMS = 1 };
+enum cbar_direction { CBAR_IN = 0, CBAR_OUT = 1 };
+
+/* A scope is a set of service x direction pairs, one bit each. */
+#define CBAR_SCOPE_BIT(svc, dir) (1u << ((unsigned)(svc) * 2u + (unsigned)(dir)))
+#define CBAR_SCOPE_VOICE (CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_IN) | CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_OUT))
+#define CBAR_SCOPE_SMS (CBAR_SCOPE_BIT(CBAR_SMS, CBAR_IN) | CBAR_SCOPE_BIT(CBAR_SMS, CBAR_OUT))
+#define CBAR_SCOPE_ALL (CBAR_SCOPE_VOICE | CBAR_SCOPE_SMS)
+
+enum cbar_unlock_level { CBAR_UNLOCK_SELF = 1, CBAR_UNLOCK_VERIFIED = 2 };
+
+/*
+ * One unlock record as the decision path sees it: 16 bytes.  A subscriber
+ * may have several (one per scope, say).  expires is a UTC instant in
+ * seconds (the record holds before it), 0 for never.
+ */
+struct cbar_unlock {
+	uint64_t subscriber; /* E.164 digits as an integer; 0 is never a number */
+	uint32_t expires;
+	uint8_t scope;       /* CBAR_SCOPE_* bits */
+	uint8_t level;       /* enum cbar_unlock_level */
+	uint8_t active;      /* 0: revoked */
+	uint8_t pad_;
+};
+
+/*
+ * Where unlock records come from.  find() copies at most cap records of the
+ * subscriber into out and sets *n to how many; it returns CBAR_OK (also when
+ * there are none) or an error (store unavailable), which makes the verdict
+ * `error`.  It must not block for long: it is on the decision path.
+ */
+struct cbar_unlock_lookup {
+	enum cbar_err (*find)(void *ctx, uint64_t subscriber, struct cbar_unlock *out,
+	                      size_t cap, size_t *n);
+	void *ctx;
+	/* Optional (may be NULL): start fetching the subscriber's records
+	 * into the cache.  cbar_decide() calls it first thing, so the memory
+	 * latency of a big table overlaps the rule matching. */
+	void (*prefetch)(void *ctx, uint64_t subscriber);
+};
+
+/*
+ * Reads a file named in a rule file.  path is as written (not NUL-ended),
+ * relative to the rule file named rule_file; on success *text is a buffer
+ * from malloc() that the compiler frees.  Return CBAR_IO (and optionally a
+ * message in d) when it cannot be read.
+ */
+struct cbar_rules_loader {
+	enum cbar_err (*load)(void *ctx, const char *rule_file, const char *path, size_t pathlen,
+	                      char **text, size_t *len, struct cbar_diag *d);
+	void *ctx;
+};
+
+/* An event, seen from our subscriber's side (DESIGN.md section 1). */
+struct cbar_event {
+	int64_t time;                        /* UTC seconds */
+	enum cbar_service service;
+	enum cbar_direction direction;
+	const struct cbar_number *subscriber;
+	const struct cbar_number *peer;
+	uint8_t carrier;                     /* enum cbar_carrier; NONE: from the number */
+	uint8_t region;                      /* region index; CBAR_NONE: from the number */
+	const char *ingress;                 /* trunk class, NULL when not known */
+	size_t ingress_len;
+};
+
+enum cbar_decision { CBAR_ALLOW = 0, CBAR_BLOCK = 1, CBAR_ERROR = 2 };
+
+struct cbar_text {
+	const char *lang; /* "zh", "en" */
+	const char *text; /* UTF-8 */
+};
+
+struct cbar_announcement {
+	const char *name;
+	const struct cbar_text *texts;
+	size_t ntexts;
+};
+
+struct cbar_verdict {
+	enum cbar_decision decision;
+	int rule;                  /* index of the deciding rule, -1 for none */
+	const char *file;          /* the rule's file and line, NULL for none */
+	unsigned line;
+	const char *reason;        /* "emergency", the rule's reason, or NULL */
+	const struct cbar_announcement *announcement; /* NULL for none */
+	bool exempted;             /* an unlock record exempted the event from a rule */
+	struct cbar_unlock exempted_by;
+	int exempted_rule;         /* the rule it was exempted from, -1 for none */
+	enum cbar_err err;         /* why the decision is CBAR_ERROR */
+};
+
+struct cbar_rules;
+
+/*
+ * Compile a rule file.  filename is used in diagnostics and kept (copied) in
+ * the snapshot for verdicts; loader may be NULL when the file names no
+ * other file.  On success *out is the caller's.  On failure returns an
+ * error (CBAR_RULES_SYNTAX and kin, CBAR_NOMEM, CBAR_IO), fills d (line,
+ * column, message; d->file = filename) and sets *out to NULL.
+ */
+enum cbar_err cbar_rules_compile(const struct cbar_numplan *np, const char *text, size_t len,
+                                 const char *filename, const struct cbar_rules_loader *loader,
+                                 struct cbar_diag *d, struct cbar_rules **out);
+void cbar_rules_free(struct cbar_rules *r);
+
+/* The file's time zone as seconds east of UTC. */
+int32_t cbar_rules_tz_offset(const struct cbar_rules *r);
+size_t cbar_rules_count(const struct cbar_rules *r);
+/* Line and reason of rule i (NULL reason when none). */
+unsigned cbar_rules_line(const struct cbar_rules *r, size_t i);
+const char *cbar_rules_reason(const struct cbar_rules *r, size_t i);
+const char *cbar_rules_file(const struct cbar_rules *r);
+/* Whether rule i blocks (else it passes). */
+bool cbar_rules_blocks(const struct cbar_rules *r, size_t i);
+
+/*
+ * Decide one event.  Returns the decision (also in v->decision).  The
+ * unlock lookup may be NULL: then no record exists.  Precedence:
+ * emergency numbers, then rules in file order (first match wins; a rule
+ * whose `unless` a record satisfies is skipped and the record named), then
+ * the default that ends every file.
+ */
+enum cbar_decision cbar_decide(const struct cbar_rules *r, const struct cbar_event *ev,
+                               const struct cbar_unlock_lookup *lk, struct cbar_verdict *v);
+
+/*
+ * The same decision by the slow path, rule by rule, telling note() about
+ * every rule looked at: whether it matched and, if not, the first condition
+ * that failed (a sentence).  Must agree with cbar_decide() (tests check).
+ */
+typedef void (*cbar_explain_fn)(void *ctx, size_t rule, unsigned line, bool matched,
+                                const char *why);
+enum cbar_decision cbar_explain(const struct cbar_rules *r, const struct cbar_event *ev,
+                                const struct cbar_unlock_lookup *lk, cbar_explain_fn note,
+                                void *ctx, struct cbar_verdict *v);
+
+/*
+ * Warnings about rules that can never match: shadowed by an earlier rule
+ * without `unless` that matches a superset, or an empty date range.
+ * Returns how many warnings were given.
+ */
+typedef void (*cbar_lint_fn)(void *ctx, unsigned line, const char *msg);
+size_t cbar_rules_lint(const struct cbar_rules *r, cbar_lint_fn warn, void *ctx);
+
+/* Whether a scope covers the event, and a record holds at time t for a
+ * rule needing level (CBAR_UNLOCK_SELF: any level). */
+bool cbar_unlock_applies(const struct cbar_unlock *u, enum cbar_service s,
+                         enum cbar_direction d, int64_t t, enum cbar_unlock_level level);
+
+#endif

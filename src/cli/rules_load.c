@@ -1,0 +1,200 @@
+/* callbar: loading rule and unlock files for the commands (rules_load.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "numplan_load.h"
+#include "rules_load.h"
+
+/* List files are read relative to the rule file that names them. */
+static enum cbar_err load_list(void *ctx, const char *rule_file, const char *path,
+                               size_t pathlen, char **text, size_t *len, struct cbar_diag *d)
+{
+	(void)ctx;
+	char full[4096];
+	const char *slash = strrchr(rule_file, '/');
+	int dirlen = path[0] == '/' || !slash ? 0 : (int)(slash - rule_file + 1);
+	if ((size_t)dirlen + pathlen + 1 > sizeof full)
+		return cbar_diag_set(d, CBAR_IO, 0, 0, "path too long");
+	memcpy(full, rule_file, (size_t)dirlen);
+	memcpy(full + dirlen, path, pathlen);
+	full[(size_t)dirlen + pathlen] = 0;
+	*text = read_file(full, RULES_MAX_FILE, len);
+	if (!*text)
+		return cbar_diag_set(d, CBAR_IO, 0, 0, "%s: %s", full, strerror(errno));
+	return CBAR_OK;
+}
+
+void rules_print_diag(FILE *f, const char *text, size_t len, const struct cbar_diag *d)
+{
+	fprintf(f, "%s:%u:%u: %s\n", d->file ? d->file : "-", d->line, d->column, d->msg);
+	if (!d->line || !text)
+		return;
+	const char *p = text, *end = text + len;
+	for (unsigned l = 1; l < d->line && p < end; l++) {
+		const char *e = memchr(p, '\n', (size_t)(end - p));
+		p = e ? e + 1 : end;
+	}
+	const char *e = memchr(p, '\n', (size_t)(end - p));
+	if (!e)
+		e = end;
+	fprintf(f, "  %.*s\n", (int)(e - p), p);
+	if (d->column) {
+		fputs("  ", f);
+		for (unsigned c = 1; c < d->column && p + c - 1 < e; c++)
+			fputc(p[c - 1] == '\t' ? '\t' : ' ', f);
+		fputs("^\n", f);
+	}
+}
+
+struct cbar_rules *rules_load(const struct cbar_numplan *np, const char *path)
+{
+	size_t len;
+	char *text = read_file(path, RULES_MAX_FILE, &len);
+	if (!text) {
+		fprintf(stderr, "callbar: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	struct cbar_rules_loader loader = {load_list, NULL};
+	struct cbar_diag d;
+	struct cbar_rules *r = NULL;
+	if (cbar_rules_compile(np, text, len, path, &loader, &d, &r))
+		rules_print_diag(stderr, text, len, &d);
+	free(text);
+	return r;
+}
+
+struct cbar_unlockset *unlocks_load(const struct cbar_numplan *np, uint16_t country,
+                                    const char *path)
+{
+	size_t len;
+	char *text = read_file(path, 1u << 31, &len);
+	if (!text) {
+		fprintf(stderr, "callbar: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	struct cbar_unlockset *s = cbar_unlockset_new(len / 32);
+	struct cbar_diag d = {0};
+	enum cbar_err err = s ? cbar_unlockset_load(s, np, country, text, len, path, &d) : CBAR_NOMEM;
+	if (err) {
+		if (s)
+			rules_print_diag(stderr, text, len, &d);
+		else
+			fprintf(stderr, "callbar: %s: out of memory\n", path);
+		cbar_unlockset_free(s);
+		s = NULL;
+	}
+	free(text);
+	return s;
+}
+
+static bool digits(const char *s, size_t n, int *out)
+{
+	int v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return n > 0;
+}
+
+bool parse_time(const char *s, size_t n, int32_t tz, int64_t *out)
+{
+	if (n > 1 && s[0] == '@') {
+		char *end;
+		char buf[32];
+		if (n > sizeof buf - 1)
+			return false;
+		memcpy(buf, s + 1, n - 1);
+		buf[n - 1] = 0;
+		errno = 0;
+		long long v = strtoll(buf, &end, 10);
+		if (errno || *end)
+			return false;
+		*out = v;
+		return true;
+	}
+	int y, mo, d, h = 0, mi = 0, se = 0;
+	if (n < 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4, &y) || !digits(s + 5, 2, &mo) ||
+	    !digits(s + 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > 31 || y < 1970)
+		return false;
+	size_t i = 10;
+	int32_t off = tz;
+	if (i < n) {
+		if (s[i] != 'T' && s[i] != ' ')
+			return false;
+		if (n < i + 6 || !digits(s + i + 1, 2, &h) || s[i + 3] != ':' ||
+		    !digits(s + i + 4, 2, &mi) || h > 23 || mi > 59)
+			return false;
+		i += 6;
+		if (i < n && s[i] == ':') {
+			if (n < i + 3 || !digits(s + i + 1, 2, &se) || se > 60)
+				return false;
+			i += 3;
+		}
+		if (i == n)
+			; /* local time in the rule file's zone */
+		else if (s[i] == 'Z' && i + 1 == n)
+			off = 0;
+		else if ((s[i] == '+' || s[i] == '-') && n == i + 6 && s[i + 3] == ':') {
+			int oh, om;
+			if (!digits(s + i + 1, 2, &oh) || !digits(s + i + 4, 2, &om) || oh > 14 || om > 59)
+				return false;
+			off = (s[i] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+		} else
+			return false;
+	}
+	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+	                .tm_min = mi, .tm_sec = se};
+	time_t t = timegm(&tm);
+	if (tm.tm_mday != d) /* 2022-02-30 */
+		return false;
+	*out = (int64_t)t - off;
+	return true;
+}
+
+bool parse_service(const char *s, enum cbar_service *out)
+{
+	if (!strcmp(s, "voice"))
+		*out = CBAR_VOICE;
+	else if (!strcmp(s, "sms"))
+		*out = CBAR_SMS;
+	else
+		return false;
+	return true;
+}
+
+bool parse_direction(const char *s, enum cbar_direction *out)
+{
+	if (!strcmp(s, "in"))
+		*out = CBAR_IN;
+	else if (!strcmp(s, "out"))
+		*out = CBAR_OUT;
+	else
+		return false;
+	return true;
+}
+
+const char *scope_text(uint8_t scope, char *buf, size_t cap)
+{
+	static const char *names[] = {"voice-in", "voice-out", "sms-in", "sms-out"};
+	if ((scope & CBAR_SCOPE_ALL) == CBAR_SCOPE_ALL)
+		return "all";
+	size_t k = 0;
+	buf[0] = 0;
+	if ((scope & CBAR_SCOPE_VOICE) == CBAR_SCOPE_VOICE) {
+		k += (size_t)snprintf(buf + k, cap - k, "voice");
+		scope &= (uint8_t)~CBAR_SCOPE_VOICE;
+	}
+	if ((scope & CBAR_SCOPE_SMS) == CBAR_SCOPE_SMS) {
+		k += (size_t)snprintf(buf + k, cap - k, "%ssms", k ? "," : "");
+		scope &= (uint8_t)~CBAR_SCOPE_SMS;
+	}
+	for (unsigned i = 0; i < 4 && k < cap; i++)
+		if (scope >> i & 1)
+			k += (size_t)snprintf(buf + k, cap - k, "%s%s", k ? "," : "", names[i]);
+	return buf;
+}

@@ -1,0 +1,40 @@
+/* callbar: what the rule commands share: loading a rule file (with its list
+ * files) and an unlock file, reading times and events, printing verdicts. */
+#ifndef CALLBAR_RULES_LOAD_H
+#define CALLBAR_RULES_LOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "callbar/rules.h"
+#include "unlockset.h"
+
+/* Rule files and list files are at most this big. */
+#define RULES_MAX_FILE (256u << 20)
+
+/* Compile the rule file at path; NULL after printing file:line:column, the
+ * line and a caret to stderr. */
+struct cbar_rules *rules_load(const struct cbar_numplan *np, const char *path);
+
+/* Print a compile error the way rules_load() does (text is the file). */
+void rules_print_diag(FILE *f, const char *text, size_t len, const struct cbar_diag *d);
+
+/* The unlock set of a file; NULL after printing the bad line. */
+struct cbar_unlockset *unlocks_load(const struct cbar_numplan *np, uint16_t country,
+                                    const char *path);
+
+/*
+ * An instant: 2022-05-08T09:30:00+08:00, ...Z, ...T09:30 (minutes only), a
+ * date alone (midnight in the zone tz, seconds east of UTC), or @SECONDS
+ * since the epoch.  false when malformed.
+ */
+bool parse_time(const char *s, size_t n, int32_t tz, int64_t *out);
+
+bool parse_service(const char *s, enum cbar_service *out);
+bool parse_direction(const char *s, enum cbar_direction *out);
+
+/* "voice,sms" style text of a scope, into buf. */
+const char *scope_text(uint8_t scope, char *buf, size_t cap);
+
+#endif

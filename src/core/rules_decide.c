@@ -1,0 +1,374 @@
+/*
+ * callbar: deciding events against a compiled snapshot (rules.h), the slow
+ * path that explains, and lint.
+ *
+ * Truth table of one rule for an event (first match wins):
+ *   conditions hold | unless  | record applies | result
+ *   no              | -       | -              | next rule
+ *   yes             | none    | -              | the rule decides
+ *   yes             | some    | no             | the rule decides
+ *   yes             | some    | yes            | next rule; the record is named
+ *   lookup fails    | some    | ?              | error (never a guess)
+ * The file's last rule is unconditional (the compiler insists), so some
+ * rule always decides.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "rules_impl.h"
+
+#define MAX_UNLOCKS 8 /* records per subscriber considered */
+
+int32_t cbar_rules_tz_offset(const struct cbar_rules *r)
+{
+	return r->tz;
+}
+
+size_t cbar_rules_count(const struct cbar_rules *r)
+{
+	return r->nrules;
+}
+
+unsigned cbar_rules_line(const struct cbar_rules *r, size_t i)
+{
+	return i < r->nrules ? r->rules[i].line : 0;
+}
+
+const char *cbar_rules_reason(const struct cbar_rules *r, size_t i)
+{
+	return i < r->nrules ? r->rules[i].reason : NULL;
+}
+
+const char *cbar_rules_file(const struct cbar_rules *r)
+{
+	return r->file;
+}
+
+bool cbar_rules_blocks(const struct cbar_rules *r, size_t i)
+{
+	return i < r->nrules && r->rules[i].block;
+}
+
+bool cbar_unlock_applies(const struct cbar_unlock *u, enum cbar_service s,
+                         enum cbar_direction d, int64_t t, enum cbar_unlock_level level)
+{
+	return u->active && (u->scope & CBAR_SCOPE_BIT(s, d)) && (!u->expires || t < u->expires) &&
+	       u->level >= level;
+}
+
+bool cbar__is_emergency(const struct cbar_rules *rs, const struct cbar_event *ev)
+{
+	const struct cbar_number *p = ev->peer;
+	if (p->flags & CBAR_NUM_EMERGENCY)
+		return true;
+	if (!rs->nemerg || (ev->subscriber && p->cc != ev->subscriber->cc))
+		return false;
+	const char *nsn = cbar_number_national(p);
+	size_t n = (size_t)(p->ndigits - p->cc_len);
+	for (size_t i = 0; i < rs->nemerg; i++)
+		if (rs->emerg[i].len == n && !memcmp(rs->emerg[i].digits, nsn, n))
+			return true;
+	return false;
+}
+
+bool cbar__rule_peer(const struct cbar_rules *rs, const struct cbar__rule *r,
+                     const struct cbar_number *peer)
+{
+	if (r->set < 0)
+		return true;
+	return cbar_zone_has(&rs->sets[r->set].z, peer) ^ r->neg;
+}
+
+/* Unlock records of the subscriber, fetched once per decision. */
+struct unlocks {
+	bool fetched;
+	enum cbar_err err;
+	size_t n;
+	struct cbar_unlock rec[MAX_UNLOCKS];
+};
+
+/* Whether a record exempts the event from rule r: 1 yes (in *out), 0 no,
+ * -1 the lookup failed. */
+static int exempt(const struct cbar__rule *r, const struct cbar_event *ev,
+                  const struct cbar_unlock_lookup *lk, struct unlocks *u,
+                  const struct cbar_unlock **out)
+{
+	if (!r->unless)
+		return 0;
+	if (!u->fetched) {
+		u->fetched = true;
+		u->n = 0;
+		if (lk && lk->find && ev->subscriber)
+			u->err = lk->find(lk->ctx, ev->subscriber->e164, u->rec, MAX_UNLOCKS, &u->n);
+		if (u->n > MAX_UNLOCKS)
+			u->n = MAX_UNLOCKS;
+	}
+	if (u->err)
+		return -1;
+	enum cbar_unlock_level lv =
+		r->unless == CBAR__UNLESS_VERIFIED ? CBAR_UNLOCK_VERIFIED : CBAR_UNLOCK_SELF;
+	for (size_t i = 0; i < u->n; i++)
+		if (cbar_unlock_applies(&u->rec[i], ev->service, ev->direction, ev->time, lv)) {
+			*out = &u->rec[i];
+			return 1;
+		}
+	return 0;
+}
+
+static void verdict_init(struct cbar_verdict *v)
+{
+	memset(v, 0, sizeof *v);
+	v->rule = -1;
+	v->exempted_rule = -1;
+}
+
+static enum cbar_decision set_error(struct cbar_verdict *v, enum cbar_err e)
+{
+	v->decision = CBAR_ERROR;
+	v->err = e;
+	return CBAR_ERROR;
+}
+
+static enum cbar_decision set_rule(const struct cbar_rules *rs, size_t i, struct cbar_verdict *v)
+{
+	const struct cbar__rule *r = &rs->rules[i];
+	v->decision = r->block ? CBAR_BLOCK : CBAR_ALLOW;
+	v->rule = (int)i;
+	v->file = rs->file;
+	v->line = r->line;
+	v->reason = r->reason;
+	v->announcement = r->announce >= 0 ? &rs->ann[r->announce] : NULL;
+	return v->decision;
+}
+
+static bool event_ok(const struct cbar_event *ev)
+{
+	return ev && ev->peer && ev->subscriber &&
+	       (ev->service == CBAR_VOICE || ev->service == CBAR_SMS) &&
+	       (ev->direction == CBAR_IN || ev->direction == CBAR_OUT);
+}
+
+/* What the conditions checked after the bitmaps say: 0 holds, else a
+ * reason it does not. */
+static const char *late_conditions(const struct cbar__rule *r, const struct cbar_event *ev)
+{
+	if (ev->time < r->since)
+		return "before its 'since' date";
+	if (ev->time >= r->until)
+		return "on or after its 'until' date";
+	if (r->ingress && (!ev->ingress || ev->ingress_len != r->ingress_len ||
+	                   memcmp(ev->ingress, r->ingress, r->ingress_len)))
+		return "the event did not come in via its ingress";
+	return NULL;
+}
+
+static uint8_t ev_carrier(const struct cbar_event *ev)
+{
+	uint8_t c = ev->carrier ? ev->carrier : ev->subscriber->carrier;
+	return c < CBAR_CARRIER_COUNT ? c : CBAR_CARRIER_NONE;
+}
+
+static uint8_t ev_region(const struct cbar_rules *rs, const struct cbar_event *ev)
+{
+	uint8_t g = ev->region ? ev->region : ev->subscriber->region;
+	return g < rs->nregion ? g : CBAR_NONE;
+}
+
+static void set_emergency(struct cbar_verdict *v)
+{
+	v->decision = CBAR_ALLOW;
+	v->reason = "emergency";
+}
+
+enum cbar_decision cbar_decide(const struct cbar_rules *rs, const struct cbar_event *ev,
+                               const struct cbar_unlock_lookup *lk, struct cbar_verdict *v)
+{
+	verdict_init(v);
+	if (!rs || !event_ok(ev))
+		return set_error(v, CBAR_INVAL);
+	if (lk && lk->prefetch && rs->any_unless)
+		lk->prefetch(lk->ctx, ev->subscriber->e164);
+	if (cbar__is_emergency(rs, ev)) {
+		set_emergency(v);
+		return CBAR_ALLOW;
+	}
+	/* The peer's bitmap: the deepest node on its digits that has one. */
+	const struct cbar__node *trie = rs->trie;
+	const struct cbar_number *p = ev->peer;
+	uint32_t node = 0, vec = trie[0].vec;
+	for (unsigned k = 0; k < p->ndigits; k++) {
+		unsigned d = (unsigned)(p->digits[k] - '0');
+		if (d > 9 || !(node = trie[node].child[d]))
+			break;
+		if (trie[node].vec != CBAR__NOVEC)
+			vec = trie[node].vec;
+	}
+	size_t w = rs->words;
+	const uint64_t *pv = rs->vecbits + (size_t)vec * w;
+	const uint64_t *sd = rs->svcdir + (size_t)(ev->service * 2 + ev->direction) * w;
+	const uint64_t *cv = rs->carrier + (size_t)ev_carrier(ev) * w;
+	const uint64_t *gv = rs->region + (size_t)ev_region(rs, ev) * w;
+	struct unlocks u;
+	u.fetched = false;
+	u.err = CBAR_OK;
+	for (size_t i = 0; i < w; i++) {
+		uint64_t m = pv[i] & sd[i] & cv[i] & gv[i];
+		while (m) {
+			size_t ri = i * 64 + (size_t)__builtin_ctzll(m);
+			m &= m - 1;
+			const struct cbar__rule *r = &rs->rules[ri];
+			if (late_conditions(r, ev))
+				continue;
+			const struct cbar_unlock *rec = NULL;
+			int x = exempt(r, ev, lk, &u, &rec);
+			if (x < 0)
+				return set_error(v, u.err);
+			if (x > 0) {
+				if (!v->exempted) {
+					v->exempted = true;
+					v->exempted_by = *rec;
+					v->exempted_rule = (int)ri;
+				}
+				continue;
+			}
+			return set_rule(rs, ri, v);
+		}
+	}
+	return set_error(v, CBAR_INVAL); /* unreachable: the default matches */
+}
+
+/* Tell note() about rule i: why, then ": arg" when there is one. */
+static void notef(cbar_explain_fn note, void *ctx, size_t i, const struct cbar__rule *r,
+                  bool matched, const char *why, const char *arg)
+{
+	char buf[200];
+	snprintf(buf, sizeof buf, "%s%s%s", why, arg ? ": " : "", arg ? arg : "");
+	note(ctx, i, r->line, matched, buf);
+}
+
+enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_event *ev,
+                                const struct cbar_unlock_lookup *lk, cbar_explain_fn note,
+                                void *ctx, struct cbar_verdict *v)
+{
+	verdict_init(v);
+	if (!rs || !event_ok(ev))
+		return set_error(v, CBAR_INVAL);
+	if (cbar__is_emergency(rs, ev)) {
+		if (note)
+			note(ctx, (size_t)-1, 0, true,
+			     "the peer is an emergency number: never barred, no rule looked at");
+		set_emergency(v);
+		return CBAR_ALLOW;
+	}
+	uint8_t car = ev_carrier(ev), reg = ev_region(rs, ev);
+	struct unlocks u;
+	u.fetched = false;
+	u.err = CBAR_OK;
+	for (size_t i = 0; i < rs->nrules; i++) {
+		const struct cbar__rule *r = &rs->rules[i];
+		const char *why = NULL, *arg = NULL;
+		if (!(r->scope & CBAR_SCOPE_BIT(ev->service, ev->direction)))
+			why = "not for this service and direction";
+		else if (!cbar__rule_peer(rs, r, ev->peer)) {
+			why = r->neg ? "the peer is in the negated set" : "the peer is not in";
+			arg = rs->sets[r->set].name ? rs->sets[r->set].name : "its prefix";
+		} else if (r->carriers && !(r->carriers >> car & 1)) {
+			why = "the subscriber's carrier is not among its carriers";
+			arg = car ? cbar_carrier_key(car) : "unknown";
+		} else if (!r->any_region && !(r->regions[reg / 64] >> (reg % 64) & 1)) {
+			why = "the subscriber's region is not among its regions";
+			arg = reg ? cbar_numplan_region_code(rs->np, reg) : "unknown";
+		} else {
+			why = late_conditions(r, ev);
+		}
+		if (why) {
+			if (note)
+				notef(note, ctx, i, r, false, why, arg);
+			continue;
+		}
+		const struct cbar_unlock *rec = NULL;
+		int x = exempt(r, ev, lk, &u, &rec);
+		if (x < 0) {
+			if (note)
+				notef(note, ctx, i, r, false, "unlock records unavailable",
+				      cbar_err_message(u.err));
+			return set_error(v, u.err);
+		}
+		if (x > 0) {
+			if (note)
+				notef(note, ctx, i, r, false,
+				      "matches, but an unlock record exempts the event; level",
+				      rec->level == CBAR_UNLOCK_VERIFIED ? "verified" : "self");
+			if (!v->exempted) {
+				v->exempted = true;
+				v->exempted_by = *rec;
+				v->exempted_rule = (int)i;
+			}
+			continue;
+		}
+		if (note)
+			notef(note, ctx, i, r, true, "matches", r->block ? "block" : "pass");
+		return set_rule(rs, i, v);
+	}
+	return set_error(v, CBAR_INVAL);
+}
+
+/* Whether rule a matches every event rule b matches (a has no unless). */
+static bool covers(const struct cbar_rules *rs, const struct cbar__rule *a, size_t ai,
+                   const struct cbar__rule *b, size_t bi)
+{
+	if ((a->scope & b->scope) != b->scope || a->since > b->since || a->until < b->until)
+		return false;
+	if (a->carriers && (!b->carriers || (b->carriers & ~a->carriers)))
+		return false;
+	if (!a->any_region) {
+		if (b->any_region)
+			return false;
+		for (int k = 0; k < CBAR__REGION_WORDS; k++)
+			if (b->regions[k] & ~a->regions[k])
+				return false;
+	}
+	if (a->ingress && (!b->ingress || b->ingress_len != a->ingress_len ||
+	                   memcmp(a->ingress, b->ingress, a->ingress_len)))
+		return false;
+	if (a->set < 0)
+		return true;
+	/* The peer bitmaps cover every number: b's bit must imply a's. */
+	size_t w = rs->words;
+	for (size_t v = 0; v < rs->nvec; v++) {
+		const uint64_t *bits = rs->vecbits + v * w;
+		if ((bits[bi / 64] >> (bi % 64) & 1) && !(bits[ai / 64] >> (ai % 64) & 1))
+			return false;
+	}
+	return true;
+}
+
+size_t cbar_rules_lint(const struct cbar_rules *rs, cbar_lint_fn warn, void *ctx)
+{
+	size_t n = 0;
+	char buf[200];
+	for (size_t j = 0; j < rs->nrules; j++) {
+		const struct cbar__rule *b = &rs->rules[j];
+		if (b->since >= b->until) {
+			if (warn)
+				warn(ctx, b->line,
+				     "empty date range: 'since' is not before 'until', the rule never matches");
+			n++;
+			continue;
+		}
+		for (size_t i = 0; i < j; i++) {
+			const struct cbar__rule *a = &rs->rules[i];
+			if (a->unless || a->since >= a->until || !covers(rs, a, i, b, j))
+				continue;
+			snprintf(buf, sizeof buf,
+			         "never matches: shadowed by the rule at line %u, which matches every "
+			         "event this one does",
+			         a->line);
+			if (warn)
+				warn(ctx, b->line, buf);
+			n++;
+			break;
+		}
+	}
+	return n;
+}

@@ -1,0 +1,99 @@
+/*
+ * callbar: the inside of a compiled rule snapshot, shared by the compiler
+ * (rules_compile.c), the decision path (rules_decide.c) and lint/explain.
+ *
+ * The fast path (cbar_decide) reads four things:
+ *  - one digit trie of every prefix any zone, list or rule uses; the
+ *    deepest node on the peer's digits that carries a vector id names a
+ *    deduplicated bitmap of the rules whose peer condition holds there;
+ *  - bitmaps of rules per service x direction, per carrier, per region;
+ *  - the AND of the four; its first set bit is the first candidate, whose
+ *    remaining conditions (dates, ingress, unless) are checked one by one.
+ * The slow path (cbar_explain, lint) reads the per-rule fields and the
+ * compiled zone of each set.
+ */
+#ifndef CALLBAR_RULES_IMPL_H
+#define CALLBAR_RULES_IMPL_H
+
+#include <stdint.h>
+
+#include "callbar/rules.h"
+#include "callbar/zone.h"
+
+#define CBAR__NOVEC UINT32_MAX
+#define CBAR__REGION_WORDS 4 /* region indexes are uint8_t: 256 bits */
+
+enum cbar__set_kind { CBAR__SET_ZONE, CBAR__SET_LIST, CBAR__SET_PREFIX };
+
+/* A named zone, a list, or the anonymous set of a `+prefix` peer. */
+struct cbar__set {
+	char *name; /* NULL for an anonymous prefix */
+	enum cbar__set_kind kind;
+	unsigned line;
+	struct cbar_zone z; /* compiled: explain and lint use it */
+};
+
+enum cbar__unless { CBAR__UNLESS_NONE = 0, CBAR__UNLESS_UNLOCKED, CBAR__UNLESS_VERIFIED };
+enum cbar__peer_kw { CBAR__PEER_NONE = 0, CBAR__PEER_TO, CBAR__PEER_FROM };
+
+struct cbar__rule {
+	unsigned line;
+	uint8_t block;     /* 1 block, 0 pass */
+	uint8_t scope;     /* CBAR_SCOPE_* bits the rule covers */
+	uint8_t peer_kw;   /* enum cbar__peer_kw */
+	uint8_t neg;       /* peer condition negated */
+	int32_t set;       /* index into sets, -1: any peer */
+	uint32_t carriers; /* bit per enum cbar_carrier, 0: any */
+	bool any_region;
+	uint64_t regions[CBAR__REGION_WORDS];
+	int64_t since, until; /* [since, until) in UTC seconds */
+	char *ingress;        /* NULL: any */
+	size_t ingress_len;
+	uint8_t unless; /* enum cbar__unless */
+	bool dflt;      /* unconditional: the file's default */
+	char *reason;
+	int32_t announce; /* index into ann, -1: none */
+};
+
+struct cbar__emerg {
+	char digits[CBAR_E164_MAX + 1];
+	uint8_t len;
+};
+
+struct cbar__node {
+	uint32_t child[10];
+	uint32_t vec; /* CBAR__NOVEC, or the rule bitmap valid from here down */
+};
+
+struct cbar_rules {
+	const struct cbar_numplan *np;
+	char *file;
+	int32_t tz;
+
+	struct cbar__set *sets;
+	size_t nsets;
+	struct cbar__rule *rules;
+	size_t nrules;
+	struct cbar_announcement *ann;
+	size_t nann;
+	struct cbar__emerg *emerg;
+	size_t nemerg;
+	bool any_unless; /* some rule has 'unless': worth prefetching records */
+
+	size_t words;      /* 64-bit words per rule bitmap */
+	uint64_t *svcdir;  /* 4 bitmaps, by CBAR_SCOPE_BIT index */
+	uint64_t *carrier; /* CBAR_CARRIER_COUNT bitmaps */
+	uint64_t *region;  /* nregion bitmaps (index 0: unknown) */
+	size_t nregion;
+	struct cbar__node *trie;
+	size_t ntrie;
+	uint64_t *vecbits; /* nvec bitmaps */
+	size_t nvec;
+};
+
+/* Whether rule r's peer condition holds for the digits (slow path). */
+bool cbar__rule_peer(const struct cbar_rules *rs, const struct cbar__rule *r,
+                     const struct cbar_number *peer);
+bool cbar__is_emergency(const struct cbar_rules *rs, const struct cbar_event *ev);
+
+#endif

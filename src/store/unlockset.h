@@ -1,0 +1,61 @@
+/*
+ * callbar: the in-memory set of unlock records the decision path reads.
+ *
+ * Open addressing keyed by the subscriber's number as a 64-bit integer;
+ * each slot is a struct cbar_unlock (16 bytes), the number 0 marks an empty
+ * slot.  A subscriber may have several records (say one per scope); they
+ * sit in the same probe run.  Lookups allocate nothing; the set is
+ * read-only once built and may then be shared by threads.
+ *
+ * Until the registry (DESIGN.md section 4) exists the records come from a
+ * text file, one record a line: NUMBER SCOPE LEVEL, e.g.
+ *   +8613800571234 voice,sms verified
+ * SCOPE is voice, sms, all, or voice-in, voice-out, sms-in, sms-out, joined
+ * by commas; LEVEL is self or verified; then optionally expires=SECONDS (a
+ * UTC instant: the record holds before it) and revoked; '#' starts a
+ * comment.
+ *
+ * Ownership: cbar_unlockset_new() returns a set the caller frees with
+ * cbar_unlockset_free().  A load that fails may have added the records
+ * before the bad line: discard the set.
+ */
+#ifndef CALLBAR_STORE_UNLOCKSET_H
+#define CALLBAR_STORE_UNLOCKSET_H
+
+#include <stddef.h>
+
+#include "callbar/error.h"
+#include "callbar/number.h"
+#include "callbar/rules.h"
+
+struct cbar_unlockset;
+
+/* An empty set sized for about expect records; NULL when memory is short. */
+struct cbar_unlockset *cbar_unlockset_new(size_t expect);
+void cbar_unlockset_free(struct cbar_unlockset *s);
+size_t cbar_unlockset_count(const struct cbar_unlockset *s);
+
+/* Add a record; one with the same number, scope and level is replaced. */
+enum cbar_err cbar_unlockset_add(struct cbar_unlockset *s, const struct cbar_unlock *u);
+
+/*
+ * Add the records of a text (the format above).  Numbers are read in the
+ * context of country (a cbar_numplan_country() index).  On a bad line
+ * returns CBAR_UNLOCK_SYNTAX with line and column in d.
+ */
+enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_numplan *np,
+                                  uint16_t country, const char *text, size_t len,
+                                  const char *name, struct cbar_diag *d);
+
+/* The lookup of struct cbar_unlock_lookup, with ctx the set. */
+enum cbar_err cbar_unlockset_find(void *ctx, uint64_t subscriber, struct cbar_unlock *out,
+                                  size_t cap, size_t *n);
+void cbar_unlockset_prefetch(void *ctx, uint64_t subscriber);
+
+static inline struct cbar_unlock_lookup cbar_unlockset_lookup(struct cbar_unlockset *s)
+{
+	struct cbar_unlock_lookup lk = {cbar_unlockset_find, s, cbar_unlockset_prefetch};
+	return lk;
+}
+
+#endif

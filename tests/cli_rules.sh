@@ -1,0 +1,122 @@
+#!/bin/sh
+# callbar check, explain, lint and batch as commands: exit statuses, the
+# JSON of check, explain agreeing with check, compile errors with a caret,
+# batch output, bad records and summary.
+set -u
+cb=$1
+src=$2
+rules=$src/rules/language.rules
+unl=$src/rules/language-unlocked.txt
+fail=0
+t() { # name, expected status, command...
+	name=$1 want=$2
+	shift 2
+	"$@" >out.txt 2>err.txt
+	got=$?
+	if [ "$got" != "$want" ]; then
+		echo "FAIL $name: exit $got, want $want"; cat out.txt err.txt; fail=1
+	fi
+}
+has() { # name, file, fixed string
+	grep -qF -- "$3" "$2" || { echo "FAIL $1: no '$3' in $2:"; cat "$2"; fail=1; }
+}
+cd "${TMPDIR:-/tmp}" && mkdir -p cbar_rules_$$ && cd cbar_rules_$$
+
+ev="--service voice --direction out --subscriber 13305710000 --peer +12125550123 --at 2023-01-01"
+t block 1 "$cb" check --rules "$rules" $ev
+has block out.txt "block rule=$rules:18 reason=far-away"
+has block out.txt "announcement en: english \"quoted\""
+t json 1 "$cb" check --rules "$rules" $ev --json
+for k in '"verdict":"block"' "\"rule\":\"$rules:18\"" '"reason":"far-away"' \
+	'"announcement":{"zh":"中文：发送1219到10086","en":"english \"quoted\""}' \
+	'"exempted_by":null' '"error":null'; do
+	has json out.txt "$k"
+done
+t allow 0 "$cb" check --rules "$rules" --service voice --direction out \
+	--subscriber 13805710000 --peer +85291234567 --at 2023-01-01T10:00:00+08:00 --json
+has allow out.txt '"verdict":"allow"'
+t exempt 0 "$cb" check --rules "$rules" --unlocked "$unl" --service voice --direction out \
+	--subscriber 13805710003 --peer +447911123456 --at 2021-08-05 --json
+has exempt out.txt '"exempted_by":{"subscriber":"+8613805710003","scope":"voice","level":"verified"}'
+t emergency 0 "$cb" check --rules "$rules" --service voice --direction out \
+	--subscriber 13305710000 --peer 110 --json
+has emergency out.txt '"reason":"emergency"'
+t badpeer 2 "$cb" check --rules "$rules" --service voice --direction out \
+	--subscriber 13305710000 --peer abc --json
+has badpeer out.txt '"verdict":"error"'
+t badat 2 "$cb" check --rules "$rules" $ev --at yesterday
+t badsvc 2 "$cb" check --rules "$rules" --service fax --direction out --subscriber 1 --peer 2
+t missing 2 "$cb" check --rules "$rules"
+t via 1 "$cb" check --rules "$rules" --service voice --direction in --subscriber 13805710000 \
+	--peer 13812345678 --ingress intl-gateway --at 2023-01-01
+has via out.txt "reason=spoofed-cli"
+
+# a bad unlock file: line and column
+printf '+8613805710001 all self\n+8613805710002 voice,fax self\n' >bad-unl.txt
+t badunl 2 "$cb" check --rules "$rules" --unlocked bad-unl.txt $ev
+has badunl err.txt "bad-unl.txt:2:22: bad scope 'voice,fax': want voice, sms, voice,sms or all"
+printf '+8613805710001 all self expires=soon\n' >bad-unl2.txt
+t badunl2 2 "$cb" check --rules "$rules" --unlocked bad-unl2.txt $ev
+has badunl2 err.txt "bad-unl2.txt:1:25: unexpected 'expires=soon'"
+
+# explain decides like check and says why for each rule
+t explain 1 "$cb" explain --rules "$rules" $ev
+has explain out.txt "line 14: no: the peer is not in: vip"
+has explain out.txt "line 17: no: not for this service and direction"
+has explain out.txt "line 18: MATCH"
+has explain out.txt "block rule=$rules:18 reason=far-away"
+t explain-json 1 "$cb" explain --rules "$rules" $ev --json
+has explain-json out.txt '"verdict":"block"'
+
+# compile errors: file:line:column, the line, a caret
+printf 'timezone +08:00\nblock out voice to +852 region CN-ZZ reason x\npass all\n' >bad.rules
+t lint-bad 2 "$cb" lint bad.rules
+has lint-bad err.txt "bad.rules:2:32: unknown region 'CN-ZZ'"
+has lint-bad err.txt "  block out voice to +852 region CN-ZZ reason x"
+has lint-bad err.txt "                                 ^"
+t check-bad 2 "$cb" check --rules bad.rules $ev
+printf 'zone a +852\nblock out voice to a\nblock out voice to +8529 reason x\npass all\n' >shadow.rules
+t lint-warn 1 "$cb" lint shadow.rules
+has lint-warn out.txt "shadow.rules:3: warning: never matches: shadowed by the rule at line 2"
+t lint-ok 0 "$cb" lint "$src/../etc/callbar/pilots.rules"
+
+# batch: CSV in, verdicts appended, bad records counted and kept
+cat >in.csv <<'CSV'
+time,service,direction,subscriber,peer,ingress
+1672531200,voice,out,13305710000,+12125550123,
+2023-01-01T00:00:00Z,voice,in,13805710000,13812345678,intl-gateway
+1672531200,fax,out,13305710000,+12125550123,
+1672531200,voice,out,13305710000,110
+1672531200,voice,out
+CSV
+t batch 1 "$cb" batch --rules "$rules" in.csv out.csv
+has batch out.csv "time,service,direction,subscriber,peer,ingress,verdict,rule,reason"
+has batch out.csv "1672531200,voice,out,13305710000,+12125550123,,block,language.rules:18,far-away"
+has batch out.csv "intl-gateway,block,language.rules:19,spoofed-cli"
+has batch out.csv "1672531200,fax,out,13305710000,+12125550123,,error,,bad-record"
+has batch out.csv "1672531200,voice,out,13305710000,110,allow,,emergency"
+has batch out.csv "1672531200,voice,out,error,,bad-record"
+has batch err.txt "batch: line 4: bad service (voice or sms)"
+has batch err.txt "batch: line 6: want 5 or 6 fields"
+has batch err.txt "batch: 5 records: 1 allow, 2 block, 2 error"
+has batch err.txt "language.rules:18 far-away: 1"
+[ "$(wc -l <out.csv)" = 6 ] || { echo "FAIL batch: want 6 lines"; cat out.csv; fail=1; }
+printf '1672531200,voice,out,13305710000,+12125550123\n' | "$cb" batch --rules "$rules" >pipe.csv 2>/dev/null
+has batch-pipe pipe.csv "+12125550123,block,language.rules:18,far-away"
+
+# batch: JSON lines
+cat >in.jsonl <<'JSON'
+{"time":1672531200,"service":"voice","direction":"out","subscriber":"13305710000","peer":"+12125550123"}
+{"time":"2023-01-01","service":"sms","direction":"in","subscriber":"13305710002","peer":"+12125550100"}
+not json
+{"time":1672531200,"service":"voice"}
+JSON
+t jsonl 1 "$cb" batch --rules "$rules" --unlocked "$unl" --format jsonl in.jsonl out.jsonl
+has jsonl out.jsonl '"verdict":"block","rule":"language.rules:18","reason":"far-away"'
+has jsonl out.jsonl '"verdict":"allow","rule":"language.rules:24","reason":null'
+has jsonl out.jsonl '"input":"not json","verdict":"error"'
+has jsonl out.jsonl "\"error\":\"key 'direction' missing or not a string\""
+has jsonl err.txt "batch: 4 records: 1 allow, 1 block, 2 error"
+
+cd .. && rm -rf cbar_rules_$$
+exit $fail
