@@ -277,6 +277,96 @@ static void classify_cn(const struct cbar_numplan *np, struct cbar_number *out,
 	}
 }
 
+/*
+ * The second pass: digits d[0..n), written with '+' or not, in the context
+ * of country ctx.  Decides how they were written, splits the country code
+ * off, checks lengths and classifies into *out.
+ */
+static enum cbar_err finish(const struct cbar_numplan *np, const struct cbar__country *ctx,
+                            const char *d, unsigned n, bool plus, struct cbar_number *out)
+{
+	unsigned cc, cc_len = 0;
+	const struct cbar__country *c = ctx;
+	bool intl = plus;
+	uint8_t flags = 0;
+
+	if (!intl) {
+		unsigned ip = intl_prefix(np, ctx, d, n);
+		if (ip) {
+			d += ip;
+			n -= ip;
+			intl = true;
+		}
+	}
+	if (intl) {
+		flags |= CBAR_NUM_WRITTEN_INTL;
+		cc = split_cc(np, d, n, &cc_len);
+		if (!cc)
+			return n < 1 ? CBAR_NUM_TOO_SHORT : CBAR_NUM_CC;
+		if (cc != ctx->cc)
+			c = &np->countries[np->cc_country[cc]];
+		d += cc_len;
+		n -= cc_len;
+		drop_trunk_after_cc(np, c, &d, &n);
+	} else {
+		cc = ctx->cc;
+		cc_len = ctx->cc_len;
+		char ccs[4];
+		unsigned v = cc, k = cc_len;
+		while (k--) {
+			ccs[k] = (char)('0' + v % 10);
+			v /= 10;
+		}
+		if (strip_natpfx(np, ctx, d, n)) {
+			d += ctx->natpfx_len;
+			n -= ctx->natpfx_len;
+		} else if (n > cc_len && has_prefix(d, ccs, cc_len) && !len_ok(ctx->lenmask, n) &&
+		           len_ok(ctx->lenmask, n - cc_len)) {
+			/* "8613805710000": the country code without '+', as many
+			 * CDRs write it; taken only when the whole is not a
+			 * possible national number and the rest is. */
+			d += cc_len;
+			n -= cc_len;
+			flags |= CBAR_NUM_WRITTEN_INTL;
+			drop_trunk_after_cc(np, ctx, &d, &n);
+		}
+	}
+
+	if (n < 2)
+		return CBAR_NUM_TOO_SHORT;
+	uint32_t lens = np->cc_lenmask[cc];
+	unsigned maxlen = lens ? 31u - (unsigned)__builtin_clz(lens) : CBAR_E164_MAX;
+	if (n > maxlen || cc_len + n > CBAR_E164_MAX)
+		return CBAR_NUM_TOO_LONG;
+
+	memset(out, 0, sizeof *out);
+	uint64_t v = cc;
+	unsigned k = cc_len;
+	unsigned cv = cc;
+	while (k--) {
+		out->digits[k] = (char)('0' + cv % 10);
+		cv /= 10;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		out->digits[cc_len + i] = d[i];
+		v = v * 10 + (uint64_t)(d[i] - '0');
+	}
+	out->digits[cc_len + n] = 0;
+	out->e164 = v;
+	out->cc = (uint16_t)cc;
+	out->cc_len = (uint8_t)cc_len;
+	out->ndigits = (uint8_t)(cc_len + n);
+	if (lens && n < (unsigned)__builtin_ctz(lens))
+		flags |= CBAR_NUM_SHORT;
+	if (is_emergency(np, c, d, n))
+		flags |= CBAR_NUM_EMERGENCY;
+	out->flags = flags;
+	out->country = np->cc_count[cc] == 1 ? np->cc_country[cc] : CBAR_NONE;
+	if (np->cn && cc == np->countries[np->cn].cc)
+		classify_cn(np, out, d, n);
+	return CBAR_OK;
+}
+
 enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
                                 const char *s, size_t len, struct cbar_number *out,
                                 size_t *errat)
@@ -292,6 +382,26 @@ enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
 		goto fail;
 	}
 	const struct cbar__country *ctx = &np->countries[country];
+
+	/* Fast path for what switches and CDRs write most: digits, with or
+	 * without a leading '+', and nothing else.  The same result as the
+	 * general path below, without its per-character classification. */
+	{
+		const char *q = s;
+		size_t m = len;
+		bool plus = m && *q == '+';
+		q += plus;
+		m -= plus;
+		size_t i = 0;
+		while (i < m && i <= MAX_RAW && (unsigned char)(q[i] - '0') < 10)
+			i++;
+		if (i == m && m > 0 && m <= MAX_RAW) {
+			err = finish(np, ctx, q, (unsigned)m, plus, out);
+			if (err == CBAR_OK)
+				return CBAR_OK;
+			goto fail;
+		}
+	}
 
 	while (p < e && (*p == ' ' || *p == '\t'))
 		p++;
@@ -370,96 +480,10 @@ enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
 		dg.plus = true;
 	}
 
-	const char *d = dg.d;
-	unsigned n = dg.n, cc, cc_len = 0;
-	const struct cbar__country *c = ctx;
-	bool intl = dg.plus;
-	uint8_t flags = 0;
-
-	if (!intl) {
-		unsigned ip = intl_prefix(np, ctx, d, n);
-		if (ip) {
-			d += ip;
-			n -= ip;
-			intl = true;
-		}
-	}
-	if (intl) {
-		flags |= CBAR_NUM_WRITTEN_INTL;
-		cc = split_cc(np, d, n, &cc_len);
-		if (!cc) {
-			at = p;
-			err = n < 1 ? CBAR_NUM_TOO_SHORT : CBAR_NUM_CC;
-			goto fail;
-		}
-		if (cc != ctx->cc)
-			c = &np->countries[np->cc_country[cc]];
-		d += cc_len;
-		n -= cc_len;
-		drop_trunk_after_cc(np, c, &d, &n);
-	} else {
-		cc = ctx->cc;
-		cc_len = ctx->cc_len;
-		char ccs[4];
-		unsigned v = cc, k = cc_len;
-		while (k--) {
-			ccs[k] = (char)('0' + v % 10);
-			v /= 10;
-		}
-		if (strip_natpfx(np, ctx, d, n)) {
-			d += ctx->natpfx_len;
-			n -= ctx->natpfx_len;
-		} else if (n > cc_len && has_prefix(d, ccs, cc_len) && !len_ok(ctx->lenmask, n) &&
-		           len_ok(ctx->lenmask, n - cc_len)) {
-			/* "8613805710000": the country code without '+', as many
-			 * CDRs write it; taken only when the whole is not a
-			 * possible national number and the rest is. */
-			d += cc_len;
-			n -= cc_len;
-			flags |= CBAR_NUM_WRITTEN_INTL;
-			drop_trunk_after_cc(np, ctx, &d, &n);
-		}
-	}
-
-	if (n < 2) {
-		at = p;
-		err = CBAR_NUM_TOO_SHORT;
-		goto fail;
-	}
-	uint32_t lens = np->cc_lenmask[cc];
-	unsigned maxlen = lens ? 31u - (unsigned)__builtin_clz(lens) : CBAR_E164_MAX;
-	if (n > maxlen || cc_len + n > CBAR_E164_MAX) {
-		at = p;
-		err = CBAR_NUM_TOO_LONG;
-		goto fail;
-	}
-
-	memset(out, 0, sizeof *out);
-	uint64_t v = cc;
-	unsigned k = cc_len;
-	unsigned cv = cc;
-	while (k--) {
-		out->digits[k] = (char)('0' + cv % 10);
-		cv /= 10;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		out->digits[cc_len + i] = d[i];
-		v = v * 10 + (uint64_t)(d[i] - '0');
-	}
-	out->digits[cc_len + n] = 0;
-	out->e164 = v;
-	out->cc = (uint16_t)cc;
-	out->cc_len = (uint8_t)cc_len;
-	out->ndigits = (uint8_t)(cc_len + n);
-	if (lens && n < (unsigned)__builtin_ctz(lens))
-		flags |= CBAR_NUM_SHORT;
-	if (is_emergency(np, c, d, n))
-		flags |= CBAR_NUM_EMERGENCY;
-	out->flags = flags;
-	out->country = np->cc_count[cc] == 1 ? np->cc_country[cc] : CBAR_NONE;
-	if (np->cn && cc == np->countries[np->cn].cc)
-		classify_cn(np, out, d, n);
-	return CBAR_OK;
+	err = finish(np, ctx, dg.d, dg.n, dg.plus, out);
+	if (err == CBAR_OK)
+		return CBAR_OK;
+	at = p;
 
 fail:
 	if (errat)
