@@ -4,6 +4,7 @@
 #   sh bench/run.sh [BUILD_DIR]
 set -eu
 b=${1:-build}
-cmake --build "$b" --target bench_number >/dev/null
+cmake --build "$b" --target bench_number bench_sip >/dev/null
 echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 taskset -c 0 "$b/bench/bench_number" 2>/dev/null || "$b/bench/bench_number"
+taskset -c 0 "$b/bench/bench_sip" 2>/dev/null || "$b/bench/bench_sip"
