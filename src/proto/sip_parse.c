@@ -194,8 +194,11 @@ static enum hdr hdr_lookup(const char *p, size_t n)
 				return (enum hdr)hdr_names[i].id;
 		return H_OTHER;
 	}
+	/* length and first letter before the full compare: most rows fail fast */
+	char c = (char)(*p | 0x20);
 	for (size_t i = 0; i < sizeof hdr_names / sizeof hdr_names[0]; i++)
-		if (hdr_names[i].len == n && !strncasecmp(hdr_names[i].name, p, n))
+		if (hdr_names[i].len == n && (hdr_names[i].name[0] | 0x20) == c &&
+		    !strncasecmp(hdr_names[i].name, p, n))
 			return (enum hdr)hdr_names[i].id;
 	return H_OTHER;
 }
