@@ -1,11 +1,14 @@
 #!/bin/sh
-# callbar benchmarks: run every benchmark of a build directory.  Each prints
-# its result as a ratio against a baseline measured in the same run.
+# callbar benchmarks: run every benchmark of a build directory, one core.
+# Each prints its result as a ratio against a baseline measured in the same
+# run.  bench/batch.sh (callbar batch over a 1 GB CSV) takes minutes and is
+# run by hand.
 #   sh bench/run.sh [BUILD_DIR]
 set -eu
 b=${1:-build}
-cmake --build "$b" --target bench_number bench_rules >/dev/null
+benches="bench_number bench_rules bench_sip"
+cmake --build "$b" --target $benches >/dev/null
 echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-taskset -c 0 "$b/bench/bench_number" 2>/dev/null || "$b/bench/bench_number"
-taskset -c 0 "$b/bench/bench_rules" 2>/dev/null || "$b/bench/bench_rules"
-# bench/batch.sh (callbar batch over a 1 GB CSV) takes minutes: run it by hand.
+for x in $benches; do
+	taskset -c 0 "$b/bench/$x" 2>/dev/null || "$b/bench/$x"
+done

@@ -37,7 +37,26 @@
 	X(RULES_TOO_BIG, 54, "rule file too large or too complex")               \
 	X(UNLOCK_SYNTAX, 55, "malformed unlock record")                          \
 	X(UNLOCK_FULL, 56, "unlock set full")                                    \
-	X(UNLOCK_STORE, 57, "unlock records unavailable")
+	X(UNLOCK_STORE, 57, "unlock records unavailable")                         \
+	X(SIP_MORE, 100, "incomplete SIP message: more bytes needed")           \
+	X(SIP_TOO_BIG, 101, "SIP message larger than callbar accepts")          \
+	X(SIP_START_LINE, 102, "malformed SIP request line or status line")     \
+	X(SIP_VERSION, 103, "SIP version other than SIP/2.0")                   \
+	X(SIP_HEADER, 104, "malformed SIP header field")                        \
+	X(SIP_MISSING, 105, "mandatory SIP header field missing")               \
+	X(SIP_DUPLICATE, 106, "single-valued SIP header field repeated")        \
+	X(SIP_CONTENT_LENGTH, 107, "bad Content-Length or body shorter")        \
+	X(SIP_VIA, 108, "malformed Via header field")                           \
+	X(SIP_TOO_MANY, 109, "more SIP header values than callbar keeps")       \
+	X(SIP_URI, 110, "malformed URI in a SIP message")                       \
+	X(SIP_ADDR, 111, "malformed From, To, Contact or P-Asserted-Identity")  \
+	X(SIP_CSEQ, 112, "malformed CSeq")                                      \
+	X(SIP_MAX_FORWARDS, 113, "malformed Max-Forwards")                      \
+	X(SIP_STATUS, 114, "malformed status code in a SIP response")           \
+	X(SIP_BUFFER, 115, "SIP reply does not fit the buffer")                 \
+	X(SIP_NO_NUMBER, 116, "the chosen SIP header carries no number")        \
+	X(SIP_CALL_ID, 117, "malformed Call-ID")                                \
+	X(SIP_EMPTY, 118, "no SIP message, only keep-alive line ends")
 
 enum cbar_err {
 #define CBAR__ERR_ENUM(name, code, msg) CBAR_##name = code,
