@@ -29,7 +29,29 @@
 	X(NUM_COUNTRY, 19, "unknown country context")                            \
 	X(DATA, 30, "malformed numbering data")                                  \
 	X(ZONE_PREFIX, 40, "zone prefix must be '+' and 1 to 15 digits")         \
-	X(ZONE_FULL, 41, "zone too large")
+	X(ZONE_FULL, 41, "zone too large")                                       \
+	X(ID_TYPE, 70, "unknown identity document type")                         \
+	X(ID_LENGTH, 71, "identity document number has the wrong length")        \
+	X(ID_CHAR, 72, "character not allowed in this identity document number") \
+	X(ID_REGION, 73, "unknown province code in identity number")            \
+	X(ID_DATE, 74, "birth date in identity number is not a real date")       \
+	X(ID_FUTURE, 75, "birth date in identity number is in the future")       \
+	X(ID_CHECK, 76, "identity number check character does not match")        \
+	X(ID_FORMAT, 77, "document number does not match its type's format")     \
+	X(KEY, 80, "hashing key file missing, unreadable or malformed")          \
+	X(KEY_MISMATCH, 81, "hashing key is not the one this registry was created with") \
+	X(STORE_URL, 82, "registry must be sqlite:PATH or postgres://...")       \
+	X(STORE_OPEN, 83, "cannot open the registry")                            \
+	X(STORE_BUSY, 84, "registry is locked by another writer")               \
+	X(STORE_IO, 85, "registry storage error")                                \
+	X(STORE_CORRUPT, 86, "registry is not a callbar database or is corrupt") \
+	X(STORE_SCHEMA, 87, "registry schema is newer than this callbar")        \
+	X(STORE_LIMIT, 88, "limit of active unlocks per identity document reached") \
+	X(STORE_NOTFOUND, 89, "no active unlock for this subscriber")            \
+	X(STORE_DOWN, 90, "registry server unreachable")                         \
+	X(AUDIT_BROKEN, 91, "audit chain broken")                                \
+	X(CSV, 92, "malformed CSV row")                                          \
+	X(CONFIG, 93, "malformed configuration file")
 
 enum cbar_err {
 #define CBAR__ERR_ENUM(name, code, msg) CBAR_##name = code,
