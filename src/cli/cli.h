@@ -14,6 +14,16 @@ struct cli_command {
 };
 
 int cmd_number(int argc, char **argv);
+/* The unlock registry (cmd_unlock.c, cmd_status.c, cmd_audit.c, cmd_csv.c,
+ * cmd_keyword.c). */
+int cmd_unlock(int argc, char **argv);
+int cmd_relock(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_keyword(int argc, char **argv);
 
 /* Write s as a JSON string (with quotes), or null when s is NULL. */
 void json_str(FILE *f, const char *s);

@@ -6,6 +6,14 @@
 
 static const struct cli_command commands[] = {
 	{"number", cmd_number, "normalise numbers to E.164 and classify them"},
+	{"unlock", cmd_unlock, "unlock a subscriber's line (registry)"},
+	{"relock", cmd_relock, "lock a subscriber's line again (registry)"},
+	{"status", cmd_status, "a subscriber's unlock and its history (registry)"},
+	{"history", cmd_history, "every unlock record of a subscriber (registry)"},
+	{"audit", cmd_audit, "list or verify the registry's audit chain"},
+	{"export", cmd_export, "write the registry as CSV"},
+	{"import", cmd_import, "read records from CSV into the registry"},
+	{"keyword", cmd_keyword, "act on a subscriber's keyword text message"},
 };
 
 static void usage(FILE *f)
