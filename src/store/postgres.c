@@ -57,7 +57,10 @@ static enum cbar_err fail(struct cbar_store *s, const PGresult *r, struct cbar_d
 	if (state && !strncmp(state, "53", 2))
 		e = CBAR_STORE_IO; /* insufficient resources: disk full, out of memory */
 	else if (state && (!strcmp(state, "55P03") || !strcmp(state, "40P01")))
-		e = CBAR_STORE_BUSY;
+		return cbar_diag_set(d, CBAR_STORE_BUSY, 0, 0,
+		                     "locked by another writer for longer than the lock timeout "
+		                     "(%u ms); nothing was written",
+		                     s->opts.busy_ms);
 	else if (state && !strncmp(state, "XX", 2))
 		e = CBAR_STORE_CORRUPT;
 	return cbar_diag_set(d, e, 0, 0, "registry server error while %s: %s%s%s", what,
@@ -93,7 +96,12 @@ static enum cbar_err pg_open(struct cbar_store *s, const char *target, struct cb
 		return err;
 	}
 	PQsetNoticeProcessor(p->conn, quiet, NULL);
+	/* Durable commits; a writer waits busy_ms for another's lock. */
+	char sql[64];
+	snprintf(sql, sizeof sql, "SET lock_timeout = %u", s->opts.busy_ms);
 	enum cbar_err err = run(s, "SET synchronous_commit = on", d);
+	if (!err)
+		err = run(s, sql, d);
 	if (err) {
 		PQfinish(p->conn);
 		free(p);
