@@ -124,7 +124,6 @@ static const char *const migration_1[] = {
 	"CREATE INDEX unlock_subscriber ON unlock (subscriber, status)",
 	"CREATE INDEX unlock_doc ON unlock (doc_hash, status)",
 	"CREATE INDEX unlock_seq ON unlock (seq)",
-	"CREATE INDEX unlock_status ON unlock (status)",
 	"CREATE TABLE audit ("
 	" seq BIGINT PRIMARY KEY,"
 	" at BIGINT NOT NULL,"
