@@ -12,3 +12,16 @@ echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores, commit $(git r
 for x in $benches; do
 	taskset -c 0 "$b/bench/$x" 2>/dev/null || "$b/bench/$x"
 done
+# The registry: 10 million records from SQLite into memory, and durable
+# unlocks per second on SQLite and on a private PostgreSQL server.
+cmake --build "$b" --target bench_registry >/dev/null
+pgdir=/tmp/callbar-pg-bench-$$
+bdir=$(mktemp -d)
+if sh tests/pg.sh start "$pgdir" 45999 >/dev/null 2>&1; then
+	"$b/bench/bench_registry" "$bdir" "${CBAR_BENCH_RECORDS:-10000000}" \
+	    "postgresql:///callbar?host=$pgdir&port=45999&user=postgres" || true
+	sh tests/pg.sh stop "$pgdir" >/dev/null 2>&1
+else
+	"$b/bench/bench_registry" "$bdir" "${CBAR_BENCH_RECORDS:-10000000}" || true
+fi
+rm -rf "$bdir"

@@ -13,31 +13,53 @@
 #include <stddef.h>
 
 #define CBAR_ERRNO_MAP(X)                                                        \
-	X(OK, 0, "success")                                                      \
-	X(NOMEM, 1, "out of memory")                                             \
-	X(INVAL, 2, "invalid argument")                                          \
-	X(IO, 3, "input/output error")                                           \
-	X(NUM_EMPTY, 10, "no digits in the number")                              \
-	X(NUM_CHAR, 11, "character not allowed in a telephone number")           \
-	X(NUM_TOO_SHORT, 12, "too few digits for a telephone number")            \
-	X(NUM_TOO_LONG, 13, "too many digits for a telephone number")            \
-	X(NUM_CC, 14, "unknown country calling code")                            \
-	X(NUM_URI, 15, "malformed tel: or sip: URI")                             \
-	X(NUM_URI_USER, 16, "SIP URI user part is not a telephone number")       \
-	X(NUM_CONTEXT, 17, "phone-context is not a global number prefix")        \
-	X(NUM_PLUS, 18, "'+' may only open the number")                          \
-	X(NUM_COUNTRY, 19, "unknown country context")                            \
-	X(DATA, 30, "malformed numbering data")                                  \
-	X(ZONE_PREFIX, 40, "zone prefix must be '+' and 1 to 15 digits")         \
+	X(OK, 0, "success")                                                     \
+	X(NOMEM, 1, "out of memory")                                            \
+	X(INVAL, 2, "invalid argument")                                         \
+	X(IO, 3, "input/output error")                                          \
+	X(NUM_EMPTY, 10, "no digits in the number")                             \
+	X(NUM_CHAR, 11, "character not allowed in a telephone number")          \
+	X(NUM_TOO_SHORT, 12, "too few digits for a telephone number")           \
+	X(NUM_TOO_LONG, 13, "too many digits for a telephone number")           \
+	X(NUM_CC, 14, "unknown country calling code")                           \
+	X(NUM_URI, 15, "malformed tel: or sip: URI")                            \
+	X(NUM_URI_USER, 16, "SIP URI user part is not a telephone number")      \
+	X(NUM_CONTEXT, 17, "phone-context is not a global number prefix")       \
+	X(NUM_PLUS, 18, "'+' may only open the number")                         \
+	X(NUM_COUNTRY, 19, "unknown country context")                           \
+	X(DATA, 30, "malformed numbering data")                                 \
+	X(ZONE_PREFIX, 40, "zone prefix must be '+' and 1 to 15 digits")        \
 	X(ZONE_FULL, 41, "zone too large")                                      \
-	X(RULES_SYNTAX, 50, "syntax error in rule file")                         \
-	X(RULES_NAME, 51, "unknown or duplicate name in rule file")              \
-	X(RULES_VALUE, 52, "bad value in rule file")                             \
-	X(RULES_DEFAULT, 53, "rule file has no default rule at its end")         \
-	X(RULES_TOO_BIG, 54, "rule file too large or too complex")               \
-	X(UNLOCK_SYNTAX, 55, "malformed unlock record")                          \
-	X(UNLOCK_FULL, 56, "unlock set full")                                    \
-	X(UNLOCK_STORE, 57, "unlock records unavailable")                         \
+	X(RULES_SYNTAX, 50, "syntax error in rule file")                        \
+	X(RULES_NAME, 51, "unknown or duplicate name in rule file")             \
+	X(RULES_VALUE, 52, "bad value in rule file")                            \
+	X(RULES_DEFAULT, 53, "rule file has no default rule at its end")        \
+	X(RULES_TOO_BIG, 54, "rule file too large or too complex")              \
+	X(UNLOCK_SYNTAX, 55, "malformed unlock record")                         \
+	X(UNLOCK_FULL, 56, "unlock set full")                                   \
+	X(UNLOCK_STORE, 57, "unlock records unavailable")                       \
+	X(ID_TYPE, 70, "unknown identity document type")                        \
+	X(ID_LENGTH, 71, "identity document number has the wrong length")       \
+	X(ID_CHAR, 72, "character not allowed in this identity document number") \
+	X(ID_REGION, 73, "unknown province code in identity number")            \
+	X(ID_DATE, 74, "birth date in identity number is not a real date")      \
+	X(ID_FUTURE, 75, "birth date in identity number is in the future")      \
+	X(ID_CHECK, 76, "identity number check character does not match")       \
+	X(ID_FORMAT, 77, "document number does not match its type's format")    \
+	X(KEY, 80, "hashing key file missing, unreadable or malformed")         \
+	X(KEY_MISMATCH, 81, "hashing key is not the one this registry was created with") \
+	X(STORE_URL, 82, "registry must be sqlite:PATH or postgres://...")      \
+	X(STORE_OPEN, 83, "cannot open the registry")                           \
+	X(STORE_BUSY, 84, "registry is locked by another writer")               \
+	X(STORE_IO, 85, "registry storage error")                               \
+	X(STORE_CORRUPT, 86, "registry is not a callbar database or is corrupt") \
+	X(STORE_SCHEMA, 87, "registry schema is newer than this callbar")       \
+	X(STORE_LIMIT, 88, "limit of active unlocks per identity document reached") \
+	X(STORE_NOTFOUND, 89, "no active unlock for this subscriber")           \
+	X(STORE_DOWN, 90, "registry server unreachable")                        \
+	X(AUDIT_BROKEN, 91, "audit chain broken")                               \
+	X(CSV, 92, "malformed CSV row")                                         \
+	X(CONFIG, 93, "malformed configuration file")                           \
 	X(SIP_MORE, 100, "incomplete SIP message: more bytes needed")           \
 	X(SIP_TOO_BIG, 101, "SIP message larger than callbar accepts")          \
 	X(SIP_START_LINE, 102, "malformed SIP request line or status line")     \

@@ -18,6 +18,16 @@ int cmd_check(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
+/* The unlock registry (cmd_unlock.c, cmd_status.c, cmd_audit.c, cmd_csv.c,
+ * cmd_keyword.c). */
+int cmd_unlock(int argc, char **argv);
+int cmd_relock(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_keyword(int argc, char **argv);
 
 /* Write s as a JSON string (with quotes), or null when s is NULL. */
 void json_str(FILE *f, const char *s);

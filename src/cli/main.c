@@ -10,6 +10,14 @@ static const struct cli_command commands[] = {
 	{"explain", cmd_explain, "decide like check and say why for every rule"},
 	{"lint", cmd_lint, "compile rule files and warn about rules that never match"},
 	{"batch", cmd_batch, "decide every event of a CDR file (CSV or JSON lines)"},
+	{"unlock", cmd_unlock, "unlock a subscriber's line (registry)"},
+	{"relock", cmd_relock, "lock a subscriber's line again (registry)"},
+	{"status", cmd_status, "a subscriber's unlock and its history (registry)"},
+	{"history", cmd_history, "every unlock record of a subscriber (registry)"},
+	{"audit", cmd_audit, "list or verify the registry's audit chain"},
+	{"export", cmd_export, "write the registry as CSV"},
+	{"import", cmd_import, "read records from CSV into the registry"},
+	{"keyword", cmd_keyword, "act on a subscriber's keyword text message"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,244 @@
+/*
+ * callbar: the unlock registry.
+ *
+ * Conventions for this header:
+ * - A registry (struct cbar_store) is one connection to one back end,
+ *   named by a URL: "sqlite:PATH" (the embedded default, one file) or
+ *   "postgres://..." / "postgresql://..." (a libpq connection URI, several
+ *   decision nodes sharing one database).  The back ends sit behind one
+ *   interface (src/store/store_be.h) and behave alike: the same test suite
+ *   runs against both.
+ * - A connection is used by one thread at a time.
+ * - Every change is one transaction that is durable before the call
+ *   returns CBAR_OK (SQLite: WAL with synchronous=FULL; PostgreSQL:
+ *   synchronous_commit on).  A call that fails has changed nothing.
+ * - Every change takes the next number of one registry-wide change
+ *   sequence (seq, from 1) and appends one entry to the hash-chained audit
+ *   log (docs/registry.md gives the canonical entry and the chain).  A
+ *   record's id is the seq of the change that created it.
+ * - Nothing is ever deleted: a relock marks a record revoked, with who,
+ *   why and when.
+ * - Identity document numbers never reach the registry: callers check them
+ *   (callbar/idcheck.h) and pass the keyed hash (callbar/dochash.h).
+ * - Errors: a CBAR_STORE_* (or CBAR_KEY_MISMATCH, CBAR_AUDIT_BROKEN) code,
+ *   with a message in the struct cbar_diag the caller passes.
+ * - Ownership: cbar_store_open() gives a store the caller frees with
+ *   cbar_store_free(); records are plain structs the caller owns.
+ */
+#ifndef CALLBAR_STORE_H
+#define CALLBAR_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "callbar/error.h"
+
+/* Scope bits: service x direction. */
+enum {
+	CBAR_STORE_VOICE_IN = 1,
+	CBAR_STORE_VOICE_OUT = 2,
+	CBAR_STORE_SMS_IN = 4,
+	CBAR_STORE_SMS_OUT = 8,
+	CBAR_STORE_SCOPE_ALL = 15,
+};
+
+/* Levels, ordered: verified is more than self. */
+enum cbar_store_level {
+	CBAR_STORE_SELF = 1,     /* keyword, app: the subscriber's own word */
+	CBAR_STORE_VERIFIED = 2, /* identity document checked in person */
+};
+
+enum cbar_store_status { CBAR_STORE_ACTIVE = 1, CBAR_STORE_REVOKED = 2 };
+
+#define CBAR_STORE_CHANNEL_MAP(X)                                                \
+	X(SHOP, "shop")                                                          \
+	X(KEYWORD, "keyword")                                                    \
+	X(API, "api")                                                            \
+	X(IMPORT, "import")
+
+enum cbar_store_channel {
+	CBAR_STORE_CHANNEL_NONE = 0,
+#define CBAR__CHAN_ENUM(name, key) CBAR_STORE_CHANNEL_##name,
+	CBAR_STORE_CHANNEL_MAP(CBAR__CHAN_ENUM)
+#undef CBAR__CHAN_ENUM
+	CBAR_STORE_CHANNEL_COUNT
+};
+
+#define CBAR_STORE_NAME_MAX 64  /* agent, who: bytes with the NUL */
+#define CBAR_STORE_WHY_MAX 160  /* a relock's reason */
+#define CBAR_STORE_HASH_HEX 65  /* 64 hex digits and the NUL */
+
+/* One unlock record, as stored. */
+struct cbar_store_record {
+	int64_t id;          /* the seq that created it */
+	uint64_t subscriber; /* E.164 digits as an integer: 8613805710000 */
+	unsigned scope;      /* CBAR_STORE_VOICE_IN | ... */
+	enum cbar_store_level level;
+	enum cbar_store_status status;
+	int64_t created;     /* unix seconds */
+	int64_t expires;     /* unix seconds; 0: never */
+	enum cbar_store_channel channel;
+	char agent[CBAR_STORE_NAME_MAX];   /* who verified; "" for none */
+	char doc_type[24];                 /* idcheck key; "" for none */
+	char doc_hash[CBAR_STORE_HASH_HEX]; /* keyed hash, hex; "" for none */
+	int64_t revoked_at;                /* 0 while active */
+	char revoked_by[CBAR_STORE_NAME_MAX];
+	char revoked_why[CBAR_STORE_WHY_MAX];
+	int64_t seq; /* the seq of its last change */
+};
+
+/* Scope text: "voice,sms" (both directions of each), "voice-in", "sms-out",
+ * "in", "out", "all", comma-separated.  0 when s is not a scope. */
+unsigned cbar_store_scope_parse(const char *s);
+/* "voice-in,voice-out,sms-in" (or "none") into buf; returns buf. */
+char *cbar_store_scope_str(unsigned scope, char *buf, size_t cap);
+const char *cbar_store_level_key(enum cbar_store_level l);      /* "self" */
+enum cbar_store_level cbar_store_level_parse(const char *s);     /* 0: none */
+const char *cbar_store_channel_key(enum cbar_store_channel c);  /* "shop" */
+enum cbar_store_channel cbar_store_channel_parse(const char *s); /* 0: none */
+const char *cbar_store_status_key(enum cbar_store_status s);    /* "active" */
+
+struct cbar_store;
+
+struct cbar_store_opts {
+	unsigned busy_ms;    /* SQLite: wait this long for a lock; 0: 5000 */
+	unsigned max_per_id; /* active unlocks per identity hash; 0: 5 */
+};
+
+/*
+ * Open (and create or migrate) the registry at url.  On failure *out is
+ * NULL and d says what went wrong: CBAR_STORE_URL, CBAR_STORE_OPEN,
+ * CBAR_STORE_DOWN (server unreachable), CBAR_STORE_CORRUPT,
+ * CBAR_STORE_SCHEMA (written by a newer callbar), CBAR_STORE_BUSY.
+ */
+enum cbar_err cbar_store_open(struct cbar_store **out, const char *url,
+                              const struct cbar_store_opts *o, struct cbar_diag *d);
+void cbar_store_free(struct cbar_store *s);
+/* "sqlite" or "postgres". */
+const char *cbar_store_backend(const struct cbar_store *s);
+
+/*
+ * Bind the key identifier (callbar/dochash.h) the caller hashes documents
+ * with.  The first key bound to a registry is recorded in it; binding
+ * another fails with CBAR_KEY_MISMATCH, so hashes made with two keys never
+ * mix.  Unlocks with a document need a bound key.
+ */
+enum cbar_err cbar_store_bind_key(struct cbar_store *s, const char *key_id,
+                                  struct cbar_diag *d);
+
+struct cbar_store_unlock_req {
+	uint64_t subscriber;
+	unsigned scope;
+	enum cbar_store_level level;
+	int64_t expires; /* 0: never */
+	enum cbar_store_channel channel;
+	const char *agent;    /* NULL or "" for none (keyword, api) */
+	const char *doc_type; /* NULL for none; required for verified */
+	const char *doc_hash; /* hex, from cbar_doc_hash() */
+	int64_t now;          /* unix seconds */
+};
+
+/*
+ * Unlock.  A subscriber has at most one active record: an unlock while one
+ * is active supersedes it (the old one revoked, "superseded by #N") with
+ * the union of both scopes, the higher level (and the document that goes
+ * with it) and the later expiry.  When that changes nothing, nothing is
+ * written and *changed is false.  Refused with CBAR_STORE_LIMIT when the
+ * document already has max_per_id active unlocks on other subscribers.
+ * *out gets the active record after the call.
+ */
+enum cbar_err cbar_store_unlock(struct cbar_store *s, const struct cbar_store_unlock_req *r,
+                                struct cbar_store_record *out, bool *changed,
+                                struct cbar_diag *d);
+
+/*
+ * Relock scope (CBAR_STORE_SCOPE_ALL for everything) of a subscriber: the
+ * active record is revoked by who, for why; what remains of its scope
+ * continues in a new record.  CBAR_STORE_NOTFOUND when nothing is active
+ * or nothing of scope is unlocked.  *out (may be NULL) gets the new active
+ * record, id 0 when none remains.
+ */
+enum cbar_err cbar_store_relock(struct cbar_store *s, uint64_t subscriber, unsigned scope,
+                                const char *who, const char *why, int64_t now,
+                                struct cbar_store_record *out, struct cbar_diag *d);
+
+/* The active record of a subscriber: CBAR_STORE_NOTFOUND when none. */
+enum cbar_err cbar_store_get_active(struct cbar_store *s, uint64_t subscriber,
+                                    struct cbar_store_record *out, struct cbar_diag *d);
+
+/* Return nonzero from a callback to stop the walk (the call still
+ * returns CBAR_OK). */
+typedef int (*cbar_store_record_fn)(void *arg, const struct cbar_store_record *r);
+
+/* Every record of a subscriber, oldest first. */
+enum cbar_err cbar_store_history(struct cbar_store *s, uint64_t subscriber,
+                                 cbar_store_record_fn fn, void *arg, struct cbar_diag *d);
+/* Every record, by id (export). */
+enum cbar_err cbar_store_foreach(struct cbar_store *s, cbar_store_record_fn fn, void *arg,
+                                 struct cbar_diag *d);
+
+/*
+ * What the decision path needs of every active record, in one consistent
+ * snapshot: the subscriber, scope bits, level, expiry (0: never) and
+ * record id.  *head gets the seq the snapshot is at: follow changes from
+ * there with cbar_store_changes().  Expired records are included (the
+ * decision path compares expires with the event's time).
+ */
+typedef int (*cbar_store_active_fn)(void *arg, uint64_t e164, unsigned scope,
+                                    enum cbar_store_level level, int64_t expires, int64_t id);
+enum cbar_err cbar_store_foreach_active(struct cbar_store *s, cbar_store_active_fn fn,
+                                        void *arg, int64_t *head, struct cbar_diag *d);
+
+/*
+ * Changes since seq: every record whose last change is after since, in
+ * seq order, in its state now (an active record to add or replace, a
+ * revoked one to drop by id).  *head gets the seq to pass next time.
+ * PostgreSQL also sends NOTIFY callbar_changes, payload the new seq, on
+ * every change: listen, then call this to catch up.
+ */
+enum cbar_err cbar_store_changes(struct cbar_store *s, int64_t since, cbar_store_record_fn fn,
+                                 void *arg, int64_t *head, struct cbar_diag *d);
+
+/* One audit entry (docs/registry.md: the canonical form). */
+struct cbar_store_audit {
+	int64_t seq, at;
+	char who[CBAR_STORE_NAME_MAX + 16];
+	char what[16]; /* unlock, relock, supersede, split, import */
+	uint64_t subscriber;
+	int64_t record;
+	char before[640], after[640]; /* key=value text; "" for none */
+	char prev_hash[CBAR_STORE_HASH_HEX], hash[CBAR_STORE_HASH_HEX];
+};
+typedef int (*cbar_store_audit_fn)(void *arg, const struct cbar_store_audit *a);
+
+/* Audit entries at or after since (unix seconds), in seq order. */
+enum cbar_err cbar_store_audit(struct cbar_store *s, int64_t since, cbar_store_audit_fn fn,
+                               void *arg, struct cbar_diag *d);
+
+/*
+ * Walk the chain from seq 1: each entry's prev_hash must be the hash of the
+ * one before, its hash must be that of its own canonical form, seqs must
+ * run 1, 2, 3... up to the head recorded with the last change, and every
+ * record must be in the state its last audit entry says.  CBAR_OK with
+ * *n entries and *head_hash (65 bytes), or CBAR_AUDIT_BROKEN with *bad the
+ * first entry at fault (or the record id, as d says) and d saying how.
+ */
+enum cbar_err cbar_store_audit_verify(struct cbar_store *s, int64_t *n, int64_t *bad,
+                                      char *head_hash, struct cbar_diag *d);
+
+/*
+ * Import one record as exported from another registry (its status,
+ * times, agent, document hash and revocation kept; a new id).  Records are
+ * imported inside cbar_store_import_begin/_end, one transaction: _end with
+ * commit false (or a failure) leaves the registry as it was.
+ */
+enum cbar_err cbar_store_import_begin(struct cbar_store *s, struct cbar_diag *d);
+enum cbar_err cbar_store_import(struct cbar_store *s, const struct cbar_store_record *r,
+                                const char *who, int64_t now, struct cbar_diag *d);
+enum cbar_err cbar_store_import_end(struct cbar_store *s, bool commit, struct cbar_diag *d);
+
+/* The canonical key=value text of a record (audit before/after). */
+void cbar_store_record_text(const struct cbar_store_record *r, char *buf, size_t cap);
+
+#endif

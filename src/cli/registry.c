@@ -1,0 +1,243 @@
+/* callbar: what the registry commands share (registry.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "callbar/data.h"
+#include "cli.h"
+#include "registry.h"
+
+#define CN_OFFSET (8 * 3600) /* rule dates are in China's time, UTC+8 */
+
+void reg_init(struct reg *r, const char *cmd)
+{
+	memset(r, 0, sizeof *r);
+	r->cmd = cmd;
+	r->url = getenv("CALLBAR_REGISTRY");
+	if (!r->url || !*r->url)
+		r->url = REG_DEFAULT_URL;
+	r->keyfile = getenv("CALLBAR_KEY");
+	if (r->keyfile && !*r->keyfile)
+		r->keyfile = NULL;
+}
+
+static bool count(const char *s, unsigned *out)
+{
+	char *e;
+	errno = 0;
+	unsigned long v = strtoul(s, &e, 10);
+	if (errno || !*s || *e || v > 1000000)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+int reg_option(struct reg *r, int c, const char *arg)
+{
+	switch (c) {
+	case REG_OPT_REGISTRY:
+		r->url = arg;
+		return 1;
+	case REG_OPT_JSON:
+		r->json = true;
+		return 1;
+	case REG_OPT_KEY:
+		r->keyfile = arg;
+		return 1;
+	case REG_OPT_BUSY:
+		if (!count(arg, &r->opts.busy_ms) || !r->opts.busy_ms) {
+			fprintf(stderr, "callbar %s: --busy-ms wants milliseconds, 1 to 1000000\n",
+			        r->cmd);
+			return -1;
+		}
+		return 1;
+	case REG_OPT_LIMIT:
+		if (!count(arg, &r->opts.max_per_id) || !r->opts.max_per_id) {
+			fprintf(stderr, "callbar %s: --max-per-id wants a number from 1\n", r->cmd);
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+int reg_fail(struct reg *r, enum cbar_err e, const struct cbar_diag *d)
+{
+	fprintf(stderr, "callbar %s: %s: %s\n", r->cmd, cbar_err_message(e),
+	        d->msg[0] ? d->msg : cbar_err_name(e));
+	return CLI_BAD;
+}
+
+bool reg_open(struct reg *r)
+{
+	struct cbar_diag d = {0};
+	enum cbar_err e;
+	if ((e = cbar_numplan_embedded(&r->np, &d))) {
+		reg_fail(r, e, &d);
+		return false;
+	}
+	r->cn = cbar_numplan_country(r->np, "CN", 2);
+	/* The embedded default lives in var/: make it on first use. */
+	if (!strcmp(r->url, REG_DEFAULT_URL))
+		mkdir("var", 0700);
+	if ((e = cbar_store_open(&r->store, r->url, &r->opts, &d))) {
+		reg_fail(r, e, &d);
+		return false;
+	}
+	return true;
+}
+
+bool reg_key(struct reg *r, struct cbar_key *key)
+{
+	struct cbar_diag d = {0};
+	char path[600], id[17];
+	enum cbar_err e;
+	bool create = false;
+	if (r->keyfile) {
+		snprintf(path, sizeof path, "%s", r->keyfile);
+	} else if (!strncmp(r->url, "sqlite:", 7)) {
+		const char *db = r->url + 7, *slash = strrchr(db, '/');
+		if (slash)
+			snprintf(path, sizeof path, "%.*s/callbar.key", (int)(slash - db), db);
+		else
+			snprintf(path, sizeof path, "callbar.key");
+		create = true;
+	} else {
+		fprintf(stderr, "callbar %s: a shared registry needs --key FILE (the same key on "
+		                "every node)\n",
+		        r->cmd);
+		return false;
+	}
+	if ((e = cbar_key_load(key, path, create, &d))) {
+		reg_fail(r, e, &d);
+		return false;
+	}
+	cbar_key_id(key, id);
+	if ((e = cbar_store_bind_key(r->store, id, &d))) {
+		cbar_key_release(key);
+		reg_fail(r, e, &d);
+		return false;
+	}
+	return true;
+}
+
+void reg_release(struct reg *r)
+{
+	cbar_store_free(r->store);
+	cbar_numplan_free(r->np);
+	r->store = NULL;
+	r->np = NULL;
+}
+
+bool reg_number(struct reg *r, const char *s, uint64_t *e164)
+{
+	struct cbar_number n;
+	size_t at = 0;
+	enum cbar_err e = cbar_number_parse(r->np, r->cn, s, strlen(s), &n, &at);
+	if (e) {
+		fprintf(stderr, "callbar %s: '%s': %s at byte %zu\n", r->cmd, s, cbar_err_message(e),
+		        at);
+		return false;
+	}
+	if (n.flags & (CBAR_NUM_EMERGENCY | CBAR_NUM_SHORT)) {
+		fprintf(stderr, "callbar %s: '%s' is not a subscriber number\n", r->cmd, s);
+		return false;
+	}
+	*e164 = n.e164;
+	return true;
+}
+
+/* Days from 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int64_t reg_date_start(const char *s)
+{
+	int y, m, d, n = 0;
+	static const int mdays[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || s[n] || y < 1970 ||
+	    y > 9999 || m < 1 || m > 12 || d < 1 || d > mdays[m] ||
+	    (m == 2 && d == 29 && !((y % 4 == 0 && y % 100) || y % 400 == 0)))
+		return -1;
+	return days_from_civil(y, m, d) * 86400 - CN_OFFSET;
+}
+
+int64_t reg_date_end(const char *s)
+{
+	int64_t t = reg_date_start(s);
+	return t < 0 ? -1 : t + 86400;
+}
+
+uint32_t reg_today(int64_t now)
+{
+	time_t t = (time_t)(now + CN_OFFSET);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	return (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+}
+
+const char *reg_time_str(int64_t t, char *buf, size_t cap)
+{
+	time_t x = (time_t)(t + CN_OFFSET);
+	struct tm tm;
+	gmtime_r(&x, &tm);
+	strftime(buf, cap, "%Y-%m-%dT%H:%M:%S+08:00", &tm);
+	return buf;
+}
+
+void reg_print_record(FILE *f, const struct cbar_store_record *rec)
+{
+	char sc[64], t1[40], t2[40];
+	fprintf(f, "#%" PRId64 " +%" PRIu64 " %s scope=%s level=%s channel=%s created=%s expires=%s",
+	        rec->id, rec->subscriber, cbar_store_status_key(rec->status),
+	        cbar_store_scope_str(rec->scope, sc, sizeof sc), cbar_store_level_key(rec->level),
+	        cbar_store_channel_key(rec->channel), reg_time_str(rec->created, t1, sizeof t1),
+	        rec->expires ? reg_time_str(rec->expires, t2, sizeof t2) : "never");
+	if (rec->agent[0])
+		fprintf(f, " agent=%s", rec->agent);
+	if (rec->doc_type[0])
+		fprintf(f, " document=%s", rec->doc_type);
+	if (rec->status == CBAR_STORE_REVOKED)
+		fprintf(f, " revoked=%s by=%s why=\"%s\"", reg_time_str(rec->revoked_at, t1, sizeof t1),
+		        rec->revoked_by, rec->revoked_why);
+	fputc('\n', f);
+}
+
+void reg_json_record(FILE *f, const struct cbar_store_record *rec)
+{
+	char sc[64], t[40];
+	fprintf(f, "{\"id\":%" PRId64 ",\"subscriber\":\"+%" PRIu64 "\",\"status\":", rec->id,
+	        rec->subscriber);
+	json_str(f, cbar_store_status_key(rec->status));
+	fputs(",\"scope\":", f);
+	json_str(f, cbar_store_scope_str(rec->scope, sc, sizeof sc));
+	fprintf(f, ",\"scope_bits\":%u,\"level\":", rec->scope);
+	json_str(f, cbar_store_level_key(rec->level));
+	fputs(",\"channel\":", f);
+	json_str(f, cbar_store_channel_key(rec->channel));
+	fputs(",\"created\":", f);
+	json_str(f, reg_time_str(rec->created, t, sizeof t));
+	fputs(",\"expires\":", f);
+	json_str(f, rec->expires ? reg_time_str(rec->expires, t, sizeof t) : NULL);
+	fputs(",\"agent\":", f);
+	json_str(f, rec->agent[0] ? rec->agent : NULL);
+	fputs(",\"document\":", f);
+	json_str(f, rec->doc_type[0] ? rec->doc_type : NULL);
+	fputs(",\"revoked\":", f);
+	json_str(f, rec->revoked_at ? reg_time_str(rec->revoked_at, t, sizeof t) : NULL);
+	fputs(",\"revoked_by\":", f);
+	json_str(f, rec->revoked_by[0] ? rec->revoked_by : NULL);
+	fputs(",\"revoked_why\":", f);
+	json_str(f, rec->revoked_why[0] ? rec->revoked_why : NULL);
+	fputc('}', f);
+}

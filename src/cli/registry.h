@@ -1,0 +1,76 @@
+/* callbar: what the registry commands share (cmd_unlock.c, cmd_status.c,
+ * cmd_audit.c, cmd_csv.c, cmd_keyword.c). */
+#ifndef CALLBAR_CLI_REGISTRY_H
+#define CALLBAR_CLI_REGISTRY_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "callbar/dochash.h"
+#include "callbar/number.h"
+#include "callbar/store.h"
+
+#define REG_DEFAULT_URL "sqlite:var/callbar.db"
+
+/* The options every registry command takes (long only; codes from 1000). */
+enum { REG_OPT_REGISTRY = 1000, REG_OPT_JSON, REG_OPT_KEY, REG_OPT_BUSY, REG_OPT_LIMIT };
+#define REG_LONGOPTS                                                             \
+	{"registry", required_argument, NULL, REG_OPT_REGISTRY},                 \
+		{"json", no_argument, NULL, REG_OPT_JSON},                       \
+		{"key", required_argument, NULL, REG_OPT_KEY},                   \
+		{"busy-ms", required_argument, NULL, REG_OPT_BUSY},              \
+		{"max-per-id", required_argument, NULL, REG_OPT_LIMIT},          \
+		{"help", no_argument, NULL, 'h'}
+
+#define REG_HELP_COMMON                                                          \
+	"  --registry URL    sqlite:PATH or postgres://... (libpq URI); default\n" \
+	"                    $CALLBAR_REGISTRY, else " REG_DEFAULT_URL "\n"          \
+	"  --key FILE        the document hashing key (32 bytes or 64 hex digits,\n" \
+	"                    mode 0600); default $CALLBAR_KEY, else callbar.key\n"  \
+	"                    beside a SQLite registry, created on first use\n"     \
+	"  --busy-ms N       wait N ms for another writer's lock (default 5000)\n"  \
+	"  --max-per-id N    active unlocks allowed per identity document (5)\n"    \
+	"  --json            JSON output\n"
+
+struct reg {
+	const char *cmd; /* "unlock": for messages */
+	const char *url;
+	const char *keyfile;
+	bool json;
+	struct cbar_store_opts opts;
+	struct cbar_store *store;
+	struct cbar_numplan *np;
+	uint16_t cn;
+};
+
+void reg_init(struct reg *r, const char *cmd);
+/* Handle a common option: 1 when c was one, -1 when its value is bad
+ * (after a message), 0 when c is not common. */
+int reg_option(struct reg *r, int c, const char *arg);
+/* Open the registry (and the numbering plan); false after a message. */
+bool reg_open(struct reg *r);
+/* Load the key and bind it to the registry; false after a message. */
+bool reg_key(struct reg *r, struct cbar_key *key);
+void reg_release(struct reg *r);
+/* A subscriber number in the CN context to E.164; false after a message. */
+bool reg_number(struct reg *r, const char *s, uint64_t *e164);
+/* "Error: message" for a store failure; returns CLI_BAD. */
+int reg_fail(struct reg *r, enum cbar_err e, const struct cbar_diag *d);
+
+/* YYYY-MM-DD as the end of that day in China (UTC+8), unix seconds;
+ * -1 when not a date. */
+int64_t reg_date_end(const char *s);
+/* YYYY-MM-DD as the start of that day in UTC+8; -1 when not a date. */
+int64_t reg_date_start(const char *s);
+/* Today in China as YYYYMMDD. */
+uint32_t reg_today(int64_t now);
+/* Unix seconds as 2024-06-11T08:00:00+08:00 into buf. */
+const char *reg_time_str(int64_t t, char *buf, size_t cap);
+
+/* One record, plain (one line) or as a JSON object (no newline). */
+void reg_print_record(FILE *f, const struct cbar_store_record *rec);
+void reg_json_record(FILE *f, const struct cbar_store_record *rec);
+
+#endif

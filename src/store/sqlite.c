@@ -1,0 +1,185 @@
+/*
+ * callbar: the SQLite registry back end (see store_be.h).
+ *
+ * One file in WAL mode with synchronous=FULL: a commit has reached the
+ * disk (fsync of the WAL) before it returns, so nothing is acknowledged
+ * that a power cut could take back.  Writers take the write lock at BEGIN
+ * (BEGIN IMMEDIATE) and wait busy_ms for it; after that the caller gets
+ * CBAR_STORE_BUSY and nothing has been written.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store_be.h"
+
+struct lite {
+	sqlite3 *db;
+	char path[512];
+};
+
+static enum cbar_err fail(struct cbar_store *s, int rc, struct cbar_diag *d, const char *what)
+{
+	struct lite *l = s->be_state;
+	const char *msg = l && l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc);
+	enum cbar_err e;
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return cbar_diag_set(d, CBAR_STORE_BUSY, 0, 0,
+		                     "%s: locked by another writer for longer than the busy "
+		                     "timeout (%u ms); nothing was written",
+		                     l ? l->path : "?", s->opts.busy_ms);
+	case SQLITE_FULL:
+		return cbar_diag_set(d, CBAR_STORE_IO, 0, 0,
+		                     "%s: disk full while %s; nothing was written",
+		                     l ? l->path : "?", what);
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		e = CBAR_STORE_CORRUPT;
+		break;
+	case SQLITE_CANTOPEN:
+		e = CBAR_STORE_OPEN;
+		break;
+	default:
+		e = CBAR_STORE_IO;
+	}
+	return cbar_diag_set(d, e, 0, 0, "%s: %s while %s", l ? l->path : "?", msg, what);
+}
+
+static enum cbar_err run(struct cbar_store *s, const char *sql, struct cbar_diag *d)
+{
+	struct lite *l = s->be_state;
+	int rc = sqlite3_exec(l->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? CBAR_OK : fail(s, rc, d, sql);
+}
+
+static enum cbar_err lite_open(struct cbar_store *s, const char *target, struct cbar_diag *d)
+{
+	enum cbar_err err;
+	struct lite *l = calloc(1, sizeof *l);
+	if (!l)
+		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+	snprintf(l->path, sizeof l->path, "%s", target);
+	s->be_state = l;
+	int rc = sqlite3_open_v2(target, &l->db,
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                         NULL);
+	if (rc != SQLITE_OK) {
+		err = fail(s, rc, d, "opening");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(l->db, 1);
+	sqlite3_busy_timeout(l->db, (int)s->opts.busy_ms);
+	/* The first statement reads the header: a file that is not a
+	 * database fails here. */
+	if ((err = run(s, "PRAGMA journal_mode=WAL", d)) ||
+	    (err = run(s, "PRAGMA synchronous=FULL", d)))
+		goto fail;
+	return CBAR_OK;
+fail:
+	if (l->db)
+		sqlite3_close(l->db);
+	free(l);
+	s->be_state = NULL;
+	return err;
+}
+
+static void lite_close(struct cbar_store *s)
+{
+	struct lite *l = s->be_state;
+	if (!l)
+		return;
+	sqlite3_close(l->db);
+	free(l);
+	s->be_state = NULL;
+}
+
+static enum cbar_err lite_begin(struct cbar_store *s, bool write, struct cbar_diag *d)
+{
+	return run(s, write ? "BEGIN IMMEDIATE" : "BEGIN", d);
+}
+
+static enum cbar_err lite_commit(struct cbar_store *s, struct cbar_diag *d)
+{
+	struct lite *l = s->be_state;
+	enum cbar_err err = run(s, "COMMIT", d);
+	if (err && !sqlite3_get_autocommit(l->db))
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
+static void lite_rollback(struct cbar_store *s)
+{
+	struct lite *l = s->be_state;
+	if (!sqlite3_get_autocommit(l->db))
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* A parameter that is a canonical integer binds as one, so comparisons
+ * and arithmetic on BIGINT columns behave as in PostgreSQL. */
+static bool canonical_int(const char *p)
+{
+	const char *q = p + (*p == '-');
+	size_t n = strlen(q);
+	if (n == 0 || n > 18 || (q[0] == '0' && n > 1))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (q[i] < '0' || q[i] > '9')
+			return false;
+	return true;
+}
+
+static enum cbar_err lite_exec(struct cbar_store *s, const char *sql, int np,
+                               const char *const *params, cbar__row_fn fn, void *arg,
+                               struct cbar_diag *d)
+{
+	struct lite *l = s->be_state;
+	sqlite3_stmt *st = NULL;
+	enum cbar_err err = CBAR_OK;
+	int rc = sqlite3_prepare_v2(l->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc, d, "preparing a statement");
+	for (int i = 0; i < np; i++) {
+		if (!params[i])
+			rc = sqlite3_bind_null(st, i + 1);
+		else if (canonical_int(params[i]))
+			rc = sqlite3_bind_int64(st, i + 1, strtoll(params[i], NULL, 10));
+		else
+			rc = sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
+		if (rc != SQLITE_OK) {
+			err = fail(s, rc, d, "binding");
+			goto done;
+		}
+	}
+	int ncols = sqlite3_column_count(st);
+	const char *cols[32];
+	if (ncols > 32)
+		ncols = 32;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!fn)
+			continue;
+		for (int i = 0; i < ncols; i++)
+			cols[i] = (const char *)sqlite3_column_text(st, i);
+		if (fn(arg, ncols, cols))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = fail(s, rc, d, "writing or reading");
+done:
+	sqlite3_finalize(st);
+	return err;
+}
+
+const struct cbar__store_be cbar__store_sqlite = {
+	.name = "sqlite",
+	.open = lite_open,
+	.close = lite_close,
+	.begin = lite_begin,
+	.commit = lite_commit,
+	.rollback = lite_rollback,
+	.exec = lite_exec,
+	.notify = NULL,
+};

@@ -1,0 +1,79 @@
+#!/bin/sh
+# The audit chain against tampering: the database is edited behind
+# callbar's back (sqlite3 or psql: change a field, delete a row, swap two,
+# edit a record) and audit --verify must name the first entry at fault.
+#   sh tests/audit_tamper.sh CALLBAR SRCDIR URL
+set -u
+cb=$1 src=$2 url=$3
+fail=0
+work=${TMPDIR:-/tmp}/cbar_tamper_$$
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 2
+. "$src/tests/registry_lib.sh"
+
+build() { # a fresh registry with 5 entries
+	reg_reset
+	R="--registry $REG $KEYARG"
+	"$cb" unlock 13805710000 $R --doc-type cn-resident --doc 11010519491231002X --agent alice >/dev/null &&
+	"$cb" unlock 13805710001 $R --scope sms --channel keyword >/dev/null &&
+	"$cb" relock 13805710000 $R --scope voice --agent bob --why "asked" >/dev/null &&
+	"$cb" unlock 13805710002 $R --scope voice-out --channel api >/dev/null ||
+		{ echo "FAIL: could not build the registry"; exit 1; }
+	"$cb" audit --verify $R >out.txt || { echo "FAIL: fresh chain does not verify"; cat out.txt; exit 1; }
+	grep -qF "audit chain ok: 5 entries" out.txt || { echo "FAIL: want 5 entries"; cat out.txt; exit 1; }
+}
+expect_broken() { # name, first bad, fixed string in the message
+	"$cb" audit --verify $R >out.txt 2>err.txt
+	rc=$?
+	if [ $rc != 1 ]; then echo "FAIL $1: exit $rc, want 1"; cat out.txt err.txt; fail=1; return; fi
+	grep -qF "audit chain BROKEN at $2:" out.txt ||
+		{ echo "FAIL $1: want BROKEN at $2"; cat out.txt; fail=1; }
+	grep -qF -- "$3" out.txt || { echo "FAIL $1: no '$3'"; cat out.txt; fail=1; }
+	"$cb" audit --verify --json $R >out.txt
+	grep -qF "\"first_bad\":$2," out.txt || { echo "FAIL $1 json"; cat out.txt; fail=1; }
+}
+
+build
+sql "UPDATE audit SET who = 'agent:mallory' WHERE seq = 3"
+expect_broken change_who 3 "entry 3 was changed"
+
+build
+sql "UPDATE audit SET at = at + 1 WHERE seq = 1"
+expect_broken change_time 1 "entry 1 was changed"
+
+build
+sql "UPDATE audit SET after = replace(after, 'scope=sms-in', 'scope=voice-in') WHERE seq = 2"
+expect_broken change_after 2 "entry 2 was changed"
+
+build
+sql "DELETE FROM audit WHERE seq = 2"
+expect_broken delete 2 "entry 2 is missing"
+
+build
+sql "DELETE FROM audit WHERE seq = 5"
+expect_broken delete_last 5 "entries 5 to 5 are missing"
+
+build
+sql "UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -1"
+expect_broken swap 2 "entry 2"
+
+build
+# the hash recomputed by someone without the rest of the chain: the next
+# entry no longer follows
+sql "UPDATE audit SET hash = '1111111111111111111111111111111111111111111111111111111111111111' WHERE seq = 3"
+expect_broken rehash 3 "entry 3 was changed"
+
+build
+sql "UPDATE unlock SET scope = 15 WHERE subscriber = 8613805710001"
+expect_broken record_changed 2 "record #2 differs from what its last audit entry says"
+
+build
+sql "UPDATE unlock SET status = 'active' WHERE id = 1"
+expect_broken record_unrevoked 1 "record #1 differs"
+
+build
+sql "DELETE FROM unlock WHERE id = 5"
+expect_broken record_deleted 5 "record #5 of the audit log is missing from the registry"
+
+cd / && rm -rf "$work"
+[ $fail = 0 ] && echo "audit_tamper ($BACKEND): all passed"
+exit $fail

@@ -1,0 +1,197 @@
+#!/bin/sh
+# callbar's unlock registry as commands, against one back end:
+#   sh tests/registry.sh CALLBAR SRCDIR URL
+# URL is sqlite:PATH (a fresh file is made under a temporary folder) or a
+# postgres:// URI (its public schema is emptied first).  The same script
+# runs against both back ends (tests/CMakeLists.txt).
+set -u
+cb=$1 src=$2 url=$3
+fail=0
+work=${TMPDIR:-/tmp}/cbar_reg_$$
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 2
+. "$src/tests/registry_lib.sh"
+reg_reset
+R="--registry $REG $KEYARG"
+
+t() { # name, expected status, command...
+	name=$1 want=$2
+	shift 2
+	"$@" >out.txt 2>err.txt
+	got=$?
+	cat out.txt err.txt >>all_output.txt
+	if [ "$got" != "$want" ]; then
+		echo "FAIL $name: exit $got, want $want"; cat out.txt err.txt; fail=1
+	fi
+}
+has() { # name, file, fixed string
+	grep -qF -- "$3" "$2" || { echo "FAIL $1: no '$3' in $2:"; cat "$2"; fail=1; }
+}
+hasnt() {
+	grep -qF -- "$3" "$2" && { echo "FAIL $1: '$3' in $2:"; cat "$2"; fail=1; }
+	return 0
+}
+
+# Synthetic identity numbers with correct check characters.
+ID1=11010519491231002X
+ID2=440300199003071234
+
+# --- unlock, verified, then the limit per identity --------------------------
+t unlock 0 "$cb" unlock 13805710000 $R --doc-type cn-resident --doc "$ID1" --level verified \
+	--scope voice,sms --agent alice --channel shop
+has unlock out.txt "unlocked #1 +8613805710000 active scope=voice-in,voice-out,sms-in,sms-out level=verified channel=shop"
+has unlock out.txt "document=cn-resident"
+t unlock_json 0 "$cb" unlock "+86 138 0571 0001" $R --doc-type cn-resident --doc "$(echo $ID1 | tr X x)" \
+	--scope sms-in --agent bob --expires 2099-12-31 --json
+has unlock_json out.txt '"result":"unlocked"'
+has unlock_json out.txt '"subscriber":"+8613805710001"'
+has unlock_json out.txt '"expires":"2100-01-01T00:00:00+08:00"'
+has unlock_json out.txt '"scope_bits":4'
+# the document from standard input
+echo "$ID2" >doc.txt
+t unlock_stdin 0 "$cb" unlock 13805710002 $R --doc-type cn-resident --doc - --agent bob <doc.txt
+# same subscriber again, nothing new: no change
+t again 0 "$cb" unlock 13805710000 $R --scope voice-in --channel keyword
+has again out.txt "already unlocked #1"
+# a self unlock adds scope to a verified one: superseded, level kept
+t merge 0 "$cb" unlock 13805710002 $R --scope sms --channel keyword --json
+has merge out.txt '"level":"verified"'
+has merge out.txt '"scope_bits":15'
+# the limit: ID1 backs 2 numbers; with --max-per-id 2 a third is refused
+t limit 2 "$cb" unlock 13805710003 $R --doc-type cn-resident --doc "$ID1" --agent carol --max-per-id 2
+has limit err.txt "limit 2"
+has limit err.txt "limit of active unlocks per identity document reached"
+t limit_ok 0 "$cb" unlock 13805710003 $R --doc-type cn-resident --doc "$ID1" --agent carol
+
+# --- bad input: exit 2 and a message saying what ------------------------------
+t bad_check 2 "$cb" unlock 13805710009 $R --doc-type cn-resident --doc 110105194912310021 --agent a
+has bad_check err.txt "check character does not match"
+hasnt bad_check err.txt "110105194912310021"
+t bad_date 2 "$cb" unlock 13805710009 $R --doc-type cn-resident --doc 420105199902300018 --agent a
+has bad_date err.txt "not a real date"
+t bad_type 2 "$cb" unlock 13805710009 $R --doc-type id-card --doc "$ID1" --agent a
+has bad_type err.txt "--doc-type 'id-card'"
+t bad_scope 2 "$cb" unlock 13805710009 $R --scope fax
+has bad_scope err.txt "--scope 'fax'"
+t bad_level 2 "$cb" unlock 13805710009 $R --level gold
+t verified_needs_doc 2 "$cb" unlock 13805710009 $R --level verified --agent a
+has verified_needs_doc err.txt "needs --doc-type, --doc and --agent"
+t bad_number 2 "$cb" unlock 1380abc $R
+has bad_number err.txt "character not allowed in a telephone number"
+t emergency 2 "$cb" unlock 110 $R
+has emergency err.txt "not a subscriber number"
+t bad_expiry 2 "$cb" unlock 13805710009 $R --expires 2020-01-01
+has bad_expiry err.txt "already past"
+t bad_date_fmt 2 "$cb" unlock 13805710009 $R --expires 2099-02-30
+t no_number 2 "$cb" unlock $R
+t bad_url 2 "$cb" status 13805710000 --registry mysql://x
+has bad_url err.txt "want sqlite:PATH or postgres://"
+t unlock_help 0 "$cb" unlock --help
+has unlock_help out.txt "Exit status:"
+
+# --- relock, partial and whole ---------------------------------------------------
+t relock_part 0 "$cb" relock 13805710000 $R --scope sms --agent dave --why "asked in shop"
+has relock_part out.txt "relocked +8613805710000"
+has relock_part out.txt "still unlocked #"
+has relock_part out.txt "scope=voice-in,voice-out"
+t relock_all 0 "$cb" relock 13805710000 $R --agent dave --why "asked again" --json
+has relock_all out.txt '"remaining":null'
+t relock_none 2 "$cb" relock 13805710000 $R --agent dave --why again
+has relock_none err.txt "no active unlock"
+t relock_needs_why 2 "$cb" relock 13805710001 $R --agent dave
+
+# --- status and history: never the document number ----------------------------
+t status 0 "$cb" status 13805710000 $R
+has status out.txt "+8613805710000 locked (no active unlock)"
+has status out.txt 'why="asked in shop"'
+t status_json 0 "$cb" status 13805710001 $R --json
+has status_json out.txt '"unlocked":true'
+has status_json out.txt '"document":"cn-resident"'
+t history 0 "$cb" history 13805710000 $R --json
+[ "$(wc -l <out.txt)" = 2 ] || { echo "FAIL history: want 2 records"; cat out.txt; fail=1; }
+
+# --- keywords ---------------------------------------------------------------------
+t kw_unlock 0 "$cb" keyword $R --subscriber 13905710000 --to 10086 --text " 1219 "
+has kw_unlock out.txt "unlocked on your number"
+t kw_status 0 "$cb" status 13905710000 $R
+has kw_status out.txt "level=self channel=keyword"
+t kw_unknown 0 "$cb" keyword $R --subscriber 13905710000 --to 10086 --text "hello" --json
+has kw_unknown out.txt '"result":"unknown-keyword"'
+has kw_unknown out.txt "1219"
+has kw_unknown out.txt "1901"
+t kw_relock 0 "$cb" keyword $R --subscriber 13905710000 --to 10086 --text 1901
+has kw_relock out.txt "now locked"
+t kw_relock2 0 "$cb" keyword $R --subscriber 13905710000 --to 10086 --text 1901 --json
+has kw_relock2 out.txt '"result":"already-locked"'
+t kw_to 2 "$cb" keyword $R --subscriber 13905710000 --to 12345 --text 1219
+has kw_to err.txt "not a service number"
+printf 'service 10001\nKTGJDX unlock sms-in\n' >kw.conf
+t kw_file 0 "$cb" keyword $R --keywords kw.conf --subscriber 13905710001 --to 10001 --text ktgjdx --json
+has kw_file out.txt '(sms-in)'
+printf 'service 10001\nKTGJDX open sms\n' >kwbad.conf
+t kw_badfile 2 "$cb" keyword $R --keywords kwbad.conf --subscriber 13905710001 --to 10001 --text x
+has kw_badfile err.txt "kwbad.conf:2: action 'open'"
+
+# --- audit ------------------------------------------------------------------------
+t audit 0 "$cb" audit $R
+has audit out.txt "agent:alice unlock +8613805710000 #1"
+has audit out.txt "relock"
+t audit_json 0 "$cb" audit $R --json --since 2000-01-01
+has audit_json out.txt '"prev_hash":"0000000000000000000000000000000000000000000000000000000000000000"'
+t verify 0 "$cb" audit $R --verify
+has verify out.txt "audit chain ok:"
+
+# --- export, import into a fresh registry of the same back end ------------------
+t export 0 "$cb" export $R
+cp out.txt export.csv
+has export export.csv "# callbar registry export v1 key_id="
+nrec=$(($(wc -l <export.csv) - 2))
+reg_reset2
+t import 0 "$cb" import export.csv --registry "$REG2" --key "$KEY"
+has import out.txt "imported $nrec records"
+t import_verify 0 "$cb" audit --verify --registry "$REG2" --key "$KEY"
+"$cb" export --registry "$REG2" --key "$KEY" >export2.csv
+# same records but the ids
+cut -d, -f2- export.csv >a.txt; cut -d, -f2- export2.csv >b.txt
+cmp -s a.txt b.txt || { echo "FAIL roundtrip: exports differ"; diff a.txt b.txt; fail=1; }
+# an import with bad rows: each named with its line, nothing imported
+{ head -2 export.csv; echo '9,+8613805719999,all,verified,active,1700000000,0,shop,x,cn-resident,abc,0,,';
+  echo '10,13805719998,all,self,active,1700000000,0,keyword,,,,0,,';
+  echo '11,+8613805719997,"all,self,active'; } >bad.csv
+reg_reset2
+t import_bad 2 "$cb" import bad.csv --registry "$REG2" --key "$KEY"
+has import_bad err.txt "bad.csv:3: rejected: doc_hash"
+has import_bad err.txt "bad.csv:4: rejected: subscriber"
+has import_bad err.txt "bad.csv:5:"
+has import_bad err.txt "nothing imported"
+t import_bad_none 0 "$cb" status 13805719997 --registry "$REG2" --key "$KEY"
+has import_bad_none out.txt "locked (no active unlock)"
+# into a registry whose documents were hashed with another key: refused
+head -c 32 /dev/urandom >other.key && chmod 600 other.key
+reg_reset2
+t other_key 0 "$cb" unlock 13805710030 --registry "$REG2" --key other.key --doc-type passport --doc X1234567 --agent a
+t import_key 2 "$cb" import export.csv --registry "$REG2"
+has import_key err.txt "hashing key is not the one this registry was created with"
+t unlock_key 2 "$cb" unlock 13805710020 --registry "$REG" --key other.key --doc-type passport --doc X1234567 --agent a
+chmod 644 other.key
+t key_mode 2 "$cb" unlock 13805710020 --registry "$REG" --key other.key --doc-type passport --doc X1234567 --agent a
+has key_mode err.txt "chmod 600"
+
+# --- the raw document numbers were never written anywhere ------------------------
+# every file the registry wrote (and, for PostgreSQL, the server's data
+# folder and log), every output of every command above
+leakcheck() { # string
+	if grep -r -a -l -F -e "$1" . $REG_FILES 2>/dev/null | grep -v -e '/doc.txt$' -e '/leak.txt$'; then
+		echo "FAIL leak: '$1' found in the files above"; fail=1
+	fi
+}
+sync
+for v in "$ID1" "$(echo $ID1 | tr X x)" 11010519491231002 110105194912 "$ID2" 44030019900307123; do
+	leakcheck "$v"
+done
+leakcheck 110105194912310021
+[ -z "${KEYFILE_MODE_CHECK:-}" ] || [ "$(stat -c %a "$KEY")" = 600 ] ||
+	{ echo "FAIL key mode: $(stat -c %a "$KEY")"; fail=1; }
+
+cd / && rm -rf "$work"
+[ $fail = 0 ] && echo "registry ($BACKEND): all passed"
+exit $fail
