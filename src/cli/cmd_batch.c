@@ -21,7 +21,8 @@
 #include "rules_load.h"
 
 static const char help[] =
-	"usage: callbar batch --rules FILE [--unlocked FILE] [--format csv|jsonl] [IN [OUT]]\n"
+	"usage: callbar batch --rules FILE [--unlocked FILE | --registry URL]\n"
+	"                     [--format csv|jsonl] [IN [OUT]]\n"
 	"\n"
 	"Decide every event of a CDR file (default: standard input to standard output)\n"
 	"and write each record with its verdict, rule (file:line) and reason appended.\n"
@@ -30,6 +31,9 @@ static const char help[] =
 	"record a line; time is epoch seconds or ISO 8601 (docs/rules.md).\n"
 	"JSON lines: one object a line with those keys; verdict, rule and reason are\n"
 	"added to it.\n"
+	"\n"
+	"Unlock records come from --unlocked FILE (NUMBER SCOPE LEVEL a line) or\n"
+	"from the registry, --registry sqlite:PATH or postgres://..., read once.\n"
 	"\n"
 	"Bad records are reported on stderr with their line number (the first 20),\n"
 	"written out with verdict 'error' and counted.  A summary by verdict and by\n"
@@ -338,16 +342,18 @@ int cmd_batch(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"rules", required_argument, NULL, 'r'}, {"unlocked", required_argument, NULL, 'u'},
+		{"registry", required_argument, NULL, 'R'},
 		{"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *rules_path = NULL, *unlocked = NULL, *format = "csv";
+	const char *rules_path = NULL, *unlocked = NULL, *registry = NULL, *format = "csv";
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': rules_path = optarg; break;
 		case 'u': unlocked = optarg; break;
+		case 'R': registry = optarg; break;
 		case 'f': format = optarg; break;
 		case 'h': fputs(help, stdout); return CLI_OK;
 		default: fputs(help, stderr); return CLI_BAD;
@@ -371,6 +377,12 @@ int cmd_batch(int argc, char **argv)
 	b.np = np;
 	b.cn = cbar_numplan_country(np, "CN", 2);
 	if (!(rules = rules_load(np, rules_path)))
+		goto out;
+	if (unlocked && registry) {
+		fputs("callbar batch: --unlocked and --registry exclude each other\n", stderr);
+		goto out;
+	}
+	if (registry && !(us = unlocks_from_registry(registry)))
 		goto out;
 	if (unlocked && !(us = unlocks_load(np, b.cn, unlocked)))
 		goto out;

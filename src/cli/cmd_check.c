@@ -9,7 +9,8 @@
 #include "rules_load.h"
 
 static const char help_check[] =
-	"usage: callbar check --rules FILE [--unlocked FILE] --service voice|sms\n"
+	"usage: callbar check --rules FILE [--unlocked FILE | --registry URL]\n"
+	"                     --service voice|sms\n"
 	"                     --direction in|out --subscriber NUM --peer NUM\n"
 	"                     [--at TIME] [--ingress NAME] [--carrier C] [--region R] [--json]\n"
 	"\n"
@@ -18,6 +19,8 @@ static const char help_check[] =
 	"  --rules FILE       the rule file\n"
 	"  --unlocked FILE    unlock records, one a line: NUMBER SCOPE LEVEL\n"
 	"                     (+8613800571234 voice,sms verified)\n"
+	"  --registry URL     unlock records from the registry: sqlite:PATH or\n"
+	"                     postgres://... (docs/registry.md)\n"
 	"  --service, --direction   what happens: voice|sms, in|out (our subscriber's side)\n"
 	"  --subscriber NUM   our subscriber; --peer NUM the other party (any usual form)\n"
 	"  --at TIME          2022-05-08T09:30:00+08:00, ...Z, a date alone (midnight in\n"
@@ -37,7 +40,7 @@ static const char help_explain[] =
 	"if not, why.  The verdict and exit status are those of check.\n";
 
 struct args {
-	const char *rules, *unlocked, *service, *direction, *subscriber, *peer, *at, *ingress;
+	const char *rules, *unlocked, *registry, *service, *direction, *subscriber, *peer, *at, *ingress;
 	const char *carrier, *region;
 	bool json;
 };
@@ -133,7 +136,7 @@ static int parse_args(int argc, char **argv, struct args *a, const char *help)
 		{"at", required_argument, NULL, 't'},         {"ingress", required_argument, NULL, 'i'},
 		{"carrier", required_argument, NULL, 'c'},    {"region", required_argument, NULL, 'g'},
 		{"json", no_argument, NULL, 'j'},             {"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		{"registry", required_argument, NULL, 'R'},   {0, 0, 0, 0},
 	};
 	int c;
 	optind = 1;
@@ -141,6 +144,7 @@ static int parse_args(int argc, char **argv, struct args *a, const char *help)
 		switch (c) {
 		case 'r': a->rules = optarg; break;
 		case 'u': a->unlocked = optarg; break;
+		case 'R': a->registry = optarg; break;
 		case 's': a->service = optarg; break;
 		case 'd': a->direction = optarg; break;
 		case 'S': a->subscriber = optarg; break;
@@ -159,6 +163,10 @@ static int parse_args(int argc, char **argv, struct args *a, const char *help)
 		fprintf(stderr, "callbar %s: --rules, --service, --direction, --subscriber and --peer "
 		                "are required\n", argv[0]);
 		fputs(help, stderr);
+		return CLI_BAD;
+	}
+	if (a->unlocked && a->registry) {
+		fprintf(stderr, "callbar %s: --unlocked and --registry exclude each other\n", argv[0]);
 		return CLI_BAD;
 	}
 	return -1;
@@ -194,6 +202,8 @@ static int run(int argc, char **argv, bool explain)
 	if (!(rules = rules_load(np, a.rules)))
 		goto out;
 	if (a.unlocked && !(us = unlocks_load(np, cn, a.unlocked)))
+		goto out;
+	if (a.registry && !(us = unlocks_from_registry(a.registry)))
 		goto out;
 	struct cbar_number sub, peer;
 	struct cbar_event ev = {.subscriber = &sub, .peer = &peer};

@@ -24,6 +24,11 @@ void rules_print_diag(FILE *f, const char *text, size_t len, const struct cbar_d
 struct cbar_unlockset *unlocks_load(const struct cbar_numplan *np, uint16_t country,
                                     const char *path);
 
+/* The unlock set of the registry at url (sqlite:PATH, postgres://...): its
+ * active records, expired ones included (the decision compares expiry with
+ * the event's time); NULL after printing what went wrong. */
+struct cbar_unlockset *unlocks_from_registry(const char *url);
+
 /*
  * An instant: 2022-05-08T09:30:00+08:00, ...Z, ...T09:30 (minutes only), a
  * date alone (midnight in the zone tz, seconds east of UTC), or @SECONDS
