@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -180,10 +181,27 @@ static void csv_record(struct batch *b, const char *s, size_t len)
 {
 	const char *f[7];
 	size_t n[7], nf = 0;
-	/* One pass over the bytes (fields are short: a loop beats a memchr
-	 * call per field). */
+	/* One pass over the bytes, eight at a time: a word with a comma in it
+	 * has a zero byte after XOR with ",,,,,,,," (the classic has-zero-byte
+	 * test), and the lowest set bit of the mask is the first comma.
+	 * Fields are short, so a memchr call per field costs more. */
 	const char *start = s;
-	for (size_t i = 0; i < len && nf < 6; i++)
+	size_t i = 0;
+	while (i + 8 <= len && nf < 6) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		w ^= 0x2c2c2c2c2c2c2c2cull;
+		uint64_t m = (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+		while (m && nf < 6) {
+			size_t at = i + (size_t)(__builtin_ctzll(m) >> 3);
+			f[nf] = start;
+			n[nf++] = (size_t)(s + at - start);
+			start = s + at + 1;
+			m &= m - 1;
+		}
+		i += 8;
+	}
+	for (; i < len && nf < 6; i++)
 		if (s[i] == ',') {
 			f[nf] = start;
 			n[nf++] = (size_t)(s + i - start);

@@ -287,6 +287,7 @@ static enum cbar_err finish(const struct cbar_numplan *np, const struct cbar__co
 {
 	unsigned cc, cc_len = 0;
 	const struct cbar__country *c = ctx;
+	const char *ccd; /* the calling code's digits */
 	bool intl = plus;
 	uint8_t flags = 0;
 
@@ -305,22 +306,18 @@ static enum cbar_err finish(const struct cbar_numplan *np, const struct cbar__co
 			return n < 1 ? CBAR_NUM_TOO_SHORT : CBAR_NUM_CC;
 		if (cc != ctx->cc)
 			c = &np->countries[np->cc_country[cc]];
+		ccd = d;
 		d += cc_len;
 		n -= cc_len;
 		drop_trunk_after_cc(np, c, &d, &n);
 	} else {
 		cc = ctx->cc;
 		cc_len = ctx->cc_len;
-		char ccs[4];
-		unsigned v = cc, k = cc_len;
-		while (k--) {
-			ccs[k] = (char)('0' + v % 10);
-			v /= 10;
-		}
+		ccd = ctx->ccs;
 		if (strip_natpfx(np, ctx, d, n)) {
 			d += ctx->natpfx_len;
 			n -= ctx->natpfx_len;
-		} else if (n > cc_len && has_prefix(d, ccs, cc_len) && !len_ok(ctx->lenmask, n) &&
+		} else if (n > cc_len && has_prefix(d, ctx->ccs, cc_len) && !len_ok(ctx->lenmask, n) &&
 		           len_ok(ctx->lenmask, n - cc_len)) {
 			/* "8613805710000": the country code without '+', as many
 			 * CDRs write it; taken only when the whole is not a
@@ -341,12 +338,7 @@ static enum cbar_err finish(const struct cbar_numplan *np, const struct cbar__co
 
 	memset(out, 0, sizeof *out);
 	uint64_t v = cc;
-	unsigned k = cc_len;
-	unsigned cv = cc;
-	while (k--) {
-		out->digits[k] = (char)('0' + cv % 10);
-		cv /= 10;
-	}
+	memcpy(out->digits, ccd, cc_len);
 	for (unsigned i = 0; i < n; i++) {
 		out->digits[cc_len + i] = d[i];
 		v = v * 10 + (uint64_t)(d[i] - '0');

@@ -278,6 +278,7 @@ enum cbar_err cbar_numplan_load_countries(struct cbar_numplan *np, const char *t
 		}
 		c->cc = (uint16_t)v;
 		c->cc_len = (uint8_t)l.n[C_CC];
+		memcpy(c->ccs, l.f[C_CC], l.n[C_CC]);
 		if (!parse_uint(l.f[C_MAIN], l.n[C_MAIN], 1, &v)) {
 			err = bad(d, name, &l, C_MAIN, "main must be 0 or 1");
 			goto fail;

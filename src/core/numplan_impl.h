@@ -20,6 +20,7 @@ struct cbar__country {
 	char id[4];          /* "CN"; "001" for non-geographic codes */
 	uint16_t cc;
 	uint8_t cc_len;
+	char ccs[4];         /* the calling code as digits: "86" */
 	bool main;
 	uint32_t lenmask;    /* bit n: a national number of n digits is possible */
 	uint8_t minlen, maxlen;
