@@ -111,6 +111,18 @@ enum cbar_err cbar_unlockset_find(void *ctx, uint64_t subscriber, struct cbar_un
 	return CBAR_OK;
 }
 
+int cbar_unlockset_foreach(const struct cbar_unlockset *s,
+                           int (*fn)(void *arg, const struct cbar_unlock *u), void *arg)
+{
+	for (size_t i = 0; i <= s->mask; i++)
+		if (s->slot[i].subscriber) {
+			int rc = fn(arg, &s->slot[i]);
+			if (rc)
+				return rc;
+		}
+	return 0;
+}
+
 void cbar_unlockset_prefetch(void *ctx, uint64_t subscriber)
 {
 	const struct cbar_unlockset *s = ctx;

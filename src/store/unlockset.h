@@ -47,6 +47,11 @@ enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_nu
                                   uint16_t country, const char *text, size_t len,
                                   const char *name, struct cbar_diag *d);
 
+/* Call fn for every record (any order); stop early when fn returns non-zero,
+ * which is then returned. */
+int cbar_unlockset_foreach(const struct cbar_unlockset *s,
+                           int (*fn)(void *arg, const struct cbar_unlock *u), void *arg);
+
 /* The lookup of struct cbar_unlock_lookup, with ctx the set. */
 enum cbar_err cbar_unlockset_find(void *ctx, uint64_t subscriber, struct cbar_unlock *out,
                                   size_t cap, size_t *n);
