@@ -14,6 +14,8 @@ struct cli_command {
 };
 
 int cmd_number(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 /* Write s as a JSON string (with quotes), or null when s is NULL. */
 void json_str(FILE *f, const char *s);

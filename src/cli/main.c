@@ -6,6 +6,8 @@
 
 static const struct cli_command commands[] = {
 	{"number", cmd_number, "normalise numbers to E.164 and classify them"},
+	{"serve", cmd_serve, "run the daemon: HTTP/JSON decisions, metrics, reload"},
+	{"token", cmd_token, "create, list and revoke the daemon's API tokens"},
 };
 
 static void usage(FILE *f)
