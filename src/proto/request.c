@@ -219,7 +219,7 @@ static enum cbar_err parse_object(const json_t *obj, const struct field *fields,
 static json_t *decode(const char *body, size_t len, struct ctx *c, struct req_error *e)
 {
 	json_error_t je;
-	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (!j) {
 		char msg[sizeof e->message];
 		snprintf(msg, sizeof msg, "line %d column %d: %s", je.line, je.column, je.text);
