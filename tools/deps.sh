@@ -3,6 +3,9 @@
 # As root it runs apt-get; otherwise it names what is missing and fails.
 set -eu
 pkgs="cmake ninja-build gcc g++ make pkg-config libcmocka-dev libphonenumber-dev"
+# The daemon: HTTP, JSON, RCU, hashing and random tokens; curl and promtool
+# (in Debian's prometheus package) drive its tests.
+pkgs="$pkgs libmicrohttpd-dev libjansson-dev liburcu-dev libsodium-dev curl prometheus"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

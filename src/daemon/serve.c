@@ -115,7 +115,7 @@ static void print_try(const char *addr, const struct daemon_config *c)
 	       "  curl -s http://%s/healthz\n"
 	       "  curl -s http://%s/readyz\n"
 	       "  curl -s http://%s/metrics\n"
-	       "  TOKEN=$(build/callbar token create --role admin --name me --tokens %s)\n"
+	       "  TOKEN=$(build/callbar token create --role admin --name try-$(date +%%s) --tokens %s)\n"
 	       "  curl -s -H \"Authorization: Bearer $TOKEN\" http://%s/v1/rules\n"
 	       "  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" http://%s/v1/reload\n"
 	       "  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" http://%s/v1/decide \\\n"

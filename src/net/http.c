@@ -17,9 +17,9 @@ struct http_server {
 	struct http_ops ops;
 	size_t body_max;
 	char bound[80];
-	pthread_mutex_t lock; /* in_flight changes and the drain's wait */
+	_Atomic unsigned in_flight; /* begun and not done: no lock per request */
+	pthread_mutex_t lock;       /* only for the drain's wait on idle */
 	pthread_cond_t idle;
-	unsigned in_flight;
 };
 
 /* Per request: the public part first. */
@@ -72,9 +72,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		st->rq.path = url;
 		clock_gettime(CLOCK_MONOTONIC, &st->rq.start);
 		*con_cls = st;
-		pthread_mutex_lock(&s->lock);
-		s->in_flight++;
-		pthread_mutex_unlock(&s->lock);
+		atomic_fetch_add(&s->in_flight, 1);
 		if (s->ops.begin(s->ops.ctx, &st->rq, &resp))
 			return queue(c, st, &resp);
 		/* A declared length over the cap is refused before reading it. */
@@ -137,10 +135,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(st->buf);
 	free(st);
 	*con_cls = NULL;
-	pthread_mutex_lock(&s->lock);
-	if (--s->in_flight == 0)
+	/* The last one out wakes a drain that may be waiting; the lock makes
+	 * the wake-up land after the waiter checked the count. */
+	if (atomic_fetch_sub(&s->in_flight, 1) == 1) {
+		pthread_mutex_lock(&s->lock);
 		pthread_cond_broadcast(&s->idle);
-	pthread_mutex_unlock(&s->lock);
+		pthread_mutex_unlock(&s->lock);
+	}
 }
 
 enum cbar_err http_start(struct http_server **out, const struct http_options *o,
@@ -221,11 +222,7 @@ void http_query_each(const struct http_request *rq,
 
 unsigned http_in_flight(const struct http_server *s)
 {
-	struct http_server *m = (struct http_server *)s;
-	pthread_mutex_lock(&m->lock);
-	unsigned n = m->in_flight;
-	pthread_mutex_unlock(&m->lock);
-	return n;
+	return atomic_load(&((struct http_server *)s)->in_flight);
 }
 
 unsigned http_drain_and_stop(struct http_server *s, unsigned timeout_s)
@@ -237,10 +234,10 @@ unsigned http_drain_and_stop(struct http_server *s, unsigned timeout_s)
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += timeout_s;
 	pthread_mutex_lock(&s->lock);
-	while (s->in_flight > 0)
+	while (atomic_load(&s->in_flight) > 0)
 		if (pthread_cond_timedwait(&s->idle, &s->lock, &until))
 			break;
-	unsigned left = s->in_flight;
+	unsigned left = atomic_load(&s->in_flight);
 	pthread_mutex_unlock(&s->lock);
 	MHD_stop_daemon(s->mhd);
 	pthread_cond_destroy(&s->idle);

@@ -445,7 +445,8 @@ enum cbar_err req_time_parse(const char *s, size_t len, int64_t *out)
 		if (p < len && s[p] == ':')
 			p++;
 		int om = digits(s, len, &p, 2);
-		if (oh < 0 || oh > 18 || om < 0 || om > 59)
+		/* Offsets in use run from -12:00 to +14:00; up to 18:00 accepted. */
+		if (oh < 0 || om < 0 || om > 59 || oh * 60 + om > 18 * 60)
 			return CBAR_BAD_TIME;
 		off = sign * (oh * 3600 + om * 60);
 	} else {
