@@ -32,6 +32,13 @@ tk revoke nobody 2>rev.err && { echo "FAIL revoke of an unknown name"; fail=1; }
 has revoke_unknown rev.err "no token named 'nobody'"
 tk frobnicate >/dev/null 2>&1 && { echo "FAIL unknown verb"; fail=1; }
 
+# Ten commands at once lose nobody's line (they take PATH.lock in turn).
+for i in 0 1 2 3 4 5 6 7 8 9; do tk create --role agent --name "par$i" >"par$i.tok" 2>/dev/null & done
+wait
+tk list >par.out
+[ "$(grep -c '^par[0-9]	agent	' par.out)" = 10 ] || { echo "FAIL parallel creates:"; cat par.out; fail=1; }
+for i in 0 1 2 3 4 5 6 7 8 9; do tk revoke "par$i" || fail=1; done
+
 start_daemon --rules r.rules --tokens tok
 EV='{"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567"}'
 bearer() { echo "Authorization: Bearer $1"; }
