@@ -706,10 +706,13 @@ static bool on_begin(void *ctx, struct http_request *rq, struct http_response *r
 	rq->user = rc;
 	rc->who.name = "";
 	char *allow = rc->allow;
+	/* HEAD is GET without the body (libmicrohttpd drops it): load balancers
+	 * probe /healthz that way. */
+	const char *method = strcmp(rq->method, "HEAD") ? rq->method : "GET";
 	for (size_t i = 0; i < NROUTES; i++) {
 		if (!match(routes[i].pattern, rq->path, rc->param, sizeof rc->param))
 			continue;
-		if (!strcmp(routes[i].method, rq->method)) {
+		if (!strcmp(routes[i].method, method)) {
 			rc->route = &routes[i];
 			break;
 		}

@@ -25,6 +25,7 @@ J="Content-Type: application/json"
 
 call healthz 200 "$U/healthz"
 has healthz body.json '{"status":"ok"}'
+call head_healthz 200 -I "$U/healthz"
 call readyz 200 "$U/readyz"
 has readyz body.json '"ready":true'
 has readyz body.json '"name":"rules","ok":true'
@@ -147,7 +148,7 @@ has metrics metrics.txt 'callbar_rules_version 1'
 has metrics metrics.txt 'callbar_rules_active 3'
 has metrics metrics.txt 'callbar_reloads_total{result="ok"} 1'
 has metrics metrics.txt 'callbar_reloads_total{result="failed"} 0'
-has metrics metrics.txt 'callbar_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 1'
+has metrics metrics.txt 'callbar_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 2'
 has metrics metrics.txt '# TYPE callbar_decisions_total counter'
 has metrics metrics.txt '# TYPE callbar_decision_duration_seconds histogram'
 
