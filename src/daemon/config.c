@@ -7,7 +7,7 @@
 #include "../net/addr.h"
 #include "config.h"
 
-enum key_type { K_STR, K_ADDR, K_ADDR_OPT, K_UINT, K_BOOL, K_ENUM };
+enum key_type { K_STR, K_URL, K_ADDR, K_ADDR_OPT, K_UINT, K_BOOL, K_ENUM };
 
 struct key {
 	const char *section;
@@ -41,7 +41,7 @@ static const struct key keys[] = {
 	{.section = "http", .name = "metrics_auth", .type = K_BOOL, F(metrics_auth)},
 	{.section = "rules", .name = "file", .type = K_STR, F(rules_file)},
 	{.section = "rules", .name = "country", .type = K_STR, F(country)},
-	{.section = "registry", .name = "url", .type = K_STR, F(registry_url)},
+	{.section = "registry", .name = "url", .type = K_URL, F(registry_url)},
 	{.section = "sip", .name = "listen", .type = K_ADDR_OPT, F(sip_listen)},
 	{.section = "auth", .name = "tokens", .type = K_STR, F(tokens_file)},
 	{.section = "log", .name = "level", .type = K_ENUM, F(log_level), .names = level_names},
@@ -107,8 +107,15 @@ static enum cbar_err set_value(struct daemon_config *c, const struct key *k, con
 			                     k->section, k->name, v);
 	}
 		/* fall through */
+	case K_URL:
+		if (k->type == K_URL && strncmp(v, "sqlite:", 7) && strncmp(v, "postgresql://", 13) &&
+		    strncmp(v, "postgres://", 11))
+			return cbar_diag_set(d, CBAR_CONFIG, line, 0,
+			                     "%s.%s: '%s' is not sqlite:PATH or postgresql://...",
+			                     k->section, k->name, v);
+		/* fall through */
 	case K_STR:
-		if (vlen == 0 && k->type == K_STR)
+		if (vlen == 0 && (k->type == K_STR || k->type == K_URL))
 			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: empty value",
 			                     k->section, k->name);
 		if (vlen >= k->size)
@@ -318,6 +325,7 @@ void config_write(const struct daemon_config *c, FILE *f)
 		fprintf(f, "%s = ", k->name);
 		switch (k->type) {
 		case K_STR:
+		case K_URL:
 		case K_ADDR:
 		case K_ADDR_OPT:
 			fprintf(f, "\"%s\"\n", field);

@@ -71,8 +71,10 @@ struct metric_family *const daemon_metrics[] = {
 };
 const size_t daemon_metrics_count = sizeof daemon_metrics / sizeof daemon_metrics[0];
 
-/* A rendered /metrics page is never bigger than this. */
+/* A rendered /metrics page, or a JSON-lines batch answer, is never bigger
+ * than this. */
 #define METRICS_MAX (8u << 20)
+#define ANSWER_MAX (8u << 20)
 
 /* ---- routes ----------------------------------------------------------- */
 
@@ -454,7 +456,7 @@ static void h_batch(struct daemon *d, struct http_request *rq, struct req_ctx *r
 	/* JSON lines in, JSON lines out: one answer a line, in order. */
 	struct buf b;
 	size_t n = json_array_size(w.results);
-	buf_init(&b, METRICS_MAX);
+	buf_init(&b, ANSWER_MAX);
 	for (size_t i = 0; i < n; i++) {
 		char *line = json_dumps(json_array_get(w.results, i), JSON_COMPACT);
 		if (line) {

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "slot.h"
 #include "token_store.h"
 
@@ -218,6 +219,8 @@ static void refresh(struct tok_file *tf)
 		} else {
 			tf->bad = st;
 			tf->have_bad = true;
+			log_line(LOG_LV_ERROR, "token file unreadable; the tokens read before stay",
+			         "{s:s,s:i,s:s}", "file", tf->path, "line", d.line, "error", d.msg);
 		}
 	}
 	pthread_mutex_unlock(&tf->reload);
