@@ -1,7 +1,8 @@
 # callbar: the commands people type.  CMake + Ninja do the building; this
 # file only names the usual entry points.
 #   make          build build/callbar (release with debug info)
-#   make run      the main job on the embedded defaults
+#   make run      start the daemon on loopback with the defaults, and say how
+#                 to try it (Ctrl-C stops it)
 #   make check    install missing Debian packages (as root), build with
 #                 ASan+UBSan and warnings as errors, run every test (ctest)
 #   make bench    run the benchmarks (ratios against same-run baselines)
@@ -22,11 +23,15 @@ build/build.ninja:
 build: build/build.ninja
 	cmake --build build --target callbar
 
-run: build
-	@echo "== callbar number: normalising and classifying a few numbers (context CN)"
-	build/callbar number "+852 9123 4567" "00852-9123-4567" "(0571) 8888 8888" \
-	    13805710000 "+86 138 0571 0000" "tel:+852-9123-4567" \
-	    "tel:91234567;phone-context=+852" "sip:+85291234567@gw.example;user=phone" 110
+# The example rule file comes with the rule engine; until it is merged the
+# daemon runs on a stand-in (it only hashes and counts the file for now).
+RUN_RULES = $(firstword $(wildcard etc/callbar/pilots.rules) tests/daemon/placeholder.rules)
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p var
+	@echo "== callbar serve on 127.0.0.1:8080 (rules $(RUN_RULES), tokens var/tokens)"
+	build/callbar serve --http 127.0.0.1:8080 --rules $(RUN_RULES) --tokens var/tokens
 
 deps:
 	sh tools/deps.sh

@@ -6,6 +6,9 @@ pkgs="cmake ninja-build gcc g++ make pkg-config libcmocka-dev libphonenumber-dev
 # the unlock registry: SQLite, libsodium, libpq; the sqlite3 and psql
 # clients and a PostgreSQL 15 server for its tests
 pkgs="$pkgs libsqlite3-dev sqlite3 libsodium-dev libpq-dev postgresql-15 postgresql-client-15"
+# The daemon: HTTP, JSON, RCU, hashing and random tokens; curl and promtool
+# (in Debian's prometheus package) drive its tests.
+pkgs="$pkgs libmicrohttpd-dev liburcu-dev curl prometheus"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

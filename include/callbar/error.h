@@ -59,7 +59,6 @@
 	X(STORE_DOWN, 90, "registry server unreachable")                        \
 	X(AUDIT_BROKEN, 91, "audit chain broken")                               \
 	X(CSV, 92, "malformed CSV row")                                         \
-	X(CONFIG, 93, "malformed configuration file")                           \
 	X(SIP_MORE, 100, "incomplete SIP message: more bytes needed")           \
 	X(SIP_TOO_BIG, 101, "SIP message larger than callbar accepts")          \
 	X(SIP_START_LINE, 102, "malformed SIP request line or status line")     \
@@ -78,7 +77,27 @@
 	X(SIP_BUFFER, 115, "SIP reply does not fit the buffer")                 \
 	X(SIP_NO_NUMBER, 116, "the chosen SIP header carries no number")        \
 	X(SIP_CALL_ID, 117, "malformed Call-ID")                                \
-	X(SIP_EMPTY, 118, "no SIP message, only keep-alive line ends")
+	X(SIP_EMPTY, 118, "no SIP message, only keep-alive line ends")          \
+	X(CONFIG, 130, "malformed configuration")                               \
+	X(CONFIG_KEY, 131, "unknown configuration key")                         \
+	X(ADDR, 132, "malformed address: want HOST:PORT")                       \
+	X(BAD_JSON, 133, "malformed JSON")                                      \
+	X(UNKNOWN_FIELD, 134, "unknown field")                                  \
+	X(MISSING_FIELD, 135, "missing field")                                  \
+	X(BAD_TYPE, 136, "field has the wrong type")                            \
+	X(BAD_VALUE, 137, "field value not allowed")                            \
+	X(TOO_BIG, 138, "request too large")                                    \
+	X(UNAUTHENTICATED, 139, "missing, malformed or unknown token")          \
+	X(TOKEN_NAME, 140, "token name taken or malformed")                     \
+	X(NOT_FOUND, 141, "no such record")                                     \
+	X(NOT_BUILT, 142, "not built yet")                                      \
+	X(UNAVAILABLE, 143, "service unavailable")                              \
+	X(BAD_TIME, 144, "malformed ISO 8601 time")                             \
+	X(HTTP, 145, "HTTP server could not start")                             \
+	X(FORBIDDEN, 146, "the token's role may not do this")                   \
+	X(NO_ROUTE, 147, "no such resource")                                    \
+	X(METHOD, 148, "method not allowed on this resource")                   \
+	X(RELOAD, 149, "the rule file failed to load; the old rules stay")
 
 enum cbar_err {
 #define CBAR__ERR_ENUM(name, code, msg) CBAR_##name = code,

@@ -1,0 +1,106 @@
+/* callbar token: create, list and revoke API tokens. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../daemon/token_store.h"
+#include "cli.h"
+
+static const char help[] =
+	"usage: callbar token create --role ROLE --name NAME [--tokens FILE]\n"
+	"       callbar token list [--tokens FILE]\n"
+	"       callbar token revoke NAME [--tokens FILE]\n"
+	"\n"
+	"Manage the bearer tokens of 'callbar serve'.  create prints a new token\n"
+	"once, on standard output: only its SHA-256 is kept, with the name and the\n"
+	"role.  ROLE is agent (unlock after an identity check, read status),\n"
+	"supervisor (also relock, read the audit log) or admin (also reload).  A\n"
+	"running daemon sees changes at its next request; no restart.\n"
+	"\n"
+	"  --tokens FILE   the token file (default var/tokens, as auth.tokens)\n"
+	"\n"
+	"Exit status: 0 on success, 2 on a bad argument, a taken or unknown name,\n"
+	"or a file that cannot be read or written.\n";
+
+static void print_one(void *arg, const struct token_info *t)
+{
+	char when[32] = "?";
+	struct tm tm;
+	time_t s = (time_t)t->created;
+	(void)arg;
+	if (gmtime_r(&s, &tm))
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%s\t%s\t%s\n", t->name, role_name(t->role), when);
+}
+
+int cmd_token(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"role", required_argument, NULL, 'r'},   {"name", required_argument, NULL, 'n'},
+		{"tokens", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *role = NULL, *name = NULL, *file = "var/tokens";
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			role = optarg;
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 't':
+			file = optarg;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return CLI_OK;
+		default:
+			fputs(help, stderr);
+			return CLI_BAD;
+		}
+	}
+	if (optind >= argc) {
+		fputs(help, stderr);
+		return CLI_BAD;
+	}
+	const char *verb = argv[optind++];
+	struct token_store ts = {0};
+	struct cbar_diag d = {0};
+	enum cbar_err err;
+	if (token_file_open(&ts, file, &d)) {
+		fprintf(stderr, "callbar token: %s: %s\n", file, d.msg);
+		return CLI_BAD;
+	}
+	if (!strcmp(verb, "create") && optind == argc) {
+		char token[TOKEN_TEXT_MAX];
+		if (!role || !name) {
+			fputs("callbar token create: --role and --name are required\n", stderr);
+			err = CBAR_INVAL;
+		} else if (role_parse(role) == ROLE_NONE) {
+			fprintf(stderr, "callbar token create: role '%s': want agent, supervisor or admin\n",
+			        role);
+			err = CBAR_INVAL;
+		} else if ((err = ts.ops->create(ts.ctx, name, role_parse(role), token, &d))) {
+			fprintf(stderr, "callbar token create: %s\n", d.msg);
+		} else {
+			puts(token);
+			fprintf(stderr, "callbar token: created '%s' (%s) in %s; the token is shown once\n",
+			        name, role, file);
+		}
+	} else if (!strcmp(verb, "list") && optind == argc) {
+		if ((err = ts.ops->list(ts.ctx, print_one, NULL, &d)))
+			fprintf(stderr, "callbar token list: %s:%u: %s\n", file, d.line, d.msg);
+	} else if (!strcmp(verb, "revoke") && optind + 1 == argc) {
+		if ((err = ts.ops->revoke(ts.ctx, argv[optind], &d)))
+			fprintf(stderr, "callbar token revoke: %s\n", d.msg);
+	} else {
+		fputs(help, stderr);
+		err = CBAR_INVAL;
+	}
+	token_store_release(&ts);
+	return err ? CLI_BAD : CLI_OK;
+}

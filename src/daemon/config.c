@@ -1,0 +1,344 @@
+/* callbar serve: configuration file and keys (format in config.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../net/addr.h"
+#include "config.h"
+
+enum key_type { K_STR, K_URL, K_ADDR, K_ADDR_OPT, K_UINT, K_BOOL, K_ENUM };
+
+struct key {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t off;   /* offsetof in struct daemon_config */
+	size_t size;  /* of a K_STR/K_ADDR field */
+	unsigned min, max;       /* K_UINT bounds */
+	const char *const *names; /* K_ENUM values, index is the value */
+};
+
+static const char *const decide_auth_names[] = {"token", "none", NULL};
+static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
+
+#define F(field) offsetof(struct daemon_config, field), sizeof(((struct daemon_config *)0)->field)
+
+/* Every key of the file; docs/config.md documents each one. */
+static const struct key keys[] = {
+	{.section = "http", .name = "listen", .type = K_ADDR, F(http_listen)},
+	{.section = "http", .name = "threads", .type = K_UINT, F(http_threads), .min = 1, .max = 256},
+	{.section = "http", .name = "body_max", .type = K_UINT, F(body_max), .min = 256,
+	 .max = 64u << 20},
+	{.section = "http", .name = "batch_max", .type = K_UINT, F(batch_max), .min = 1,
+	 .max = 100000},
+	{.section = "http", .name = "connection_timeout", .type = K_UINT, F(conn_timeout),
+	 .min = 1, .max = 3600},
+	{.section = "http", .name = "drain_timeout", .type = K_UINT, F(drain_timeout), .min = 0,
+	 .max = 3600},
+	{.section = "http", .name = "decide_auth", .type = K_ENUM, F(decide_auth),
+	 .names = decide_auth_names},
+	{.section = "http", .name = "metrics_auth", .type = K_BOOL, F(metrics_auth)},
+	{.section = "rules", .name = "file", .type = K_STR, F(rules_file)},
+	{.section = "rules", .name = "country", .type = K_STR, F(country)},
+	{.section = "registry", .name = "url", .type = K_URL, F(registry_url)},
+	{.section = "sip", .name = "listen", .type = K_ADDR_OPT, F(sip_listen)},
+	{.section = "auth", .name = "tokens", .type = K_STR, F(tokens_file)},
+	{.section = "log", .name = "level", .type = K_ENUM, F(log_level), .names = level_names},
+	{.section = "log", .name = "decision_log", .type = K_BOOL, F(decision_log)},
+};
+
+void config_init(struct daemon_config *c)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->http_listen, sizeof c->http_listen, "%s", "127.0.0.1:8080");
+	c->http_threads = 4;
+	c->body_max = 1u << 20;
+	c->batch_max = 1000;
+	c->conn_timeout = 30;
+	c->drain_timeout = 30;
+	c->decide_auth = DECIDE_AUTH_TOKEN;
+	snprintf(c->rules_file, sizeof c->rules_file, "%s", "etc/callbar/pilots.rules");
+	snprintf(c->registry_url, sizeof c->registry_url, "%s", "sqlite:var/callbar.db");
+	snprintf(c->tokens_file, sizeof c->tokens_file, "%s", "var/tokens");
+	snprintf(c->country, sizeof c->country, "%s", "CN");
+	c->log_level = LOG_LV_INFO;
+}
+
+static const struct key *find_key(const char *section, size_t slen, const char *name,
+                                  size_t nlen)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strlen(keys[i].section) == slen && !memcmp(keys[i].section, section, slen) &&
+		    strlen(keys[i].name) == nlen && !memcmp(keys[i].name, name, nlen))
+			return &keys[i];
+	return NULL;
+}
+
+static bool known_section(const char *s, size_t len)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strlen(keys[i].section) == len && !memcmp(keys[i].section, s, len))
+			return true;
+	return false;
+}
+
+/* Store value (NUL-ended, already unquoted) into the field of k. */
+static enum cbar_err set_value(struct daemon_config *c, const struct key *k, const char *v,
+                               unsigned line, struct cbar_diag *d)
+{
+	char *field = (char *)c + k->off;
+	size_t vlen = strlen(v);
+
+	switch (k->type) {
+	case K_ADDR_OPT:
+		if (vlen == 0) {
+			field[0] = '\0';
+			return CBAR_OK;
+		}
+		/* fall through */
+	case K_ADDR: {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		if (cbar__addr_parse(v, vlen, &ss, &sl))
+			return cbar_diag_set(d, CBAR_ADDR, line, 0,
+			                     "%s.%s: '%s' is not a numeric HOST:PORT (127.0.0.1:8080, "
+			                     "[::1]:8080)",
+			                     k->section, k->name, v);
+	}
+		/* fall through */
+	case K_URL:
+		if (k->type == K_URL && strncmp(v, "sqlite:", 7) && strncmp(v, "postgresql://", 13) &&
+		    strncmp(v, "postgres://", 11))
+			return cbar_diag_set(d, CBAR_CONFIG, line, 0,
+			                     "%s.%s: '%s' is not sqlite:PATH or postgresql://...",
+			                     k->section, k->name, v);
+		/* fall through */
+	case K_STR:
+		if (vlen == 0 && (k->type == K_STR || k->type == K_URL))
+			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: empty value",
+			                     k->section, k->name);
+		if (vlen >= k->size)
+			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: longer than %zu bytes",
+			                     k->section, k->name, k->size - 1);
+		memcpy(field, v, vlen + 1);
+		return CBAR_OK;
+	case K_UINT: {
+		unsigned long long n = 0;
+		if (vlen == 0 || vlen > 10)
+			goto bad_uint;
+		for (size_t i = 0; i < vlen; i++) {
+			if (v[i] < '0' || v[i] > '9')
+				goto bad_uint;
+			n = n * 10 + (unsigned)(v[i] - '0');
+		}
+		if (n < k->min || n > k->max)
+			goto bad_uint;
+		*(unsigned *)(void *)field = (unsigned)n;
+		return CBAR_OK;
+	bad_uint:
+		return cbar_diag_set(d, CBAR_CONFIG, line, 0,
+		                     "%s.%s: '%s' is not a whole number from %u to %u", k->section,
+		                     k->name, v, k->min, k->max);
+	}
+	case K_BOOL:
+		if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes"))
+			*(bool *)(void *)field = true;
+		else if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no"))
+			*(bool *)(void *)field = false;
+		else
+			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: '%s' is not on or off",
+			                     k->section, k->name, v);
+		return CBAR_OK;
+	case K_ENUM:
+		for (unsigned i = 0; k->names[i]; i++)
+			if (!strcmp(v, k->names[i])) {
+				*(unsigned *)(void *)field = i;
+				return CBAR_OK;
+			}
+		{
+			char want[128] = "";
+			for (unsigned i = 0; k->names[i]; i++) {
+				strncat(want, i ? "|" : "", sizeof want - strlen(want) - 1);
+				strncat(want, k->names[i], sizeof want - strlen(want) - 1);
+			}
+			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: '%s' is not one of %s",
+			                     k->section, k->name, v, want);
+		}
+	}
+	return CBAR_INVAL;
+}
+
+enum cbar_err config_set(struct daemon_config *c, const char *key, const char *value,
+                         struct cbar_diag *d)
+{
+	const char *dot = strchr(key, '.');
+	const struct key *k = dot ? find_key(key, (size_t)(dot - key), dot + 1, strlen(dot + 1))
+	                          : NULL;
+	if (!k)
+		return cbar_diag_set(d, CBAR_CONFIG_KEY, 0, 0, "unknown key '%s'", key);
+	return set_value(c, k, value, 0, d);
+}
+
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+/* One line (without its '\n'), in the section sec (updated by headers). */
+static enum cbar_err parse_line(struct daemon_config *c, char *s, size_t len, unsigned line,
+                                char *sec, size_t seccap, struct cbar_diag *d)
+{
+	size_t i = 0, e = len;
+	while (i < e && is_space(s[i]))
+		i++;
+	if (i == e || s[i] == '#')
+		return CBAR_OK;
+	if (memchr(s, '\0', len))
+		return cbar_diag_set(d, CBAR_CONFIG, line, 0, "NUL byte in the line");
+	if (s[i] == '[') {
+		char *close = memchr(s + i, ']', e - i);
+		if (!close)
+			return cbar_diag_set(d, CBAR_CONFIG, line, (unsigned)i + 1,
+			                     "section header without ']'");
+		size_t nlen = (size_t)(close - s) - i - 1;
+		for (size_t j = (size_t)(close - s) + 1; j < e; j++)
+			if (!is_space(s[j]))
+				return cbar_diag_set(d, CBAR_CONFIG, line, (unsigned)j + 1,
+				                     "text after the section header");
+		if (!known_section(s + i + 1, nlen) || nlen >= seccap)
+			return cbar_diag_set(d, CBAR_CONFIG_KEY, line, (unsigned)i + 2,
+			                     "unknown section '[%.*s]'", (int)(nlen > 40 ? 40 : nlen),
+			                     s + i + 1);
+		memcpy(sec, s + i + 1, nlen);
+		sec[nlen] = '\0';
+		return CBAR_OK;
+	}
+	char *eq = memchr(s + i, '=', e - i);
+	if (!eq)
+		return cbar_diag_set(d, CBAR_CONFIG, line, (unsigned)i + 1, "want 'key = value'");
+	size_t ke = (size_t)(eq - s);
+	while (ke > i && is_space(s[ke - 1]))
+		ke--;
+	if (!sec[0])
+		return cbar_diag_set(d, CBAR_CONFIG_KEY, line, (unsigned)i + 1,
+		                     "key '%.*s' before any [section]", (int)(ke - i > 40 ? 40 : ke - i),
+		                     s + i);
+	const struct key *k = find_key(sec, strlen(sec), s + i, ke - i);
+	if (!k)
+		return cbar_diag_set(d, CBAR_CONFIG_KEY, line, (unsigned)i + 1,
+		                     "unknown key '%.*s' in [%s]", (int)(ke - i > 40 ? 40 : ke - i),
+		                     s + i, sec);
+	size_t v = (size_t)(eq - s) + 1;
+	while (v < e && is_space(s[v]))
+		v++;
+	char val[CONFIG_PATH_MAX + 1];
+	size_t n = 0;
+	if (v < e && s[v] == '"') {
+		size_t j = v + 1;
+		while (j < e && s[j] != '"') {
+			if (n + 1 >= sizeof val)
+				return cbar_diag_set(d, CBAR_CONFIG, line, (unsigned)v + 1,
+				                     "value too long");
+			val[n++] = s[j++];
+		}
+		if (j == e)
+			return cbar_diag_set(d, CBAR_CONFIG, line, (unsigned)v + 1,
+			                     "quoted value without its closing '\"'");
+		for (j++; j < e; j++)
+			if (!is_space(s[j]) && s[j] != '#')
+				return cbar_diag_set(d, CBAR_CONFIG, line, (unsigned)j + 1,
+				                     "text after the quoted value");
+			else if (s[j] == '#')
+				break;
+	} else {
+		/* Unquoted: up to a '#' comment, trailing spaces dropped. */
+		size_t ve = v;
+		while (ve < e && s[ve] != '#')
+			ve++;
+		while (ve > v && is_space(s[ve - 1]))
+			ve--;
+		if (ve - v >= sizeof val)
+			return cbar_diag_set(d, CBAR_CONFIG, line, (unsigned)v + 1, "value too long");
+		memcpy(val, s + v, ve - v);
+		n = ve - v;
+	}
+	val[n] = '\0';
+	enum cbar_err err = set_value(c, k, val, line, d);
+	if (err && d)
+		d->column = (unsigned)v + 1;
+	return err;
+}
+
+/* A configuration file is small; anything bigger is a mistake. */
+#define CONFIG_FILE_MAX (1u << 20)
+
+enum cbar_err config_load(struct daemon_config *c, const char *path, struct cbar_diag *d)
+{
+	if (d)
+		d->file = path;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return cbar_diag_set(d, CBAR_IO, 0, 0, "cannot open: %s", strerror(errno));
+	char *buf = malloc(CONFIG_FILE_MAX + 1);
+	if (!buf) {
+		fclose(f);
+		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+	}
+	size_t len = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
+	bool rerr = ferror(f);
+	fclose(f);
+	enum cbar_err err = CBAR_OK;
+	if (rerr) {
+		err = cbar_diag_set(d, CBAR_IO, 0, 0, "read error");
+		goto done;
+	}
+	if (len > CONFIG_FILE_MAX) {
+		err = cbar_diag_set(d, CBAR_CONFIG, 0, 0, "larger than %u bytes", CONFIG_FILE_MAX);
+		goto done;
+	}
+	char sec[32] = "";
+	unsigned line = 1;
+	for (size_t at = 0; at < len; line++) {
+		char *nl = memchr(buf + at, '\n', len - at);
+		size_t ll = nl ? (size_t)(nl - (buf + at)) : len - at;
+		err = parse_line(c, buf + at, ll, line, sec, sizeof sec, d);
+		if (err)
+			break;
+		at += ll + 1;
+	}
+done:
+	free(buf);
+	return err;
+}
+
+void config_write(const struct daemon_config *c, FILE *f)
+{
+	const char *sec = "";
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		const struct key *k = &keys[i];
+		const char *field = (const char *)c + k->off;
+		if (strcmp(sec, k->section)) {
+			fprintf(f, "%s[%s]\n", *sec ? "\n" : "", k->section);
+			sec = k->section;
+		}
+		fprintf(f, "%s = ", k->name);
+		switch (k->type) {
+		case K_STR:
+		case K_URL:
+		case K_ADDR:
+		case K_ADDR_OPT:
+			fprintf(f, "\"%s\"\n", field);
+			break;
+		case K_UINT:
+			fprintf(f, "%u\n", *(const unsigned *)(const void *)field);
+			break;
+		case K_BOOL:
+			fprintf(f, "%s\n", *(const bool *)(const void *)field ? "on" : "off");
+			break;
+		case K_ENUM:
+			fprintf(f, "%s\n", k->names[*(const unsigned *)(const void *)field]);
+			break;
+		}
+	}
+}

@@ -1,0 +1,66 @@
+/*
+ * callbar serve: the daemon's configuration.
+ *
+ * The file format is ours and small enough to parse by hand (docs/config.md
+ * is its reference): '[section]' lines, 'key = value' lines, '#' comments
+ * and blank lines.  A value runs to the end of the line with the spaces
+ * around it dropped; it may be written in double quotes to keep spaces or a
+ * '#'.  Every key is in one table (config.c, keys[]); a key or section not
+ * in it is an error naming file:line, as is a value out of its bounds.
+ *
+ * Ownership: struct daemon_config is a plain value with fixed-size fields;
+ * config_init() fills the defaults, config_load() and config_set() overwrite
+ * fields, and nothing needs releasing.  A load that fails may have set the
+ * keys before the bad line; the caller stops then.
+ */
+#ifndef CALLBAR_DAEMON_CONFIG_H
+#define CALLBAR_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "callbar/error.h"
+#include "log.h"
+
+enum decide_auth { DECIDE_AUTH_TOKEN = 0, DECIDE_AUTH_NONE = 1 };
+
+#define CONFIG_PATH_MAX 1024
+#define CONFIG_ADDR_MAX 64
+
+struct daemon_config {
+	char http_listen[CONFIG_ADDR_MAX]; /* HOST:PORT */
+	unsigned http_threads;
+	unsigned body_max;       /* bytes of a request body */
+	unsigned batch_max;      /* events in one batch */
+	unsigned conn_timeout;   /* seconds an idle connection is kept */
+	unsigned drain_timeout;  /* seconds SIGTERM waits for requests */
+	unsigned decide_auth;    /* enum decide_auth */
+	bool metrics_auth;       /* /metrics needs a token */
+	char rules_file[CONFIG_PATH_MAX];
+	char registry_url[CONFIG_PATH_MAX];
+	char sip_listen[CONFIG_ADDR_MAX]; /* empty: no SIP */
+	char tokens_file[CONFIG_PATH_MAX];
+	char country[8];         /* context of numbers: ISO code or calling code */
+	unsigned log_level;      /* enum log_level */
+	bool decision_log;       /* log each decision with the peer number */
+};
+
+/* The defaults: loopback, the example rule file, the embedded registry. */
+void config_init(struct daemon_config *c);
+
+/* Read a configuration file over *c.  d->file is set to path. */
+enum cbar_err config_load(struct daemon_config *c, const char *path, struct cbar_diag *d);
+
+/*
+ * Set one key ("http.listen") to a value, as a file line would; the flags
+ * of 'callbar serve' use it so that a flag and a file line are checked
+ * alike.
+ */
+enum cbar_err config_set(struct daemon_config *c, const char *key, const char *value,
+                         struct cbar_diag *d);
+
+/* Write the effective configuration in the file format (--check). */
+void config_write(const struct daemon_config *c, FILE *f);
+
+#endif

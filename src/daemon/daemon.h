@@ -1,0 +1,64 @@
+/*
+ * callbar serve: the daemon's state, shared by serve.c (start, signals,
+ * reload, stop) and routes.c (the HTTP routes and their handlers).
+ */
+#ifndef CALLBAR_DAEMON_DAEMON_H
+#define CALLBAR_DAEMON_DAEMON_H
+
+#include <pthread.h>
+
+#include "../net/http.h"
+#include "callbar/number.h"
+#include "config.h"
+#include "hooks.h"
+#include "metrics.h"
+#include "slot.h"
+#include "token_store.h"
+
+/* One readiness check: CBAR_OK when ready, else d->msg says why. */
+struct ready_check {
+	const char *name;
+	enum cbar_err (*check)(void *ctx, struct cbar_diag *d);
+	void *ctx;
+};
+
+#define READY_CHECKS_MAX 8
+
+struct daemon {
+	struct daemon_config cfg;
+	struct cbar_numplan *np;
+	uint16_t country;
+	struct cbar_snapshot_slot rules; /* struct daemon_snapshot */
+	pthread_mutex_t reload_lock;     /* one reload at a time */
+	uint64_t version;                /* of the published snapshot (under reload_lock) */
+	struct token_store tokens;
+	struct daemon_hooks hooks;
+	struct ready_check ready[READY_CHECKS_MAX];
+	size_t nready;
+	struct http_server *http;
+};
+
+/* Add a readiness check to /readyz (at start, before serving). */
+void daemon_ready_add(struct daemon *d, const char *name,
+                      enum cbar_err (*check)(void *ctx, struct cbar_diag *diag), void *ctx);
+
+/*
+ * Build a new snapshot from the configured rule file and publish it; on
+ * failure the running one stays, callbar_reloads_total{result="failed"}
+ * counts it and diag says where the file is wrong.  trigger ("start",
+ * "sighup", "http") goes into the log.  Never call it inside a snapshot
+ * read section.
+ */
+enum cbar_err daemon_reload(struct daemon *d, const char *trigger, struct cbar_diag *diag);
+
+/* The HTTP callbacks (routes.c). */
+extern const struct http_ops daemon_http_ops_template;
+
+/* Metric families (routes.c), all of them in daemon_metrics[]. */
+extern struct metric_family m_http_requests, m_http_duration, m_http_in_flight, m_decisions,
+	m_decision_duration, m_rules_info, m_rules_version, m_rules_count, m_rules_loaded,
+	m_reloads, m_registry_records, m_store_up, m_build_info;
+extern struct metric_family *const daemon_metrics[];
+extern const size_t daemon_metrics_count;
+
+#endif

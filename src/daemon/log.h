@@ -1,0 +1,31 @@
+/*
+ * callbar serve: structured logs, one JSON object per line.
+ *
+ * Every line has "ts" (UTC, ISO 8601 with milliseconds), "level" and "msg",
+ * then the fields the caller packs with a jansson format ("{s:s,s:I}").
+ * Lines go to one stream (stderr by default) in a single write each, so
+ * threads never interleave within a line.
+ *
+ * What never goes into a log: an identity document number, a token, and a
+ * peer number unless decision_log is on (the caller checks log_decisions()).
+ * Subscriber numbers appear only in the lines of registry changes.
+ */
+#ifndef CALLBAR_DAEMON_LOG_H
+#define CALLBAR_DAEMON_LOG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+enum log_level { LOG_LV_DEBUG = 0, LOG_LV_INFO = 1, LOG_LV_WARN = 2, LOG_LV_ERROR = 3 };
+
+/* Lines below level are dropped; f is where lines go (NULL: stderr). */
+void log_setup(unsigned level, bool decisions, FILE *f);
+
+bool log_enabled(enum log_level lv);
+bool log_decisions(void);
+
+/* One line; fmt is a json_pack() object format for the extra fields, or
+ * NULL for none. */
+void log_line(enum log_level lv, const char *msg, const char *fmt, ...);
+
+#endif

@@ -1,0 +1,798 @@
+/*
+ * callbar serve: the HTTP routes (one table) and their handlers.
+ *
+ * Every answer is JSON except /metrics; every error is
+ *   {"error":{"code":"STABLE_CODE","message":"...","field":"..."|null}}
+ * with code the name of an enum cbar_err (include/callbar/error.h), which
+ * never changes once published.  docs/api.md is the reference.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "daemon.h"
+#include "log.h"
+#include "snapshot.h"
+
+/* ---- metrics ---------------------------------------------------------- */
+
+static const double latency_buckets[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                         0.005,   0.01,   0.025,   0.05,   0.1,   0.5, 1};
+#define LB .buckets = latency_buckets, .nbuckets = sizeof latency_buckets / sizeof(double)
+#define LOCK .lock = PTHREAD_MUTEX_INITIALIZER
+
+struct metric_family m_http_requests = {
+	.name = "callbar_http_requests_total", .help = "HTTP requests answered, by route pattern, method and status.",
+	.type = METRIC_COUNTER, .labels = {"route", "method", "status"}, LOCK};
+struct metric_family m_http_duration = {
+	.name = "callbar_http_request_duration_seconds", .help = "Time from request headers to the answer being queued.",
+	.type = METRIC_HISTOGRAM, .labels = {"route"}, LB, LOCK};
+struct metric_family m_http_in_flight = {
+	.name = "callbar_http_requests_in_flight", .help = "Requests begun and not yet answered.",
+	.type = METRIC_GAUGE, LOCK};
+struct metric_family m_decisions = {
+	.name = "callbar_decisions_total", .help = "Decisions by verdict, service, direction and deciding rule.",
+	.type = METRIC_COUNTER, .labels = {"verdict", "service", "direction", "rule"}, LOCK};
+struct metric_family m_decision_duration = {
+	.name = "callbar_decision_duration_seconds", .help = "Time spent in the decision engine per event.",
+	.type = METRIC_HISTOGRAM, LB, LOCK};
+struct metric_family m_rules_info = {
+	.name = "callbar_rules_info", .help = "1 for the rule file in use (by SHA-256), 0 for earlier ones.",
+	.type = METRIC_GAUGE, .labels = {"sha256"}, LOCK};
+struct metric_family m_rules_version = {
+	.name = "callbar_rules_version", .help = "Version of the rules in use: 1 at start, +1 per successful reload.",
+	.type = METRIC_GAUGE, LOCK};
+struct metric_family m_rules_count = {
+	.name = "callbar_rules_active", .help = "Rules in the snapshot in use.",
+	.type = METRIC_GAUGE, LOCK};
+struct metric_family m_rules_loaded = {
+	.name = "callbar_rules_loaded_timestamp_seconds", .help = "When the rules in use were loaded (Unix time).",
+	.type = METRIC_GAUGE, LOCK};
+struct metric_family m_reloads = {
+	.name = "callbar_reloads_total", .help = "Rule reloads by result (ok, failed).",
+	.type = METRIC_COUNTER, .labels = {"result"}, LOCK};
+struct metric_family m_registry_records = {
+	.name = "callbar_registry_records", .help = "Unlock records in the registry's in-memory set.",
+	.type = METRIC_GAUGE, LOCK};
+struct metric_family m_store_up = {
+	.name = "callbar_store_up", .help = "1 when the registry store answers, 0 when it does not.",
+	.type = METRIC_GAUGE, LOCK};
+struct metric_family m_build_info = {
+	.name = "callbar_build_info", .help = "Always 1; the version of callbar running.",
+	.type = METRIC_GAUGE, .labels = {"version"}, LOCK};
+
+struct metric_family *const daemon_metrics[] = {
+	&m_build_info,   &m_http_requests, &m_http_duration,  &m_http_in_flight, &m_decisions,
+	&m_decision_duration, &m_rules_info, &m_rules_version, &m_rules_count,   &m_rules_loaded,
+	&m_reloads,      &m_registry_records, &m_store_up,
+};
+const size_t daemon_metrics_count = sizeof daemon_metrics / sizeof daemon_metrics[0];
+
+/* A rendered /metrics page, or a JSON-lines batch answer, is never bigger
+ * than this. */
+#define METRICS_MAX (8u << 20)
+#define ANSWER_MAX (8u << 20)
+
+/* ---- routes ----------------------------------------------------------- */
+
+/* Per request, in rq->user. */
+struct req_ctx {
+	const struct route *route;
+	char param[80];             /* the {number} of the path */
+	char allow[64];             /* methods of the path, for a 405 */
+	struct daemon_caller who;
+	struct token_info token;
+};
+
+typedef void handler_fn(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                        struct http_response *resp);
+
+/* Who may call a route: a role, or the decide_auth setting. */
+enum access { OPEN, NEED_AGENT, NEED_SUPERVISOR, NEED_ADMIN, DECIDE, METRICS };
+
+struct route {
+	const char *method;
+	const char *pattern; /* segments; "{number}" matches one segment */
+	enum access access;
+	handler_fn *handler;
+};
+
+static handler_fn h_healthz, h_readyz, h_metrics, h_rules, h_reload, h_decide, h_batch,
+	h_unlock_put, h_unlock_delete, h_unlock_get, h_audit, h_keyword;
+
+static const struct route routes[] = {
+	{.method = "GET", .pattern = "/healthz", .access = OPEN, .handler = h_healthz},
+	{.method = "GET", .pattern = "/readyz", .access = OPEN, .handler = h_readyz},
+	{.method = "GET", .pattern = "/metrics", .access = METRICS, .handler = h_metrics},
+	{.method = "GET", .pattern = "/v1/rules", .access = NEED_AGENT, .handler = h_rules},
+	{.method = "POST", .pattern = "/v1/reload", .access = NEED_ADMIN, .handler = h_reload},
+	{.method = "POST", .pattern = "/v1/decide", .access = DECIDE, .handler = h_decide},
+	{.method = "POST", .pattern = "/v1/decide/batch", .access = DECIDE, .handler = h_batch},
+	{.method = "PUT", .pattern = "/v1/unlocks/{number}", .access = NEED_AGENT,
+	 .handler = h_unlock_put},
+	{.method = "DELETE", .pattern = "/v1/unlocks/{number}", .access = NEED_SUPERVISOR,
+	 .handler = h_unlock_delete},
+	{.method = "GET", .pattern = "/v1/unlocks/{number}", .access = NEED_AGENT,
+	 .handler = h_unlock_get},
+	{.method = "GET", .pattern = "/v1/audit", .access = NEED_SUPERVISOR, .handler = h_audit},
+	{.method = "POST", .pattern = "/v1/keyword", .access = NEED_AGENT, .handler = h_keyword},
+};
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+/* Whether path matches pattern; the {param} segment is copied to param. */
+static bool match(const char *pattern, const char *path, char *param, size_t cap)
+{
+	while (*pattern && *path) {
+		if (*pattern == '{') {
+			size_t n = strcspn(path, "/");
+			if (n == 0 || n >= cap)
+				return false;
+			memcpy(param, path, n);
+			param[n] = '\0';
+			path += n;
+			pattern += strcspn(pattern, "}") + 1;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return false;
+	}
+	return !*pattern && !*path;
+}
+
+/* ---- answers ---------------------------------------------------------- */
+
+static void respond_json(struct http_response *resp, int status, json_t *j)
+{
+	resp->status = status;
+	resp->content_type = "application/json";
+	resp->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (j)
+		json_decref(j);
+	if (!resp->body) {
+		resp->status = 500;
+		resp->body = strdup("{\"error\":{\"code\":\"NOMEM\",\"message\":\"out of memory\","
+		                    "\"field\":null}}");
+	}
+	resp->len = resp->body ? strlen(resp->body) : 0;
+}
+
+static json_t *error_object(enum cbar_err code, const char *field, const char *message)
+{
+	return json_pack("{s:{s:s,s:s,s:o}}", "error", "code", cbar_err_name(code), "message",
+	                 message && *message ? message : cbar_err_message(code), "field",
+	                 field && *field ? json_string(field) : json_null());
+}
+
+static void respond_error(struct http_response *resp, int status, enum cbar_err code,
+                          const char *field, const char *message)
+{
+	respond_json(resp, status, error_object(code, field, message));
+}
+
+/* The HTTP status of an error from a parser or a hook. */
+static int status_of(enum cbar_err e)
+{
+	switch (e) {
+	case CBAR_OK:
+		return 200;
+	case CBAR_NOT_FOUND:
+	case CBAR_NO_ROUTE:
+		return 404;
+	case CBAR_NOT_BUILT:
+		return 501;
+	case CBAR_UNAVAILABLE:
+		return 503;
+	case CBAR_TOO_BIG:
+		return 413;
+	case CBAR_UNAUTHENTICATED:
+		return 401;
+	case CBAR_FORBIDDEN:
+		return 403;
+	case CBAR_METHOD:
+		return 405;
+	case CBAR_RELOAD:
+		return 422;
+	case CBAR_NOMEM:
+	case CBAR_IO:
+		return 500;
+	default:
+		return e >= CBAR_NUM_EMPTY && e <= CBAR_NUM_COUNTRY ? 400
+		       : e >= CBAR_BAD_JSON && e <= CBAR_BAD_VALUE ? 400
+		       : e == CBAR_BAD_TIME || e == CBAR_INVAL     ? 400
+		                                                   : 500;
+	}
+}
+
+static void respond_req_error(struct http_response *resp, const struct req_error *e)
+{
+	respond_error(resp, status_of(e->code), e->code, e->field, e->message);
+}
+
+/* A hook's failure, or 501 for a hook that is not there. */
+static void respond_hook_error(struct http_response *resp, enum cbar_err e,
+                               const struct cbar_diag *diag)
+{
+	if (e == CBAR_NOT_BUILT)
+		respond_error(resp, 501, CBAR_NOT_BUILT, NULL,
+		              "not built yet: the decision engine and the unlock registry are "
+		              "merged later (docs/api.md)");
+	else
+		respond_error(resp, status_of(e), e, NULL, diag ? diag->msg : NULL);
+}
+
+static void respond_not_built(struct http_response *resp)
+{
+	respond_hook_error(resp, CBAR_NOT_BUILT, NULL);
+}
+
+/* ---- handlers --------------------------------------------------------- */
+
+static void h_healthz(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                      struct http_response *resp)
+{
+	(void)d, (void)rq, (void)rc;
+	respond_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void h_readyz(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                     struct http_response *resp)
+{
+	(void)rq, (void)rc;
+	json_t *checks = json_array();
+	bool ready = true;
+	for (size_t i = 0; i < d->nready; i++) {
+		struct cbar_diag diag = {0};
+		enum cbar_err e = d->ready[i].check(d->ready[i].ctx, &diag);
+		ready &= e == CBAR_OK;
+		json_array_append_new(checks, json_pack("{s:s,s:b,s:s}", "name", d->ready[i].name,
+		                                        "ok", e == CBAR_OK, "message",
+		                                        e ? (diag.msg[0] ? diag.msg : cbar_err_message(e))
+		                                          : "ok"));
+	}
+	respond_json(resp, ready ? 200 : 503,
+	             json_pack("{s:b,s:o}", "ready", ready, "checks", checks));
+}
+
+static void h_metrics(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                      struct http_response *resp)
+{
+	(void)rq, (void)rc;
+	metric_gauge(&m_http_in_flight, NULL, http_in_flight(d->http));
+	if (d->hooks.registry_size)
+		metric_gauge(&m_registry_records, NULL, (double)d->hooks.registry_size(d->hooks.ctx));
+	if (d->hooks.registry_ready) {
+		struct cbar_diag diag = {0};
+		metric_gauge(&m_store_up, NULL,
+		             d->hooks.registry_ready(d->hooks.ctx, &diag) == CBAR_OK ? 1 : 0);
+	}
+	size_t len = 0;
+	char *text = metrics_render(daemon_metrics, daemon_metrics_count, METRICS_MAX, &len);
+	if (!text) {
+		respond_error(resp, 500, CBAR_NOMEM, NULL, "metrics page too large or out of memory");
+		return;
+	}
+	resp->status = 200;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	resp->body = text;
+	resp->len = len;
+}
+
+static json_t *snapshot_json(const struct daemon_snapshot *s)
+{
+	return json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I}", "version", (json_int_t)s->version, "file",
+	                 s->path, "sha256", s->sha256, "loaded_at", s->loaded_at, "rules",
+	                 (json_int_t)s->rule_count, "lines", (json_int_t)s->lines, "bytes",
+	                 (json_int_t)s->len);
+}
+
+static void h_rules(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                    struct http_response *resp)
+{
+	(void)rq, (void)rc;
+	slot_read_begin();
+	const struct daemon_snapshot *s = slot_get(&d->rules);
+	json_t *j = s ? snapshot_json(s) : NULL;
+	slot_read_end();
+	if (j)
+		respond_json(resp, 200, j);
+	else
+		respond_error(resp, 503, CBAR_UNAVAILABLE, NULL, "no rules loaded");
+}
+
+static void h_reload(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                     struct http_response *resp)
+{
+	(void)rq, (void)rc;
+	struct cbar_diag diag = {0};
+	enum cbar_err e = daemon_reload(d, "http", &diag);
+	slot_read_begin();
+	const struct daemon_snapshot *s = slot_get(&d->rules);
+	json_t *cur = s ? snapshot_json(s) : json_null();
+	slot_read_end();
+	if (!e) {
+		respond_json(resp, 200, json_pack("{s:b,s:o}", "reloaded", 1, "rules", cur));
+		return;
+	}
+	char msg[sizeof diag.msg + 1200];
+	snprintf(msg, sizeof msg, "%s:%u:%u: %s", diag.file ? diag.file : "?", diag.line,
+	         diag.column, diag.msg);
+	json_t *j = error_object(CBAR_RELOAD, NULL, msg);
+	json_object_set_new(j, "rules", cur); /* the rules still in use */
+	respond_json(resp, 422, j);
+}
+
+static int64_t now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+static double since_s(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static const char *const svc_label[] = {"voice", "sms", "any"};
+static const char *const dir_label[] = {"in", "out", "any"};
+
+/* One event through the hook, with its metrics; the answer or an error
+ * object.  Inside the snapshot's read section. */
+static json_t *decide_one(struct daemon *d, const struct daemon_snapshot *s,
+                          struct decide_req *ev, enum cbar_err *err)
+{
+	json_t *out = NULL;
+	struct daemon_decision_labels lab = {"error", "none"};
+	struct cbar_diag diag = {0};
+	struct timespec t0;
+	if (!ev->has_at)
+		ev->at = now_s();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	*err = d->hooks.decide(d->hooks.ctx, s, ev, &out, &lab, &diag);
+	metric_observe(&m_decision_duration, metric_series(&m_decision_duration, NULL),
+	               since_s(&t0));
+	if (*err) {
+		if (out)
+			json_decref(out);
+		return error_object(*err, NULL, diag.msg);
+	}
+	const char *labels[] = {lab.verdict ? lab.verdict : "error", svc_label[ev->service],
+	                        dir_label[ev->direction], lab.rule ? lab.rule : "none"};
+	metric_count(&m_decisions, labels, 1);
+	if (log_decisions())
+		log_line(LOG_LV_INFO, "decision", "{s:s,s:s,s:s,s:s,s:s,s:s}", "verdict", labels[0],
+		         "rule", labels[3], "service", labels[1], "direction", labels[2],
+		         "subscriber", ev->subscriber.digits, "peer", ev->peer.digits);
+	return out ? out : json_object();
+}
+
+static void h_decide(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                     struct http_response *resp)
+{
+	(void)rc;
+	struct decide_req ev;
+	struct req_error e;
+	if (req_decide_parse(d->np, d->country, rq->body, rq->body_len, &ev, &e)) {
+		respond_req_error(resp, &e);
+		return;
+	}
+	if (!d->hooks.decide) {
+		respond_not_built(resp);
+		return;
+	}
+	enum cbar_err err;
+	slot_read_begin();
+	const struct daemon_snapshot *s = slot_get(&d->rules);
+	json_t *j = s ? decide_one(d, s, &ev, &err) : NULL;
+	slot_read_end();
+	if (!s)
+		respond_error(resp, 503, CBAR_UNAVAILABLE, NULL, "no rules loaded");
+	else if (err == CBAR_NOT_BUILT) {
+		json_decref(j);
+		respond_not_built(resp);
+	} else
+		respond_json(resp, status_of(err), j);
+}
+
+struct batch_walk {
+	struct daemon *d;
+	const struct daemon_snapshot *s;
+	json_t *results;
+	bool not_built;
+};
+
+static void batch_each(void *arg, size_t i, const struct decide_req *ev,
+                       const struct req_error *ie)
+{
+	struct batch_walk *w = arg;
+	json_t *j;
+	(void)i;
+	if (ie) {
+		j = error_object(ie->code, ie->field, ie->message);
+	} else if (!w->d->hooks.decide) {
+		w->not_built = true;
+		return;
+	} else {
+		struct decide_req copy = *ev;
+		enum cbar_err err;
+		j = decide_one(w->d, w->s, &copy, &err);
+		if (err == CBAR_NOT_BUILT)
+			w->not_built = true;
+	}
+	json_array_append_new(w->results, j);
+}
+
+static void h_batch(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                    struct http_response *resp)
+{
+	(void)rc;
+	struct batch_walk w = {.d = d, .results = json_array()};
+	struct req_error e;
+	bool lines = false;
+	slot_read_begin();
+	w.s = slot_get(&d->rules);
+	enum cbar_err err = req_batch_parse(d->np, d->country, rq->body, rq->body_len,
+	                                    d->cfg.batch_max, batch_each, &w, &lines, &e);
+	slot_read_end();
+	if (err) {
+		json_decref(w.results);
+		respond_req_error(resp, &e);
+		return;
+	}
+	if (w.not_built) {
+		json_decref(w.results);
+		respond_not_built(resp);
+		return;
+	}
+	if (!lines) {
+		respond_json(resp, 200, json_pack("{s:o}", "results", w.results));
+		return;
+	}
+	/* JSON lines in, JSON lines out: one answer a line, in order. */
+	struct buf b;
+	size_t n = json_array_size(w.results);
+	buf_init(&b, ANSWER_MAX);
+	for (size_t i = 0; i < n; i++) {
+		char *line = json_dumps(json_array_get(w.results, i), JSON_COMPACT);
+		if (line) {
+			buf_puts(&b, line);
+			buf_put(&b, "\n", 1);
+			free(line);
+		}
+	}
+	json_decref(w.results);
+	resp->status = 200;
+	resp->content_type = "application/x-ndjson";
+	if (!(resp->body = buf_steal(&b, &resp->len)))
+		respond_error(resp, 500, CBAR_NOMEM, NULL, "answer too large");
+}
+
+/* The {number} of the path as a subscriber number. */
+static bool path_number(struct daemon *d, struct req_ctx *rc, struct cbar_number *n,
+                        struct http_response *resp)
+{
+	struct req_error e;
+	if (req_number(d->np, d->country, rc->param, strlen(rc->param), "number", n, &e)) {
+		respond_req_error(resp, &e);
+		return false;
+	}
+	return true;
+}
+
+static void respond_hook(struct http_response *resp, enum cbar_err err, json_t *out,
+                         const struct cbar_diag *diag, int ok_status)
+{
+	if (err) {
+		if (out)
+			json_decref(out);
+		respond_hook_error(resp, err, diag);
+	} else {
+		respond_json(resp, ok_status, out ? out : json_object());
+	}
+}
+
+static void h_unlock_put(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                         struct http_response *resp)
+{
+	struct cbar_number sub;
+	struct unlock_req u;
+	struct req_error e;
+	if (!path_number(d, rc, &sub, resp))
+		return;
+	if (req_unlock_parse(d->np, d->country, rq->body, rq->body_len, &u, &e)) {
+		respond_req_error(resp, &e);
+		return;
+	}
+	if (!d->hooks.unlock) {
+		unlock_req_wipe(&u);
+		respond_not_built(resp);
+		return;
+	}
+	json_t *out = NULL;
+	bool created = false;
+	struct cbar_diag diag = {0};
+	enum cbar_err err = d->hooks.unlock(d->hooks.ctx, &rc->who, &sub, &u, &out, &created, &diag);
+	unlock_req_wipe(&u);
+	if (!err)
+		log_line(LOG_LV_INFO, "unlock", "{s:s,s:s,s:s,s:s,s:s}", "subscriber", sub.digits,
+		         "service", svc_label[u.service], "direction", dir_label[u.direction], "channel",
+		         u.channel, "by", rc->who.name);
+	respond_hook(resp, err, out, &diag, created ? 201 : 200);
+}
+
+struct query_check {
+	const char *const *allowed;
+	char bad[48];
+};
+
+static void query_known(void *arg, const char *key, const char *value)
+{
+	struct query_check *q = arg;
+	(void)value;
+	for (const char *const *a = q->allowed; *a; a++)
+		if (!strcmp(*a, key))
+			return;
+	if (!q->bad[0])
+		snprintf(q->bad, sizeof q->bad, "%s", key);
+}
+
+/* Unknown query arguments are refused like unknown body fields. */
+static bool query_ok(struct http_request *rq, const char *const *allowed,
+                     struct http_response *resp)
+{
+	struct query_check q = {.allowed = allowed};
+	http_query_each(rq, query_known, &q);
+	if (q.bad[0])
+		respond_error(resp, 400, CBAR_UNKNOWN_FIELD, q.bad, "unknown query argument");
+	return !q.bad[0];
+}
+
+static void h_unlock_delete(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                            struct http_response *resp)
+{
+	static const char *const allowed[] = {"service", "direction", "reason", NULL};
+	struct relock_req r = {.service = REQ_ANY, .direction = REQ_ANY};
+	if (!path_number(d, rc, &r.subscriber, resp) || !query_ok(rq, allowed, resp))
+		return;
+	const char *v;
+	int x;
+	if ((v = http_query(rq, "service")) && (x = req_service(v)) < 0) {
+		respond_error(resp, 400, CBAR_BAD_VALUE, "service", "want voice, sms or any");
+		return;
+	}
+	if (v)
+		r.service = (uint8_t)x;
+	if ((v = http_query(rq, "direction")) && (x = req_direction(v)) < 0) {
+		respond_error(resp, 400, CBAR_BAD_VALUE, "direction", "want in, out or any");
+		return;
+	}
+	if (v)
+		r.direction = (uint8_t)x;
+	if ((v = http_query(rq, "reason"))) {
+		if (strlen(v) > REQ_TEXT_MAX) {
+			respond_error(resp, 400, CBAR_BAD_VALUE, "reason", "at most 64 bytes");
+			return;
+		}
+		snprintf(r.reason, sizeof r.reason, "%s", v);
+	}
+	if (!d->hooks.relock) {
+		respond_not_built(resp);
+		return;
+	}
+	json_t *out = NULL;
+	struct cbar_diag diag = {0};
+	enum cbar_err err = d->hooks.relock(d->hooks.ctx, &rc->who, &r, &out, &diag);
+	if (!err)
+		log_line(LOG_LV_INFO, "relock", "{s:s,s:s,s:s,s:s}", "subscriber", r.subscriber.digits,
+		         "service", svc_label[r.service], "direction", dir_label[r.direction], "by",
+		         rc->who.name);
+	respond_hook(resp, err, out, &diag, 200);
+}
+
+static void h_unlock_get(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                         struct http_response *resp)
+{
+	static const char *const allowed[] = {NULL};
+	struct cbar_number sub;
+	if (!path_number(d, rc, &sub, resp) || !query_ok(rq, allowed, resp))
+		return;
+	if (!d->hooks.status) {
+		respond_not_built(resp);
+		return;
+	}
+	json_t *out = NULL;
+	struct cbar_diag diag = {0};
+	enum cbar_err err = d->hooks.status(d->hooks.ctx, &rc->who, &sub, &out, &diag);
+	respond_hook(resp, err, out, &diag, 200);
+}
+
+static void h_audit(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                    struct http_response *resp)
+{
+	static const char *const allowed[] = {"subscriber", "since", "limit", NULL};
+	struct audit_query q = {.limit = 100};
+	struct req_error e;
+	const char *v;
+	if (!query_ok(rq, allowed, resp))
+		return;
+	if ((v = http_query(rq, "subscriber"))) {
+		if (req_number(d->np, d->country, v, strlen(v), "subscriber", &q.subscriber, &e)) {
+			respond_req_error(resp, &e);
+			return;
+		}
+		q.has_subscriber = true;
+	}
+	if ((v = http_query(rq, "since"))) {
+		if (req_time_parse(v, strlen(v), &q.since)) {
+			respond_error(resp, 400, CBAR_BAD_TIME, "since",
+			              "want an ISO 8601 time such as 2024-05-01T00:00:00+08:00");
+			return;
+		}
+		q.has_since = true;
+	}
+	if ((v = http_query(rq, "limit"))) {
+		char *end;
+		unsigned long n = strtoul(v, &end, 10);
+		if (!*v || *end || n < 1 || n > 1000 || strlen(v) > 4) {
+			respond_error(resp, 400, CBAR_BAD_VALUE, "limit", "want 1 to 1000");
+			return;
+		}
+		q.limit = (unsigned)n;
+	}
+	if (!d->hooks.audit) {
+		respond_not_built(resp);
+		return;
+	}
+	json_t *out = NULL;
+	struct cbar_diag diag = {0};
+	enum cbar_err err = d->hooks.audit(d->hooks.ctx, &rc->who, &q, &out, &diag);
+	respond_hook(resp, err, out, &diag, 200);
+}
+
+static void h_keyword(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                      struct http_response *resp)
+{
+	struct keyword_req k;
+	struct req_error e;
+	if (req_keyword_parse(d->np, d->country, rq->body, rq->body_len, &k, &e)) {
+		respond_req_error(resp, &e);
+		return;
+	}
+	if (!k.has_at)
+		k.at = now_s();
+	if (!d->hooks.keyword) {
+		respond_not_built(resp);
+		return;
+	}
+	json_t *out = NULL;
+	struct cbar_diag diag = {0};
+	enum cbar_err err = d->hooks.keyword(d->hooks.ctx, &rc->who, &k, &out, &diag);
+	respond_hook(resp, err, out, &diag, 200);
+}
+
+/* ---- the HTTP callbacks ----------------------------------------------- */
+
+static enum role needed_role(const struct daemon *d, enum access a)
+{
+	switch (a) {
+	case OPEN:
+		return ROLE_NONE;
+	case NEED_AGENT:
+		return ROLE_AGENT;
+	case NEED_SUPERVISOR:
+		return ROLE_SUPERVISOR;
+	case NEED_ADMIN:
+		return ROLE_ADMIN;
+	case DECIDE:
+		return d->cfg.decide_auth == DECIDE_AUTH_NONE ? ROLE_NONE : ROLE_AGENT;
+	case METRICS:
+		return d->cfg.metrics_auth ? ROLE_AGENT : ROLE_NONE;
+	}
+	return ROLE_ADMIN;
+}
+
+/* Route, method and token, before any body is read. */
+static bool on_begin(void *ctx, struct http_request *rq, struct http_response *resp)
+{
+	struct daemon *d = ctx;
+	struct req_ctx *rc = calloc(1, sizeof *rc);
+	if (!rc) {
+		respond_error(resp, 500, CBAR_NOMEM, NULL, NULL);
+		return true;
+	}
+	rq->user = rc;
+	rc->who.name = "";
+	char *allow = rc->allow;
+	/* HEAD is GET without the body (libmicrohttpd drops it): load balancers
+	 * probe /healthz that way. */
+	const char *method = strcmp(rq->method, "HEAD") ? rq->method : "GET";
+	for (size_t i = 0; i < NROUTES; i++) {
+		if (!match(routes[i].pattern, rq->path, rc->param, sizeof rc->param))
+			continue;
+		if (!strcmp(routes[i].method, method)) {
+			rc->route = &routes[i];
+			break;
+		}
+		size_t n = strlen(allow);
+		snprintf(allow + n, sizeof rc->allow - n, "%s%s", n ? ", " : "", routes[i].method);
+	}
+	if (!rc->route) {
+		if (allow[0]) {
+			respond_error(resp, 405, CBAR_METHOD, NULL, NULL);
+			resp->header_name = "Allow";
+			resp->header_value = allow; /* lives in rc until done() */
+		} else {
+			respond_error(resp, 404, CBAR_NO_ROUTE, NULL, NULL);
+		}
+		return true;
+	}
+	enum role need = needed_role(d, rc->route->access);
+	if (need == ROLE_NONE)
+		return false;
+	/* "Bearer <token>"; anything else, or an unknown token, is the same
+	 * 401: the answer says nothing about which tokens exist. */
+	const char *auth = http_header(rq, "Authorization");
+	if (!auth || strncasecmp(auth, "Bearer ", 7) ||
+	    d->tokens.ops->verify(d->tokens.ctx, auth + 7, strlen(auth + 7), &rc->token)) {
+		respond_error(resp, 401, CBAR_UNAUTHENTICATED, NULL,
+		              "send 'Authorization: Bearer TOKEN' with a valid token");
+		resp->header_name = "WWW-Authenticate";
+		resp->header_value = "Bearer realm=\"callbar\"";
+		return true;
+	}
+	rc->who.name = rc->token.name;
+	rc->who.role = rc->token.role;
+	if (rc->token.role < need) {
+		char msg[120];
+		snprintf(msg, sizeof msg, "this needs the role %s or higher", role_name(need));
+		respond_error(resp, 403, CBAR_FORBIDDEN, NULL, msg);
+		return true;
+	}
+	return false;
+}
+
+static void on_finish(void *ctx, struct http_request *rq, struct http_response *resp)
+{
+	struct daemon *d = ctx;
+	struct req_ctx *rc = rq->user;
+	rc->route->handler(d, rq, rc, resp);
+}
+
+static void on_too_big(void *ctx, struct http_request *rq, struct http_response *resp)
+{
+	struct daemon *d = ctx;
+	char msg[80];
+	(void)rq;
+	snprintf(msg, sizeof msg, "the body is larger than %u bytes", d->cfg.body_max);
+	respond_error(resp, 413, CBAR_TOO_BIG, NULL, msg);
+}
+
+static void on_done(void *ctx, struct http_request *rq)
+{
+	(void)ctx;
+	struct req_ctx *rc = rq->user;
+	const char *route = rc && rc->route ? rc->route->pattern : "unmatched";
+	const char *method = rc && rc->route ? rc->route->method : "other";
+	char status[8];
+	snprintf(status, sizeof status, "%d", rq->status);
+	const char *labels[] = {route, method, status};
+	metric_count(&m_http_requests, labels, 1);
+	double secs = since_s(&rq->start);
+	metric_observe(&m_http_duration, metric_series(&m_http_duration, labels), secs);
+	/* The route's pattern, never the path: a path may hold a number. */
+	log_line(LOG_LV_DEBUG, "request", "{s:s,s:s,s:i,s:f,s:s}", "route", route, "method", method,
+	         "status", rq->status, "seconds", secs, "token", rc ? rc->who.name : "");
+	free(rc);
+}
+
+const struct http_ops daemon_http_ops_template = {
+	.begin = on_begin,
+	.finish = on_finish,
+	.too_big = on_too_big,
+	.done = on_done,
+};

@@ -1,0 +1,296 @@
+/* callbar serve: start, signals, reload, graceful stop. */
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cli/cli.h"
+#include "callbar/data.h"
+#include "daemon.h"
+#include "log.h"
+#include "snapshot.h"
+
+static const char help[] =
+	"usage: callbar serve [--config FILE] [--http ADDR:PORT] [--rules FILE]\n"
+	"                     [--registry URL] [--sip ADDR:PORT] [--tokens FILE]\n"
+	"                     [--log-level LEVEL] [--check]\n"
+	"\n"
+	"Run the decision daemon: HTTP/JSON on ADDR:PORT (default 127.0.0.1:8080;\n"
+	"port 0 lets the kernel pick one, printed at start).  Flags override the\n"
+	"configuration file; with no file the defaults are loopback, the rule file\n"
+	"etc/callbar/pilots.rules and the registry sqlite:var/callbar.db.\n"
+	"docs/config.md describes every key, docs/api.md every route.\n"
+	"\n"
+	"  --config FILE      read the configuration (key = value in [sections])\n"
+	"  --http ADDR:PORT   http.listen\n"
+	"  --rules FILE       rules.file\n"
+	"  --registry URL     registry.url (sqlite:PATH or postgresql://...)\n"
+	"  --sip ADDR:PORT    sip.listen (the SIP front end is not built yet)\n"
+	"  --tokens FILE      auth.tokens (default var/tokens)\n"
+	"  --log-level LEVEL  log.level: debug, info, warn, error\n"
+	"  --check            check the configuration and the rule file, print the\n"
+	"                     effective configuration and exit\n"
+	"\n"
+	"Signals: SIGHUP reloads the rule file (a file that fails keeps the old\n"
+	"rules); SIGTERM or SIGINT stop accepting, finish the requests in flight\n"
+	"(at most http.drain_timeout seconds) and exit 0.\n"
+	"\n"
+	"Exit status: 0 after a clean stop, 1 when requests were cut at the drain\n"
+	"timeout, 2 for a bad configuration or rule file at start.\n";
+
+void daemon_ready_add(struct daemon *d, const char *name,
+                      enum cbar_err (*check)(void *ctx, struct cbar_diag *diag), void *ctx)
+{
+	if (d->nready < READY_CHECKS_MAX)
+		d->ready[d->nready++] = (struct ready_check){name, check, ctx};
+}
+
+static enum cbar_err ready_snapshot(void *ctx, struct cbar_diag *diag)
+{
+	struct daemon *d = ctx;
+	slot_read_begin();
+	bool have = slot_get(&d->rules) != NULL;
+	slot_read_end();
+	return have ? CBAR_OK : cbar_diag_set(diag, CBAR_UNAVAILABLE, 0, 0, "no rules loaded");
+}
+
+static enum cbar_err ready_registry(void *ctx, struct cbar_diag *diag)
+{
+	struct daemon *d = ctx;
+	return d->hooks.registry_ready(d->hooks.ctx, diag);
+}
+
+enum cbar_err daemon_reload(struct daemon *d, const char *trigger, struct cbar_diag *diag)
+{
+	pthread_mutex_lock(&d->reload_lock);
+	struct daemon_snapshot *s =
+		snapshot_build(d->cfg.rules_file, d->version + 1, d->np, d->country, diag);
+	enum cbar_err err = CBAR_OK;
+	if (!s) {
+		err = CBAR_RELOAD;
+	} else if (slot_swap(&d->rules, s, snapshot_free)) {
+		snapshot_free(s);
+		cbar_diag_set(diag, CBAR_NOMEM, 0, 0, "out of memory");
+		err = CBAR_RELOAD;
+	}
+	if (err) {
+		metric_count(&m_reloads, (const char *const[]){"failed"}, 1);
+		log_line(LOG_LV_WARN, "reload failed; the rules in use stay", "{s:s,s:s,s:i,s:i,s:s}",
+		         "trigger", trigger, "file", diag->file ? diag->file : "", "line", diag->line,
+		         "column", diag->column, "error", diag->msg);
+		pthread_mutex_unlock(&d->reload_lock);
+		return err;
+	}
+	/* s is published: its fields are read here only under reload_lock,
+	 * and a later reload (the only one that frees it) waits for this one. */
+	d->version = s->version;
+	metric_gauge_zero(&m_rules_info);
+	metric_gauge(&m_rules_info, (const char *const[]){s->sha256}, 1);
+	metric_gauge(&m_rules_version, NULL, (double)s->version);
+	metric_gauge(&m_rules_count, NULL, (double)s->rule_count);
+	metric_gauge(&m_rules_loaded, NULL, (double)s->loaded_ms / 1000.0);
+	metric_count(&m_reloads, (const char *const[]){"ok"}, 1);
+	log_line(LOG_LV_INFO, "rules loaded", "{s:s,s:s,s:I,s:s,s:I}", "trigger", trigger, "file",
+	         s->path, "version", (json_int_t)s->version, "sha256", s->sha256, "rules",
+	         (json_int_t)s->rule_count);
+	pthread_mutex_unlock(&d->reload_lock);
+	return CBAR_OK;
+}
+
+static void print_diag(const char *what, const struct cbar_diag *d)
+{
+	if (d->line)
+		fprintf(stderr, "callbar serve: %s:%u:%u: %s\n", d->file ? d->file : what, d->line,
+		        d->column, d->msg);
+	else
+		fprintf(stderr, "callbar serve: %s: %s\n", d->file ? d->file : what, d->msg);
+}
+
+static void print_try(const char *addr, const struct daemon_config *c)
+{
+	printf("callbar serve: listening on http://%s\n", addr);
+	printf("Try it:\n"
+	       "  curl -s http://%s/healthz\n"
+	       "  curl -s http://%s/readyz\n"
+	       "  curl -s http://%s/metrics\n"
+	       "  TOKEN=$(build/callbar token create --role admin --name try-$(date +%%s) --tokens %s)\n"
+	       "  curl -s -H \"Authorization: Bearer $TOKEN\" http://%s/v1/rules\n"
+	       "  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" http://%s/v1/reload\n"
+	       "  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" http://%s/v1/decide \\\n"
+	       "       -d '{\"service\":\"voice\",\"direction\":\"in\",\"subscriber\":\"13805710000\","
+	       "\"peer\":\"+85291234567\"}'\n"
+	       "SIGHUP reloads the rules; Ctrl-C or SIGTERM stops.\n",
+	       addr, addr, addr, c->tokens_file, addr, addr, addr);
+	fflush(stdout);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},  {"http", required_argument, NULL, 'H'},
+		{"rules", required_argument, NULL, 'r'},   {"registry", required_argument, NULL, 'R'},
+		{"sip", required_argument, NULL, 's'},     {"tokens", required_argument, NULL, 't'},
+		{"log-level", required_argument, NULL, 'l'}, {"check", no_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},          {0, 0, 0, 0},
+	};
+	/* Flags are applied after the file, in the order given. */
+	static const struct {
+		int opt;
+		const char *key;
+	} flag_keys[] = {
+		{'H', "http.listen"}, {'r', "rules.file"},   {'R', "registry.url"},
+		{'s', "sip.listen"},  {'t', "auth.tokens"},  {'l', "log.level"},
+	};
+	const char *config = NULL;
+	const char *flag_val[sizeof flag_keys / sizeof flag_keys[0]] = {0};
+	bool check = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		size_t i;
+		for (i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++)
+			if (flag_keys[i].opt == c) {
+				flag_val[i] = optarg;
+				break;
+			}
+		if (i < sizeof flag_keys / sizeof flag_keys[0])
+			continue;
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'k':
+			check = true;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return CLI_OK;
+		default:
+			fputs(help, stderr);
+			return CLI_BAD;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "callbar serve: unexpected argument '%s'\n", argv[optind]);
+		return CLI_BAD;
+	}
+
+	static struct daemon dm; /* static: the signal loop and the routes share it */
+	struct daemon *d = &dm;
+	struct cbar_diag diag = {0};
+	int rc = CLI_BAD;
+	config_init(&d->cfg);
+	if (config && config_load(&d->cfg, config, &diag)) {
+		print_diag(config, &diag);
+		return CLI_BAD;
+	}
+	for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++)
+		if (flag_val[i] && config_set(&d->cfg, flag_keys[i].key, flag_val[i], &diag)) {
+			fprintf(stderr, "callbar serve: --%s: %s\n", opts[i + 1].name, diag.msg);
+			return CLI_BAD;
+		}
+	log_setup(d->cfg.log_level, d->cfg.decision_log, NULL);
+	if (sodium_init() < 0) {
+		fputs("callbar serve: libsodium failed to start\n", stderr);
+		return CLI_BAD;
+	}
+	if (cbar_numplan_embedded(&d->np, &diag)) {
+		print_diag("numbering data", &diag);
+		return CLI_BAD;
+	}
+	d->country = cbar_numplan_country(d->np, d->cfg.country, strlen(d->cfg.country));
+	if (d->country == CBAR_NONE) {
+		fprintf(stderr, "callbar serve: rules.country: unknown country '%s'\n", d->cfg.country);
+		goto out_np;
+	}
+	slot_init(&d->rules);
+	pthread_mutex_init(&d->reload_lock, NULL);
+	if (token_file_open(&d->tokens, d->cfg.tokens_file, &diag)) {
+		print_diag(d->cfg.tokens_file, &diag);
+		goto out_slot;
+	}
+	if (hooks_install(&d->hooks, d->cfg.registry_url, &diag)) {
+		print_diag(d->cfg.registry_url, &diag);
+		goto out_tokens;
+	}
+	metric_gauge(&m_build_info, (const char *const[]){CBAR_VERSION}, 1);
+	metric_count(&m_reloads, (const char *const[]){"ok"}, 0);
+	metric_count(&m_reloads, (const char *const[]){"failed"}, 0);
+	/* The first snapshot: a daemon that cannot load its rules does not start. */
+	if (daemon_reload(d, "start", &diag)) {
+		print_diag(d->cfg.rules_file, &diag);
+		goto out_hooks;
+	}
+	if (check) {
+		config_write(&d->cfg, stdout);
+		rc = CLI_OK;
+		goto out_hooks;
+	}
+	daemon_ready_add(d, "rules", ready_snapshot, d);
+	if (d->hooks.registry_ready)
+		daemon_ready_add(d, "registry", ready_registry, d);
+	if (d->cfg.sip_listen[0])
+		log_line(LOG_LV_WARN, "the SIP front end is not built yet; not listening", "{s:s}",
+		         "sip", d->cfg.sip_listen);
+
+	/* Signals are taken by sigwait() in this thread only: block them
+	 * before the pool's threads start, so they inherit the mask. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct http_ops ops = daemon_http_ops_template;
+	ops.ctx = d;
+	struct http_options ho = {
+		.listen = d->cfg.http_listen,
+		.threads = d->cfg.http_threads,
+		.body_max = d->cfg.body_max,
+		.conn_timeout = d->cfg.conn_timeout,
+	};
+	if (http_start(&d->http, &ho, &ops, &diag)) {
+		fprintf(stderr, "callbar serve: %s\n", diag.msg);
+		goto out_hooks;
+	}
+	log_line(LOG_LV_INFO, "listening", "{s:s,s:i,s:s,s:s}", "http", http_bound(d->http),
+	         "threads", (int)d->cfg.http_threads, "decide_auth",
+	         d->cfg.decide_auth == DECIDE_AUTH_NONE ? "none" : "token", "registry",
+	         d->cfg.registry_url);
+	print_try(http_bound(d->http), &d->cfg);
+
+	for (;;) {
+		int sig;
+		if (sigwait(&sigs, &sig))
+			continue;
+		if (sig == SIGHUP) {
+			struct cbar_diag rd = {0};
+			daemon_reload(d, "sighup", &rd);
+			continue;
+		}
+		log_line(LOG_LV_INFO, "stopping: draining requests in flight", "{s:s,s:i,s:i}",
+		         "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", "in_flight",
+		         (int)http_in_flight(d->http), "timeout_s", (int)d->cfg.drain_timeout);
+		break;
+	}
+	unsigned left = http_drain_and_stop(d->http, d->cfg.drain_timeout);
+	d->http = NULL;
+	log_line(left ? LOG_LV_WARN : LOG_LV_INFO, "stopped", "{s:i}", "cut", (int)left);
+	rc = left ? 1 : CLI_OK;
+out_hooks:
+	hooks_release(&d->hooks);
+out_tokens:
+	token_store_release(&d->tokens);
+out_slot:
+	slot_release(&d->rules);
+	pthread_mutex_destroy(&d->reload_lock);
+out_np:
+	cbar_numplan_free(d->np);
+	metrics_release(daemon_metrics, daemon_metrics_count);
+	return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * callbar serve: the snapshot that requests decide on.
+ *
+ * One immutable object per successful load of the rule file, published in
+ * a struct cbar_snapshot_slot (slot.h) and read by request threads without
+ * a lock.  Everything a request reports about "the rules it ran on" comes
+ * from one snapshot, so the hash, the count and the time always belong to
+ * the same version of the file.
+ *
+ * NOT THE RULE ENGINE YET.  Until cbar_rules_compile() is merged, the
+ * content is a placeholder: the file's bytes, its line count and a count of
+ * its non-blank, non-comment lines standing in for the rule count.
+ * snapshot_build() is the one function to change when the engine lands: it
+ * reads the file, hashes it, and (then) compiles it; the rest of the daemon
+ * sees only this struct.
+ */
+#ifndef CALLBAR_DAEMON_SNAPSHOT_H
+#define CALLBAR_DAEMON_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "callbar/error.h"
+#include "callbar/number.h"
+
+/* A rule file larger than this is refused (a typo in a path, not rules). */
+#define SNAPSHOT_FILE_MAX (16u << 20)
+
+struct daemon_snapshot {
+	uint64_t version;   /* 1 for the first load, +1 for each later one */
+	char *path;         /* the file as configured */
+	char sha256[65];    /* of the file's bytes, lower-case hex */
+	int64_t loaded_ms;  /* UTC milliseconds since 1970 */
+	char loaded_at[32]; /* the same as ISO 8601: 2024-05-01T12:00:00.000Z */
+	size_t rule_count;
+	const struct cbar_numplan *np; /* the plan numbers are parsed with */
+	uint16_t country;   /* the context of numbers (the subscriber's country) */
+	/* Placeholder content (see above); the lead adds the compiled rules
+	 * here (struct cbar_rules *rules) and frees them in snapshot_free(). */
+	char *text;
+	size_t len;
+	size_t lines;
+};
+
+/*
+ * Build a snapshot from the rule file at path.  version is the number the
+ * new snapshot gets; np (which must outlive the snapshot) and country are
+ * recorded for the request handlers.  On failure returns NULL and d names
+ * the file, line and column of the first problem; nothing is published.
+ */
+struct daemon_snapshot *snapshot_build(const char *path, uint64_t version,
+                                       const struct cbar_numplan *np, uint16_t country,
+                                       struct cbar_diag *d);
+
+/* Free a snapshot (the slot's release function; takes void * for it). */
+void snapshot_free(void *snap);
+
+#endif

@@ -1,0 +1,424 @@
+/*
+ * callbar: the token store as a text file (interface in token_store.h).
+ *
+ * One token a line: NAME <TAB> ROLE <TAB> SHA-256 of the token (hex) <TAB>
+ * created (UTC seconds); '#' lines are comments.  Changes are written to a
+ * temporary file and renamed over the old one while holding an flock() on
+ * PATH.lock, so two 'callbar token' commands never lose each other's lines
+ * and the daemon never reads half a file.  The daemon keeps the parsed list
+ * in a snapshot slot and reads the file again when its inode, size or
+ * modification time changed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "slot.h"
+#include "token_store.h"
+
+#define TOKENS_MAX 10000
+#define TOKEN_FILE_MAX (4u << 20)
+
+struct tok_entry {
+	struct token_info info;
+	unsigned char hash[crypto_hash_sha256_BYTES];
+};
+
+struct tok_list {
+	struct tok_entry *e;
+	size_t n;
+	struct stat st; /* the file this list was read from */
+};
+
+struct tok_file {
+	char *path;
+	char *lockpath;
+	struct cbar_snapshot_slot slot; /* struct tok_list */
+	pthread_mutex_t reload; /* one reader of the file at a time */
+	struct stat bad;        /* a file that failed to parse (under reload) */
+	bool have_bad;
+};
+
+static const char *const role_names[] = {"none", "agent", "supervisor", "admin"};
+
+const char *role_name(enum role r)
+{
+	return (unsigned)r < 4 ? role_names[r] : "none";
+}
+
+enum role role_parse(const char *s)
+{
+	for (unsigned i = 1; i < 4; i++)
+		if (!strcmp(s, role_names[i]))
+			return (enum role)i;
+	return ROLE_NONE;
+}
+
+bool token_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > TOKEN_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-' || c == '@'))
+			return false;
+	}
+	return true;
+}
+
+static void list_free(void *p)
+{
+	struct tok_list *l = p;
+	if (l) {
+		sodium_memzero(l->e, l->n * sizeof *l->e);
+		free(l->e);
+		free(l);
+	}
+}
+
+/* Parse the file's text into a new list; d names the bad line. */
+static struct tok_list *list_parse(char *text, size_t len, struct cbar_diag *d)
+{
+	struct tok_list *l = calloc(1, sizeof *l);
+	if (!l) {
+		cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+		return NULL;
+	}
+	unsigned line = 1;
+	for (size_t at = 0; at < len; line++) {
+		char *s = text + at, *nl = memchr(s, '\n', len - at);
+		size_t ll = nl ? (size_t)(nl - s) : len - at;
+		at += ll + 1;
+		if (ll == 0 || s[0] == '#')
+			continue;
+		s[ll] = '\0';
+		char *f[4], *save = NULL;
+		unsigned nf = 0;
+		for (char *t = strtok_r(s, "\t", &save); t && nf < 4; t = strtok_r(NULL, "\t", &save))
+			f[nf++] = t;
+		struct tok_entry e = {0};
+		size_t hl = 0;
+		if (nf != 4 || !token_name_ok(f[0]) || (e.info.role = role_parse(f[1])) == ROLE_NONE ||
+		    strlen(f[2]) != 2 * sizeof e.hash ||
+		    sodium_hex2bin(e.hash, sizeof e.hash, f[2], strlen(f[2]), NULL, &hl, NULL) ||
+		    hl != sizeof e.hash) {
+			cbar_diag_set(d, CBAR_INVAL, line, 0,
+			              "want NAME<TAB>ROLE<TAB>SHA256-HEX<TAB>CREATED");
+			goto fail;
+		}
+		snprintf(e.info.name, sizeof e.info.name, "%s", f[0]);
+		e.info.created = strtoll(f[3], NULL, 10);
+		if (l->n == TOKENS_MAX) {
+			cbar_diag_set(d, CBAR_TOO_BIG, line, 0, "more than %u tokens", TOKENS_MAX);
+			goto fail;
+		}
+		if (!(l->n & (l->n + 1))) { /* grow at 0, 1, 3, 7, ... */
+			struct tok_entry *ne = realloc(l->e, (2 * l->n + 1) * sizeof *ne);
+			if (!ne) {
+				cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+				goto fail;
+			}
+			l->e = ne;
+		}
+		l->e[l->n++] = e;
+	}
+	return l;
+fail:
+	list_free(l);
+	return NULL;
+}
+
+/* Read and parse path; a missing file is an empty list.  st gets the
+ * file's identity (zero when missing). */
+static struct tok_list *list_read(const char *path, struct stat *st, struct cbar_diag *d)
+{
+	memset(st, 0, sizeof *st);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return list_parse(NULL, 0, d);
+		cbar_diag_set(d, CBAR_IO, 0, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	struct tok_list *l = NULL;
+	if (fstat(fd, st) || st->st_size > (off_t)TOKEN_FILE_MAX) {
+		cbar_diag_set(d, CBAR_TOO_BIG, 0, 0, "unreadable or larger than %u bytes",
+		              TOKEN_FILE_MAX);
+		goto done;
+	}
+	if (!(buf = malloc((size_t)st->st_size + 1))) {
+		cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+		goto done;
+	}
+	while (len < (size_t)st->st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st->st_size - len);
+		if (n <= 0) {
+			cbar_diag_set(d, CBAR_IO, 0, 0, "read error");
+			goto done;
+		}
+		len += (size_t)n;
+	}
+	l = list_parse(buf, len, d);
+done:
+	if (buf) {
+		sodium_memzero(buf, len);
+		free(buf);
+	}
+	close(fd);
+	return l;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Whether the published list was read from the file st describes. */
+static bool is_fresh(struct tok_file *tf, const struct stat *st)
+{
+	slot_read_begin();
+	const struct tok_list *l = slot_get(&tf->slot);
+	bool fresh = l && same_file(st, &l->st);
+	slot_read_end();
+	return fresh;
+}
+
+/* Read the file again when it changed since the list was read. */
+static void refresh(struct tok_file *tf)
+{
+	struct stat st;
+	if (stat(tf->path, &st))
+		memset(&st, 0, sizeof st);
+	if (is_fresh(tf, &st))
+		return;
+	pthread_mutex_lock(&tf->reload);
+	/* Another thread may have read it meanwhile; a file that failed to
+	 * parse is not read again until it changes, and keeps the good list. */
+	if (!is_fresh(tf, &st) && !(tf->have_bad && same_file(&st, &tf->bad))) {
+		struct cbar_diag d = {0};
+		struct stat now;
+		struct tok_list *l = list_read(tf->path, &now, &d);
+		if (l) {
+			l->st = now;
+			if (slot_swap(&tf->slot, l, list_free))
+				list_free(l);
+		} else {
+			tf->bad = st;
+			tf->have_bad = true;
+			log_line(LOG_LV_ERROR, "token file unreadable; the tokens read before stay",
+			         "{s:s,s:i,s:s}", "file", tf->path, "line", d.line, "error", d.msg);
+		}
+	}
+	pthread_mutex_unlock(&tf->reload);
+}
+
+static enum cbar_err tf_verify(void *ctx, const char *token, size_t len, struct token_info *who)
+{
+	struct tok_file *tf = ctx;
+	if (len == 0 || len > TOKEN_TEXT_MAX)
+		return CBAR_UNAUTHENTICATED;
+	refresh(tf);
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)token, len);
+	slot_read_begin();
+	const struct tok_list *l = slot_get(&tf->slot);
+	size_t idx = 0;
+	unsigned found = 0;
+	/* Every entry compared, no early exit, no branch on a match. */
+	for (size_t i = 0; l && i < l->n; i++) {
+		unsigned eq = (unsigned)(sodium_memcmp(h, l->e[i].hash, sizeof h) == 0);
+		size_t m = (size_t)0 - (size_t)eq;
+		idx = (idx & ~m) | (i & m);
+		found |= eq;
+	}
+	if (found && who)
+		*who = l->e[idx].info;
+	slot_read_end();
+	return found ? CBAR_OK : CBAR_UNAUTHENTICATED;
+}
+
+/* Write list l (plus an extra line, when not NULL) to path via a rename. */
+static enum cbar_err list_write(const char *path, const struct tok_list *l, const char *skip,
+                                const char *extra, struct cbar_diag *d)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return cbar_diag_set(d, CBAR_IO, 0, 0, "cannot create %s: %s", tmp, strerror(errno));
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+	}
+	fputs("# callbar tokens: NAME<TAB>ROLE<TAB>SHA-256 of the token<TAB>created\n"
+	      "# Written by 'callbar token'; the tokens themselves are not kept.\n",
+	      f);
+	for (size_t i = 0; i < l->n; i++) {
+		if (skip && !strcmp(l->e[i].info.name, skip))
+			continue;
+		char hex[2 * crypto_hash_sha256_BYTES + 1];
+		sodium_bin2hex(hex, sizeof hex, l->e[i].hash, sizeof l->e[i].hash);
+		fprintf(f, "%s\t%s\t%s\t%lld\n", l->e[i].info.name, role_name(l->e[i].info.role), hex,
+		        (long long)l->e[i].info.created);
+	}
+	if (extra)
+		fputs(extra, f);
+	bool bad = fflush(f) || fsync(fileno(f));
+	bad |= fclose(f) != 0;
+	if (bad || rename(tmp, path)) {
+		int e = errno;
+		unlink(tmp);
+		return cbar_diag_set(d, CBAR_IO, 0, 0, "cannot write %s: %s", path, strerror(e));
+	}
+	return CBAR_OK;
+}
+
+/* Take the lock file for a change; -1 with d set on failure. */
+static int lock_take(const struct tok_file *tf, struct cbar_diag *d)
+{
+	int fd = open(tf->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		cbar_diag_set(d, CBAR_IO, 0, 0, "cannot lock %s: %s", tf->lockpath, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static enum cbar_err tf_create(void *ctx, const char *name, enum role role,
+                               char token[TOKEN_TEXT_MAX], struct cbar_diag *d)
+{
+	struct tok_file *tf = ctx;
+	if (!token_name_ok(name))
+		return cbar_diag_set(d, CBAR_TOKEN_NAME, 0, 0,
+		                     "a name is 1 to %u of A-Z a-z 0-9 . _ - @", TOKEN_NAME_MAX);
+	if (role == ROLE_NONE)
+		return cbar_diag_set(d, CBAR_INVAL, 0, 0, "role must be agent, supervisor or admin");
+	int lk = lock_take(tf, d);
+	if (lk < 0)
+		return CBAR_IO;
+	enum cbar_err err;
+	struct stat st;
+	struct tok_list *l = list_read(tf->path, &st, d);
+	if (!l) {
+		err = CBAR_IO;
+		goto done;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->e[i].info.name, name)) {
+			err = cbar_diag_set(d, CBAR_TOKEN_NAME, 0, 0, "a token named '%s' exists", name);
+			goto done;
+		}
+	unsigned char raw[32], h[crypto_hash_sha256_BYTES];
+	randombytes_buf(raw, sizeof raw);
+	memcpy(token, TOKEN_PREFIX, sizeof TOKEN_PREFIX - 1);
+	sodium_bin2base64(token + sizeof TOKEN_PREFIX - 1, TOKEN_TEXT_MAX - (sizeof TOKEN_PREFIX - 1),
+	                  raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof raw);
+	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+	char hex[2 * sizeof h + 1], line[256];
+	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+	snprintf(line, sizeof line, "%s\t%s\t%s\t%lld\n", name, role_name(role), hex,
+	         (long long)time(NULL));
+	err = list_write(tf->path, l, NULL, line, d);
+	if (err)
+		sodium_memzero(token, TOKEN_TEXT_MAX);
+done:
+	list_free(l);
+	close(lk);
+	return err;
+}
+
+static enum cbar_err tf_list(void *ctx, void (*each)(void *arg, const struct token_info *t),
+                             void *arg, struct cbar_diag *d)
+{
+	struct tok_file *tf = ctx;
+	struct stat st;
+	struct tok_list *l = list_read(tf->path, &st, d);
+	if (!l)
+		return CBAR_IO;
+	for (size_t i = 0; i < l->n; i++)
+		each(arg, &l->e[i].info);
+	list_free(l);
+	return CBAR_OK;
+}
+
+static enum cbar_err tf_revoke(void *ctx, const char *name, struct cbar_diag *d)
+{
+	struct tok_file *tf = ctx;
+	int lk = lock_take(tf, d);
+	if (lk < 0)
+		return CBAR_IO;
+	enum cbar_err err = CBAR_NOT_FOUND;
+	struct stat st;
+	struct tok_list *l = list_read(tf->path, &st, d);
+	if (!l)
+		err = CBAR_IO;
+	for (size_t i = 0; l && i < l->n; i++)
+		if (!strcmp(l->e[i].info.name, name))
+			err = CBAR_OK;
+	if (err == CBAR_NOT_FOUND)
+		cbar_diag_set(d, CBAR_NOT_FOUND, 0, 0, "no token named '%s'", name);
+	else if (!err)
+		err = list_write(tf->path, l, name, NULL, d);
+	list_free(l);
+	close(lk);
+	return err;
+}
+
+static void tf_release(void *ctx)
+{
+	struct tok_file *tf = ctx;
+	slot_release(&tf->slot);
+	pthread_mutex_destroy(&tf->reload);
+	free(tf->path);
+	free(tf->lockpath);
+	free(tf);
+}
+
+static const struct token_store_ops file_ops = {
+	.verify = tf_verify,
+	.create = tf_create,
+	.list = tf_list,
+	.revoke = tf_revoke,
+	.release = tf_release,
+};
+
+enum cbar_err token_file_open(struct token_store *ts, const char *path, struct cbar_diag *d)
+{
+	if (d)
+		d->file = path;
+	if (sodium_init() < 0)
+		return cbar_diag_set(d, CBAR_INVAL, 0, 0, "libsodium failed to start");
+	struct tok_file *tf = calloc(1, sizeof *tf);
+	size_t n = strlen(path) + 6;
+	if (!tf || !(tf->path = strdup(path)) || !(tf->lockpath = malloc(n))) {
+		if (tf)
+			free(tf->path);
+		free(tf);
+		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+	}
+	snprintf(tf->lockpath, n, "%s.lock", path);
+	slot_init(&tf->slot);
+	pthread_mutex_init(&tf->reload, NULL);
+	ts->ops = &file_ops;
+	ts->ctx = tf;
+	return CBAR_OK;
+}

@@ -1,0 +1,82 @@
+/*
+ * callbar: API tokens and the roles they carry.
+ *
+ * A token is 32 random bytes (libsodium randombytes_buf), written as
+ * "cbt_" and 43 base64url characters.  It is shown once, when created; a
+ * store keeps only its SHA-256, with the holder's name and role.
+ *
+ * Roles are ordered: agent < supervisor < admin; a route names the least
+ * role it needs.  agent: unlock after an identity check, read status;
+ * supervisor: also relock and read the audit log; admin: also reload.
+ *
+ * The store is an interface (struct token_store with an ops table) so that
+ * the tokens may later live in the registry; token_file.c is the backend
+ * for now: a text file, one token a line.
+ *
+ * verify() must take the same time whether or not a token matches and
+ * whichever entry it matches (constant-time compares over every entry), and
+ * its answer says only "valid, with this role" or CBAR_UNAUTHENTICATED: never whether
+ * a name exists.  It is called from request threads at once.
+ *
+ * Ownership: the store owns its ctx; token_store_release() frees it.
+ */
+#ifndef CALLBAR_DAEMON_TOKEN_STORE_H
+#define CALLBAR_DAEMON_TOKEN_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "callbar/error.h"
+
+enum role { ROLE_NONE = 0, ROLE_AGENT = 1, ROLE_SUPERVISOR = 2, ROLE_ADMIN = 3 };
+
+/* "agent" for ROLE_AGENT; "none" for ROLE_NONE. */
+const char *role_name(enum role r);
+/* The role a name names, or ROLE_NONE. */
+enum role role_parse(const char *s);
+
+#define TOKEN_NAME_MAX 64
+#define TOKEN_TEXT_MAX 64 /* "cbt_" + 43 characters, with room */
+#define TOKEN_PREFIX "cbt_"
+
+struct token_info {
+	char name[TOKEN_NAME_MAX + 1];
+	enum role role;
+	int64_t created; /* UTC seconds */
+};
+
+struct token_store_ops {
+	enum cbar_err (*verify)(void *ctx, const char *token, size_t len, struct token_info *who);
+	enum cbar_err (*create)(void *ctx, const char *name, enum role role,
+	                        char token[TOKEN_TEXT_MAX], struct cbar_diag *d);
+	enum cbar_err (*list)(void *ctx, void (*each)(void *arg, const struct token_info *t),
+	                      void *arg, struct cbar_diag *d);
+	enum cbar_err (*revoke)(void *ctx, const char *name, struct cbar_diag *d);
+	void (*release)(void *ctx);
+};
+
+struct token_store {
+	const struct token_store_ops *ops;
+	void *ctx;
+};
+
+/* A name is 1 to 64 of [A-Za-z0-9._@-]. */
+bool token_name_ok(const char *name);
+
+/*
+ * The file backend.  A missing file is an empty store (create() makes it,
+ * mode 0600).  The daemon sees changes made by 'callbar token' without a
+ * restart: verify() notices that the file changed and reads it again.
+ */
+enum cbar_err token_file_open(struct token_store *ts, const char *path, struct cbar_diag *d);
+
+static inline void token_store_release(struct token_store *ts)
+{
+	if (ts->ops)
+		ts->ops->release(ts->ctx);
+	ts->ops = NULL;
+	ts->ctx = NULL;
+}
+
+#endif

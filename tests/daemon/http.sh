@@ -1,0 +1,174 @@
+#!/bin/sh
+# callbar serve over HTTP: every route, every error shape, 501 for what is
+# not built, promtool on /metrics.
+. "$2/lib.sh"
+
+write_rules r.rules 3
+cat >small.conf <<'CONF'
+[http]
+body_max = 300
+batch_max = 3
+decide_auth = token
+[rules]
+file = r.rules
+[auth]
+tokens = tok
+CONF
+A=$("$CB" token create --role admin --name ops --tokens tok 2>/dev/null)
+S=$("$CB" token create --role supervisor --name sup --tokens tok 2>/dev/null)
+G=$("$CB" token create --role agent --name shop1 --tokens tok 2>/dev/null)
+start_daemon --config small.conf
+HA="Authorization: Bearer $A"
+HS="Authorization: Bearer $S"
+HG="Authorization: Bearer $G"
+J="Content-Type: application/json"
+
+call healthz 200 "$U/healthz"
+has healthz body.json '{"status":"ok"}'
+call head_healthz 200 -I "$U/healthz"
+call readyz 200 "$U/readyz"
+has readyz body.json '"ready":true'
+has readyz body.json '"name":"rules","ok":true'
+
+call rules 200 -H "$HG" "$U/v1/rules"
+sha=$(sha256sum r.rules | cut -d' ' -f1)
+has rules body.json "\"sha256\":\"$sha\""
+has rules body.json '"version":1'
+has rules body.json '"rules":3'
+has rules body.json '"lines":3'
+has rules body.json '"file":"r.rules"'
+has rules body.json '"loaded_at":"20'
+
+# Routing errors.
+err unknown_route 404 NO_ROUTE null "$U/nope"
+err unknown_v1 404 NO_ROUTE null "$U/v1/unlocks"
+err wrong_method 405 METHOD null -X DELETE "$U/healthz"
+has wrong_method hdr.txt 'Allow: GET'
+err wrong_method_decide 405 METHOD null -X GET -H "$HA" "$U/v1/decide"
+has wrong_method_decide hdr.txt 'Allow: POST'
+
+# A decide event, valid: the engine is not built, and says so.
+EV='{"service":"voice","direction":"in","subscriber":"13805710000","peer":"+852 9123 4567"}'
+err decide_501 501 NOT_BUILT null -H "$HG" -H "$J" -d "$EV" "$U/v1/decide"
+err decide_at_501 501 NOT_BUILT null -H "$HG" -d \
+	'{"service":"sms","direction":"out","subscriber":"+8613805710000","peer":"0085291234567","at":"2024-05-01T12:00:00+08:00","ingress":"intl-gateway"}' \
+	"$U/v1/decide"
+# Request errors, each naming its field.
+err bad_json 400 BAD_JSON null -H "$HG" -d '{"service":' "$U/v1/decide"
+has bad_json body.json 'line 1 column'
+err not_object 400 BAD_TYPE null -H "$HG" -d '[1,2]' "$U/v1/decide"
+err empty_body 400 BAD_JSON null -H "$HG" -X POST "$U/v1/decide"
+err unknown_field 400 UNKNOWN_FIELD colour -H "$HG" -d \
+	'{"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567","colour":"red"}' \
+	"$U/v1/decide"
+err missing_field 400 MISSING_FIELD peer -H "$HG" -d \
+	'{"service":"voice","direction":"in","subscriber":"13805710000"}' "$U/v1/decide"
+err bad_service 400 BAD_VALUE service -H "$HG" -d \
+	'{"service":"fax","direction":"in","subscriber":"13805710000","peer":"+85291234567"}' \
+	"$U/v1/decide"
+err any_not_event 400 BAD_VALUE direction -H "$HG" -d \
+	'{"service":"voice","direction":"any","subscriber":"13805710000","peer":"+85291234567"}' \
+	"$U/v1/decide"
+err bad_type 400 BAD_TYPE subscriber -H "$HG" -d \
+	'{"service":"voice","direction":"in","subscriber":13805710000,"peer":"+85291234567"}' \
+	"$U/v1/decide"
+err bad_peer 400 NUM_CHAR peer -H "$HG" -d \
+	'{"service":"voice","direction":"in","subscriber":"13805710000","peer":"abc"}' "$U/v1/decide"
+err bad_subscriber 400 NUM_TOO_SHORT subscriber -H "$HG" -d \
+	'{"service":"voice","direction":"in","subscriber":"1","peer":"+85291234567"}' "$U/v1/decide"
+err bad_time 400 BAD_TIME at -H "$HG" -d \
+	'{"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567","at":"2024-02-30T00:00:00Z"}' \
+	"$U/v1/decide"
+err bad_ingress 400 BAD_VALUE ingress -H "$HG" -d \
+	'{"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567","ingress":"a b"}' \
+	"$U/v1/decide"
+err dup_key 400 BAD_JSON null -H "$HG" -d \
+	'{"service":"voice","service":"sms","direction":"in","subscriber":"13805710000","peer":"+85291234567"}' \
+	"$U/v1/decide"
+# Oversize: declared, and streamed without a length.
+big=$(printf '%0400d' 0)
+err too_big 413 TOO_BIG null -H "$HG" -d "{\"pad\":\"$big\"}" "$U/v1/decide"
+printf '{"pad":"%s"}' "$big" >big.json
+err too_big_chunked 413 TOO_BIG null -H "$HG" -H 'Transfer-Encoding: chunked' -H 'Expect:' \
+	--data-binary @big.json "$U/v1/decide"
+
+# Batch: array and JSON lines; per-event errors are not the whole answer.
+err batch_501 501 NOT_BUILT null -H "$HG" -d "[$EV,$EV]" "$U/v1/decide/batch"
+printf '%s\n%s\n' "$EV" "$EV" >ev.jsonl
+err batch_lines_501 501 NOT_BUILT null -H "$HG" -H 'Content-Type: application/x-ndjson' \
+	--data-binary @ev.jsonl "$U/v1/decide/batch"
+err batch_too_many 413 TOO_BIG null -H "$HG" -d '[{},{},{},{}]' "$U/v1/decide/batch"
+printf '{}\n{}\n\n{}\n{}\n' >four.jsonl
+err batch_lines_too_many 413 TOO_BIG null -H "$HG" --data-binary @four.jsonl "$U/v1/decide/batch"
+err batch_bad_json 400 BAD_JSON null -H "$HG" -d '[{"service":' "$U/v1/decide/batch"
+err batch_empty 400 BAD_JSON null -H "$HG" --data-binary @/dev/null "$U/v1/decide/batch"
+
+# Registry routes: validated, then 501.
+UN='{"service":"sms","direction":"in","level":"verified","channel":"shop","document":{"type":"resident","number":"11010519491231002X"}}'
+err unlock_501 501 NOT_BUILT null -X PUT -H "$HG" -d "$UN" "$U/v1/unlocks/13805710000"
+err unlock_self_501 501 NOT_BUILT null -X PUT -H "$HG" -d '{"channel":"app"}' \
+	"$U/v1/unlocks/+8613805710000"
+err unlock_bad_number 400 NUM_CHAR number -X PUT -H "$HG" -d '{"channel":"app"}' \
+	"$U/v1/unlocks/12ab"
+err unlock_verified_nodoc 400 MISSING_FIELD document -X PUT -H "$HG" \
+	-d '{"channel":"shop","level":"verified"}' "$U/v1/unlocks/13805710000"
+err unlock_doc_field 400 UNKNOWN_FIELD document.photo -X PUT -H "$HG" \
+	-d '{"channel":"shop","document":{"type":"resident","number":"1","photo":"x"}}' \
+	"$U/v1/unlocks/13805710000"
+err unlock_doc_bad 400 BAD_VALUE document.number -X PUT -H "$HG" \
+	-d '{"channel":"shop","document":{"type":"resident","number":"11010519491231002X!"}}' \
+	"$U/v1/unlocks/13805710000"
+# A refused document number is never echoed, nor logged.
+hasnt doc_not_echoed body.json 11010519491231002X
+err status_501 501 NOT_BUILT null -H "$HG" "$U/v1/unlocks/13805710000"
+err status_query 400 UNKNOWN_FIELD verbose -H "$HG" "$U/v1/unlocks/13805710000?verbose=1"
+err relock_501 501 NOT_BUILT null -X DELETE -H "$HS" "$U/v1/unlocks/13805710000?service=sms&reason=fraud"
+err relock_bad 400 BAD_VALUE direction -X DELETE -H "$HS" "$U/v1/unlocks/13805710000?direction=up"
+err audit_501 501 NOT_BUILT null -H "$HS" "$U/v1/audit?subscriber=13805710000&since=2024-01-01T00:00:00Z&limit=10"
+err audit_limit 400 BAD_VALUE limit -H "$HS" "$U/v1/audit?limit=0"
+err audit_since 400 BAD_TIME since -H "$HS" "$U/v1/audit?since=yesterday"
+err audit_number 400 NUM_CHAR subscriber -H "$HS" "$U/v1/audit?subscriber=x"
+err keyword_501 501 NOT_BUILT null -H "$HG" -d '{"subscriber":"13805710000","keyword":"1219"}' \
+	"$U/v1/keyword"
+err keyword_missing 400 MISSING_FIELD keyword -H "$HG" -d '{"subscriber":"13805710000"}' \
+	"$U/v1/keyword"
+
+# /metrics: valid exposition format, and it counted what happened above.
+call metrics 200 "$U/metrics"
+has metrics hdr.txt 'Content-Type: text/plain; version=0.0.4'
+cp body.json metrics.txt
+promtool check metrics <metrics.txt >promtool.out 2>&1 || {
+	echo "FAIL promtool:"; cat promtool.out; fail=1
+}
+has metrics metrics.txt 'callbar_http_requests_total{route="/v1/decide",method="POST",status="501"} 2'
+has metrics metrics.txt 'callbar_http_requests_total{route="unmatched",method="other",status="404"} 2'
+has metrics metrics.txt 'callbar_http_requests_total{route="/v1/decide/batch",method="POST",status="413"} 2'
+has metrics metrics.txt "callbar_rules_info{sha256=\"$sha\"} 1"
+has metrics metrics.txt 'callbar_rules_version 1'
+has metrics metrics.txt 'callbar_rules_active 3'
+has metrics metrics.txt 'callbar_reloads_total{result="ok"} 1'
+has metrics metrics.txt 'callbar_reloads_total{result="failed"} 0'
+has metrics metrics.txt 'callbar_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 2'
+has metrics metrics.txt '# TYPE callbar_decisions_total counter'
+has metrics metrics.txt '# TYPE callbar_decision_duration_seconds histogram'
+
+# The logs are JSON lines and hold no number, document or token.
+hasnt log_doc serve.err 11010519491231002X
+hasnt log_peer serve.err 91234567
+hasnt log_token serve.err "$A"
+while IFS= read -r line; do
+	case $line in
+	'{"ts":"'*'","level":"'*'","msg":"'*'}') ;;
+	*) echo "FAIL log line is not JSON: $line"; fail=1 ;;
+	esac
+done <serve.err
+stop_daemon
+
+# decide_auth = none: decisions need no token; everything else still does.
+printf '[http]\ndecide_auth = none\n[rules]\nfile = r.rules\n[auth]\ntokens = tok\n' >open.conf
+start_daemon --config open.conf
+err open_decide 501 NOT_BUILT null -d "$EV" "$U/v1/decide"
+err open_batch 501 NOT_BUILT null -d "[$EV]" "$U/v1/decide/batch"
+err open_unlock 401 UNAUTHENTICATED null -X PUT -d '{"channel":"app"}' "$U/v1/unlocks/13805710000"
+stop_daemon
+finish
