@@ -55,7 +55,9 @@ enum cbar_store_status { CBAR_STORE_ACTIVE = 1, CBAR_STORE_REVOKED = 2 };
 	X(SHOP, "shop")                                                          \
 	X(KEYWORD, "keyword")                                                    \
 	X(API, "api")                                                            \
-	X(IMPORT, "import")
+	X(IMPORT, "import")                                                      \
+	X(APP, "app")                                                            \
+	X(HOTLINE, "hotline")
 
 enum cbar_store_channel {
 	CBAR_STORE_CHANNEL_NONE = 0,

@@ -9,7 +9,7 @@
 #include "rules_load.h"
 
 /* List files are read relative to the rule file that names them. */
-static enum cbar_err load_list(void *ctx, const char *rule_file, const char *path,
+enum cbar_err rules_load_list(void *ctx, const char *rule_file, const char *path,
                                size_t pathlen, char **text, size_t *len, struct cbar_diag *d)
 {
 	(void)ctx;
@@ -57,7 +57,7 @@ struct cbar_rules *rules_load(const struct cbar_numplan *np, const char *path)
 		fprintf(stderr, "callbar: %s: %s\n", path, strerror(errno));
 		return NULL;
 	}
-	struct cbar_rules_loader loader = {load_list, NULL};
+	struct cbar_rules_loader loader = {rules_load_list, NULL};
 	struct cbar_diag d;
 	struct cbar_rules *r = NULL;
 	if (cbar_rules_compile(np, text, len, path, &loader, &d, &r))

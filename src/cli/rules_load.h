@@ -13,6 +13,11 @@
 /* Rule files and list files are at most this big. */
 #define RULES_MAX_FILE (256u << 20)
 
+/* The loader of list files named in a rule file (struct cbar_rules_loader,
+ * ctx unused): read relative to the rule file. */
+enum cbar_err rules_load_list(void *ctx, const char *rule_file, const char *path,
+                              size_t pathlen, char **text, size_t *len, struct cbar_diag *d);
+
 /* Compile the rule file at path; NULL after printing file:line:column, the
  * line and a caret to stderr. */
 struct cbar_rules *rules_load(const struct cbar_numplan *np, const char *path);

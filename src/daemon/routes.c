@@ -180,7 +180,14 @@ static int status_of(enum cbar_err e)
 		return 200;
 	case CBAR_NOT_FOUND:
 	case CBAR_NO_ROUTE:
+	case CBAR_STORE_NOTFOUND:
 		return 404;
+	case CBAR_STORE_LIMIT:
+		return 409;
+	case CBAR_STORE_BUSY:
+	case CBAR_STORE_DOWN:
+	case CBAR_STORE_OPEN:
+		return 503;
 	case CBAR_NOT_BUILT:
 		return 501;
 	case CBAR_UNAVAILABLE:
@@ -201,6 +208,7 @@ static int status_of(enum cbar_err e)
 	default:
 		return e >= CBAR_NUM_EMPTY && e <= CBAR_NUM_COUNTRY ? 400
 		       : e >= CBAR_BAD_JSON && e <= CBAR_BAD_VALUE ? 400
+		       : e >= CBAR_ID_TYPE && e <= CBAR_ID_FORMAT   ? 400
 		       : e == CBAR_BAD_TIME || e == CBAR_INVAL     ? 400
 		                                                   : 500;
 	}

@@ -212,7 +212,9 @@ int cmd_serve(int argc, char **argv)
 		print_diag(d->cfg.tokens_file, &diag);
 		goto out_slot;
 	}
-	if (hooks_install(&d->hooks, d->cfg.registry_url, &diag)) {
+	/* --check looks at the configuration and the rules only: it does not
+	 * need the registry to be up. */
+	if (!check && hooks_install(&d->hooks, d->cfg.registry_url, &diag)) {
 		print_diag(d->cfg.registry_url, &diag);
 		goto out_tokens;
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rules_load.h"
 #include "snapshot.h"
 
 static char *slurp(const char *path, size_t *len, struct cbar_diag *d)
@@ -59,33 +60,29 @@ struct daemon_snapshot *snapshot_build(const char *path, uint64_t version,
 	crypto_hash_sha256(h, (const unsigned char *)s->text, s->len);
 	sodium_bin2hex(s->sha256, sizeof s->sha256, h, sizeof h);
 
-	/* Placeholder checks and counts, to be replaced by cbar_rules_compile()
-	 * (which reports its own errors with line and column). */
+	/* A NUL byte is no part of a rule file: say where, before the
+	 * compiler would call it a bad character. */
 	unsigned line = 1, col = 1;
-	bool blank = true, comment = false;
 	for (size_t i = 0; i < s->len; i++) {
-		unsigned char c = (unsigned char)s->text[i];
-		if (c == '\0') {
+		if (s->text[i] == '\0') {
 			cbar_diag_set(d, CBAR_INVAL, line, col, "NUL byte in a rule file");
 			goto fail;
 		}
-		if (c == '\n') {
-			if (!blank && !comment)
-				s->rule_count++;
-			line++, col = 1, blank = true, comment = false;
-			continue;
-		}
-		if (blank && c == '#')
-			comment = true;
-		if (c != ' ' && c != '\t' && c != '\r')
-			blank = false;
-		col++;
+		if (s->text[i] == '\n')
+			line++, col = 1;
+		else
+			col++;
 	}
-	if (!blank && !comment)
-		s->rule_count++;
 	s->lines = line - (s->len && s->text[s->len - 1] == '\n');
 	if (!s->len)
 		s->lines = 0;
+	struct cbar_rules_loader loader = {rules_load_list, NULL};
+	if (cbar_rules_compile(np, s->text, s->len, s->path, &loader, d, &s->rules)) {
+		if (d)
+			d->file = path;
+		goto fail;
+	}
+	s->rule_count = cbar_rules_count(s->rules);
 
 	struct timespec ts;
 	struct tm tm;
@@ -105,6 +102,7 @@ void snapshot_free(void *snap)
 	struct daemon_snapshot *s = snap;
 	if (!s)
 		return;
+	cbar_rules_free(s->rules);
 	free(s->path);
 	free(s->text);
 	free(s);

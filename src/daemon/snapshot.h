@@ -7,12 +7,9 @@
  * from one snapshot, so the hash, the count and the time always belong to
  * the same version of the file.
  *
- * NOT THE RULE ENGINE YET.  Until cbar_rules_compile() is merged, the
- * content is a placeholder: the file's bytes, its line count and a count of
- * its non-blank, non-comment lines standing in for the rule count.
- * snapshot_build() is the one function to change when the engine lands: it
- * reads the file, hashes it, and (then) compiles it; the rest of the daemon
- * sees only this struct.
+ * A snapshot holds the compiled rules (cbar_rules_compile(), the same
+ * compiler as `callbar check`), the file's SHA-256 and line count, and when
+ * it was loaded.
  */
 #ifndef CALLBAR_DAEMON_SNAPSHOT_H
 #define CALLBAR_DAEMON_SNAPSHOT_H
@@ -22,6 +19,7 @@
 
 #include "callbar/error.h"
 #include "callbar/number.h"
+#include "callbar/rules.h"
 
 /* A rule file larger than this is refused (a typo in a path, not rules). */
 #define SNAPSHOT_FILE_MAX (16u << 20)
@@ -35,9 +33,8 @@ struct daemon_snapshot {
 	size_t rule_count;
 	const struct cbar_numplan *np; /* the plan numbers are parsed with */
 	uint16_t country;   /* the context of numbers (the subscriber's country) */
-	/* Placeholder content (see above); the lead adds the compiled rules
-	 * here (struct cbar_rules *rules) and frees them in snapshot_free(). */
-	char *text;
+	struct cbar_rules *rules; /* compiled; decisions read only this */
+	char *text;               /* the file's bytes */
 	size_t len;
 	size_t lines;
 };

@@ -1,6 +1,7 @@
 #!/bin/sh
-# callbar serve over HTTP: every route, every error shape, 501 for what is
-# not built, promtool on /metrics.
+# callbar serve over HTTP: every route, every error shape, decisions and
+# the registry routes for real (rules r.rules, a SQLite registry in this
+# folder), promtool on /metrics.
 . "$2/lib.sh"
 
 write_rules r.rules 3
@@ -11,6 +12,8 @@ batch_max = 3
 decide_auth = token
 [rules]
 file = r.rules
+[registry]
+url = sqlite:reg/callbar.db
 [auth]
 tokens = tok
 CONF
@@ -34,7 +37,7 @@ call rules 200 -H "$HG" "$U/v1/rules"
 sha=$(sha256sum r.rules | cut -d' ' -f1)
 has rules body.json "\"sha256\":\"$sha\""
 has rules body.json '"version":1'
-has rules body.json '"rules":3'
+has rules body.json '"rules":2'
 has rules body.json '"lines":3'
 has rules body.json '"file":"r.rules"'
 has rules body.json '"loaded_at":"20'
@@ -47,12 +50,22 @@ has wrong_method hdr.txt 'Allow: GET'
 err wrong_method_decide 405 METHOD null -X GET -H "$HA" "$U/v1/decide"
 has wrong_method_decide hdr.txt 'Allow: POST'
 
-# A decide event, valid: the engine is not built, and says so.
+# Decisions on r.rules: calls out to abroad are barred (rule r2), the rest
+# passes.  The answer is `callbar check --json`'s.
 EV='{"service":"voice","direction":"in","subscriber":"13805710000","peer":"+852 9123 4567"}'
-err decide_501 501 NOT_BUILT null -H "$HG" -H "$J" -d "$EV" "$U/v1/decide"
-err decide_at_501 501 NOT_BUILT null -H "$HG" -d \
-	'{"service":"sms","direction":"out","subscriber":"+8613805710000","peer":"0085291234567","at":"2024-05-01T12:00:00+08:00","ingress":"intl-gateway"}' \
-	"$U/v1/decide"
+call decide_allow 200 -H "$HG" -H "$J" -d "$EV" "$U/v1/decide"
+has decide_allow body.json '"verdict":"allow"'
+has decide_allow body.json '"rule":"r.rules:3"'
+has decide_allow body.json '"exempted_by":null'
+BL='{"service":"voice","direction":"out","subscriber":"13805710000","peer":"0085291234567","at":"2024-05-01T12:00:00+08:00","ingress":"intl-gateway"}'
+call decide_block 200 -H "$HG" -d "$BL" "$U/v1/decide"
+has decide_block body.json '"verdict":"block"'
+has decide_block body.json '"rule":"r.rules:2"'
+has decide_block body.json '"reason":"r2"'
+call decide_emergency 200 -H "$HG" -d \
+	'{"service":"voice","direction":"out","subscriber":"13805710000","peer":"112"}' "$U/v1/decide"
+has decide_emergency body.json '"verdict":"allow"'
+has decide_emergency body.json '"reason":"emergency"'
 # Request errors, each naming its field.
 err bad_json 400 BAD_JSON null -H "$HG" -d '{"service":' "$U/v1/decide"
 has bad_json body.json 'line 1 column'
@@ -93,21 +106,39 @@ err too_big_chunked 413 TOO_BIG null -H "$HG" -H 'Transfer-Encoding: chunked' -H
 	--data-binary @big.json "$U/v1/decide"
 
 # Batch: array and JSON lines; per-event errors are not the whole answer.
-err batch_501 501 NOT_BUILT null -H "$HG" -d "[$EV,$EV]" "$U/v1/decide/batch"
-printf '%s\n%s\n' "$EV" "$EV" >ev.jsonl
-err batch_lines_501 501 NOT_BUILT null -H "$HG" -H 'Content-Type: application/x-ndjson' \
+call batch 200 -H "$HG" -d "[$EV,$BL]" "$U/v1/decide/batch"
+tr -d ' \n' <body.json | grep -q '"verdict":"allow".*"verdict":"block"' ||
+	{ echo "FAIL batch: answers not in order:"; cat body.json; fail=1; }
+printf '%s\n%s\n' "$BL" "$EV" >ev.jsonl
+call batch_lines 200 -H "$HG" -H 'Content-Type: application/x-ndjson' \
 	--data-binary @ev.jsonl "$U/v1/decide/batch"
+[ "$(wc -l <body.json)" = 2 ] && head -1 body.json | grep -q '"verdict":"block"' &&
+	tail -1 body.json | grep -q '"verdict":"allow"' ||
+	{ echo "FAIL batch_lines: want two lines, block then allow:"; cat body.json; fail=1; }
 err batch_too_many 413 TOO_BIG null -H "$HG" -d '[{},{},{},{}]' "$U/v1/decide/batch"
 printf '{}\n{}\n\n{}\n{}\n' >four.jsonl
 err batch_lines_too_many 413 TOO_BIG null -H "$HG" --data-binary @four.jsonl "$U/v1/decide/batch"
 err batch_bad_json 400 BAD_JSON null -H "$HG" -d '[{"service":' "$U/v1/decide/batch"
 err batch_empty 400 BAD_JSON null -H "$HG" --data-binary @/dev/null "$U/v1/decide/batch"
 
-# Registry routes: validated, then 501.
-UN='{"service":"sms","direction":"in","level":"verified","channel":"shop","document":{"type":"resident","number":"11010519491231002X"}}'
-err unlock_501 501 NOT_BUILT null -X PUT -H "$HG" -d "$UN" "$U/v1/unlocks/13805710000"
-err unlock_self_501 501 NOT_BUILT null -X PUT -H "$HG" -d '{"channel":"app"}' \
-	"$U/v1/unlocks/+8613805710000"
+# Registry routes, on the SQLite registry of small.conf.
+UN='{"service":"sms","direction":"in","level":"verified","channel":"shop","document":{"type":"cn-resident","number":"11010519491231002X"}}'
+call unlock 201 -X PUT -H "$HG" -d "$UN" "$U/v1/unlocks/13805710000"
+has unlock body.json '"subscriber":"+8613805710000"'
+has unlock body.json '"level":"verified"'
+has unlock body.json '"document":"cn-resident"'
+has unlock body.json '"agent":"shop1"'
+hasnt unlock_no_doc body.json 11010519491231002X
+call unlock_again 200 -X PUT -H "$HG" -d "$UN" "$U/v1/unlocks/+8613805710000"
+err unlock_doc_type 400 BAD_VALUE null -X PUT -H "$HG" \
+	-d '{"channel":"shop","level":"verified","document":{"type":"library-card","number":"1"}}' \
+	"$U/v1/unlocks/13805710000"
+err unlock_doc_check 400 ID_CHECK null -X PUT -H "$HG" \
+	-d '{"channel":"shop","level":"verified","document":{"type":"cn-resident","number":"110105194912310021"}}' \
+	"$U/v1/unlocks/13805710000"
+hasnt doc_check_not_echoed body.json 110105194912310021
+call unlock_self 201 -X PUT -H "$HG" -d '{"channel":"app","service":"voice"}' \
+	"$U/v1/unlocks/13905710000"
 err unlock_bad_number 400 NUM_CHAR number -X PUT -H "$HG" -d '{"channel":"app"}' \
 	"$U/v1/unlocks/12ab"
 err unlock_verified_nodoc 400 MISSING_FIELD document -X PUT -H "$HG" \
@@ -120,11 +151,24 @@ err unlock_doc_bad 400 BAD_VALUE document.number -X PUT -H "$HG" \
 	"$U/v1/unlocks/13805710000"
 # A refused document number is never echoed, nor logged.
 hasnt doc_not_echoed body.json 11010519491231002X
-err status_501 501 NOT_BUILT null -H "$HG" "$U/v1/unlocks/13805710000"
+call status 200 -H "$HG" "$U/v1/unlocks/13805710000"
+has status body.json '"active":{'
+has status body.json '"history":['
+hasnt status_no_doc body.json 11010519491231002X
+err status_none 404 NOT_FOUND null -H "$HG" "$U/v1/unlocks/13705710000"
 err status_query 400 UNKNOWN_FIELD verbose -H "$HG" "$U/v1/unlocks/13805710000?verbose=1"
-err relock_501 501 NOT_BUILT null -X DELETE -H "$HS" "$U/v1/unlocks/13805710000?service=sms&reason=fraud"
+err relock_agent 403 FORBIDDEN null -X DELETE -H "$HG" "$U/v1/unlocks/13805710000?service=sms&reason=fraud"
+call relock 200 -X DELETE -H "$HS" "$U/v1/unlocks/13805710000?service=sms&reason=fraud"
+has relock body.json '"relocked":true'
+has relock body.json '"active":null'
+err relock_none 404 NOT_FOUND null -X DELETE -H "$HS" "$U/v1/unlocks/13805710000?reason=again"
 err relock_bad 400 BAD_VALUE direction -X DELETE -H "$HS" "$U/v1/unlocks/13805710000?direction=up"
-err audit_501 501 NOT_BUILT null -H "$HS" "$U/v1/audit?subscriber=13805710000&since=2024-01-01T00:00:00Z&limit=10"
+call audit 200 -H "$HS" "$U/v1/audit?subscriber=13805710000&since=2024-01-01T00:00:00Z&limit=10"
+has audit body.json '"what":"unlock"'
+has audit body.json '"what":"relock"'
+hasnt audit_other body.json '+8613905710000'
+hasnt audit_no_doc body.json 11010519491231002X
+err audit_agent 403 FORBIDDEN null -H "$HG" "$U/v1/audit"
 err audit_limit 400 BAD_VALUE limit -H "$HS" "$U/v1/audit?limit=0"
 err audit_since 400 BAD_TIME since -H "$HS" "$U/v1/audit?since=yesterday"
 err audit_number 400 NUM_CHAR subscriber -H "$HS" "$U/v1/audit?subscriber=x"
@@ -140,12 +184,13 @@ cp body.json metrics.txt
 promtool check metrics <metrics.txt >promtool.out 2>&1 || {
 	echo "FAIL promtool:"; cat promtool.out; fail=1
 }
-has metrics metrics.txt 'callbar_http_requests_total{route="/v1/decide",method="POST",status="501"} 2'
+has metrics metrics.txt 'callbar_http_requests_total{route="/v1/decide",method="POST",status="200"} 3'
+has metrics metrics.txt 'callbar_decisions_total{verdict="block",service="voice",direction="out",rule="r2"}'
 has metrics metrics.txt 'callbar_http_requests_total{route="unmatched",method="other",status="404"} 2'
 has metrics metrics.txt 'callbar_http_requests_total{route="/v1/decide/batch",method="POST",status="413"} 2'
 has metrics metrics.txt "callbar_rules_info{sha256=\"$sha\"} 1"
 has metrics metrics.txt 'callbar_rules_version 1'
-has metrics metrics.txt 'callbar_rules_active 3'
+has metrics metrics.txt 'callbar_rules_active 2'
 has metrics metrics.txt 'callbar_reloads_total{result="ok"} 1'
 has metrics metrics.txt 'callbar_reloads_total{result="failed"} 0'
 has metrics metrics.txt 'callbar_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 2'
@@ -167,8 +212,9 @@ stop_daemon
 # decide_auth = none: decisions need no token; everything else still does.
 printf '[http]\ndecide_auth = none\n[rules]\nfile = r.rules\n[auth]\ntokens = tok\n' >open.conf
 start_daemon --config open.conf
-err open_decide 501 NOT_BUILT null -d "$EV" "$U/v1/decide"
-err open_batch 501 NOT_BUILT null -d "[$EV]" "$U/v1/decide/batch"
+call open_decide 200 -d "$EV" "$U/v1/decide"
+has open_decide body.json '"verdict":"allow"'
+call open_batch 200 -d "[$EV]" "$U/v1/decide/batch"
 err open_unlock 401 UNAUTHENTICATED null -X PUT -d '{"channel":"app"}' "$U/v1/unlocks/13805710000"
 stop_daemon
 finish

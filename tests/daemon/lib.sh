@@ -80,14 +80,16 @@ err() {
 	has "$name" hdr.txt 'Content-Type: application/json'
 }
 
-# A small rule file (placeholder content until the rule engine is merged).
+# A small rule file of LINES lines (at least 3): a zone, LINES-2 rules
+# and the default; it holds LINES-1 rules (the default is one).
 write_rules() { # FILE LINES
-	: >"$1"
-	n=0
+	echo "zone foreign !+86" >"$1"
+	n=2
 	while [ $n -lt "$2" ]; do
 		echo "block out voice to foreign reason r$n" >>"$1"
 		n=$((n + 1))
 	done
+	echo "pass all" >>"$1"
 }
 
 finish() {
