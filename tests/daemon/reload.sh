@@ -76,7 +76,19 @@ reader() { # N: rounds of 10 requests on one connection
 		r=$((r + 1))
 	done
 }
+# Two more clients decide all along: a call out to abroad is barred by line
+# 2 of both files (reason r2); every answer must say exactly that.
+decider() { # N
+	r=0
+	while [ ! -f reloads.done ] && [ $r -lt 400 ]; do
+		curl -s -H "$H" -w ' %{http_code}\n' -d "$BL" "$U/v1/decide" \
+			>>"decider$1.out" || echo "curl failed $?" >>"decider$1.out"
+		r=$((r + 1))
+	done
+}
+BL='{"service":"voice","direction":"out","subscriber":"13805710000","peer":"+85291234567"}'
 for c in 1 2 3 4; do reader $c & done
+for c in 1 2; do decider $c & done
 n=0 bad_reloads=0
 while [ $n -lt 100 ]; do
 	if [ $((n % 2)) = 0 ]; then cp b.rules r.tmp; else cp a.rules r.tmp; fi
@@ -98,6 +110,15 @@ if [ "$total" -lt 40 ] || [ $((okA + okB)) != "$total" ]; then
 	echo "FAIL: inconsistent or failed answers:"
 	grep -v -e "\"sha256\":\"$shaA\",.*\"lines\":3,.* 200\$" \
 		-e "\"sha256\":\"$shaB\",.*\"lines\":7,.* 200\$" all.out | head -5
+	fail=1
+fi
+cat decider*.out >dec.out
+dtotal=$(wc -l <dec.out)
+dok=$(grep -c '"verdict":"block","rule":"r.rules:2","reason":"r2".* 200$' dec.out)
+echo "parallel: $dtotal decisions during 100 reloads, $dok as they should be"
+if [ "$dtotal" -lt 20 ] || [ "$dok" != "$dtotal" ]; then
+	echo "FAIL: failed or wrong decisions:"
+	grep -v '"verdict":"block","rule":"r.rules:2","reason":"r2".* 200$' dec.out | head -5
 	fail=1
 fi
 call final 200 -H "$H" "$U/v1/rules"
