@@ -11,16 +11,8 @@
 
 #include "cli.h"
 #include "numplan_load.h"
+#include "keywords.h"
 #include "registry.h"
-
-#define KW_MAX 32
-#define KW_DEFAULT_FILE "etc/callbar/keywords.conf"
-
-static const char builtin[] =
-	"service 10086 10010 10000 10099\n"
-	"1219 unlock all\n"
-	"1901 relock all\n"
-	"KTGJDX unlock sms\n";
 
 static const char help[] =
 	"usage: callbar keyword --subscriber NUMBER --to SERVICE --text TEXT\n"
@@ -37,86 +29,6 @@ static const char help[] =
 	"\n"
 	"Exit status: 0 answered (unknown keywords too), 2 bad input (SERVICE is not\n"
 	"a service number of the table, a bad table) or registry error.\n";
-
-struct kw {
-	char word[KW_MAX];
-	bool unlock;
-	unsigned scope;
-};
-
-struct table {
-	struct kw kw[64];
-	unsigned n;
-	char service[16][16];
-	unsigned nservice;
-};
-
-static bool load_table(const char *text, const char *name, struct table *t)
-{
-	unsigned line = 0;
-	memset(t, 0, sizeof *t);
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		char buf[256], *save = NULL;
-		line++;
-		if (n >= sizeof buf) {
-			fprintf(stderr, "callbar keyword: %s:%u: line too long\n", name, line);
-			return false;
-		}
-		memcpy(buf, p, n);
-		buf[n] = 0;
-		p += n + (nl != NULL);
-		char *hash = strchr(buf, '#');
-		if (hash)
-			*hash = 0;
-		char *w = strtok_r(buf, " \t\r", &save);
-		if (!w)
-			continue;
-		if (!strcmp(w, "service")) {
-			char *num;
-			while ((num = strtok_r(NULL, " \t\r", &save))) {
-				if (t->nservice == 16 || strlen(num) >= 16) {
-					fprintf(stderr, "callbar keyword: %s:%u: at most 16 service numbers "
-					                "of 15 digits\n",
-					        name, line);
-					return false;
-				}
-				strcpy(t->service[t->nservice++], num);
-			}
-			continue;
-		}
-		char *act = strtok_r(NULL, " \t\r", &save), *sc = strtok_r(NULL, " \t\r", &save);
-		char *extra = strtok_r(NULL, " \t\r", &save);
-		if (!act || !sc || extra || strlen(w) >= KW_MAX || t->n == 64) {
-			fprintf(stderr, "callbar keyword: %s:%u: want KEYWORD unlock|relock SCOPE (at "
-			                "most 64 keywords of %d bytes)\n",
-			        name, line, KW_MAX - 1);
-			return false;
-		}
-		struct kw *k = &t->kw[t->n];
-		if (!strcmp(act, "unlock"))
-			k->unlock = true;
-		else if (strcmp(act, "relock")) {
-			fprintf(stderr, "callbar keyword: %s:%u: action '%s': want unlock or relock\n",
-			        name, line, act);
-			return false;
-		}
-		if (!(k->scope = cbar_store_scope_parse(sc))) {
-			fprintf(stderr, "callbar keyword: %s:%u: scope '%s': want voice, sms, in, out, "
-			                "all...\n",
-			        name, line, sc);
-			return false;
-		}
-		strcpy(k->word, w);
-		t->n++;
-	}
-	if (!t->n || !t->nservice) {
-		fprintf(stderr, "callbar keyword: %s: no keywords or no service line\n", name);
-		return false;
-	}
-	return true;
-}
 
 static void answer(bool json, const char *result, const char *text, uint64_t sub)
 {
@@ -169,109 +81,39 @@ int cmd_keyword(int argc, char **argv)
 		fputs("callbar keyword: want --subscriber NUMBER --to SERVICE --text TEXT\n", stderr);
 		return CLI_BAD;
 	}
-	static struct table t;
-	char *ftext = NULL;
-	const char *name = "built-in table";
-	size_t flen;
-	if (!file && !access(KW_DEFAULT_FILE, F_OK))
-		file = KW_DEFAULT_FILE;
-	if (file) {
-		if (!(ftext = read_file(file, 1 << 20, &flen))) {
-			fprintf(stderr, "callbar keyword: %s: %s\n", file, strerror(errno));
-			return CLI_BAD;
-		}
-		name = file;
-	}
-	bool ok = load_table(ftext ? ftext : builtin, name, &t);
-	free(ftext);
-	if (!ok)
+	static struct kw_table t;
+	struct cbar_diag d = {0};
+	if (!kw_table_load(&t, file, &d)) {
+		fprintf(stderr, "callbar keyword: %s:%u: %s\n", d.file, d.line, d.msg);
 		return CLI_BAD;
-	unsigned i;
-	for (i = 0; i < t.nservice && strcmp(t.service[i], to); i++)
-		;
-	if (i == t.nservice) {
+	}
+	if (!kw_is_service(&t, to)) {
 		fprintf(stderr, "callbar keyword: --to %s is not a service number of the keyword "
 		                "table\n",
 		        to);
 		return CLI_BAD;
 	}
-	/* The keyword: the text less spaces around it, any case. */
-	char word[KW_MAX] = "";
-	size_t b = 0, e = strlen(text);
-	while (b < e && isspace((unsigned char)text[b]))
-		b++;
-	while (e > b && isspace((unsigned char)text[e - 1]))
-		e--;
-	const struct kw *k = NULL;
-	if (e - b < KW_MAX) {
-		memcpy(word, text + b, e - b);
-		word[e - b] = 0;
-		for (i = 0; i < t.n && !k; i++)
-			if (!strcasecmp(t.kw[i].word, word))
-				k = &t.kw[i];
-	}
+	const struct kw *k = kw_find(&t, text);
 	uint64_t sub;
 	if (!reg_open(&r) || !reg_number(&r, subs, &sub))
 		goto done;
-	char msg[1024], sc[64];
+	char msg[1024];
 	if (!k) {
-		size_t n = (size_t)snprintf(msg, sizeof msg,
-		                            "未能识别的指令。可用指令 / Unknown keyword. Valid "
-		                            "keywords:");
-		for (i = 0; i < t.n && n < sizeof msg; i++)
-			n += (size_t)snprintf(msg + n, sizeof msg - n, " %s (%s %s)%s", t.kw[i].word,
-			                      t.kw[i].unlock ? "开通/unlock" : "关闭/relock",
-			                      cbar_store_scope_str(t.kw[i].scope, sc, sizeof sc),
-			                      i + 1 < t.n ? "," : "");
+		kw_unknown_answer(&t, msg, sizeof msg);
 		answer(r.json, "unknown-keyword", msg, sub);
 		rc = CLI_OK;
 		goto done;
 	}
-	struct cbar_diag d = {0};
-	struct cbar_store_record rec;
-	int64_t now = (int64_t)time(NULL);
-	enum cbar_err err;
-	cbar_store_scope_str(k->scope, sc, sizeof sc);
-	if (k->unlock) {
-		struct cbar_store_unlock_req req = {
-			.subscriber = sub,
-			.scope = k->scope,
-			.level = CBAR_STORE_SELF,
-			.channel = CBAR_STORE_CHANNEL_KEYWORD,
-			.now = now,
-		};
-		bool changed;
-		if ((err = cbar_store_unlock(r.store, &req, &rec, &changed, &d))) {
-			rc = reg_fail(&r, err, &d);
-			goto done;
-		}
-		snprintf(msg, sizeof msg,
-		         "您的号码已开通国际及港澳台通信 (%s)。/ International calls and texts are now "
-		         "unlocked on your number (%s).",
-		         sc, sc);
-		answer(r.json, changed ? "unlocked" : "already-unlocked", msg, sub);
-	} else {
-		char why[64];
-		snprintf(why, sizeof why, "keyword %s to %s", k->word, to);
-		err = cbar_store_relock(r.store, sub, k->scope, "channel:keyword", why, now, &rec, &d);
-		if (err == CBAR_STORE_NOTFOUND) {
-			answer(r.json, "already-locked",
-			       "您的号码未开通国际及港澳台通信。/ International calls and texts are "
-			       "not unlocked on your number.",
-			       sub);
-			rc = CLI_OK;
-			goto done;
-		}
-		if (err) {
-			rc = reg_fail(&r, err, &d);
-			goto done;
-		}
-		snprintf(msg, sizeof msg,
-		         "您的号码已关闭国际及港澳台通信 (%s)。/ International calls and texts are now "
-		         "locked on your number (%s).",
-		         sc, sc);
-		answer(r.json, "relocked", msg, sub);
+	char why[64];
+	const char *result;
+	snprintf(why, sizeof why, "keyword %s to %s", k->word, to);
+	enum cbar_err err = kw_apply(r.store, k, sub, why, (int64_t)time(NULL), &result, msg,
+	                             sizeof msg, &d);
+	if (err) {
+		rc = reg_fail(&r, err, &d);
+		goto done;
 	}
+	answer(r.json, result, msg, sub);
 	rc = CLI_OK;
 done:
 	reg_release(&r);

@@ -29,6 +29,7 @@
 #include "callbar/idcheck.h"
 #include "callbar/store.h"
 #include "hooks.h"
+#include "keywords.h"
 #include "slot.h"
 #include "unlockview.h"
 
@@ -61,6 +62,8 @@ struct engine {
 	atomic_bool store_ok;
 	atomic_size_t records;
 	atomic_bool stop;
+	struct kw_table keywords;   /* for POST /v1/keyword */
+	bool have_keywords;
 	pthread_t follower;
 	bool follower_on;
 };
@@ -544,6 +547,36 @@ static enum cbar_err hook_audit(void *ctx, const struct daemon_caller *who,
 	return *out ? CBAR_OK : CBAR_NOMEM;
 }
 
+/* A keyword the SMS centre saw: the same table and effect as `callbar
+ * keyword` (keywords.h); an unknown keyword is answered with the valid
+ * ones, as a text to send back. */
+static enum cbar_err hook_keyword(void *ctx, const struct daemon_caller *who,
+                                  const struct keyword_req *req, json_t **out,
+                                  struct cbar_diag *d)
+{
+	struct engine *e = ctx;
+	char msg[1024], why[80], num[24];
+	const char *result = "unknown-keyword";
+	const struct kw *k = kw_find(&e->keywords, req->keyword);
+	snprintf(num, sizeof num, "+%s", req->subscriber.digits);
+	if (!k) {
+		kw_unknown_answer(&e->keywords, msg, sizeof msg);
+	} else {
+		snprintf(why, sizeof why, "keyword %s via %s", k->word,
+		         who->name[0] ? who->name : "api");
+		if (!store_begin(e, d))
+			return CBAR_UNAVAILABLE;
+		enum cbar_err err = store_end(
+			e, kw_apply(e->store, k, req->subscriber.e164, why,
+			            req->has_at ? req->at : now_s(), &result, msg, sizeof msg, d));
+		if (err)
+			return err;
+		follow_once(e);
+	}
+	*out = json_pack("{s:s,s:s,s:s}", "subscriber", num, "result", result, "answer", msg);
+	return *out ? CBAR_OK : CBAR_NOMEM;
+}
+
 static enum cbar_err hook_ready(void *ctx, struct cbar_diag *d)
 {
 	struct engine *e = ctx;
@@ -631,6 +664,13 @@ enum cbar_err hooks_install(struct daemon_hooks *h, const char *registry_url,
 		if ((err = cbar_store_foreach_active(e->store, add_active, base->set, &e->head, d)))
 			goto fail;
 		load_key(e);
+		struct cbar_diag kd = {0};
+		if (!kw_table_load(&e->keywords, NULL, &kd)) {
+			err = cbar_diag_set(d, CBAR_CONFIG, kd.line, kd.column, "%s: %s", kd.file,
+			                    kd.msg);
+			goto fail;
+		}
+		e->have_keywords = true;
 	}
 	if ((err = publish(e, base, NULL)))
 		goto fail;
@@ -650,6 +690,7 @@ enum cbar_err hooks_install(struct daemon_hooks *h, const char *registry_url,
 		h->relock = hook_relock;
 		h->status = hook_status;
 		h->audit = hook_audit;
+		h->keyword = hook_keyword;
 		h->registry_ready = hook_ready;
 		h->registry_size = hook_size;
 	}

@@ -63,7 +63,7 @@ call agent_decide 200 -H "$(bearer "$G")" -d "$EV" "$U/v1/decide"
 has agent_decide body.json '"verdict":'
 call agent_unlock 201 -X PUT -H "$(bearer "$G")" -d '{"channel":"app"}' "$U/v1/unlocks/13805710000"
 call agent_status 200 -H "$(bearer "$G")" "$U/v1/unlocks/13805710000"
-err agent_keyword 501 NOT_BUILT null -H "$(bearer "$G")" -d '{"subscriber":"13805710000","keyword":"1219"}' "$U/v1/keyword"
+call agent_keyword 200 -H "$(bearer "$G")" -d '{"subscriber":"13805710000","keyword":"1219"}' "$U/v1/keyword"
 err agent_relock 403 FORBIDDEN null -X DELETE -H "$(bearer "$G")" "$U/v1/unlocks/13805710000"
 has agent_relock body.json 'supervisor'
 err agent_audit 403 FORBIDDEN null -H "$(bearer "$G")" "$U/v1/audit"

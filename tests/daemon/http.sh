@@ -172,8 +172,14 @@ err audit_agent 403 FORBIDDEN null -H "$HG" "$U/v1/audit"
 err audit_limit 400 BAD_VALUE limit -H "$HS" "$U/v1/audit?limit=0"
 err audit_since 400 BAD_TIME since -H "$HS" "$U/v1/audit?since=yesterday"
 err audit_number 400 NUM_CHAR subscriber -H "$HS" "$U/v1/audit?subscriber=x"
-err keyword_501 501 NOT_BUILT null -H "$HG" -d '{"subscriber":"13805710000","keyword":"1219"}' \
-	"$U/v1/keyword"
+call keyword 200 -H "$HG" -d '{"subscriber":"13705710000","keyword":"1219"}' "$U/v1/keyword"
+has keyword body.json '"result":"unlocked"'
+has keyword body.json '"subscriber":"+8613705710000"'
+call keyword_unknown 200 -H "$HG" -d '{"subscriber":"13705710000","keyword":"hello"}' "$U/v1/keyword"
+has keyword_unknown body.json '"result":"unknown-keyword"'
+has keyword_unknown body.json 'KTGJDX'
+call keyword_status 200 -H "$HG" "$U/v1/unlocks/13705710000"
+has keyword_status body.json '"channel":"keyword"'
 err keyword_missing 400 MISSING_FIELD keyword -H "$HG" -d '{"subscriber":"13805710000"}' \
 	"$U/v1/keyword"
 
