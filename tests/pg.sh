@@ -3,6 +3,8 @@
 #   sh tests/pg.sh start DIR PORT    initdb in DIR, start on a Unix socket in
 #                                    DIR and PORT (no TCP), make the databases
 #   sh tests/pg.sh stop DIR          stop it and remove DIR
+#   sh tests/pg.sh pause DIR         stop it, keeping DIR (an outage)
+#   sh tests/pg.sh resume DIR PORT   start it again on DIR
 # The tests connect with postgresql:///DB?host=DIR&port=PORT&user=postgres.
 # As root the server runs as the postgres user (it refuses root).
 set -eu
@@ -45,8 +47,18 @@ stop)
 	rm -rf "$dir"
 	echo "pg.sh: stopped"
 	;;
+pause)
+	stop
+	echo "pg.sh: paused"
+	;;
+resume)
+	as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+		-o "-k $dir -p $3 -c listen_addresses='' -c max_connections=50" start >/dev/null ||
+		{ cat "$dir/server.log" >&2; exit 1; }
+	echo "pg.sh: resumed"
+	;;
 *)
-	echo "usage: pg.sh start DIR PORT | stop DIR" >&2
+	echo "usage: pg.sh start DIR PORT | stop DIR | pause DIR | resume DIR PORT" >&2
 	exit 2
 	;;
 esac
