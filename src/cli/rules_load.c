@@ -7,6 +7,7 @@
 #include "numplan_load.h"
 #include "callbar/store.h"
 #include "rules_load.h"
+#include "unlockview.h"
 
 /* List files are read relative to the rule file that names them. */
 enum cbar_err rules_load_list(void *ctx, const char *rule_file, const char *path,
@@ -90,21 +91,6 @@ struct cbar_unlockset *unlocks_load(const struct cbar_numplan *np, uint16_t coun
 	return s;
 }
 
-static int add_active(void *arg, uint64_t e164, unsigned scope, enum cbar_store_level level,
-                      int64_t expires, int64_t id)
-{
-	(void)id;
-	struct cbar_unlock u = {
-		.subscriber = e164,
-		/* A record past 2106 is as good as one that never expires. */
-		.expires = expires <= 0 || expires > (int64_t)UINT32_MAX ? 0 : (uint32_t)expires,
-		.scope = (uint8_t)(scope & CBAR_SCOPE_ALL),
-		.level = level == CBAR_STORE_VERIFIED ? CBAR_UNLOCK_VERIFIED : CBAR_UNLOCK_SELF,
-		.active = 1,
-	};
-	return cbar_unlockset_add(arg, &u) == CBAR_OK ? 0 : -1;
-}
-
 struct cbar_unlockset *unlocks_from_registry(const char *url)
 {
 	struct cbar_store *st = NULL;
@@ -117,7 +103,7 @@ struct cbar_unlockset *unlocks_from_registry(const char *url)
 	}
 	struct cbar_unlockset *s = cbar_unlockset_new(1024);
 	int64_t head = 0;
-	err = s ? cbar_store_foreach_active(st, add_active, s, &head, &d) : CBAR_NOMEM;
+	err = s ? cbar_store_foreach_active(st, cbar_unlockset_add_active, s, &head, &d) : CBAR_NOMEM;
 	cbar_store_free(st);
 	if (err) {
 		fprintf(stderr, "callbar: registry %s: %s\n", url, d.msg[0] ? d.msg : cbar_err_message(err));

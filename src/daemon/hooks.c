@@ -107,29 +107,6 @@ static int64_t now_s(void)
 
 /* ---- loading and following the registry ---------------------------------- */
 
-/* A registry record as the decision path holds it (16 bytes).  An expiry
- * past 2106 is as good as none. */
-static struct cbar_unlock to_unlock(uint64_t e164, unsigned scope, enum cbar_store_level level,
-                                    int64_t expires, bool active)
-{
-	struct cbar_unlock u = {
-		.subscriber = e164,
-		.expires = expires <= 0 || expires > (int64_t)UINT32_MAX ? 0 : (uint32_t)expires,
-		.scope = (uint8_t)(scope & CBAR_SCOPE_ALL),
-		.level = level == CBAR_STORE_VERIFIED ? CBAR_UNLOCK_VERIFIED : CBAR_UNLOCK_SELF,
-		.active = active,
-	};
-	return u;
-}
-
-static int add_active(void *arg, uint64_t e164, unsigned scope, enum cbar_store_level level,
-                      int64_t expires, int64_t id)
-{
-	(void)id;
-	struct cbar_unlock u = to_unlock(e164, scope, level, expires, true);
-	return cbar_unlockset_add(arg, &u) == CBAR_OK ? 0 : -1;
-}
-
 struct changes {
 	struct cbar_unlock *v;
 	size_t n, cap;
@@ -149,7 +126,7 @@ static int add_change(void *arg, const struct cbar_store_record *r)
 		c->v = v;
 		c->cap = cap;
 	}
-	c->v[c->n++] = to_unlock(r->subscriber, r->scope, r->level, r->expires,
+	c->v[c->n++] = cbar_unlock_from_store(r->subscriber, r->scope, r->level, r->expires,
 	                         r->status == CBAR_STORE_ACTIVE);
 	return 0;
 }
@@ -661,7 +638,7 @@ enum cbar_err hooks_install(struct daemon_hooks *h, const char *registry_url,
 		if ((err = cbar_store_open(&e->store, e->url, &o, d)))
 			goto fail;
 		atomic_store(&e->store_ok, true);
-		if ((err = cbar_store_foreach_active(e->store, add_active, base->set, &e->head, d)))
+		if ((err = cbar_store_foreach_active(e->store, cbar_unlockset_add_active, base->set, &e->head, d)))
 			goto fail;
 		load_key(e);
 		struct cbar_diag kd = {0};

@@ -18,7 +18,35 @@
 #ifndef CALLBAR_STORE_UNLOCKVIEW_H
 #define CALLBAR_STORE_UNLOCKVIEW_H
 
+#include "callbar/store.h"
 #include "unlockset.h"
+
+/* A registry record as the decision path holds it (16 bytes).  An expiry
+ * past 2106 is as good as none. */
+static inline struct cbar_unlock cbar_unlock_from_store(uint64_t e164, unsigned scope,
+                                                        enum cbar_store_level level,
+                                                        int64_t expires, bool active)
+{
+	struct cbar_unlock u = {
+		.subscriber = e164,
+		.expires = expires <= 0 || expires > (int64_t)UINT32_MAX ? 0 : (uint32_t)expires,
+		.scope = (uint8_t)(scope & CBAR_SCOPE_ALL),
+		.level = level == CBAR_STORE_VERIFIED ? CBAR_UNLOCK_VERIFIED : CBAR_UNLOCK_SELF,
+		.active = active,
+	};
+	return u;
+}
+
+/* cbar_store_foreach_active()'s callback adding each record to the unlock
+ * set arg. */
+static inline int cbar_unlockset_add_active(void *arg, uint64_t e164, unsigned scope,
+                                            enum cbar_store_level level, int64_t expires,
+                                            int64_t id)
+{
+	(void)id;
+	struct cbar_unlock u = cbar_unlock_from_store(e164, scope, level, expires, true);
+	return cbar_unlockset_add(arg, &u) == CBAR_OK ? 0 : -1;
+}
 
 struct cbar_unlockview {
 	const struct cbar_unlockset *base;  /* may be NULL: no records */
