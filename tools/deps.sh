@@ -6,6 +6,9 @@ pkgs="cmake ninja-build gcc g++ make pkg-config libcmocka-dev libphonenumber-dev
 # the unlock registry: SQLite, libsodium, libpq; the sqlite3 and psql
 # clients and a PostgreSQL 15 server for its tests
 pkgs="$pkgs libsqlite3-dev sqlite3 libsodium-dev libpq-dev postgresql-15 postgresql-client-15"
+# the SIP server's tests and benchmark: sipp, and Kamailio (tm, sl, rr,
+# uac_redirect, mtree, htable, db_text are all in the main package)
+pkgs="$pkgs sip-tester kamailio"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -18,6 +18,7 @@ static const struct cli_command commands[] = {
 	{"export", cmd_export, "write the registry as CSV"},
 	{"import", cmd_import, "read records from CSV into the registry"},
 	{"keyword", cmd_keyword, "act on a subscriber's keyword text message"},
+	{"sip-serve", cmd_sip_serve, "answer SIP INVITE and MESSAGE (UDP, TCP) by the rules"},
 };
 
 static void usage(FILE *f)
