@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sip_listener_init(&l);
 	struct sockaddr_in src = {.sin_family = AF_INET,
 	                          .sin_addr.s_addr = htonl(sel & 8 ? 0x0a010203 : 0x7f000001)};
-	struct sip_decider d = {decide, NULL};
+	struct sip_decider d = {.decide = decide};
 	enum cbar_sip_transport tp = sel & 16 ? CBAR_SIP_STREAM : CBAR_SIP_DGRAM;
 	struct sip_counters c = {0};
 	int64_t now = 1655251200; /* 2022-06-15 */

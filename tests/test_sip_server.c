@@ -8,6 +8,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,11 +31,32 @@ static struct sip_server *srv;
 static uint16_t port;
 static struct cbar_event last_ev; /* copied: the pointers are not kept */
 static char last_ingress[32];
+static atomic_int entered, left, inside_bad;
+static _Thread_local int inside;
+
+/* enter/leave: balanced per worker, decide() only between them */
+static void toy_enter(void *ctx)
+{
+	(void)ctx;
+	if (inside++)
+		atomic_fetch_add(&inside_bad, 1);
+	atomic_fetch_add(&entered, 1);
+}
+
+static void toy_leave(void *ctx)
+{
+	(void)ctx;
+	if (--inside)
+		atomic_fetch_add(&inside_bad, 1);
+	atomic_fetch_add(&left, 1);
+}
 
 /* Blocks calls to +852, allows the rest; "error" for a subscriber +999. */
 static enum cbar_decision toy_decide(void *ctx, const struct cbar_event *ev, struct cbar_verdict *v)
 {
 	(void)ctx;
+	if (!inside)
+		atomic_fetch_add(&inside_bad, 1);
 	last_ev = *ev;
 	last_ev.subscriber = last_ev.peer = NULL;
 	snprintf(last_ingress, sizeof last_ingress, "%.*s", (int)ev->ingress_len,
@@ -86,7 +108,7 @@ static int setup(void **state)
 	a->sin_family = AF_INET;
 	inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
 	struct sip_server_cfg cfg = {.listeners = &l, .nlisteners = 1, .workers = 2, .np = np,
-	                             .decider = {toy_decide, NULL}, .fixed_time = 1655251200};
+	                             .decider = {toy_decide, NULL, toy_enter, toy_leave}, .fixed_time = 1655251200};
 	char err[256];
 	assert_int_equal(sip_server_start(&cfg, &srv, err, sizeof err), 0);
 	port = sip_server_port(srv, 0);
@@ -251,6 +273,9 @@ static void counters(void **state)
 	assert_int_equal(last_ev.time, 1655251200);
 	assert_int_equal(last_ev.direction, CBAR_OUT);
 	assert_string_equal(last_ingress, "loop");
+	assert_true(atomic_load(&entered) > 0);
+	assert_int_equal(atomic_load(&entered), atomic_load(&left));
+	assert_int_equal(atomic_load(&inside_bad), 0);
 }
 
 int main(void)

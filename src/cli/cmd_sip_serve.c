@@ -282,7 +282,7 @@ int cmd_sip_serve(int argc, char **argv)
 		ctx.lk = cbar_unlockset_lookup(us);
 		ctx.have_lk = true;
 	}
-	cfg.decider = (struct sip_decider){decide, &ctx};
+	cfg.decider = (struct sip_decider){.decide = decide, .ctx = &ctx};
 	for (size_t i = 0; i < nls; i++) {
 		ls[i].block_status = (uint16_t)block;
 		ls[i].fail_open = fail_open;

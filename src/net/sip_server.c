@@ -204,6 +204,8 @@ static void udp_drain(struct worker *w, const struct sock *s)
 			return;
 		int64_t now = now_of(srv);
 		unsigned k = 0;
+		if (srv->cfg.decider.enter)
+			srv->cfg.decider.enter(srv->cfg.decider.ctx);
 		for (int i = 0; i < n; i++) {
 			size_t len = w->rmsg[i].msg_len;
 			if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
@@ -224,6 +226,8 @@ static void udp_drain(struct worker *w, const struct sock *s)
 			};
 			k++;
 		}
+		if (srv->cfg.decider.leave)
+			srv->cfg.decider.leave(srv->cfg.decider.ctx);
 		for (unsigned sent = 0; sent < k;) {
 			int r = sendmmsg(s->fd, w->smsg + sent, k - sent, 0);
 			if (r < 0) {
@@ -359,6 +363,8 @@ static bool conn_process(struct worker *w, struct conn *c)
 	size_t off = 0;
 	bool ok = true;
 	int64_t now = now_of(srv);
+	if (srv->cfg.decider.enter)
+		srv->cfg.decider.enter(srv->cfg.decider.ctx);
 	while (off < c->inlen) {
 		size_t skip, msglen;
 		bool ping;
@@ -388,6 +394,8 @@ static bool conn_process(struct worker *w, struct conn *c)
 			break;
 		}
 	}
+	if (srv->cfg.decider.leave)
+		srv->cfg.decider.leave(srv->cfg.decider.ctx);
 	if (off) {
 		memmove(c->in, c->in + off, c->inlen - off);
 		c->inlen -= off;

@@ -31,10 +31,21 @@
 #include "callbar/rules.h"
 #include "callbar/sip.h"
 
-/* The decision hook.  Fills *v and returns v->decision. */
+/*
+ * The decision hook.  decide() fills *v and returns v->decision.  The
+ * verdict's strings (reason, file, announcement) point into the caller's
+ * snapshot and are read after decide() returns, while the reply is built:
+ * a snapshot must stay alive from enter() to leave().  The worker calls
+ * enter() before a batch of messages (one recvmmsg() batch, or what one
+ * TCP read delivered) and leave() after their replies are built; both may
+ * be NULL.  With RCU they are rcu_read_lock()/rcu_read_unlock() (or a QSBR
+ * quiescent state in leave()).  All three run on every worker at once.
+ */
 struct sip_decider {
 	enum cbar_decision (*decide)(void *ctx, const struct cbar_event *ev, struct cbar_verdict *v);
 	void *ctx;
+	void (*enter)(void *ctx);
+	void (*leave)(void *ctx);
 };
 
 /* Transports a listener opens (bits). */
