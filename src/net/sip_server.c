@@ -1,13 +1,17 @@
 /*
  * callbar: the SIP server's sockets and workers (sip_server.h).
  *
- * Each worker is a thread with its own epoll set, its own SO_REUSEPORT UDP
- * and TCP sockets (one per listener: the kernel spreads datagrams and
- * connections over the workers by the 4-tuple hash), its own batch buffers
- * and its own counters.  UDP is read and answered in batches (recvmmsg,
- * sendmmsg); a reply goes to the datagram's source address.  TCP is a
- * level-triggered epoll loop with one capped input and output buffer per
- * connection.  A shared eventfd, written once, wakes and stops every worker.
+ * Each worker slot has its own SO_REUSEPORT UDP and TCP sockets (one per
+ * listener: the kernel spreads datagrams and connections over the workers
+ * by the 4-tuple hash).  Each UDP socket has its own thread, blocked in
+ * recvmmsg(MSG_WAITFORONE): a wake-up is one recvmmsg() and one sendmmsg()
+ * for a whole batch, with no epoll_wait() in between (at low rates, where a
+ * batch is one datagram, that is a third of the system calls).  Each slot's
+ * TCP listeners and connections are one level-triggered epoll thread, with
+ * one capped input and output buffer per connection.  Every thread has its
+ * own buffers and counters.  Stopping: a flag, an eventfd written once for
+ * the epoll threads, and shutdown(SHUT_RD) on the UDP sockets, which wakes
+ * a blocked recvmmsg() (SO_RCVTIMEO is the fallback).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +24,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,7 +32,6 @@
 #include "sip_server.h"
 
 #define UDP_BATCH 32
-#define UDP_ROUNDS 8                        /* batches per wake-up, then others' turn */
 #define IN_CAP (CBAR_SIP_MAX_MSG + 1)       /* one more: a datagram too big shows */
 #define OUT_CAP (CBAR_SIP_MAX_MSG + 8192)   /* a reply echoes every Via of a request */
 #define TCP_IN_MAX (CBAR_SIP_MAX_MSG + 4096)
@@ -68,11 +72,13 @@ struct worker {
 	pthread_t th;
 	bool started;
 	int ep;
-	struct sock *socks;  /* nlisteners * 2: UDP at 2i, TCP at 2i+1 (fd -1: none) */
+	struct sock *socks;  /* nlisteners * 2: UDP at 2i, TCP at 2i+1 (fd -1: none);
+	                        the epoll thread of a slot owns them */
+	const struct sock *udp; /* a UDP thread's socket; NULL for an epoll thread */
 	struct conn *conns;
 	unsigned nconn;
-	char *in;            /* UDP_BATCH * IN_CAP */
-	char *out;           /* UDP_BATCH * OUT_CAP; TCP replies use slot 0 */
+	char *in;            /* UDP: UDP_BATCH * IN_CAP */
+	char *out;           /* UDP: UDP_BATCH * OUT_CAP; epoll: one OUT_CAP for TCP */
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
 	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
 	struct sockaddr_storage src[UDP_BATCH];
@@ -85,7 +91,10 @@ struct sip_server {
 	struct sip_listener *ls;
 	size_t nls;
 	unsigned nworkers;
-	struct worker *w;
+	struct worker *w;    /* nworkers epoll threads (slots) */
+	struct worker *u;    /* nu UDP threads */
+	unsigned nu;
+	atomic_bool stop;
 	int stopfd;
 	struct item stop_item;
 };
@@ -129,7 +138,9 @@ static void set_port(struct sockaddr_storage *a, uint16_t port)
 /* A non-blocking SO_REUSEPORT socket bound to a, listening when TCP. */
 static int open_sock(const struct sockaddr_storage *a, int type)
 {
-	int fd = socket(a->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* UDP blocks in its own thread; TCP is driven by epoll */
+	int fd = socket(a->ss_family, type | (type == SOCK_STREAM ? SOCK_NONBLOCK : 0) | SOCK_CLOEXEC,
+	                0);
 	if (fd < 0)
 		return -1;
 	int one = 1;
@@ -139,6 +150,8 @@ static int open_sock(const struct sockaddr_storage *a, int type)
 	if (type == SOCK_DGRAM) {
 		int sz = 4 << 20; /* absorb bursts; the kernel caps it at rmem_max */
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+		struct timeval tv = {.tv_usec = 250000}; /* to see the stop flag */
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	}
 	if (bind(fd, (const struct sockaddr *)a, addr_len(a)))
 		goto fail;
@@ -173,6 +186,9 @@ void sip_server_counters(const struct sip_server *s, struct sip_counters *sum)
 	for (unsigned k = 0; k < s->nworkers; k++)
 		for (size_t i = 0; i < NCOUNTERS; i++)
 			v[i] += atomic_load_explicit(&s->w[k].pub[i], memory_order_relaxed);
+	for (unsigned k = 0; k < s->nu; k++)
+		for (size_t i = 0; i < NCOUNTERS; i++)
+			v[i] += atomic_load_explicit(&s->u[k].pub[i], memory_order_relaxed);
 }
 
 static int64_t now_of(const struct sip_server *s)
@@ -186,10 +202,11 @@ static int64_t now_of(const struct sip_server *s)
 
 /* ---- UDP ----------------------------------------------------------------- */
 
-static void udp_drain(struct worker *w, const struct sock *s)
+/* Wait for datagrams, answer them all; one batch. */
+static int udp_batch(struct worker *w, const struct sock *s)
 {
 	struct sip_server *srv = w->srv;
-	for (int round = 0; round < UDP_ROUNDS; round++) {
+	{
 		for (unsigned i = 0; i < UDP_BATCH; i++) {
 			w->riov[i] = (struct iovec){w->in + (size_t)i * IN_CAP, IN_CAP};
 			w->rmsg[i].msg_hdr = (struct msghdr){
@@ -199,9 +216,9 @@ static void udp_drain(struct worker *w, const struct sock *s)
 				.msg_iovlen = 1,
 			};
 		}
-		int n = recvmmsg(s->fd, w->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+		int n = recvmmsg(s->fd, w->rmsg, UDP_BATCH, MSG_WAITFORONE, NULL);
 		if (n <= 0)
-			return;
+			return n;
 		int64_t now = now_of(srv);
 		unsigned k = 0;
 		if (srv->cfg.decider.enter)
@@ -229,7 +246,7 @@ static void udp_drain(struct worker *w, const struct sock *s)
 		if (srv->cfg.decider.leave)
 			srv->cfg.decider.leave(srv->cfg.decider.ctx);
 		for (unsigned sent = 0; sent < k;) {
-			int r = sendmmsg(s->fd, w->smsg + sent, k - sent, 0);
+			int r = sendmmsg(s->fd, w->smsg + sent, k - sent, MSG_DONTWAIT);
 			if (r < 0) {
 				if (errno == EINTR)
 					continue;
@@ -241,9 +258,23 @@ static void udp_drain(struct worker *w, const struct sock *s)
 			}
 			sent += (unsigned)r;
 		}
-		if (n < UDP_BATCH)
-			return;
+		return n;
 	}
+}
+
+static void *udp_main(void *arg)
+{
+	struct worker *w = arg;
+	const struct sip_server_cfg *cfg = &w->srv->cfg;
+	struct timespec pause = {.tv_nsec = (long)cfg->coalesce_us * 1000};
+	while (!atomic_load_explicit(&w->srv->stop, memory_order_relaxed)) {
+		int n = udp_batch(w, w->udp);
+		publish(w);
+		/* a short batch: let datagrams gather rather than wake per one */
+		if (cfg->coalesce_us && n > 0 && n < UDP_BATCH)
+			nanosleep(&pause, NULL);
+	}
+	return NULL;
 }
 
 /* ---- TCP ----------------------------------------------------------------- */
@@ -466,8 +497,7 @@ static void *worker_main(void *arg)
 			case IT_STOP:
 				publish(w);
 				return NULL;
-			case IT_UDP:
-				udp_drain(w, (struct sock *)(void *)it);
+			case IT_UDP: /* UDP sockets have their own threads */
 				break;
 			case IT_LISTEN:
 				tcp_accept(w, (struct sock *)(void *)it);
@@ -561,6 +591,8 @@ int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, 
 	}
 	if (s->nworkers > 256)
 		s->nworkers = 256;
+	if (s->cfg.coalesce_us > 1000)
+		s->cfg.coalesce_us = 1000;
 	s->nls = cfg->nlisteners;
 	if (!s->nls || !cfg->decider.decide || !cfg->np) {
 		snprintf(err, errcap, "no listener, decider or numbering plan");
@@ -568,10 +600,18 @@ int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, 
 		return -1;
 	}
 	s->ls = calloc(s->nls, sizeof *s->ls);
+	size_t nudp = 0;
+	for (size_t i = 0; i < s->nls; i++)
+		nudp += (cfg->listeners[i].transports & SIP_UDP) != 0;
+	s->nu = s->nworkers * (unsigned)nudp;
 	s->w = aligned_alloc(64, ((s->nworkers * sizeof *s->w + 63) / 64) * 64);
-	if (!s->ls || !s->w)
+	if (s->nu)
+		s->u = aligned_alloc(64, ((s->nu * sizeof *s->u + 63) / 64) * 64);
+	if (!s->ls || !s->w || (s->nu && !s->u))
 		goto nomem;
 	memset(s->w, 0, s->nworkers * sizeof *s->w);
+	if (s->nu)
+		memset(s->u, 0, s->nu * sizeof *s->u);
 	for (size_t i = 0; i < s->nls; i++) {
 		struct sip_listener *l = &s->ls[i];
 		l->cfg = cfg->listeners[i];
@@ -592,8 +632,7 @@ int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, 
 		for (size_t i = 0; i < s->nls * 2; i++)
 			w->socks[i] = (struct sock){.it.kind = i % 2 ? IT_LISTEN : IT_UDP, .fd = -1,
 			                            .l = &s->ls[i / 2]};
-		if (!(w->in = malloc((size_t)UDP_BATCH * IN_CAP)) ||
-		    !(w->out = malloc((size_t)UDP_BATCH * OUT_CAP)))
+		if (!(w->out = malloc(OUT_CAP)))
 			goto nomem;
 		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 			snprintf(err, errcap, "epoll_create1: %s", strerror(errno));
@@ -613,19 +652,31 @@ int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, 
 			snprintf(err, errcap, "epoll_ctl: %s", strerror(errno));
 			goto fail;
 		}
-		for (size_t i = 0; i < s->nls * 2; i++)
+		for (size_t i = 1; i < s->nls * 2; i += 2)
 			if (w->socks[i].fd >= 0 && ep_add(w->ep, w->socks[i].fd, EPOLLIN, &w->socks[i])) {
 				snprintf(err, errcap, "epoll_ctl: %s", strerror(errno));
 				goto fail;
 			}
 	}
-	for (unsigned k = 0; k < s->nworkers; k++) {
-		int e = pthread_create(&s->w[k].th, NULL, worker_main, &s->w[k]);
+	for (unsigned k = 0, j = 0; k < s->nworkers; k++)
+		for (size_t i = 0; i < s->nls; i++)
+			if (s->w[k].socks[2 * i].fd >= 0) {
+				struct worker *u = &s->u[j++];
+				u->srv = s;
+				u->ep = -1;
+				u->udp = &s->w[k].socks[2 * i];
+				if (!(u->in = malloc((size_t)UDP_BATCH * IN_CAP)) ||
+				    !(u->out = malloc((size_t)UDP_BATCH * OUT_CAP)))
+					goto nomem;
+			}
+	for (unsigned k = 0; k < s->nworkers + s->nu; k++) {
+		struct worker *w = k < s->nworkers ? &s->w[k] : &s->u[k - s->nworkers];
+		int e = pthread_create(&w->th, NULL, k < s->nworkers ? worker_main : udp_main, w);
 		if (e) {
 			snprintf(err, errcap, "pthread_create: %s", strerror(e));
 			goto fail;
 		}
-		s->w[k].started = true;
+		w->started = true;
 	}
 	*out = s;
 	return 0;
@@ -650,11 +701,22 @@ void sip_server_stop(struct sip_server *s)
 {
 	if (!s)
 		return;
+	atomic_store(&s->stop, true);
 	if (s->stopfd >= 0) {
 		uint64_t one = 1;
 		ssize_t r = write(s->stopfd, &one, sizeof one);
 		(void)r;
 	}
+	for (unsigned k = 0; k < s->nu; k++)
+		if (s->u[k].started) {
+			shutdown(s->u[k].udp->fd, SHUT_RD); /* wakes recvmmsg() */
+			pthread_join(s->u[k].th, NULL);
+		}
+	for (unsigned k = 0; k < s->nu; k++) {
+		free(s->u[k].in);
+		free(s->u[k].out);
+	}
+	free(s->u);
 	if (s->w) {
 		for (unsigned k = 0; k < s->nworkers; k++)
 			if (s->w[k].started)
