@@ -2,7 +2,8 @@
 # callbar benchmarks: run every benchmark of a build directory, one core.
 # Each prints its result as a ratio against a baseline measured in the same
 # run.  bench/batch.sh (callbar batch over a 1 GB CSV) takes minutes and is
-# run by hand.
+# run by hand; so is bench/sip_kamailio.sh (sip-serve against Kamailio under
+# sipp, CPU per call and highest rate).
 #   sh bench/run.sh [BUILD_DIR]
 set -eu
 b=${1:-build}

@@ -20,6 +20,7 @@ static const struct cli_command commands[] = {
 	{"keyword", cmd_keyword, "act on a subscriber's keyword text message"},
 	{"serve", cmd_serve, "run the daemon: HTTP/JSON decisions, metrics, reload"},
 	{"token", cmd_token, "create, list and revoke the daemon's API tokens"},
+	{"sip-serve", cmd_sip_serve, "answer SIP INVITE and MESSAGE (UDP, TCP) by the rules"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,338 @@
+/* callbar sip-serve: the SIP policy server on its own (docs/sip.md,
+ * "Running the server"). */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sip_server.h"
+#include "cli.h"
+#include "numplan_load.h"
+#include "rules_load.h"
+
+static const char help[] =
+	"usage: callbar sip-serve --rules FILE [--unlocked FILE | --registry URL]\n"
+	"                         --sip ADDR:PORT [--sip-in ADDR:PORT] ...\n"
+	"                         [--block-status 403|603] [--fail-mode 302|500]\n"
+	"                         [--ingress CIDR=NAME ...] [--workers N] [--at TIME]\n"
+	"                         [--coalesce-us N]\n"
+	"\n"
+	"Answer SIP INVITE (voice) and MESSAGE (SMS) over UDP and TCP as a stateless\n"
+	"redirect server: 302 with Contact = the Request-URI when allowed, 403 (or 603)\n"
+	"with Reason and X-Callbar-Rule when blocked (docs/sip.md).\n"
+	"\n"
+	"  --rules FILE        the rule file, compiled once at start\n"
+	"  --unlocked FILE     unlock records, one a line (NUMBER SCOPE LEVEL)\n"
+	"  --registry URL      unlock records from the registry (sqlite:PATH, postgres://...)\n"
+	"  --sip ADDR:PORT     UDP and TCP listener for calls our subscribers make\n"
+	"                      (direction out: subscriber P-Asserted-Identity, else From;\n"
+	"                      peer the Request-URI); repeatable; port 0: any free port\n"
+	"  --sip-in ADDR:PORT  the same for calls to our subscribers (direction in:\n"
+	"                      subscriber Request-URI, else To; peer P-Asserted-Identity,\n"
+	"                      else From)\n"
+	"  --block-status S    403 (default) or 603 for a blocked call\n"
+	"  --fail-mode S       the answer when no decision can be made (bad number,\n"
+	"                      store down): 302 (fail open) or 500 (default)\n"
+	"  --ingress CIDR=NAME requests from that network come in on ingress NAME (the\n"
+	"                      rules' 'via NAME'); repeatable, the longest prefix wins\n"
+	"  --workers N         worker threads (default: one per CPU)\n"
+	"  --at TIME           decide every event at this time (tests), as in check\n"
+	"  --coalesce-us N     UDP: after a short batch wait N us (<= 1000) so that\n"
+	"                      datagrams gather: less CPU per call, up to N us more\n"
+	"                      latency (default 0: answer each as it comes)\n"
+	"\n"
+	"Prints one line per listener (\"sip out 127.0.0.1:5060 udp,tcp\") once bound.\n"
+	"SIGTERM or SIGINT stops it (exit 0) after printing its counters to stderr.\n";
+
+#define MAX_LISTENERS 16
+#define MAX_INGRESS 64
+
+struct ctx {
+	const struct cbar_rules *rules;
+	struct cbar_unlock_lookup lk;
+	bool have_lk;
+};
+
+static enum cbar_decision decide(void *p, const struct cbar_event *ev, struct cbar_verdict *v)
+{
+	const struct ctx *c = p;
+	return cbar_decide(c->rules, ev, c->have_lk ? &c->lk : NULL, v);
+}
+
+/* "1.2.3.4:5060", "[::1]:5060"; false when malformed. */
+static bool parse_hostport(const char *s, struct sockaddr_storage *a)
+{
+	memset(a, 0, sizeof *a);
+	const char *colon = strrchr(s, ':');
+	if (!colon || !colon[1])
+		return false;
+	char *end;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (*end || port > 65535)
+		return false;
+	char host[64];
+	size_t hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (hl >= sizeof host)
+		return false;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	struct sockaddr_in *a4 = (void *)a;
+	struct sockaddr_in6 *a6 = (void *)a;
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		return true;
+	}
+	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		return true;
+	}
+	return false;
+}
+
+/* "10.1.0.0/16=intl-gateway" (no /: a host); false when malformed. */
+static bool parse_ingress(const char *s, struct sip_ingress *g)
+{
+	memset(g, 0, sizeof *g);
+	const char *eq = strchr(s, '=');
+	if (!eq || !eq[1] || strlen(eq + 1) >= sizeof g->name)
+		return false;
+	char net[64];
+	size_t nl = (size_t)(eq - s);
+	if (nl >= sizeof net)
+		return false;
+	memcpy(net, s, nl);
+	net[nl] = 0;
+	char *slash = strchr(net, '/');
+	long bits = -1;
+	if (slash) {
+		char *end;
+		*slash = 0;
+		bits = strtol(slash + 1, &end, 10);
+		if (*end || slash[1] == 0 || bits < 0)
+			return false;
+	}
+	struct sockaddr_in *a4 = (void *)&g->net;
+	struct sockaddr_in6 *a6 = (void *)&g->net;
+	if (inet_pton(AF_INET, net, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		if (bits > 32)
+			return false;
+		g->prefix = (uint8_t)(bits < 0 ? 32 : bits);
+	} else if (inet_pton(AF_INET6, net, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		if (bits > 128)
+			return false;
+		g->prefix = (uint8_t)(bits < 0 ? 128 : bits);
+	} else {
+		return false;
+	}
+	strcpy(g->name, eq + 1);
+	return true;
+}
+
+static void print_addr(FILE *f, const struct sockaddr_storage *a, uint16_t port)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (a->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)a)->sin_addr, host,
+		          sizeof host);
+		fprintf(f, "%s:%u", host, port);
+	} else {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)a)->sin6_addr, host,
+		          sizeof host);
+		fprintf(f, "[%s]:%u", host, port);
+	}
+}
+
+static void print_counters(FILE *f, const struct sip_counters *c)
+{
+	fprintf(f, "sip-serve: received %llu dropped %llu parse_errors %llu send_errors %llu\n",
+	        (unsigned long long)c->received, (unsigned long long)c->dropped,
+	        (unsigned long long)c->parse_errors, (unsigned long long)c->send_errors);
+	fprintf(f, "sip-serve: decisions allow %llu block %llu error %llu\nsip-serve: answered",
+	        (unsigned long long)c->decisions[CBAR_ALLOW],
+	        (unsigned long long)c->decisions[CBAR_BLOCK],
+	        (unsigned long long)c->decisions[CBAR_ERROR]);
+	for (unsigned i = 0; i < SIP_ST_COUNT; i++)
+		if (c->answered[i]) {
+			if (i == SIP_ST_OTHER)
+				fprintf(f, " other %llu", (unsigned long long)c->answered[i]);
+			else
+				fprintf(f, " %u %llu", sip_status_code((enum sip_status_slot)i),
+				        (unsigned long long)c->answered[i]);
+		}
+	fputc('\n', f);
+}
+
+int cmd_sip_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"rules", required_argument, NULL, 'r'},     {"unlocked", required_argument, NULL, 'u'},
+		{"registry", required_argument, NULL, 'R'},  {"sip", required_argument, NULL, 'o'},
+		{"sip-in", required_argument, NULL, 'i'},    {"block-status", required_argument, NULL, 'b'},
+		{"fail-mode", required_argument, NULL, 'f'}, {"ingress", required_argument, NULL, 'g'},
+		{"workers", required_argument, NULL, 'w'},   {"at", required_argument, NULL, 't'},
+		{"coalesce-us", required_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'},            {0, 0, 0, 0},
+	};
+	const char *rules_path = NULL, *unlocked = NULL, *registry = NULL, *at = NULL;
+	struct sip_listener_cfg ls[MAX_LISTENERS];
+	struct sip_ingress ing[MAX_INGRESS];
+	size_t nls = 0, ning = 0;
+	unsigned block = 403, workers = 0, coalesce = 0;
+	bool fail_open = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': rules_path = optarg; break;
+		case 'u': unlocked = optarg; break;
+		case 'R': registry = optarg; break;
+		case 't': at = optarg; break;
+		case 'o':
+		case 'i':
+			if (nls == MAX_LISTENERS) {
+				fprintf(stderr, "callbar sip-serve: at most %d listeners\n", MAX_LISTENERS);
+				return CLI_BAD;
+			}
+			memset(&ls[nls], 0, sizeof ls[nls]);
+			if (!parse_hostport(optarg, &ls[nls].addr)) {
+				fprintf(stderr, "callbar sip-serve: '%s': want ADDR:PORT\n", optarg);
+				return CLI_BAD;
+			}
+			ls[nls].transports = SIP_UDP | SIP_TCP;
+			ls[nls].direction = c == 'o' ? CBAR_OUT : CBAR_IN;
+			nls++;
+			break;
+		case 'b':
+			if (strcmp(optarg, "403") && strcmp(optarg, "603")) {
+				fprintf(stderr, "callbar sip-serve: --block-status must be 403 or 603\n");
+				return CLI_BAD;
+			}
+			block = (unsigned)atoi(optarg);
+			break;
+		case 'f':
+			if (strcmp(optarg, "302") && strcmp(optarg, "500")) {
+				fprintf(stderr, "callbar sip-serve: --fail-mode must be 302 or 500\n");
+				return CLI_BAD;
+			}
+			fail_open = !strcmp(optarg, "302");
+			break;
+		case 'g':
+			if (ning == MAX_INGRESS || !parse_ingress(optarg, &ing[ning])) {
+				fprintf(stderr, "callbar sip-serve: --ingress '%s': want CIDR=NAME\n", optarg);
+				return CLI_BAD;
+			}
+			ning++;
+			break;
+		case 'w': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || !n || n > 256) {
+				fprintf(stderr, "callbar sip-serve: --workers must be 1..256\n");
+				return CLI_BAD;
+			}
+			workers = (unsigned)n;
+			break;
+		}
+		case 'C': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || n > 1000) {
+				fprintf(stderr, "callbar sip-serve: --coalesce-us must be 0..1000\n");
+				return CLI_BAD;
+			}
+			coalesce = (unsigned)n;
+			break;
+		}
+		case 'h': fputs(help, stdout); return CLI_OK;
+		default: fputs(help, stderr); return CLI_BAD;
+		}
+	}
+	if (optind < argc || !rules_path || !nls) {
+		fprintf(stderr, "callbar sip-serve: --rules and --sip or --sip-in are required\n");
+		fputs(help, stderr);
+		return CLI_BAD;
+	}
+	if (unlocked && registry) {
+		fprintf(stderr, "callbar sip-serve: --unlocked and --registry exclude each other\n");
+		return CLI_BAD;
+	}
+	struct numplan_files files = {0};
+	struct cbar_numplan *np = numplan_load(&files);
+	struct cbar_rules *rules = NULL;
+	struct cbar_unlockset *us = NULL;
+	struct sip_server *srv = NULL;
+	int rc = CLI_BAD;
+	if (!np)
+		return CLI_BAD;
+	uint16_t cn = cbar_numplan_country(np, "CN", 2);
+	if (!(rules = rules_load(np, rules_path)))
+		goto out;
+	if (unlocked && !(us = unlocks_load(np, cn, unlocked)))
+		goto out;
+	if (registry && !(us = unlocks_from_registry(registry)))
+		goto out;
+	struct sip_server_cfg cfg = {
+		.listeners = ls,
+		.nlisteners = nls,
+		.workers = workers,
+		.np = np,
+		.coalesce_us = coalesce,
+	};
+	if (at && !parse_time(at, strlen(at), cbar_rules_tz_offset(rules), &cfg.fixed_time)) {
+		fprintf(stderr, "callbar sip-serve: --at '%s': want 2022-05-08T09:30:00+08:00, "
+		                "...Z, YYYY-MM-DD or @EPOCH\n", at);
+		goto out;
+	}
+	struct ctx ctx = {.rules = rules};
+	if (us) {
+		ctx.lk = cbar_unlockset_lookup(us);
+		ctx.have_lk = true;
+	}
+	cfg.decider = (struct sip_decider){.decide = decide, .ctx = &ctx};
+	for (size_t i = 0; i < nls; i++) {
+		ls[i].block_status = (uint16_t)block;
+		ls[i].fail_open = fail_open;
+		ls[i].country = cn;
+		ls[i].ingress = ing;
+		ls[i].ningress = ning;
+	}
+	/* The workers inherit this mask, so the signals come to sigwait() here. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	char err[256];
+	if (sip_server_start(&cfg, &srv, err, sizeof err)) {
+		fprintf(stderr, "callbar sip-serve: %s\n", err);
+		goto out;
+	}
+	for (size_t i = 0; i < nls; i++) {
+		printf("sip %s ", ls[i].direction == CBAR_OUT ? "out" : "in");
+		print_addr(stdout, &ls[i].addr, sip_server_port(srv, i));
+		printf(" udp,tcp\n");
+	}
+	fflush(stdout);
+	int sig;
+	sigwait(&set, &sig);
+	struct sip_counters sum = {0};
+	sip_server_counters(srv, &sum);
+	sip_server_stop(srv);
+	print_counters(stderr, &sum);
+	rc = CLI_OK;
+out:
+	cbar_unlockset_free(us);
+	cbar_rules_free(rules);
+	cbar_numplan_free(np);
+	return rc;
+}

@@ -1,0 +1,229 @@
+/*
+ * callbar: one SIP message in, one reply out.  No sockets, no clock, no
+ * allocation: the workers of sip_server.c call it per datagram or per framed
+ * TCP message, and fuzz/fuzz_sip_server.c calls it on any bytes.
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sip_server.h"
+
+static const uint16_t status_codes[SIP_ST_COUNT] = {
+#define SIP__CODE(code) [SIP_ST_##code] = code,
+	SIP_STATUS_MAP(SIP__CODE)
+#undef SIP__CODE
+};
+
+uint16_t sip_status_code(enum sip_status_slot s)
+{
+	return (unsigned)s < SIP_ST_COUNT ? status_codes[s] : 0;
+}
+
+static enum sip_status_slot status_slot(uint16_t status)
+{
+	for (unsigned i = 0; i < SIP_ST_OTHER; i++)
+		if (status_codes[i] == status)
+			return (enum sip_status_slot)i;
+	return SIP_ST_OTHER;
+}
+
+void sip_listener_init(struct sip_listener *l)
+{
+	struct sip_listener_cfg *c = &l->cfg;
+	if (!c->nsub) {
+		if (c->direction == CBAR_OUT) {
+			c->sub_src[0] = CBAR_SIP_SRC_PAI;
+			c->sub_src[1] = CBAR_SIP_SRC_FROM;
+		} else {
+			c->sub_src[0] = CBAR_SIP_SRC_RURI;
+			c->sub_src[1] = CBAR_SIP_SRC_TO;
+		}
+		c->nsub = 2;
+	}
+	if (!c->npeer) {
+		if (c->direction == CBAR_OUT) {
+			c->peer_src[0] = CBAR_SIP_SRC_RURI;
+			c->npeer = 1;
+		} else {
+			c->peer_src[0] = CBAR_SIP_SRC_PAI;
+			c->peer_src[1] = CBAR_SIP_SRC_FROM;
+			c->npeer = 2;
+		}
+	}
+	if (c->nsub > SIP_MAX_SOURCES)
+		c->nsub = SIP_MAX_SOURCES;
+	if (c->npeer > SIP_MAX_SOURCES)
+		c->npeer = SIP_MAX_SOURCES;
+	l->sip = (struct cbar_sip_cfg){
+		.block_status = c->block_status == 603 ? 603 : 403,
+		.fail_open = c->fail_open,
+	};
+}
+
+/* Whether a and b agree on the first prefix bits. */
+static bool prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned bytes = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, bytes))
+		return false;
+	if (!rest)
+		return true;
+	uint8_t mask = (uint8_t)(0xffu << (8 - rest));
+	return (a[bytes] & mask) == (b[bytes] & mask);
+}
+
+/* The address bytes of a socket address (IPv4-mapped IPv6 as IPv4). */
+static const uint8_t *addr_bytes(const struct sockaddr *sa, int *family)
+{
+	if (sa->sa_family == AF_INET) {
+		*family = AF_INET;
+		return (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			*family = AF_INET;
+			return a6->s6_addr + 12;
+		}
+		*family = AF_INET6;
+		return a6->s6_addr;
+	}
+	*family = AF_UNSPEC;
+	return NULL;
+}
+
+/* The ingress class of src: the longest matching prefix, or NULL. */
+static const char *ingress_of(const struct sip_listener *l, const struct sockaddr *src)
+{
+	if (!src || !l->cfg.ningress)
+		return NULL;
+	int fam;
+	const uint8_t *a = addr_bytes(src, &fam);
+	if (!a)
+		return NULL;
+	const char *best = NULL;
+	int best_len = -1;
+	for (size_t i = 0; i < l->cfg.ningress; i++) {
+		const struct sip_ingress *g = &l->ingress[i];
+		int gfam;
+		const uint8_t *b = addr_bytes((const struct sockaddr *)&g->net, &gfam);
+		if (gfam == fam && (int)g->prefix > best_len && prefix_eq(a, b, g->prefix)) {
+			best = g->name;
+			best_len = g->prefix;
+		}
+	}
+	return best;
+}
+
+/*
+ * The number from the first source of list that carries one.  CBAR_OK, or
+ * CBAR_SIP_NO_NUMBER when none does, or the parse error of the first one
+ * present.
+ */
+static enum cbar_err number_from(const struct cbar_numplan *np, uint16_t country,
+                                 const struct cbar_sip_msg *m, const enum cbar_sip_source *list,
+                                 unsigned n, struct cbar_number *out)
+{
+	for (unsigned i = 0; i < n; i++) {
+		enum cbar_err e = cbar_sip_number(np, country, m, list[i], out);
+		if (e != CBAR_SIP_NO_NUMBER)
+			return e;
+	}
+	return CBAR_SIP_NO_NUMBER;
+}
+
+/* Decide m; fills v (an error verdict when the numbers are missing or bad). */
+static enum cbar_decision decide(const struct sip_listener *l, const struct cbar_numplan *np,
+                                 const struct sip_decider *d, const struct cbar_sip_msg *m,
+                                 const struct sockaddr *src, int64_t now, struct cbar_verdict *v)
+{
+	const struct sip_listener_cfg *c = &l->cfg;
+	struct cbar_number sub, peer;
+	struct cbar_event ev = {
+		.time = now,
+		.service = m->method == CBAR_SIP_MESSAGE ? CBAR_SMS : CBAR_VOICE,
+		.direction = c->direction,
+		.subscriber = &sub,
+		.peer = &peer,
+	};
+	enum cbar_err e = number_from(np, c->country, m, c->sub_src, c->nsub, &sub);
+	if (!e)
+		e = number_from(np, sub.country ? sub.country : c->country,
+		                m, c->peer_src, c->npeer, &peer);
+	if (e) {
+		*v = (struct cbar_verdict){.decision = CBAR_ERROR, .rule = -1, .exempted_rule = -1,
+		                           .err = e};
+		return CBAR_ERROR;
+	}
+	const char *ing = ingress_of(l, src);
+	if (ing) {
+		ev.ingress = ing;
+		ev.ingress_len = strlen(ing);
+	}
+	return d->decide(d->ctx, &ev, v);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+size_t sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
+                  const struct sip_decider *d, const char *buf, size_t len,
+                  enum cbar_sip_transport tp, const struct sockaddr *src, int64_t now, char *out,
+                  size_t cap, struct sip_counters *c)
+{
+	struct cbar_sip_msg m;
+	uint16_t status;
+	char rule[256];
+	struct cbar_sip_reply r = {0};
+	c->received++;
+	enum cbar_err pe = cbar_sip_parse(buf, len, tp, &m);
+	if (pe)
+		c->parse_errors++;
+	switch (cbar_sip_triage(&m, pe, &l->sip, &status)) {
+	case CBAR_SIP_DROP:
+		c->dropped++;
+		return 0;
+	case CBAR_SIP_ANSWER:
+		break;
+	case CBAR_SIP_DECIDE: {
+		struct cbar_verdict v;
+		enum cbar_decision dec = decide(l, np, d, &m, src, now, &v);
+		if ((unsigned)dec > CBAR_ERROR)
+			dec = CBAR_ERROR;
+		c->decisions[dec]++;
+		status = cbar_sip_verdict_status(&l->sip, dec == CBAR_ALLOW   ? CBAR_SIP_ALLOW
+		                                          : dec == CBAR_BLOCK ? CBAR_SIP_BLOCK
+		                                                              : CBAR_SIP_ERROR);
+		if (dec == CBAR_BLOCK) {
+			if (v.reason) {
+				r.reason = v.reason;
+				r.reason_len = strlen(v.reason);
+			}
+			if (v.file) {
+				int n = snprintf(rule, sizeof rule, "%s:%u", base_name(v.file), v.line);
+				if (n > 0) {
+					r.rule = rule;
+					r.rule_len = (size_t)n < sizeof rule ? (size_t)n : sizeof rule - 1;
+				}
+			}
+			if (v.announcement && v.announcement->name) {
+				r.announcement = v.announcement->name;
+				r.announcement_len = strlen(v.announcement->name);
+			}
+		}
+		break;
+	}
+	}
+	r.status = status;
+	size_t olen;
+	if (cbar_sip_reply_build(&m, &r, out, cap, &olen) != CBAR_OK) {
+		c->send_errors++;
+		return 0;
+	}
+	c->answered[status_slot(status)]++;
+	return olen;
+}

@@ -1,0 +1,170 @@
+/*
+ * callbar: the SIP policy server's sockets (UDP and TCP), for `callbar
+ * sip-serve` today and `callbar serve` later.
+ *
+ * Conventions for this header:
+ * - The server answers INVITE (voice) and MESSAGE (SMS) as a stateless
+ *   redirect server: 302 (continue, Contact = the Request-URI), 403/603
+ *   (blocked, with Reason and X-Callbar-* headers), 302 or 500 on an
+ *   `error` verdict.  Everything about the bytes is src/proto (sip.h).
+ * - The decision comes through a hook (struct sip_decider) so the daemon
+ *   can plug in its RCU snapshot: decide() is called from every worker
+ *   thread at once and must be thread-safe and must not block.  The
+ *   server reads the clock (wall clock at receipt) and builds the event;
+ *   the hook never sees SIP.
+ * - Workers: one thread per worker, each with its own SO_REUSEPORT socket
+ *   per listener, its own buffers and its own counters; nothing is shared
+ *   between workers on the decision path and nothing is allocated per
+ *   message (TCP allocates one capped buffer per connection).
+ * - Ownership: sip_server_start() copies the configuration it is given
+ *   (listeners, ingress classes); the numbering plan and the decider's
+ *   context are borrowed and must outlive sip_server_stop().
+ */
+#ifndef CALLBAR_NET_SIP_SERVER_H
+#define CALLBAR_NET_SIP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "callbar/rules.h"
+#include "callbar/sip.h"
+
+/*
+ * The decision hook.  decide() fills *v and returns v->decision.  The
+ * verdict's strings (reason, file, announcement) point into the caller's
+ * snapshot and are read after decide() returns, while the reply is built:
+ * a snapshot must stay alive from enter() to leave().  The worker calls
+ * enter() before a batch of messages (one recvmmsg() batch, or what one
+ * TCP read delivered) and leave() after their replies are built; both may
+ * be NULL.  With RCU they are rcu_read_lock()/rcu_read_unlock() (or a QSBR
+ * quiescent state in leave()).  All three run on every worker at once.
+ */
+struct sip_decider {
+	enum cbar_decision (*decide)(void *ctx, const struct cbar_event *ev, struct cbar_verdict *v);
+	void *ctx;
+	void (*enter)(void *ctx);
+	void (*leave)(void *ctx);
+};
+
+/* Transports a listener opens (bits). */
+enum { SIP_UDP = 1, SIP_TCP = 2 };
+
+/* Header sources tried in order for a number; the first one present wins
+ * (a number that is present but does not parse is an `error` verdict). */
+#define SIP_MAX_SOURCES 4
+
+/* An ingress class: datagrams and connections from addr/prefix are tagged
+ * NAME (the rules' `via NAME`).  The longest matching prefix wins. */
+#define SIP_INGRESS_NAME_MAX 32
+struct sip_ingress {
+	struct sockaddr_storage net; /* AF_INET or AF_INET6, port ignored */
+	uint8_t prefix;              /* bits */
+	char name[SIP_INGRESS_NAME_MAX];
+};
+
+struct sip_listener_cfg {
+	struct sockaddr_storage addr; /* port 0: any free port (see sip_server_port) */
+	unsigned transports;          /* SIP_UDP | SIP_TCP */
+	enum cbar_direction direction;
+	/* where the numbers come from; nsub/npeer 0: the defaults,
+	 *   out: subscriber P-Asserted-Identity then From, peer Request-URI;
+	 *   in:  subscriber Request-URI then To, peer P-Asserted-Identity then From. */
+	enum cbar_sip_source sub_src[SIP_MAX_SOURCES], peer_src[SIP_MAX_SOURCES];
+	unsigned nsub, npeer;
+	uint16_t block_status;        /* 403 (0 means 403) or 603 */
+	bool fail_open;               /* error verdict: true 302, false 500 */
+	uint16_t country;             /* context for national numbers (CN) */
+	const struct sip_ingress *ingress; /* copied by sip_server_start() */
+	size_t ningress;
+};
+
+struct sip_server_cfg {
+	const struct sip_listener_cfg *listeners;
+	size_t nlisteners;
+	unsigned workers;                 /* 0: one per online CPU */
+	const struct cbar_numplan *np;    /* borrowed */
+	struct sip_decider decider;       /* ctx borrowed */
+	int64_t fixed_time;               /* tests: every event at this UTC second; 0: clock */
+	/* UDP: after a batch shorter than 32 datagrams, sleep this long (up to
+	 * 1000 us) before reading again, so that datagrams gather and one
+	 * wake-up answers several: less CPU per message at moderate rates, at
+	 * most this much more latency.  0 (default): answer as they come. */
+	unsigned coalesce_us;
+};
+
+/* Statuses counted one by one; anything else is counted as "other". */
+#define SIP_STATUS_MAP(X)                                                              \
+	X(200) X(302) X(400) X(403) X(405) X(416) X(420) X(483) X(500) X(501) X(505)   \
+	X(513) X(603)
+enum sip_status_slot {
+#define SIP__SLOT(code) SIP_ST_##code,
+	SIP_STATUS_MAP(SIP__SLOT)
+#undef SIP__SLOT
+	SIP_ST_OTHER,
+	SIP_ST_COUNT
+};
+
+/* Counters of one worker, or summed over them (sip_server_counters). */
+struct sip_counters {
+	uint64_t received;        /* datagrams and framed TCP messages */
+	uint64_t answered[SIP_ST_COUNT];
+	uint64_t dropped;         /* nothing sent: responses, ACK, junk */
+	uint64_t parse_errors;    /* cbar_sip_parse() failed (answered or not) */
+	uint64_t decisions[3];    /* by enum cbar_decision */
+	uint64_t send_errors;     /* a reply that could not be sent or built */
+	uint64_t tcp_accepted, tcp_closed, tcp_pings;
+};
+
+/* The code of a status slot (0 for SIP_ST_OTHER). */
+uint16_t sip_status_code(enum sip_status_slot s);
+
+struct sip_server;
+
+/*
+ * Bind every listener (UDP and/or TCP, one socket per worker each) and start
+ * the workers.  A listener asking for port 0 gets one free port shared by
+ * its UDP and TCP sockets and every worker.  On failure returns -1 with a
+ * message in err (nothing left running or open) and *out NULL.
+ */
+int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, char *err,
+                     size_t errcap);
+
+/* The port listener i is bound to (after port 0 was resolved). */
+uint16_t sip_server_port(const struct sip_server *s, size_t i);
+unsigned sip_server_workers(const struct sip_server *s);
+
+/* Add every worker's counters into *sum (zero it first).  Any thread may
+ * call it while the server runs: each value is read atomically, the sum
+ * is not a snapshot across counters. */
+void sip_server_counters(const struct sip_server *s, struct sip_counters *sum);
+
+/* Stop the workers, close every socket and free the server.  NULL is fine. */
+void sip_server_stop(struct sip_server *s);
+
+/* ---- the per-message path, without sockets (sip_handle.c) ---------------- */
+
+/* A listener as the workers use it: the configuration resolved. */
+struct sip_listener {
+	struct sip_listener_cfg cfg;
+	struct cbar_sip_cfg sip;
+	struct sip_ingress *ingress; /* owned copy */
+};
+
+/*
+ * One message in, the reply out: parse, triage, numbers, event, decide,
+ * reply.  Returns the reply length in out (0: send nothing).  src is the
+ * sender (for the ingress class; may be NULL), now the event time, c the
+ * calling worker's counters (plain increments: one writer).
+ */
+size_t sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
+                  const struct sip_decider *d, const char *buf, size_t len,
+                  enum cbar_sip_transport tp, const struct sockaddr *src, int64_t now, char *out,
+                  size_t cap, struct sip_counters *c);
+
+/* Fill the resolved part of l from l->cfg (defaults, cbar_sip_cfg); the
+ * ingress pointer is left as the caller set it. */
+void sip_listener_init(struct sip_listener *l);
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * callbar: the SIP server's sockets, in process: sip_server_start() on
+ * port 0 with a decider that blocks one number, then over UDP a
+ * retransmitted INVITE gets byte-identical answers, a batch of datagrams is
+ * answered one for one, and over TCP two pipelined messages, a message cut
+ * in two and a CRLFCRLF ping are answered; the counters add up; stop is
+ * clean.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "callbar/data.h"
+#include "sip_server.h"
+
+static struct cbar_numplan *np;
+static struct sip_server *srv;
+static uint16_t port;
+static struct cbar_event last_ev; /* copied: the pointers are not kept */
+static char last_ingress[32];
+static atomic_int entered, left, inside_bad;
+static _Thread_local int inside;
+
+/* enter/leave: balanced per worker, decide() only between them */
+static void toy_enter(void *ctx)
+{
+	(void)ctx;
+	if (inside++)
+		atomic_fetch_add(&inside_bad, 1);
+	atomic_fetch_add(&entered, 1);
+}
+
+static void toy_leave(void *ctx)
+{
+	(void)ctx;
+	if (--inside)
+		atomic_fetch_add(&inside_bad, 1);
+	atomic_fetch_add(&left, 1);
+}
+
+/* Blocks calls to +852, allows the rest; "error" for a subscriber +999. */
+static enum cbar_decision toy_decide(void *ctx, const struct cbar_event *ev, struct cbar_verdict *v)
+{
+	(void)ctx;
+	if (!inside)
+		atomic_fetch_add(&inside_bad, 1);
+	last_ev = *ev;
+	last_ev.subscriber = last_ev.peer = NULL;
+	snprintf(last_ingress, sizeof last_ingress, "%.*s", (int)ev->ingress_len,
+	         ev->ingress ? ev->ingress : "");
+	*v = (struct cbar_verdict){.rule = -1, .exempted_rule = -1};
+	if (ev->peer->cc == 852) {
+		v->decision = CBAR_BLOCK;
+		v->rule = 0;
+		v->file = "/etc/callbar/toy.rules";
+		v->line = 7;
+		v->reason = "intl-locked";
+	}
+	return v->decision;
+}
+
+static const char invite[] =
+	"INVITE sip:+85291234567@gw SIP/2.0\r\n"
+	"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKretrans1\r\n"
+	"From: <sip:13805710000@sw>;tag=f1\r\n"
+	"To: <sip:+85291234567@gw>\r\n"
+	"Call-ID: retrans@test\r\n"
+	"CSeq: 1 INVITE\r\n"
+	"Max-Forwards: 70\r\n"
+	"Content-Length: 0\r\n\r\n";
+
+static const char invite_ok[] =
+	"INVITE sip:13900000000@gw SIP/2.0\r\n"
+	"Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKok1\r\n"
+	"From: <sip:13805710000@sw>;tag=f2\r\n"
+	"To: <sip:13900000000@gw>\r\n"
+	"Call-ID: ok@test\r\n"
+	"CSeq: 1 INVITE\r\n"
+	"Max-Forwards: 70\r\n"
+	"Content-Length: 0\r\n\r\n";
+
+static int setup(void **state)
+{
+	(void)state;
+	struct cbar_diag d;
+	assert_int_equal(cbar_numplan_embedded(&np, &d), CBAR_OK);
+	struct sip_ingress ing = {.prefix = 8, .name = "loop"};
+	struct sockaddr_in *n4 = (void *)&ing.net;
+	n4->sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.0", &n4->sin_addr);
+	struct sip_listener_cfg l = {.transports = SIP_UDP | SIP_TCP, .direction = CBAR_OUT,
+	                             .country = cbar_numplan_country(np, "CN", 2),
+	                             .ingress = &ing, .ningress = 1};
+	struct sockaddr_in *a = (void *)&l.addr;
+	a->sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
+	struct sip_server_cfg cfg = {.listeners = &l, .nlisteners = 1, .workers = 2, .np = np,
+	                             .decider = {toy_decide, NULL, toy_enter, toy_leave}, .fixed_time = 1655251200};
+	char err[256];
+	assert_int_equal(sip_server_start(&cfg, &srv, err, sizeof err), 0);
+	port = sip_server_port(srv, 0);
+	assert_true(port != 0);
+	assert_int_equal(sip_server_workers(srv), 2);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sip_server_stop(srv);
+	cbar_numplan_free(np);
+	return 0;
+}
+
+static struct sockaddr_in server_addr(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	return a;
+}
+
+/* Receive one datagram, waiting at most 5 s (a lost answer fails, it does
+ * not hang). */
+static ssize_t recv_one(int fd, char *buf, size_t cap)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	if (poll(&p, 1, 5000) != 1)
+		return -1;
+	return recv(fd, buf, cap, 0);
+}
+
+static void udp_retransmission(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = server_addr();
+	char r1[4096], r2[4096];
+	assert_true(sendto(fd, invite, sizeof invite - 1, 0, (void *)&a, sizeof a) > 0);
+	ssize_t n1 = recv_one(fd, r1, sizeof r1);
+	assert_true(sendto(fd, invite, sizeof invite - 1, 0, (void *)&a, sizeof a) > 0);
+	ssize_t n2 = recv_one(fd, r2, sizeof r2);
+	assert_true(n1 > 0);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(r1, r2, (size_t)n1);
+	r1[n1] = 0;
+	assert_non_null(strstr(r1, "SIP/2.0 403 Forbidden\r\n"));
+	assert_non_null(strstr(r1, "\r\nReason: Q.850;cause=21;text=\"intl-locked\"\r\n"));
+	assert_non_null(strstr(r1, "\r\nX-Callbar-Rule: toy.rules:7\r\n"));
+	assert_int_equal(last_ev.service, CBAR_VOICE);
+	close(fd);
+}
+
+static void udp_batch(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = server_addr();
+	enum { N = 50 };
+	char msg[1024], r[4096];
+	for (int i = 0; i < N; i++) {
+		int len = snprintf(msg, sizeof msg,
+		                   "MESSAGE sip:13900000000@gw SIP/2.0\r\n"
+		                   "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKb%d\r\n"
+		                   "From: <sip:13805710000@sw>;tag=f%d\r\n"
+		                   "To: <sip:13900000000@gw>\r\n"
+		                   "Call-ID: batch%d@test\r\n"
+		                   "CSeq: 1 MESSAGE\r\n"
+		                   "Max-Forwards: 70\r\n"
+		                   "Content-Length: 2\r\n\r\nhi",
+		                   i, i, i);
+		assert_true(sendto(fd, msg, (size_t)len, 0, (void *)&a, sizeof a) > 0);
+	}
+	bool seen[N] = {0};
+	for (int i = 0; i < N; i++) {
+		ssize_t n = recv_one(fd, r, sizeof r - 1);
+		assert_true(n > 0);
+		r[n] = 0;
+		assert_non_null(strstr(r, "SIP/2.0 302 Moved Temporarily\r\n"));
+		assert_non_null(strstr(r, "\r\nContact: <sip:13900000000@gw>\r\n"));
+		const char *c = strstr(r, "Call-ID: batch");
+		assert_non_null(c);
+		int k = atoi(c + 14);
+		assert_true(k >= 0 && k < N && !seen[k]);
+		seen[k] = true;
+	}
+	close(fd);
+}
+
+/* Read from a stream until want bytes came (or 5 s passed). */
+static size_t read_some(int fd, char *buf, size_t cap, size_t want)
+{
+	size_t got = 0;
+	while (got < want && got < cap) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 5000) != 1)
+			break;
+		ssize_t n = recv(fd, buf + got, cap - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return got;
+}
+
+static void tcp_stream(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = server_addr();
+	assert_int_equal(connect(fd, (void *)&a, sizeof a), 0);
+	char r[8192];
+	/* a ping first: answered with CRLF */
+	assert_int_equal(send(fd, "\r\n\r\n", 4, 0), 4);
+	assert_int_equal(read_some(fd, r, sizeof r, 2), 2);
+	assert_memory_equal(r, "\r\n", 2);
+	/* two messages in one write, the second cut across two writes */
+	char two[2048];
+	size_t l1 = sizeof invite_ok - 1, l2 = sizeof invite - 1;
+	memcpy(two, invite_ok, l1);
+	memcpy(two + l1, invite, l2);
+	assert_int_equal(send(fd, two, l1 + 10, 0), (ssize_t)(l1 + 10));
+	size_t got = read_some(fd, r, sizeof r - 1, 100);
+	assert_int_equal(send(fd, two + l1 + 10, l2 - 10, 0), (ssize_t)(l2 - 10));
+	char *end;
+	while (!(end = strstr(r, "SIP/2.0 403")) || !strstr(end, "Content-Length: 0\r\n\r\n")) {
+		r[got] = 0;
+		size_t more = read_some(fd, r + got, sizeof r - 1 - got, 1);
+		assert_true(more > 0);
+		got += more;
+		r[got] = 0;
+	}
+	assert_true(strstr(r, "SIP/2.0 302 Moved Temporarily\r\n") == r);
+	assert_non_null(strstr(r, "Call-ID: ok@test\r\n"));
+	assert_non_null(strstr(r, "Call-ID: retrans@test\r\n"));
+	close(fd);
+}
+
+static void counters(void **state)
+{
+	(void)state;
+	struct sip_counters c = {0};
+	/* the workers publish after each wake-up: the last one may lag a bit */
+	for (int i = 0; i < 100; i++) {
+		memset(&c, 0, sizeof c);
+		sip_server_counters(srv, &c);
+		if (c.tcp_closed >= 1)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(c.received, 2 + 50 + 2);
+	assert_int_equal(c.answered[SIP_ST_403], 3);
+	assert_int_equal(c.answered[SIP_ST_302], 51);
+	assert_int_equal(c.decisions[CBAR_BLOCK], 3);
+	assert_int_equal(c.decisions[CBAR_ALLOW], 51);
+	assert_int_equal(c.tcp_pings, 1);
+	assert_int_equal(c.tcp_accepted, 1);
+	assert_int_equal(c.tcp_closed, 1);
+	assert_int_equal(c.parse_errors, 0);
+	/* the last event: at the fixed time, voice, out, from the loopback class */
+	assert_int_equal(last_ev.time, 1655251200);
+	assert_int_equal(last_ev.direction, CBAR_OUT);
+	assert_string_equal(last_ingress, "loop");
+	assert_true(atomic_load(&entered) > 0);
+	assert_int_equal(atomic_load(&entered), atomic_load(&left));
+	assert_int_equal(atomic_load(&inside_bad), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(udp_retransmission),
+		cmocka_unit_test(udp_batch),
+		cmocka_unit_test(tcp_stream),
+		cmocka_unit_test(counters),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
