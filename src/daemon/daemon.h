@@ -11,6 +11,7 @@
 #include "callbar/number.h"
 #include "config.h"
 #include "hooks.h"
+#include "sip_server.h"
 #include "metrics.h"
 #include "slot.h"
 #include "token_store.h"
@@ -36,6 +37,7 @@ struct daemon {
 	struct ready_check ready[READY_CHECKS_MAX];
 	size_t nready;
 	struct http_server *http;
+	struct sip_server *sip;          /* NULL: no SIP listener */
 };
 
 /* Add a readiness check to /readyz (at start, before serving). */

@@ -258,6 +258,19 @@ static json_t *json_verdict(const struct cbar_verdict *v)
 	                                           : json_null());
 }
 
+static enum cbar_decision hook_decide_event(void *ctx, const struct cbar_rules *rules,
+                                            const struct cbar_event *ev, struct cbar_verdict *v)
+{
+	struct engine *e = ctx;
+	/* Inside the caller's read section (hooks.h): the view cannot go
+	 * away until this returns. */
+	struct unlock_snap *us = slot_get(&e->unlocks);
+	struct cbar_unlock_lookup lk;
+	if (us)
+		lk = cbar_unlockview_lookup(&us->view);
+	return cbar_decide(rules, ev, us ? &lk : NULL, v);
+}
+
 static enum cbar_err hook_decide(void *ctx, const struct daemon_snapshot *snap,
                                  const struct decide_req *req, json_t **out,
                                  struct daemon_decision_labels *labels, struct cbar_diag *d)
@@ -273,14 +286,8 @@ static enum cbar_err hook_decide(void *ctx, const struct daemon_snapshot *snap,
 		.ingress = req->ingress[0] ? req->ingress : NULL,
 		.ingress_len = strlen(req->ingress),
 	};
-	/* Inside the daemon's read section (hooks.h): the view cannot go
-	 * away until this returns. */
-	struct unlock_snap *us = e ? slot_get(&e->unlocks) : NULL;
-	struct cbar_unlock_lookup lk;
-	if (us)
-		lk = cbar_unlockview_lookup(&us->view);
 	struct cbar_verdict v;
-	cbar_decide(snap->rules, &ev, us ? &lk : NULL, &v);
+	hook_decide_event(e, snap->rules, &ev, &v);
 	labels->verdict = verdict_word(v.decision);
 	labels->rule = v.reason ? v.reason : "default";
 	*out = json_verdict(&v);
@@ -662,6 +669,7 @@ enum cbar_err hooks_install(struct daemon_hooks *h, const char *registry_url,
 	}
 	h->ctx = e;
 	h->decide = hook_decide;
+	h->decide_event = hook_decide_event;
 	if (e->url[0]) {
 		h->unlock = hook_unlock;
 		h->relock = hook_relock;

@@ -78,6 +78,13 @@ struct daemon_hooks {
 	                        const struct decide_req *ev, json_t **out,
 	                        struct daemon_decision_labels *labels, struct cbar_diag *d);
 
+	/* The SIP front end (and any other): decide one event on rules with
+	 * the registry's unlock records.  Runs inside a snapshot read section
+	 * and on many threads at once; takes no lock.  NULL: decide without
+	 * unlock records. */
+	enum cbar_decision (*decide_event)(void *ctx, const struct cbar_rules *rules,
+	                                   const struct cbar_event *ev, struct cbar_verdict *v);
+
 	/* PUT /v1/unlocks/{number}.  req->doc_number is the raw document
 	 * number (level verified): check it, hash it with the registry's key,
 	 * and never store, log or return it; the daemon wipes it afterwards. */

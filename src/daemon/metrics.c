@@ -125,6 +125,13 @@ static double bitsd(uint64_t b)
 	return v;
 }
 
+void metric_count_set(struct metric_family *f, const char *const *values, uint64_t v)
+{
+	struct metric_series *s = metric_series(f, values);
+	if (s)
+		atomic_store_explicit(&s->count, v, memory_order_relaxed);
+}
+
 void metric_set(struct metric_series *s, double v)
 {
 	if (s)

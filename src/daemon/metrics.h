@@ -62,6 +62,9 @@ void metric_observe(const struct metric_family *f, struct metric_series *s, doub
 /* Convenience: find the series of f by values and update it. */
 void metric_count(struct metric_family *f, const char *const *values, uint64_t n);
 void metric_gauge(struct metric_family *f, const char *const *values, double v);
+/* Set a counter to a total kept elsewhere (per-thread counters summed when
+ * the page is rendered, as the SIP workers keep theirs). */
+void metric_count_set(struct metric_family *f, const char *const *values, uint64_t v);
 
 /* Set every series of a gauge family to 0 (for an "info" gauge whose label
  * values change, such as the rules hash: the old one drops to 0). */

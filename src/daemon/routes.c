@@ -64,11 +64,51 @@ struct metric_family m_build_info = {
 	.name = "callbar_build_info", .help = "Always 1; the version of callbar running.",
 	.type = METRIC_GAUGE, .labels = {"version"}, LOCK};
 
+struct metric_family m_sip_messages = {
+	.name = "callbar_sip_messages_total",
+	.help = "SIP messages by what became of them: received, dropped (responses, ACK, junk), "
+	        "parse_error, send_error.",
+	.type = METRIC_COUNTER, .labels = {"event"}, LOCK};
+struct metric_family m_sip_answers = {
+	.name = "callbar_sip_answers_total", .help = "SIP answers sent, by status code.",
+	.type = METRIC_COUNTER, .labels = {"status"}, LOCK};
+struct metric_family m_sip_decisions = {
+	.name = "callbar_sip_decisions_total", .help = "SIP decisions by verdict.",
+	.type = METRIC_COUNTER, .labels = {"verdict"}, LOCK};
 struct metric_family *const daemon_metrics[] = {
 	&m_build_info,   &m_http_requests, &m_http_duration,  &m_http_in_flight, &m_decisions,
 	&m_decision_duration, &m_rules_info, &m_rules_version, &m_rules_count,   &m_rules_loaded,
-	&m_reloads,      &m_registry_records, &m_store_up,
+	&m_reloads,      &m_registry_records, &m_store_up,    &m_sip_messages,   &m_sip_answers,
+	&m_sip_decisions,
 };
+
+/* The SIP workers keep their own counters (nothing shared on their path);
+ * the page adds them up when it is rendered. */
+static void collect_sip(const struct daemon *d)
+{
+	if (!d->sip)
+		return;
+	struct sip_counters c;
+	memset(&c, 0, sizeof c);
+	sip_server_counters(d->sip, &c);
+	metric_count_set(&m_sip_messages, (const char *const[]){"received"}, c.received);
+	metric_count_set(&m_sip_messages, (const char *const[]){"dropped"}, c.dropped);
+	metric_count_set(&m_sip_messages, (const char *const[]){"parse_error"}, c.parse_errors);
+	metric_count_set(&m_sip_messages, (const char *const[]){"send_error"}, c.send_errors);
+	for (int i = 0; i < SIP_ST_COUNT; i++) {
+		char code[8];
+		uint16_t st = sip_status_code((enum sip_status_slot)i);
+		if (st)
+			snprintf(code, sizeof code, "%u", st);
+		else
+			snprintf(code, sizeof code, "other");
+		if (c.answered[i] || st == 302 || st == 403)
+			metric_count_set(&m_sip_answers, (const char *const[]){code}, c.answered[i]);
+	}
+	static const char *const words[] = {"allow", "block", "error"};
+	for (int i = 0; i < 3; i++)
+		metric_count_set(&m_sip_decisions, (const char *const[]){words[i]}, c.decisions[i]);
+}
 const size_t daemon_metrics_count = sizeof daemon_metrics / sizeof daemon_metrics[0];
 
 /* A rendered /metrics page, or a JSON-lines batch answer, is never bigger
@@ -269,6 +309,7 @@ static void h_metrics(struct daemon *d, struct http_request *rq, struct req_ctx 
 {
 	(void)rq, (void)rc;
 	metric_gauge(&m_http_in_flight, NULL, http_in_flight(d->http));
+	collect_sip(d);
 	if (d->hooks.registry_size)
 		metric_gauge(&m_registry_records, NULL, (double)d->hooks.registry_size(d->hooks.ctx));
 	if (d->hooks.registry_ready) {

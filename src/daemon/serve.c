@@ -8,6 +8,7 @@
 
 #include "../cli/cli.h"
 #include "callbar/data.h"
+#include "../net/addr.h"
 #include "daemon.h"
 #include "log.h"
 #include "snapshot.h"
@@ -27,7 +28,8 @@ static const char help[] =
 	"  --http ADDR:PORT   http.listen\n"
 	"  --rules FILE       rules.file\n"
 	"  --registry URL     registry.url (sqlite:PATH or postgresql://...)\n"
-	"  --sip ADDR:PORT    sip.listen (the SIP front end is not built yet)\n"
+	"  --sip ADDR:PORT    sip.listen: answer SIP INVITE/MESSAGE on UDP and TCP\n"
+	"                     (direction out; docs/sip.md)\n"
 	"  --tokens FILE      auth.tokens (default var/tokens)\n"
 	"  --log-level LEVEL  log.level: debug, info, warn, error\n"
 	"  --check            check the configuration and the rule file, print the\n"
@@ -124,6 +126,73 @@ static void print_try(const char *addr, const struct daemon_config *c)
 	       "SIGHUP reloads the rules; Ctrl-C or SIGTERM stops.\n",
 	       addr, addr, addr, c->tokens_file, addr, addr, addr);
 	fflush(stdout);
+}
+
+/* ---- the SIP front end: the same snapshot and unlock records as HTTP ---- */
+
+static enum cbar_decision sip_decide(void *p, const struct cbar_event *ev, struct cbar_verdict *v)
+{
+	struct daemon *d = p;
+	const struct daemon_snapshot *s = slot_get(&d->rules);
+	if (d->hooks.decide_event)
+		return d->hooks.decide_event(d->hooks.ctx, s->rules, ev, v);
+	return cbar_decide(s->rules, ev, NULL, v);
+}
+
+/* A worker holds the snapshot from before it decides a batch until the
+ * replies, which quote the verdict's strings, are built. */
+static void sip_enter(void *p)
+{
+	(void)p;
+	slot_read_begin();
+}
+
+static void sip_leave(void *p)
+{
+	(void)p;
+	slot_read_end();
+}
+
+/* sip.listen: one UDP and one TCP listener serving direction out with the
+ * default number sources (docs/sip.md); the SIP workers decide on the
+ * daemon's snapshot and unlock records. */
+static bool start_sip(struct daemon *d)
+{
+	struct sip_listener_cfg l;
+	memset(&l, 0, sizeof l);
+	socklen_t alen;
+	if (cbar__addr_parse(d->cfg.sip_listen, strlen(d->cfg.sip_listen), &l.addr, &alen)) {
+		fprintf(stderr, "callbar serve: sip.listen: want HOST:PORT, not '%s'\n",
+		        d->cfg.sip_listen);
+		return false;
+	}
+	l.transports = SIP_UDP | SIP_TCP;
+	l.direction = CBAR_OUT;
+	l.block_status = 403;
+	l.fail_open = true;
+	l.country = d->country;
+	struct sip_server_cfg sc = {
+		.listeners = &l,
+		.nlisteners = 1,
+		.np = d->np,
+		.decider = {sip_decide, d, sip_enter, sip_leave},
+	};
+	char err[256];
+	if (sip_server_start(&sc, &d->sip, err, sizeof err)) {
+		fprintf(stderr, "callbar serve: sip: %s\n", err);
+		return false;
+	}
+	char addr[80];
+	cbar__addr_format((const struct sockaddr *)&l.addr, addr, sizeof addr);
+	/* Port 0 asks for any free port: say which one it got. */
+	char *colon = strrchr(addr, ':');
+	if (colon)
+		snprintf(colon, sizeof addr - (size_t)(colon - addr), ":%u", sip_server_port(d->sip, 0));
+	log_line(LOG_LV_INFO, "sip listening", "{s:s,s:s,s:i}", "sip", addr, "transports", "udp,tcp",
+	         "workers", (int)sip_server_workers(d->sip));
+	printf("callbar serve: SIP on %s (UDP and TCP, direction out)\n", addr);
+	fflush(stdout);
+	return true;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -234,9 +303,8 @@ int cmd_serve(int argc, char **argv)
 	daemon_ready_add(d, "rules", ready_snapshot, d);
 	if (d->hooks.registry_ready)
 		daemon_ready_add(d, "registry", ready_registry, d);
-	if (d->cfg.sip_listen[0])
-		log_line(LOG_LV_WARN, "the SIP front end is not built yet; not listening", "{s:s}",
-		         "sip", d->cfg.sip_listen);
+	if (d->cfg.sip_listen[0] && !start_sip(d))
+		goto out_hooks;
 
 	/* Signals are taken by sigwait() in this thread only: block them
 	 * before the pool's threads start, so they inherit the mask. */
@@ -280,11 +348,15 @@ int cmd_serve(int argc, char **argv)
 		         (int)http_in_flight(d->http), "timeout_s", (int)d->cfg.drain_timeout);
 		break;
 	}
+	sip_server_stop(d->sip); /* stateless: nothing in flight to drain */
+	d->sip = NULL;
 	unsigned left = http_drain_and_stop(d->http, d->cfg.drain_timeout);
 	d->http = NULL;
 	log_line(left ? LOG_LV_WARN : LOG_LV_INFO, "stopped", "{s:i}", "cut", (int)left);
 	rc = left ? 1 : CLI_OK;
 out_hooks:
+	sip_server_stop(d->sip);
+	d->sip = NULL;
 	hooks_release(&d->hooks);
 out_tokens:
 	token_store_release(&d->tokens);

@@ -1,0 +1,45 @@
+#!/bin/sh
+# callbar serve --sip: the SIP front end decides on the daemon's snapshot
+# and its registry copy.  sipp (Debian sip-tester) places calls; an unlock
+# made through the HTTP API turns a 403 into a 302; /metrics counts both.
+. "$2/lib.sh"
+sc="$2/../sip/sipp"
+rules="$2/../../etc/callbar/pilots.rules"
+command -v sipp >/dev/null || { echo "FAIL: sipp not installed (tools/deps.sh)"; exit 1; }
+A=$("$CB" token create --role admin --name ops --tokens tok 2>/dev/null)
+HA="Authorization: Bearer $A"
+start_daemon --rules "$rules" --registry "sqlite:$PWD/reg.db" --tokens tok --sip 127.0.0.1:0
+i=0
+until grep -q 'SIP on ' serve.out; do
+	i=$((i + 1)); [ $i -gt 100 ] && { echo "FAIL: no SIP listener"; cat serve.out serve.err; exit 1; }
+	sleep 0.05
+done
+sp=$(sed -n 's/.*SIP on [^ ]*:\([0-9]*\) .*/\1/p' serve.out)
+
+sipp_run() { # NAME TRANSPORT SCENARIO -set ...
+	name=$1 tp=$2 xml=$3
+	shift 3
+	sipp "127.0.0.1:$sp" -sf "$sc/$xml.xml" -t "$tp" -i 127.0.0.1 -m 1 -nostdin \
+		-recv_timeout 5000 -timeout 15 -timeout_error -trace_err -error_file "$name.log" \
+		"$@" >"$name.sipp" 2>&1 || { echo "FAIL $name: sipp exit $?"; head -30 "$name.log"; fail=1; }
+}
+h=127.0.0.1
+line=$(grep -n -E 'reason zj-cmcc-intl-voice-out( |$)' "$rules" | cut -d: -f1)
+for tp in u1 t1; do
+	sipp_run block_$tp $tp invite_403 -set ruri "sip:+85291234567@$h;user=phone" \
+		-set from "sip:13805710000@$h" \
+		-set reason 'Q.850;cause=21;text="zj-cmcc-intl-voice-out"' -set rule "pilots.rules:$line"
+done
+call unlock 201 -X PUT -H "$HA" -d '{"channel":"shop","service":"voice"}' "$U/v1/unlocks/13805710000"
+for tp in u1 t1; do
+	sipp_run unlocked_$tp $tp invite_302 -set ruri "sip:+85291234567@$h;user=phone" \
+		-set from "sip:13805710000@$h"
+done
+sipp_run options u1 options_200
+call metrics 200 "$U/metrics"
+has metrics body.json 'callbar_sip_answers_total{status="403"} 2'
+has metrics body.json 'callbar_sip_answers_total{status="302"} 2'
+has metrics body.json 'callbar_sip_decisions_total{verdict="block"} 2'
+promtool check metrics <body.json >promtool.out 2>&1 || { echo "FAIL promtool:"; cat promtool.out; fail=1; }
+stop_daemon
+finish
