@@ -58,7 +58,10 @@ struct engine {
 	struct cbar_key key;
 	bool have_key;
 	struct cbar_snapshot_slot unlocks; /* struct unlock_snap */
-	int64_t head;               /* the change sequence followed so far */
+	pthread_mutex_t follow;     /* one follow_once() at a time: the follower
+	                               thread, or a route that just wrote */
+	int64_t head;               /* the change sequence followed so far
+	                               (under follow) */
 	atomic_bool store_ok;
 	atomic_size_t records;
 	atomic_bool stop;
@@ -156,7 +159,16 @@ static void store_down(struct engine *e)
 }
 
 /* One round of following; publishes a new view when something changed. */
+static void follow_round(struct engine *e);
+
 static void follow_once(struct engine *e)
+{
+	pthread_mutex_lock(&e->follow);
+	follow_round(e);
+	pthread_mutex_unlock(&e->follow);
+}
+
+static void follow_round(struct engine *e)
 {
 	struct changes c = {0};
 	struct cbar_diag d = {0};
@@ -635,6 +647,7 @@ enum cbar_err hooks_install(struct daemon_hooks *h, const char *registry_url,
 	if (!e || !base || !(e->url = strdup(registry_url ? registry_url : "")))
 		goto fail;
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->follow, NULL);
 	slot_init(&e->unlocks);
 	atomic_init(&base->refs, 1);
 	if (!(base->set = cbar_unlockset_new(1024)))
@@ -704,6 +717,7 @@ void hooks_release(struct daemon_hooks *h)
 		if (e->have_key)
 			cbar_key_release(&e->key);
 		pthread_mutex_destroy(&e->lock);
+		pthread_mutex_destroy(&e->follow);
 		free(e->url);
 		free(e);
 	}
