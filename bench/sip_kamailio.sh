@@ -99,11 +99,15 @@ run_sipp() {
 	t0=$(date +%s.%N)
 	(cd "$dir" && sipp "127.0.0.1:$port" -sf "$src/bench/kamailio/uac.xml" -inf "$dir/calls.csv" \
 		-i 127.0.0.1 -r "$r" -m "$n" -l $((r * 4)) -buff_size 4194304 -nostdin \
-		-recv_timeout 4000 -timeout $((s * 3 + 20)) >"$dir/sipp.out" 2>&1) || true
+		-recv_timeout 4000 -timeout $((s * 3 + 20)) -trace_screen \
+		-screen_file "$dir/screen.log" >"$dir/sipp.out" 2>&1) || true
 	t1=$(date +%s.%N)
 	ok=$(awk '/Successful call/ {v = $NF} END {print v + 0}' "$dir/sipp.out")
 	bad=$(awk '/Failed call/ {v = $NF} END {print v + 0}' "$dir/sipp.out")
-	echo "$ok $bad $(echo "$t1 - $t0" | bc)"
+	# the 403s of the scenario screen: both servers must block the same calls
+	blk=$(awk '$1 == "403" && $2 ~ /^<-/ {v = $3} END {print v + 0}' "$dir/screen.log")
+	rm -f "$dir/screen.log"
+	echo "$ok $bad $(echo "$t1 - $t0" | bc) $blk"
 }
 
 # CPU ticks of a process tree (the process and its children): utime+stime,
@@ -144,7 +148,7 @@ for k in $(seq 1 "$reps"); do
 		c1=$(ticks $pid)
 		u1=$(ticks $pid user)
 		us=$(echo "scale=2; ($c1 - $c0) * 1000000 / $hz / ($1 + $2)" | bc)
-		echo "$who run $k: calls $1 failed $2 elapsed ${3}s cpu $(echo "scale=2; ($c1 - $c0) / $hz" | bc)s (user $(echo "scale=2; ($u1 - $u0) / $hz" | bc)s) -> $us us/call"
+		echo "$who run $k: calls $1 failed $2 blocked $4 elapsed ${3}s cpu $(echo "scale=2; ($c1 - $c0) / $hz" | bc)s (user $(echo "scale=2; ($u1 - $u0) / $hz" | bc)s) -> $us us/call"
 		echo "$who $us" >>"$dir/us"
 	done
 done
@@ -164,7 +168,7 @@ echo "== highest rate one sipp sustains, 10 s per step, no failed call"
 for who in callbar kamailio; do
 	if [ $who = callbar ]; then port=$cbport; else port=$kport; fi
 	best=0
-	for r in 5000 10000 15000 20000 25000 30000 40000; do
+	for r in 5000 10000 15000 20000 25000 30000 40000 50000 60000; do
 		set -- $(run_sipp $port $r 10)
 		rate_got=$(echo "scale=0; ($1 + $2) / $3" | bc)
 		echo "$who at $r/s: calls $1 failed $2 elapsed ${3}s (${rate_got}/s)"

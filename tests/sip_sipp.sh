@@ -4,7 +4,7 @@
 #   A: etc/callbar/pilots.rules with tests/rules/pilots-unlocked.txt,
 #      blocks with 403, fail mode 500;
 #   B: tests/sip/sipp/ingress.rules, blocks with 603, fail mode 302,
-#      127.0.0.0/8 is the ingress class intl-gateway.
+#      127.0.0.0/8 is the ingress class intl-gateway, UDP coalescing on.
 # Every event is decided at 2022-06-15 (--at), so the pilots' rules hold.
 # sipp exits non-zero when a call fails: an unexpected status, a missing or
 # different Reason, rule or Contact, or no answer (-recv_timeout).
@@ -66,7 +66,7 @@ run() {
 line() { grep -n -E -- "reason $1( |$)" "$2" | cut -d: -f1; }
 
 start A --rules "$rules" --unlocked "$src/rules/pilots-unlocked.txt"
-start B --rules "$sc/ingress.rules" --block-status 603 --fail-mode 302 \
+start B --rules "$sc/ingress.rules" --block-status 603 --fail-mode 302 --coalesce-us 100 \
 	--ingress 127.0.0.0/8=intl-gateway --ingress 10.0.0.0/8=core
 
 h=127.0.0.1

@@ -206,60 +206,58 @@ static int64_t now_of(const struct sip_server *s)
 static int udp_batch(struct worker *w, const struct sock *s)
 {
 	struct sip_server *srv = w->srv;
-	{
-		for (unsigned i = 0; i < UDP_BATCH; i++) {
-			w->riov[i] = (struct iovec){w->in + (size_t)i * IN_CAP, IN_CAP};
-			w->rmsg[i].msg_hdr = (struct msghdr){
-				.msg_name = &w->src[i],
-				.msg_namelen = sizeof w->src[i],
-				.msg_iov = &w->riov[i],
-				.msg_iovlen = 1,
-			};
-		}
-		int n = recvmmsg(s->fd, w->rmsg, UDP_BATCH, MSG_WAITFORONE, NULL);
-		if (n <= 0)
-			return n;
-		int64_t now = now_of(srv);
-		unsigned k = 0;
-		if (srv->cfg.decider.enter)
-			srv->cfg.decider.enter(srv->cfg.decider.ctx);
-		for (int i = 0; i < n; i++) {
-			size_t len = w->rmsg[i].msg_len;
-			if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
-				len = IN_CAP; /* past CBAR_SIP_MAX_MSG: 513 */
-			char *out = w->out + (size_t)k * OUT_CAP;
-			size_t olen = sip_handle(s->l, srv->cfg.np, &srv->cfg.decider,
-			                         w->in + (size_t)i * IN_CAP, len, CBAR_SIP_DGRAM,
-			                         (const struct sockaddr *)&w->src[i], now, out, OUT_CAP,
-			                         &w->local);
-			if (!olen)
-				continue;
-			w->siov[k] = (struct iovec){out, olen};
-			w->smsg[k].msg_hdr = (struct msghdr){
-				.msg_name = &w->src[i],
-				.msg_namelen = w->rmsg[i].msg_hdr.msg_namelen,
-				.msg_iov = &w->siov[k],
-				.msg_iovlen = 1,
-			};
-			k++;
-		}
-		if (srv->cfg.decider.leave)
-			srv->cfg.decider.leave(srv->cfg.decider.ctx);
-		for (unsigned sent = 0; sent < k;) {
-			int r = sendmmsg(s->fd, w->smsg + sent, k - sent, MSG_DONTWAIT);
-			if (r < 0) {
-				if (errno == EINTR)
-					continue;
-				/* unreachable peer or full buffer: skip that one reply,
-				 * UDP's sender retransmits */
-				w->local.send_errors++;
-				sent++;
-				continue;
-			}
-			sent += (unsigned)r;
-		}
-		return n;
+	for (unsigned i = 0; i < UDP_BATCH; i++) {
+		w->riov[i] = (struct iovec){w->in + (size_t)i * IN_CAP, IN_CAP};
+		w->rmsg[i].msg_hdr = (struct msghdr){
+			.msg_name = &w->src[i],
+			.msg_namelen = sizeof w->src[i],
+			.msg_iov = &w->riov[i],
+			.msg_iovlen = 1,
+		};
 	}
+	int n = recvmmsg(s->fd, w->rmsg, UDP_BATCH, MSG_WAITFORONE, NULL);
+	if (n <= 0)
+		return n;
+	int64_t now = now_of(srv);
+	unsigned k = 0;
+	if (srv->cfg.decider.enter)
+		srv->cfg.decider.enter(srv->cfg.decider.ctx);
+	for (int i = 0; i < n; i++) {
+		size_t len = w->rmsg[i].msg_len;
+		if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
+			len = IN_CAP; /* past CBAR_SIP_MAX_MSG: 513 */
+		char *out = w->out + (size_t)k * OUT_CAP;
+		size_t olen = sip_handle(s->l, srv->cfg.np, &srv->cfg.decider,
+		                         w->in + (size_t)i * IN_CAP, len, CBAR_SIP_DGRAM,
+		                         (const struct sockaddr *)&w->src[i], now, out, OUT_CAP,
+		                         &w->local);
+		if (!olen)
+			continue;
+		w->siov[k] = (struct iovec){out, olen};
+		w->smsg[k].msg_hdr = (struct msghdr){
+			.msg_name = &w->src[i],
+			.msg_namelen = w->rmsg[i].msg_hdr.msg_namelen,
+			.msg_iov = &w->siov[k],
+			.msg_iovlen = 1,
+		};
+		k++;
+	}
+	if (srv->cfg.decider.leave)
+		srv->cfg.decider.leave(srv->cfg.decider.ctx);
+	for (unsigned sent = 0; sent < k;) {
+		int r = sendmmsg(s->fd, w->smsg + sent, k - sent, MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* unreachable peer or full buffer: skip that one reply,
+			 * UDP's sender retransmits */
+			w->local.send_errors++;
+			sent++;
+			continue;
+		}
+		sent += (unsigned)r;
+	}
+	return n;
 }
 
 static void *udp_main(void *arg)
