@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sip_server.h"
+#include "../net/addr.h"
 #include "cli.h"
 #include "numplan_load.h"
 #include "rules_load.h"
@@ -59,42 +60,6 @@ static enum cbar_decision decide(void *p, const struct cbar_event *ev, struct cb
 {
 	const struct ctx *c = p;
 	return cbar_decide(c->rules, ev, c->have_lk ? &c->lk : NULL, v);
-}
-
-/* "1.2.3.4:5060", "[::1]:5060"; false when malformed. */
-static bool parse_hostport(const char *s, struct sockaddr_storage *a)
-{
-	memset(a, 0, sizeof *a);
-	const char *colon = strrchr(s, ':');
-	if (!colon || !colon[1])
-		return false;
-	char *end;
-	unsigned long port = strtoul(colon + 1, &end, 10);
-	if (*end || port > 65535)
-		return false;
-	char host[64];
-	size_t hl = (size_t)(colon - s);
-	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
-		s++;
-		hl -= 2;
-	}
-	if (hl >= sizeof host)
-		return false;
-	memcpy(host, s, hl);
-	host[hl] = 0;
-	struct sockaddr_in *a4 = (void *)a;
-	struct sockaddr_in6 *a6 = (void *)a;
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		return true;
-	}
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		return true;
-	}
-	return false;
 }
 
 /* "10.1.0.0/16=intl-gateway" (no /: a host); false when malformed. */
@@ -204,7 +169,8 @@ int cmd_sip_serve(int argc, char **argv)
 				return CLI_BAD;
 			}
 			memset(&ls[nls], 0, sizeof ls[nls]);
-			if (!parse_hostport(optarg, &ls[nls].addr)) {
+			socklen_t alen;
+			if (cbar__addr_parse(optarg, strlen(optarg), &ls[nls].addr, &alen)) {
 				fprintf(stderr, "callbar sip-serve: '%s': want ADDR:PORT\n", optarg);
 				return CLI_BAD;
 			}
