@@ -62,46 +62,6 @@ static enum cbar_decision decide(void *p, const struct cbar_event *ev, struct cb
 	return cbar_decide(c->rules, ev, c->have_lk ? &c->lk : NULL, v);
 }
 
-/* "10.1.0.0/16=intl-gateway" (no /: a host); false when malformed. */
-static bool parse_ingress(const char *s, struct sip_ingress *g)
-{
-	memset(g, 0, sizeof *g);
-	const char *eq = strchr(s, '=');
-	if (!eq || !eq[1] || strlen(eq + 1) >= sizeof g->name)
-		return false;
-	char net[64];
-	size_t nl = (size_t)(eq - s);
-	if (nl >= sizeof net)
-		return false;
-	memcpy(net, s, nl);
-	net[nl] = 0;
-	char *slash = strchr(net, '/');
-	long bits = -1;
-	if (slash) {
-		char *end;
-		*slash = 0;
-		bits = strtol(slash + 1, &end, 10);
-		if (*end || slash[1] == 0 || bits < 0)
-			return false;
-	}
-	struct sockaddr_in *a4 = (void *)&g->net;
-	struct sockaddr_in6 *a6 = (void *)&g->net;
-	if (inet_pton(AF_INET, net, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		if (bits > 32)
-			return false;
-		g->prefix = (uint8_t)(bits < 0 ? 32 : bits);
-	} else if (inet_pton(AF_INET6, net, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		if (bits > 128)
-			return false;
-		g->prefix = (uint8_t)(bits < 0 ? 128 : bits);
-	} else {
-		return false;
-	}
-	strcpy(g->name, eq + 1);
-	return true;
-}
 
 static void print_addr(FILE *f, const struct sockaddr_storage *a, uint16_t port)
 {
@@ -193,7 +153,7 @@ int cmd_sip_serve(int argc, char **argv)
 			fail_open = !strcmp(optarg, "302");
 			break;
 		case 'g':
-			if (ning == MAX_INGRESS || !parse_ingress(optarg, &ing[ning])) {
+			if (ning == MAX_INGRESS || !sip_ingress_parse(optarg, strlen(optarg), &ing[ning])) {
 				fprintf(stderr, "callbar sip-serve: --ingress '%s': want CIDR=NAME\n", optarg);
 				return CLI_BAD;
 			}

@@ -21,6 +21,8 @@ struct key {
 
 static const char *const decide_auth_names[] = {"token", "none", NULL};
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
+static const char *const sip_block_names[] = {"403", "603", NULL};
+static const char *const sip_fail_names[] = {"302", "500", NULL};
 
 #define F(field) offsetof(struct daemon_config, field), sizeof(((struct daemon_config *)0)->field)
 
@@ -43,6 +45,11 @@ static const struct key keys[] = {
 	{.section = "rules", .name = "country", .type = K_STR, F(country)},
 	{.section = "registry", .name = "url", .type = K_URL, F(registry_url)},
 	{.section = "sip", .name = "listen", .type = K_ADDR_OPT, F(sip_listen)},
+	{.section = "sip", .name = "listen_in", .type = K_ADDR_OPT, F(sip_listen_in)},
+	{.section = "sip", .name = "block_status", .type = K_ENUM, F(sip_block),
+	 .names = sip_block_names},
+	{.section = "sip", .name = "fail_mode", .type = K_ENUM, F(sip_fail), .names = sip_fail_names},
+	{.section = "sip", .name = "ingress", .type = K_STR, F(sip_ingress)},
 	{.section = "auth", .name = "tokens", .type = K_STR, F(tokens_file)},
 	{.section = "log", .name = "level", .type = K_ENUM, F(log_level), .names = level_names},
 	{.section = "log", .name = "decision_log", .type = K_BOOL, F(decision_log)},

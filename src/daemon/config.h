@@ -40,6 +40,10 @@ struct daemon_config {
 	char rules_file[CONFIG_PATH_MAX];
 	char registry_url[CONFIG_PATH_MAX];
 	char sip_listen[CONFIG_ADDR_MAX]; /* empty: no SIP */
+	char sip_listen_in[CONFIG_ADDR_MAX]; /* empty: no listener for direction in */
+	unsigned sip_block;      /* 0: 403, 1: 603 */
+	unsigned sip_fail;       /* 0: 302 (continue), 1: 500 */
+	char sip_ingress[CONFIG_PATH_MAX]; /* "CIDR=NAME,CIDR=NAME" */
 	char tokens_file[CONFIG_PATH_MAX];
 	char country[8];         /* context of numbers: ISO code or calling code */
 	unsigned log_level;      /* enum log_level */

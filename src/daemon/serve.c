@@ -153,27 +153,53 @@ static void sip_leave(void *p)
 	slot_read_end();
 }
 
-/* sip.listen: one UDP and one TCP listener serving direction out with the
- * default number sources (docs/sip.md); the SIP workers decide on the
- * daemon's snapshot and unlock records. */
+/* sip.listen (direction out) and sip.listen_in (direction in): UDP and TCP
+ * each, the default number sources, the status, fail mode and ingress
+ * classes of [sip]; the SIP workers decide on the daemon's snapshot and
+ * unlock records. */
+#define SIP_INGRESS_MAX 64
+
 static bool start_sip(struct daemon *d)
 {
-	struct sip_listener_cfg l;
-	memset(&l, 0, sizeof l);
-	socklen_t alen;
-	if (cbar__addr_parse(d->cfg.sip_listen, strlen(d->cfg.sip_listen), &l.addr, &alen)) {
-		fprintf(stderr, "callbar serve: sip.listen: want HOST:PORT, not '%s'\n",
-		        d->cfg.sip_listen);
-		return false;
+	struct sip_listener_cfg l[2];
+	static struct sip_ingress ing[SIP_INGRESS_MAX];
+	size_t nl = 0, ning = 0;
+	const char *ig = d->cfg.sip_ingress;
+	while (*ig) {
+		const char *e = strchr(ig, ',');
+		size_t n = e ? (size_t)(e - ig) : strlen(ig);
+		if (ning == SIP_INGRESS_MAX || !sip_ingress_parse(ig, n, &ing[ning])) {
+			fprintf(stderr, "callbar serve: sip.ingress: want CIDR=NAME[,CIDR=NAME...] "
+			                "(at most %d), not '%.*s'\n",
+			        SIP_INGRESS_MAX, (int)n, ig);
+			return false;
+		}
+		ning++;
+		ig += n + (e != NULL);
 	}
-	l.transports = SIP_UDP | SIP_TCP;
-	l.direction = CBAR_OUT;
-	l.block_status = 403;
-	l.fail_open = true;
-	l.country = d->country;
+	const char *addrs[2] = {d->cfg.sip_listen, d->cfg.sip_listen_in};
+	for (int i = 0; i < 2; i++) {
+		if (!addrs[i][0])
+			continue;
+		memset(&l[nl], 0, sizeof l[nl]);
+		socklen_t alen;
+		if (cbar__addr_parse(addrs[i], strlen(addrs[i]), &l[nl].addr, &alen)) {
+			fprintf(stderr, "callbar serve: %s: want HOST:PORT, not '%s'\n",
+			        i ? "sip.listen_in" : "sip.listen", addrs[i]);
+			return false;
+		}
+		l[nl].transports = SIP_UDP | SIP_TCP;
+		l[nl].direction = i ? CBAR_IN : CBAR_OUT;
+		l[nl].block_status = d->cfg.sip_block ? 603 : 403;
+		l[nl].fail_open = d->cfg.sip_fail == 0;
+		l[nl].country = d->country;
+		l[nl].ingress = ing;
+		l[nl].ningress = ning;
+		nl++;
+	}
 	struct sip_server_cfg sc = {
-		.listeners = &l,
-		.nlisteners = 1,
+		.listeners = l,
+		.nlisteners = nl,
 		.np = d->np,
 		.decider = {sip_decide, d, sip_enter, sip_leave},
 	};
@@ -182,15 +208,19 @@ static bool start_sip(struct daemon *d)
 		fprintf(stderr, "callbar serve: sip: %s\n", err);
 		return false;
 	}
-	char addr[80];
-	cbar__addr_format((const struct sockaddr *)&l.addr, addr, sizeof addr);
-	/* Port 0 asks for any free port: say which one it got. */
-	char *colon = strrchr(addr, ':');
-	if (colon)
-		snprintf(colon, sizeof addr - (size_t)(colon - addr), ":%u", sip_server_port(d->sip, 0));
-	log_line(LOG_LV_INFO, "sip listening", "{s:s,s:s,s:i}", "sip", addr, "transports", "udp,tcp",
-	         "workers", (int)sip_server_workers(d->sip));
-	printf("callbar serve: SIP on %s (UDP and TCP, direction out)\n", addr);
+	for (size_t i = 0; i < nl; i++) {
+		char addr[80];
+		cbar__addr_format((const struct sockaddr *)&l[i].addr, addr, sizeof addr);
+		/* Port 0 asks for any free port: say which one it got. */
+		char *colon = strrchr(addr, ':');
+		if (colon)
+			snprintf(colon, sizeof addr - (size_t)(colon - addr), ":%u",
+			         sip_server_port(d->sip, i));
+		const char *dir = l[i].direction == CBAR_IN ? "in" : "out";
+		log_line(LOG_LV_INFO, "sip listening", "{s:s,s:s,s:s,s:i}", "sip", addr, "direction",
+		         dir, "transports", "udp,tcp", "workers", (int)sip_server_workers(d->sip));
+		printf("callbar serve: SIP on %s (UDP and TCP, direction %s)\n", addr, dir);
+	}
 	fflush(stdout);
 	return true;
 }
@@ -303,7 +333,7 @@ int cmd_serve(int argc, char **argv)
 	daemon_ready_add(d, "rules", ready_snapshot, d);
 	if (d->hooks.registry_ready)
 		daemon_ready_add(d, "registry", ready_registry, d);
-	if (d->cfg.sip_listen[0] && !start_sip(d))
+	if ((d->cfg.sip_listen[0] || d->cfg.sip_listen_in[0]) && !start_sip(d))
 		goto out_hooks;
 
 	/* Signals are taken by sigwait() in this thread only: block them

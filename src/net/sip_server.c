@@ -13,6 +13,7 @@
  * the epoll threads, and shutdown(SHUT_RD) on the UDP sockets, which wakes
  * a blocked recvmmsg() (SO_RCVTIMEO is the fallback).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -731,4 +732,50 @@ void sip_server_stop(struct sip_server *s)
 	free(s->ls);
 	free(s->w);
 	free(s);
+}
+
+/* "10.1.0.0/16=intl-gateway" (no /: a host); false when malformed. */
+bool sip_ingress_parse(const char *s0, size_t len, struct sip_ingress *g)
+{
+	memset(g, 0, sizeof *g);
+	char s[160];
+	if (len >= sizeof s)
+		return false;
+	memcpy(s, s0, len);
+	s[len] = 0;
+	const char *eq = strchr(s, '=');
+	if (!eq || !eq[1] || strlen(eq + 1) >= sizeof g->name)
+		return false;
+	char net[64];
+	size_t nl = (size_t)(eq - s);
+	if (nl >= sizeof net)
+		return false;
+	memcpy(net, s, nl);
+	net[nl] = 0;
+	char *slash = strchr(net, '/');
+	long bits = -1;
+	if (slash) {
+		char *end;
+		*slash = 0;
+		bits = strtol(slash + 1, &end, 10);
+		if (*end || slash[1] == 0 || bits < 0)
+			return false;
+	}
+	struct sockaddr_in *a4 = (void *)&g->net;
+	struct sockaddr_in6 *a6 = (void *)&g->net;
+	if (inet_pton(AF_INET, net, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		if (bits > 32)
+			return false;
+		g->prefix = (uint8_t)(bits < 0 ? 32 : bits);
+	} else if (inet_pton(AF_INET6, net, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		if (bits > 128)
+			return false;
+		g->prefix = (uint8_t)(bits < 0 ? 128 : bits);
+	} else {
+		return false;
+	}
+	strcpy(g->name, eq + 1);
+	return true;
 }

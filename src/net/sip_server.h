@@ -64,6 +64,10 @@ struct sip_ingress {
 	char name[SIP_INGRESS_NAME_MAX];
 };
 
+/* "10.1.0.0/16=intl-gateway" (no /: one host) into *g; false when
+ * malformed. */
+bool sip_ingress_parse(const char *s, size_t len, struct sip_ingress *g);
+
 struct sip_listener_cfg {
 	struct sockaddr_storage addr; /* port 0: any free port (see sip_server_port) */
 	unsigned transports;          /* SIP_UDP | SIP_TCP */

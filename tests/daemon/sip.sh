@@ -42,4 +42,44 @@ has metrics body.json 'callbar_sip_answers_total{status="302"} 2'
 has metrics body.json 'callbar_sip_decisions_total{verdict="block"} 2'
 promtool check metrics <body.json >promtool.out 2>&1 || { echo "FAIL promtool:"; cat promtool.out; fail=1; }
 stop_daemon
+
+# [sip] in a config: an `in` listener beside the `out` one, 603 on block,
+# 500 on error, the ingress class of the peer's network (loopback here).
+cat >sip.conf <<CONF
+[rules]
+file = $sc/ingress.rules
+[registry]
+url = sqlite:$PWD/reg2.db
+[auth]
+tokens = tok
+[sip]
+listen = 127.0.0.1:0
+listen_in = 127.0.0.1:0
+block_status = 603
+fail_mode = 500
+ingress = 10.0.0.0/8=core,127.0.0.0/8=intl-gateway
+CONF
+start_daemon --config sip.conf
+i=0
+until [ "$(grep -c 'SIP on ' serve.out)" = 2 ]; do
+	i=$((i + 1)); [ $i -gt 100 ] && { echo "FAIL: no SIP listeners"; cat serve.out serve.err; exit 1; }
+	sleep 0.05
+done
+spo=$(sed -n 's/.*SIP on [^ ]*:\([0-9]*\) .*direction out.*/\1/p' serve.out)
+spi=$(sed -n 's/.*SIP on [^ ]*:\([0-9]*\) .*direction in.*/\1/p' serve.out)
+rb=$(grep -n -E 'reason intl-barred( |$)' "$sc/ingress.rules" | cut -d: -f1)
+rs=$(grep -n -E 'reason spoofed-cli( |$)' "$sc/ingress.rules" | cut -d: -f1)
+sp=$spo
+sipp_run cfg_603 u1 invite_603 -set ruri "sip:+85291234567@$h" -set from "sip:13805710000@$h" \
+	-set reason 'Q.850;cause=21;text="intl-barred"' -set rule "ingress.rules:$rb"
+sipp_run cfg_500 u1 invite_500 -set ruri "sip:+85291234567@$h" -set from "sip:abc@$h"
+sp=$spi
+sipp_run cfg_in_ingress t1 invite_603 -set ruri "sip:13905710000@$h" -set from "sip:13805710000@$h" \
+	-set reason 'Q.850;cause=21;text="spoofed-cli"' -set rule "ingress.rules:$rs"
+stop_daemon
+printf '[sip]\ningress = 10.0.0.0/33=x\n' >bad.conf
+"$CB" serve --config bad.conf --rules "$rules" --registry "sqlite:$PWD/reg3.db" --http 127.0.0.1:0 \
+	--sip 127.0.0.1:0 >bad.out 2>&1 &&
+	{ echo "FAIL: a bad sip.ingress was accepted"; fail=1; }
+grep -q 'sip.ingress: want CIDR=NAME' bad.out || { echo "FAIL: no message for sip.ingress"; cat bad.out; fail=1; }
 finish
