@@ -2,12 +2,13 @@
  * callbar serve: where the decision engine and the unlock registry plug in.
  *
  * The daemon parses and validates every request (src/proto/request.h),
- * checks the token and role, and then calls one of these hooks.  A hook
- * that is NULL, or returns CBAR_NOT_BUILT, answers 501 with the error code
- * NOT_BUILT: today every hook is NULL (hooks_stub.c), because the engine
- * (cbar_rules_compile / cbar_decide) and the registry (store.h) live on
- * other branches.  To plug them in, set the pointers in hooks_install()
- * (hooks_stub.c) and nothing else changes.
+ * checks the token and role, and then calls one of these hooks.
+ * src/daemon/hooks.c fills them with the decision engine (cbar_decide on
+ * the snapshot and the registry's unlock view) and the registry
+ * (store.h); tests/daemon/hooks_echo.c fills them with test doubles that
+ * prove this interface on its own.  A hook that is NULL, or returns
+ * CBAR_NOT_BUILT, answers 501 with the error code NOT_BUILT (a daemon
+ * without a registry has no registry routes).
  *
  * Common contract of every hook:
  * - ctx is struct daemon_hooks.ctx, given back unchanged.
@@ -120,8 +121,9 @@ struct daemon_hooks {
 
 /*
  * Fill hooks for a daemon about to start: registry_url is the configured
- * URL (sqlite:PATH, postgresql://...).  Today it sets every hook to NULL
- * (501 NOT_BUILT) and returns CBAR_OK.  The lead opens the store here.
+ * URL (sqlite:PATH, postgresql://...; "" for none).  hooks.c opens the
+ * store, loads its active records and starts following its changes; on
+ * failure d says why and nothing is left running.
  */
 enum cbar_err hooks_install(struct daemon_hooks *h, const char *registry_url,
                             struct cbar_diag *d);
