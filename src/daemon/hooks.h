@@ -113,7 +113,7 @@ struct daemon_hooks {
 	                         const struct keyword_req *req, json_t **out, struct cbar_diag *d);
 
 	/* /readyz and the store metrics: CBAR_OK when the registry answers;
-	 * NULL (today) means there is no registry to check. */
+	 * NULL when there is no registry to check. */
 	enum cbar_err (*registry_ready)(void *ctx, struct cbar_diag *d);
 	/* Unlock records held (callbar_registry_records); NULL: not reported. */
 	size_t (*registry_size)(void *ctx);
