@@ -203,6 +203,16 @@ enum cbar_err cbar_store_changes(struct cbar_store *s, int64_t since, cbar_store
                                  void *arg, int64_t *head, struct cbar_diag *d);
 
 /* One audit entry (docs/registry.md: the canonical form). */
+/*
+ * Wait at most timeout_ms for a change made through another connection:
+ * PostgreSQL wakes on NOTIFY callbar_changes at once (this connection
+ * LISTENs from the first call, so keep it for waiting only); SQLite has no
+ * such signal and waits the whole timeout.  Then ask cbar_store_changes().
+ * CBAR_STORE_DOWN when the connection is lost.
+ */
+enum cbar_err cbar_store_wait_change(struct cbar_store *s, unsigned timeout_ms,
+                                     struct cbar_diag *d);
+
 struct cbar_store_audit {
 	int64_t seq, at;
 	char who[CBAR_STORE_NAME_MAX + 16];

@@ -5,10 +5,12 @@
  * Decisions read two RCU-published objects and take no lock: the rule
  * snapshot (the daemon's) and the unlock view here, a base set loaded at
  * start plus a delta of the registry's changes (unlockview.h).  A follower
- * thread asks the registry for changes every FOLLOW_MS and publishes a new
- * view when there are any, so an unlock made through the API or by
- * `callbar unlock` in another process governs decisions within a second, on
- * either backend.  When the registry cannot be reached the follower keeps
+ * thread waits for the registry's notification of a change (PostgreSQL
+ * LISTEN/NOTIFY) or FOLLOW_MS, whichever comes first, asks for the changes
+ * since the last sequence it saw and publishes a new view when there are
+ * any, so an unlock made through the API or by `callbar unlock` in another
+ * process governs decisions within a second on either backend (at once on
+ * PostgreSQL).  When the registry cannot be reached the follower keeps
  * the last view (decisions go on), /readyz says so, and it reconnects and
  * catches up from the last change sequence it saw.
  *
@@ -215,14 +217,31 @@ static void follow_round(struct engine *e)
 	base_put(base);
 }
 
+/*
+ * The follower waits on a connection of its own (PostgreSQL: LISTEN
+ * callbar_changes, so a change is seen at once; SQLite: a plain wait) and
+ * then asks for changes since the last sequence, at least every FOLLOW_MS
+ * whatever it heard, so a lost notification or connection costs at most
+ * that.  The waiting connection is reopened when it fails.
+ */
 static void *follower(void *arg)
 {
 	struct engine *e = arg;
+	struct cbar_store *watch = NULL;
 	while (!atomic_load(&e->stop)) {
-		struct timespec ts = {0, FOLLOW_MS * 1000000L};
-		nanosleep(&ts, NULL);
+		struct cbar_diag d = {0};
+		struct cbar_store_opts o = {0};
+		if (!watch && cbar_store_open(&watch, e->url, &o, &d))
+			watch = NULL;
+		if (!watch || cbar_store_wait_change(watch, FOLLOW_MS, &d)) {
+			cbar_store_free(watch);
+			watch = NULL;
+			struct timespec ts = {0, FOLLOW_MS * 1000000L};
+			nanosleep(&ts, NULL);
+		}
 		follow_once(e);
 	}
+	cbar_store_free(watch);
 	return NULL;
 }
 

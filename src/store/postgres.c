@@ -11,6 +11,8 @@
  * on commit; a node that missed some catches up with "changes since seq".
  */
 #include <stdio.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +25,7 @@
 
 struct pg {
 	PGconn *conn;
+	bool listening; /* LISTEN callbar_changes sent on this connection */
 	char sqlbuf[4096];
 };
 
@@ -194,6 +197,46 @@ static enum cbar_err pg_notify(struct cbar_store *s, int64_t seq, struct cbar_di
 	return pg_exec(s, "SELECT pg_notify('callbar_changes', ?)", 1, params, NULL, NULL, d);
 }
 
+/*
+ * LISTEN on the first call, then wait for a NOTIFY callbar_changes (sent by
+ * every committed change, pg_notify) or the timeout: libpq's asynchronous
+ * notification interface, a poll() on its socket.
+ */
+static enum cbar_err pg_wait_change(struct cbar_store *s, unsigned timeout_ms,
+                                    struct cbar_diag *d)
+{
+	struct pg *p = s->be_state;
+	enum cbar_err err;
+	if (!p->listening) {
+		if ((err = run(s, "LISTEN callbar_changes", d)))
+			return err;
+		p->listening = true;
+	}
+	bool heard = false;
+	for (int round = 0; round < 2 && !heard; round++) {
+		if (!PQconsumeInput(p->conn))
+			return fail(s, NULL, d, "waiting for changes");
+		PGnotify *n;
+		while ((n = PQnotifies(p->conn))) {
+			heard = true;
+			PQfreemem(n);
+		}
+		if (heard || round == 1)
+			break;
+		struct pollfd pfd = {.fd = PQsocket(p->conn), .events = POLLIN};
+		if (pfd.fd < 0)
+			return fail(s, NULL, d, "waiting for changes");
+		int rc = poll(&pfd, 1, (int)timeout_ms);
+		if (rc < 0 && errno != EINTR)
+			return cbar_diag_set(d, CBAR_STORE_IO, 0, 0, "poll: %s", strerror(errno));
+		if (rc <= 0)
+			break; /* the timeout (or a signal): nothing heard */
+	}
+	if (PQstatus(p->conn) != CONNECTION_OK)
+		return fail(s, NULL, d, "waiting for changes");
+	return CBAR_OK;
+}
+
 const struct cbar__store_be cbar__store_postgres = {
 	.name = "postgres",
 	.open = pg_open,
@@ -203,4 +246,5 @@ const struct cbar__store_be cbar__store_postgres = {
 	.rollback = pg_rollback,
 	.exec = pg_exec,
 	.notify = pg_notify,
+	.wait_change = pg_wait_change,
 };

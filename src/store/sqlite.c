@@ -182,4 +182,5 @@ const struct cbar__store_be cbar__store_sqlite = {
 	.rollback = lite_rollback,
 	.exec = lite_exec,
 	.notify = NULL,
+	.wait_change = NULL,
 };

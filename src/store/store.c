@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -823,6 +824,16 @@ enum cbar_err cbar_store_changes(struct cbar_store *s, int64_t since, cbar_store
 	s->be->rollback(s);
 	if (head)
 		*head = h.seq > since ? h.seq : since;
+	return CBAR_OK;
+}
+
+enum cbar_err cbar_store_wait_change(struct cbar_store *s, unsigned timeout_ms,
+                                     struct cbar_diag *d)
+{
+	if (s->be->wait_change)
+		return s->be->wait_change(s, timeout_ms, d);
+	struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
 	return CBAR_OK;
 }
 

@@ -44,6 +44,10 @@ struct cbar__store_be {
 	/* Tell listeners seq is committed (inside the write transaction, so
 	 * they hear it on commit); NULL when the back end has no such thing. */
 	enum cbar_err (*notify)(struct cbar_store *s, int64_t seq, struct cbar_diag *d);
+	/* Wait at most timeout_ms for another connection's notify; NULL when
+	 * the back end has none (the caller then just waits). */
+	enum cbar_err (*wait_change)(struct cbar_store *s, unsigned timeout_ms,
+	                             struct cbar_diag *d);
 };
 
 extern const struct cbar__store_be cbar__store_sqlite;
