@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -209,6 +210,47 @@ static void bad_urls(void **state)
 	assert_non_null(strstr(d.msg, "cannot reach the registry server"));
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A change made through one connection wakes another that waits for it:
+ * on PostgreSQL at once (NOTIFY), well before the wait's 5 s are up; on
+ * SQLite, which has no such signal, the wait takes its whole time. */
+static void wait_change(void **state)
+{
+	(void)state;
+	struct cbar_store *w = NULL;
+	struct cbar_diag d = {0};
+	assert_int_equal(cbar_store_open(&w, url, NULL, &d), CBAR_OK);
+	bool pg = !strcmp(cbar_store_backend(w), "postgres");
+	/* The first call starts listening; nothing has changed yet. */
+	double t0 = now_ms();
+	assert_int_equal(cbar_store_wait_change(w, 200, &d), CBAR_OK);
+	assert_true(now_ms() - t0 >= 150);
+	struct cbar_store_unlock_req r = {
+		.subscriber = 8613900000077,
+		.scope = CBAR_STORE_SCOPE_ALL,
+		.level = CBAR_STORE_SELF,
+		.channel = CBAR_STORE_CHANNEL_API,
+		.now = 1700000000,
+	};
+	struct cbar_store_record rec;
+	bool changed;
+	assert_int_equal(cbar_store_unlock(s, &r, &rec, &changed, &d), CBAR_OK);
+	t0 = now_ms();
+	assert_int_equal(cbar_store_wait_change(w, pg ? 5000 : 100, &d), CBAR_OK);
+	double took = now_ms() - t0;
+	if (pg)
+		assert_true(took < 4000);
+	else
+		assert_true(took >= 90);
+	cbar_store_free(w);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -228,6 +270,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(scopes),
 		cmocka_unit_test(bad_urls),
 		cmocka_unit_test(snapshot_and_changes),
+		cmocka_unit_test(wait_change),
 	};
 	int failed = cmocka_run_group_tests_name(cbar_store_backend(s), tests, NULL, NULL);
 	cbar_store_free(s);
