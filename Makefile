@@ -25,13 +25,14 @@ build: build/build.ninja
 
 # The example rule file comes with the rule engine; until it is merged the
 # daemon runs on a stand-in (it only hashes and counts the file for now).
-RUN_RULES = $(firstword $(wildcard etc/callbar/pilots.rules) tests/daemon/placeholder.rules)
+RUN_RULES = etc/callbar/pilots.rules
 
 run: deps
 	@$(MAKE) --no-print-directory build
 	@mkdir -p var
-	@echo "== callbar serve on 127.0.0.1:8080 (rules $(RUN_RULES), tokens var/tokens)"
-	build/callbar serve --http 127.0.0.1:8080 --rules $(RUN_RULES) --tokens var/tokens
+	@echo "== callbar serve: HTTP on 127.0.0.1:8080, SIP on 127.0.0.1:5060 (rules $(RUN_RULES), registry sqlite:var/callbar.db, tokens var/tokens)"
+	build/callbar serve --http 127.0.0.1:8080 --sip 127.0.0.1:5060 --rules $(RUN_RULES) \
+	    --tokens var/tokens
 
 deps:
 	sh tools/deps.sh
