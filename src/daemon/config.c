@@ -50,6 +50,8 @@ static const struct key keys[] = {
 	 .names = sip_block_names},
 	{.section = "sip", .name = "fail_mode", .type = K_ENUM, F(sip_fail), .names = sip_fail_names},
 	{.section = "sip", .name = "ingress", .type = K_STR, F(sip_ingress)},
+	{.section = "sip", .name = "coalesce_us", .type = K_UINT, F(sip_coalesce_us), .min = 0,
+	 .max = 1000},
 	{.section = "auth", .name = "tokens", .type = K_STR, F(tokens_file)},
 	{.section = "log", .name = "level", .type = K_ENUM, F(log_level), .names = level_names},
 	{.section = "log", .name = "decision_log", .type = K_BOOL, F(decision_log)},

@@ -44,6 +44,7 @@ struct daemon_config {
 	unsigned sip_block;      /* 0: 403, 1: 603 */
 	unsigned sip_fail;       /* 0: 302 (continue), 1: 500 */
 	char sip_ingress[CONFIG_PATH_MAX]; /* "CIDR=NAME,CIDR=NAME" */
+	unsigned sip_coalesce_us; /* 0: answer at once; N: gather UDP for N us */
 	char tokens_file[CONFIG_PATH_MAX];
 	char country[8];         /* context of numbers: ISO code or calling code */
 	unsigned log_level;      /* enum log_level */

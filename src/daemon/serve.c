@@ -202,6 +202,7 @@ static bool start_sip(struct daemon *d)
 		.nlisteners = nl,
 		.np = d->np,
 		.decider = {sip_decide, d, sip_enter, sip_leave},
+		.coalesce_us = d->cfg.sip_coalesce_us,
 	};
 	char err[256];
 	if (sip_server_start(&sc, &d->sip, err, sizeof err)) {
