@@ -23,21 +23,12 @@
 
 #include "log.h"
 #include "slot.h"
+#include "token_list.h"
 #include "token_store.h"
 
 #define TOKENS_MAX 10000
 #define TOKEN_FILE_MAX (4u << 20)
 
-struct tok_entry {
-	struct token_info info;
-	unsigned char hash[crypto_hash_sha256_BYTES];
-};
-
-struct tok_list {
-	struct tok_entry *e;
-	size_t n;
-	struct stat st; /* the file this list was read from */
-};
 
 struct tok_file {
 	char *path;
@@ -77,7 +68,7 @@ bool token_name_ok(const char *name)
 	return true;
 }
 
-static void list_free(void *p)
+void tok_list_free(void *p)
 {
 	struct tok_list *l = p;
 	if (l) {
@@ -135,7 +126,7 @@ static struct tok_list *list_parse(char *text, size_t len, struct cbar_diag *d)
 	}
 	return l;
 fail:
-	list_free(l);
+	tok_list_free(l);
 	return NULL;
 }
 
@@ -214,8 +205,8 @@ static void refresh(struct tok_file *tf)
 		struct tok_list *l = list_read(tf->path, &now, &d);
 		if (l) {
 			l->st = now;
-			if (slot_swap(&tf->slot, l, list_free))
-				list_free(l);
+			if (slot_swap(&tf->slot, l, tok_list_free))
+				tok_list_free(l);
 		} else {
 			tf->bad = st;
 			tf->have_bad = true;
@@ -232,10 +223,17 @@ static enum cbar_err tf_verify(void *ctx, const char *token, size_t len, struct 
 	if (len == 0 || len > TOKEN_TEXT_MAX)
 		return CBAR_UNAUTHENTICATED;
 	refresh(tf);
+	slot_read_begin();
+	enum cbar_err err = tok_list_find(slot_get(&tf->slot), token, len, who);
+	slot_read_end();
+	return err;
+}
+
+enum cbar_err tok_list_find(const struct tok_list *l, const char *token, size_t len,
+                            struct token_info *who)
+{
 	unsigned char h[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(h, (const unsigned char *)token, len);
-	slot_read_begin();
-	const struct tok_list *l = slot_get(&tf->slot);
 	size_t idx = 0;
 	unsigned found = 0;
 	/* Every entry compared, no early exit, no branch on a match. */
@@ -247,8 +245,19 @@ static enum cbar_err tf_verify(void *ctx, const char *token, size_t len, struct 
 	}
 	if (found && who)
 		*who = l->e[idx].info;
-	slot_read_end();
 	return found ? CBAR_OK : CBAR_UNAUTHENTICATED;
+}
+
+void token_generate(char token[TOKEN_TEXT_MAX], char hex[2 * crypto_hash_sha256_BYTES + 1])
+{
+	unsigned char raw[32], h[crypto_hash_sha256_BYTES];
+	randombytes_buf(raw, sizeof raw);
+	memcpy(token, TOKEN_PREFIX, sizeof TOKEN_PREFIX - 1);
+	sodium_bin2base64(token + sizeof TOKEN_PREFIX - 1, TOKEN_TEXT_MAX - (sizeof TOKEN_PREFIX - 1),
+	                  raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof raw);
+	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+	sodium_bin2hex(hex, 2 * crypto_hash_sha256_BYTES + 1, h, sizeof h);
 }
 
 /* Write list l (plus an extra line, when not NULL) to path via a rename. */
@@ -326,22 +335,15 @@ static enum cbar_err tf_create(void *ctx, const char *name, enum role role,
 			err = cbar_diag_set(d, CBAR_TOKEN_NAME, 0, 0, "a token named '%s' exists", name);
 			goto done;
 		}
-	unsigned char raw[32], h[crypto_hash_sha256_BYTES];
-	randombytes_buf(raw, sizeof raw);
-	memcpy(token, TOKEN_PREFIX, sizeof TOKEN_PREFIX - 1);
-	sodium_bin2base64(token + sizeof TOKEN_PREFIX - 1, TOKEN_TEXT_MAX - (sizeof TOKEN_PREFIX - 1),
-	                  raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	sodium_memzero(raw, sizeof raw);
-	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
-	char hex[2 * sizeof h + 1], line[256];
-	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+	char hex[2 * crypto_hash_sha256_BYTES + 1], line[256];
+	token_generate(token, hex);
 	snprintf(line, sizeof line, "%s\t%s\t%s\t%lld\n", name, role_name(role), hex,
 	         (long long)time(NULL));
 	err = list_write(tf->path, l, NULL, line, d);
 	if (err)
 		sodium_memzero(token, TOKEN_TEXT_MAX);
 done:
-	list_free(l);
+	tok_list_free(l);
 	close(lk);
 	return err;
 }
@@ -356,7 +358,7 @@ static enum cbar_err tf_list(void *ctx, void (*each)(void *arg, const struct tok
 		return CBAR_IO;
 	for (size_t i = 0; i < l->n; i++)
 		each(arg, &l->e[i].info);
-	list_free(l);
+	tok_list_free(l);
 	return CBAR_OK;
 }
 
@@ -378,7 +380,7 @@ static enum cbar_err tf_revoke(void *ctx, const char *name, struct cbar_diag *d)
 		cbar_diag_set(d, CBAR_NOT_FOUND, 0, 0, "no token named '%s'", name);
 	else if (!err)
 		err = list_write(tf->path, l, name, NULL, d);
-	list_free(l);
+	tok_list_free(l);
 	close(lk);
 	return err;
 }

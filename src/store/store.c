@@ -142,7 +142,18 @@ static const char *const migration_1[] = {
 	NULL,
 };
 
-static const char *const *const migrations[] = {migration_1};
+/* v2: the daemon's API tokens, so every node of a shared registry knows
+ * them (the SHA-256 of each token, never the token). */
+static const char *const migration_2[] = {
+	"CREATE TABLE token ("
+	" name TEXT PRIMARY KEY,"
+	" role TEXT NOT NULL,"
+	" hash TEXT NOT NULL,"
+	" created BIGINT NOT NULL)",
+	NULL,
+};
+
+static const char *const *const migrations[] = {migration_1, migration_2};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -835,6 +846,82 @@ enum cbar_err cbar_store_wait_change(struct cbar_store *s, unsigned timeout_ms,
 	struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
 	return CBAR_OK;
+}
+
+/* ---- API tokens ------------------------------------------------------------ */
+
+enum cbar_err cbar_store_token_add(struct cbar_store *s, const struct cbar_store_token *t,
+                                   struct cbar_diag *d)
+{
+	enum cbar_err err;
+	int64_t n = 0;
+	char b[24];
+	const char *pn[] = {t->name};
+	const char *pi[] = {t->name, t->role, t->hash, I64(b, t->created)};
+	if ((err = s->be->begin(s, true, d)))
+		return err;
+	if ((err = q(s, "SELECT count(*) FROM token WHERE name = ?", 1, pn, row_int, &n, d)))
+		goto fail;
+	if (n) {
+		err = cbar_diag_set(d, CBAR_TOKEN_NAME, 0, 0, "a token named '%s' exists", t->name);
+		goto fail;
+	}
+	if ((err = q(s, "INSERT INTO token (name, role, hash, created) VALUES (?, ?, ?, ?)", 4, pi,
+	             NULL, NULL, d)))
+		goto fail;
+	return s->be->commit(s, d);
+fail:
+	s->be->rollback(s);
+	return err;
+}
+
+struct token_walk {
+	int (*fn)(void *, const struct cbar_store_token *);
+	void *arg;
+};
+
+static int row_token(void *arg, int n, const char *const *c)
+{
+	struct token_walk *w = arg;
+	struct cbar_store_token t;
+	memset(&t, 0, sizeof t);
+	if (n < 4)
+		return 1;
+	copy(t.name, sizeof t.name, c[0] ? c[0] : "");
+	copy(t.role, sizeof t.role, c[1] ? c[1] : "");
+	copy(t.hash, sizeof t.hash, c[2] ? c[2] : "");
+	t.created = strtoll(c[3] ? c[3] : "0", NULL, 10);
+	return w->fn(w->arg, &t);
+}
+
+enum cbar_err cbar_store_token_list(struct cbar_store *s,
+                                    int (*fn)(void *arg, const struct cbar_store_token *t),
+                                    void *arg, struct cbar_diag *d)
+{
+	struct token_walk w = {fn, arg};
+	return q(s, "SELECT name, role, hash, created FROM token ORDER BY name", 0, NULL, row_token,
+	         &w, d);
+}
+
+enum cbar_err cbar_store_token_revoke(struct cbar_store *s, const char *name, struct cbar_diag *d)
+{
+	enum cbar_err err;
+	int64_t n = 0;
+	const char *p[] = {name};
+	if ((err = s->be->begin(s, true, d)))
+		return err;
+	if ((err = q(s, "SELECT count(*) FROM token WHERE name = ?", 1, p, row_int, &n, d)))
+		goto fail;
+	if (!n) {
+		err = cbar_diag_set(d, CBAR_STORE_NOTFOUND, 0, 0, "no token named '%s'", name);
+		goto fail;
+	}
+	if ((err = q(s, "DELETE FROM token WHERE name = ?", 1, p, NULL, NULL, d)))
+		goto fail;
+	return s->be->commit(s, d);
+fail:
+	s->be->rollback(s);
+	return err;
 }
 
 /* ---- audit ---------------------------------------------------------------- */
