@@ -213,6 +213,27 @@ enum cbar_err cbar_store_changes(struct cbar_store *s, int64_t since, cbar_store
 enum cbar_err cbar_store_wait_change(struct cbar_store *s, unsigned timeout_ms,
                                      struct cbar_diag *d);
 
+/*
+ * The daemon's API tokens, kept in the registry so that every node sharing
+ * it knows them (callbar token --registry).  Only a token's SHA-256 (hex)
+ * is stored.  Adding a name that exists is CBAR_TOKEN_NAME; revoking one
+ * that does not, CBAR_STORE_NOTFOUND.  A revoked token is deleted.
+ */
+struct cbar_store_token {
+	char name[65];
+	char role[16];  /* agent, supervisor, admin */
+	char hash[65];  /* SHA-256 of the token, hex */
+	int64_t created; /* unix seconds */
+};
+enum cbar_err cbar_store_token_add(struct cbar_store *s, const struct cbar_store_token *t,
+                                   struct cbar_diag *d);
+/* Every token, by name; fn returns nonzero to stop. */
+enum cbar_err cbar_store_token_list(struct cbar_store *s,
+                                    int (*fn)(void *arg, const struct cbar_store_token *t),
+                                    void *arg, struct cbar_diag *d);
+enum cbar_err cbar_store_token_revoke(struct cbar_store *s, const char *name,
+                                      struct cbar_diag *d);
+
 struct cbar_store_audit {
 	int64_t seq, at;
 	char who[CBAR_STORE_NAME_MAX + 16];
