@@ -8,9 +8,9 @@
 #include "cli.h"
 
 static const char help[] =
-	"usage: callbar token create --role ROLE --name NAME [--tokens FILE]\n"
-	"       callbar token list [--tokens FILE]\n"
-	"       callbar token revoke NAME [--tokens FILE]\n"
+	"usage: callbar token create --role ROLE --name NAME [--tokens FILE | --registry URL]\n"
+	"       callbar token list [--tokens FILE | --registry URL]\n"
+	"       callbar token revoke NAME [--tokens FILE | --registry URL]\n"
 	"\n"
 	"Manage the bearer tokens of 'callbar serve'.  create prints a new token\n"
 	"once, on standard output: only its SHA-256 is kept, with the name and the\n"
@@ -19,6 +19,9 @@ static const char help[] =
 	"running daemon sees changes at its next request; no restart.\n"
 	"\n"
 	"  --tokens FILE   the token file (default var/tokens, as auth.tokens)\n"
+	"  --registry URL  the tokens of the unlock registry (sqlite:PATH or\n"
+	"                  postgres://...), shared by every node of it; a daemon with\n"
+	"                  auth.tokens = registry reads them (within a second)\n"
 	"\n"
 	"Exit status: 0 on success, 2 on a bad argument, a taken or unknown name,\n"
 	"or a file that cannot be read or written.\n";
@@ -39,9 +42,9 @@ int cmd_token(int argc, char **argv)
 	static const struct option opts[] = {
 		{"role", required_argument, NULL, 'r'},   {"name", required_argument, NULL, 'n'},
 		{"tokens", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		{"registry", required_argument, NULL, 'R'}, {0, 0, 0, 0},
 	};
-	const char *role = NULL, *name = NULL, *file = "var/tokens";
+	const char *role = NULL, *name = NULL, *file = "var/tokens", *registry = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -54,6 +57,9 @@ int cmd_token(int argc, char **argv)
 			break;
 		case 't':
 			file = optarg;
+			break;
+		case 'R':
+			registry = optarg;
 			break;
 		case 'h':
 			fputs(help, stdout);
@@ -71,8 +77,8 @@ int cmd_token(int argc, char **argv)
 	struct token_store ts = {0};
 	struct cbar_diag d = {0};
 	enum cbar_err err;
-	if (token_file_open(&ts, file, &d)) {
-		fprintf(stderr, "callbar token: %s: %s\n", file, d.msg);
+	if (registry ? token_registry_open(&ts, registry, &d) : token_file_open(&ts, file, &d)) {
+		fprintf(stderr, "callbar token: %s: %s\n", registry ? registry : file, d.msg);
 		return CLI_BAD;
 	}
 	if (!strcmp(verb, "create") && optind == argc) {
