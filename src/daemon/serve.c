@@ -311,8 +311,10 @@ int cmd_serve(int argc, char **argv)
 	/* auth.tokens = registry: the tokens live in the unlock registry,
 	 * shared by every node; anything else names a token file. */
 	bool reg_tokens = !strcmp(d->cfg.tokens_file, "registry");
-	if (reg_tokens ? token_registry_open(&d->tokens, d->cfg.registry_url, &diag)
-	               : token_file_open(&d->tokens, d->cfg.tokens_file, &diag)) {
+	if (reg_tokens && check) {
+		/* --check does not reach the registry: nothing to open. */
+	} else if (reg_tokens ? token_registry_open(&d->tokens, d->cfg.registry_url, &diag)
+	                      : token_file_open(&d->tokens, d->cfg.tokens_file, &diag)) {
 		print_diag(d->cfg.tokens_file, &diag);
 		goto out_slot;
 	}
