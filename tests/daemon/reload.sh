@@ -87,8 +87,9 @@ decider() { # N
 	done
 }
 BL='{"service":"voice","direction":"out","subscriber":"13805710000","peer":"+85291234567"}'
-for c in 1 2 3 4; do reader $c & done
-for c in 1 2; do decider $c & done
+rpids=""
+for c in 1 2 3 4; do reader $c & rpids="$rpids $!"; done
+for c in 1 2; do decider $c & rpids="$rpids $!"; done
 n=0 bad_reloads=0
 while [ $n -lt 100 ]; do
 	if [ $((n % 2)) = 0 ]; then cp b.rules r.tmp; else cp a.rules r.tmp; fi
@@ -98,8 +99,9 @@ while [ $n -lt 100 ]; do
 	n=$((n + 1))
 done
 touch reloads.done
-wait_readers() { for j in $(jobs -p); do [ "$j" != "$PID" ] && wait "$j"; done; }
-wait_readers
+# Every client must have finished before its output is counted (a client
+# still writing would leave half a line).
+for j in $rpids; do wait "$j"; done
 [ $bad_reloads = 0 ] || { echo "FAIL: $bad_reloads of 100 reloads failed"; fail=1; }
 cat reader*.out >all.out
 total=$(wc -l <all.out)
