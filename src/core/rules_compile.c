@@ -620,6 +620,7 @@ struct rule_ctx {
 	struct cbar__rule *r;
 	unsigned seen; /* clause bits */
 	bool is_all;
+	unsigned ramp_col; /* where 'ramp' was written, for its error */
 };
 
 static enum cbar_err cl_peer(struct ps *ps, const struct tok *kw, struct rule_ctx *rc)
@@ -751,6 +752,18 @@ static enum cbar_err cl_date(struct ps *ps, const struct tok *kw, struct rule_ct
 	return parse_date(ps, &t, tok_is(kw, "since") ? &rc->r->since : &rc->r->until);
 }
 
+/* ramp DATE: a staged rollout from the rule's 'since' to DATE (checked
+ * once the rule is read, since 'since' may come after it). */
+static enum cbar_err cl_ramp(struct ps *ps, const struct tok *kw, struct rule_ctx *rc)
+{
+	struct tok t;
+	if (!next_tok(ps, &t))
+		return fail(ps, CBAR_RULES_SYNTAX, kw->col,
+		            "'ramp' needs the date YYYY-MM-DD the rollout reaches every subscriber");
+	rc->ramp_col = kw->col;
+	return parse_date(ps, &t, &rc->r->ramp_end);
+}
+
 static enum cbar_err cl_via(struct ps *ps, const struct tok *kw, struct rule_ctx *rc)
 {
 	struct tok t;
@@ -808,7 +821,7 @@ static const struct {
 	{"reason", cl_reason, 1u << 7, false},  {"announce", cl_announce, 1u << 8, false},
 	/* Room for what DESIGN.md section 3 announces; not yet built. */
 	{"roaming", NULL, 0, true},             {"attest", NULL, 0, true},
-	{"ramp", NULL, 0, true},                {"velocity", NULL, 0, true},
+	{"ramp", cl_ramp, 1u << 9, false},      {"velocity", NULL, 0, true},
 };
 
 static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
@@ -886,8 +899,13 @@ static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
 		if ((err = clauses[k].fn(ps, &t, &rc)))
 			return err;
 	}
+	if (r->ramp_end && (r->since == INT64_MIN || r->ramp_end <= r->since))
+		return fail(ps, CBAR_RULES_VALUE, rc.ramp_col,
+		            "'ramp' needs a 'since' date before its own: the rollout runs from "
+		            "'since' to the ramp date");
 	r->dflt = r->scope == CBAR_SCOPE_ALL && r->set < 0 && !r->carriers && r->any_region &&
-	          r->since == INT64_MIN && r->until == INT64_MAX && !r->ingress && !r->unless;
+	          r->since == INT64_MIN && r->until == INT64_MAX && !r->ingress && !r->unless &&
+	          !r->ramp_end;
 	return CBAR_OK;
 }
 

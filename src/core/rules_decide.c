@@ -150,12 +150,39 @@ static bool event_ok(const struct cbar_event *ev)
 
 /* What the conditions checked after the bitmaps say: 0 holds, else a
  * reason it does not. */
+/*
+ * A subscriber's place in a staged rollout, 0 to 9999: a fixed mix of the
+ * number, so a subscriber once reached stays reached as the share grows,
+ * and subscribers are spread evenly whatever their numbering.
+ */
+static unsigned ramp_slot(uint64_t e164)
+{
+	uint64_t x = e164 + 0x9e3779b97f4a7c15u;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+	x ^= x >> 31;
+	return (unsigned)(x % 10000u);
+}
+
+/* Whether the rollout from r->since to r->ramp_end has reached the
+ * subscriber at t: the share reached grows linearly, in ten-thousandths. */
+static bool ramp_reached(const struct cbar__rule *r, const struct cbar_event *ev)
+{
+	if (!r->ramp_end || ev->time >= r->ramp_end)
+		return true;
+	uint64_t done = (uint64_t)(ev->time - r->since), span = (uint64_t)(r->ramp_end - r->since);
+	unsigned share = (unsigned)(done * 10000u / span);
+	return ramp_slot(ev->subscriber->e164) < share;
+}
+
 static const char *late_conditions(const struct cbar__rule *r, const struct cbar_event *ev)
 {
 	if (ev->time < r->since)
 		return "before its 'since' date";
 	if (ev->time >= r->until)
 		return "on or after its 'until' date";
+	if (!ramp_reached(r, ev))
+		return "its staged rollout ('ramp') has not reached the subscriber yet";
 	if (r->ingress && (!ev->ingress || ev->ingress_len != r->ingress_len ||
 	                   memcmp(ev->ingress, r->ingress, r->ingress_len)))
 		return "the event did not come in via its ingress";
@@ -358,7 +385,7 @@ size_t cbar_rules_lint(const struct cbar_rules *rs, cbar_lint_fn warn, void *ctx
 		}
 		for (size_t i = 0; i < j; i++) {
 			const struct cbar__rule *a = &rs->rules[i];
-			if (a->unless || a->since >= a->until || !covers(rs, a, i, b, j))
+			if (a->unless || a->ramp_end || a->since >= a->until || !covers(rs, a, i, b, j))
 				continue;
 			snprintf(buf, sizeof buf,
 			         "never matches: shadowed by the rule at line %u, which matches every "

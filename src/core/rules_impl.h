@@ -47,6 +47,9 @@ struct cbar__rule {
 	bool any_region;
 	uint64_t regions[CBAR__REGION_WORDS];
 	int64_t since, until; /* [since, until) in UTC seconds */
+	int64_t ramp_end;     /* 0: none; else the rule reaches a share of the
+	                         subscribers growing from 0 at since to all
+	                         at ramp_end (staged rollout) */
 	char *ingress;        /* NULL: any */
 	size_t ingress_len;
 	uint8_t unless; /* enum cbar__unless */
