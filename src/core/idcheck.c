@@ -227,7 +227,7 @@ enum cbar_err cbar_idcheck(enum cbar_doc_type t, const char *s, size_t len, uint
 	case CBAR_DOC_PASSPORT:
 		/* ICAO 9303: the machine-readable zone has 9 characters for the
 		 * number, a longer one spills into the optional data field; at
-		 * least 5 keeps out stubs. */
+		 * least 5 keeps out truncated numbers. */
 		if (n < 5 || n > 12)
 			return cbar_diag_set(d, CBAR_ID_LENGTH, 0, 0,
 			                     "%zu characters, want 5 to 12 letters and digits", n);
