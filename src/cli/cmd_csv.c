@@ -81,25 +81,12 @@ static int key_id_row(void *arg, int n, const char *const *c)
 
 int cmd_export(int argc, char **argv)
 {
-	static const struct option opts[] = {REG_LONGOPTS, {0, 0, 0, 0}};
 	struct reg r;
 	int c, rc = CLI_BAD;
 	(void)key_id_row;
 	reg_init(&r, "export");
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int k = reg_option(&r, c, optarg);
-		if (k < 0)
-			return CLI_BAD;
-		if (k)
-			continue;
-		if (c == 'h') {
-			fputs(export_help, stdout);
-			return CLI_OK;
-		}
-		fputs(export_help, stderr);
-		return CLI_BAD;
-	}
+	if ((c = reg_options_only(&r, argc, argv, export_help)) >= 0)
+		return c;
 	if (optind != argc) {
 		fprintf(stderr, "callbar export: unexpected argument '%s'\n", argv[optind]);
 		return CLI_BAD;
@@ -202,24 +189,11 @@ static const char *row_record(struct reg *r, const struct cbar_csv_row *row,
 
 int cmd_import(int argc, char **argv)
 {
-	static const struct option opts[] = {REG_LONGOPTS, {0, 0, 0, 0}};
 	struct reg r;
 	int c, rc = CLI_BAD;
 	reg_init(&r, "import");
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int k = reg_option(&r, c, optarg);
-		if (k < 0)
-			return CLI_BAD;
-		if (k)
-			continue;
-		if (c == 'h') {
-			fputs(import_help, stdout);
-			return CLI_OK;
-		}
-		fputs(import_help, stderr);
-		return CLI_BAD;
-	}
+	if ((c = reg_options_only(&r, argc, argv, import_help)) >= 0)
+		return c;
 	if (argc - optind > 1) {
 		fputs("callbar import: at most one FILE\n", stderr);
 		return CLI_BAD;

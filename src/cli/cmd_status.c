@@ -57,24 +57,11 @@ static int print_line(void *arg, const struct cbar_store_record *rec)
 
 static int run(int argc, char **argv, const char *cmd, const char *help, bool status)
 {
-	static const struct option opts[] = {REG_LONGOPTS, {0, 0, 0, 0}};
 	struct reg r;
 	int c, rc = CLI_BAD;
 	reg_init(&r, cmd);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int k = reg_option(&r, c, optarg);
-		if (k < 0)
-			return CLI_BAD;
-		if (k)
-			continue;
-		if (c == 'h') {
-			fputs(help, stdout);
-			return CLI_OK;
-		}
-		fputs(help, stderr);
-		return CLI_BAD;
-	}
+	if ((c = reg_options_only(&r, argc, argv, help)) >= 0)
+		return c;
 	if (optind != argc - 1) {
 		fprintf(stderr, "callbar %s: want exactly one NUMBER\n", cmd);
 		return CLI_BAD;

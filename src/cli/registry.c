@@ -1,4 +1,5 @@
 /* callbar: what the registry commands share (registry.h). */
+#include <getopt.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -62,6 +63,27 @@ int reg_option(struct reg *r, int c, const char *arg)
 		return 1;
 	}
 	return 0;
+}
+
+int reg_options_only(struct reg *r, int argc, char **argv, const char *help)
+{
+	static const struct option opts[] = {REG_LONGOPTS, {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int k = reg_option(r, c, optarg);
+		if (k < 0)
+			return CLI_BAD;
+		if (k)
+			continue;
+		if (c == 'h') {
+			fputs(help, stdout);
+			return CLI_OK;
+		}
+		fputs(help, stderr);
+		return CLI_BAD;
+	}
+	return -1;
 }
 
 int reg_fail(struct reg *r, enum cbar_err e, const struct cbar_diag *d)

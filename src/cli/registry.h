@@ -49,6 +49,10 @@ void reg_init(struct reg *r, const char *cmd);
 /* Handle a common option: 1 when c was one, -1 when its value is bad
  * (after a message), 0 when c is not common. */
 int reg_option(struct reg *r, int c, const char *arg);
+/* For a command whose only options are the common ones and --help: parse
+ * them all.  -1 to go on (optind at the first argument), else the exit
+ * status (help printed to stdout, or usage to stderr). */
+int reg_options_only(struct reg *r, int argc, char **argv, const char *help);
 /* Open the registry (and the numbering plan); false after a message. */
 bool reg_open(struct reg *r);
 /* Load the key and bind it to the registry; false after a message. */
