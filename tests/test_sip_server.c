@@ -3,8 +3,9 @@
  * port 0 with a decider that blocks one number, then over UDP a
  * retransmitted INVITE gets byte-identical answers, a batch of datagrams is
  * answered one for one, and over TCP two pipelined messages, a message cut
- * in two and a CRLFCRLF ping are answered; the counters add up; stop is
- * clean.
+ * in two and a CRLFCRLF ping are answered; an ACK over UDP is dropped by
+ * the kernel's socket filter while a 2-byte keep-alive still reaches the
+ * worker; the counters add up; stop is clean.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -108,7 +109,8 @@ static int setup(void **state)
 	a->sin_family = AF_INET;
 	inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
 	struct sip_server_cfg cfg = {.listeners = &l, .nlisteners = 1, .workers = 2, .np = np,
-	                             .decider = {toy_decide, NULL, toy_enter, toy_leave}, .fixed_time = 1655251200};
+	                             .decider = {toy_decide, NULL, toy_enter, toy_leave}, .fixed_time = 1655251200,
+	                             .ack_filter = true};
 	char err[256];
 	assert_int_equal(sip_server_start(&cfg, &srv, err, sizeof err), 0);
 	port = sip_server_port(srv, 0);
@@ -199,6 +201,45 @@ static void udp_batch(void **state)
 	close(fd);
 }
 
+/* ACK never reaches a worker over UDP: the socket filter drops it, and the
+ * kernel's drop counter says so.  A datagram too short for the filter's
+ * 4-byte test passes (the worker drops it), and OPTIONS, sent last on the
+ * same socket and so read by the same worker after the others, is answered. */
+static void udp_ack_filter(void **state)
+{
+	(void)state;
+	static const char ack[] = "ACK sip:+85291234567@gw SIP/2.0\r\n"
+	                          "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKretrans1\r\n"
+	                          "From: <sip:13805710000@sw>;tag=f1\r\n"
+	                          "To: <sip:+85291234567@gw>;tag=x\r\n"
+	                          "Call-ID: retrans@test\r\n"
+	                          "CSeq: 1 ACK\r\n"
+	                          "Max-Forwards: 70\r\n"
+	                          "Content-Length: 0\r\n\r\n";
+	static const char options[] = "OPTIONS sip:callbar@gw SIP/2.0\r\n"
+	                              "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKopt1\r\n"
+	                              "From: <sip:probe@sw>;tag=p1\r\n"
+	                              "To: <sip:callbar@gw>\r\n"
+	                              "Call-ID: options@test\r\n"
+	                              "CSeq: 1 OPTIONS\r\n"
+	                              "Max-Forwards: 70\r\n"
+	                              "Content-Length: 0\r\n\r\n";
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = server_addr();
+	char r[4096];
+	assert_true(sendto(fd, ack, sizeof ack - 1, 0, (void *)&a, sizeof a) > 0);
+	assert_true(sendto(fd, "\r\n", 2, 0, (void *)&a, sizeof a) > 0);
+	assert_true(sendto(fd, options, sizeof options - 1, 0, (void *)&a, sizeof a) > 0);
+	ssize_t n = recv_one(fd, r, sizeof r - 1);
+	assert_true(n > 0);
+	r[n] = 0;
+	assert_true(strstr(r, "SIP/2.0 200 OK\r\n") == r);
+	struct sip_counters c = {0};
+	sip_server_counters(srv, &c);
+	assert_int_equal(c.udp_kernel_dropped, 1);
+	close(fd);
+}
+
 /* Read from a stream until want bytes came (or 5 s passed). */
 static size_t read_some(int fd, char *buf, size_t cap, size_t want)
 {
@@ -260,7 +301,12 @@ static void counters(void **state)
 			break;
 		usleep(10000);
 	}
-	assert_int_equal(c.received, 2 + 50 + 2);
+	/* UDP: 2 INVITEs, 50 MESSAGEs, a keep-alive and OPTIONS (not the ACK);
+	 * TCP: 2 INVITEs */
+	assert_int_equal(c.received, 2 + 50 + 2 + 2);
+	assert_int_equal(c.answered[SIP_ST_200], 1);
+	assert_int_equal(c.dropped, 1);
+	assert_int_equal(c.udp_kernel_dropped, 1);
 	assert_int_equal(c.answered[SIP_ST_403], 3);
 	assert_int_equal(c.answered[SIP_ST_302], 51);
 	assert_int_equal(c.decisions[CBAR_BLOCK], 3);
@@ -268,7 +314,7 @@ static void counters(void **state)
 	assert_int_equal(c.tcp_pings, 1);
 	assert_int_equal(c.tcp_accepted, 1);
 	assert_int_equal(c.tcp_closed, 1);
-	assert_int_equal(c.parse_errors, 0);
+	assert_int_equal(c.parse_errors, 1); /* the 2-byte datagram, dropped as junk */
 	/* the last event: at the fixed time, voice, out, from the loopback class */
 	assert_int_equal(last_ev.time, 1655251200);
 	assert_int_equal(last_ev.direction, CBAR_OUT);
@@ -283,6 +329,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(udp_retransmission),
 		cmocka_unit_test(udp_batch),
+		cmocka_unit_test(udp_ack_filter),
 		cmocka_unit_test(tcp_stream),
 		cmocka_unit_test(counters),
 	};

@@ -18,7 +18,7 @@ static const char help[] =
 	"                         --sip ADDR:PORT [--sip-in ADDR:PORT] ...\n"
 	"                         [--block-status 403|603] [--fail-mode 302|500]\n"
 	"                         [--ingress CIDR=NAME ...] [--workers N] [--at TIME]\n"
-	"                         [--coalesce-us N]\n"
+	"                         [--coalesce-us N] [--no-ack-filter]\n"
 	"\n"
 	"Answer SIP INVITE (voice) and MESSAGE (SMS) over UDP and TCP as a stateless\n"
 	"redirect server: 302 with Contact = the Request-URI when allowed, 403 (or 603)\n"
@@ -43,6 +43,8 @@ static const char help[] =
 	"  --coalesce-us N     UDP: after a short batch wait N us (<= 1000) so that\n"
 	"                      datagrams gather: less CPU per call, up to N us more\n"
 	"                      latency (default 0: answer each as it comes)\n"
+	"  --no-ack-filter     UDP: let ACKs reach the workers (counted as dropped)\n"
+	"                      rather than dropping them in the kernel (docs/sip.md)\n"
 	"\n"
 	"Prints one line per listener (\"sip out 127.0.0.1:5060 udp,tcp\") once bound.\n"
 	"SIGTERM or SIGINT stops it (exit 0) after printing its counters to stderr.\n";
@@ -79,9 +81,12 @@ static void print_addr(FILE *f, const struct sockaddr_storage *a, uint16_t port)
 
 static void print_counters(FILE *f, const struct sip_counters *c)
 {
-	fprintf(f, "sip-serve: received %llu dropped %llu parse_errors %llu send_errors %llu\n",
+	fprintf(f,
+	        "sip-serve: received %llu dropped %llu parse_errors %llu send_errors %llu "
+	        "udp_kernel_dropped %llu\n",
 	        (unsigned long long)c->received, (unsigned long long)c->dropped,
-	        (unsigned long long)c->parse_errors, (unsigned long long)c->send_errors);
+	        (unsigned long long)c->parse_errors, (unsigned long long)c->send_errors,
+	        (unsigned long long)c->udp_kernel_dropped);
 	fprintf(f, "sip-serve: decisions allow %llu block %llu error %llu\nsip-serve: answered",
 	        (unsigned long long)c->decisions[CBAR_ALLOW],
 	        (unsigned long long)c->decisions[CBAR_BLOCK],
@@ -106,6 +111,7 @@ int cmd_sip_serve(int argc, char **argv)
 		{"fail-mode", required_argument, NULL, 'f'}, {"ingress", required_argument, NULL, 'g'},
 		{"workers", required_argument, NULL, 'w'},   {"at", required_argument, NULL, 't'},
 		{"coalesce-us", required_argument, NULL, 'C'},
+		{"no-ack-filter", no_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},            {0, 0, 0, 0},
 	};
 	const char *rules_path = NULL, *unlocked = NULL, *registry = NULL, *at = NULL;
@@ -113,7 +119,7 @@ int cmd_sip_serve(int argc, char **argv)
 	struct sip_ingress ing[MAX_INGRESS];
 	size_t nls = 0, ning = 0;
 	unsigned block = 403, workers = 0, coalesce = 0;
-	bool fail_open = false;
+	bool fail_open = false, ack_filter = true;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -179,6 +185,7 @@ int cmd_sip_serve(int argc, char **argv)
 			coalesce = (unsigned)n;
 			break;
 		}
+		case 'A': ack_filter = false; break;
 		case 'h': fputs(help, stdout); return CLI_OK;
 		default: fputs(help, stderr); return CLI_BAD;
 		}
@@ -213,6 +220,7 @@ int cmd_sip_serve(int argc, char **argv)
 		.workers = workers,
 		.np = np,
 		.coalesce_us = coalesce,
+		.ack_filter = ack_filter,
 	};
 	if (at && !parse_time(at, strlen(at), cbar_rules_tz_offset(rules), &cfg.fixed_time)) {
 		fprintf(stderr, "callbar sip-serve: --at '%s': want 2022-05-08T09:30:00+08:00, "

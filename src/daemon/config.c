@@ -52,6 +52,7 @@ static const struct key keys[] = {
 	{.section = "sip", .name = "ingress", .type = K_STR, F(sip_ingress)},
 	{.section = "sip", .name = "coalesce_us", .type = K_UINT, F(sip_coalesce_us), .min = 0,
 	 .max = 1000},
+	{.section = "sip", .name = "ack_filter", .type = K_BOOL, F(sip_ack_filter)},
 	{.section = "auth", .name = "tokens", .type = K_STR, F(tokens_file)},
 	{.section = "log", .name = "level", .type = K_ENUM, F(log_level), .names = level_names},
 	{.section = "log", .name = "decision_log", .type = K_BOOL, F(decision_log)},
@@ -72,6 +73,7 @@ void config_init(struct daemon_config *c)
 	snprintf(c->tokens_file, sizeof c->tokens_file, "%s", "var/tokens");
 	snprintf(c->country, sizeof c->country, "%s", "CN");
 	c->log_level = LOG_LV_INFO;
+	c->sip_ack_filter = true;
 }
 
 static const struct key *find_key(const char *section, size_t slen, const char *name,

@@ -45,6 +45,7 @@ struct daemon_config {
 	unsigned sip_fail;       /* 0: 302 (continue), 1: 500 */
 	char sip_ingress[CONFIG_PATH_MAX]; /* "CIDR=NAME,CIDR=NAME" */
 	unsigned sip_coalesce_us; /* 0: answer at once; N: gather UDP for N us */
+	bool sip_ack_filter;     /* drop UDP ACKs in the kernel (default true) */
 	char tokens_file[CONFIG_PATH_MAX];
 	char country[8];         /* context of numbers: ISO code or calling code */
 	unsigned log_level;      /* enum log_level */

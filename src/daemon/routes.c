@@ -67,7 +67,8 @@ struct metric_family m_build_info = {
 struct metric_family m_sip_messages = {
 	.name = "callbar_sip_messages_total",
 	.help = "SIP messages by what became of them: received, dropped (responses, ACK, junk), "
-	        "parse_error, send_error.",
+	        "parse_error, send_error; udp_kernel_dropped: UDP datagrams the kernel dropped "
+	        "before callbar read them (ACKs removed by the ACK filter, full receive buffers).",
 	.type = METRIC_COUNTER, .labels = {"event"}, LOCK};
 struct metric_family m_sip_answers = {
 	.name = "callbar_sip_answers_total", .help = "SIP answers sent, by status code.",
@@ -84,7 +85,7 @@ struct metric_family *const daemon_metrics[] = {
 
 /* The SIP workers keep their own counters (nothing shared on their path);
  * the page adds them up when it is rendered. */
-static void collect_sip(const struct daemon *d)
+static void collect_sip(struct daemon *d)
 {
 	if (!d->sip)
 		return;
@@ -95,6 +96,8 @@ static void collect_sip(const struct daemon *d)
 	metric_count_set(&m_sip_messages, (const char *const[]){"dropped"}, c.dropped);
 	metric_count_set(&m_sip_messages, (const char *const[]){"parse_error"}, c.parse_errors);
 	metric_count_set(&m_sip_messages, (const char *const[]){"send_error"}, c.send_errors);
+	metric_count_set(&m_sip_messages, (const char *const[]){"udp_kernel_dropped"},
+	                 c.udp_kernel_dropped);
 	for (int i = 0; i < SIP_ST_COUNT; i++) {
 		char code[8];
 		uint16_t st = sip_status_code((enum sip_status_slot)i);

@@ -203,6 +203,7 @@ static bool start_sip(struct daemon *d)
 		.np = d->np,
 		.decider = {sip_decide, d, sip_enter, sip_leave},
 		.coalesce_us = d->cfg.sip_coalesce_us,
+		.ack_filter = d->cfg.sip_ack_filter,
 	};
 	char err[256];
 	if (sip_server_start(&sc, &d->sip, err, sizeof err)) {

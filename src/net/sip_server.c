@@ -12,10 +12,21 @@
  * own buffers and counters.  Stopping: a flag, an eventfd written once for
  * the epoll threads, and shutdown(SHUT_RD) on the UDP sockets, which wakes
  * a blocked recvmmsg() (SO_RCVTIMEO is the fallback).
+ *
+ * ACK over UDP never reaches the process: a stateless server answers
+ * nothing to it (RFC 3261 sections 8.3, 17.2.1), so a classic BPF filter on
+ * each UDP socket drops datagrams that begin "ACK " in the kernel, and the
+ * worker is not woken for them.  At moderate rates a batch is one datagram
+ * and every call is an INVITE and an ACK: the filter halves the wake-ups,
+ * which are most of the CPU a call costs (BENCHMARKS.md).  The kernel counts
+ * what the filter drops with what a full receive buffer drops (the
+ * socket's drop counter, read with SO_MEMINFO for the metrics).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdalign.h>
@@ -85,6 +96,8 @@ struct worker {
 	struct sockaddr_storage src[UDP_BATCH];
 	struct sip_counters local;
 	alignas(64) _Atomic uint64_t pub[NCOUNTERS];
+	uint32_t kdrop_seen;  /* UDP: the socket's 32-bit drop counter, last read */
+	uint64_t kdrop_total; /* and its sum across wraps (under srv->kdrop_lock) */
 };
 
 struct sip_server {
@@ -98,6 +111,7 @@ struct sip_server {
 	atomic_bool stop;
 	int stopfd;
 	struct item stop_item;
+	pthread_mutex_t kdrop_lock;
 };
 
 static void errf(char *err, size_t cap, const char *what, const struct sockaddr_storage *a)
@@ -136,8 +150,25 @@ static void set_port(struct sockaddr_storage *a, uint16_t port)
 		((struct sockaddr_in *)(void *)a)->sin_port = htons(port);
 }
 
-/* A non-blocking SO_REUSEPORT socket bound to a, listening when TCP. */
-static int open_sock(const struct sockaddr_storage *a, int type)
+/*
+ * The UDP socket filter: drop a datagram whose payload begins "ACK ".
+ * A classic BPF program on a UDP socket sees the UDP header first (8
+ * bytes), so the payload's first word is at 8; shorter datagrams pass (a
+ * load past the end would drop them).  Anything else, leading CRLFs or a
+ * lower-case "ack" included, goes to the parser as before.
+ */
+static const struct sock_filter ack_filter[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 8 + 4, 0, 2),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x41434b20 /* "ACK " */, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, 0xffffffffu), /* keep all of it */
+	BPF_STMT(BPF_RET | BPF_K, 0),           /* drop */
+};
+
+/* A non-blocking SO_REUSEPORT socket bound to a, listening when TCP; UDP
+ * with the ACK filter when asked. */
+static int open_sock(const struct sockaddr_storage *a, int type, bool filter_ack)
 {
 	/* UDP blocks in its own thread; TCP is driven by epoll */
 	int fd = socket(a->ss_family, type | (type == SOCK_STREAM ? SOCK_NONBLOCK : 0) | SOCK_CLOEXEC,
@@ -153,6 +184,10 @@ static int open_sock(const struct sockaddr_storage *a, int type)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
 		struct timeval tv = {.tv_usec = 250000}; /* to see the stop flag */
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		struct sock_fprog prog = {.len = sizeof ack_filter / sizeof ack_filter[0],
+		                          .filter = (struct sock_filter *)ack_filter};
+		if (filter_ack && setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog))
+			goto fail;
 	}
 	if (bind(fd, (const struct sockaddr *)a, addr_len(a)))
 		goto fail;
@@ -181,7 +216,24 @@ static void publish(struct worker *w)
 		atomic_store_explicit(&w->pub[i], v[i], memory_order_relaxed);
 }
 
-void sip_server_counters(const struct sip_server *s, struct sip_counters *sum)
+/* The kernel's drop counter of a UDP thread's socket, summed across the
+ * 32-bit counter's wraps (it wraps after four billion ACKs). */
+static uint64_t kernel_drops(struct sip_server *s, struct worker *u)
+{
+	uint32_t mi[SK_MEMINFO_VARS] = {0};
+	socklen_t ml = sizeof mi;
+	pthread_mutex_lock(&s->kdrop_lock);
+	if (!getsockopt(u->udp->fd, SOL_SOCKET, SO_MEMINFO, mi, &ml) &&
+	    ml > SK_MEMINFO_DROPS * sizeof mi[0]) {
+		u->kdrop_total += (uint32_t)(mi[SK_MEMINFO_DROPS] - u->kdrop_seen);
+		u->kdrop_seen = mi[SK_MEMINFO_DROPS];
+	}
+	uint64_t t = u->kdrop_total;
+	pthread_mutex_unlock(&s->kdrop_lock);
+	return t;
+}
+
+void sip_server_counters(struct sip_server *s, struct sip_counters *sum)
 {
 	uint64_t *v = (uint64_t *)(void *)sum;
 	for (unsigned k = 0; k < s->nworkers; k++)
@@ -190,6 +242,8 @@ void sip_server_counters(const struct sip_server *s, struct sip_counters *sum)
 	for (unsigned k = 0; k < s->nu; k++)
 		for (size_t i = 0; i < NCOUNTERS; i++)
 			v[i] += atomic_load_explicit(&s->u[k].pub[i], memory_order_relaxed);
+	for (unsigned k = 0; k < s->nu; k++)
+		sum->udp_kernel_dropped += kernel_drops(s, &s->u[k]);
 }
 
 static int64_t now_of(const struct sip_server *s)
@@ -203,8 +257,9 @@ static int64_t now_of(const struct sip_server *s)
 
 /* ---- UDP ----------------------------------------------------------------- */
 
-/* Wait for datagrams, answer them all; one batch. */
-static int udp_batch(struct worker *w, const struct sock *s)
+/* Read datagrams (recvmmsg flags: MSG_WAITFORONE waits for the first,
+ * MSG_DONTWAIT not at all), answer them all; one batch. */
+static int udp_batch(struct worker *w, const struct sock *s, int flags)
 {
 	struct sip_server *srv = w->srv;
 	for (unsigned i = 0; i < UDP_BATCH; i++) {
@@ -216,7 +271,7 @@ static int udp_batch(struct worker *w, const struct sock *s)
 			.msg_iovlen = 1,
 		};
 	}
-	int n = recvmmsg(s->fd, w->rmsg, UDP_BATCH, MSG_WAITFORONE, NULL);
+	int n = recvmmsg(s->fd, w->rmsg, UDP_BATCH, flags, NULL);
 	if (n <= 0)
 		return n;
 	int64_t now = now_of(srv);
@@ -266,12 +321,20 @@ static void *udp_main(void *arg)
 	struct worker *w = arg;
 	const struct sip_server_cfg *cfg = &w->srv->cfg;
 	struct timespec pause = {.tv_nsec = (long)cfg->coalesce_us * 1000};
+	int flags = MSG_WAITFORONE;
 	while (!atomic_load_explicit(&w->srv->stop, memory_order_relaxed)) {
-		int n = udp_batch(w, w->udp);
+		int n = udp_batch(w, w->udp, flags);
 		publish(w);
-		/* a short batch: let datagrams gather rather than wake per one */
-		if (cfg->coalesce_us && n > 0 && n < UDP_BATCH)
-			nanosleep(&pause, NULL);
+		/* Coalescing: while datagrams keep coming, sleep after a short
+		 * batch and then read what gathered without blocking, so one
+		 * timer wake-up answers several; block again (woken by the
+		 * next datagram) only once a read finds nothing. */
+		flags = MSG_WAITFORONE;
+		if (cfg->coalesce_us && n > 0) {
+			if (n < UDP_BATCH)
+				nanosleep(&pause, NULL);
+			flags = MSG_DONTWAIT;
+		}
 	}
 	return NULL;
 }
@@ -538,13 +601,13 @@ static int open_listener(struct sip_server *s, size_t i, char *err, size_t errca
 		unsigned k;
 		for (k = 0; k < s->nworkers; k++) {
 			struct sock *u = &s->w[k].socks[2 * i], *t = &s->w[k].socks[2 * i + 1];
-			if ((l->cfg.transports & SIP_UDP) && (u->fd = open_sock(&a, SOCK_DGRAM)) < 0)
+			if ((l->cfg.transports & SIP_UDP) && (u->fd = open_sock(&a, SOCK_DGRAM, s->cfg.ack_filter)) < 0)
 				break;
 			if (get_port(&a) == 0) {
 				socklen_t al = sizeof a;
 				getsockname(u->fd, (struct sockaddr *)&a, &al);
 			}
-			if ((l->cfg.transports & SIP_TCP) && (t->fd = open_sock(&a, SOCK_STREAM)) < 0)
+			if ((l->cfg.transports & SIP_TCP) && (t->fd = open_sock(&a, SOCK_STREAM, false)) < 0)
 				break;
 			if (get_port(&a) == 0) {
 				socklen_t al = sizeof a;
@@ -583,6 +646,7 @@ int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, 
 	s->cfg = *cfg;
 	s->stopfd = -1;
 	s->stop_item.kind = IT_STOP;
+	pthread_mutex_init(&s->kdrop_lock, NULL);
 	s->nworkers = cfg->workers;
 	if (!s->nworkers) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -731,6 +795,7 @@ void sip_server_stop(struct sip_server *s)
 			free(s->ls[i].ingress);
 	free(s->ls);
 	free(s->w);
+	pthread_mutex_destroy(&s->kdrop_lock);
 	free(s);
 }
 

@@ -96,6 +96,10 @@ struct sip_server_cfg {
 	 * wake-up answers several: less CPU per message at moderate rates, at
 	 * most this much more latency.  0 (default): answer as they come. */
 	unsigned coalesce_us;
+	/* UDP: drop datagrams beginning "ACK " in the kernel (a socket filter),
+	 * so ACKs, which a stateless server answers nothing, wake no worker.
+	 * They are then counted in udp_kernel_dropped, not received/dropped. */
+	bool ack_filter;
 };
 
 /* Statuses counted one by one; anything else is counted as "other". */
@@ -119,6 +123,10 @@ struct sip_counters {
 	uint64_t decisions[3];    /* by enum cbar_decision */
 	uint64_t send_errors;     /* a reply that could not be sent or built */
 	uint64_t tcp_accepted, tcp_closed, tcp_pings;
+	/* UDP datagrams the kernel dropped before a worker read them: ACKs
+	 * removed by the ACK filter, and receive-buffer overflows (summed by
+	 * sip_server_counters(), 0 in a worker's own counters) */
+	uint64_t udp_kernel_dropped;
 };
 
 /* The code of a status slot (0 for SIP_ST_OTHER). */
@@ -142,7 +150,7 @@ unsigned sip_server_workers(const struct sip_server *s);
 /* Add every worker's counters into *sum (zero it first).  Any thread may
  * call it while the server runs: each value is read atomically, the sum
  * is not a snapshot across counters. */
-void sip_server_counters(const struct sip_server *s, struct sip_counters *sum);
+void sip_server_counters(struct sip_server *s, struct sip_counters *sum);
 
 /* Stop the workers, close every socket and free the server.  NULL is fine. */
 void sip_server_stop(struct sip_server *s);
