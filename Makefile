@@ -23,8 +23,7 @@ build/build.ninja:
 build: build/build.ninja
 	cmake --build build --target callbar
 
-# The example rule file comes with the rule engine; until it is merged the
-# daemon runs on a stand-in (it only hashes and counts the file for now).
+# The example policy: the provincial pilots (etc/callbar/pilots.rules).
 RUN_RULES = etc/callbar/pilots.rules
 
 run: deps

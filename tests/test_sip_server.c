@@ -324,6 +324,69 @@ static void counters(void **state)
 	assert_int_equal(atomic_load(&inside_bad), 0);
 }
 
+/* sip_listener_spec(): every option, the defaults, and each error with the
+ * byte offset of the word at fault. */
+static void listener_spec(void **state)
+{
+	(void)state;
+	struct sip_listener_cfg l;
+	struct sip_ingress ing[3];
+	size_t ning = 0, at = 99;
+	char err[160];
+	const char *s = "  10.0.0.1:5070\tdirection=in transport=tcp subscriber=ruri,to,pai "
+	                "peer=from via=10.1.0.0/16=gw via=10.2.0.0/16=core";
+	assert_true(sip_listener_spec(s, strlen(s), &l, ing, 3, &ning, err, sizeof err, &at));
+	assert_int_equal(l.addr.ss_family, AF_INET);
+	assert_int_equal(ntohs(((struct sockaddr_in *)(void *)&l.addr)->sin_port), 5070);
+	assert_int_equal(l.direction, CBAR_IN);
+	assert_int_equal(l.transports, SIP_TCP);
+	assert_int_equal(l.nsub, 3);
+	assert_int_equal(l.sub_src[0], CBAR_SIP_SRC_RURI);
+	assert_int_equal(l.sub_src[1], CBAR_SIP_SRC_TO);
+	assert_int_equal(l.sub_src[2], CBAR_SIP_SRC_PAI);
+	assert_int_equal(l.npeer, 1);
+	assert_int_equal(l.peer_src[0], CBAR_SIP_SRC_FROM);
+	assert_int_equal(ning, 2);
+	assert_ptr_equal(l.ingress, ing);
+	assert_int_equal(l.ningress, 2);
+	assert_string_equal(ing[1].name, "core");
+	/* the address alone: out, UDP and TCP, default sources, no via */
+	assert_true(sip_listener_spec("[::1]:5060", 10, &l, ing, 3, &ning, err, sizeof err, &at));
+	assert_int_equal(l.addr.ss_family, AF_INET6);
+	assert_int_equal(l.direction, CBAR_OUT);
+	assert_int_equal(l.transports, SIP_UDP | SIP_TCP);
+	assert_int_equal(l.nsub + l.npeer, 0);
+	assert_null(l.ingress);
+	static const struct {
+		const char *spec;
+		size_t at;
+		const char *msg;
+	} bad[] = {
+		{"", 0, "empty"},
+		{"   ", 0, "empty"},
+		{"host:5060", 0, "not a numeric ADDR:PORT"},
+		{"1.2.3.4:5 direction=sideways", 10, "direction: want out or in"},
+		{"1.2.3.4:5 transport=sctp", 10, "transport: want udp"},
+		{"1.2.3.4:5 subscriber=", 10, "subscriber: want"},
+		{"1.2.3.4:5 peer=from,from", 10, "peer: want"},
+		{"1.2.3.4:5 peer=ruri,to,from,pai,ruri", 10, "peer: want"},
+		{"1.2.3.4:5 peer=ruri,", 10, "peer: want"},
+		{"1.2.3.4:5 via=10.0.0.0/33=x", 10, "via: want CIDR=NAME"},
+		{"1.2.3.4:5 via=1.0.0.0/8=a via=2.0.0.0/8=b", 26, "via: more than 3"},
+		{"1.2.3.4:5 direction=in direction=out", 23, "'direction' given twice"},
+		{"1.2.3.4:5 colour=blue", 10, "unknown option 'colour'"},
+		{"1.2.3.4:5 in", 10, "want NAME=VALUE"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ning = 2; /* two taken: room for one more via */
+		err[0] = 0;
+		bool ok = sip_listener_spec(bad[i].spec, strlen(bad[i].spec), &l, ing, 3, &ning, err,
+		                            sizeof err, &at);
+		if (ok || at != bad[i].at || !strstr(err, bad[i].msg))
+			fail_msg("'%s': ok %d at %zu err '%s'", bad[i].spec, ok, at, err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +395,7 @@ int main(void)
 		cmocka_unit_test(udp_ack_filter),
 		cmocka_unit_test(tcp_stream),
 		cmocka_unit_test(counters),
+		cmocka_unit_test(listener_spec),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

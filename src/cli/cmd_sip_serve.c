@@ -15,7 +15,7 @@
 
 static const char help[] =
 	"usage: callbar sip-serve --rules FILE [--unlocked FILE | --registry URL]\n"
-	"                         --sip ADDR:PORT [--sip-in ADDR:PORT] ...\n"
+	"                         --sip ADDR:PORT [--sip-in ADDR:PORT] [--listener SPEC] ...\n"
 	"                         [--block-status 403|603] [--fail-mode 302|500]\n"
 	"                         [--ingress CIDR=NAME ...] [--workers N] [--at TIME]\n"
 	"                         [--coalesce-us N] [--no-ack-filter]\n"
@@ -33,6 +33,11 @@ static const char help[] =
 	"  --sip-in ADDR:PORT  the same for calls to our subscribers (direction in:\n"
 	"                      subscriber Request-URI, else To; peer P-Asserted-Identity,\n"
 	"                      else From)\n"
+	"  --listener SPEC     a listener described in full (repeatable):\n"
+	"                      'ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]\n"
+	"                      [subscriber=SRC,...] [peer=SRC,...] [via=CIDR=NAME]...'\n"
+	"                      with SRC ruri, to, from or pai, tried in order; its via\n"
+	"                      classes replace --ingress for it (docs/sip.md)\n"
 	"  --block-status S    403 (default) or 603 for a blocked call\n"
 	"  --fail-mode S       the answer when no decision can be made (bad number,\n"
 	"                      store down): 302 (fail open) or 500 (default)\n"
@@ -112,12 +117,13 @@ int cmd_sip_serve(int argc, char **argv)
 		{"workers", required_argument, NULL, 'w'},   {"at", required_argument, NULL, 't'},
 		{"coalesce-us", required_argument, NULL, 'C'},
 		{"no-ack-filter", no_argument, NULL, 'A'},
+		{"listener", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},            {0, 0, 0, 0},
 	};
 	const char *rules_path = NULL, *unlocked = NULL, *registry = NULL, *at = NULL;
 	struct sip_listener_cfg ls[MAX_LISTENERS];
-	struct sip_ingress ing[MAX_INGRESS];
-	size_t nls = 0, ning = 0;
+	struct sip_ingress ing[MAX_INGRESS], ling[MAX_INGRESS]; /* --ingress; --listener via */
+	size_t nls = 0, ning = 0, nling = 0;
 	unsigned block = 403, workers = 0, coalesce = 0;
 	bool fail_open = false, ack_filter = true;
 	int c;
@@ -144,6 +150,22 @@ int cmd_sip_serve(int argc, char **argv)
 			ls[nls].direction = c == 'o' ? CBAR_OUT : CBAR_IN;
 			nls++;
 			break;
+		case 'L': {
+			char e[160];
+			size_t pos;
+			if (nls == MAX_LISTENERS) {
+				fprintf(stderr, "callbar sip-serve: at most %d listeners\n", MAX_LISTENERS);
+				return CLI_BAD;
+			}
+			if (!sip_listener_spec(optarg, strlen(optarg), &ls[nls], ling, MAX_INGRESS, &nling,
+			                       e, sizeof e, &pos)) {
+				fprintf(stderr, "callbar sip-serve: --listener '%s': at byte %zu: %s\n", optarg,
+				        pos + 1, e);
+				return CLI_BAD;
+			}
+			nls++;
+			break;
+		}
 		case 'b':
 			if (strcmp(optarg, "403") && strcmp(optarg, "603")) {
 				fprintf(stderr, "callbar sip-serve: --block-status must be 403 or 603\n");
@@ -191,7 +213,7 @@ int cmd_sip_serve(int argc, char **argv)
 		}
 	}
 	if (optind < argc || !rules_path || !nls) {
-		fprintf(stderr, "callbar sip-serve: --rules and --sip or --sip-in are required\n");
+		fprintf(stderr, "callbar sip-serve: --rules and --sip, --sip-in or --listener are required\n");
 		fputs(help, stderr);
 		return CLI_BAD;
 	}
@@ -237,8 +259,10 @@ int cmd_sip_serve(int argc, char **argv)
 		ls[i].block_status = (uint16_t)block;
 		ls[i].fail_open = fail_open;
 		ls[i].country = cn;
-		ls[i].ingress = ing;
-		ls[i].ningress = ning;
+		if (!ls[i].ningress) { /* no via of its own */
+			ls[i].ingress = ing;
+			ls[i].ningress = ning;
+		}
 	}
 	/* The workers inherit this mask, so the signals come to sigwait() here. */
 	sigset_t set;
@@ -254,7 +278,8 @@ int cmd_sip_serve(int argc, char **argv)
 	for (size_t i = 0; i < nls; i++) {
 		printf("sip %s ", ls[i].direction == CBAR_OUT ? "out" : "in");
 		print_addr(stdout, &ls[i].addr, sip_server_port(srv, i));
-		printf(" udp,tcp\n");
+		unsigned t = ls[i].transports;
+		printf(" %s\n", t == SIP_UDP ? "udp" : t == SIP_TCP ? "tcp" : "udp,tcp");
 	}
 	fflush(stdout);
 	int sig;

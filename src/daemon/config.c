@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "../net/addr.h"
+#include "../net/sip_server.h"
 #include "config.h"
 
-enum key_type { K_STR, K_URL, K_ADDR, K_ADDR_OPT, K_UINT, K_BOOL, K_ENUM };
+/* K_LISTENER: a repeatable sip.listener line (struct config_specs). */
+enum key_type { K_STR, K_URL, K_ADDR, K_ADDR_OPT, K_UINT, K_BOOL, K_ENUM, K_LISTENER };
 
 struct key {
 	const char *section;
@@ -53,6 +55,7 @@ static const struct key keys[] = {
 	{.section = "sip", .name = "coalesce_us", .type = K_UINT, F(sip_coalesce_us), .min = 0,
 	 .max = 1000},
 	{.section = "sip", .name = "ack_filter", .type = K_BOOL, F(sip_ack_filter)},
+	{.section = "sip", .name = "listener", .type = K_LISTENER, F(sip_listeners)},
 	{.section = "auth", .name = "tokens", .type = K_STR, F(tokens_file)},
 	{.section = "log", .name = "level", .type = K_ENUM, F(log_level), .names = level_names},
 	{.section = "log", .name = "decision_log", .type = K_BOOL, F(decision_log)},
@@ -161,6 +164,29 @@ static enum cbar_err set_value(struct daemon_config *c, const struct key *k, con
 			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: '%s' is not on or off",
 			                     k->section, k->name, v);
 		return CBAR_OK;
+	case K_LISTENER: {
+		struct config_specs *cs = (struct config_specs *)(void *)field;
+		struct sip_listener_cfg l;
+		struct sip_ingress ing[CONFIG_SPECS_MAX];
+		size_t ning = 0, at = 0;
+		char msg[160];
+		if (cs->n == CONFIG_SPECS_MAX)
+			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: more than %d lines",
+			                     k->section, k->name, CONFIG_SPECS_MAX);
+		if (vlen >= CONFIG_SPEC_LEN)
+			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: longer than %d bytes",
+			                     k->section, k->name, CONFIG_SPEC_LEN - 1);
+		if (!sip_listener_spec(v, vlen, &l, ing, CONFIG_SPECS_MAX, &ning, msg, sizeof msg,
+		                       &at)) {
+			enum cbar_err e = cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: %s", k->section,
+			                                k->name, msg);
+			if (d)
+				d->column = (unsigned)at; /* added to the value's column */
+			return e;
+		}
+		memcpy(cs->v[cs->n++], v, vlen + 1);
+		return CBAR_OK;
+	}
 	case K_ENUM:
 		for (unsigned i = 0; k->names[i]; i++)
 			if (!strcmp(v, k->names[i])) {
@@ -245,7 +271,8 @@ static enum cbar_err parse_line(struct daemon_config *c, char *s, size_t len, un
 		v++;
 	char val[CONFIG_PATH_MAX + 1];
 	size_t n = 0;
-	if (v < e && s[v] == '"') {
+	bool quoted = v < e && s[v] == '"';
+	if (quoted) {
 		size_t j = v + 1;
 		while (j < e && s[j] != '"') {
 			if (n + 1 >= sizeof val)
@@ -276,8 +303,9 @@ static enum cbar_err parse_line(struct daemon_config *c, char *s, size_t len, un
 	}
 	val[n] = '\0';
 	enum cbar_err err = set_value(c, k, val, line, d);
-	if (err && d)
-		d->column = (unsigned)v + 1;
+	if (err && d) /* a listener line's error points into the value */
+		d->column = (k->type == K_LISTENER ? d->column : 0) + (unsigned)v + 1 +
+		            (k->type == K_LISTENER && quoted);
 	return err;
 }
 
@@ -333,6 +361,12 @@ void config_write(const struct daemon_config *c, FILE *f)
 			fprintf(f, "%s[%s]\n", *sec ? "\n" : "", k->section);
 			sec = k->section;
 		}
+		if (k->type == K_LISTENER) {
+			const struct config_specs *cs = (const void *)field;
+			for (unsigned j = 0; j < cs->n; j++)
+				fprintf(f, "%s = \"%s\"\n", k->name, cs->v[j]);
+			continue;
+		}
 		fprintf(f, "%s = ", k->name);
 		switch (k->type) {
 		case K_STR:
@@ -349,6 +383,8 @@ void config_write(const struct daemon_config *c, FILE *f)
 			break;
 		case K_ENUM:
 			fprintf(f, "%s\n", k->names[*(const unsigned *)(const void *)field]);
+			break;
+		case K_LISTENER:
 			break;
 		}
 	}

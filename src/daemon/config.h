@@ -28,6 +28,14 @@ enum decide_auth { DECIDE_AUTH_TOKEN = 0, DECIDE_AUTH_NONE = 1 };
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_ADDR_MAX 64
 
+/* A repeatable key: each line's value, in order. */
+#define CONFIG_SPECS_MAX 16
+#define CONFIG_SPEC_LEN 512
+struct config_specs {
+	unsigned n;
+	char v[CONFIG_SPECS_MAX][CONFIG_SPEC_LEN];
+};
+
 struct daemon_config {
 	char http_listen[CONFIG_ADDR_MAX]; /* HOST:PORT */
 	unsigned http_threads;
@@ -46,6 +54,7 @@ struct daemon_config {
 	char sip_ingress[CONFIG_PATH_MAX]; /* "CIDR=NAME,CIDR=NAME" */
 	unsigned sip_coalesce_us; /* 0: answer at once; N: gather UDP for N us */
 	bool sip_ack_filter;     /* drop UDP ACKs in the kernel (default true) */
+	struct config_specs sip_listeners; /* sip.listener lines (sip_listener_spec) */
 	char tokens_file[CONFIG_PATH_MAX];
 	char country[8];         /* context of numbers: ISO code or calling code */
 	unsigned log_level;      /* enum log_level */

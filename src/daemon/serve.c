@@ -154,16 +154,17 @@ static void sip_leave(void *p)
 }
 
 /* sip.listen (direction out) and sip.listen_in (direction in): UDP and TCP
- * each, the default number sources, the status, fail mode and ingress
- * classes of [sip]; the SIP workers decide on the daemon's snapshot and
- * unlock records. */
+ * each, the default number sources; then each sip.listener line as it
+ * describes itself (sip_listener_spec).  All take the status and fail mode
+ * of [sip], and its ingress classes unless a line names its own (via=).
+ * The SIP workers decide on the daemon's snapshot and unlock records. */
 #define SIP_INGRESS_MAX 64
 
 static bool start_sip(struct daemon *d)
 {
-	struct sip_listener_cfg l[2];
-	static struct sip_ingress ing[SIP_INGRESS_MAX];
-	size_t nl = 0, ning = 0;
+	struct sip_listener_cfg l[2 + CONFIG_SPECS_MAX];
+	static struct sip_ingress ing[SIP_INGRESS_MAX], ling[SIP_INGRESS_MAX];
+	size_t nl = 0, ning = 0, nling = 0;
 	const char *ig = d->cfg.sip_ingress;
 	while (*ig) {
 		const char *e = strchr(ig, ',');
@@ -190,12 +191,27 @@ static bool start_sip(struct daemon *d)
 		}
 		l[nl].transports = SIP_UDP | SIP_TCP;
 		l[nl].direction = i ? CBAR_IN : CBAR_OUT;
-		l[nl].block_status = d->cfg.sip_block ? 603 : 403;
-		l[nl].fail_open = d->cfg.sip_fail == 0;
-		l[nl].country = d->country;
-		l[nl].ingress = ing;
-		l[nl].ningress = ning;
 		nl++;
+	}
+	const struct config_specs *cs = &d->cfg.sip_listeners;
+	for (unsigned i = 0; i < cs->n; i++) {
+		char msg[160];
+		size_t at;
+		if (!sip_listener_spec(cs->v[i], strlen(cs->v[i]), &l[nl], ling, SIP_INGRESS_MAX,
+		                       &nling, msg, sizeof msg, &at)) {
+			fprintf(stderr, "callbar serve: sip.listener '%s': %s\n", cs->v[i], msg);
+			return false;
+		}
+		nl++;
+	}
+	for (size_t i = 0; i < nl; i++) {
+		l[i].block_status = d->cfg.sip_block ? 603 : 403;
+		l[i].fail_open = d->cfg.sip_fail == 0;
+		l[i].country = d->country;
+		if (!l[i].ningress) {
+			l[i].ingress = ing;
+			l[i].ningress = ning;
+		}
 	}
 	struct sip_server_cfg sc = {
 		.listeners = l,
@@ -219,9 +235,12 @@ static bool start_sip(struct daemon *d)
 			snprintf(colon, sizeof addr - (size_t)(colon - addr), ":%u",
 			         sip_server_port(d->sip, i));
 		const char *dir = l[i].direction == CBAR_IN ? "in" : "out";
+		unsigned t = l[i].transports;
 		log_line(LOG_LV_INFO, "sip listening", "{s:s,s:s,s:s,s:i}", "sip", addr, "direction",
-		         dir, "transports", "udp,tcp", "workers", (int)sip_server_workers(d->sip));
-		printf("callbar serve: SIP on %s (UDP and TCP, direction %s)\n", addr, dir);
+		         dir, "transports", t == SIP_UDP ? "udp" : t == SIP_TCP ? "tcp" : "udp,tcp",
+		         "workers", (int)sip_server_workers(d->sip));
+		printf("callbar serve: SIP on %s (%s, direction %s)\n", addr,
+		       t == SIP_UDP ? "UDP" : t == SIP_TCP ? "TCP" : "UDP and TCP", dir);
 	}
 	fflush(stdout);
 	return true;
@@ -341,7 +360,8 @@ int cmd_serve(int argc, char **argv)
 	daemon_ready_add(d, "rules", ready_snapshot, d);
 	if (d->hooks.registry_ready)
 		daemon_ready_add(d, "registry", ready_registry, d);
-	if ((d->cfg.sip_listen[0] || d->cfg.sip_listen_in[0]) && !start_sip(d))
+	if ((d->cfg.sip_listen[0] || d->cfg.sip_listen_in[0] || d->cfg.sip_listeners.n) &&
+	    !start_sip(d))
 		goto out_hooks;
 
 	/* Signals are taken by sigwait() in this thread only: block them

@@ -132,6 +132,21 @@ struct sip_counters {
 /* The code of a status slot (0 for SIP_ST_OTHER). */
 uint16_t sip_status_code(enum sip_status_slot s);
 
+/*
+ * A listener from its one-line description (docs/sip.md "Listeners"):
+ *   ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]
+ *             [subscriber=SRC,...] [peer=SRC,...] [via=CIDR=NAME]...
+ * with SRC one of ruri, to, from, pai.  Sets addr, direction, transports
+ * and the number sources of *l (the rest zero; sources not given: the
+ * direction's defaults); each via class is appended to ing[*ning] (at most
+ * cap in all) and l->ingress points at this listener's (NULL when it has
+ * none).  False with a message in err and the byte offset of the bad word
+ * in *errat.
+ */
+bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
+                       struct sip_ingress *ing, size_t cap, size_t *ning, char *err,
+                       size_t errcap, size_t *errat);
+
 struct sip_server;
 
 /*

@@ -46,7 +46,9 @@ promtool check metrics <body.json >promtool.out 2>&1 || { echo "FAIL promtool:";
 stop_daemon
 
 # [sip] in a config: an `in` listener beside the `out` one, 603 on block,
-# 500 on error, the ingress class of the peer's network (loopback here).
+# 500 on error, the ingress class of the peer's network (loopback here);
+# two more listeners described in full (sip.listener): UDP only, numbers
+# from other headers, one with an ingress class of its own.
 cat >sip.conf <<CONF
 [rules]
 file = $sc/ingress.rules
@@ -60,15 +62,19 @@ listen_in = 127.0.0.1:0
 block_status = 603
 fail_mode = 500
 ingress = 10.0.0.0/8=core,127.0.0.0/8=intl-gateway
+listener = 127.0.0.1:0 direction=in transport=udp subscriber=from peer=ruri
+listener = "127.0.0.1:0  direction=in transport=udp subscriber=from peer=ruri via=127.0.0.0/8=core"
 CONF
 start_daemon --config sip.conf
 i=0
-until [ "$(grep -c 'SIP on ' serve.out)" = 2 ]; do
+until [ "$(grep -c 'SIP on ' serve.out)" = 4 ]; do
 	i=$((i + 1)); [ $i -gt 100 ] && { echo "FAIL: no SIP listeners"; cat serve.out serve.err; exit 1; }
 	sleep 0.05
 done
-spo=$(sed -n 's/.*SIP on [^ ]*:\([0-9]*\) .*direction out.*/\1/p' serve.out)
-spi=$(sed -n 's/.*SIP on [^ ]*:\([0-9]*\) .*direction in.*/\1/p' serve.out)
+port_of() { grep 'SIP on ' serve.out | sed -n "$1s/.*SIP on [^ ]*:\([0-9]*\) .*/\1/p"; }
+spo=$(port_of 1) spi=$(port_of 2) spx=$(port_of 3) spy=$(port_of 4)
+has listener_udp serve.out '(UDP, direction in)'
+
 rb=$(grep -n -E 'reason intl-barred( |$)' "$sc/ingress.rules" | cut -d: -f1)
 rs=$(grep -n -E 'reason spoofed-cli( |$)' "$sc/ingress.rules" | cut -d: -f1)
 sp=$spo
@@ -78,6 +84,16 @@ sipp_run cfg_500 u1 invite_500 -set ruri "sip:+85291234567@$h" -set from "sip:ab
 sp=$spi
 sipp_run cfg_in_ingress t1 invite_603 -set ruri "sip:13905710000@$h" -set from "sip:13805710000@$h" \
 	-set reason 'Q.850;cause=21;text="spoofed-cli"' -set rule "ingress.rules:$rs"
+# subscriber from From, peer from the Request-URI: the mainland peer came
+# in on the gateway (603); the defaults would have read the peer from From
+# (+852, not mainland) and let it through
+sp=$spx
+sipp_run cfg_listener_sources u1 invite_603 -set ruri "sip:+8613805710000@$h" \
+	-set from "sip:+85291234567@$h" \
+	-set reason 'Q.850;cause=21;text="spoofed-cli"' -set rule "ingress.rules:$rs"
+# the same call on the listener whose own via names loopback 'core': 302
+sp=$spy
+sipp_run cfg_listener_via u1 invite_302 -set ruri "sip:+8613805710000@$h" -set from "sip:+85291234567@$h"
 stop_daemon
 printf '[sip]\ningress = 10.0.0.0/33=x\n' >bad.conf
 "$CB" serve --config bad.conf --rules "$rules" --registry "sqlite:$PWD/reg3.db" --http 127.0.0.1:0 \

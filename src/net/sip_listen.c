@@ -1,0 +1,162 @@
+/*
+ * callbar: a SIP listener from its one-line description (sip_server.h,
+ * docs/sip.md "Listeners"), as the config file's `sip.listener` and
+ * sip-serve's `--listener` write it:
+ *
+ *   ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]
+ *             [subscriber=SRC[,SRC...]] [peer=SRC[,SRC...]] [via=CIDR=NAME]...
+ *
+ * SRC is ruri, to, from or pai, tried in the order written.  Words are
+ * separated by spaces or tabs; each option at most once, but via as often
+ * as there are classes.  Hand-written: a dozen words of our own syntax.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "sip_server.h"
+
+static const struct {
+	const char *name;
+	enum cbar_sip_source src;
+} source_names[] = {
+	{"ruri", CBAR_SIP_SRC_RURI},
+	{"to", CBAR_SIP_SRC_TO},
+	{"from", CBAR_SIP_SRC_FROM},
+	{"pai", CBAR_SIP_SRC_PAI},
+};
+
+static bool word_is(const char *w, size_t n, const char *lit)
+{
+	return strlen(lit) == n && !memcmp(w, lit, n);
+}
+
+/* "pai,from" into src[] (at most SIP_MAX_SOURCES, no repeats). */
+static bool sources(const char *v, size_t n, enum cbar_sip_source *src, unsigned *count)
+{
+	unsigned k = 0;
+	size_t i = 0;
+	if (!n)
+		return false;
+	while (i <= n) {
+		size_t j = i;
+		while (j < n && v[j] != ',')
+			j++;
+		size_t s;
+		for (s = 0; s < sizeof source_names / sizeof source_names[0]; s++)
+			if (word_is(v + i, j - i, source_names[s].name))
+				break;
+		if (s == sizeof source_names / sizeof source_names[0] || k == SIP_MAX_SOURCES)
+			return false;
+		for (unsigned q = 0; q < k; q++)
+			if (src[q] == source_names[s].src)
+				return false;
+		src[k++] = source_names[s].src;
+		i = j + 1;
+	}
+	*count = k;
+	return true;
+}
+
+bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
+                       struct sip_ingress *ing, size_t cap, size_t *ning, char *err,
+                       size_t errcap, size_t *errat)
+{
+	size_t i = 0, first_via = *ning;
+	bool seen_dir = false, seen_tp = false, seen_sub = false, seen_peer = false;
+	memset(l, 0, sizeof *l);
+	l->direction = CBAR_OUT;
+	l->transports = SIP_UDP | SIP_TCP;
+	unsigned w;
+	for (w = 0;; w++) {
+		while (i < len && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i == len)
+			break;
+		size_t b = i;
+		while (i < len && s[i] != ' ' && s[i] != '\t')
+			i++;
+		const char *v = s + b;
+		size_t n = i - b;
+		*errat = b;
+		if (w == 0) {
+			socklen_t al;
+			if (cbar__addr_parse(v, n, &l->addr, &al)) {
+				snprintf(err, errcap, "'%.*s' is not a numeric ADDR:PORT", (int)(n > 64 ? 64 : n),
+				         v);
+				return false;
+			}
+			continue;
+		}
+		const char *eq = memchr(v, '=', n);
+		if (!eq) {
+			snprintf(err, errcap, "'%.*s': want NAME=VALUE (direction, transport, "
+			                      "subscriber, peer, via)", (int)(n > 64 ? 64 : n), v);
+			return false;
+		}
+		size_t kn = (size_t)(eq - v), vn = n - kn - 1;
+		const char *val = eq + 1;
+		bool *seen = NULL, ok = false;
+		if (word_is(v, kn, "direction")) {
+			seen = &seen_dir;
+			ok = word_is(val, vn, "out") || word_is(val, vn, "in");
+			l->direction = word_is(val, vn, "in") ? CBAR_IN : CBAR_OUT;
+			if (!ok)
+				snprintf(err, errcap, "direction: want out or in");
+		} else if (word_is(v, kn, "transport")) {
+			seen = &seen_tp;
+			ok = true;
+			if (word_is(val, vn, "udp"))
+				l->transports = SIP_UDP;
+			else if (word_is(val, vn, "tcp"))
+				l->transports = SIP_TCP;
+			else if (word_is(val, vn, "udp,tcp") || word_is(val, vn, "tcp,udp"))
+				l->transports = SIP_UDP | SIP_TCP;
+			else
+				ok = false;
+			if (!ok)
+				snprintf(err, errcap, "transport: want udp, tcp or udp,tcp");
+		} else if (word_is(v, kn, "subscriber") || word_is(v, kn, "peer")) {
+			bool sub = v[0] == 's';
+			seen = sub ? &seen_sub : &seen_peer;
+			ok = sub ? sources(val, vn, l->sub_src, &l->nsub)
+			         : sources(val, vn, l->peer_src, &l->npeer);
+			if (!ok)
+				snprintf(err, errcap,
+				         "%s: want up to %d of ruri, to, from, pai, comma-separated, "
+				         "each once",
+				         sub ? "subscriber" : "peer", SIP_MAX_SOURCES);
+		} else if (word_is(v, kn, "via")) {
+			ok = *ning < cap && sip_ingress_parse(val, vn, &ing[*ning]);
+			if (ok)
+				(*ning)++;
+			else if (*ning == cap)
+				snprintf(err, errcap, "via: more than %zu ingress classes", cap);
+			else
+				snprintf(err, errcap, "via: want CIDR=NAME (10.1.0.0/16=intl-gateway)");
+		} else {
+			snprintf(err, errcap, "unknown option '%.*s' (direction, transport, subscriber, "
+			                      "peer, via)", (int)(kn > 32 ? 32 : kn), v);
+			return false;
+		}
+		if (!ok)
+			return false;
+		if (seen) {
+			if (*seen) {
+				snprintf(err, errcap, "'%.*s' given twice", (int)kn, v);
+				return false;
+			}
+			*seen = true;
+		}
+	}
+	if (w == 0) {
+		*errat = 0;
+		snprintf(err, errcap, "empty: want ADDR:PORT [direction=out|in] ...");
+		return false;
+	}
+	if (*ning > first_via) {
+		l->ingress = ing + first_via;
+		l->ningress = *ning - first_via;
+	}
+	return true;
+}
