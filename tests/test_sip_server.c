@@ -5,7 +5,8 @@
  * answered one for one, and over TCP two pipelined messages, a message cut
  * in two and a CRLFCRLF ping are answered; an ACK over UDP is dropped by
  * the kernel's socket filter while a 2-byte keep-alive still reaches the
- * worker; the counters add up; stop is clean.
+ * worker; the counters add up; stop is clean.  A TCP connection idle past
+ * the limit is closed, an active one is not.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -324,6 +325,48 @@ static void counters(void **state)
 	assert_int_equal(atomic_load(&inside_bad), 0);
 }
 
+/* A server of its own with a 2-second TCP idle limit: a silent connection is
+ * closed by it, one that pings every 200 ms meanwhile is not. */
+static void tcp_idle(void **state)
+{
+	(void)state;
+	struct sip_listener_cfg l = {.transports = SIP_TCP, .direction = CBAR_OUT,
+	                             .country = cbar_numplan_country(np, "CN", 2)};
+	struct sockaddr_in *a4 = (void *)&l.addr;
+	a4->sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", &a4->sin_addr);
+	struct sip_server_cfg cfg = {.listeners = &l, .nlisteners = 1, .workers = 1, .np = np,
+	                             .decider = {toy_decide, NULL, toy_enter, toy_leave},
+	                             .tcp_idle_s = 2};
+	struct sip_server *s2;
+	char err[256], r[16];
+	assert_int_equal(sip_server_start(&cfg, &s2, err, sizeof err), 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(sip_server_port(s2, 0))};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	int quiet = socket(AF_INET, SOCK_STREAM, 0), busy = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(quiet, (void *)&a, sizeof a), 0);
+	assert_int_equal(connect(busy, (void *)&a, sizeof a), 0);
+	bool quiet_closed = false;
+	for (int i = 0; i < 25 && !quiet_closed; i++) { /* 5 s at most */
+		assert_int_equal(send(busy, "\r\n\r\n", 4, 0), 4);
+		assert_int_equal(read_some(busy, r, sizeof r, 2), 2); /* the pong */
+		struct pollfd p = {.fd = quiet, .events = POLLIN};
+		if (poll(&p, 1, 200) == 1)
+			quiet_closed = recv(quiet, r, sizeof r, 0) == 0;
+	}
+	assert_true(quiet_closed);
+	/* the busy one still answers */
+	assert_int_equal(send(busy, "\r\n\r\n", 4, 0), 4);
+	assert_int_equal(read_some(busy, r, sizeof r, 2), 2);
+	struct sip_counters c = {0};
+	sip_server_counters(s2, &c);
+	assert_int_equal(c.tcp_accepted, 2);
+	assert_int_equal(c.tcp_idle_closed, 1);
+	close(quiet);
+	close(busy);
+	sip_server_stop(s2);
+}
+
 /* sip_listener_spec(): every option, the defaults, and each error with the
  * byte offset of the word at fault. */
 static void listener_spec(void **state)
@@ -396,6 +439,7 @@ int main(void)
 		cmocka_unit_test(tcp_stream),
 		cmocka_unit_test(counters),
 		cmocka_unit_test(listener_spec),
+		cmocka_unit_test(tcp_idle),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -18,7 +18,7 @@ static const char help[] =
 	"                         --sip ADDR:PORT [--sip-in ADDR:PORT] [--listener SPEC] ...\n"
 	"                         [--block-status 403|603] [--fail-mode 302|500]\n"
 	"                         [--ingress CIDR=NAME ...] [--workers N] [--at TIME]\n"
-	"                         [--coalesce-us N] [--no-ack-filter]\n"
+	"                         [--coalesce-us N] [--no-ack-filter] [--tcp-idle S]\n"
 	"\n"
 	"Answer SIP INVITE (voice) and MESSAGE (SMS) over UDP and TCP as a stateless\n"
 	"redirect server: 302 with Contact = the Request-URI when allowed, 403 (or 603)\n"
@@ -48,6 +48,8 @@ static const char help[] =
 	"  --coalesce-us N     UDP: after a short batch wait N us (<= 1000) so that\n"
 	"                      datagrams gather: less CPU per call, up to N us more\n"
 	"                      latency (default 0: answer each as it comes)\n"
+	"  --tcp-idle S        close a TCP connection after S seconds without traffic\n"
+	"                      (default 120; 0: never)\n"
 	"  --no-ack-filter     UDP: let ACKs reach the workers (counted as dropped)\n"
 	"                      rather than dropping them in the kernel (docs/sip.md)\n"
 	"\n"
@@ -104,7 +106,9 @@ static void print_counters(FILE *f, const struct sip_counters *c)
 				fprintf(f, " %u %llu", sip_status_code((enum sip_status_slot)i),
 				        (unsigned long long)c->answered[i]);
 		}
-	fputc('\n', f);
+	fprintf(f, "\nsip-serve: tcp accepted %llu closed %llu idle_closed %llu pings %llu\n",
+	        (unsigned long long)c->tcp_accepted, (unsigned long long)c->tcp_closed,
+	        (unsigned long long)c->tcp_idle_closed, (unsigned long long)c->tcp_pings);
 }
 
 int cmd_sip_serve(int argc, char **argv)
@@ -118,13 +122,14 @@ int cmd_sip_serve(int argc, char **argv)
 		{"coalesce-us", required_argument, NULL, 'C'},
 		{"no-ack-filter", no_argument, NULL, 'A'},
 		{"listener", required_argument, NULL, 'L'},
+		{"tcp-idle", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},            {0, 0, 0, 0},
 	};
 	const char *rules_path = NULL, *unlocked = NULL, *registry = NULL, *at = NULL;
 	struct sip_listener_cfg ls[MAX_LISTENERS];
 	struct sip_ingress ing[MAX_INGRESS], ling[MAX_INGRESS]; /* --ingress; --listener via */
 	size_t nls = 0, ning = 0, nling = 0;
-	unsigned block = 403, workers = 0, coalesce = 0;
+	unsigned block = 403, workers = 0, coalesce = 0, tcp_idle = 120;
 	bool fail_open = false, ack_filter = true;
 	int c;
 	optind = 1;
@@ -208,6 +213,16 @@ int cmd_sip_serve(int argc, char **argv)
 			break;
 		}
 		case 'A': ack_filter = false; break;
+		case 'I': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || n > 86400) {
+				fprintf(stderr, "callbar sip-serve: --tcp-idle must be 0..86400 seconds\n");
+				return CLI_BAD;
+			}
+			tcp_idle = (unsigned)n;
+			break;
+		}
 		case 'h': fputs(help, stdout); return CLI_OK;
 		default: fputs(help, stderr); return CLI_BAD;
 		}
@@ -243,6 +258,7 @@ int cmd_sip_serve(int argc, char **argv)
 		.np = np,
 		.coalesce_us = coalesce,
 		.ack_filter = ack_filter,
+		.tcp_idle_s = tcp_idle,
 	};
 	if (at && !parse_time(at, strlen(at), cbar_rules_tz_offset(rules), &cfg.fixed_time)) {
 		fprintf(stderr, "callbar sip-serve: --at '%s': want 2022-05-08T09:30:00+08:00, "

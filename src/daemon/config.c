@@ -55,6 +55,8 @@ static const struct key keys[] = {
 	{.section = "sip", .name = "coalesce_us", .type = K_UINT, F(sip_coalesce_us), .min = 0,
 	 .max = 1000},
 	{.section = "sip", .name = "ack_filter", .type = K_BOOL, F(sip_ack_filter)},
+	{.section = "sip", .name = "tcp_idle_timeout", .type = K_UINT, F(sip_tcp_idle), .min = 0,
+	 .max = 86400},
 	{.section = "sip", .name = "listener", .type = K_LISTENER, F(sip_listeners)},
 	{.section = "auth", .name = "tokens", .type = K_STR, F(tokens_file)},
 	{.section = "log", .name = "level", .type = K_ENUM, F(log_level), .names = level_names},
@@ -77,6 +79,7 @@ void config_init(struct daemon_config *c)
 	snprintf(c->country, sizeof c->country, "%s", "CN");
 	c->log_level = LOG_LV_INFO;
 	c->sip_ack_filter = true;
+	c->sip_tcp_idle = 120;
 }
 
 static const struct key *find_key(const char *section, size_t slen, const char *name,

@@ -54,6 +54,7 @@ struct daemon_config {
 	char sip_ingress[CONFIG_PATH_MAX]; /* "CIDR=NAME,CIDR=NAME" */
 	unsigned sip_coalesce_us; /* 0: answer at once; N: gather UDP for N us */
 	bool sip_ack_filter;     /* drop UDP ACKs in the kernel (default true) */
+	unsigned sip_tcp_idle;   /* seconds before an idle SIP TCP connection is closed */
 	struct config_specs sip_listeners; /* sip.listener lines (sip_listener_spec) */
 	char tokens_file[CONFIG_PATH_MAX];
 	char country[8];         /* context of numbers: ISO code or calling code */

@@ -73,6 +73,10 @@ struct metric_family m_sip_messages = {
 struct metric_family m_sip_answers = {
 	.name = "callbar_sip_answers_total", .help = "SIP answers sent, by status code.",
 	.type = METRIC_COUNTER, .labels = {"status"}, LOCK};
+struct metric_family m_sip_tcp = {
+	.name = "callbar_sip_tcp_connections_total",
+	.help = "SIP TCP connections: accepted, closed (idle_closed of them by sip.tcp_idle_timeout).",
+	.type = METRIC_COUNTER, .labels = {"event"}, LOCK};
 struct metric_family m_sip_decisions = {
 	.name = "callbar_sip_decisions_total", .help = "SIP decisions by verdict.",
 	.type = METRIC_COUNTER, .labels = {"verdict"}, LOCK};
@@ -80,7 +84,7 @@ struct metric_family *const daemon_metrics[] = {
 	&m_build_info,   &m_http_requests, &m_http_duration,  &m_http_in_flight, &m_decisions,
 	&m_decision_duration, &m_rules_info, &m_rules_version, &m_rules_count,   &m_rules_loaded,
 	&m_reloads,      &m_registry_records, &m_store_up,    &m_sip_messages,   &m_sip_answers,
-	&m_sip_decisions,
+	&m_sip_decisions, &m_sip_tcp,
 };
 
 /* The SIP workers keep their own counters (nothing shared on their path);
@@ -98,6 +102,9 @@ static void collect_sip(struct daemon *d)
 	metric_count_set(&m_sip_messages, (const char *const[]){"send_error"}, c.send_errors);
 	metric_count_set(&m_sip_messages, (const char *const[]){"udp_kernel_dropped"},
 	                 c.udp_kernel_dropped);
+	metric_count_set(&m_sip_tcp, (const char *const[]){"accepted"}, c.tcp_accepted);
+	metric_count_set(&m_sip_tcp, (const char *const[]){"closed"}, c.tcp_closed);
+	metric_count_set(&m_sip_tcp, (const char *const[]){"idle_closed"}, c.tcp_idle_closed);
 	for (int i = 0; i < SIP_ST_COUNT; i++) {
 		char code[8];
 		uint16_t st = sip_status_code((enum sip_status_slot)i);

@@ -220,6 +220,7 @@ static bool start_sip(struct daemon *d)
 		.decider = {sip_decide, d, sip_enter, sip_leave},
 		.coalesce_us = d->cfg.sip_coalesce_us,
 		.ack_filter = d->cfg.sip_ack_filter,
+		.tcp_idle_s = d->cfg.sip_tcp_idle,
 	};
 	char err[256];
 	if (sip_server_start(&sc, &d->sip, err, sizeof err)) {

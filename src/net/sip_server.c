@@ -76,7 +76,8 @@ struct conn {
 	char *in, *out;
 	size_t inlen, incap, outoff, outlen, outcap;
 	bool want_out;
-	struct conn *prev, *next;
+	int64_t last;        /* CLOCK_MONOTONIC millisecond of the last event */
+	struct conn *prev, *next; /* the worker's list, most recently active first */
 };
 
 struct worker {
@@ -87,7 +88,7 @@ struct worker {
 	struct sock *socks;  /* nlisteners * 2: UDP at 2i, TCP at 2i+1 (fd -1: none);
 	                        the epoll thread of a slot owns them */
 	const struct sock *udp; /* a UDP thread's socket; NULL for an epoll thread */
-	struct conn *conns;
+	struct conn *conns, *conns_tail; /* most and least recently active */
 	unsigned nconn;
 	char *in;            /* UDP: UDP_BATCH * IN_CAP */
 	char *out;           /* UDP: UDP_BATCH * OUT_CAP; epoll: one OUT_CAP for TCP */
@@ -341,16 +342,44 @@ static void *udp_main(void *arg)
 
 /* ---- TCP ----------------------------------------------------------------- */
 
-static void conn_close(struct worker *w, struct conn *c)
+static int64_t mono_ms(void)
 {
-	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The connection list is kept in order of activity, so the idle sweep
+ * looks only at its tail. */
+static void conn_unlink(struct worker *w, struct conn *c)
+{
 	if (c->prev)
 		c->prev->next = c->next;
 	else
 		w->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	else
+		w->conns_tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void conn_push_front(struct worker *w, struct conn *c)
+{
+	c->prev = NULL;
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	else
+		w->conns_tail = c;
+	w->conns = c;
+}
+
+static void conn_close(struct worker *w, struct conn *c)
+{
+	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	conn_unlink(w, c);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -385,10 +414,8 @@ static void tcp_accept(struct worker *w, const struct sock *s)
 			close(fd);
 			continue;
 		}
-		c->next = w->conns;
-		if (w->conns)
-			w->conns->prev = c;
-		w->conns = c;
+		c->last = mono_ms();
+		conn_push_front(w, c);
 		w->nconn++;
 		w->local.tcp_accepted++;
 	}
@@ -498,6 +525,11 @@ static bool conn_process(struct worker *w, struct conn *c)
 
 static void conn_io(struct worker *w, struct conn *c, uint32_t events)
 {
+	c->last = mono_ms();
+	if (w->conns != c) {
+		conn_unlink(w, c);
+		conn_push_front(w, c);
+	}
 	if (events & EPOLLIN) {
 		for (;;) {
 			if (c->inlen == c->incap) {
@@ -542,12 +574,28 @@ close:
 
 /* ---- workers ------------------------------------------------------------- */
 
+/* Close the connections idle for tcp_idle_s or more (oldest first); the
+ * milliseconds until the next one would be (-1: none to wait for). */
+static int conn_sweep(struct worker *w)
+{
+	int64_t idle = (int64_t)w->srv->cfg.tcp_idle_s * 1000;
+	if (!idle || !w->conns_tail)
+		return -1;
+	int64_t now = mono_ms();
+	while (w->conns_tail && now - w->conns_tail->last >= idle) {
+		w->local.tcp_idle_closed++;
+		conn_close(w, w->conns_tail);
+	}
+	return w->conns_tail ? (int)(w->conns_tail->last + idle - now) + 1 : -1;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct epoll_event evs[64];
+	int timeout = -1; /* until the oldest connection's idle limit, if any */
 	for (;;) {
-		int n = epoll_wait(w->ep, evs, 64, -1);
+		int n = epoll_wait(w->ep, evs, 64, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -569,6 +617,7 @@ static void *worker_main(void *arg)
 				break;
 			}
 		}
+		timeout = conn_sweep(w);
 		publish(w);
 	}
 	publish(w);

@@ -100,6 +100,9 @@ struct sip_server_cfg {
 	 * so ACKs, which a stateless server answers nothing, wake no worker.
 	 * They are then counted in udp_kernel_dropped, not received/dropped. */
 	bool ack_filter;
+	/* TCP: close a connection after this many seconds without any event
+	 * from it (checked each second); 0: never. */
+	unsigned tcp_idle_s;
 };
 
 /* Statuses counted one by one; anything else is counted as "other". */
@@ -123,6 +126,7 @@ struct sip_counters {
 	uint64_t decisions[3];    /* by enum cbar_decision */
 	uint64_t send_errors;     /* a reply that could not be sent or built */
 	uint64_t tcp_accepted, tcp_closed, tcp_pings;
+	uint64_t tcp_idle_closed; /* of tcp_closed: by the idle limit */
 	/* UDP datagrams the kernel dropped before a worker read them: ACKs
 	 * removed by the ACK filter, and receive-buffer overflows (summed by
 	 * sip_server_counters(), 0 in a worker's own counters) */
