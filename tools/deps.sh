@@ -9,6 +9,8 @@ pkgs="$pkgs libsqlite3-dev sqlite3 libsodium-dev libpq-dev postgresql-15 postgre
 # The daemon: HTTP, JSON, RCU, hashing and random tokens; curl and promtool
 # (in Debian's prometheus package) drive its tests.
 pkgs="$pkgs libmicrohttpd-dev liburcu-dev curl prometheus"
+# HTTPS tests make their certificate with openssl
+pkgs="$pkgs openssl"
 # the SIP server's tests and benchmark: sipp, and Kamailio (tm, sl, rr,
 # uac_redirect, mtree, htable, db_text are all in the main package)
 pkgs="$pkgs sip-tester kamailio"

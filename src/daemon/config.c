@@ -9,7 +9,8 @@
 #include "config.h"
 
 /* K_LISTENER: a repeatable sip.listener line (struct config_specs). */
-enum key_type { K_STR, K_URL, K_ADDR, K_ADDR_OPT, K_UINT, K_BOOL, K_ENUM, K_LISTENER };
+/* K_PATH_OPT: a string that may be empty (a feature left off). */
+enum key_type { K_STR, K_PATH_OPT, K_URL, K_ADDR, K_ADDR_OPT, K_UINT, K_BOOL, K_ENUM, K_LISTENER };
 
 struct key {
 	const char *section;
@@ -43,6 +44,8 @@ static const struct key keys[] = {
 	{.section = "http", .name = "decide_auth", .type = K_ENUM, F(decide_auth),
 	 .names = decide_auth_names},
 	{.section = "http", .name = "metrics_auth", .type = K_BOOL, F(metrics_auth)},
+	{.section = "http", .name = "tls_cert", .type = K_PATH_OPT, F(tls_cert)},
+	{.section = "http", .name = "tls_key", .type = K_PATH_OPT, F(tls_key)},
 	{.section = "rules", .name = "file", .type = K_STR, F(rules_file)},
 	{.section = "rules", .name = "country", .type = K_STR, F(country)},
 	{.section = "registry", .name = "url", .type = K_URL, F(registry_url)},
@@ -132,6 +135,7 @@ static enum cbar_err set_value(struct daemon_config *c, const struct key *k, con
 			                     k->section, k->name, v);
 		/* fall through */
 	case K_STR:
+	case K_PATH_OPT:
 		if (vlen == 0 && (k->type == K_STR || k->type == K_URL))
 			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: empty value",
 			                     k->section, k->name);
@@ -354,6 +358,37 @@ done:
 	return err;
 }
 
+const char *config_url_redact(const char *url, char *out, size_t cap)
+{
+	size_t o = 0;
+	const char *p = url, *scheme = strstr(url, "://");
+	const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+	const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+	if (at && slash && slash < at)
+		at = NULL; /* an '@' past the host is not userinfo */
+	const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+	if (!cap)
+		return out;
+	for (; *p && o + 1 < cap; p++) {
+		if (colon && p == colon + 1) { /* the userinfo's password */
+			for (const char *r = "***"; *r && o + 1 < cap; r++)
+				out[o++] = *r;
+			p = at - 1;
+			continue;
+		}
+		if ((p == url || p[-1] == '?' || p[-1] == '&') && !strncmp(p, "password=", 9)) {
+			for (const char *r = "password=***"; *r && o + 1 < cap; r++)
+				out[o++] = *r;
+			while (p[1] && p[1] != '&')
+				p++;
+			continue;
+		}
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 void config_write(const struct daemon_config *c, FILE *f)
 {
 	const char *sec = "";
@@ -372,8 +407,13 @@ void config_write(const struct daemon_config *c, FILE *f)
 		}
 		fprintf(f, "%s = ", k->name);
 		switch (k->type) {
+		case K_URL: {
+			char r[CONFIG_PATH_MAX];
+			fprintf(f, "\"%s\"\n", config_url_redact(field, r, sizeof r));
+			break;
+		}
 		case K_STR:
-		case K_URL:
+		case K_PATH_OPT:
 		case K_ADDR:
 		case K_ADDR_OPT:
 			fprintf(f, "\"%s\"\n", field);

@@ -45,6 +45,8 @@ struct daemon_config {
 	unsigned drain_timeout;  /* seconds SIGTERM waits for requests */
 	unsigned decide_auth;    /* enum decide_auth */
 	bool metrics_auth;       /* /metrics needs a token */
+	char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate (chain); empty: plain HTTP */
+	char tls_key[CONFIG_PATH_MAX];  /* its PEM private key */
 	char rules_file[CONFIG_PATH_MAX];
 	char registry_url[CONFIG_PATH_MAX];
 	char sip_listen[CONFIG_ADDR_MAX]; /* empty: no SIP */
@@ -61,6 +63,10 @@ struct daemon_config {
 	unsigned log_level;      /* enum log_level */
 	bool decision_log;       /* log each decision with the peer number */
 };
+
+/* url for logs and messages: a password in it ("postgresql://u:PW@h/db",
+ * "...?password=PW") written as "***".  Returns out. */
+const char *config_url_redact(const char *url, char *out, size_t cap);
 
 /* The defaults: loopback, the example rule file, the embedded registry. */
 void config_init(struct daemon_config *c);

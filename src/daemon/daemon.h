@@ -38,6 +38,7 @@ struct daemon {
 	size_t nready;
 	struct http_server *http;
 	struct sip_server *sip;          /* NULL: no SIP listener */
+	char *tls_cert_pem, *tls_key_pem; /* http.tls_cert/tls_key read at start */
 };
 
 /* Add a readiness check to /readyz (at start, before serving). */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../cli/cli.h"
 #include "callbar/data.h"
@@ -110,22 +111,67 @@ static void print_diag(const char *what, const struct cbar_diag *d)
 		fprintf(stderr, "callbar serve: %s: %s\n", d->file ? d->file : what, d->msg);
 }
 
-static void print_try(const char *addr, const struct daemon_config *c)
+static void print_try(const char *addr, bool tls, const struct daemon_config *c)
 {
-	printf("callbar serve: listening on http://%s\n", addr);
+	const char *u = tls ? "https" : "http";
+	printf("callbar serve: listening on %s://%s\n", u, addr);
 	printf("Try it:\n"
-	       "  curl -s http://%s/healthz\n"
-	       "  curl -s http://%s/readyz\n"
-	       "  curl -s http://%s/metrics\n"
+	       "  curl -s %s://%s/healthz\n"
+	       "  curl -s %s://%s/readyz\n"
+	       "  curl -s %s://%s/metrics\n"
 	       "  TOKEN=$(build/callbar token create --role admin --name try-$(date +%%s) --tokens %s)\n"
-	       "  curl -s -H \"Authorization: Bearer $TOKEN\" http://%s/v1/rules\n"
-	       "  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" http://%s/v1/reload\n"
-	       "  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" http://%s/v1/decide \\\n"
+	       "  curl -s -H \"Authorization: Bearer $TOKEN\" %s://%s/v1/rules\n"
+	       "  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" %s://%s/v1/reload\n"
+	       "  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" %s://%s/v1/decide \\\n"
 	       "       -d '{\"service\":\"voice\",\"direction\":\"in\",\"subscriber\":\"13805710000\","
 	       "\"peer\":\"+85291234567\"}'\n"
 	       "SIGHUP reloads the rules; Ctrl-C or SIGTERM stops.\n",
-	       addr, addr, addr, c->tokens_file, addr, addr, addr);
+	       u, addr, u, addr, u, addr, c->tokens_file, u, addr, u, addr, u, addr);
 	fflush(stdout);
+}
+
+/* A PEM file of http.tls_cert or http.tls_key, whole and NUL-ended, or
+ * NULL with a message.  A key others may read is named in a warning. */
+#define PEM_MAX (1u << 20)
+static char *read_pem(const char *path, const char *key)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	struct stat st;
+	if (!f) {
+		fprintf(stderr, "callbar serve: %s: %s: cannot open\n", key, path);
+		return NULL;
+	}
+	if (!fstat(fileno(f), &st) && !strcmp(key, "http.tls_key") && (st.st_mode & 077))
+		fprintf(stderr, "callbar serve: warning: %s: %s is readable by others (chmod 600)\n",
+		        key, path);
+	size_t n = 0;
+	if ((buf = malloc(PEM_MAX + 1)))
+		n = fread(buf, 1, PEM_MAX + 1, f);
+	fclose(f);
+	if (!buf || n > PEM_MAX) {
+		fprintf(stderr, "callbar serve: %s: %s: %s\n", key, path,
+		        buf ? "larger than 1 MiB" : "out of memory");
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	if (!strstr(buf, "-----BEGIN ")) {
+		fprintf(stderr, "callbar serve: %s: %s: not PEM (no '-----BEGIN ' line)\n", key, path);
+		sodium_memzero(buf, n);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void free_pem(char **p)
+{
+	if (*p) {
+		sodium_memzero(*p, strlen(*p));
+		free(*p);
+		*p = NULL;
+	}
 }
 
 /* ---- the SIP front end: the same snapshot and unlock records as HTTP ---- */
@@ -332,17 +378,22 @@ int cmd_serve(int argc, char **argv)
 	/* auth.tokens = registry: the tokens live in the unlock registry,
 	 * shared by every node; anything else names a token file. */
 	bool reg_tokens = !strcmp(d->cfg.tokens_file, "registry");
+	char url_r[CONFIG_PATH_MAX]; /* the registry URL for messages */
+	config_url_redact(d->cfg.registry_url, url_r, sizeof url_r);
 	if (reg_tokens && check) {
 		/* --check does not reach the registry: nothing to open. */
 	} else if (reg_tokens ? token_registry_open(&d->tokens, d->cfg.registry_url, &diag)
 	                      : token_file_open(&d->tokens, d->cfg.tokens_file, &diag)) {
-		print_diag(d->cfg.tokens_file, &diag);
+		if (reg_tokens)
+			diag.file = NULL; /* it is the URL, password and all */
+		print_diag(reg_tokens ? url_r : d->cfg.tokens_file, &diag);
 		goto out_slot;
 	}
 	/* --check looks at the configuration and the rules only: it does not
 	 * need the registry to be up. */
 	if (!check && hooks_install(&d->hooks, d->cfg.registry_url, &diag)) {
-		print_diag(d->cfg.registry_url, &diag);
+		diag.file = NULL; /* it is the URL, password and all */
+		print_diag(url_r, &diag);
 		goto out_tokens;
 	}
 	metric_gauge(&m_build_info, (const char *const[]){CBAR_VERSION}, 1);
@@ -383,15 +434,25 @@ int cmd_serve(int argc, char **argv)
 		.body_max = d->cfg.body_max,
 		.conn_timeout = d->cfg.conn_timeout,
 	};
+	if (!d->cfg.tls_cert[0] != !d->cfg.tls_key[0]) {
+		fprintf(stderr, "callbar serve: http.tls_cert and http.tls_key go together\n");
+		goto out_hooks;
+	}
+	if (d->cfg.tls_cert[0]) {
+		if (!(d->tls_cert_pem = read_pem(d->cfg.tls_cert, "http.tls_cert")) ||
+		    !(d->tls_key_pem = read_pem(d->cfg.tls_key, "http.tls_key")))
+			goto out_hooks;
+		ho.tls_cert_pem = d->tls_cert_pem;
+		ho.tls_key_pem = d->tls_key_pem;
+	}
 	if (http_start(&d->http, &ho, &ops, &diag)) {
 		fprintf(stderr, "callbar serve: %s\n", diag.msg);
 		goto out_hooks;
 	}
 	log_line(LOG_LV_INFO, "listening", "{s:s,s:i,s:s,s:s}", "http", http_bound(d->http),
 	         "threads", (int)d->cfg.http_threads, "decide_auth",
-	         d->cfg.decide_auth == DECIDE_AUTH_NONE ? "none" : "token", "registry",
-	         d->cfg.registry_url);
-	print_try(http_bound(d->http), &d->cfg);
+	         d->cfg.decide_auth == DECIDE_AUTH_NONE ? "none" : "token", "registry", url_r);
+	print_try(http_bound(d->http), http_tls(d->http), &d->cfg);
 
 	for (;;) {
 		int sig;
@@ -416,6 +477,8 @@ int cmd_serve(int argc, char **argv)
 out_hooks:
 	sip_server_stop(d->sip);
 	d->sip = NULL;
+	free_pem(&d->tls_cert_pem);
+	free_pem(&d->tls_key_pem);
 	hooks_release(&d->hooks);
 out_tokens:
 	token_store_release(&d->tokens);

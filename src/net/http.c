@@ -16,6 +16,7 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	struct http_ops ops;
 	size_t body_max;
+	bool tls;
 	char bound[80];
 	_Atomic unsigned in_flight; /* begun and not done: no lock per request */
 	pthread_mutex_t lock;       /* only for the drain's wait on idle */
@@ -152,6 +153,9 @@ enum cbar_err http_start(struct http_server **out, const struct http_options *o,
 	*out = NULL;
 	if (cbar__addr_parse(o->listen, strlen(o->listen), &ss, &sl))
 		return cbar_diag_set(d, CBAR_ADDR, 0, 0, "'%s' is not a numeric HOST:PORT", o->listen);
+	bool tls = o->tls_cert_pem && o->tls_key_pem;
+	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return cbar_diag_set(d, CBAR_HTTP, 0, 0, "this libmicrohttpd was built without TLS");
 	struct http_server *s = calloc(1, sizeof *s);
 	if (!s)
 		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
@@ -162,18 +166,28 @@ enum cbar_err http_start(struct http_server **out, const struct http_options *o,
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (tls)
+		flags |= MHD_USE_TLS;
+	/* The TLS options come last: without TLS, MHD_OPTION_END ends the list
+	 * before them. */
 	s->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)o->conn_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert_pem,
+		MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem, MHD_OPTION_END);
 	if (!s->mhd) {
 		pthread_cond_destroy(&s->idle);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return cbar_diag_set(d, CBAR_HTTP, 0, 0,
-		                     "cannot listen on %s (address in use, or not ours?)", o->listen);
+		                     tls ? "cannot listen on %s with TLS (address in use, not ours, "
+		                           "or a certificate and key that do not load or match)"
+		                         : "cannot listen on %s (address in use, or not ours?)",
+		                     o->listen);
 	}
+	s->tls = tls;
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	if (ss.ss_family == AF_INET6)
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(info ? info->port : 0);
@@ -187,6 +201,11 @@ enum cbar_err http_start(struct http_server **out, const struct http_options *o,
 const char *http_bound(const struct http_server *s)
 {
 	return s->bound;
+}
+
+bool http_tls(const struct http_server *s)
+{
+	return s->tls;
 }
 
 const char *http_header(const struct http_request *rq, const char *name)

@@ -64,6 +64,9 @@ struct http_options {
 	unsigned threads;
 	size_t body_max;
 	unsigned conn_timeout;  /* seconds */
+	/* HTTPS when both are set: PEM text of the certificate (chain) and of
+	 * its private key (libmicrohttpd's GnuTLS does the TLS); NULL: HTTP. */
+	const char *tls_cert_pem, *tls_key_pem;
 };
 
 /* Start listening; on failure d says why (address in use, ...). */
@@ -72,6 +75,9 @@ enum cbar_err http_start(struct http_server **out, const struct http_options *o,
 
 /* The address actually bound ("127.0.0.1:41234"), for port 0. */
 const char *http_bound(const struct http_server *s);
+
+/* Whether it speaks HTTPS. */
+bool http_tls(const struct http_server *s);
 
 /* A request header or query argument, or NULL. */
 const char *http_header(const struct http_request *rq, const char *name);

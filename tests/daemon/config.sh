@@ -31,6 +31,16 @@ has flags out.txt 'url = "postgresql://db/callbar"'
 has flags out.txt 'tokens = "t2"'
 has flags out.txt 'level = warn'
 has flags out.txt 'threads = 2'
+# A password in the registry URL never shows: --check, or a failing start.
+"$CB" serve --rules r.rules --registry 'postgresql://cb:s3cret@127.0.0.1:1/callbar?sslmode=disable&password=tw0' \
+	--check >out.txt 2>&1 || { echo "FAIL redact --check"; cat out.txt; fail=1; }
+has redact out.txt 'url = "postgresql://cb:***@127.0.0.1:1/callbar?sslmode=disable&password=***"'
+hasnt redact out.txt 's3cret'
+hasnt redact out.txt 'tw0'
+"$CB" serve --rules r.rules --registry 'postgresql://cb:s3cret@127.0.0.1:1/callbar' \
+	--http 127.0.0.1:0 >out.txt 2>&1 && { echo "FAIL: started on a closed port"; fail=1; }
+has redact_start out.txt 'postgresql://cb:***@127.0.0.1:1/callbar'
+hasnt redact_start out.txt 's3cret'
 "$CB" serve --http nope --check >out.txt 2>&1
 [ $? = 2 ] || { echo "FAIL --http nope: want exit 2"; fail=1; }
 has bad_flag out.txt "--http: http.listen: 'nope' is not a numeric HOST:PORT"

@@ -17,13 +17,14 @@ cleanup() {
 trap cleanup EXIT
 
 # start_daemon ARGS...: start 'callbar serve ARGS', wait until it prints the
-# address it listens on (bounded wait), set PID and U (http://ADDR).
+# address it listens on (bounded wait), set PID and U (http://ADDR, or
+# https://ADDR with TLS).
 start_daemon() {
 	rm -f serve.out serve.err
 	"$CB" serve --http 127.0.0.1:0 "$@" >serve.out 2>serve.err &
 	PID=$!
 	i=0
-	while ! grep -q 'listening on http://' serve.out 2>/dev/null; do
+	while ! grep -qE 'listening on https?://' serve.out 2>/dev/null; do
 		i=$((i + 1))
 		if [ $i -gt 600 ] || ! kill -0 "$PID" 2>/dev/null; then
 			echo "FAIL: the daemon did not start:"; cat serve.out serve.err
@@ -31,7 +32,7 @@ start_daemon() {
 		fi
 		sleep 0.05
 	done
-	U=http://$(sed -n 's/.*listening on http:\/\/\([^ ]*\).*/\1/p' serve.out)
+	U=$(sed -n 's/.*listening on \(https*:\/\/[^ ]*\).*/\1/p' serve.out)
 }
 
 # stop_daemon [WANT_EXIT]: SIGTERM, wait, check the exit status (0).
