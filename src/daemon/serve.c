@@ -180,9 +180,22 @@ static enum cbar_decision sip_decide(void *p, const struct cbar_event *ev, struc
 {
 	struct daemon *d = p;
 	const struct daemon_snapshot *s = slot_get(&d->rules);
-	if (d->hooks.decide_event)
-		return d->hooks.decide_event(d->hooks.ctx, s->rules, ev, v);
-	return cbar_decide(s->rules, ev, NULL, v);
+	enum cbar_decision dec = d->hooks.decide_event
+	                                 ? d->hooks.decide_event(d->hooks.ctx, s->rules, ev, v)
+	                                 : cbar_decide(s->rules, ev, NULL, v);
+	/* log.decision_log: the same line as an HTTP decision's, with the
+	 * front end named (off by default: a line per call costs) */
+	if (log_decisions()) {
+		static const char *const words[] = {"allow", "block", "error"};
+		log_line(LOG_LV_INFO, "decision", "{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "verdict",
+		         words[(unsigned)dec <= CBAR_ERROR ? dec : CBAR_ERROR], "rule",
+		         v->reason ? v->reason : "default", "service",
+		         ev->service == CBAR_SMS ? "sms" : "voice", "direction",
+		         ev->direction == CBAR_IN ? "in" : "out", "subscriber",
+		         ev->subscriber ? ev->subscriber->digits : "", "peer",
+		         ev->peer ? ev->peer->digits : "", "front", "sip");
+	}
+	return dec;
 }
 
 /* A worker holds the snapshot from before it decides a batch until the

@@ -44,6 +44,10 @@ has metrics body.json 'callbar_sip_decisions_total{verdict="block"} 2'
 has metrics body.json 'callbar_sip_messages_total{event="udp_kernel_dropped"} 2'
 promtool check metrics <body.json >promtool.out 2>&1 || { echo "FAIL promtool:"; cat promtool.out; fail=1; }
 stop_daemon
+# log.decision_log off (the default): no decision lines, no peer numbers
+# (the unlock's own line names its subscriber: a registry change, not a call)
+hasnt no_decision_log serve.err '"msg":"decision"'
+hasnt no_decision_log serve.err '85291234567'
 
 # [sip] in a config: an `in` listener beside the `out` one, 603 on block,
 # 500 on error, the ingress class of the peer's network (loopback here);
@@ -64,6 +68,8 @@ fail_mode = 500
 ingress = 10.0.0.0/8=core,127.0.0.0/8=intl-gateway
 listener = 127.0.0.1:0 direction=in transport=udp subscriber=from peer=ruri
 listener = "127.0.0.1:0  direction=in transport=udp subscriber=from peer=ruri via=127.0.0.0/8=core"
+[log]
+decision_log = on
 CONF
 start_daemon --config sip.conf
 i=0
@@ -95,6 +101,9 @@ sipp_run cfg_listener_sources u1 invite_603 -set ruri "sip:+8613805710000@$h" \
 sp=$spy
 sipp_run cfg_listener_via u1 invite_302 -set ruri "sip:+8613805710000@$h" -set from "sip:+85291234567@$h"
 stop_daemon
+# log.decision_log on: a SIP decision is logged as an HTTP one is
+has decision_log serve.err '"msg":"decision","verdict":"block","rule":"intl-barred","service":"voice","direction":"out","subscriber":"8613805710000","peer":"85291234567","front":"sip"'
+has decision_log_allow serve.err '"verdict":"allow","rule":"default","service":"voice","direction":"in"'
 printf '[sip]\ningress = 10.0.0.0/33=x\n' >bad.conf
 "$CB" serve --config bad.conf --rules "$rules" --registry "sqlite:$PWD/reg3.db" --http 127.0.0.1:0 \
 	--sip 127.0.0.1:0 >bad.out 2>&1 &&
