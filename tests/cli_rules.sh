@@ -104,6 +104,29 @@ has batch err.txt "language.rules:18 far-away: 1"
 printf '1672531200,voice,out,13305710000,+12125550123\n' | "$cb" batch --rules "$rules" >pipe.csv 2>/dev/null
 has batch-pipe pipe.csv "+12125550123,block,language.rules:18,far-away"
 
+# batch --compare OLD: what-if against another rule file.  The old file
+# here is the same but without the far-away rule (line 18): the first
+# record was blocked by it and is allowed by the old file.
+grep -v 'reason far-away' "$rules" >old.rules
+cp "$src/rules/scam-numbers.txt" .
+t compare 1 "$cb" batch --rules "$rules" --compare old.rules in.csv cmp.csv
+has compare cmp.csv "time,service,direction,subscriber,peer,ingress,verdict,rule,reason,old_verdict,old_rule,old_reason"
+has compare cmp.csv "1672531200,voice,out,13305710000,+12125550123,,block,language.rules:18,far-away,allow,old.rules:23,"
+has compare cmp.csv "intl-gateway,block,language.rules:19,spoofed-cli,block,old.rules:18,spoofed-cli"
+has compare cmp.csv "1672531200,fax,out,13305710000,+12125550123,,error,,bad-record,error,,bad-record"
+has compare err.txt "compare with old.rules: 1 of 3 decided records change verdict"
+has compare err.txt "  allow -> block: 1"
+has compare err.txt "    language.rules:18 far-away: 1"
+[ "$(wc -l <cmp.csv)" = 6 ] || { echo "FAIL compare: want 6 lines"; cat cmp.csv; fail=1; }
+t changed 1 "$cb" batch --rules "$rules" --compare old.rules --changed in.csv chg.csv
+[ "$(wc -l <chg.csv)" = 2 ] || { echo "FAIL changed: want the header and 1 record"; cat chg.csv; fail=1; }
+has changed chg.csv "+12125550123,,block,language.rules:18,far-away,allow,old.rules:23,"
+t changed-alone 2 "$cb" batch --rules "$rules" --changed in.csv chg.csv
+has changed-alone err.txt "--changed goes with --compare OLD"
+printf 'block sideways\n' >broken.rules
+t compare-bad-old 2 "$cb" batch --rules "$rules" --compare broken.rules in.csv chg.csv
+has compare-bad-old err.txt "broken.rules:1:"
+
 # batch: JSON lines
 cat >in.jsonl <<'JSON'
 {"time":1672531200,"service":"voice","direction":"out","subscriber":"13305710000","peer":"+12125550123"}
@@ -117,6 +140,9 @@ has jsonl out.jsonl '"verdict":"allow","rule":"language.rules:24","reason":null'
 has jsonl out.jsonl '"input":"not json","verdict":"error"'
 has jsonl out.jsonl "\"error\":\"key 'direction' missing or not a string\""
 has jsonl err.txt "batch: 4 records: 1 allow, 1 block, 2 error"
+t jsonl-compare 1 "$cb" batch --rules "$rules" --unlocked "$unl" --format jsonl --compare old.rules \
+	in.jsonl cmp.jsonl
+has jsonl-compare cmp.jsonl '"verdict":"block","rule":"language.rules:18","reason":"far-away","old_verdict":"allow","old_rule":"old.rules:23","old_reason":null'
 
 cd .. && rm -rf cbar_rules_$$
 exit $fail

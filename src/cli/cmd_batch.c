@@ -23,7 +23,7 @@
 
 static const char help[] =
 	"usage: callbar batch --rules FILE [--unlocked FILE | --registry URL]\n"
-	"                     [--format csv|jsonl] [IN [OUT]]\n"
+	"                     [--format csv|jsonl] [--compare OLD [--changed]] [IN [OUT]]\n"
 	"\n"
 	"Decide every event of a CDR file (default: standard input to standard output)\n"
 	"and write each record with its verdict, rule (file:line) and reason appended.\n"
@@ -35,6 +35,11 @@ static const char help[] =
 	"\n"
 	"Unlock records come from --unlocked FILE (NUMBER SCOPE LEVEL a line) or\n"
 	"from the registry, --registry sqlite:PATH or postgres://..., read once.\n"
+	"\n"
+	"What-if: --compare OLD decides every event by the rule file OLD too, and\n"
+	"appends old_verdict, old_rule and old_reason; --changed writes only the\n"
+	"records whose verdict differs.  The summary counts the changes by old and\n"
+	"new verdict and by the rule that now decides.\n"
 	"\n"
 	"Bad records are reported on stderr with their line number (the first 20),\n"
 	"written out with verdict 'error' and counted.  A summary by verdict and by\n"
@@ -48,20 +53,28 @@ static const char help[] =
 #define MAX_RECORD 65536
 #define MAX_REPORTS 20
 
+/* The text written for each rule of a file, and its counts. */
+struct ruleset {
+	const struct cbar_rules *rules;
+	char **rule_txt; /* "file:line" of each rule */
+	char **tail;     /* ",verdict,file:line,reason\n" of each rule; [nrules]: emergency */
+	size_t *tail_len;
+	uint64_t *per_rule; /* counts; [nrules] emergency */
+};
+
 struct batch {
 	const struct cbar_numplan *np;
 	const struct cbar_rules *rules;
+	struct ruleset now, old; /* old.rules NULL: no --compare */
+	bool changed_only;
+	uint64_t changes[3][3];  /* [old][new] verdicts, --compare */
+	uint64_t *changed_by;    /* changed records by the new deciding rule ([nrules]: emergency) */
 	const struct cbar_unlock_lookup *lk;
 	uint16_t cn;
 	int32_t tz;
 	FILE *out;
 	char *obuf;
 	size_t on;
-	char **rule_txt; /* "file:line" of each rule */
-	size_t *rule_len;
-	char **tail;     /* ",verdict,file:line,reason\n" of each rule; [nrules]: emergency */
-	size_t *tail_len;
-	uint64_t *per_rule; /* counts; [nrules] emergency */
 	uint64_t count[3], line, reports;
 	bool progress;
 	uint64_t bytes, total;
@@ -125,9 +138,11 @@ static bool read_time(const struct batch *b, const char *s, size_t n, int64_t *t
 	return parse_time(s, n, b->tz, t);
 }
 
-/* Decide one event given as fields; NULL on success, else what is wrong. */
+/* Decide one event given as fields (and by the old rules into *ov with
+ * --compare); NULL on success, else what is wrong. */
 static const char *decide(struct batch *b, const char *const *f, const size_t *n,
-                          size_t nf, struct cbar_verdict *v, char *msg, size_t cap)
+                          size_t nf, struct cbar_verdict *v, struct cbar_verdict *ov, char *msg,
+                          size_t cap)
 {
 	struct cbar_number sub, peer;
 	struct cbar_event ev = {.subscriber = &sub, .peer = &peer};
@@ -163,16 +178,39 @@ static const char *decide(struct batch *b, const char *const *f, const size_t *n
 		snprintf(msg, cap, "%s", cbar_err_message(v->err));
 		return msg;
 	}
+	if (b->old.rules && cbar_decide(b->old.rules, &ev, b->lk, ov) == CBAR_ERROR) {
+		snprintf(msg, cap, "old rules: %s", cbar_err_message(ov->err));
+		return msg;
+	}
 	return NULL;
+}
+
+/* The index of a verdict's rule text: the rule, or [nrules] for an
+ * emergency number. */
+static size_t rule_slot(const struct ruleset *rs, const struct cbar_verdict *v)
+{
+	return v->rule >= 0 ? (size_t)v->rule : cbar_rules_count(rs->rules);
 }
 
 static void count(struct batch *b, const struct cbar_verdict *v)
 {
 	b->count[v->decision]++;
-	if (v->rule >= 0)
-		b->per_rule[v->rule]++;
-	else if (v->decision == CBAR_ALLOW)
-		b->per_rule[cbar_rules_count(b->rules)]++;
+	if (v->rule >= 0 || v->decision == CBAR_ALLOW)
+		b->now.per_rule[rule_slot(&b->now, v)]++;
+}
+
+/* --compare: count the old verdict; whether the record is to be written. */
+static bool compare(struct batch *b, const struct cbar_verdict *v, const struct cbar_verdict *ov)
+{
+	if (!b->old.rules)
+		return true;
+	if (ov->rule >= 0 || ov->decision == CBAR_ALLOW)
+		b->old.per_rule[rule_slot(&b->old, ov)]++;
+	b->changes[ov->decision][v->decision]++;
+	if (ov->decision == v->decision)
+		return !b->changed_only;
+	b->changed_by[rule_slot(&b->now, v)]++;
+	return true;
 }
 
 static const char *const words[] = {"allow", "block", "error"};
@@ -209,21 +247,32 @@ static void csv_record(struct batch *b, const char *s, size_t len)
 		}
 	f[nf] = start;
 	n[nf++] = (size_t)(s + len - start);
-	struct cbar_verdict v;
+	struct cbar_verdict v, ov;
 	char msg[160];
 	const char *bad = nf < 5 || nf > 6
 	                          ? "want 5 or 6 fields: time,service,direction,subscriber,peer[,ingress]"
-	                          : decide(b, f, n, nf, &v, msg, sizeof msg);
-	put(b, s, len);
+	                          : decide(b, f, n, nf, &v, &ov, msg, sizeof msg);
 	if (bad) {
 		report(b, bad);
 		b->count[CBAR_ERROR]++;
-		puts_(b, ",error,,bad-record\n");
+		if (b->old.rules && b->changed_only)
+			return; /* an error under both files: no change */
+		put(b, s, len);
+		puts_(b, b->old.rules ? ",error,,bad-record,error,,bad-record\n" : ",error,,bad-record\n");
 		return;
 	}
 	count(b, &v);
-	size_t t = v.rule >= 0 ? (size_t)v.rule : cbar_rules_count(b->rules);
-	put(b, b->tail[t], b->tail_len[t]);
+	if (!compare(b, &v, &ov))
+		return;
+	put(b, s, len);
+	size_t t = rule_slot(&b->now, &v);
+	if (!b->old.rules) {
+		put(b, b->now.tail[t], b->now.tail_len[t]);
+		return;
+	}
+	size_t o = rule_slot(&b->old, &ov);
+	put(b, b->now.tail[t], b->now.tail_len[t] - 1); /* without its newline */
+	put(b, b->old.tail[o], b->old.tail_len[o]);
 }
 
 static void jsonl_record(struct batch *b, const char *s, size_t len)
@@ -235,7 +284,7 @@ static void jsonl_record(struct batch *b, const char *s, size_t len)
 	size_t n[6];
 	char tbuf[32], msg[200];
 	const char *bad = NULL;
-	struct cbar_verdict v;
+	struct cbar_verdict v, ov;
 	if (!o || !json_is_object(o)) {
 		snprintf(msg, sizeof msg, "not a JSON object: %s", o ? "another value" : je.text);
 		bad = msg;
@@ -257,12 +306,13 @@ static void jsonl_record(struct batch *b, const char *s, size_t len)
 		}
 	}
 	if (!bad)
-		bad = decide(b, f, n, 6, &v, msg, sizeof msg);
+		bad = decide(b, f, n, 6, &v, &ov, msg, sizeof msg);
 	if (!o || !json_is_object(o)) {
 		json_decref(o);
 		o = json_object();
 		json_object_set_new(o, "input", json_stringn(s, len));
 	}
+	bool write = true;
 	if (bad) {
 		report(b, bad);
 		b->count[CBAR_ERROR]++;
@@ -270,11 +320,26 @@ static void jsonl_record(struct batch *b, const char *s, size_t len)
 		json_object_set_new(o, "rule", json_null());
 		json_object_set_new(o, "reason", json_string("bad-record"));
 		json_object_set_new(o, "error", json_string(bad));
+		write = !(b->old.rules && b->changed_only);
 	} else {
 		count(b, &v);
+		write = compare(b, &v, &ov);
 		json_object_set_new(o, "verdict", json_string(words[v.decision]));
-		json_object_set_new(o, "rule", v.rule >= 0 ? json_string(b->rule_txt[v.rule]) : json_null());
+		json_object_set_new(o, "rule",
+		                    v.rule >= 0 ? json_string(b->now.rule_txt[v.rule]) : json_null());
 		json_object_set_new(o, "reason", v.reason ? json_string(v.reason) : json_null());
+		if (b->old.rules) {
+			json_object_set_new(o, "old_verdict", json_string(words[ov.decision]));
+			json_object_set_new(o, "old_rule", ov.rule >= 0
+			                                           ? json_string(b->old.rule_txt[ov.rule])
+			                                           : json_null());
+			json_object_set_new(o, "old_reason",
+			                    ov.reason ? json_string(ov.reason) : json_null());
+		}
+	}
+	if (!write) {
+		json_decref(o);
+		return;
 	}
 	char *txt = json_dumps(o, JSON_COMPACT);
 	if (txt) {
@@ -330,7 +395,9 @@ static void run(struct batch *b, FILE *in, bool jsonl)
 				first = false;
 				if (!jsonl && len >= 5 && !memcmp(s, "time,", 5)) {
 					put(b, s, len);
-					puts_(b, ",verdict,rule,reason\n");
+					puts_(b, b->old.rules ? ",verdict,rule,reason,old_verdict,old_rule,"
+					                        "old_reason\n"
+					                      : ",verdict,rule,reason\n");
 					continue;
 				}
 			}
@@ -356,15 +423,76 @@ static void run(struct batch *b, FILE *in, bool jsonl)
 	free(buf);
 }
 
+/* The texts of rs->rules (read from path): false when memory is short. */
+static bool ruleset_init(struct ruleset *rs, const struct cbar_rules *rules, const char *path)
+{
+	size_t nr = cbar_rules_count(rules);
+	rs->rules = rules;
+	rs->rule_txt = calloc(nr, sizeof *rs->rule_txt);
+	rs->per_rule = calloc(nr + 1, sizeof *rs->per_rule);
+	rs->tail = calloc(nr + 1, sizeof *rs->tail);
+	rs->tail_len = calloc(nr + 1, sizeof *rs->tail_len);
+	if (!rs->rule_txt || !rs->per_rule || !rs->tail || !rs->tail_len)
+		return false;
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	for (size_t i = 0; i < nr; i++) {
+		char t[512];
+		snprintf(t, sizeof t, "%s:%u", base, cbar_rules_line(rules, i));
+		if (!(rs->rule_txt[i] = strdup(t)))
+			return false;
+		const char *why = cbar_rules_reason(rules, i);
+		char u[700];
+		/* A rule's verdict is fixed: block rules block, pass rules allow. */
+		rs->tail_len[i] = (size_t)snprintf(u, sizeof u, ",%s,%s,%s\n",
+		                                   cbar_rules_blocks(rules, i) ? "block" : "allow", t,
+		                                   why ? why : "");
+		if (!(rs->tail[i] = strdup(u)))
+			return false;
+	}
+	rs->tail_len[nr] = strlen(",allow,,emergency\n");
+	return (rs->tail[nr] = strdup(",allow,,emergency\n")) != NULL;
+}
+
+static void ruleset_free(struct ruleset *rs)
+{
+	size_t nr = rs->rules ? cbar_rules_count(rs->rules) : 0;
+	if (rs->rule_txt)
+		for (size_t i = 0; i < nr; i++)
+			free(rs->rule_txt[i]);
+	if (rs->tail)
+		for (size_t i = 0; i <= nr; i++)
+			free(rs->tail[i]);
+	free(rs->rule_txt);
+	free(rs->tail);
+	free(rs->tail_len);
+	free(rs->per_rule);
+}
+
+static void print_per_rule(const struct ruleset *rs, const uint64_t *counts, const char *indent)
+{
+	size_t nr = cbar_rules_count(rs->rules);
+	if (counts[nr])
+		fprintf(stderr, "%semergency: %llu allow\n", indent, (unsigned long long)counts[nr]);
+	for (size_t i = 0; i < nr; i++)
+		if (counts[i])
+			fprintf(stderr, "%s%s %s: %llu\n", indent, rs->rule_txt[i],
+			        cbar_rules_reason(rs->rules, i) ? cbar_rules_reason(rs->rules, i) : "-",
+			        (unsigned long long)counts[i]);
+}
+
 int cmd_batch(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"rules", required_argument, NULL, 'r'}, {"unlocked", required_argument, NULL, 'u'},
 		{"registry", required_argument, NULL, 'R'},
 		{"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
+		{"compare", required_argument, NULL, 'c'}, {"changed", no_argument, NULL, 'C'},
 		{0, 0, 0, 0},
 	};
 	const char *rules_path = NULL, *unlocked = NULL, *registry = NULL, *format = "csv";
+	const char *old_path = NULL;
+	bool changed_only = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -373,6 +501,8 @@ int cmd_batch(int argc, char **argv)
 		case 'u': unlocked = optarg; break;
 		case 'R': registry = optarg; break;
 		case 'f': format = optarg; break;
+		case 'c': old_path = optarg; break;
+		case 'C': changed_only = true; break;
 		case 'h': fputs(help, stdout); return CLI_OK;
 		default: fputs(help, stderr); return CLI_BAD;
 		}
@@ -382,10 +512,14 @@ int cmd_batch(int argc, char **argv)
 		fputs(help, stderr);
 		return CLI_BAD;
 	}
+	if (changed_only && !old_path) {
+		fputs("callbar batch: --changed goes with --compare OLD\n", stderr);
+		return CLI_BAD;
+	}
 	struct numplan_files files = {0};
 	struct batch b = {0};
 	struct cbar_numplan *np = numplan_load(&files);
-	struct cbar_rules *rules = NULL;
+	struct cbar_rules *rules = NULL, *old = NULL;
 	struct cbar_unlockset *us = NULL;
 	struct cbar_unlock_lookup lk;
 	FILE *in = stdin, *out = stdout;
@@ -395,6 +529,8 @@ int cmd_batch(int argc, char **argv)
 	b.np = np;
 	b.cn = cbar_numplan_country(np, "CN", 2);
 	if (!(rules = rules_load(np, rules_path)))
+		goto out;
+	if (old_path && !(old = rules_load(np, old_path)))
 		goto out;
 	if (unlocked && registry) {
 		fputs("callbar batch: --unlocked and --registry exclude each other\n", stderr);
@@ -421,34 +557,13 @@ int cmd_batch(int argc, char **argv)
 	b.out = out;
 	size_t nr = cbar_rules_count(rules);
 	b.obuf = malloc(OUT_BLOCK);
-	b.rule_txt = calloc(nr, sizeof *b.rule_txt);
-	b.rule_len = calloc(nr, sizeof *b.rule_len);
-	b.per_rule = calloc(nr + 1, sizeof *b.per_rule);
-	b.tail = calloc(nr + 1, sizeof *b.tail);
-	b.tail_len = calloc(nr + 1, sizeof *b.tail_len);
-	if (!b.obuf || !b.rule_txt || !b.rule_len || !b.per_rule || !b.tail || !b.tail_len) {
+	b.changed_only = changed_only;
+	if (!b.obuf || !ruleset_init(&b.now, rules, rules_path) ||
+	    (old && (!ruleset_init(&b.old, old, old_path) ||
+	             !(b.changed_by = calloc(nr + 1, sizeof *b.changed_by))))) {
 		fputs("callbar batch: out of memory\n", stderr);
 		goto out;
 	}
-	const char *base = strrchr(rules_path, '/');
-	base = base ? base + 1 : rules_path;
-	for (size_t i = 0; i < nr; i++) {
-		char t[512];
-		b.rule_len[i] = (size_t)snprintf(t, sizeof t, "%s:%u", base, cbar_rules_line(rules, i));
-		if (!(b.rule_txt[i] = strdup(t)))
-			goto out;
-		const char *why = cbar_rules_reason(rules, i);
-		char u[700];
-		/* A rule's verdict is fixed: block rules block, pass rules allow. */
-		b.tail_len[i] = (size_t)snprintf(u, sizeof u, ",%s,%s,%s\n",
-		                                 cbar_rules_blocks(rules, i) ? "block" : "allow", t,
-		                                 why ? why : "");
-		if (!(b.tail[i] = strdup(u)))
-			goto out;
-	}
-	b.tail_len[nr] = strlen(",allow,,emergency\n");
-	if (!(b.tail[nr] = strdup(",allow,,emergency\n")))
-		goto out;
 	struct stat st;
 	b.progress = isatty(2);
 	if (!fstat(fileno(in), &st) && S_ISREG(st.st_mode))
@@ -465,33 +580,40 @@ int cmd_batch(int argc, char **argv)
 	fprintf(stderr, "batch: %llu records: %llu allow, %llu block, %llu error\n",
 	        (unsigned long long)total, (unsigned long long)b.count[0],
 	        (unsigned long long)b.count[1], (unsigned long long)b.count[2]);
-	if (b.per_rule[nr])
-		fprintf(stderr, "  emergency: %llu allow\n", (unsigned long long)b.per_rule[nr]);
-	for (size_t i = 0; i < nr; i++)
-		if (b.per_rule[i])
-			fprintf(stderr, "  %s %s: %llu\n", b.rule_txt[i],
-			        cbar_rules_reason(rules, i) ? cbar_rules_reason(rules, i) : "-",
-			        (unsigned long long)b.per_rule[i]);
+	print_per_rule(&b.now, b.now.per_rule, "  ");
+	if (old) {
+		uint64_t same = 0;
+		for (int k = 0; k < 3; k++)
+			same += b.changes[k][k];
+		uint64_t decided = 0;
+		for (int i = 0; i < 3; i++)
+			for (int k = 0; k < 3; k++)
+				decided += b.changes[i][k];
+		fprintf(stderr, "compare with %s: %llu of %llu decided records change verdict\n",
+		        old_path, (unsigned long long)(decided - same), (unsigned long long)decided);
+		for (int i = 0; i < 3; i++)
+			for (int k = 0; k < 3; k++)
+				if (i != k && b.changes[i][k])
+					fprintf(stderr, "  %s -> %s: %llu\n", words[i], words[k],
+					        (unsigned long long)b.changes[i][k]);
+		fputs("  changed, by the rule that now decides:\n", stderr);
+		print_per_rule(&b.now, b.changed_by, "    ");
+		fputs("  the old file's rules:\n", stderr);
+		print_per_rule(&b.old, b.old.per_rule, "    ");
+	}
 	rc = b.count[CBAR_ERROR] ? CLI_BLOCK : CLI_OK;
 out:
 	if (in && in != stdin)
 		fclose(in);
 	if (out && out != stdout)
 		fclose(out);
-	if (b.rule_txt)
-		for (size_t i = 0; i < cbar_rules_count(rules); i++)
-			free(b.rule_txt[i]);
-	free(b.rule_txt);
-	if (b.tail)
-		for (size_t i = 0; i <= cbar_rules_count(rules); i++)
-			free(b.tail[i]);
-	free(b.tail);
-	free(b.tail_len);
-	free(b.rule_len);
-	free(b.per_rule);
+	ruleset_free(&b.now);
+	ruleset_free(&b.old);
+	free(b.changed_by);
 	free(b.obuf);
 	cbar_unlockset_free(us);
 	cbar_rules_free(rules);
+	cbar_rules_free(old);
 	cbar_numplan_free(np);
 	return rc;
 }
