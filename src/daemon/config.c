@@ -9,8 +9,8 @@
 #include "config.h"
 
 /* K_LISTENER: a repeatable sip.listener line (struct config_specs). */
-/* K_PATH_OPT: a string that may be empty (a feature left off). */
-enum key_type { K_STR, K_PATH_OPT, K_URL, K_ADDR, K_ADDR_OPT, K_UINT, K_BOOL, K_ENUM, K_LISTENER };
+/* K_STR_OPT: a string that may be empty (a feature left off). */
+enum key_type { K_STR, K_STR_OPT, K_URL, K_ADDR, K_ADDR_OPT, K_UINT, K_BOOL, K_ENUM, K_LISTENER };
 
 struct key {
 	const char *section;
@@ -44,8 +44,8 @@ static const struct key keys[] = {
 	{.section = "http", .name = "decide_auth", .type = K_ENUM, F(decide_auth),
 	 .names = decide_auth_names},
 	{.section = "http", .name = "metrics_auth", .type = K_BOOL, F(metrics_auth)},
-	{.section = "http", .name = "tls_cert", .type = K_PATH_OPT, F(tls_cert)},
-	{.section = "http", .name = "tls_key", .type = K_PATH_OPT, F(tls_key)},
+	{.section = "http", .name = "tls_cert", .type = K_STR_OPT, F(tls_cert)},
+	{.section = "http", .name = "tls_key", .type = K_STR_OPT, F(tls_key)},
 	{.section = "rules", .name = "file", .type = K_STR, F(rules_file)},
 	{.section = "rules", .name = "country", .type = K_STR, F(country)},
 	{.section = "registry", .name = "url", .type = K_URL, F(registry_url)},
@@ -54,7 +54,7 @@ static const struct key keys[] = {
 	{.section = "sip", .name = "block_status", .type = K_ENUM, F(sip_block),
 	 .names = sip_block_names},
 	{.section = "sip", .name = "fail_mode", .type = K_ENUM, F(sip_fail), .names = sip_fail_names},
-	{.section = "sip", .name = "ingress", .type = K_STR, F(sip_ingress)},
+	{.section = "sip", .name = "ingress", .type = K_STR_OPT, F(sip_ingress)},
 	{.section = "sip", .name = "coalesce_us", .type = K_UINT, F(sip_coalesce_us), .min = 0,
 	 .max = 1000},
 	{.section = "sip", .name = "ack_filter", .type = K_BOOL, F(sip_ack_filter)},
@@ -135,7 +135,7 @@ static enum cbar_err set_value(struct daemon_config *c, const struct key *k, con
 			                     k->section, k->name, v);
 		/* fall through */
 	case K_STR:
-	case K_PATH_OPT:
+	case K_STR_OPT:
 		if (vlen == 0 && (k->type == K_STR || k->type == K_URL))
 			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: empty value",
 			                     k->section, k->name);
@@ -343,43 +343,61 @@ enum cbar_err config_load(struct daemon_config *c, const char *path, struct cbar
 		err = cbar_diag_set(d, CBAR_CONFIG, 0, 0, "larger than %u bytes", CONFIG_FILE_MAX);
 		goto done;
 	}
-	char sec[32] = "";
-	unsigned line = 1;
-	for (size_t at = 0; at < len; line++) {
-		char *nl = memchr(buf + at, '\n', len - at);
-		size_t ll = nl ? (size_t)(nl - (buf + at)) : len - at;
-		err = parse_line(c, buf + at, ll, line, sec, sizeof sec, d);
-		if (err)
-			break;
-		at += ll + 1;
-	}
+	err = config_parse(c, buf, len, d);
 done:
 	free(buf);
 	return err;
 }
 
+enum cbar_err config_parse(struct daemon_config *c, const char *buf, size_t len,
+                           struct cbar_diag *d)
+{
+	char sec[32] = "", *copy = malloc(len + 1); /* parse_line() works in place */
+	enum cbar_err err = CBAR_OK;
+	if (!copy)
+		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+	memcpy(copy, buf, len);
+	copy[len] = '\0';
+	unsigned line = 1;
+	for (size_t at = 0; at < len; line++) {
+		char *nl = memchr(copy + at, '\n', len - at);
+		size_t ll = nl ? (size_t)(nl - (copy + at)) : len - at;
+		err = parse_line(c, copy + at, ll, line, sec, sizeof sec, d);
+		if (err)
+			break;
+		at += ll + 1;
+	}
+	free(copy);
+	return err;
+}
+
 const char *config_url_redact(const char *url, char *out, size_t cap)
 {
+	/* scheme://[user[:password]@]host[:port][/path][?query]: the
+	 * authority ends at the first '/', '?' or '#', its userinfo at the
+	 * last '@' inside it; "password=" is looked for in the query only.
+	 * Redacting twice gives what redacting once did. */
+	const char *scheme = strstr(url, "://");
+	const char *auth = scheme ? scheme + 3 : url;
+	size_t alen = scheme ? strcspn(auth, "/?#") : 0;
+	const char *at = alen ? memrchr(auth, '@', alen) : NULL;
+	const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	const char *query = scheme ? strchr(auth + alen, '?') : NULL;
 	size_t o = 0;
-	const char *p = url, *scheme = strstr(url, "://");
-	const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-	const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
-	if (at && slash && slash < at)
-		at = NULL; /* an '@' past the host is not userinfo */
-	const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
 	if (!cap)
 		return out;
-	for (; *p && o + 1 < cap; p++) {
+	for (const char *p = url; *p && o + 1 < cap; p++) {
 		if (colon && p == colon + 1) { /* the userinfo's password */
 			for (const char *r = "***"; *r && o + 1 < cap; r++)
 				out[o++] = *r;
 			p = at - 1;
 			continue;
 		}
-		if ((p == url || p[-1] == '?' || p[-1] == '&') && !strncmp(p, "password=", 9)) {
+		if (query && p > query && (p[-1] == '?' || p[-1] == '&') &&
+		    !strncmp(p, "password=", 9)) {
 			for (const char *r = "password=***"; *r && o + 1 < cap; r++)
 				out[o++] = *r;
-			while (p[1] && p[1] != '&')
+			while (p[1] && p[1] != '&' && p[1] != '#')
 				p++;
 			continue;
 		}
@@ -413,7 +431,7 @@ void config_write(const struct daemon_config *c, FILE *f)
 			break;
 		}
 		case K_STR:
-		case K_PATH_OPT:
+		case K_STR_OPT:
 		case K_ADDR:
 		case K_ADDR_OPT:
 			fprintf(f, "\"%s\"\n", field);

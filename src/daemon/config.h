@@ -74,6 +74,10 @@ void config_init(struct daemon_config *c);
 /* Read a configuration file over *c.  d->file is set to path. */
 enum cbar_err config_load(struct daemon_config *c, const char *path, struct cbar_diag *d);
 
+/* The same over len bytes in memory (config_load's parser; fuzzed). */
+enum cbar_err config_parse(struct daemon_config *c, const char *buf, size_t len,
+                           struct cbar_diag *d);
+
 /*
  * Set one key ("http.listen") to a value, as a file line would; the flags
  * of 'callbar serve' use it so that a flag and a file line are checked
