@@ -217,7 +217,10 @@ enum cbar_err cbar_store_wait_change(struct cbar_store *s, unsigned timeout_ms,
  * The daemon's API tokens, kept in the registry so that every node sharing
  * it knows them (callbar token --registry).  Only a token's SHA-256 (hex)
  * is stored.  Adding a name that exists is CBAR_TOKEN_NAME; revoking one
- * that does not, CBAR_STORE_NOTFOUND.  A revoked token is deleted.
+ * that does not, CBAR_STORE_NOTFOUND.  A revoked token is deleted.  Both
+ * are changes like the others: the next seq and an audit entry
+ * ("token-add", "token-revoke"; subscriber and record 0; the text
+ * "token=NAME role=ROLE sha256=FIRST16HEX"), made by who.
  */
 struct cbar_store_token {
 	char name[65];
@@ -226,18 +229,18 @@ struct cbar_store_token {
 	int64_t created; /* unix seconds */
 };
 enum cbar_err cbar_store_token_add(struct cbar_store *s, const struct cbar_store_token *t,
-                                   struct cbar_diag *d);
+                                   const char *who, struct cbar_diag *d);
 /* Every token, by name; fn returns nonzero to stop. */
 enum cbar_err cbar_store_token_list(struct cbar_store *s,
                                     int (*fn)(void *arg, const struct cbar_store_token *t),
                                     void *arg, struct cbar_diag *d);
-enum cbar_err cbar_store_token_revoke(struct cbar_store *s, const char *name,
-                                      struct cbar_diag *d);
+enum cbar_err cbar_store_token_revoke(struct cbar_store *s, const char *name, const char *who,
+                                      int64_t now, struct cbar_diag *d);
 
 struct cbar_store_audit {
 	int64_t seq, at;
 	char who[CBAR_STORE_NAME_MAX + 16];
-	char what[16]; /* unlock, relock, supersede, split, import */
+	char what[16]; /* unlock, relock, supersede, split, import, token-add, token-revoke */
 	uint64_t subscriber;
 	int64_t record;
 	char before[640], after[640]; /* key=value text; "" for none */

@@ -27,8 +27,13 @@ static int print_entry(void *arg, const struct cbar_store_audit *a)
 	bool json = *(bool *)arg;
 	char t[40];
 	if (!json) {
-		printf("%" PRId64 " %s %s %s +%" PRIu64 " #%" PRId64 "\n", a->seq,
-		       reg_time_str(a->at, t, sizeof t), a->who, a->what, a->subscriber, a->record);
+		if (a->subscriber) /* 0: a change of no subscriber's (a token) */
+			printf("%" PRId64 " %s %s %s +%" PRIu64 " #%" PRId64 "\n", a->seq,
+			       reg_time_str(a->at, t, sizeof t), a->who, a->what, a->subscriber,
+			       a->record);
+		else
+			printf("%" PRId64 " %s %s %s\n", a->seq, reg_time_str(a->at, t, sizeof t), a->who,
+			       a->what);
 		if (a->before[0])
 			printf("  before: %s\n", a->before);
 		if (a->after[0])
@@ -42,8 +47,11 @@ static int print_entry(void *arg, const struct cbar_store_audit *a)
 	json_str(stdout, a->who);
 	fputs(",\"what\":", stdout);
 	json_str(stdout, a->what);
-	printf(",\"subscriber\":\"+%" PRIu64 "\",\"record\":%" PRId64 ",\"before\":", a->subscriber,
-	       a->record);
+	if (a->subscriber)
+		printf(",\"subscriber\":\"+%" PRIu64 "\",\"record\":%" PRId64 ",\"before\":",
+		       a->subscriber, a->record);
+	else
+		fputs(",\"subscriber\":null,\"record\":null,\"before\":", stdout);
 	json_str(stdout, a->before[0] ? a->before : NULL);
 	fputs(",\"after\":", stdout);
 	json_str(stdout, a->after[0] ? a->after : NULL);

@@ -1,10 +1,13 @@
 /* callbar token: create, list and revoke API tokens. */
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../daemon/token_store.h"
+#include "callbar/store.h"
 #include "cli.h"
 
 static const char help[] =
@@ -21,7 +24,11 @@ static const char help[] =
 	"  --tokens FILE   the token file (default var/tokens, as auth.tokens)\n"
 	"  --registry URL  the tokens of the unlock registry (sqlite:PATH or\n"
 	"                  postgres://...), shared by every node of it; a daemon with\n"
-	"                  auth.tokens = registry reads them (within a second)\n"
+	"                  auth.tokens = registry reads them (within a second).\n"
+	"                  Creating and revoking there are entries of its audit log\n"
+	"                  (token-add, token-revoke), by --by NAME\n"
+	"  --by NAME       who makes the change, for the audit log (default\n"
+	"                  cli:LOGIN, the user running the command)\n"
 	"\n"
 	"Exit status: 0 on success, 2 on a bad argument, a taken or unknown name,\n"
 	"or a file that cannot be read or written.\n";
@@ -42,9 +49,10 @@ int cmd_token(int argc, char **argv)
 	static const struct option opts[] = {
 		{"role", required_argument, NULL, 'r'},   {"name", required_argument, NULL, 'n'},
 		{"tokens", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-		{"registry", required_argument, NULL, 'R'}, {0, 0, 0, 0},
+		{"registry", required_argument, NULL, 'R'}, {"by", required_argument, NULL, 'b'},
+		{0, 0, 0, 0},
 	};
-	const char *role = NULL, *name = NULL, *file = "var/tokens", *registry = NULL;
+	const char *role = NULL, *name = NULL, *file = "var/tokens", *registry = NULL, *by = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -60,6 +68,9 @@ int cmd_token(int argc, char **argv)
 			break;
 		case 'R':
 			registry = optarg;
+			break;
+		case 'b':
+			by = optarg;
 			break;
 		case 'h':
 			fputs(help, stdout);
@@ -77,7 +88,18 @@ int cmd_token(int argc, char **argv)
 	struct token_store ts = {0};
 	struct cbar_diag d = {0};
 	enum cbar_err err;
-	if (registry ? token_registry_open(&ts, registry, &d) : token_file_open(&ts, file, &d)) {
+	char who[CBAR_STORE_NAME_MAX];
+	if (by) {
+		if (strlen(by) >= sizeof who - 1 || !*by) {
+			fprintf(stderr, "callbar token: --by: 1 to %zu bytes\n", sizeof who - 2);
+			return CLI_BAD;
+		}
+		snprintf(who, sizeof who, "%s", by);
+	} else {
+		const struct passwd *pw = getpwuid(geteuid());
+		snprintf(who, sizeof who, "cli:%.50s", pw ? pw->pw_name : "unknown");
+	}
+	if (registry ? token_registry_open(&ts, registry, who, &d) : token_file_open(&ts, file, &d)) {
 		fprintf(stderr, "callbar token: %s: %s\n", registry ? registry : file, d.msg);
 		return CLI_BAD;
 	}
@@ -95,7 +117,7 @@ int cmd_token(int argc, char **argv)
 		} else {
 			puts(token);
 			fprintf(stderr, "callbar token: created '%s' (%s) in %s; the token is shown once\n",
-			        name, role, file);
+			        name, role, registry ? "the registry" : file);
 		}
 	} else if (!strcmp(verb, "list") && optind == argc) {
 		if ((err = ts.ops->list(ts.ctx, print_one, NULL, &d)))

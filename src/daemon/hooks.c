@@ -533,10 +533,13 @@ static int collect_audit(void *arg, const struct cbar_store_audit *a)
 		return 0;
 	char num[24];
 	snprintf(num, sizeof num, "+%" PRIu64, a->subscriber);
-	json_t *o = json_pack("{s:I,s:o,s:s,s:s,s:s,s:I,s:o,s:o,s:s}", "seq", (json_int_t)a->seq,
+	/* subscriber and record null: a change of no subscriber's (a token) */
+	json_t *o = json_pack("{s:I,s:o,s:s,s:s,s:o,s:o,s:o,s:o,s:s}", "seq", (json_int_t)a->seq,
 	                      "time", json_time(a->at), "who", a->who, "what", a->what,
-	                      "subscriber", num, "record", (json_int_t)a->record, "before",
-	                      json_opt(a->before), "after", json_opt(a->after), "hash", a->hash);
+	                      "subscriber", a->subscriber ? json_string(num) : json_null(),
+	                      "record", a->record ? json_integer(a->record) : json_null(),
+	                      "before", json_opt(a->before), "after", json_opt(a->after), "hash",
+	                      a->hash);
 	if (!o || json_array_append_new(acc->a, o))
 		return -1;
 	return json_array_size(acc->a) >= acc->q->limit;

@@ -395,7 +395,7 @@ int cmd_serve(int argc, char **argv)
 	config_url_redact(d->cfg.registry_url, url_r, sizeof url_r);
 	if (reg_tokens && check) {
 		/* --check does not reach the registry: nothing to open. */
-	} else if (reg_tokens ? token_registry_open(&d->tokens, d->cfg.registry_url, &diag)
+	} else if (reg_tokens ? token_registry_open(&d->tokens, d->cfg.registry_url, "serve", &diag)
 	                      : token_file_open(&d->tokens, d->cfg.tokens_file, &diag)) {
 		if (reg_tokens)
 			diag.file = NULL; /* it is the URL, password and all */

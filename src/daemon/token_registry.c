@@ -27,6 +27,7 @@
 
 struct tok_reg {
 	char *url;
+	char who[CBAR_STORE_NAME_MAX];  /* in the audit entries of changes */
 	pthread_mutex_t lock;           /* the connection, one caller at a time */
 	struct cbar_store *st;          /* NULL until opened, or after it failed */
 	struct cbar_snapshot_slot slot; /* struct tok_list */
@@ -142,7 +143,7 @@ static enum cbar_err tr_create(void *ctx, const char *name, enum role role,
 	token_generate(token, t.hash);
 	pthread_mutex_lock(&tr->lock);
 	struct cbar_store *st = store(tr, d);
-	enum cbar_err err = st ? cbar_store_token_add(st, &t, d) : CBAR_UNAVAILABLE;
+	enum cbar_err err = st ? cbar_store_token_add(st, &t, tr->who, d) : CBAR_UNAVAILABLE;
 	if (err == CBAR_STORE_DOWN)
 		drop(tr);
 	pthread_mutex_unlock(&tr->lock);
@@ -189,7 +190,8 @@ static enum cbar_err tr_revoke(void *ctx, const char *name, struct cbar_diag *d)
 	struct tok_reg *tr = ctx;
 	pthread_mutex_lock(&tr->lock);
 	struct cbar_store *st = store(tr, d);
-	enum cbar_err err = st ? cbar_store_token_revoke(st, name, d) : CBAR_UNAVAILABLE;
+	enum cbar_err err = st ? cbar_store_token_revoke(st, name, tr->who, (int64_t)time(NULL), d)
+	                       : CBAR_UNAVAILABLE;
 	if (err == CBAR_STORE_DOWN)
 		drop(tr);
 	pthread_mutex_unlock(&tr->lock);
@@ -218,10 +220,9 @@ static const struct token_store_ops registry_ops = {
 	.release = tr_release,
 };
 
-enum cbar_err token_registry_open(struct token_store *ts, const char *url, struct cbar_diag *d)
+enum cbar_err token_registry_open(struct token_store *ts, const char *url, const char *who,
+                                  struct cbar_diag *d)
 {
-	if (d)
-		d->file = url;
 	if (sodium_init() < 0)
 		return cbar_diag_set(d, CBAR_INVAL, 0, 0, "libsodium failed to start");
 	struct tok_reg *tr = calloc(1, sizeof *tr);
@@ -229,13 +230,14 @@ enum cbar_err token_registry_open(struct token_store *ts, const char *url, struc
 		free(tr);
 		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
 	}
+	snprintf(tr->who, sizeof tr->who, "%s", who ? who : "");
 	pthread_mutex_init(&tr->lock, NULL);
 	slot_init(&tr->slot);
 	/* Open now, so a registry that cannot be reached is said at once. */
 	struct cbar_diag od = {0};
 	if (!store(tr, &od)) {
 		tr_release(tr);
-		return cbar_diag_set(d, CBAR_UNAVAILABLE, 0, 0, "registry %s: %s", url, od.msg);
+		return cbar_diag_set(d, CBAR_UNAVAILABLE, 0, 0, "registry: %s", od.msg);
 	}
 	ts->ops = &registry_ops;
 	ts->ctx = tr;

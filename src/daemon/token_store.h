@@ -74,8 +74,10 @@ enum cbar_err token_file_open(struct token_store *ts, const char *path, struct c
 /* The tokens of the unlock registry at url (sqlite:PATH, postgresql://...),
  * shared by every node of it; a token created or revoked anywhere is known
  * within a second (token_registry.c).  CBAR_UNAVAILABLE when it cannot be
- * reached. */
-enum cbar_err token_registry_open(struct token_store *ts, const char *url, struct cbar_diag *d);
+ * reached.  who names whoever creates and revokes through it, in the
+ * registry's audit log ("cli:alice"). */
+enum cbar_err token_registry_open(struct token_store *ts, const char *url, const char *who,
+                                  struct cbar_diag *d);
 
 static inline void token_store_release(struct token_store *ts)
 {

@@ -336,11 +336,12 @@ static enum cbar_err head_get(struct cbar_store *s, struct head *h, struct cbar_
 	         d);
 }
 
-/* Append the audit entry for change h->seq + 1 and advance h. */
-static enum cbar_err audit_append(struct cbar_store *s, struct head *h, int64_t at,
-                                  const char *who, const char *what, uint64_t subscriber,
-                                  int64_t record, const struct cbar_store_record *before,
-                                  const struct cbar_store_record *after, struct cbar_diag *d)
+/* Append the audit entry for change h->seq + 1 and advance h; before and
+ * after are texts ("" for none). */
+static enum cbar_err audit_append_text(struct cbar_store *s, struct head *h, int64_t at,
+                                       const char *who, const char *what, uint64_t subscriber,
+                                       int64_t record, const char *before, const char *after,
+                                       struct cbar_diag *d)
 {
 	static struct cbar_store_audit a; /* large; one thread per store */
 	memset(&a, 0, sizeof a);
@@ -350,10 +351,8 @@ static enum cbar_err audit_append(struct cbar_store *s, struct head *h, int64_t 
 	copy(a.what, sizeof a.what, what);
 	a.subscriber = subscriber;
 	a.record = record;
-	if (before)
-		cbar_store_record_text(before, a.before, sizeof a.before);
-	if (after)
-		cbar_store_record_text(after, a.after, sizeof a.after);
+	copy(a.before, sizeof a.before, before);
+	copy(a.after, sizeof a.after, after);
 	memcpy(a.prev_hash, h->hash, sizeof a.prev_hash);
 	audit_hash(&a, a.hash);
 	char b1[24], b2[24], b3[24], b4[24];
@@ -371,6 +370,21 @@ static enum cbar_err audit_append(struct cbar_store *s, struct head *h, int64_t 
 	h->seq = a.seq;
 	memcpy(h->hash, a.hash, sizeof h->hash);
 	return CBAR_OK;
+}
+
+/* The same for a change of an unlock record (NULL: none). */
+static enum cbar_err audit_append(struct cbar_store *s, struct head *h, int64_t at,
+                                  const char *who, const char *what, uint64_t subscriber,
+                                  int64_t record, const struct cbar_store_record *before,
+                                  const struct cbar_store_record *after, struct cbar_diag *d)
+{
+	static char bt[640], at_[640]; /* one thread per store */
+	bt[0] = at_[0] = '\0';
+	if (before)
+		cbar_store_record_text(before, bt, sizeof bt);
+	if (after)
+		cbar_store_record_text(after, at_, sizeof at_);
+	return audit_append_text(s, h, at, who, what, subscriber, record, bt, at_, d);
 }
 
 static enum cbar_err rec_insert(struct cbar_store *s, const struct cbar_store_record *r,
@@ -850,12 +864,21 @@ enum cbar_err cbar_store_wait_change(struct cbar_store *s, unsigned timeout_ms,
 
 /* ---- API tokens ------------------------------------------------------------ */
 
+/* A token's audit text: its name, role and the first 16 hex digits of its
+ * hash (enough to tell tokens apart, never the token). */
+static void token_text(const char *name, const char *role, const char *hash, char *buf,
+                       size_t cap)
+{
+	snprintf(buf, cap, "token=%s role=%s sha256=%.16s", name, role, hash);
+}
+
 enum cbar_err cbar_store_token_add(struct cbar_store *s, const struct cbar_store_token *t,
-                                   struct cbar_diag *d)
+                                   const char *who, struct cbar_diag *d)
 {
 	enum cbar_err err;
 	int64_t n = 0;
-	char b[24];
+	char b[24], text[200];
+	struct head h;
 	const char *pn[] = {t->name};
 	const char *pi[] = {t->name, t->role, t->hash, I64(b, t->created)};
 	if ((err = s->be->begin(s, true, d)))
@@ -866,10 +889,13 @@ enum cbar_err cbar_store_token_add(struct cbar_store *s, const struct cbar_store
 		err = cbar_diag_set(d, CBAR_TOKEN_NAME, 0, 0, "a token named '%s' exists", t->name);
 		goto fail;
 	}
+	token_text(t->name, t->role, t->hash, text, sizeof text);
 	if ((err = q(s, "INSERT INTO token (name, role, hash, created) VALUES (?, ?, ?, ?)", 4, pi,
-	             NULL, NULL, d)))
+	             NULL, NULL, d)) ||
+	    (err = head_get(s, &h, d)) ||
+	    (err = audit_append_text(s, &h, t->created, who, "token-add", 0, 0, "", text, d)))
 		goto fail;
-	return s->be->commit(s, d);
+	return finish(s, CBAR_OK, h.seq, d);
 fail:
 	s->be->rollback(s);
 	return err;
@@ -903,22 +929,34 @@ enum cbar_err cbar_store_token_list(struct cbar_store *s,
 	         &w, d);
 }
 
-enum cbar_err cbar_store_token_revoke(struct cbar_store *s, const char *name, struct cbar_diag *d)
+static int row_token_text(void *arg, int n, const char *const *c)
+{
+	if (n >= 3)
+		token_text(c[0] ? c[0] : "", c[1] ? c[1] : "", c[2] ? c[2] : "", arg, 200);
+	return 1;
+}
+
+enum cbar_err cbar_store_token_revoke(struct cbar_store *s, const char *name, const char *who,
+                                      int64_t now, struct cbar_diag *d)
 {
 	enum cbar_err err;
-	int64_t n = 0;
+	char text[200] = "";
+	struct head h;
 	const char *p[] = {name};
 	if ((err = s->be->begin(s, true, d)))
 		return err;
-	if ((err = q(s, "SELECT count(*) FROM token WHERE name = ?", 1, p, row_int, &n, d)))
+	if ((err = q(s, "SELECT name, role, hash FROM token WHERE name = ?", 1, p, row_token_text,
+	             text, d)))
 		goto fail;
-	if (!n) {
+	if (!text[0]) {
 		err = cbar_diag_set(d, CBAR_STORE_NOTFOUND, 0, 0, "no token named '%s'", name);
 		goto fail;
 	}
-	if ((err = q(s, "DELETE FROM token WHERE name = ?", 1, p, NULL, NULL, d)))
+	if ((err = q(s, "DELETE FROM token WHERE name = ?", 1, p, NULL, NULL, d)) ||
+	    (err = head_get(s, &h, d)) ||
+	    (err = audit_append_text(s, &h, now, who, "token-revoke", 0, 0, text, "", d)))
 		goto fail;
-	return s->be->commit(s, d);
+	return finish(s, CBAR_OK, h.seq, d);
 fail:
 	s->be->rollback(s);
 	return err;
@@ -968,6 +1006,13 @@ enum cbar_err cbar_store_audit(struct cbar_store *s, int64_t since, cbar_store_a
 	         &w, d);
 }
 
+/* A token as the audit log last left it. */
+struct tok_state {
+	char name[65], role[16], fp[17];
+	int64_t seq; /* of its last entry */
+	bool alive, seen;
+};
+
 struct verify {
 	int64_t next;
 	char prev[CBAR_STORE_HASH_HEX];
@@ -975,7 +1020,37 @@ struct verify {
 	struct cbar_diag *d;
 	struct cbar_store_audit a;
 	char text[640];
+	struct tok_state *tok;
+	size_t ntok, captok;
 };
+
+/* Follow a token-add or token-revoke entry ("token=N role=R sha256=F"). */
+static bool verify_token_entry(struct verify *v)
+{
+	const char *text = !strcmp(v->a.what, "token-add") ? v->a.after : v->a.before;
+	struct tok_state t;
+	memset(&t, 0, sizeof t);
+	if (sscanf(text, "token=%64s role=%15s sha256=%16s", t.name, t.role, t.fp) != 3)
+		return false;
+	size_t i;
+	for (i = 0; i < v->ntok && strcmp(v->tok[i].name, t.name); i++)
+		;
+	if (i == v->ntok) {
+		if (v->ntok == v->captok) {
+			size_t cap = v->captok ? v->captok * 2 : 16;
+			struct tok_state *nt = realloc(v->tok, cap * sizeof *nt);
+			if (!nt)
+				return false;
+			v->tok = nt;
+			v->captok = cap;
+		}
+		v->ntok++;
+	}
+	t.alive = !strcmp(v->a.what, "token-add");
+	t.seq = v->a.seq;
+	v->tok[i] = t;
+	return true;
+}
 
 static int row_verify(void *arg, int n, const char *const *c)
 {
@@ -1008,9 +1083,42 @@ static int row_verify(void *arg, int n, const char *const *c)
 		              v->a.seq);
 		return 1;
 	}
+	if (!strncmp(v->a.what, "token-", 6) && !verify_token_entry(v)) {
+		v->bad = v->a.seq;
+		cbar_diag_set(v->d, CBAR_AUDIT_BROKEN, 0, 0,
+		              "entry %" PRId64 " is a token change that cannot be read", v->a.seq);
+		return 1;
+	}
 	memcpy(v->prev, v->a.hash, sizeof v->prev);
 	v->next++;
 	return 0;
+}
+
+/* Each token against what the audit log last said of it: a token put in
+ * the table by hand (an admin role granted outside callbar) shows. */
+static int row_verify_token(void *arg, int n, const char *const *c)
+{
+	struct verify *v = arg;
+	if (n < 3 || !c[0] || !c[1] || !c[2])
+		return 1;
+	for (size_t i = 0; i < v->ntok; i++) {
+		struct tok_state *t = &v->tok[i];
+		if (strcmp(t->name, c[0]))
+			continue;
+		t->seen = true;
+		if (t->alive && !strcmp(t->role, c[1]) && !strncmp(t->fp, c[2], 16))
+			return 0;
+		v->bad = t->seq;
+		cbar_diag_set(v->d, CBAR_AUDIT_BROKEN, 0, 0,
+		              "token '%s' differs from what its last audit entry (%" PRId64 ") says",
+		              c[0], t->seq);
+		return 1;
+	}
+	v->bad = v->next;
+	cbar_diag_set(v->d, CBAR_AUDIT_BROKEN, 0, 0,
+	              "token '%s' has no audit entry: it was put in the registry outside callbar",
+	              c[0]);
+	return 1;
 }
 
 /* Each record against the after text of its last audit entry. */
@@ -1080,10 +1188,22 @@ enum cbar_err cbar_store_audit_verify(struct cbar_store *s, int64_t *n, int64_t 
 		goto done;
 	if (!v->bad &&
 	    (err = q(s,
-	             "SELECT DISTINCT record FROM audit WHERE record NOT IN (SELECT id FROM unlock) "
-	             "ORDER BY record",
+	             "SELECT DISTINCT record FROM audit WHERE record <> 0 AND record NOT IN "
+	             "(SELECT id FROM unlock) ORDER BY record",
 	             0, NULL, row_missing, v, d)))
 		goto done;
+	if (!v->bad &&
+	    (err = q(s, "SELECT name, role, hash FROM token ORDER BY name", 0, NULL,
+	             row_verify_token, v, d)))
+		goto done;
+	for (size_t i = 0; i < v->ntok && !v->bad; i++)
+		if (v->tok[i].alive && !v->tok[i].seen) {
+			v->bad = v->tok[i].seq;
+			cbar_diag_set(d, CBAR_AUDIT_BROKEN, 0, 0,
+			              "token '%s' of the audit log (entry %" PRId64
+			              ") is missing from the registry",
+			              v->tok[i].name, v->tok[i].seq);
+		}
 done:
 	s->be->rollback(s);
 	if (!err && v->bad)
@@ -1093,6 +1213,7 @@ done:
 	if (head_hash)
 		memcpy(head_hash, v->prev, CBAR_STORE_HASH_HEX);
 out:
+	free(v->tok);
 	free(v);
 	return err;
 }

@@ -54,4 +54,32 @@ sqlite:*)
 	done
 	;;
 esac
+
+# Token changes are changes of the registry: in its audit chain, by who
+# made them (--by, else cli:LOGIN), and verify checks the token table
+# against the chain, so a token put in behind callbar's back shows.
+case $reg in
+sqlite:*) sql() { sqlite3 "${reg#sqlite:}" "$1"; } ;;
+*) sql() { psql -q -X -v ON_ERROR_STOP=1 "$reg" -c "$1" >/dev/null; } ;;
+esac
+"$CB" token create --role agent --name shop-2 --by lead-ann --registry "$reg" >/dev/null 2>&1 ||
+	{ echo "FAIL: token create --by"; fail=1; }
+"$CB" audit --registry "$reg" >audit.txt 2>&1 || { echo "FAIL: audit"; cat audit.txt; fail=1; }
+has audit_cli audit.txt " cli:"
+has audit_by audit.txt " lead-ann token-add"
+has audit_text audit.txt "after:  token=shop-2 role=agent sha256="
+has audit_revoke audit.txt "before: token=shop-1 role=agent sha256="
+for t in "$A" "$G" "$N"; do hasnt audit_no_token audit.txt "$t"; done
+"$CB" audit --verify --registry "$reg" >v.txt 2>&1 || { echo "FAIL: verify"; cat v.txt; fail=1; }
+sql "INSERT INTO token (name, role, hash, created) VALUES ('rogue', 'admin', '$(printf '%064d' 0)', 0)"
+"$CB" audit --verify --registry "$reg" >v.txt 2>&1 && { echo "FAIL: verify missed a rogue token"; fail=1; }
+has rogue v.txt "token 'rogue' has no audit entry"
+sql "DELETE FROM token WHERE name = 'rogue'"
+sql "UPDATE token SET role = 'admin' WHERE name = 'shop-2'"
+"$CB" audit --verify --registry "$reg" >v.txt 2>&1 && { echo "FAIL: verify missed a raised role"; fail=1; }
+has raised v.txt "token 'shop-2' differs from what its last audit entry"
+sql "UPDATE token SET role = 'agent' WHERE name = 'shop-2'"
+sql "DELETE FROM token WHERE name = 'night'"
+"$CB" audit --verify --registry "$reg" >v.txt 2>&1 && { echo "FAIL: verify missed a deleted token"; fail=1; }
+has deleted v.txt "token 'night' of the audit log"
 finish
