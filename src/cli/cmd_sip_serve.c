@@ -35,9 +35,11 @@ static const char help[] =
 	"                      else From)\n"
 	"  --listener SPEC     a listener described in full (repeatable):\n"
 	"                      'ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]\n"
-	"                      [subscriber=SRC,...] [peer=SRC,...] [via=CIDR=NAME]...'\n"
+	"                      [subscriber=SRC,...] [peer=SRC,...] [via=CIDR=NAME]...\n"
+	"                      [block=403|603] [fail=302|500]'\n"
 	"                      with SRC ruri, to, from or pai, tried in order; its via\n"
-	"                      classes replace --ingress for it (docs/sip.md)\n"
+	"                      classes replace --ingress for it, its block and fail\n"
+	"                      --block-status and --fail-mode (docs/sip.md)\n"
 	"  --block-status S    403 (default) or 603 for a blocked call\n"
 	"  --fail-mode S       the answer when no decision can be made (bad number,\n"
 	"                      store down): 302 (fail open) or 500 (default)\n"
@@ -272,8 +274,10 @@ int cmd_sip_serve(int argc, char **argv)
 	}
 	cfg.decider = (struct sip_decider){.decide = decide, .ctx = &ctx};
 	for (size_t i = 0; i < nls; i++) {
-		ls[i].block_status = (uint16_t)block;
-		ls[i].fail_open = fail_open;
+		if (!(ls[i].given & SIP_GIVEN_BLOCK))
+			ls[i].block_status = (uint16_t)block;
+		if (!(ls[i].given & SIP_GIVEN_FAIL))
+			ls[i].fail_open = fail_open;
 		ls[i].country = cn;
 		if (!ls[i].ningress) { /* no via of its own */
 			ls[i].ingress = ing;

@@ -264,8 +264,10 @@ static bool start_sip(struct daemon *d)
 		nl++;
 	}
 	for (size_t i = 0; i < nl; i++) {
-		l[i].block_status = d->cfg.sip_block ? 603 : 403;
-		l[i].fail_open = d->cfg.sip_fail == 0;
+		if (!(l[i].given & SIP_GIVEN_BLOCK))
+			l[i].block_status = d->cfg.sip_block ? 603 : 403;
+		if (!(l[i].given & SIP_GIVEN_FAIL))
+			l[i].fail_open = d->cfg.sip_fail == 0;
 		l[i].country = d->country;
 		if (!l[i].ningress) {
 			l[i].ingress = ing;

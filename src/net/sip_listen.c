@@ -5,6 +5,7 @@
  *
  *   ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]
  *             [subscriber=SRC[,SRC...]] [peer=SRC[,SRC...]] [via=CIDR=NAME]...
+ *             [block=403|603] [fail=302|500]
  *
  * SRC is ruri, to, from or pai, tried in the order written.  Words are
  * separated by spaces or tabs; each option at most once, but via as often
@@ -64,6 +65,7 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 {
 	size_t i = 0, first_via = *ning;
 	bool seen_dir = false, seen_tp = false, seen_sub = false, seen_peer = false;
+	bool seen_block = false, seen_fail = false;
 	memset(l, 0, sizeof *l);
 	l->direction = CBAR_OUT;
 	l->transports = SIP_UDP | SIP_TCP;
@@ -91,7 +93,7 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 		const char *eq = memchr(v, '=', n);
 		if (!eq) {
 			snprintf(err, errcap, "'%.*s': want NAME=VALUE (direction, transport, "
-			                      "subscriber, peer, via)", (int)(n > 64 ? 64 : n), v);
+			                      "subscriber, peer, via, block, fail)", (int)(n > 64 ? 64 : n), v);
 			return false;
 		}
 		size_t kn = (size_t)(eq - v), vn = n - kn - 1;
@@ -126,6 +128,20 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 				         "%s: want up to %d of ruri, to, from, pai, comma-separated, "
 				         "each once",
 				         sub ? "subscriber" : "peer", SIP_MAX_SOURCES);
+		} else if (word_is(v, kn, "block")) {
+			seen = &seen_block;
+			ok = word_is(val, vn, "403") || word_is(val, vn, "603");
+			l->block_status = word_is(val, vn, "603") ? 603 : 403;
+			l->given |= SIP_GIVEN_BLOCK;
+			if (!ok)
+				snprintf(err, errcap, "block: want 403 or 603");
+		} else if (word_is(v, kn, "fail")) {
+			seen = &seen_fail;
+			ok = word_is(val, vn, "302") || word_is(val, vn, "500");
+			l->fail_open = word_is(val, vn, "302");
+			l->given |= SIP_GIVEN_FAIL;
+			if (!ok)
+				snprintf(err, errcap, "fail: want 302 or 500");
 		} else if (word_is(v, kn, "via")) {
 			ok = *ning < cap && sip_ingress_parse(val, vn, &ing[*ning]);
 			if (ok)
@@ -136,7 +152,7 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 				snprintf(err, errcap, "via: want CIDR=NAME (10.1.0.0/16=intl-gateway)");
 		} else {
 			snprintf(err, errcap, "unknown option '%.*s' (direction, transport, subscriber, "
-			                      "peer, via)", (int)(kn > 32 ? 32 : kn), v);
+			                      "peer, via, block, fail)", (int)(kn > 32 ? 32 : kn), v);
 			return false;
 		}
 		if (!ok)

@@ -51,6 +51,10 @@ struct sip_decider {
 /* Transports a listener opens (bits). */
 enum { SIP_UDP = 1, SIP_TCP = 2 };
 
+/* What a listener's description set itself (the rest comes from the
+ * global settings). */
+enum { SIP_GIVEN_BLOCK = 1, SIP_GIVEN_FAIL = 2 };
+
 /* Header sources tried in order for a number; the first one present wins
  * (a number that is present but does not parse is an `error` verdict). */
 #define SIP_MAX_SOURCES 4
@@ -79,6 +83,7 @@ struct sip_listener_cfg {
 	unsigned nsub, npeer;
 	uint16_t block_status;        /* 403 (0 means 403) or 603 */
 	bool fail_open;               /* error verdict: true 302, false 500 */
+	unsigned given;               /* SIP_GIVEN_*: set by sip_listener_spec() */
 	uint16_t country;             /* context for national numbers (CN) */
 	const struct sip_ingress *ingress; /* copied by sip_server_start() */
 	size_t ningress;
@@ -140,9 +145,11 @@ uint16_t sip_status_code(enum sip_status_slot s);
  * A listener from its one-line description (docs/sip.md "Listeners"):
  *   ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]
  *             [subscriber=SRC,...] [peer=SRC,...] [via=CIDR=NAME]...
+ *             [block=403|603] [fail=302|500]
  * with SRC one of ruri, to, from, pai.  Sets addr, direction, transports
  * and the number sources of *l (the rest zero; sources not given: the
- * direction's defaults); each via class is appended to ing[*ning] (at most
+ * direction's defaults), block_status and fail_open when given (then
+ * flagged in l->given); each via class is appended to ing[*ning] (at most
  * cap in all) and l->ingress points at this listener's (NULL when it has
  * none).  False with a message in err and the byte offset of the bad word
  * in *errat.

@@ -66,7 +66,7 @@ listen_in = 127.0.0.1:0
 block_status = 603
 fail_mode = 500
 ingress = 10.0.0.0/8=core,127.0.0.0/8=intl-gateway
-listener = 127.0.0.1:0 direction=in transport=udp subscriber=from peer=ruri
+listener = 127.0.0.1:0 direction=in transport=udp subscriber=from peer=ruri block=403
 listener = "127.0.0.1:0  direction=in transport=udp subscriber=from peer=ruri via=127.0.0.0/8=core"
 [log]
 decision_log = on
@@ -91,10 +91,11 @@ sp=$spi
 sipp_run cfg_in_ingress t1 invite_603 -set ruri "sip:13905710000@$h" -set from "sip:13805710000@$h" \
 	-set reason 'Q.850;cause=21;text="spoofed-cli"' -set rule "ingress.rules:$rs"
 # subscriber from From, peer from the Request-URI: the mainland peer came
-# in on the gateway (603); the defaults would have read the peer from From
-# (+852, not mainland) and let it through
+# in on the gateway (blocked, and 403: this listener's own block status);
+# the defaults would have read the peer from From (+852, not mainland) and
+# let it through
 sp=$spx
-sipp_run cfg_listener_sources u1 invite_603 -set ruri "sip:+8613805710000@$h" \
+sipp_run cfg_listener_sources u1 invite_403 -set ruri "sip:+8613805710000@$h" \
 	-set from "sip:+85291234567@$h" \
 	-set reason 'Q.850;cause=21;text="spoofed-cli"' -set rule "ingress.rules:$rs"
 # the same call on the listener whose own via names loopback 'core': 302
