@@ -11,23 +11,15 @@ rate=${2:-5000}
 secs=${3:-10}
 [ $# -ge 3 ] && shift 3 || shift $#
 src=$(cd "$(dirname "$0")/.." && pwd)
+. "$src/bench/sip_data.sh"
 dir=$(mktemp -d /tmp/callbar-sipcpu-XXXXXX)
 pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
-awk 'BEGIN { for (i = 0; i < 10000; i += 2) printf "+86138057%05d all self\n", 10000 + i
-	for (i = 0; i < 95000; i++) printf "+86139000%05d all self\n", i }' >"$dir/unlocked.txt"
-awk 'BEGIN { print "SEQUENTIAL"; for (i = 0; i < 1000; i++) {
-	s = sprintf("1380571%04d", (i * 7) % 10000)
-	p = i % 5 < 3 ? sprintf("+8529123%04d", i) : sprintf("1390571%04d", i)
-	print s ";" p } }' >"$dir/calls.csv"
+sip_data "$dir"
 "$b/callbar" sip-serve --workers 2 --sip 127.0.0.1:0 --rules "$src/etc/callbar/pilots.rules" \
 	--unlocked "$dir/unlocked.txt" "$@" >"$dir/cb.out" 2>"$dir/cb.err" &
 pid=$!
-i=0
-until grep -q '^sip out' "$dir/cb.out" 2>/dev/null; do
-	i=$((i + 1)); [ $i -lt 400 ] || { cat "$dir/cb.err"; exit 1; }; sleep 0.05
-done
-port=$(awk '{n = split($3, a, ":"); print a[n]}' "$dir/cb.out")
+port=$(wait_sip "$dir/cb.out") || { cat "$dir/cb.err"; exit 1; }
 t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 (cd "$dir" && sipp "127.0.0.1:$port" -sf "$src/bench/kamailio/uac.xml" -inf "$dir/calls.csv" \
 	-i 127.0.0.1 -r "$rate" -m $((rate * secs)) -l $((rate * 4)) -buff_size 4194304 -nostdin \

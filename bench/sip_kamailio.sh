@@ -19,6 +19,7 @@ rate=${2:-5000}
 secs=${3:-30}
 reps=${4:-3}
 src=$(cd "$(dirname "$0")/.." && pwd)
+. "$src/bench/sip_data.sh"
 cb=$b/callbar
 [ -x "$cb" ] || { echo "build $cb first"; exit 1; }
 kam=$(command -v kamailio || echo /usr/sbin/kamailio)
@@ -50,27 +51,12 @@ awk -F'\t' '
 	}' "$src/data/cn-cities.tsv" "$src/data/cn-carriers.tsv" "$src/data/cn-segments.tsv" \
 	>"$dir/seg.rows"
 { echo "id(int,auto) tprefix(string) tvalue(string)"; cat "$dir/seg.rows"; } >"$dir/db/seg"
-# 100,000 unlocked lines: the even ones of 1380571xxxx (half the Zhejiang
-# China Mobile callers below) and 95,000 others.
-awk 'BEGIN {
-	for (i = 0; i < 10000; i += 2) printf "+86138057%05d all self\n", 10000 + i
-	for (i = 0; i < 95000; i++) printf "+86139000%05d all self\n", i
-}' >"$dir/unlocked.txt"
+sip_data "$dir"
 {
 	echo "key_name(str) key_type(int) value_type(int) key_value(str) expires(int)"
 	sed 's/^+\([0-9]*\) .*/\1:0:0:1:0/' "$dir/unlocked.txt"
 } >"$dir/db/unlocked"
 printf 'table_name(str) table_version(int)\nseg:1\nunlocked:2\n' >"$dir/db/version"
-# The calls: 1,000 rows; 60% from Zhejiang China Mobile to Hong Kong (half
-# of them unlocked), 40% to the mainland.
-awk 'BEGIN {
-	print "SEQUENTIAL"
-	for (i = 0; i < 1000; i++) {
-		sub_ = sprintf("1380571%04d", (i * 7) % 10000)
-		peer = i % 5 < 3 ? sprintf("+8529123%04d", i) : sprintf("1390571%04d", i)
-		print sub_ ";" peer
-	}
-}' >"$dir/calls.csv"
 
 # ---- servers --------------------------------------------------------------
 "$cb" sip-serve --workers 2 --sip 127.0.0.1:0 --rules "$src/etc/callbar/pilots.rules" \
@@ -84,13 +70,8 @@ kport=$((40000 + $$ % 5000))
 "$kam" -f "$src/bench/kamailio/decide.cfg" -DD -E -m 512 -M 64 -Y "$dir" -w "$dir" \
 	-l "udp:127.0.0.1:$kport" -A "DBURL=\"text://$dir/db\"" >"$dir/kam.log" 2>&1 &
 kpid=$!
-i=0
-until grep -q '^sip out' "$dir/cb.out" 2>/dev/null; do
-	i=$((i + 1)); [ $i -lt 400 ] || { cat "$dir/cb.err"; exit 1; }; sleep 0.05
-done
-cbport=$(awk '{n = split($3, a, ":"); print a[n]}' "$dir/cb.out")
-until grep -q '^sip out' "$dir/cb2.out" 2>/dev/null; do sleep 0.05; done
-cb2port=$(awk '{n = split($3, a, ":"); print a[n]}' "$dir/cb2.out")
+cbport=$(wait_sip "$dir/cb.out") || { cat "$dir/cb.err"; exit 1; }
+cb2port=$(wait_sip "$dir/cb2.out") || { cat "$dir/cb2.err"; exit 1; }
 
 # one sipp run: target port rate seconds -> "calls failed elapsed"
 run_sipp() {

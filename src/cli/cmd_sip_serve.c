@@ -113,6 +113,19 @@ static void print_counters(FILE *f, const struct sip_counters *c)
 	        (unsigned long long)c->tcp_idle_closed, (unsigned long long)c->tcp_pings);
 }
 
+/* --NAME N: a whole number from lo to hi into *out, or a message. */
+static bool uint_opt(const char *name, const char *arg, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long n = strtoul(arg, &end, 10);
+	if (*end || !*arg || *arg == '-' || n < lo || n > hi) {
+		fprintf(stderr, "callbar sip-serve: --%s must be %u..%u\n", name, lo, hi);
+		return false;
+	}
+	*out = (unsigned)n;
+	return true;
+}
+
 int cmd_sip_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -194,37 +207,19 @@ int cmd_sip_serve(int argc, char **argv)
 			}
 			ning++;
 			break;
-		case 'w': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (*end || !n || n > 256) {
-				fprintf(stderr, "callbar sip-serve: --workers must be 1..256\n");
+		case 'w':
+			if (!uint_opt("workers", optarg, 1, 256, &workers))
 				return CLI_BAD;
-			}
-			workers = (unsigned)n;
 			break;
-		}
-		case 'C': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (*end || !*optarg || n > 1000) {
-				fprintf(stderr, "callbar sip-serve: --coalesce-us must be 0..1000\n");
+		case 'C':
+			if (!uint_opt("coalesce-us", optarg, 0, 1000, &coalesce))
 				return CLI_BAD;
-			}
-			coalesce = (unsigned)n;
 			break;
-		}
 		case 'A': ack_filter = false; break;
-		case 'I': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (*end || !*optarg || n > 86400) {
-				fprintf(stderr, "callbar sip-serve: --tcp-idle must be 0..86400 seconds\n");
+		case 'I':
+			if (!uint_opt("tcp-idle", optarg, 0, 86400, &tcp_idle))
 				return CLI_BAD;
-			}
-			tcp_idle = (unsigned)n;
 			break;
-		}
 		case 'h': fputs(help, stdout); return CLI_OK;
 		default: fputs(help, stderr); return CLI_BAD;
 		}
