@@ -64,6 +64,9 @@ static const struct key keys[] = {
 	{.section = "auth", .name = "tokens", .type = K_STR, F(tokens_file)},
 	{.section = "log", .name = "level", .type = K_ENUM, F(log_level), .names = level_names},
 	{.section = "log", .name = "decision_log", .type = K_BOOL, F(decision_log)},
+	{.section = "log", .name = "decision_file", .type = K_STR_OPT, F(decision_file)},
+	{.section = "log", .name = "decision_retention_days", .type = K_UINT, F(decision_days),
+	 .min = 1, .max = 3650},
 };
 
 void config_init(struct daemon_config *c)
@@ -83,6 +86,7 @@ void config_init(struct daemon_config *c)
 	c->log_level = LOG_LV_INFO;
 	c->sip_ack_filter = true;
 	c->sip_tcp_idle = 120;
+	c->decision_days = 30;
 }
 
 static const struct key *find_key(const char *section, size_t slen, const char *name,

@@ -62,6 +62,8 @@ struct daemon_config {
 	char country[8];         /* context of numbers: ISO code or calling code */
 	unsigned log_level;      /* enum log_level */
 	bool decision_log;       /* log each decision with the peer number */
+	char decision_file[CONFIG_PATH_MAX]; /* PATH: PATH.YYYY-MM-DD a day; "": main log */
+	unsigned decision_days;  /* day files kept */
 };
 
 /* url for logs and messages: a password in it ("postgresql://u:PW@h/db",

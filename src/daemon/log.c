@@ -1,15 +1,27 @@
 /* callbar serve: JSON-lines logging (contract in log.h). */
+#include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static unsigned min_level = LOG_LV_INFO;
 static bool decision_lines;
 static FILE *out;
+
+/* Decision lines in files of their own, one a UTC day, kept for a number
+ * of days (log_decision_file); all of it under dlock. */
+static pthread_mutex_t dlock = PTHREAD_MUTEX_INITIALIZER;
+static char dpath[1024];   /* "" : decision lines go with the others */
+static unsigned dkeep;     /* days */
+static FILE *dfile;
+static char dday[11];      /* the open file's day, YYYY-MM-DD */
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -30,17 +42,130 @@ bool log_decisions(void)
 	return decision_lines;
 }
 
+/* YYYY-MM-DD of the UTC day days before t. */
+static void day_of(time_t t, int days, char out11[11])
+{
+	struct tm tm;
+	t -= (time_t)days * 86400;
+	gmtime_r(&t, &tm);
+	strftime(out11, 11, "%Y-%m-%d", &tm);
+}
+
+/* Remove the day files of dpath older than dkeep days (today counts as
+ * one).  Under dlock. */
+static void prune(time_t now)
+{
+	char dir[1024], oldest[11];
+	const char *slash = strrchr(dpath, '/');
+	const char *base = slash ? slash + 1 : dpath;
+	size_t blen = strlen(base);
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - dpath) : 1, slash ? dpath : ".");
+	day_of(now, (int)dkeep - 1, oldest);
+	DIR *dh = opendir(dir);
+	if (!dh)
+		return;
+	struct dirent *e;
+	while ((e = readdir(dh))) {
+		const char *n = e->d_name;
+		/* BASE.YYYY-MM-DD exactly */
+		if (strlen(n) != blen + 11 || strncmp(n, base, blen) || n[blen] != '.')
+			continue;
+		const char *day = n + blen + 1;
+		bool dated = true;
+		for (int i = 0; i < 10; i++)
+			dated = dated && (i == 4 || i == 7 ? day[i] == '-' : day[i] >= '0' && day[i] <= '9');
+		if (dated && strcmp(day, oldest) < 0) {
+			char p[2048];
+			snprintf(p, sizeof p, "%s/%s", dir, n);
+			unlink(p);
+		}
+	}
+	closedir(dh);
+}
+
+enum cbar_err log_decision_file(const char *path, unsigned keep_days, struct cbar_diag *d)
+{
+	pthread_mutex_lock(&dlock);
+	if (dfile)
+		fclose(dfile);
+	dfile = NULL;
+	dday[0] = '\0';
+	snprintf(dpath, sizeof dpath, "%s", path ? path : "");
+	dkeep = keep_days ? keep_days : 1;
+	enum cbar_err err = CBAR_OK;
+	if (dpath[0]) {
+		char day[11], p[1100];
+		time_t now = time(NULL);
+		day_of(now, 0, day);
+		snprintf(p, sizeof p, "%s.%s", dpath, day);
+		if (!(dfile = fopen(p, "a")))
+			err = cbar_diag_set(d, CBAR_IO, 0, 0, "%s: %s", p, strerror(errno));
+		else
+			memcpy(dday, day, sizeof dday);
+		prune(now);
+	}
+	pthread_mutex_unlock(&dlock);
+	return err;
+}
+
+/* Write one decision line (with its newline) to today's file, opening the
+ * next day's and pruning at midnight UTC; false when there is no file. */
+static bool decision_write(const char *s, size_t len)
+{
+	if (!dpath[0])
+		return false;
+	pthread_mutex_lock(&dlock);
+	time_t now = time(NULL);
+	char day[11];
+	day_of(now, 0, day);
+	if (strcmp(day, dday)) {
+		char p[1100];
+		snprintf(p, sizeof p, "%s.%s", dpath, day);
+		FILE *f = fopen(p, "a");
+		if (f) { /* else keep writing the old one */
+			if (dfile)
+				fclose(dfile);
+			dfile = f;
+			memcpy(dday, day, sizeof dday);
+			prune(now);
+		}
+	}
+	if (dfile) {
+		fwrite(s, 1, len, dfile);
+		fflush(dfile);
+	}
+	pthread_mutex_unlock(&dlock);
+	return true;
+}
+
+static void vline(enum log_level lv, const char *msg, bool decision, const char *fmt,
+                  va_list ap);
+
 void log_line(enum log_level lv, const char *msg, const char *fmt, ...)
 {
-	if (!log_enabled(lv))
+	va_list ap;
+	va_start(ap, fmt);
+	vline(lv, msg, false, fmt, ap);
+	va_end(ap);
+}
+
+void log_decision(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vline(LOG_LV_INFO, "decision", true, fmt, ap);
+	va_end(ap);
+}
+
+static void vline(enum log_level lv, const char *msg, bool decision, const char *fmt,
+                  va_list ap)
+{
+	if (!log_enabled(lv) && !decision)
 		return;
 	json_t *o = NULL;
 	if (fmt) {
-		va_list ap;
 		json_error_t je;
-		va_start(ap, fmt);
 		o = json_vpack_ex(&je, 0, fmt, ap);
-		va_end(ap);
 	}
 	if (!o)
 		o = json_object();
@@ -64,10 +189,12 @@ void log_line(enum log_level lv, const char *msg, const char *fmt, ...)
 			size_t len = strlen(s);
 			s[len] = '\n';
 			/* One write: lines of different threads do not interleave. */
-			flockfile(f);
-			fwrite(s, 1, len + 1, f);
-			fflush(f);
-			funlockfile(f);
+			if (!decision || !decision_write(s, len + 1)) {
+				flockfile(f);
+				fwrite(s, 1, len + 1, f);
+				fflush(f);
+				funlockfile(f);
+			}
 			free(s);
 		}
 		json_decref(line);

@@ -7,7 +7,9 @@
  * threads never interleave within a line.
  *
  * What never goes into a log: an identity document number, a token, and a
- * peer number unless decision_log is on (the caller checks log_decisions()).
+ * peer number unless decision_log is on (the caller checks log_decisions()
+ * and writes with log_decision(), which may go to day files kept for a
+ * retention period instead).
  * Subscriber numbers appear only in the lines of registry changes.
  */
 #ifndef CALLBAR_DAEMON_LOG_H
@@ -15,6 +17,8 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+
+#include "callbar/error.h"
 
 enum log_level { LOG_LV_DEBUG = 0, LOG_LV_INFO = 1, LOG_LV_WARN = 2, LOG_LV_ERROR = 3 };
 
@@ -27,5 +31,18 @@ bool log_decisions(void);
 /* One line; fmt is a json_pack() object format for the extra fields, or
  * NULL for none. */
 void log_line(enum log_level lv, const char *msg, const char *fmt, ...);
+
+/* A decision's line ("msg":"decision"; the caller checks log_decisions()):
+ * to the decision files when log_decision_file() named them, else with the
+ * other lines, whatever the level. */
+void log_decision(const char *fmt, ...);
+
+/*
+ * Decision lines to files of their own: PATH.YYYY-MM-DD, one a UTC day,
+ * the next opened at midnight; day files older than keep_days (today
+ * counts as one) are removed at start and at each new day.  path NULL or
+ * "": back to the main stream.  CBAR_IO when today's file cannot be opened.
+ */
+enum cbar_err log_decision_file(const char *path, unsigned keep_days, struct cbar_diag *d);
 
 #endif

@@ -424,7 +424,7 @@ static json_t *decide_one(struct daemon *d, const struct daemon_snapshot *s,
 	                        dir_label[ev->direction], lab.rule ? lab.rule : "none"};
 	metric_count(&m_decisions, labels, 1);
 	if (log_decisions())
-		log_line(LOG_LV_INFO, "decision", "{s:s,s:s,s:s,s:s,s:s,s:s}", "verdict", labels[0],
+		log_decision("{s:s,s:s,s:s,s:s,s:s,s:s}", "verdict", labels[0],
 		         "rule", labels[3], "service", labels[1], "direction", labels[2],
 		         "subscriber", ev->subscriber.digits, "peer", ev->peer.digits);
 	return out ? out : json_object();

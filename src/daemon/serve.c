@@ -187,7 +187,7 @@ static enum cbar_decision sip_decide(void *p, const struct cbar_event *ev, struc
 	 * front end named (off by default: a line per call costs) */
 	if (log_decisions()) {
 		static const char *const words[] = {"allow", "block", "error"};
-		log_line(LOG_LV_INFO, "decision", "{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "verdict",
+		log_decision("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "verdict",
 		         words[(unsigned)dec <= CBAR_ERROR ? dec : CBAR_ERROR], "rule",
 		         v->reason ? v->reason : "default", "service",
 		         ev->service == CBAR_SMS ? "sms" : "voice", "direction",
@@ -375,6 +375,16 @@ int cmd_serve(int argc, char **argv)
 			return CLI_BAD;
 		}
 	log_setup(d->cfg.log_level, d->cfg.decision_log, NULL);
+	if (!check && d->cfg.decision_log && d->cfg.decision_file[0] &&
+	    log_decision_file(d->cfg.decision_file, d->cfg.decision_days, &diag)) {
+		fprintf(stderr, "callbar serve: log.decision_file: %s\n", diag.msg);
+		return CLI_BAD;
+	}
+	if (d->cfg.decision_log && !d->cfg.decision_file[0] && !check)
+		log_line(LOG_LV_WARN, "decision lines go to the main log: their retention is the log "
+		                      "system's (set log.decision_file for files kept "
+		                      "log.decision_retention_days)",
+		         NULL);
 	if (sodium_init() < 0) {
 		fputs("callbar serve: libsodium failed to start\n", stderr);
 		return CLI_BAD;
