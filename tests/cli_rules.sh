@@ -188,21 +188,21 @@ mawk 'BEGIN {
 	}
 	printf "1672531200,sms,in,13305710000,+12125550123"
 }' >big.csv
-same() { # name, want status, then the batch options: --threads 1 against 3 and 0
-	name=$1 want=$2
-	shift 2
-	for n in 1 3 0; do
+same() { # name, want status, thread counts, batch options: --threads 1 against those
+	name=$1 want=$2 counts=$3
+	shift 3
+	for n in 1 $counts; do
 		"$cb" batch --threads $n "$@" >out.$n 2>err.$n
 		got=$?
 		[ "$got" = "$want" ] || { echo "FAIL $name --threads $n: exit $got, want $want"; cat err.$n; fail=1; }
 	done
-	for n in 3 0; do
+	for n in $counts; do
 		cmp out.1 out.$n || { echo "FAIL $name: --threads $n writes other bytes"; fail=1; }
 		cmp err.1 err.$n || { echo "FAIL $name: --threads $n says other things"; diff err.1 err.$n; fail=1; }
 	done
 }
 export CALLBAR_BATCH_CHUNK=131072
-same threads 1 --rules "$rules" --unlocked "$unl" big.csv
+same threads 1 "3 0" --rules "$rules" --unlocked "$unl" big.csv
 # the reports in line order with the lines of the file, the first 20 only
 has threads err.3 "batch: line 8010: peer: character not allowed"
 has threads err.3 "batch: line 9974: bad service (voice or sms)"
@@ -212,9 +212,9 @@ has threads out.3 "1672531200,voice,out,13305710000,+12125550123,block,language.
 tail -n 1 out.3 | grep -q '^1672531200,sms,in,13305710000,+12125550123,' ||
 	{ echo "FAIL threads: the last line"; fail=1; }
 cp out.1 big.out
-same threads-compare 1 --rules "$rules" --unlocked "$unl" --compare old.rules big.csv
+same threads-compare 1 3 --rules "$rules" --unlocked "$unl" --compare old.rules big.csv
 has threads-compare err.3 "compare with old.rules:"
-same threads-changed 1 --rules "$rules" --unlocked "$unl" --compare old.rules --changed big.csv
+same threads-changed 1 3 --rules "$rules" --unlocked "$unl" --compare old.rules --changed big.csv
 # a second chunk that begins with "time,": a bad record, not a header (in
 # 128 KiB chunks of 64-byte lines, line 2049 begins the second chunk)
 mawk 'BEGIN {
@@ -223,13 +223,13 @@ mawk 'BEGIN {
 		print "1672531200,voice,out,13305710000,+12125550123,padding-to-64-byt"
 	print "time,voice,out,13305710000,+12125550123"
 }' >head.csv
-same threads-header 1 --rules "$rules" head.csv
+same threads-header 1 3 --rules "$rules" head.csv
 has threads-header err.3 "batch: line 2049: bad time"
 # from a pipe, and in 4 MiB chunks
 "$cb" batch --threads 3 --rules "$rules" --unlocked "$unl" <big.csv >pipe.out 2>/dev/null
 cmp big.out pipe.out || { echo "FAIL threads-pipe: other bytes"; fail=1; }
 unset CALLBAR_BATCH_CHUNK
-same threads-4m 1 --rules "$rules" --unlocked "$unl" big.csv
+same threads-4m 1 3 --rules "$rules" --unlocked "$unl" big.csv
 export CALLBAR_BATCH_CHUNK=131072
 mawk 'BEGIN {
 	srand(8)
@@ -247,7 +247,7 @@ mawk 'BEGIN {
 				rand() < 0.5 ? "+12125550123" : "+85291234567", i == 5000 ? "\r" : ""
 	}
 }' >big.jsonl
-same threads-jsonl 1 --rules "$rules" --unlocked "$unl" --format jsonl --compare old.rules big.jsonl
+same threads-jsonl 1 "3 0" --rules "$rules" --unlocked "$unl" --format jsonl --compare old.rules big.jsonl
 has threads-jsonl err.3 "batch: line 997: not a JSON object"
 # failures: a full disk stops the run, bad counts are refused
 t threads-full 2 "$cb" batch --threads 3 --rules "$rules" big.csv /dev/full
