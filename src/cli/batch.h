@@ -20,12 +20,12 @@
 
 #include "rules_load.h"
 
-#define IN_BLOCK     (4u << 20) /* input read this much at a time; a chunk is one block */
-#define OUT_BLOCK    (1u << 20) /* one thread: output written this much at a time */
-#define MAX_RECORD   65536
-#define MAX_REPORTS  20  /* bad records reported on stderr */
-#define REPORT_TEXT  200 /* the longest report, with its NUL */
-#define MAX_THREADS  256
+#define IN_BLOCK    (4u << 20) /* input read this much at a time; a chunk is one block */
+#define OUT_BLOCK   (1u << 20) /* one thread: output written this much at a time */
+#define MAX_RECORD  65536
+#define MAX_REPORTS 20  /* bad records reported on stderr */
+#define REPORT_TEXT 200 /* the longest report, with its NUL */
+#define MAX_THREADS 256
 
 /* The text written for each rule of a file; read-only once made. */
 struct ruleset {
@@ -40,9 +40,9 @@ struct ruleset {
 struct tally {
 	uint64_t count[3]; /* by verdict */
 	uint64_t *per_rule;
-	uint64_t *old_per_rule;  /* --compare: by the old file's rule */
-	uint64_t changes[3][3];  /* --compare: [old][new] verdicts */
-	uint64_t *changed_by;    /* --compare: changed records by the new deciding rule */
+	uint64_t *old_per_rule; /* --compare: by the old file's rule */
+	uint64_t changes[3][3]; /* --compare: [old][new] verdicts */
+	uint64_t *changed_by;   /* --compare: changed records by the new deciding rule */
 };
 
 struct chunk; /* batch_threads.c */
@@ -65,7 +65,7 @@ struct batch {
 	struct chunk *ck; /* several: the chunk being decided, else NULL */
 	uint64_t line;    /* lines so far: in the file, or in the chunk */
 	uint64_t reports;
-	bool first;       /* the next line is the file's first */
+	bool first; /* the next line is the file's first */
 	bool progress;
 	uint64_t bytes, total; /* read so far, the file's size (0: unknown) */
 };

@@ -45,17 +45,17 @@ struct bad {
 
 struct chunk {
 	struct pipeline *p;
-	uint64_t seq;   /* its place in the input, from 0 */
-	char *in;       /* whole lines; the last may lack its '\n' */
+	uint64_t seq; /* its place in the input, from 0 */
+	char *in;     /* whole lines; the last may lack its '\n' */
 	size_t n;
-	char *out;      /* what its records write */
+	char *out; /* what its records write */
 	size_t on, ocap;
 	uint64_t lines; /* in it */
 	uint64_t end;   /* input bytes up to its end (progress) */
 	size_t nbad;    /* bad records; the first MAX_REPORTS in bad[] */
 	struct bad bad[MAX_REPORTS];
-	bool done;      /* decided; under p->mu */
-	bool failed;    /* its output is lost (out of memory, a write failed) */
+	bool done;   /* decided; under p->mu */
+	bool failed; /* its output is lost (out of memory, a write failed) */
 };
 
 struct worker {
@@ -76,10 +76,10 @@ struct pipeline {
 	pthread_cond_t turn;    /* for a worker with a full buffer: nwritten moved */
 	/* Under mu: */
 	uint64_t nread, ntaken, nwritten; /* chunks filled, taken, written */
-	bool eof;  /* the reader is done: nread chunks in all */
-	bool stop; /* something failed: everyone leaves */
-	const char *what; /* the first failure: what failed (NULL: memory)... */
-	int err;          /* ...and its errno */
+	bool eof;                         /* the reader is done: nread chunks in all */
+	bool stop;                        /* something failed: everyone leaves */
+	const char *what;                 /* the first failure: what failed (NULL: memory)... */
+	int err;                          /* ...and its errno */
 };
 
 /* Stop everything because what failed with err (what NULL: out of
@@ -307,10 +307,15 @@ static void write_all(struct pipeline *p, struct batch *b)
 bool batch_threads(struct batch *b, FILE *in, unsigned threads)
 {
 	struct pipeline p = {
-		.in = in, .out = b->out, .block = b->block, .nring = 2 * (size_t)threads,
-		.mu = PTHREAD_MUTEX_INITIALIZER, .filled = PTHREAD_COND_INITIALIZER,
-		.decided = PTHREAD_COND_INITIALIZER, .freed = PTHREAD_COND_INITIALIZER,
-		.turn = PTHREAD_COND_INITIALIZER,
+	    .in = in,
+	    .out = b->out,
+	    .block = b->block,
+	    .nring = 2 * (size_t)threads,
+	    .mu = PTHREAD_MUTEX_INITIALIZER,
+	    .filled = PTHREAD_COND_INITIALIZER,
+	    .decided = PTHREAD_COND_INITIALIZER,
+	    .freed = PTHREAD_COND_INITIALIZER,
+	    .turn = PTHREAD_COND_INITIALIZER,
 	};
 	size_t nr = cbar_rules_count(b->now.rules);
 	size_t old_nr = b->old.rules ? cbar_rules_count(b->old.rules) : 0;

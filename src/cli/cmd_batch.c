@@ -58,7 +58,7 @@ static const char help[] =
 	"and the output is written in input order, the same as with one thread.\n"
 	"\n"
 	"Exit status: 0 when every record was decided, 1 when some were errors,\n"
-	"2 when the run could not start.\n";
+	"2 when the run could not start or stopped (a write failed, memory ran short).\n";
 
 /* Numbers are parsed afresh for every record: a memo of repeated numbers
  * was tried and lost (hashing the text costs about what parsing does, and
