@@ -144,5 +144,120 @@ t jsonl-compare 1 "$cb" batch --rules "$rules" --unlocked "$unl" --format jsonl 
 	in.jsonl cmp.jsonl
 has jsonl-compare cmp.jsonl '"verdict":"block","rule":"language.rules:18","reason":"far-away","old_verdict":"allow","old_rule":"old.rules:23","old_reason":null'
 
+# batch --threads N: the same bytes out, the same reports and summary, as
+# one thread.  CALLBAR_BATCH_CHUNK (a testing knob) cuts the input into
+# 128 KiB chunks, about a hundred of them here; the default 4 MiB makes a
+# few.  In the input: good records of many kinds, bad ones spread through
+# it, empty lines, a CRLF line, over-long lines (one longer than a chunk),
+# 70,000 short bad lines in a row (their output outgrows a chunk's buffer,
+# which then waits for its turn and writes itself), a last line without
+# its newline.
+mawk 'BEGIN {
+	srand(7)
+	print "time,service,direction,subscriber,peer,ingress"
+	n = split("1380571 1330571 1860571 1583710 1863710 1390791 1330411 1398510", seg, " ")
+	m = split("+12125550123 +85291234567 +85221234567 +447911123456 13812345678 110 +85291110000 +8613905710000 +1202555 +886912345678", peer, " ")
+	long = "9"
+	while (length(long) < 200000)
+		long = long long
+	for (i = 1; i <= 300000; i++) {
+		if (i % 9973 == 0)
+			print "1672531200,fax,out,13305710000,+12125550123"
+		else if (i % 10007 == 0)
+			print ""
+		else if (i % 12011 == 0)
+			print "1672531200,voice,out"
+		else if (i % 15013 == 0)
+			print "yesterday,sms,in,13805710000,+12125550123"
+		else if (i % 8009 == 0)
+			print "1672531200,sms,in,13805710000,+12a"
+		else if (i == 150000)
+			print substr(long, 1, 70000)
+		else if (i == 160000)
+			print substr(long, 1, 200000)
+		else if (i == 200000)
+			printf "1672531200,voice,out,13305710000,+12125550123\r\n"
+		else if (i > 220000 && i <= 290000)
+			print "x"
+		else
+			printf "%s,%s,%s,%s%04d,%s,%s\n", \
+				(i % 7 ? 1625097600 + int(rand() * 63072000) : "2021-08-16T10:00:00Z"), \
+				rand() < 0.5 ? "voice" : "sms", rand() < 0.5 ? "in" : "out", \
+				seg[int(rand() * n) + 1], int(rand() * 10), peer[int(rand() * m) + 1], \
+				rand() < 0.1 ? "intl-gateway" : ""
+	}
+	printf "1672531200,sms,in,13305710000,+12125550123"
+}' >big.csv
+same() { # name, want status, thread counts, batch options: --threads 1 against those
+	name=$1 want=$2 counts=$3
+	shift 3
+	for n in 1 $counts; do
+		"$cb" batch --threads $n "$@" >out.$n 2>err.$n
+		got=$?
+		[ "$got" = "$want" ] || { echo "FAIL $name --threads $n: exit $got, want $want"; cat err.$n; fail=1; }
+	done
+	for n in $counts; do
+		cmp out.1 out.$n || { echo "FAIL $name: --threads $n writes other bytes"; fail=1; }
+		cmp err.1 err.$n || { echo "FAIL $name: --threads $n says other things"; diff err.1 err.$n; fail=1; }
+	done
+}
+export CALLBAR_BATCH_CHUNK=131072
+same threads 1 "3 0" --rules "$rules" --unlocked "$unl" big.csv
+# the reports in line order with the lines of the file, the first 20 only
+has threads err.3 "batch: line 8010: peer: character not allowed"
+has threads err.3 "batch: line 9974: bad service (voice or sms)"
+has threads err.3 "batch: line 59839: bad service (voice or sms)"
+[ "$(grep -c '^batch: line' err.3)" = 20 ] || { echo "FAIL threads: want 20 reports"; fail=1; }
+has threads out.3 "1672531200,voice,out,13305710000,+12125550123,block,language.rules:18,far-away"
+tail -n 1 out.3 | grep -q '^1672531200,sms,in,13305710000,+12125550123,' ||
+	{ echo "FAIL threads: the last line"; fail=1; }
+cp out.1 big.out
+same threads-compare 1 3 --rules "$rules" --unlocked "$unl" --compare old.rules big.csv
+has threads-compare err.3 "compare with old.rules:"
+same threads-changed 1 3 --rules "$rules" --unlocked "$unl" --compare old.rules --changed big.csv
+# a second chunk that begins with "time,": a bad record, not a header (in
+# 128 KiB chunks of 64-byte lines, line 2049 begins the second chunk)
+mawk 'BEGIN {
+	print "time,service,direction,subscriber,peer,ingress,padding-to-64-by"
+	for (i = 2; i <= 2048; i++)
+		print "1672531200,voice,out,13305710000,+12125550123,padding-to-64-byt"
+	print "time,voice,out,13305710000,+12125550123"
+}' >head.csv
+same threads-header 1 3 --rules "$rules" head.csv
+has threads-header err.3 "batch: line 2049: bad time"
+# from a pipe, and in 4 MiB chunks
+"$cb" batch --threads 3 --rules "$rules" --unlocked "$unl" <big.csv >pipe.out 2>/dev/null
+cmp big.out pipe.out || { echo "FAIL threads-pipe: other bytes"; fail=1; }
+unset CALLBAR_BATCH_CHUNK
+same threads-4m 1 3 --rules "$rules" --unlocked "$unl" big.csv
+export CALLBAR_BATCH_CHUNK=131072
+mawk 'BEGIN {
+	srand(8)
+	for (i = 1; i <= 20000; i++) {
+		if (i % 997 == 0)
+			print "not json"
+		else if (i % 1009 == 0)
+			print ""
+		else if (i % 1013 == 0)
+			print "{\"time\":1672531200,\"service\":\"voice\"}"
+		else
+			printf "{\"time\":%d,\"service\":\"%s\",\"direction\":\"%s\",\"subscriber\":\"1380571%04d\",\"peer\":\"%s\"}%s\n", \
+				1625097600 + int(rand() * 63072000), rand() < 0.5 ? "voice" : "sms", \
+				rand() < 0.5 ? "in" : "out", int(rand() * 10), \
+				rand() < 0.5 ? "+12125550123" : "+85291234567", i == 5000 ? "\r" : ""
+	}
+}' >big.jsonl
+same threads-jsonl 1 "3 0" --rules "$rules" --unlocked "$unl" --format jsonl --compare old.rules big.jsonl
+has threads-jsonl err.3 "batch: line 997: not a JSON object"
+# failures: a full disk stops the run, bad counts are refused
+t threads-full 2 "$cb" batch --threads 3 --rules "$rules" big.csv /dev/full
+has threads-full err.txt "callbar batch: output: No space left on device"
+t threads-257 2 "$cb" batch --threads 257 --rules "$rules" big.csv out.csv
+has threads-257 err.txt "--threads '257': want 1 to 256"
+t threads-x 2 "$cb" batch --threads 2x --rules "$rules" big.csv out.csv
+CALLBAR_BATCH_CHUNK=1000 "$cb" batch --threads 2 --rules "$rules" big.csv out.csv 2>err.txt
+[ $? = 2 ] || { echo "FAIL chunk-knob: a chunk too small accepted"; fail=1; }
+unset CALLBAR_BATCH_CHUNK
+
 cd .. && rm -rf cbar_rules_$$
 exit $fail

@@ -7,8 +7,11 @@
  * ',' (a CSV library would spend its time on quoting rules we do not have).
  * JSON lines are read with jansson.  Memory is constant: input is read in
  * big blocks, records are cut in place, output goes through one buffer, and
- * no record allocates anything on the CSV path.
+ * no record allocates anything on the CSV path.  With --threads N the blocks
+ * are decided on N threads (batch_threads.c), each with its own output
+ * buffer and counts (batch.h), and written in input order.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -17,13 +20,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "cli.h"
 #include "numplan_load.h"
-#include "rules_load.h"
 
+/* Not in the help, for tests: CALLBAR_BATCH_CHUNK=BYTES in the environment
+ * reads the input in blocks of that size (at least 2 * MAX_RECORD) instead
+ * of IN_BLOCK, with any number of threads, to get many chunks out of a small
+ * input (docs/rules.md). */
 static const char help[] =
 	"usage: callbar batch --rules FILE [--unlocked FILE | --registry URL]\n"
-	"                     [--format csv|jsonl] [--compare OLD [--changed]] [IN [OUT]]\n"
+	"                     [--format csv|jsonl] [--compare OLD [--changed]]\n"
+	"                     [--threads N] [IN [OUT]]\n"
 	"\n"
 	"Decide every event of a CDR file (default: standard input to standard output)\n"
 	"and write each record with its verdict, rule (file:line) and reason appended.\n"
@@ -45,40 +53,12 @@ static const char help[] =
 	"written out with verdict 'error' and counted.  A summary by verdict and by\n"
 	"rule goes to stderr; a progress bar too when stderr is a terminal.\n"
 	"\n"
+	"--threads N decides on N threads (1 to 256, default 1; 0: one per CPU):\n"
+	"a reader cuts the input into blocks of whole lines, N threads decide them\n"
+	"and the output is written in input order, the same as with one thread.\n"
+	"\n"
 	"Exit status: 0 when every record was decided, 1 when some were errors,\n"
-	"2 when the run could not start.\n";
-
-#define IN_BLOCK (4u << 20)
-#define OUT_BLOCK (1u << 20)
-#define MAX_RECORD 65536
-#define MAX_REPORTS 20
-
-/* The text written for each rule of a file, and its counts. */
-struct ruleset {
-	const struct cbar_rules *rules;
-	char **rule_txt; /* "file:line" of each rule */
-	char **tail;     /* ",verdict,file:line,reason\n" of each rule; [nrules]: emergency */
-	size_t *tail_len;
-	uint64_t *per_rule; /* counts; [nrules] emergency */
-};
-
-struct batch {
-	const struct cbar_numplan *np;
-	const struct cbar_rules *rules;
-	struct ruleset now, old; /* old.rules NULL: no --compare */
-	bool changed_only;
-	uint64_t changes[3][3];  /* [old][new] verdicts, --compare */
-	uint64_t *changed_by;    /* changed records by the new deciding rule ([nrules]: emergency) */
-	const struct cbar_unlock_lookup *lk;
-	uint16_t cn;
-	int32_t tz;
-	FILE *out;
-	char *obuf;
-	size_t on;
-	uint64_t count[3], line, reports;
-	bool progress;
-	uint64_t bytes, total;
-};
+	"2 when the run could not start or stopped (a write failed, memory ran short).\n";
 
 /* Numbers are parsed afresh for every record: a memo of repeated numbers
  * was tried and lost (hashing the text costs about what parsing does, and
@@ -98,11 +78,16 @@ static void flush(struct batch *b)
 
 static void put(struct batch *b, const char *s, size_t n)
 {
-	if (b->on + n > OUT_BLOCK)
+	if (b->on + n > b->ocap) {
+		if (b->ck) {
+			chunk_spill(b, s, n);
+			return;
+		}
 		flush(b);
-	if (n > OUT_BLOCK) {
-		fwrite(s, 1, n, b->out);
-		return;
+		if (n > b->ocap) {
+			fwrite(s, 1, n, b->out);
+			return;
+		}
 	}
 	memcpy(b->obuf + b->on, s, n);
 	b->on += n;
@@ -113,11 +98,18 @@ static void puts_(struct batch *b, const char *s)
 	put(b, s, strlen(s));
 }
 
+void batch_say_bad(bool progress, uint64_t line, const char *msg)
+{
+	fprintf(stderr, "%sbatch: line %llu: %s\n", progress ? "\r" : "", (unsigned long long)line,
+	        msg);
+}
+
 static void report(struct batch *b, const char *msg)
 {
-	if (b->reports++ < MAX_REPORTS)
-		fprintf(stderr, "%sbatch: line %llu: %s\n", b->progress ? "\r" : "",
-		        (unsigned long long)b->line, msg);
+	if (b->ck)
+		chunk_report(b, msg);
+	else if (b->reports++ < MAX_REPORTS)
+		batch_say_bad(b->progress, b->line, msg);
 }
 
 static bool eq(const char *s, size_t n, const char *w)
@@ -174,7 +166,7 @@ static const char *decide(struct batch *b, const char *const *f, const size_t *n
 		ev.ingress = f[5];
 		ev.ingress_len = n[5];
 	}
-	if (cbar_decide(b->rules, &ev, b->lk, v) == CBAR_ERROR) {
+	if (cbar_decide(b->now.rules, &ev, b->lk, v) == CBAR_ERROR) {
 		snprintf(msg, cap, "%s", cbar_err_message(v->err));
 		return msg;
 	}
@@ -194,9 +186,9 @@ static size_t rule_slot(const struct ruleset *rs, const struct cbar_verdict *v)
 
 static void count(struct batch *b, const struct cbar_verdict *v)
 {
-	b->count[v->decision]++;
+	b->t.count[v->decision]++;
 	if (v->rule >= 0 || v->decision == CBAR_ALLOW)
-		b->now.per_rule[rule_slot(&b->now, v)]++;
+		b->t.per_rule[rule_slot(&b->now, v)]++;
 }
 
 /* --compare: count the old verdict; whether the record is to be written. */
@@ -205,11 +197,11 @@ static bool compare(struct batch *b, const struct cbar_verdict *v, const struct 
 	if (!b->old.rules)
 		return true;
 	if (ov->rule >= 0 || ov->decision == CBAR_ALLOW)
-		b->old.per_rule[rule_slot(&b->old, ov)]++;
-	b->changes[ov->decision][v->decision]++;
+		b->t.old_per_rule[rule_slot(&b->old, ov)]++;
+	b->t.changes[ov->decision][v->decision]++;
 	if (ov->decision == v->decision)
 		return !b->changed_only;
-	b->changed_by[rule_slot(&b->now, v)]++;
+	b->t.changed_by[rule_slot(&b->now, v)]++;
 	return true;
 }
 
@@ -254,7 +246,7 @@ static void csv_record(struct batch *b, const char *s, size_t len)
 	                          : decide(b, f, n, nf, &v, &ov, msg, sizeof msg);
 	if (bad) {
 		report(b, bad);
-		b->count[CBAR_ERROR]++;
+		b->t.count[CBAR_ERROR]++;
 		if (b->old.rules && b->changed_only)
 			return; /* an error under both files: no change */
 		put(b, s, len);
@@ -315,7 +307,7 @@ static void jsonl_record(struct batch *b, const char *s, size_t len)
 	bool write = true;
 	if (bad) {
 		report(b, bad);
-		b->count[CBAR_ERROR]++;
+		b->t.count[CBAR_ERROR]++;
 		json_object_set_new(o, "verdict", json_string("error"));
 		json_object_set_new(o, "rule", json_null());
 		json_object_set_new(o, "reason", json_string("bad-record"));
@@ -350,27 +342,74 @@ static void jsonl_record(struct batch *b, const char *s, size_t len)
 	json_decref(o);
 }
 
-static void progress(const struct batch *b)
+void batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total)
 {
-	if (b->total)
-		fprintf(stderr, "\r%llu records  %5.1f%%", (unsigned long long)b->line,
-		        100.0 * (double)b->bytes / (double)b->total);
+	if (total)
+		fprintf(stderr, "\r%llu records  %5.1f%%", (unsigned long long)line,
+		        100.0 * (double)bytes / (double)total);
 	else
-		fprintf(stderr, "\r%llu records", (unsigned long long)b->line);
+		fprintf(stderr, "\r%llu records", (unsigned long long)line);
 }
 
-static void run(struct batch *b, FILE *in, bool jsonl)
+/* One line of the input, without its '\n': whether it was a record. */
+static inline bool decide_line(struct batch *b, const char *s, size_t len)
 {
-	char *buf = malloc(IN_BLOCK + 1);
+	b->line++;
+	if (len && s[len - 1] == '\r')
+		len--;
+	if (b->first) {
+		b->first = false;
+		if (!b->jsonl && len >= 5 && !memcmp(s, "time,", 5)) {
+			put(b, s, len);
+			puts_(b, b->old.rules ? ",verdict,rule,reason,old_verdict,old_rule,old_reason\n"
+			                      : ",verdict,rule,reason\n");
+			return false;
+		}
+	}
+	if (!len)
+		return false;
+	if (len > MAX_RECORD) {
+		report(b, "record too long");
+		b->t.count[CBAR_ERROR]++;
+		return false;
+	}
+	if (b->jsonl)
+		jsonl_record(b, s, len);
+	else
+		csv_record(b, s, len);
+	return true;
+}
+
+void batch_lines(struct batch *b, const char *s, size_t n)
+{
+	const char *e = s + n;
+	while (s < e) {
+		const char *nl = memchr(s, '\n', (size_t)(e - s));
+		size_t len = (size_t)((nl ? nl : e) - s);
+		decide_line(b, s, len);
+		s += len + (nl != NULL);
+	}
+}
+
+/*
+ * One thread.  The input is read a block at a time and cut into lines; a
+ * line that does not end in the block is moved to the front and the block
+ * filled up again, unless MAX_RECORD bytes of it are there already: then
+ * those bytes are a line of their own (too long).  batch_threads.c cuts
+ * its chunks at the same places, so that its lines are these.
+ */
+static bool run(struct batch *b, FILE *in)
+{
+	char *buf = malloc(b->block + 1);
 	size_t have = 0;
-	bool eof = false, first = true;
+	bool eof = false;
 	if (!buf) {
 		fputs("callbar batch: out of memory\n", stderr);
-		return;
+		return false;
 	}
 	while (!eof || have) {
 		if (!eof) {
-			size_t got = fread(buf + have, 1, IN_BLOCK - have, in);
+			size_t got = fread(buf + have, 1, b->block - have, in);
 			b->bytes += got;
 			have += got;
 			eof = got == 0 || feof(in) || ferror(in);
@@ -388,32 +427,8 @@ static void run(struct batch *b, FILE *in, bool jsonl)
 			size_t len = (size_t)(nl - (buf + i));
 			const char *s = buf + i;
 			i = nl == buf + have ? have : (size_t)(nl - buf) + 1;
-			b->line++;
-			if (len && s[len - 1] == '\r')
-				len--;
-			if (first) {
-				first = false;
-				if (!jsonl && len >= 5 && !memcmp(s, "time,", 5)) {
-					put(b, s, len);
-					puts_(b, b->old.rules ? ",verdict,rule,reason,old_verdict,old_rule,"
-					                        "old_reason\n"
-					                      : ",verdict,rule,reason\n");
-					continue;
-				}
-			}
-			if (!len)
-				continue;
-			if (len > MAX_RECORD) {
-				report(b, "record too long");
-				b->count[CBAR_ERROR]++;
-				continue;
-			}
-			if (jsonl)
-				jsonl_record(b, s, len);
-			else
-				csv_record(b, s, len);
-			if (b->progress && !(b->line & 0xfffff))
-				progress(b);
+			if (decide_line(b, s, len) && b->progress && !(b->line & 0xfffff))
+				batch_say_progress(b->line, b->bytes, b->total);
 		}
 		memmove(buf, buf + i, have - i);
 		have -= i;
@@ -421,6 +436,7 @@ static void run(struct batch *b, FILE *in, bool jsonl)
 			break;
 	}
 	free(buf);
+	return true;
 }
 
 /* The texts of rs->rules (read from path): false when memory is short. */
@@ -429,10 +445,9 @@ static bool ruleset_init(struct ruleset *rs, const struct cbar_rules *rules, con
 	size_t nr = cbar_rules_count(rules);
 	rs->rules = rules;
 	rs->rule_txt = calloc(nr, sizeof *rs->rule_txt);
-	rs->per_rule = calloc(nr + 1, sizeof *rs->per_rule);
 	rs->tail = calloc(nr + 1, sizeof *rs->tail);
 	rs->tail_len = calloc(nr + 1, sizeof *rs->tail_len);
-	if (!rs->rule_txt || !rs->per_rule || !rs->tail || !rs->tail_len)
+	if (!rs->rule_txt || !rs->tail || !rs->tail_len)
 		return false;
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
@@ -466,7 +481,44 @@ static void ruleset_free(struct ruleset *rs)
 	free(rs->rule_txt);
 	free(rs->tail);
 	free(rs->tail_len);
-	free(rs->per_rule);
+}
+
+bool tally_init(struct tally *t, size_t nr, size_t old_nr)
+{
+	*t = (struct tally){0};
+	t->per_rule = calloc(nr + 1, sizeof *t->per_rule);
+	if (old_nr) {
+		t->old_per_rule = calloc(old_nr + 1, sizeof *t->old_per_rule);
+		t->changed_by = calloc(nr + 1, sizeof *t->changed_by);
+		if (!t->old_per_rule || !t->changed_by)
+			return false;
+	}
+	return t->per_rule != NULL;
+}
+
+void tally_add(struct tally *to, const struct tally *from, size_t nr, size_t old_nr)
+{
+	for (int i = 0; i < 3; i++) {
+		to->count[i] += from->count[i];
+		for (int k = 0; k < 3; k++)
+			to->changes[i][k] += from->changes[i][k];
+	}
+	for (size_t i = 0; i <= nr; i++)
+		to->per_rule[i] += from->per_rule[i];
+	if (!old_nr)
+		return;
+	for (size_t i = 0; i <= nr; i++)
+		to->changed_by[i] += from->changed_by[i];
+	for (size_t i = 0; i <= old_nr; i++)
+		to->old_per_rule[i] += from->old_per_rule[i];
+}
+
+void tally_release(struct tally *t)
+{
+	free(t->per_rule);
+	free(t->old_per_rule);
+	free(t->changed_by);
+	*t = (struct tally){0};
 }
 
 static void print_per_rule(const struct ruleset *rs, const uint64_t *counts, const char *indent)
@@ -481,6 +533,75 @@ static void print_per_rule(const struct ruleset *rs, const uint64_t *counts, con
 			        (unsigned long long)counts[i]);
 }
 
+/* A count from 0 to max written in decimal: false when it is anything else. */
+static bool read_count(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* --threads 0: one per online CPU. */
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (unsigned)n;
+}
+
+/* The block size: IN_BLOCK, or CALLBAR_BATCH_CHUNK bytes, a testing knob
+ * for many chunks out of a small input (at least 2 * MAX_RECORD, so that a
+ * block always holds a whole record or the first MAX_RECORD bytes of one).
+ * 0 when the knob is bad. */
+static size_t block_size(void)
+{
+	const char *k = getenv("CALLBAR_BATCH_CHUNK");
+	unsigned long v;
+	if (!k || !*k)
+		return IN_BLOCK;
+	if (!read_count(k, 64ul << 20, &v) || v < 2 * MAX_RECORD) {
+		fprintf(stderr, "callbar batch: CALLBAR_BATCH_CHUNK: want bytes from %u to %lu\n",
+		        2 * MAX_RECORD, 64ul << 20);
+		return 0;
+	}
+	return v;
+}
+
+static void summary(const struct batch *b, const char *old_path)
+{
+	const struct tally *t = &b->t;
+	uint64_t total = t->count[0] + t->count[1] + t->count[2];
+	fprintf(stderr, "batch: %llu records: %llu allow, %llu block, %llu error\n",
+	        (unsigned long long)total, (unsigned long long)t->count[0],
+	        (unsigned long long)t->count[1], (unsigned long long)t->count[2]);
+	print_per_rule(&b->now, t->per_rule, "  ");
+	if (!b->old.rules)
+		return;
+	uint64_t same = 0;
+	for (int k = 0; k < 3; k++)
+		same += t->changes[k][k];
+	uint64_t decided = 0;
+	for (int i = 0; i < 3; i++)
+		for (int k = 0; k < 3; k++)
+			decided += t->changes[i][k];
+	fprintf(stderr, "compare with %s: %llu of %llu decided records change verdict\n", old_path,
+	        (unsigned long long)(decided - same), (unsigned long long)decided);
+	for (int i = 0; i < 3; i++)
+		for (int k = 0; k < 3; k++)
+			if (i != k && t->changes[i][k])
+				fprintf(stderr, "  %s -> %s: %llu\n", words[i], words[k],
+				        (unsigned long long)t->changes[i][k]);
+	fputs("  changed, by the rule that now decides:\n", stderr);
+	print_per_rule(&b->now, t->changed_by, "    ");
+	fputs("  the old file's rules:\n", stderr);
+	print_per_rule(&b->old, t->old_per_rule, "    ");
+}
+
 int cmd_batch(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -488,11 +609,13 @@ int cmd_batch(int argc, char **argv)
 		{"registry", required_argument, NULL, 'R'},
 		{"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
 		{"compare", required_argument, NULL, 'c'}, {"changed", no_argument, NULL, 'C'},
+		{"threads", required_argument, NULL, 't'},
 		{0, 0, 0, 0},
 	};
 	const char *rules_path = NULL, *unlocked = NULL, *registry = NULL, *format = "csv";
 	const char *old_path = NULL;
 	bool changed_only = false;
+	unsigned long threads = 1;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -503,6 +626,13 @@ int cmd_batch(int argc, char **argv)
 		case 'f': format = optarg; break;
 		case 'c': old_path = optarg; break;
 		case 'C': changed_only = true; break;
+		case 't':
+			if (!read_count(optarg, MAX_THREADS, &threads)) {
+				fprintf(stderr, "callbar batch: --threads '%s': want 1 to %d, or 0 for one "
+				                "per CPU\n", optarg, MAX_THREADS);
+				return CLI_BAD;
+			}
+			break;
 		case 'h': fputs(help, stdout); return CLI_OK;
 		default: fputs(help, stderr); return CLI_BAD;
 		}
@@ -516,6 +646,11 @@ int cmd_batch(int argc, char **argv)
 		fputs("callbar batch: --changed goes with --compare OLD\n", stderr);
 		return CLI_BAD;
 	}
+	if (threads == 0)
+		threads = online_cpus();
+	size_t block = block_size();
+	if (!block)
+		return CLI_BAD;
 	struct numplan_files files = {0};
 	struct batch b = {0};
 	struct cbar_numplan *np = numplan_load(&files);
@@ -548,19 +683,21 @@ int cmd_batch(int argc, char **argv)
 		perror(argv[optind + 1]);
 		goto out;
 	}
-	b.rules = rules;
 	b.tz = cbar_rules_tz_offset(rules);
 	if (us) {
 		lk = cbar_unlockset_lookup(us);
 		b.lk = &lk;
 	}
 	b.out = out;
-	size_t nr = cbar_rules_count(rules);
+	b.jsonl = jsonl;
+	b.block = block;
+	b.first = true;
+	b.ocap = OUT_BLOCK;
 	b.obuf = malloc(OUT_BLOCK);
 	b.changed_only = changed_only;
 	if (!b.obuf || !ruleset_init(&b.now, rules, rules_path) ||
-	    (old && (!ruleset_init(&b.old, old, old_path) ||
-	             !(b.changed_by = calloc(nr + 1, sizeof *b.changed_by))))) {
+	    (old && !ruleset_init(&b.old, old, old_path)) ||
+	    !tally_init(&b.t, cbar_rules_count(rules), old ? cbar_rules_count(old) : 0)) {
 		fputs("callbar batch: out of memory\n", stderr);
 		goto out;
 	}
@@ -568,40 +705,26 @@ int cmd_batch(int argc, char **argv)
 	b.progress = isatty(2);
 	if (!fstat(fileno(in), &st) && S_ISREG(st.st_mode))
 		b.total = (uint64_t)st.st_size;
-	run(&b, in, jsonl);
-	flush(&b);
+	if (threads > 1) {
+		/* jansson sets its hash seed on first use unless told; tell it
+		 * before there are threads (its documentation's advice). */
+		if (jsonl)
+			json_object_seed(0);
+		if (!batch_threads(&b, in, (unsigned)threads))
+			goto out;
+	} else {
+		if (!run(&b, in))
+			goto out;
+		flush(&b);
+	}
 	if (b.progress)
 		fputs("\r\033[K", stderr);
 	if (fflush(out) || ferror(out)) {
 		perror("callbar batch: output");
 		goto out;
 	}
-	uint64_t total = b.count[0] + b.count[1] + b.count[2];
-	fprintf(stderr, "batch: %llu records: %llu allow, %llu block, %llu error\n",
-	        (unsigned long long)total, (unsigned long long)b.count[0],
-	        (unsigned long long)b.count[1], (unsigned long long)b.count[2]);
-	print_per_rule(&b.now, b.now.per_rule, "  ");
-	if (old) {
-		uint64_t same = 0;
-		for (int k = 0; k < 3; k++)
-			same += b.changes[k][k];
-		uint64_t decided = 0;
-		for (int i = 0; i < 3; i++)
-			for (int k = 0; k < 3; k++)
-				decided += b.changes[i][k];
-		fprintf(stderr, "compare with %s: %llu of %llu decided records change verdict\n",
-		        old_path, (unsigned long long)(decided - same), (unsigned long long)decided);
-		for (int i = 0; i < 3; i++)
-			for (int k = 0; k < 3; k++)
-				if (i != k && b.changes[i][k])
-					fprintf(stderr, "  %s -> %s: %llu\n", words[i], words[k],
-					        (unsigned long long)b.changes[i][k]);
-		fputs("  changed, by the rule that now decides:\n", stderr);
-		print_per_rule(&b.now, b.changed_by, "    ");
-		fputs("  the old file's rules:\n", stderr);
-		print_per_rule(&b.old, b.old.per_rule, "    ");
-	}
-	rc = b.count[CBAR_ERROR] ? CLI_BLOCK : CLI_OK;
+	summary(&b, old_path);
+	rc = b.t.count[CBAR_ERROR] ? CLI_BLOCK : CLI_OK;
 out:
 	if (in && in != stdin)
 		fclose(in);
@@ -609,7 +732,7 @@ out:
 		fclose(out);
 	ruleset_free(&b.now);
 	ruleset_free(&b.old);
-	free(b.changed_by);
+	tally_release(&b.t);
 	free(b.obuf);
 	cbar_unlockset_free(us);
 	cbar_rules_free(rules);

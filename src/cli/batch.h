@@ -1,0 +1,105 @@
+/*
+ * callbar batch: what the records (cmd_batch.c) and the threads
+ * (batch_threads.c) share.
+ *
+ * One thread deciding records is a struct batch: a copy of what every
+ * record reads (the rule texts, the numbering plan, the unlock lookup: all
+ * read-only while records are decided), its own output buffer and its own
+ * tally.  With one thread it writes straight to the output file and reports
+ * bad records as it meets them; with several, each worker decides chunks of
+ * whole lines (struct chunk, batch_threads.c) and the in-order writer turns
+ * a chunk's relative line numbers into absolute ones and adds the tallies
+ * up at the end.  Nothing a record touches is shared between threads.
+ */
+#ifndef CALLBAR_CLI_BATCH_H
+#define CALLBAR_CLI_BATCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rules_load.h"
+
+#define IN_BLOCK    (4u << 20) /* input read this much at a time; a chunk is one block */
+#define OUT_BLOCK   (1u << 20) /* one thread: output written this much at a time */
+#define MAX_RECORD  65536
+#define MAX_REPORTS 20  /* bad records reported on stderr */
+#define REPORT_TEXT 200 /* the longest report, with its NUL */
+#define MAX_THREADS 256
+
+/* The text written for each rule of a file; read-only once made. */
+struct ruleset {
+	const struct cbar_rules *rules;
+	char **rule_txt; /* "file:line" of each rule */
+	char **tail;     /* ",verdict,file:line,reason\n" of each rule; [nrules]: emergency */
+	size_t *tail_len;
+};
+
+/* What one thread counts.  The arrays have a slot per rule and one more,
+ * [nrules], for emergency numbers. */
+struct tally {
+	uint64_t count[3]; /* by verdict */
+	uint64_t *per_rule;
+	uint64_t *old_per_rule; /* --compare: by the old file's rule */
+	uint64_t changes[3][3]; /* --compare: [old][new] verdicts */
+	uint64_t *changed_by;   /* --compare: changed records by the new deciding rule */
+};
+
+struct chunk; /* batch_threads.c */
+
+struct batch {
+	/* Read by every record, the same in every thread. */
+	const struct cbar_numplan *np;
+	struct ruleset now, old; /* old.rules NULL: no --compare */
+	bool changed_only, jsonl;
+	const struct cbar_unlock_lookup *lk;
+	uint16_t cn;
+	int32_t tz;
+	size_t block; /* IN_BLOCK, or CALLBAR_BATCH_CHUNK for tests */
+
+	/* This thread's. */
+	struct tally t;
+	char *obuf;
+	size_t on, ocap;
+	FILE *out;        /* one thread: where obuf is flushed */
+	struct chunk *ck; /* several: the chunk being decided, else NULL */
+	uint64_t line;    /* lines so far: in the file, or in the chunk */
+	uint64_t reports;
+	bool first; /* the next line is the file's first */
+	bool progress;
+	uint64_t bytes, total; /* read so far, the file's size (0: unknown) */
+};
+
+/* cmd_batch.c */
+
+/* Decide every line of [s, s + n): lines end at '\n', and a last piece
+ * without one is a line too (a cut over-long line, or the file's end). */
+void batch_lines(struct batch *b, const char *s, size_t n);
+
+/* A tally for rule files of nr and old_nr rules (old_nr 0: no --compare):
+ * false when memory is short (then tally_release() is still due). */
+bool tally_init(struct tally *t, size_t nr, size_t old_nr);
+void tally_add(struct tally *to, const struct tally *from, size_t nr, size_t old_nr);
+void tally_release(struct tally *t);
+
+/* The report of a bad record and the progress line, on stderr. */
+void batch_say_bad(bool progress, uint64_t line, const char *msg);
+void batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total);
+
+/* batch_threads.c */
+
+/*
+ * Decide the input in chunks on threads workers (2..MAX_THREADS) and write
+ * the output in input order to b->out, the same bytes and the same reports
+ * as one thread would; b->t gets the sum of the tallies.  false after saying
+ * on stderr what went wrong (out of memory, a write failed): the output is
+ * then cut short.
+ */
+bool batch_threads(struct batch *b, FILE *in, unsigned threads);
+
+/* For a worker's records (b->ck set): put()'s slow path when obuf is full,
+ * and a bad record's report. */
+void chunk_spill(struct batch *b, const char *s, size_t n);
+void chunk_report(struct batch *b, const char *msg);
+
+#endif
