@@ -212,6 +212,7 @@ has threads out.3 "1672531200,voice,out,13305710000,+12125550123,block,language.
 tail -n 1 out.3 | grep -q '^1672531200,sms,in,13305710000,+12125550123,' ||
 	{ echo "FAIL threads: the last line"; fail=1; }
 cp out.1 big.out
+cp err.1 big.err
 same threads-compare 1 3 --rules "$rules" --unlocked "$unl" --compare old.rules big.csv
 has threads-compare err.3 "compare with old.rules:"
 same threads-changed 1 3 --rules "$rules" --unlocked "$unl" --compare old.rules --changed big.csv
@@ -230,6 +231,28 @@ has threads-header err.3 "batch: line 2049: bad time"
 cmp big.out pipe.out || { echo "FAIL threads-pipe: other bytes"; fail=1; }
 unset CALLBAR_BATCH_CHUNK
 same threads-4m 1 3 --rules "$rules" --unlocked "$unl" big.csv
+# wherever the blocks fall, the lines are the same: a line of 64 KiB or
+# more is one bad record, the rest of it skipped, and every shorter line
+# is read whole
+cmp out.1 big.out || { echo "FAIL blocks: 4 MiB and 128 KiB blocks make other lines"; fail=1; }
+cmp err.1 big.err || { echo "FAIL blocks: 4 MiB and 128 KiB blocks say other things"; diff err.1 big.err; fail=1; }
+mawk 'BEGIN {
+	long = "9"
+	while (length(long) < 300000)
+		long = long long
+	print "1672531200,voice,out,13305710000,+12125550123"
+	print substr(long, 1, 300000)
+	print "1672531200,fax,out,13305710000,+12125550123"
+	print "1672531200,voice,out,13305710000,+85291234567"
+}' >long.csv
+for n in 1 3; do
+	CALLBAR_BATCH_CHUNK=131072 "$cb" batch --threads $n --rules "$rules" long.csv long.out 2>long.err
+	[ "$(grep -c 'record too long' long.err)" = 1 ] || { echo "FAIL long --threads $n: want one report"; cat long.err; fail=1; }
+	has long long.err "batch: line 2: record too long"
+	has long long.err "batch: line 3: bad service (voice or sms)"
+	has long long.err "batch: 4 records: 1 allow, 1 block, 2 error"
+	[ "$(wc -l <long.out)" = 3 ] || { echo "FAIL long --threads $n: want 3 lines out"; cat long.out; fail=1; }
+done
 export CALLBAR_BATCH_CHUNK=131072
 mawk 'BEGIN {
 	srand(8)

@@ -6,8 +6,9 @@
  * cuts its lines, so that the lines, and with them the output, are the
  * same: a chunk ends after its last '\n', and the line begun there goes to
  * the front of the next chunk; but when MAX_RECORD bytes or more of that
- * line are in the block, they end the chunk as a line of their own, as one
- * thread takes them.
+ * line are in the block, they end the chunk as its line (too long, one bad
+ * record) and the rest of it, up to its '\n', is skipped, as one thread
+ * does.
  *
  * Workers take the chunks in input order and decide their lines, each with
  * its own struct batch: the chunk's output buffer, its line count, its
@@ -113,7 +114,7 @@ static void *reader(void *arg)
 	const struct chunk *prev = NULL;
 	size_t carry = 0; /* bytes at the end of prev that begin the next chunk */
 	uint64_t bytes = 0;
-	bool eof = false;
+	bool eof = false, skip = false; /* skip: the rest of a too long line */
 	for (uint64_t seq = 0; !eof; seq++) {
 		struct chunk *ck = &p->ring[seq % p->nring];
 		pthread_mutex_lock(&p->mu);
@@ -128,19 +129,32 @@ static void *reader(void *arg)
 		if (carry)
 			memcpy(ck->in, prev->in + prev->n, carry);
 		size_t have = carry;
-		size_t got = fread(ck->in + have, 1, p->block - have, p->in);
-		bytes += got;
-		have += got;
-		/* As run(): a short read is the end, an error too. */
-		eof = got == 0 || feof(p->in) || ferror(p->in);
+		for (;;) {
+			size_t got = fread(ck->in + have, 1, p->block - have, p->in);
+			bytes += got;
+			have += got;
+			/* As run(): a short read is the end, an error too. */
+			eof = got == 0 || feof(p->in) || ferror(p->in);
+			if (!skip) /* (skip: carry is 0, the block is all new) */
+				break;
+			const char *nl = memchr(ck->in, '\n', have);
+			size_t drop = nl ? (size_t)(nl - ck->in) + 1 : have;
+			memmove(ck->in, ck->in + drop, have - drop);
+			have -= drop;
+			skip = !nl;
+			if (eof)
+				break;
+		}
 		if (!have)
 			break;
 		size_t cut = have;
 		if (!eof) { /* have == p->block > MAX_RECORD: cut > 0 */
 			const char *nl = memrchr(ck->in, '\n', have);
 			cut = nl ? (size_t)(nl - ck->in) + 1 : 0;
-			if (have - cut >= MAX_RECORD)
+			if (have - cut >= MAX_RECORD) {
 				cut = have;
+				skip = true;
+			}
 		}
 		carry = have - cut;
 		ck->seq = seq;

@@ -368,7 +368,7 @@ static inline bool decide_line(struct batch *b, const char *s, size_t len)
 	}
 	if (!len)
 		return false;
-	if (len > MAX_RECORD) {
+	if (len >= MAX_RECORD) {
 		report(b, "record too long");
 		b->t.count[CBAR_ERROR]++;
 		return false;
@@ -395,14 +395,17 @@ void batch_lines(struct batch *b, const char *s, size_t n)
  * One thread.  The input is read a block at a time and cut into lines; a
  * line that does not end in the block is moved to the front and the block
  * filled up again, unless MAX_RECORD bytes of it are there already: then
- * those bytes are a line of their own (too long).  batch_threads.c cuts
- * its chunks at the same places, so that its lines are these.
+ * those bytes are its line (too long: one bad record) and the rest of it,
+ * up to its '\n', is skipped.  So every line of MAX_RECORD bytes or more is
+ * one bad record wherever the blocks fall, and every shorter one is read
+ * whole; batch_threads.c cuts its chunks by the same rule, so that its
+ * lines are these.
  */
 static bool run(struct batch *b, FILE *in)
 {
 	char *buf = malloc(b->block + 1);
 	size_t have = 0;
-	bool eof = false;
+	bool eof = false, skip = false; /* skip: the rest of a too long line */
 	if (!buf) {
 		fputs("callbar batch: out of memory\n", stderr);
 		return false;
@@ -417,12 +420,21 @@ static bool run(struct batch *b, FILE *in)
 		size_t i = 0;
 		for (;;) {
 			char *nl = memchr(buf + i, '\n', have - i);
+			if (skip) {
+				i = nl ? (size_t)(nl - buf) + 1 : have;
+				skip = !nl;
+				if (skip)
+					break;
+				continue;
+			}
 			if (!nl) {
 				if (!eof && have - i < MAX_RECORD)
 					break;
 				if (i == have)
 					break;
-				nl = buf + have; /* last line without newline, or too long */
+				/* the last line without newline, or too long */
+				skip = !eof;
+				nl = buf + have;
 			}
 			size_t len = (size_t)(nl - (buf + i));
 			const char *s = buf + i;
