@@ -240,6 +240,22 @@ static unsigned split_cc(const struct cbar_numplan *np, const char *d, unsigned 
 	return 0;
 }
 
+/* The value of eight ASCII digits, three multiplications instead of eight
+ * (pairs, then fours, then the eight: the bytes are loaded little-end
+ * first, so the first digit is the low byte). */
+static inline uint64_t eight_digits(const char *p)
+{
+	uint64_t x;
+	memcpy(&x, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);
+#endif
+	x -= 0x3030303030303030ull;
+	x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffull;
+	x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffull;
+	return (x * 10000 + (x >> 32)) & 0xffffffffull;
+}
+
 static void classify_cn(const struct cbar_numplan *np, struct cbar_number *out,
                         const char *nsn, unsigned n)
 {
@@ -337,13 +353,15 @@ static enum cbar_err finish(const struct cbar_numplan *np, const struct cbar__co
 		return CBAR_NUM_TOO_LONG;
 
 	memset(out, 0, sizeof *out);
-	uint64_t v = cc;
 	memcpy(out->digits, ccd, cc_len);
-	for (unsigned i = 0; i < n; i++) {
-		out->digits[cc_len + i] = d[i];
-		v = v * 10 + (uint64_t)(d[i] - '0');
-	}
+	memcpy(out->digits + cc_len, d, n);
 	out->digits[cc_len + n] = 0;
+	uint64_t v = cc;
+	unsigned i = 0;
+	for (; i + 8 <= n; i += 8)
+		v = v * 100000000u + eight_digits(d + i);
+	for (; i < n; i++)
+		v = v * 10 + (uint64_t)(d[i] - '0');
 	out->e164 = v;
 	out->cc = (uint16_t)cc;
 	out->cc_len = (uint8_t)cc_len;
