@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "daemon.h"
 #include "log.h"
+#include "rule_counts.h"
 #include "snapshot.h"
 
 /* ---- metrics ---------------------------------------------------------- */
@@ -78,14 +79,28 @@ struct metric_family m_sip_tcp = {
 	.help = "SIP TCP connections: accepted, closed (idle_closed of them by sip.tcp_idle_timeout).",
 	.type = METRIC_COUNTER, .labels = {"event"}, LOCK};
 struct metric_family m_sip_decisions = {
-	.name = "callbar_sip_decisions_total", .help = "SIP decisions by verdict.",
-	.type = METRIC_COUNTER, .labels = {"verdict"}, LOCK};
+	.name = "callbar_sip_decisions_total",
+	.help = "SIP decisions by verdict, service, direction and rule (its reason; default; "
+	        "emergency), as callbar_decisions_total counts HTTP ones.",
+	.type = METRIC_COUNTER, .labels = {"verdict", "service", "direction", "rule"}, LOCK};
 struct metric_family *const daemon_metrics[] = {
 	&m_build_info,   &m_http_requests, &m_http_duration,  &m_http_in_flight, &m_decisions,
 	&m_decision_duration, &m_rules_info, &m_rules_version, &m_rules_count,   &m_rules_loaded,
 	&m_reloads,      &m_registry_records, &m_store_up,    &m_sip_messages,   &m_sip_answers,
 	&m_sip_decisions, &m_sip_tcp,
 };
+
+/* One count of rule_counts_each() into callbar_sip_decisions_total. */
+static void sip_rule_count(void *arg, const char *label, unsigned service, unsigned direction,
+                           unsigned verdict, uint64_t n)
+{
+	static const char *const words[] = {"allow", "block", "error"};
+	(void)arg;
+	metric_count_set(&m_sip_decisions,
+	                 (const char *const[]){words[verdict], service ? "sms" : "voice",
+	                                       direction ? "out" : "in", label},
+	                 n);
+}
 
 /* The SIP workers keep their own counters (nothing shared on their path);
  * the page adds them up when it is rendered. */
@@ -115,9 +130,7 @@ static void collect_sip(struct daemon *d)
 		if (c.answered[i] || st == 302 || st == 403)
 			metric_count_set(&m_sip_answers, (const char *const[]){code}, c.answered[i]);
 	}
-	static const char *const words[] = {"allow", "block", "error"};
-	for (int i = 0; i < 3; i++)
-		metric_count_set(&m_sip_decisions, (const char *const[]){words[i]}, c.decisions[i]);
+	rule_counts_each(sip_rule_count, NULL);
 }
 const size_t daemon_metrics_count = sizeof daemon_metrics / sizeof daemon_metrics[0];
 

@@ -12,6 +12,7 @@
 #include "../net/addr.h"
 #include "daemon.h"
 #include "log.h"
+#include "rule_counts.h"
 #include "snapshot.h"
 
 static const char help[] =
@@ -183,6 +184,12 @@ static enum cbar_decision sip_decide(void *p, const struct cbar_event *ev, struc
 	enum cbar_decision dec = d->hooks.decide_event
 	                                 ? d->hooks.decide_event(d->hooks.ctx, s->rules, ev, v)
 	                                 : cbar_decide(s->rules, ev, NULL, v);
+	/* counted by rule as HTTP decisions are, in this thread's own block */
+	uint32_t label = v->rule >= 0 && (size_t)v->rule < s->rule_count ? s->rule_label[v->rule]
+	                 : v->reason && !strcmp(v->reason, "emergency") ? s->label_emergency
+	                                                                  : s->label_default;
+	rule_count(label, ev->service == CBAR_SMS, ev->direction == CBAR_OUT,
+	           (unsigned)dec <= CBAR_ERROR ? (unsigned)dec : CBAR_ERROR);
 	/* log.decision_log: the same line as an HTTP decision's, with the
 	 * front end named (off by default: a line per call costs) */
 	if (log_decisions()) {
@@ -511,6 +518,7 @@ out_slot:
 	slot_release(&d->rules);
 	pthread_mutex_destroy(&d->reload_lock);
 out_np:
+	rule_counts_release(); /* every thread that counted is gone */
 	cbar_numplan_free(d->np);
 	metrics_release(daemon_metrics, daemon_metrics_count);
 	return rc;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "rules_load.h"
+#include "rule_counts.h"
 #include "snapshot.h"
 
 static char *slurp(const char *path, size_t *len, struct cbar_diag *d)
@@ -83,6 +84,18 @@ struct daemon_snapshot *snapshot_build(const char *path, uint64_t version,
 		goto fail;
 	}
 	s->rule_count = cbar_rules_count(s->rules);
+	/* each rule's metric label (its reason, else "default"), interned
+	 * now so that the SIP workers count by id */
+	if (!(s->rule_label = malloc((s->rule_count + 1) * sizeof *s->rule_label))) {
+		cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < s->rule_count; i++) {
+		const char *why = cbar_rules_reason(s->rules, i);
+		s->rule_label[i] = rule_label_intern(why ? why : "default");
+	}
+	s->label_default = rule_label_intern("default");
+	s->label_emergency = rule_label_intern("emergency");
 
 	struct timespec ts;
 	struct tm tm;
@@ -103,6 +116,7 @@ void snapshot_free(void *snap)
 	if (!s)
 		return;
 	cbar_rules_free(s->rules);
+	free(s->rule_label);
 	free(s->path);
 	free(s->text);
 	free(s);

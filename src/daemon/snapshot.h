@@ -34,6 +34,8 @@ struct daemon_snapshot {
 	const struct cbar_numplan *np; /* the plan numbers are parsed with */
 	uint16_t country;   /* the context of numbers (the subscriber's country) */
 	struct cbar_rules *rules; /* compiled; decisions read only this */
+	uint32_t *rule_label;     /* each rule's rule_label_intern() id (rule_counts.h) */
+	uint32_t label_default, label_emergency;
 	char *text;               /* the file's bytes */
 	size_t len;
 	size_t lines;
