@@ -176,7 +176,10 @@ enum cbar_err http_start(struct http_server **out, const struct http_options *o,
 		(unsigned)o->conn_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert_pem,
-		MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem, MHD_OPTION_END);
+		MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem,
+		/* TLS 1.2 and 1.3 only, GnuTLS's usual ciphers among them */
+		MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+		MHD_OPTION_END);
 	if (!s->mhd) {
 		pthread_cond_destroy(&s->idle);
 		pthread_mutex_destroy(&s->lock);
