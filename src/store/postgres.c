@@ -9,6 +9,15 @@
  * Commits are durable (synchronous_commit on, asserted at connect).  Every
  * change sends NOTIFY callbar_changes with the new seq as payload, delivered
  * on commit; a node that missed some catches up with "changes since seq".
+ *
+ * A write transaction runs in libpq's pipeline mode: statements whose rows
+ * nobody reads (BEGIN, the lock, INSERT, UPDATE, NOTIFY) are sent and not
+ * waited for; a statement whose rows are read flushes the queue and reads
+ * every result before its own, and COMMIT ends the queue with a sync.  An
+ * unlock is then three round trips to the server instead of nine (BEGIN,
+ * lock and the record's SELECT; the audit head's SELECT; the writes and
+ * COMMIT), the same statements in the same order; a failure anywhere is
+ * found at the next read or at COMMIT, and the transaction rolls back.
  */
 #include <stdio.h>
 #include <errno.h>
@@ -23,9 +32,24 @@
 /* pg_advisory_xact_lock key: "callbar" in ASCII. */
 #define WRITER_LOCK "SELECT pg_advisory_xact_lock(27992450286117490)"
 
+/* Statements are prepared once per connection, found by the address of
+ * their text (store.c passes string literals): parsed and planned once.
+ * Names are never reused: one prepared in a transaction that failed is
+ * forgotten (it may not exist) and prepared again under a new name. */
+#define PREPARED_MAX 128
+
 struct pg {
 	PGconn *conn;
 	bool listening; /* LISTEN callbar_changes sent on this connection */
+	bool pipe;      /* in a write transaction, in pipeline mode */
+	int pending;    /* statements sent whose results are not read yet */
+	struct {
+		const char *sql;
+		unsigned id;
+	} prepared[PREPARED_MAX];
+	unsigned nprepared, next_id;
+	unsigned prepared_at_begin; /* nprepared when the write transaction began */
+	bool failed;                /* a statement of it failed (a prepare may have) */
 	char sqlbuf[4096];
 };
 
@@ -123,30 +147,6 @@ static void pg_close(struct cbar_store *s)
 	s->be_state = NULL;
 }
 
-static enum cbar_err pg_begin(struct cbar_store *s, bool write, struct cbar_diag *d)
-{
-	enum cbar_err err;
-	if (!write)
-		return run(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", d);
-	if ((err = run(s, "BEGIN ISOLATION LEVEL READ COMMITTED", d)))
-		return err;
-	if ((err = run(s, WRITER_LOCK, d)))
-		run(s, "ROLLBACK", NULL);
-	return err;
-}
-
-static enum cbar_err pg_commit(struct cbar_store *s, struct cbar_diag *d)
-{
-	return run(s, "COMMIT", d);
-}
-
-static void pg_rollback(struct cbar_store *s)
-{
-	struct pg *p = s->be_state;
-	if (PQtransactionStatus(p->conn) != PQTRANS_IDLE)
-		run(s, "ROLLBACK", NULL);
-}
-
 /* '?' placeholders to $1, $2...: store.c never puts '?' in a literal. */
 static const char *numbered(struct pg *p, const char *sql)
 {
@@ -162,15 +162,204 @@ static const char *numbered(struct pg *p, const char *sql)
 	return p->sqlbuf;
 }
 
+/* ---- pipeline mode (write transactions) ---------------------------------- */
+
+/* Queue a statement; its result is read later (drain). */
+static enum cbar_err send_q(struct cbar_store *s, const char *sql, int np,
+                            const char *const *params, struct cbar_diag *d)
+{
+	struct pg *p = s->be_state;
+	if (!PQsendQueryParams(p->conn, sql, np, NULL, params, NULL, NULL, 0))
+		return fail(s, NULL, d, "sending a statement");
+	p->pending++;
+	return CBAR_OK;
+}
+
+/* The name of store.c's statement sql on this connection, "" when it is
+ * not prepared (yet, or the table is full). */
+static void prepared_name(const struct pg *p, const char *sql, char name[24], bool *known)
+{
+	*known = false;
+	name[0] = '\0';
+	for (unsigned i = 0; i < p->nprepared; i++)
+		if (p->prepared[i].sql == sql) {
+			snprintf(name, 24, "cb%u", p->prepared[i].id);
+			*known = true;
+			return;
+		}
+	if (p->nprepared < PREPARED_MAX)
+		snprintf(name, 24, "cb%u", p->next_id);
+}
+
+/* A statement just prepared under the name prepared_name() gave. */
+static void prepared_add(struct pg *p, const char *sql)
+{
+	p->prepared[p->nprepared].sql = sql;
+	p->prepared[p->nprepared++].id = p->next_id++;
+}
+
+/* Queue store.c's statement sql, prepared on first use. */
+static enum cbar_err send_prepared(struct cbar_store *s, const char *sql, int np,
+                                   const char *const *params, struct cbar_diag *d)
+{
+	struct pg *p = s->be_state;
+	char name[24];
+	bool known;
+	prepared_name(p, sql, name, &known);
+	if (!name[0])
+		return send_q(s, numbered(p, sql), np, params, d);
+	if (!known) {
+		if (!PQsendPrepare(p->conn, name, numbered(p, sql), np, NULL))
+			return fail(s, NULL, d, "preparing a statement");
+		p->pending++;
+		prepared_add(p, sql);
+	}
+	if (!PQsendQueryPrepared(p->conn, name, np, params, NULL, NULL, 0))
+		return fail(s, NULL, d, "sending a statement");
+	p->pending++;
+	return CBAR_OK;
+}
+
+/* Read the results of the n oldest queued statements; the first failure
+ * is said in d (later ones were skipped by the server: aborted). */
+static enum cbar_err drain(struct cbar_store *s, int n, struct cbar_diag *d)
+{
+	struct pg *p = s->be_state;
+	enum cbar_err err = CBAR_OK;
+	for (; n > 0; n--, p->pending--) {
+		PGresult *r = PQgetResult(p->conn);
+		if (!r)
+			return fail(s, NULL, d, "reading a result");
+		ExecStatusType st = PQresultStatus(r);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+			p->failed = true;
+		if (!err && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+			err = st == PGRES_PIPELINE_ABORTED
+			              ? cbar_diag_set(d, CBAR_STORE_IO, 0, 0,
+			                              "registry server: statement skipped after an error")
+			              : fail(s, r, d, "running a statement");
+		PQclear(r);
+		while ((r = PQgetResult(p->conn))) /* to the end of this statement's results */
+			PQclear(r);
+	}
+	return err;
+}
+
+/* Send a sync, read everything up to it and leave pipeline mode; the
+ * first failure in d.  The connection is then as outside a pipeline. */
+static enum cbar_err sync_end(struct cbar_store *s, struct cbar_diag *d)
+{
+	struct pg *p = s->be_state;
+	enum cbar_err err = CBAR_OK;
+	if (!PQpipelineSync(p->conn))
+		err = fail(s, NULL, d, "sending a sync");
+	if (!err)
+		err = drain(s, p->pending, d);
+	else
+		p->pending = 0;
+	for (int guard = 0; guard < 4 && PQstatus(p->conn) == CONNECTION_OK; guard++) {
+		PGresult *r = PQgetResult(p->conn);
+		ExecStatusType st = r ? PQresultStatus(r) : PGRES_EMPTY_QUERY;
+		PQclear(r);
+		if (st == PGRES_PIPELINE_SYNC)
+			break;
+	}
+	PQexitPipelineMode(p->conn);
+	p->pipe = false;
+	return err;
+}
+
+static enum cbar_err pg_begin(struct cbar_store *s, bool write, struct cbar_diag *d)
+{
+	struct pg *p = s->be_state;
+	enum cbar_err err;
+	if (!write)
+		return run(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", d);
+	if (!PQenterPipelineMode(p->conn))
+		return fail(s, NULL, d, "starting a transaction");
+	p->pipe = true;
+	p->pending = 0;
+	p->prepared_at_begin = p->nprepared;
+	p->failed = false;
+	if ((err = send_q(s, "BEGIN ISOLATION LEVEL READ COMMITTED", 0, NULL, d)) ||
+	    (err = send_q(s, WRITER_LOCK, 0, NULL, d))) {
+		sync_end(s, NULL);
+		run(s, "ROLLBACK", NULL);
+	}
+	return err;
+}
+
+static enum cbar_err pg_commit(struct cbar_store *s, struct cbar_diag *d)
+{
+	struct pg *p = s->be_state;
+	if (!p->pipe)
+		return run(s, "COMMIT", d);
+	enum cbar_err err = send_q(s, "COMMIT", 0, NULL, d);
+	enum cbar_err e2 = sync_end(s, err ? NULL : d);
+	if (!err)
+		err = e2;
+	/* a failure left the transaction open and aborted, COMMIT skipped */
+	if (err && PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+		run(s, "ROLLBACK", NULL);
+	if (err || p->failed)
+		p->nprepared = p->prepared_at_begin;
+	return err;
+}
+
+static void pg_rollback(struct cbar_store *s)
+{
+	struct pg *p = s->be_state;
+	if (p->pipe && (sync_end(s, NULL) || p->failed))
+		p->nprepared = p->prepared_at_begin; /* a prepare may have failed */
+	if (PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+		run(s, "ROLLBACK", NULL);
+}
+
 static enum cbar_err pg_exec(struct cbar_store *s, const char *sql, int np,
                              const char *const *params, cbar__row_fn fn, void *arg,
                              struct cbar_diag *d)
 {
 	struct pg *p = s->be_state;
-	PGresult *r = PQexecParams(p->conn, numbered(p, sql), np, NULL, params, NULL, NULL, 0);
+	PGresult *r;
+	enum cbar_err err;
+	if (p->pipe) {
+		/* rows nobody reads: queued; rows to read: flush and read
+		 * everything queued before them, then them */
+		if ((err = send_prepared(s, sql, np, params, d)) || !fn)
+			return err;
+		if (!PQsendFlushRequest(p->conn) || PQflush(p->conn))
+			return fail(s, NULL, d, "sending statements");
+		if ((err = drain(s, p->pending - 1, d))) {
+			drain(s, 1, NULL);
+			return err;
+		}
+		r = PQgetResult(p->conn);
+		p->pending--;
+		PGresult *end;
+		while ((end = PQgetResult(p->conn)))
+			PQclear(end);
+	} else {
+		char name[24];
+		bool known;
+		prepared_name(p, sql, name, &known);
+		if (name[0] && !known) {
+			PGresult *pr = PQprepare(p->conn, name, numbered(p, sql), np, NULL);
+			ExecStatusType pst = PQresultStatus(pr);
+			if (pst != PGRES_COMMAND_OK) {
+				err = fail(s, pr, d, "preparing a statement");
+				PQclear(pr);
+				return err;
+			}
+			PQclear(pr);
+			prepared_add(p, sql);
+		}
+		r = name[0] ? PQexecPrepared(p->conn, name, np, params, NULL, NULL, 0)
+		            : PQexecParams(p->conn, numbered(p, sql), np, NULL, params, NULL, NULL, 0);
+	}
 	ExecStatusType st = PQresultStatus(r);
-	enum cbar_err err = CBAR_OK;
+	err = CBAR_OK;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		p->failed = p->failed || p->pipe;
 		err = fail(s, r, d, "running a statement");
 		goto done;
 	}
