@@ -60,7 +60,9 @@ static struct counter *tally_get(struct tally *t, const char *key)
 		exit(2);
 	}
 	struct counter *c = &t->c[t->n++];
-	snprintf(c->key, sizeof c->key, "%s", key);
+	size_t n = strnlen(key, sizeof c->key - 1); /* a longer key is cut */
+	memcpy(c->key, key, n);
+	c->key[n] = '\0';
 	c->n = 0;
 	return c;
 }
