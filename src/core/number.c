@@ -403,6 +403,15 @@ enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
 		q += plus;
 		m -= plus;
 		size_t i = 0;
+		for (; i + 8 <= m && i + 8 <= MAX_RAW; i += 8) { /* eight at a time */
+			uint64_t x;
+			memcpy(&x, q + i, 8);
+			/* all of 0x30..0x39: high nibbles 3, and still 3 after +6
+			 * (no byte carries into the next once the first holds) */
+			if ((x & 0xf0f0f0f0f0f0f0f0ull) != 0x3030303030303030ull ||
+			    ((x + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull) != 0x3030303030303030ull)
+				break;
+		}
 		while (i < m && i <= MAX_RAW && (unsigned char)(q[i] - '0') < 10)
 			i++;
 		if (i == m && m > 0 && m <= MAX_RAW) {
