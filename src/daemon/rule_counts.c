@@ -16,6 +16,18 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char *names[RULE_LABELS_MAX];
 static _Atomic uint32_t nnames;
+/* name -> id + 1 (0: empty), open addressing, half full at most: a rule
+ * file of 100,000 rules interns its labels in linear time */
+#define INDEX_SLOTS (2 * RULE_LABELS_MAX)
+static uint32_t index_of[INDEX_SLOTS];
+
+static uint32_t hash_of(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
 
 /* A thread's counts: chunks of CHUNK labels, made by their thread when
  * first counted into and published for the scrape. */
@@ -30,16 +42,21 @@ uint32_t rule_label_intern(const char *label)
 {
 	pthread_mutex_lock(&lock);
 	uint32_t n = atomic_load_explicit(&nnames, memory_order_relaxed), id;
-	for (id = 0; id < n && strcmp(names[id], label); id++)
-		;
-	if (id == n) {
+	size_t slot = hash_of(label) % INDEX_SLOTS;
+	while (index_of[slot] && strcmp(names[index_of[slot] - 1], label))
+		slot = (slot + 1) % INDEX_SLOTS;
+	if (index_of[slot]) {
+		id = index_of[slot] - 1;
+	} else {
 		char *copy = n < RULE_LABELS_MAX - 1 ? strdup(label) : NULL;
 		if (!copy) { /* full, or no memory: the last id is "other" */
 			id = RULE_LABELS_MAX - 1;
 			if (!names[id] && (names[id] = strdup("other")) && n <= id)
 				atomic_store_explicit(&nnames, id + 1, memory_order_release);
 		} else {
+			id = n;
 			names[id] = copy;
+			index_of[slot] = id + 1;
 			atomic_store_explicit(&nnames, n + 1, memory_order_release);
 		}
 	}
@@ -118,6 +135,7 @@ void rule_counts_release(void)
 		free(names[i]);
 		names[i] = NULL;
 	}
+	memset(index_of, 0, sizeof index_of);
 	atomic_store_explicit(&nnames, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&lock);
 }
