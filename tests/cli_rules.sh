@@ -80,6 +80,28 @@ t lint-warn 1 "$cb" lint shadow.rules
 has lint-warn out.txt "shadow.rules:3: warning: never matches: shadowed by the rule at line 2"
 t lint-ok 0 "$cb" lint "$src/../etc/callbar/pilots.rules"
 
+# --roaming yes|no: rules with 'roaming' match only a known state
+rr=$src/rules/roaming.rules
+t roaming-yes 0 "$cb" check --rules "$rr" --service voice --direction in --subscriber 13805710000 \
+	--peer +85291234567 --at 2023-01-01 --roaming yes
+has roaming-yes out.txt "allow rule=$rr:6 reason=roaming-abroad"
+t roaming-no 1 "$cb" check --rules "$rr" --service voice --direction in --subscriber 13805710000 \
+	--peer +85291234567 --at 2023-01-01 --roaming no
+has roaming-no out.txt "block rule=$rr:7 reason=intl-in-at-home"
+t roaming-unknown 0 "$cb" explain --rules "$rr" --service voice --direction in --subscriber 13805710000 \
+	--peer +85291234567 --at 2023-01-01
+has roaming-unknown out.txt "it needs the subscriber's roaming state, which the event does not give"
+t roaming-bad 2 "$cb" check --rules "$rr" --service voice --direction in --subscriber 13805710000 \
+	--peer +85291234567 --roaming maybe
+has roaming-bad err.txt "--roaming must be yes or no"
+printf '%s\n' '{"time":1672531200,"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567","roaming":true}' \
+	'{"time":1672531200,"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567","roaming":false}' \
+	'{"time":1672531200,"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567","roaming":1}' >roam.jsonl
+t roaming-jsonl 1 "$cb" batch --rules "$rr" --format jsonl roam.jsonl roam.out
+has roaming-jsonl roam.out '"roaming":true,"verdict":"allow","rule":"roaming.rules:6","reason":"roaming-abroad"'
+has roaming-jsonl roam.out '"roaming":false,"verdict":"block","rule":"roaming.rules:7"'
+has roaming-jsonl err.txt "batch: line 3: key 'roaming' not true or false"
+
 # batch: CSV in, verdicts appended, bad records counted and kept
 cat >in.csv <<'CSV'
 time,service,direction,subscriber,peer,ingress

@@ -83,6 +83,7 @@ static void run_case(void **state)
 			want(c, "peer", r.peer.digits);
 			want_int(c, "at", r.has_at ? r.at : -1);
 			want(c, "ingress", r.ingress);
+			want_int(c, "roaming", r.roaming);
 		}
 	} else if (!strcmp(kind, "unlock")) {
 		struct unlock_req r;

@@ -6,7 +6,7 @@
  *   FILE is a rule file relative to the cases file; AT as for --at;
  *   EXPECT: verdict (allow/block/error), line (the deciding rule's line or
  *   -), reason, announce (a name or -), exempt (+number or -), and inputs
- *   via=INGRESS, carrier=C, region=R.  Every case is decided twice, by
+ *   via=INGRESS, carrier=C, region=R, roaming=yes|no.  Every case is decided twice, by
  *   cbar_decide() and by cbar_explain(), and both must give the same verdict.
  * errors: NAME | TEXT | EXPECT, TEXT a rule file (quoted, \n between lines)
  *   compiled as NAME.rules beside the cases file (for its list files);
@@ -102,6 +102,8 @@ static void run_event(void **state)
 	}
 	if (case_expect(exp, "carrier", buf, sizeof buf))
 		ev.carrier = (uint8_t)cbar_carrier_lookup(buf, strlen(buf));
+	if (case_expect(exp, "roaming", buf, sizeof buf))
+		ev.roaming = !strcmp(buf, "yes") ? CBAR_ROAMING_YES : CBAR_ROAMING_NO;
 	if (case_expect(exp, "region", buf, sizeof buf))
 		ev.region = cbar_numplan_region(np, buf, strlen(buf));
 	struct cbar_unlock_lookup lk = cbar_unlockset_lookup(unlocks);

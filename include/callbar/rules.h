@@ -79,6 +79,10 @@ struct cbar_rules_loader {
 	void *ctx;
 };
 
+/* Whether our subscriber is roaming (on another network, abroad), when the
+ * switch says: a rule's `roaming yes|no` matches only a known state. */
+enum cbar_roaming { CBAR_ROAMING_UNKNOWN = 0, CBAR_ROAMING_NO = 1, CBAR_ROAMING_YES = 2 };
+
 /* An event, seen from our subscriber's side (DESIGN.md section 1). */
 struct cbar_event {
 	int64_t time;                        /* UTC seconds */
@@ -90,6 +94,7 @@ struct cbar_event {
 	uint8_t region;                      /* region index; CBAR_NONE: from the number */
 	const char *ingress;                 /* trunk class, NULL when not known */
 	size_t ingress_len;
+	uint8_t roaming;                     /* enum cbar_roaming; 0: not known */
 };
 
 enum cbar_decision { CBAR_ALLOW = 0, CBAR_BLOCK = 1, CBAR_ERROR = 2 };

@@ -66,6 +66,7 @@ struct batch {
 	uint64_t line;    /* lines so far: in the file, or in the chunk */
 	uint64_t reports;
 	bool first; /* the next line is the file's first */
+	uint8_t roaming; /* the record's, JSON lines only (enum cbar_roaming) */
 	bool progress;
 	uint64_t bytes, total; /* read so far, the file's size (0: unknown) */
 };

@@ -166,6 +166,7 @@ static const char *decide(struct batch *b, const char *const *f, const size_t *n
 		ev.ingress = f[5];
 		ev.ingress_len = n[5];
 	}
+	ev.roaming = b->roaming;
 	if (cbar_decide(b->now.rules, &ev, b->lk, v) == CBAR_ERROR) {
 		snprintf(msg, cap, "%s", cbar_err_message(v->err));
 		return msg;
@@ -297,6 +298,11 @@ static void jsonl_record(struct batch *b, const char *s, size_t len)
 			bad = msg;
 		}
 	}
+	json_t *rm = bad ? NULL : json_object_get(o, "roaming");
+	b->roaming = !rm ? CBAR_ROAMING_UNKNOWN : json_is_true(rm) ? CBAR_ROAMING_YES
+	                                                           : CBAR_ROAMING_NO;
+	if (rm && !json_is_boolean(rm))
+		bad = "key 'roaming' not true or false";
 	if (!bad)
 		bad = decide(b, f, n, 6, &v, &ov, msg, sizeof msg);
 	if (!o || !json_is_object(o)) {

@@ -12,7 +12,8 @@ static const char help_check[] =
 	"usage: callbar check --rules FILE [--unlocked FILE | --registry URL]\n"
 	"                     --service voice|sms\n"
 	"                     --direction in|out --subscriber NUM --peer NUM\n"
-	"                     [--at TIME] [--ingress NAME] [--carrier C] [--region R] [--json]\n"
+	"                     [--at TIME] [--ingress NAME] [--carrier C] [--region R]\n"
+	"                     [--roaming yes|no] [--json]\n"
 	"\n"
 	"Decide one call or message against a rule file (docs/rules.md).\n"
 	"\n"
@@ -28,6 +29,8 @@ static const char help_check[] =
 	"  --ingress NAME     trunk class the event came in on (intl-gateway)\n"
 	"  --carrier C, --region R   the subscriber's carrier and region when the switch\n"
 	"                     knows them (else from the numbering data)\n"
+	"  --roaming yes|no   whether the subscriber is roaming (for rules with\n"
+	"                     'roaming yes|no'; not given: such rules do not match)\n"
 	"  --json             one JSON object: verdict, rule, reason, announcement,\n"
 	"                     exempted_by, error\n"
 	"\n"
@@ -41,7 +44,7 @@ static const char help_explain[] =
 
 struct args {
 	const char *rules, *unlocked, *registry, *service, *direction, *subscriber, *peer, *at, *ingress;
-	const char *carrier, *region;
+	const char *carrier, *region, *roaming;
 	bool json;
 };
 
@@ -135,6 +138,7 @@ static int parse_args(int argc, char **argv, struct args *a, const char *help)
 		{"subscriber", required_argument, NULL, 'S'}, {"peer", required_argument, NULL, 'p'},
 		{"at", required_argument, NULL, 't'},         {"ingress", required_argument, NULL, 'i'},
 		{"carrier", required_argument, NULL, 'c'},    {"region", required_argument, NULL, 'g'},
+		{"roaming", required_argument, NULL, 'm'},
 		{"json", no_argument, NULL, 'j'},             {"help", no_argument, NULL, 'h'},
 		{"registry", required_argument, NULL, 'R'},   {0, 0, 0, 0},
 	};
@@ -152,6 +156,7 @@ static int parse_args(int argc, char **argv, struct args *a, const char *help)
 		case 't': a->at = optarg; break;
 		case 'i': a->ingress = optarg; break;
 		case 'c': a->carrier = optarg; break;
+		case 'm': a->roaming = optarg; break;
 		case 'g': a->region = optarg; break;
 		case 'j': a->json = true; break;
 		case 'h': fputs(help, stdout); return CLI_OK;
@@ -244,6 +249,13 @@ static int run(int argc, char **argv, bool explain)
 	if (a.ingress) {
 		ev.ingress = a.ingress;
 		ev.ingress_len = strlen(a.ingress);
+	}
+	if (a.roaming) {
+		if (strcmp(a.roaming, "yes") && strcmp(a.roaming, "no")) {
+			rc = bad_input(&a, cmd, "--roaming must be yes or no");
+			goto out;
+		}
+		ev.roaming = !strcmp(a.roaming, "yes") ? CBAR_ROAMING_YES : CBAR_ROAMING_NO;
 	}
 	if (a.carrier && !(ev.carrier = (uint8_t)cbar_carrier_lookup(a.carrier, strlen(a.carrier)))) {
 		rc = bad_input(&a, cmd, "unknown --carrier");

@@ -775,6 +775,15 @@ static enum cbar_err cl_via(struct ps *ps, const struct tok *kw, struct rule_ctx
 	return CBAR_OK;
 }
 
+static enum cbar_err cl_roaming(struct ps *ps, const struct tok *kw, struct rule_ctx *rc)
+{
+	struct tok t;
+	if (!next_tok(ps, &t) || !(tok_is(&t, "yes") || tok_is(&t, "no")))
+		return fail(ps, CBAR_RULES_SYNTAX, kw->col, "'roaming' needs 'yes' or 'no'");
+	rc->r->roaming = tok_is(&t, "yes") ? CBAR_ROAMING_YES : CBAR_ROAMING_NO;
+	return CBAR_OK;
+}
+
 static enum cbar_err cl_unless(struct ps *ps, const struct tok *kw, struct rule_ctx *rc)
 {
 	struct tok t;
@@ -820,7 +829,7 @@ static const struct {
 	{"via", cl_via, 1u << 5, false},        {"unless", cl_unless, 1u << 6, false},
 	{"reason", cl_reason, 1u << 7, false},  {"announce", cl_announce, 1u << 8, false},
 	/* Room for what DESIGN.md section 3 announces; not yet built. */
-	{"roaming", NULL, 0, true},             {"attest", NULL, 0, true},
+	{"roaming", cl_roaming, 1u << 10, false}, {"attest", NULL, 0, true},
 	{"ramp", cl_ramp, 1u << 9, false},      {"velocity", NULL, 0, true},
 };
 
@@ -893,8 +902,8 @@ static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
 			return fail(ps, CBAR_RULES_SYNTAX, t.col,
 			            "'" TOKF "' is reserved for a later version of callbar", TOKA(&t));
 		if (rc.seen & clauses[k].bit)
-			return fail(ps, CBAR_RULES_SYNTAX, t.col, "a second '" TOKF "' (or to/from) in one rule",
-			            TOKA(&t));
+			return fail(ps, CBAR_RULES_SYNTAX, t.col, "a second '" TOKF "'%s in one rule",
+			            TOKA(&t), clauses[k].bit == 1u ? " (or to/from)" : "");
 		rc.seen |= clauses[k].bit;
 		if ((err = clauses[k].fn(ps, &t, &rc)))
 			return err;
@@ -905,7 +914,7 @@ static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
 		            "'since' to the ramp date");
 	r->dflt = r->scope == CBAR_SCOPE_ALL && r->set < 0 && !r->carriers && r->any_region &&
 	          r->since == INT64_MIN && r->until == INT64_MAX && !r->ingress && !r->unless &&
-	          !r->ramp_end;
+	          !r->ramp_end && !r->roaming;
 	return CBAR_OK;
 }
 

@@ -145,7 +145,8 @@ static bool event_ok(const struct cbar_event *ev)
 {
 	return ev && ev->peer && ev->subscriber &&
 	       (ev->service == CBAR_VOICE || ev->service == CBAR_SMS) &&
-	       (ev->direction == CBAR_IN || ev->direction == CBAR_OUT);
+	       (ev->direction == CBAR_IN || ev->direction == CBAR_OUT) &&
+	       ev->roaming <= CBAR_ROAMING_YES;
 }
 
 /* What the conditions checked after the bitmaps say: 0 holds, else a
@@ -186,6 +187,11 @@ static const char *late_conditions(const struct cbar__rule *r, const struct cbar
 	if (r->ingress && (!ev->ingress || ev->ingress_len != r->ingress_len ||
 	                   memcmp(ev->ingress, r->ingress, r->ingress_len)))
 		return "the event did not come in via its ingress";
+	if (r->roaming && ev->roaming != r->roaming)
+		return ev->roaming == CBAR_ROAMING_UNKNOWN
+		               ? "it needs the subscriber's roaming state, which the event does not give"
+		               : r->roaming == CBAR_ROAMING_YES ? "the subscriber is not roaming"
+		                                                : "the subscriber is roaming";
 	return NULL;
 }
 
@@ -357,6 +363,8 @@ static bool covers(const struct cbar_rules *rs, const struct cbar__rule *a, size
 	}
 	if (a->ingress && (!b->ingress || b->ingress_len != a->ingress_len ||
 	                   memcmp(a->ingress, b->ingress, a->ingress_len)))
+		return false;
+	if (a->roaming && a->roaming != b->roaming)
 		return false;
 	if (a->set < 0)
 		return true;

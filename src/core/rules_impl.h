@@ -52,6 +52,7 @@ struct cbar__rule {
 	                         at ramp_end (staged rollout) */
 	char *ingress;        /* NULL: any */
 	size_t ingress_len;
+	uint8_t roaming;      /* enum cbar_roaming the event must have; 0: any */
 	uint8_t unless; /* enum cbar__unless */
 	bool dflt;      /* unconditional: the file's default */
 	char *reason;

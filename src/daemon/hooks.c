@@ -316,6 +316,7 @@ static enum cbar_err hook_decide(void *ctx, const struct daemon_snapshot *snap,
 		.peer = &req->peer,
 		.ingress = req->ingress[0] ? req->ingress : NULL,
 		.ingress_len = strlen(req->ingress),
+		.roaming = req->roaming,
 	};
 	struct cbar_verdict v;
 	hook_decide_event(e, snap->rules, &ev, &v);

@@ -6,7 +6,8 @@
 #include "request.h"
 
 /* Kinds of field value. */
-enum fkind { F_ENUM, F_NUMBER, F_TIME, F_TEXT, F_DOC, F_OBJECT };
+/* F_BOOL: a JSON true or false into a uint8_t, 2 and 1 (0: not given). */
+enum fkind { F_ENUM, F_NUMBER, F_TIME, F_TEXT, F_DOC, F_OBJECT, F_BOOL };
 
 struct field {
 	const char *name;
@@ -41,6 +42,7 @@ static const struct field decide_fields[] = {
 	{.name = "peer", .kind = F_NUMBER, .required = true, .off = OFF(decide_req, peer)},
 	{.name = "at", .kind = F_TIME, .off = OFF(decide_req, at), .has = true,
 	 .has_off = OFF(decide_req, has_at)},
+	{.name = "roaming", .kind = F_BOOL, .off = OFF(decide_req, roaming)},
 	{.name = "ingress", .kind = F_TEXT, .off = OFF(decide_req, ingress),
 	 .size = SIZE(decide_req, ingress)},
 	{0},
@@ -146,6 +148,12 @@ static enum cbar_err set_field(const struct field *f, const json_t *v, void *out
 		snprintf(sub.prefix, sizeof sub.prefix, "%.12s%.10s.", c->prefix, f->name);
 		return parse_object(v, f->sub, out, &sub, e);
 	}
+	if (f->kind == F_BOOL) {
+		if (!json_is_boolean(v))
+			return fail(e, CBAR_BAD_TYPE, c, f->name, "want true or false");
+		*(uint8_t *)dst = json_is_true(v) ? 2 : 1;
+		return CBAR_OK;
+	}
 	if (!json_is_string(v))
 		return fail(e, CBAR_BAD_TYPE, c, f->name, "want a string");
 	const char *s = json_string_value(v);
@@ -180,6 +188,7 @@ static enum cbar_err set_field(const struct field *f, const json_t *v, void *out
 		dst[len] = '\0';
 		return CBAR_OK;
 	case F_OBJECT:
+	case F_BOOL:
 		break;
 	}
 	return CBAR_INVAL;

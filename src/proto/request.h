@@ -50,6 +50,7 @@ struct decide_req {
 	bool has_at;
 	int64_t at;        /* UTC seconds; the daemon fills now when !has_at */
 	char ingress[REQ_TEXT_MAX + 1]; /* "" when not given */
+	uint8_t roaming;   /* "roaming": 0 not given, 1 false, 2 true (enum cbar_roaming) */
 };
 
 /* PUT /v1/unlocks/{number}: the subscriber comes from the path. */

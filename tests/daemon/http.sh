@@ -223,4 +223,16 @@ has open_decide body.json '"verdict":"allow"'
 call open_batch 200 -d "[$EV]" "$U/v1/decide/batch"
 err open_unlock 401 UNAUTHENTICATED null -X PUT -d '{"channel":"app"}' "$U/v1/unlocks/13805710000"
 stop_daemon
+
+# "roaming": the rules' roaming condition, from the request
+cp "$SRC/../rules/roaming.rules" ro.rules
+printf '[http]\ndecide_auth = none\n[rules]\nfile = ro.rules\n[auth]\ntokens = tok\n' >ro.conf
+start_daemon --config ro.conf
+RE='"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567","at":"2023-01-01T00:00:00Z"'
+call roaming_yes 200 -d "{$RE,\"roaming\":true}" "$U/v1/decide"
+has roaming_yes body.json '"verdict":"allow","rule":"ro.rules:6","reason":"roaming-abroad"'
+call roaming_no 200 -d "{$RE,\"roaming\":false}" "$U/v1/decide"
+has roaming_no body.json '"verdict":"block","rule":"ro.rules:7"'
+err roaming_type 400 BAD_TYPE roaming -d "{$RE,\"roaming\":\"yes\"}" "$U/v1/decide"
+stop_daemon
 finish
