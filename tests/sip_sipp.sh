@@ -125,6 +125,28 @@ for tp in u1 t1; do
 done
 
 # SIGTERM stops a server cleanly (exit 0) and it reports its counters.
+# roaming=yes|no on a listener: every event there is a roamer's (or not),
+# for the rules' 'roaming' condition (tests/rules/roaming.rules)
+"$cb" sip-serve --workers 1 --rules "$src/rules/roaming.rules" --at 2023-01-01 \
+	--listener "127.0.0.1:0 direction=in transport=udp roaming=yes" \
+	--listener "127.0.0.1:0 direction=in transport=udp roaming=no" \
+	>"$dir/C.out" 2>"$dir/C.err" &
+cpid=$!
+i=0
+while [ "$(grep -c '^sip ' "$dir/C.out" 2>/dev/null)" != 2 ]; do
+	i=$((i + 1))
+	[ $i -lt 200 ] && kill -0 $cpid 2>/dev/null || { echo "FAIL: sip-serve C did not start"; cat "$dir/C.err"; exit 1; }
+	sleep 0.05
+done
+grep -q ' udp$' "$dir/C.out" || { echo "FAIL: C: not UDP only"; cat "$dir/C.out"; fail=1; }
+c_yes=$(awk 'NR == 1 {n = split($3, a, ":"); print a[n]}' "$dir/C.out")
+c_no=$(awk 'NR == 2 {n = split($3, a, ":"); print a[n]}' "$dir/C.out")
+run roaming_yes "$c_yes" u1 invite_302 -set ruri "sip:13805710000@$h" -set from "sip:+85291234567@$h"
+run roaming_no "$c_no" u1 invite_403 -set ruri "sip:13805710000@$h" -set from "sip:+85291234567@$h" \
+	-set reason 'Q.850;cause=21;text="intl-in-at-home"' -set rule "roaming.rules:7"
+kill -TERM $cpid
+wait $cpid || { echo "FAIL: sip-serve C exit after SIGTERM"; fail=1; }
+
 for name in A B; do
 	p=$(echo $pids | cut -d' ' -f$([ $name = A ] && echo 1 || echo 2))
 	kill -TERM "$p"

@@ -385,7 +385,7 @@ static void listener_spec(void **state)
 	size_t ning = 0, at = 99;
 	char err[160];
 	const char *s = "  10.0.0.1:5070\tdirection=in transport=tcp subscriber=ruri,to,pai "
-	                "peer=from via=10.1.0.0/16=gw via=10.2.0.0/16=core block=603 fail=302";
+	                "peer=from via=10.1.0.0/16=gw via=10.2.0.0/16=core block=603 fail=302 roaming=yes";
 	assert_true(sip_listener_spec(s, strlen(s), &l, ing, 3, &ning, err, sizeof err, &at));
 	assert_int_equal(l.addr.ss_family, AF_INET);
 	assert_int_equal(ntohs(((struct sockaddr_in *)(void *)&l.addr)->sin_port), 5070);
@@ -404,6 +404,7 @@ static void listener_spec(void **state)
 	assert_int_equal(l.block_status, 603);
 	assert_true(l.fail_open);
 	assert_int_equal(l.given, SIP_GIVEN_BLOCK | SIP_GIVEN_FAIL);
+	assert_int_equal(l.roaming, CBAR_ROAMING_YES);
 	/* the address alone: out, UDP and TCP, default sources, no via */
 	assert_true(sip_listener_spec("[::1]:5060", 10, &l, ing, 3, &ning, err, sizeof err, &at));
 	assert_int_equal(l.addr.ss_family, AF_INET6);
@@ -412,6 +413,7 @@ static void listener_spec(void **state)
 	assert_int_equal(l.nsub + l.npeer, 0);
 	assert_null(l.ingress);
 	assert_int_equal(l.given, 0);
+	assert_int_equal(l.roaming, CBAR_ROAMING_UNKNOWN);
 	static const struct {
 		const char *spec;
 		size_t at;
@@ -434,6 +436,7 @@ static void listener_spec(void **state)
 		{"1.2.3.4:5 block=404", 10, "block: want 403 or 603"},
 		{"1.2.3.4:5 fail=200", 10, "fail: want 302 or 500"},
 		{"1.2.3.4:5 fail=302 fail=500", 19, "'fail' given twice"},
+		{"1.2.3.4:5 roaming=maybe", 10, "roaming: want yes or no"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		ning = 2; /* two taken: room for one more via */

@@ -36,7 +36,7 @@ static const char help[] =
 	"  --listener SPEC     a listener described in full (repeatable):\n"
 	"                      'ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]\n"
 	"                      [subscriber=SRC,...] [peer=SRC,...] [via=CIDR=NAME]...\n"
-	"                      [block=403|603] [fail=302|500]'\n"
+	"                      [block=403|603] [fail=302|500] [roaming=yes|no]'\n"
 	"                      with SRC ruri, to, from or pai, tried in order; its via\n"
 	"                      classes replace --ingress for it, its block and fail\n"
 	"                      --block-status and --fail-mode (docs/sip.md)\n"

@@ -146,6 +146,7 @@ static enum cbar_decision decide(const struct sip_listener *l, const struct cbar
 		.direction = c->direction,
 		.subscriber = &sub,
 		.peer = &peer,
+		.roaming = c->roaming,
 	};
 	enum cbar_err e = number_from(np, c->country, m, c->sub_src, c->nsub, &sub);
 	if (!e)

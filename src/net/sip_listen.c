@@ -5,7 +5,7 @@
  *
  *   ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]
  *             [subscriber=SRC[,SRC...]] [peer=SRC[,SRC...]] [via=CIDR=NAME]...
- *             [block=403|603] [fail=302|500]
+ *             [block=403|603] [fail=302|500] [roaming=yes|no]
  *
  * SRC is ruri, to, from or pai, tried in the order written.  Words are
  * separated by spaces or tabs; each option at most once, but via as often
@@ -65,7 +65,7 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 {
 	size_t i = 0, first_via = *ning;
 	bool seen_dir = false, seen_tp = false, seen_sub = false, seen_peer = false;
-	bool seen_block = false, seen_fail = false;
+	bool seen_block = false, seen_fail = false, seen_roaming = false;
 	memset(l, 0, sizeof *l);
 	l->direction = CBAR_OUT;
 	l->transports = SIP_UDP | SIP_TCP;
@@ -142,6 +142,13 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 			l->given |= SIP_GIVEN_FAIL;
 			if (!ok)
 				snprintf(err, errcap, "fail: want 302 or 500");
+		} else if (word_is(v, kn, "roaming")) {
+			/* a trunk that carries only roamers' traffic (or none) */
+			seen = &seen_roaming;
+			ok = word_is(val, vn, "yes") || word_is(val, vn, "no");
+			l->roaming = word_is(val, vn, "yes") ? CBAR_ROAMING_YES : CBAR_ROAMING_NO;
+			if (!ok)
+				snprintf(err, errcap, "roaming: want yes or no");
 		} else if (word_is(v, kn, "via")) {
 			ok = *ning < cap && sip_ingress_parse(val, vn, &ing[*ning]);
 			if (ok)
@@ -152,7 +159,7 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 				snprintf(err, errcap, "via: want CIDR=NAME (10.1.0.0/16=intl-gateway)");
 		} else {
 			snprintf(err, errcap, "unknown option '%.*s' (direction, transport, subscriber, "
-			                      "peer, via, block, fail)", (int)(kn > 32 ? 32 : kn), v);
+			                      "peer, via, block, fail, roaming)", (int)(kn > 32 ? 32 : kn), v);
 			return false;
 		}
 		if (!ok)

@@ -84,6 +84,7 @@ struct sip_listener_cfg {
 	uint16_t block_status;        /* 403 (0 means 403) or 603 */
 	bool fail_open;               /* error verdict: true 302, false 500 */
 	unsigned given;               /* SIP_GIVEN_*: set by sip_listener_spec() */
+	uint8_t roaming;              /* enum cbar_roaming of every event here; 0: not known */
 	uint16_t country;             /* context for national numbers (CN) */
 	const struct sip_ingress *ingress; /* copied by sip_server_start() */
 	size_t ningress;
@@ -145,7 +146,7 @@ uint16_t sip_status_code(enum sip_status_slot s);
  * A listener from its one-line description (docs/sip.md "Listeners"):
  *   ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]
  *             [subscriber=SRC,...] [peer=SRC,...] [via=CIDR=NAME]...
- *             [block=403|603] [fail=302|500]
+ *             [block=403|603] [fail=302|500] [roaming=yes|no]
  * with SRC one of ruri, to, from, pai.  Sets addr, direction, transports
  * and the number sources of *l (the rest zero; sources not given: the
  * direction's defaults), block_status and fail_open when given (then
