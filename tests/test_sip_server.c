@@ -202,6 +202,23 @@ static void udp_batch(void **state)
 	close(fd);
 }
 
+static const char ack[] = "ACK sip:+85291234567@gw SIP/2.0\r\n"
+                          "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKretrans1\r\n"
+                          "From: <sip:13805710000@sw>;tag=f1\r\n"
+                          "To: <sip:+85291234567@gw>;tag=x\r\n"
+                          "Call-ID: retrans@test\r\n"
+                          "CSeq: 1 ACK\r\n"
+                          "Max-Forwards: 70\r\n"
+                          "Content-Length: 0\r\n\r\n";
+static const char options[] = "OPTIONS sip:callbar@gw SIP/2.0\r\n"
+                              "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKopt1\r\n"
+                              "From: <sip:probe@sw>;tag=p1\r\n"
+                              "To: <sip:callbar@gw>\r\n"
+                              "Call-ID: options@test\r\n"
+                              "CSeq: 1 OPTIONS\r\n"
+                              "Max-Forwards: 70\r\n"
+                              "Content-Length: 0\r\n\r\n";
+
 /* ACK never reaches a worker over UDP: the socket filter drops it, and the
  * kernel's drop counter says so.  A datagram too short for the filter's
  * 4-byte test passes (the worker drops it), and OPTIONS, sent last on the
@@ -209,22 +226,6 @@ static void udp_batch(void **state)
 static void udp_ack_filter(void **state)
 {
 	(void)state;
-	static const char ack[] = "ACK sip:+85291234567@gw SIP/2.0\r\n"
-	                          "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKretrans1\r\n"
-	                          "From: <sip:13805710000@sw>;tag=f1\r\n"
-	                          "To: <sip:+85291234567@gw>;tag=x\r\n"
-	                          "Call-ID: retrans@test\r\n"
-	                          "CSeq: 1 ACK\r\n"
-	                          "Max-Forwards: 70\r\n"
-	                          "Content-Length: 0\r\n\r\n";
-	static const char options[] = "OPTIONS sip:callbar@gw SIP/2.0\r\n"
-	                              "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKopt1\r\n"
-	                              "From: <sip:probe@sw>;tag=p1\r\n"
-	                              "To: <sip:callbar@gw>\r\n"
-	                              "Call-ID: options@test\r\n"
-	                              "CSeq: 1 OPTIONS\r\n"
-	                              "Max-Forwards: 70\r\n"
-	                              "Content-Length: 0\r\n\r\n";
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in a = server_addr();
 	char r[4096];
@@ -375,6 +376,42 @@ static void tcp_idle(void **state)
 	sip_server_stop(s2);
 }
 
+/* With the filter off (sip.ack_filter = false) the ACK reaches a worker,
+ * which absorbs it: counted as received and dropped, not by the kernel. */
+static void ack_unfiltered(void **state)
+{
+	(void)state;
+	struct sip_listener_cfg l = {.transports = SIP_UDP, .direction = CBAR_OUT,
+	                             .country = cbar_numplan_country(np, "CN", 2)};
+	struct sockaddr_in *a4 = (void *)&l.addr;
+	a4->sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", &a4->sin_addr);
+	struct sip_server_cfg cfg = {.listeners = &l, .nlisteners = 1, .workers = 1, .np = np,
+	                             .decider = {toy_decide, NULL, toy_enter, toy_leave},
+	                             .ack_filter = false};
+	struct sip_server *s2;
+	char err[256], r[4096];
+	assert_int_equal(sip_server_start(&cfg, &s2, err, sizeof err), 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(sip_server_port(s2, 0))};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(sendto(fd, ack, sizeof ack - 1, 0, (void *)&a, sizeof a) > 0);
+	assert_true(sendto(fd, options, sizeof options - 1, 0, (void *)&a, sizeof a) > 0);
+	assert_true(recv_one(fd, r, sizeof r) > 0); /* OPTIONS: read after the ACK */
+	struct sip_counters c = {0};
+	for (int i = 0; i < 100 && c.received < 2; i++) { /* published after the batch */
+		memset(&c, 0, sizeof c);
+		sip_server_counters(s2, &c);
+		if (c.received < 2)
+			usleep(10000);
+	}
+	assert_int_equal(c.received, 2);
+	assert_int_equal(c.dropped, 1);
+	assert_int_equal(c.udp_kernel_dropped, 0);
+	close(fd);
+	sip_server_stop(s2);
+}
+
 /* sip_listener_spec(): every option, the defaults, and each error with the
  * byte offset of the word at fault. */
 static void listener_spec(void **state)
@@ -458,6 +495,7 @@ int main(void)
 		cmocka_unit_test(counters),
 		cmocka_unit_test(listener_spec),
 		cmocka_unit_test(tcp_idle),
+		cmocka_unit_test(ack_unfiltered),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
