@@ -102,6 +102,30 @@ has roaming-jsonl roam.out '"roaming":true,"verdict":"allow","rule":"roaming.rul
 has roaming-jsonl roam.out '"roaming":false,"verdict":"block","rule":"roaming.rules:7"'
 has roaming-jsonl err.txt "batch: line 3: key 'roaming' not true or false"
 
+# batch: a CDR export's own header names the columns, in any order, with
+# more of them (kept as they are), roaming among them
+{
+	echo "call_id,peer,duration,subscriber,direction,service,time,roaming,trunk"
+	echo "c1,+85291234567,12,13805710000,in,voice,1672531200,yes,A"
+	echo "c2,+85291234567,12,13805710000,in,voice,1672531200,no,A"
+	echo "c3,+85291234567,12,13805710000,in,voice,1672531200,,A"
+	echo "c4,+85291234567,12,13805710000,in,voice,1672531200,maybe,A"
+	echo "c5,+85291234567,12"
+	n=0
+	while [ $n -lt 3000 ]; do echo "x$n,+85291234567,1,13805710000,in,voice,1672531200,no,B"; n=$((n + 1)); done
+} >cdr.csv
+t cdr 1 "$cb" batch --rules "$rr" cdr.csv cdr.out
+has cdr cdr.out "call_id,peer,duration,subscriber,direction,service,time,roaming,trunk,verdict,rule,reason"
+has cdr cdr.out "c1,+85291234567,12,13805710000,in,voice,1672531200,yes,A,allow,roaming.rules:6,roaming-abroad"
+has cdr cdr.out "c2,+85291234567,12,13805710000,in,voice,1672531200,no,A,block,roaming.rules:7,intl-in-at-home"
+has cdr cdr.out "c3,+85291234567,12,13805710000,in,voice,1672531200,,A,allow,roaming.rules:8,"
+has cdr err.txt "batch: line 5: bad roaming (yes, no, or empty)"
+has cdr err.txt "batch: line 6: fewer fields than the header names"
+has cdr err.txt "batch: 3005 records: 2 allow, 3001 block, 2 error"
+CALLBAR_BATCH_CHUNK=131072 "$cb" batch --threads 3 --rules "$rr" cdr.csv cdr3.out 2>cdr3.err
+cmp cdr.out cdr3.out || { echo "FAIL cdr --threads 3: other bytes"; fail=1; }
+cmp err.txt cdr3.err || { echo "FAIL cdr --threads 3: says other things"; diff err.txt cdr3.err; fail=1; }
+
 # batch: CSV in, verdicts appended, bad records counted and kept
 cat >in.csv <<'CSV'
 time,service,direction,subscriber,peer,ingress
@@ -243,11 +267,11 @@ same threads-changed 1 3 --rules "$rules" --unlocked "$unl" --compare old.rules 
 mawk 'BEGIN {
 	print "time,service,direction,subscriber,peer,ingress,padding-to-64-by"
 	for (i = 2; i <= 2048; i++)
-		print "1672531200,voice,out,13305710000,+12125550123,padding-to-64-byt"
+		print "1672531200,voice,out,13305710000,+12125550123,,padding-to-64-by"
 	print "time,voice,out,13305710000,+12125550123"
 }' >head.csv
 same threads-header 1 3 --rules "$rules" head.csv
-has threads-header err.3 "batch: line 2049: bad time"
+has threads-header err.3 "batch: line 2049: fewer fields than the header names"
 # from a pipe, and in 4 MiB chunks
 "$cb" batch --threads 3 --rules "$rules" --unlocked "$unl" <big.csv >pipe.out 2>/dev/null
 cmp big.out pipe.out || { echo "FAIL threads-pipe: other bytes"; fail=1; }

@@ -47,6 +47,21 @@ struct tally {
 
 struct chunk; /* batch_threads.c */
 
+/* Where the fields are, by the CSV header's names (a CDR export with more
+ * columns, in another order): index of time, service, direction,
+ * subscriber, peer, ingress, roaming (-1: no such column). */
+#define MAP_FIELDS 7
+#define MAP_COLUMNS_MAX 128
+struct colmap {
+	int col[MAP_FIELDS];
+	int ncols;   /* columns in the header */
+	bool custom; /* not the fixed time,service,direction,subscriber,peer[,ingress] */
+};
+
+/* Whether the line is a CSV header naming at least time, service,
+ * direction, subscriber and peer; *m says where each is. */
+bool batch_header(const char *s, size_t len, struct colmap *m);
+
 struct batch {
 	/* Read by every record, the same in every thread. */
 	const struct cbar_numplan *np;
@@ -66,7 +81,9 @@ struct batch {
 	uint64_t line;    /* lines so far: in the file, or in the chunk */
 	uint64_t reports;
 	bool first; /* the next line is the file's first */
-	uint8_t roaming; /* the record's, JSON lines only (enum cbar_roaming) */
+	uint8_t roaming; /* the record's (enum cbar_roaming) */
+	const struct colmap *map; /* NULL: the fixed columns */
+	struct colmap own_map;    /* one thread: the header read */
 	bool progress;
 	uint64_t bytes, total; /* read so far, the file's size (0: unknown) */
 };

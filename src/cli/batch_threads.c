@@ -68,6 +68,9 @@ struct worker {
 struct pipeline {
 	FILE *in, *out;
 	size_t block;
+	bool jsonl;
+	struct colmap map; /* a CSV header's layout, set by the reader before
+	                      the first chunk is handed out */
 	struct chunk *ring;
 	size_t nring;
 	pthread_mutex_t mu;
@@ -157,6 +160,14 @@ static void *reader(void *arg)
 			}
 		}
 		carry = have - cut;
+		if (seq == 0 && !p->jsonl) { /* the header's layout, for every worker */
+			const char *nl = memchr(ck->in, '\n', cut);
+			size_t hl = nl ? (size_t)(nl - ck->in) : cut;
+			if (hl && ck->in[hl - 1] == '\r')
+				hl--;
+			if (!batch_header(ck->in, hl, &p->map))
+				p->map.custom = false;
+		}
 		ck->seq = seq;
 		ck->n = cut;
 		ck->end = bytes - carry;
@@ -195,6 +206,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&p->mu);
 
 		b->ck = ck;
+		b->map = p->map.custom ? &p->map : NULL; /* written before chunk 0 was */
 		b->obuf = ck->out;
 		b->ocap = ck->ocap;
 		b->on = 0;
@@ -324,6 +336,7 @@ bool batch_threads(struct batch *b, FILE *in, unsigned threads)
 	    .in = in,
 	    .out = b->out,
 	    .block = b->block,
+	    .jsonl = b->jsonl,
 	    .nring = 2 * (size_t)threads,
 	    .mu = PTHREAD_MUTEX_INITIALIZER,
 	    .filled = PTHREAD_COND_INITIALIZER,

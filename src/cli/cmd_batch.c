@@ -37,9 +37,11 @@ static const char help[] =
 	"and write each record with its verdict, rule (file:line) and reason appended.\n"
 	"\n"
 	"CSV: a header 'time,service,direction,subscriber,peer[,ingress]', then one\n"
-	"record a line; time is epoch seconds or ISO 8601 (docs/rules.md).\n"
-	"JSON lines: one object a line with those keys; verdict, rule and reason are\n"
-	"added to it.\n"
+	"record a line; time is epoch seconds or ISO 8601 (docs/rules.md).  A header\n"
+	"may name those columns in any order among others (a CDR export as it is),\n"
+	"and a 'roaming' column (yes, no, empty); other columns are kept as they are.\n"
+	"JSON lines: one object a line with those keys (\"roaming\": true or false);\n"
+	"verdict, rule and reason are added to it.\n"
 	"\n"
 	"Unlock records come from --unlocked FILE (NUMBER SCOPE LEVEL a line) or\n"
 	"from the registry, --registry sqlite:PATH or postgres://..., read once.\n"
@@ -208,10 +210,95 @@ static bool compare(struct batch *b, const struct cbar_verdict *v, const struct 
 
 static const char *const words[] = {"allow", "block", "error"};
 
+static const char *const map_names[MAP_FIELDS] = {"time",       "service", "direction",
+                                                   "subscriber", "peer",    "ingress",
+                                                   "roaming"};
+
+bool batch_header(const char *s, size_t len, struct colmap *m)
+{
+	memset(m, 0, sizeof *m);
+	for (int k = 0; k < MAP_FIELDS; k++)
+		m->col[k] = -1;
+	size_t i = 0;
+	for (int c = 0; i <= len && c < MAP_COLUMNS_MAX; c++) {
+		size_t j = i;
+		while (j < len && s[j] != ',')
+			j++;
+		for (int k = 0; k < MAP_FIELDS; k++)
+			if (m->col[k] < 0 && strlen(map_names[k]) == j - i &&
+			    !memcmp(s + i, map_names[k], j - i))
+				m->col[k] = c;
+		m->ncols = c + 1;
+		i = j + 1;
+	}
+	for (int k = 0; k < 5; k++)
+		if (m->col[k] < 0)
+			return false;
+	/* the fixed layout keeps the fast path */
+	m->custom = m->col[6] >= 0 || m->ncols > 6 || (m->ncols == 6 && m->col[5] != 5);
+	for (int k = 0; k < 5; k++)
+		m->custom = m->custom || m->col[k] != k;
+	return true;
+}
+
+/* A roaming column: yes/no, true/false, 1/0, empty (not known). */
+static bool roaming_of(const char *s, size_t n, uint8_t *out)
+{
+	if (!n) {
+		*out = CBAR_ROAMING_UNKNOWN;
+		return true;
+	}
+	if (eq(s, n, "yes") || eq(s, n, "true") || eq(s, n, "1"))
+		*out = CBAR_ROAMING_YES;
+	else if (eq(s, n, "no") || eq(s, n, "false") || eq(s, n, "0"))
+		*out = CBAR_ROAMING_NO;
+	else
+		return false;
+	return true;
+}
+
+/* A record of a header-named layout: its fields picked by the map. */
+static const char *mapped_fields(struct batch *b, const char *s, size_t len, const char **f,
+                                 size_t *n)
+{
+	const struct colmap *m = b->map;
+	const char *col[MAP_COLUMNS_MAX];
+	size_t cl[MAP_COLUMNS_MAX];
+	int nc = 0;
+	size_t i = 0;
+	while (nc < m->ncols) {
+		const char *c = memchr(s + i, ',', len - i);
+		size_t j = c ? (size_t)(c - s) : len;
+		col[nc] = s + i;
+		cl[nc++] = j - i;
+		if (!c)
+			break;
+		i = j + 1;
+	}
+	if (nc != m->ncols)
+		return "fewer fields than the header names";
+	for (int k = 0; k < 6; k++) {
+		f[k] = m->col[k] >= 0 ? col[m->col[k]] : "";
+		n[k] = m->col[k] >= 0 ? cl[m->col[k]] : 0;
+	}
+	b->roaming = CBAR_ROAMING_UNKNOWN;
+	if (m->col[6] >= 0 && !roaming_of(col[m->col[6]], cl[m->col[6]], &b->roaming))
+		return "bad roaming (yes, no, or empty)";
+	return NULL;
+}
+
+static void csv_decided(struct batch *b, const char *s, size_t len, const char *bad,
+                        const char *const *f, const size_t *n, size_t nf);
+
 static void csv_record(struct batch *b, const char *s, size_t len)
 {
 	const char *f[7];
 	size_t n[7], nf = 0;
+	if (b->map) { /* the header's layout: the general cut */
+		const char *bad = mapped_fields(b, s, len, f, n);
+		csv_decided(b, s, len, bad, f, n, 6);
+		return;
+	}
 	/* One pass over the bytes, eight at a time: a word with a comma in it
 	 * has a zero byte after XOR with ",,,,,,,," (the classic has-zero-byte
 	 * test), and the lowest set bit of the mask is the first comma.
@@ -240,11 +327,22 @@ static void csv_record(struct batch *b, const char *s, size_t len)
 		}
 	f[nf] = start;
 	n[nf++] = (size_t)(s + len - start);
+	csv_decided(b, s, len,
+	            nf < 5 || nf > 6
+	                    ? "want 5 or 6 fields: time,service,direction,subscriber,peer[,ingress]"
+	                    : NULL,
+	            f, n, nf);
+}
+
+/* Decide a record cut into fields (bad: why it cannot be, else NULL) and
+ * write it with its verdict. */
+static void csv_decided(struct batch *b, const char *s, size_t len, const char *bad,
+                        const char *const *f, const size_t *n, size_t nf)
+{
 	struct cbar_verdict v, ov;
 	char msg[160];
-	const char *bad = nf < 5 || nf > 6
-	                          ? "want 5 or 6 fields: time,service,direction,subscriber,peer[,ingress]"
-	                          : decide(b, f, n, nf, &v, &ov, msg, sizeof msg);
+	if (!bad)
+		bad = decide(b, f, n, nf, &v, &ov, msg, sizeof msg);
 	if (bad) {
 		report(b, bad);
 		b->t.count[CBAR_ERROR]++;
@@ -365,7 +463,12 @@ static inline bool decide_line(struct batch *b, const char *s, size_t len)
 		len--;
 	if (b->first) {
 		b->first = false;
-		if (!b->jsonl && len >= 5 && !memcmp(s, "time,", 5)) {
+		struct colmap hm;
+		if (!b->jsonl && batch_header(s, len, &hm)) {
+			if (!b->ck) { /* one thread: the layout from here on (threads: the reader's) */
+				b->own_map = hm;
+				b->map = hm.custom ? &b->own_map : NULL;
+			}
 			put(b, s, len);
 			puts_(b, b->old.rules ? ",verdict,rule,reason,old_verdict,old_rule,old_reason\n"
 			                      : ",verdict,rule,reason\n");
