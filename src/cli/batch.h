@@ -90,6 +90,11 @@ struct batch {
 
 /* cmd_batch.c */
 
+/* The texts of rs->rules (read from path): false when memory is short;
+ * batch_ruleset_free() in any case. */
+bool batch_ruleset_init(struct ruleset *rs, const struct cbar_rules *rules, const char *path);
+void batch_ruleset_free(struct ruleset *rs);
+
 /* Decide every line of [s, s + n): lines end at '\n', and a last piece
  * without one is a line too (a cut over-long line, or the file's end). */
 void batch_lines(struct batch *b, const char *s, size_t n);

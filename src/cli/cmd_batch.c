@@ -560,8 +560,7 @@ static bool run(struct batch *b, FILE *in)
 	return true;
 }
 
-/* The texts of rs->rules (read from path): false when memory is short. */
-static bool ruleset_init(struct ruleset *rs, const struct cbar_rules *rules, const char *path)
+bool batch_ruleset_init(struct ruleset *rs, const struct cbar_rules *rules, const char *path)
 {
 	size_t nr = cbar_rules_count(rules);
 	rs->rules = rules;
@@ -590,7 +589,7 @@ static bool ruleset_init(struct ruleset *rs, const struct cbar_rules *rules, con
 	return (rs->tail[nr] = strdup(",allow,,emergency\n")) != NULL;
 }
 
-static void ruleset_free(struct ruleset *rs)
+void batch_ruleset_free(struct ruleset *rs)
 {
 	size_t nr = rs->rules ? cbar_rules_count(rs->rules) : 0;
 	if (rs->rule_txt)
@@ -816,8 +815,8 @@ int cmd_batch(int argc, char **argv)
 	b.ocap = OUT_BLOCK;
 	b.obuf = malloc(OUT_BLOCK);
 	b.changed_only = changed_only;
-	if (!b.obuf || !ruleset_init(&b.now, rules, rules_path) ||
-	    (old && !ruleset_init(&b.old, old, old_path)) ||
+	if (!b.obuf || !batch_ruleset_init(&b.now, rules, rules_path) ||
+	    (old && !batch_ruleset_init(&b.old, old, old_path)) ||
 	    !tally_init(&b.t, cbar_rules_count(rules), old ? cbar_rules_count(old) : 0)) {
 		fputs("callbar batch: out of memory\n", stderr);
 		goto out;
@@ -851,8 +850,8 @@ out:
 		fclose(in);
 	if (out && out != stdout)
 		fclose(out);
-	ruleset_free(&b.now);
-	ruleset_free(&b.old);
+	batch_ruleset_free(&b.now);
+	batch_ruleset_free(&b.old);
 	tally_release(&b.t);
 	free(b.obuf);
 	cbar_unlockset_free(us);
