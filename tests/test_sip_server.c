@@ -334,24 +334,37 @@ static void counters(void **state)
 	assert_int_equal(atomic_load(&inside_bad), 0);
 }
 
+/* A one-worker server of its own on 127.0.0.1 (port in *a), with the
+ * toy decider and cfg's transports, filter and idle limit. */
+static struct sip_server *own_server(unsigned transports, struct sip_server_cfg cfg,
+                                     struct sockaddr_in *a)
+{
+	struct sip_listener_cfg l = {.transports = transports, .direction = CBAR_OUT,
+	                             .country = cbar_numplan_country(np, "CN", 2)};
+	struct sockaddr_in *a4 = (void *)&l.addr;
+	a4->sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", &a4->sin_addr);
+	cfg.listeners = &l;
+	cfg.nlisteners = 1;
+	cfg.workers = 1;
+	cfg.np = np;
+	cfg.decider = (struct sip_decider){toy_decide, NULL, toy_enter, toy_leave};
+	struct sip_server *s2;
+	char err[256];
+	assert_int_equal(sip_server_start(&cfg, &s2, err, sizeof err), 0);
+	*a = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(sip_server_port(s2, 0))};
+	inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
+	return s2;
+}
+
 /* A server of its own with a 2-second TCP idle limit: a silent connection is
  * closed by it, one that pings every 200 ms meanwhile is not. */
 static void tcp_idle(void **state)
 {
 	(void)state;
-	struct sip_listener_cfg l = {.transports = SIP_TCP, .direction = CBAR_OUT,
-	                             .country = cbar_numplan_country(np, "CN", 2)};
-	struct sockaddr_in *a4 = (void *)&l.addr;
-	a4->sin_family = AF_INET;
-	inet_pton(AF_INET, "127.0.0.1", &a4->sin_addr);
-	struct sip_server_cfg cfg = {.listeners = &l, .nlisteners = 1, .workers = 1, .np = np,
-	                             .decider = {toy_decide, NULL, toy_enter, toy_leave},
-	                             .tcp_idle_s = 2};
-	struct sip_server *s2;
-	char err[256], r[16];
-	assert_int_equal(sip_server_start(&cfg, &s2, err, sizeof err), 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(sip_server_port(s2, 0))};
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	struct sockaddr_in a;
+	struct sip_server *s2 = own_server(SIP_TCP, (struct sip_server_cfg){.tcp_idle_s = 2}, &a);
+	char r[16];
 	int quiet = socket(AF_INET, SOCK_STREAM, 0), busy = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(connect(quiet, (void *)&a, sizeof a), 0);
 	assert_int_equal(connect(busy, (void *)&a, sizeof a), 0);
@@ -381,19 +394,9 @@ static void tcp_idle(void **state)
 static void ack_unfiltered(void **state)
 {
 	(void)state;
-	struct sip_listener_cfg l = {.transports = SIP_UDP, .direction = CBAR_OUT,
-	                             .country = cbar_numplan_country(np, "CN", 2)};
-	struct sockaddr_in *a4 = (void *)&l.addr;
-	a4->sin_family = AF_INET;
-	inet_pton(AF_INET, "127.0.0.1", &a4->sin_addr);
-	struct sip_server_cfg cfg = {.listeners = &l, .nlisteners = 1, .workers = 1, .np = np,
-	                             .decider = {toy_decide, NULL, toy_enter, toy_leave},
-	                             .ack_filter = false};
-	struct sip_server *s2;
-	char err[256], r[4096];
-	assert_int_equal(sip_server_start(&cfg, &s2, err, sizeof err), 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(sip_server_port(s2, 0))};
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	struct sockaddr_in a;
+	struct sip_server *s2 = own_server(SIP_UDP, (struct sip_server_cfg){.ack_filter = false}, &a);
+	char r[4096];
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_true(sendto(fd, ack, sizeof ack - 1, 0, (void *)&a, sizeof a) > 0);
 	assert_true(sendto(fd, options, sizeof options - 1, 0, (void *)&a, sizeof a) > 0);

@@ -268,17 +268,8 @@ int cmd_sip_serve(int argc, char **argv)
 		ctx.have_lk = true;
 	}
 	cfg.decider = (struct sip_decider){.decide = decide, .ctx = &ctx};
-	for (size_t i = 0; i < nls; i++) {
-		if (!(ls[i].given & SIP_GIVEN_BLOCK))
-			ls[i].block_status = (uint16_t)block;
-		if (!(ls[i].given & SIP_GIVEN_FAIL))
-			ls[i].fail_open = fail_open;
-		ls[i].country = cn;
-		if (!ls[i].ningress) { /* no via of its own */
-			ls[i].ingress = ing;
-			ls[i].ningress = ning;
-		}
-	}
+	for (size_t i = 0; i < nls; i++)
+		sip_listener_defaults(&ls[i], (uint16_t)block, fail_open, cn, ing, ning);
 	/* The workers inherit this mask, so the signals come to sigwait() here. */
 	sigset_t set;
 	sigemptyset(&set);

@@ -270,17 +270,9 @@ static bool start_sip(struct daemon *d)
 		}
 		nl++;
 	}
-	for (size_t i = 0; i < nl; i++) {
-		if (!(l[i].given & SIP_GIVEN_BLOCK))
-			l[i].block_status = d->cfg.sip_block ? 603 : 403;
-		if (!(l[i].given & SIP_GIVEN_FAIL))
-			l[i].fail_open = d->cfg.sip_fail == 0;
-		l[i].country = d->country;
-		if (!l[i].ningress) {
-			l[i].ingress = ing;
-			l[i].ningress = ning;
-		}
-	}
+	for (size_t i = 0; i < nl; i++)
+		sip_listener_defaults(&l[i], d->cfg.sip_block ? 603 : 403, d->cfg.sip_fail == 0,
+		                      d->country, ing, ning);
 	struct sip_server_cfg sc = {
 		.listeners = l,
 		.nlisteners = nl,

@@ -183,3 +183,17 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 	}
 	return true;
 }
+
+void sip_listener_defaults(struct sip_listener_cfg *l, uint16_t block_status, bool fail_open,
+                           uint16_t country, const struct sip_ingress *ing, size_t ning)
+{
+	if (!(l->given & SIP_GIVEN_BLOCK))
+		l->block_status = block_status;
+	if (!(l->given & SIP_GIVEN_FAIL))
+		l->fail_open = fail_open;
+	l->country = country;
+	if (!l->ningress) { /* no via of its own */
+		l->ingress = ing;
+		l->ningress = ning;
+	}
+}

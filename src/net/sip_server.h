@@ -159,6 +159,12 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
                        struct sip_ingress *ing, size_t cap, size_t *ning, char *err,
                        size_t errcap, size_t *errat);
 
+/* The global settings for what l's description did not give itself: the
+ * block status (403 or 603), the fail mode, the ingress classes (when it
+ * names none); the country always. */
+void sip_listener_defaults(struct sip_listener_cfg *l, uint16_t block_status, bool fail_open,
+                           uint16_t country, const struct sip_ingress *ing, size_t ning);
+
 struct sip_server;
 
 /*
