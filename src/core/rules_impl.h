@@ -1,6 +1,7 @@
 /*
- * callbar: the inside of a compiled rule snapshot, shared by the compiler
- * (rules_compile.c), the decision path (rules_decide.c) and lint/explain.
+ * callbar: the inside of a compiled rule snapshot, shared by the parser
+ * (rules_parse.c), the table builder (rules_build.c), the decision path
+ * (rules_decide.c) and lint/explain.
  *
  * The fast path (cbar_decide) reads four things:
  *  - one digit trie of every prefix any zone, list or rule uses; the
@@ -16,6 +17,7 @@
 #define CALLBAR_RULES_IMPL_H
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "callbar/rules.h"
 #include "callbar/zone.h"
@@ -94,6 +96,41 @@ struct cbar_rules {
 	uint64_t *vecbits; /* nvec bitmaps */
 	size_t nvec;
 };
+
+/*
+ * rules_parse.c: read the text into rs (sets, rules, announcements,
+ * emergency numbers, time zone; rs->np set by the caller).  fname names the
+ * file for list files.  On failure fills d and returns the error; rs then
+ * holds what was read, for cbar_rules_free().  *lines: the last line read.
+ */
+enum cbar_err cbar__rules_parse(struct cbar_rules *rs, const char *text, size_t len,
+                                const char *fname, const struct cbar_rules_loader *loader,
+                                struct cbar_diag *d, unsigned *lines);
+
+/* A zone's value for numbers no term covers. */
+static inline bool cbar__zone_default(const struct cbar_zone *z)
+{
+	if (z->dflt_set)
+		return z->dflt;
+	for (size_t i = 0; i < z->nterms; i++)
+		if (z->terms[i].in)
+			return false;
+	return true;
+}
+
+/* Room for element n of the array *p of *cap elements: doubles it when full. */
+static inline enum cbar_err cbar__grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return CBAR_OK;
+	size_t nc = *cap ? *cap * 2 : 16;
+	void *np = realloc(*p, nc * size);
+	if (!np)
+		return CBAR_NOMEM;
+	*p = np;
+	*cap = nc;
+	return CBAR_OK;
+}
 
 /* Whether rule r's peer condition holds for the digits (slow path). */
 bool cbar__rule_peer(const struct cbar_rules *rs, const struct cbar__rule *r,
