@@ -197,7 +197,7 @@ static enum cbar_err build_peer(struct cbar_rules *rs)
 		b.val[s] = cbar__zone_default(&rs->sets[s].z);
 	for (size_t i = 0; i < rs->nrules; i++) {
 		const struct cbar__rule *r = &rs->rules[i];
-		if (r->set < 0 || (b.val[r->set] ^ r->neg)) {
+		if (!r->unknown && (r->set < 0 || (b.val[r->set] ^ r->neg))) {
 			b.cur[i / 64] |= 1ull << (i % 64);
 			b.hash ^= mix64(i);
 		}
@@ -231,7 +231,19 @@ static enum cbar_err build_peer(struct cbar_rules *rs)
 		goto out;
 	}
 	walk(&b, 0, true);
-	err = b.err;
+	if ((err = b.err))
+		goto out;
+	/* An unknown peer: the rules with no peer condition, and the `unknown`
+	 * ones; interned with the others, so lint's walk over every bitmap
+	 * sees this case too. */
+	memset(b.cur, 0, rs->words * 8);
+	b.hash = 0;
+	for (size_t i = 0; i < rs->nrules; i++)
+		if (rs->rules[i].set < 0) {
+			b.cur[i / 64] |= 1ull << (i % 64);
+			b.hash ^= mix64(i);
+		}
+	err = intern(&b, &rs->unknown_vec);
 out:
 	free(b.val);
 	free(b.by_set_at);

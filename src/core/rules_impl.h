@@ -6,7 +6,9 @@
  * The fast path (cbar_decide) reads four things:
  *  - one digit trie of every prefix any zone, list or rule uses; the
  *    deepest node on the peer's digits that carries a vector id names a
- *    deduplicated bitmap of the rules whose peer condition holds there;
+ *    deduplicated bitmap of the rules whose peer condition holds there
+ *    (an unknown peer, NULL in the event, has a bitmap of its own:
+ *    unknown_vec, the rules without a peer condition and the `unknown` ones);
  *  - bitmaps of rules per service x direction, per carrier, per region;
  *  - the AND of the four; its first set bit is the first candidate, whose
  *    remaining conditions (dates, ingress, unless) are checked one by one.
@@ -44,7 +46,8 @@ struct cbar__rule {
 	uint8_t scope;     /* CBAR_SCOPE_* bits the rule covers */
 	uint8_t peer_kw;   /* enum cbar__peer_kw */
 	uint8_t neg;       /* peer condition negated */
-	int32_t set;       /* index into sets, -1: any peer */
+	int32_t set;       /* index into sets, -1: any peer (or unknown) */
+	bool unknown;      /* `from unknown`: only an unknown peer (set is -1) */
 	uint32_t carriers; /* bit per enum cbar_carrier, 0: any */
 	bool any_region;
 	uint64_t regions[CBAR__REGION_WORDS];
@@ -95,6 +98,7 @@ struct cbar_rules {
 	size_t ntrie;
 	uint64_t *vecbits; /* nvec bitmaps */
 	size_t nvec;
+	uint32_t unknown_vec; /* the bitmap of an unknown peer (a vec id) */
 };
 
 /*
@@ -132,7 +136,9 @@ static inline enum cbar_err cbar__grow(void **p, size_t *cap, size_t n, size_t s
 	return CBAR_OK;
 }
 
-/* Whether rule r's peer condition holds for the digits (slow path). */
+/* Whether rule r's peer condition holds for the peer (slow path); peer
+ * NULL: unknown, which only rules without a peer condition and `unknown`
+ * ones match. */
 bool cbar__rule_peer(const struct cbar_rules *rs, const struct cbar__rule *r,
                      const struct cbar_number *peer);
 bool cbar__is_emergency(const struct cbar_rules *rs, const struct cbar_event *ev);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callbar/civil.h"
 #include "rules_impl.h"
 
 #define MAX_RULES (1u << 22)
@@ -200,6 +201,10 @@ static enum cbar_err add_set(struct ps *ps, const struct tok *name, enum cbar__s
 	struct cbar_rules *rs = ps->rs;
 	char *nm = NULL;
 	if (name) {
+		if (name->n == 7 && !memcmp(name->s, "unknown", 7))
+			return fail(ps, CBAR_RULES_NAME, name->col,
+			            "'unknown' is reserved: 'from unknown' names a caller the network "
+			            "does not identify");
 		int other = find_named(ps, name->s, name->n);
 		if (other >= 0)
 			return fail(ps, CBAR_RULES_NAME, name->col,
@@ -245,17 +250,21 @@ static enum cbar_err st_timezone(struct ps *ps, const struct tok *kw)
 	if (!next_tok(ps, &t))
 		return fail(ps, CBAR_RULES_SYNTAX, (unsigned)(ps->p - ps->ls) + 1,
 		            "'timezone' needs an offset such as +08:00");
-	const char *s = t.s;
-	if (t.str || t.n != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' || s[1] < '0' ||
-	    s[1] > '9' || s[2] < '0' || s[2] > '9' || s[4] < '0' || s[4] > '5' || s[5] < '0' ||
-	    s[5] > '9')
+	/* The offsets of civil.h (+HH:MM, +HHMM, +HH, Z), within the ones in
+	 * use: a rule file's zone is a real one. */
+	struct cbar_civil_fail f;
+	int32_t off;
+	if (t.str || cbar_civil_offset_parse(t.s, t.n, &off, &f)) {
+		if (!t.str && f.range && !strstr(f.why, "minutes"))
+			return fail(ps, CBAR_RULES_VALUE, t.col, "time zone '" TOKF "' is beyond +-14:00",
+			            TOKA(&t));
 		return fail(ps, CBAR_RULES_VALUE, t.col, "bad time zone '" TOKF "': want +HH:MM or -HH:MM",
 		            TOKA(&t));
-	int h = (s[1] - '0') * 10 + (s[2] - '0'), m = (s[4] - '0') * 10 + (s[5] - '0');
-	if (h * 60 + m > 14 * 60)
+	}
+	if (off < -14 * 3600 || off > 14 * 3600)
 		return fail(ps, CBAR_RULES_VALUE, t.col, "time zone '" TOKF "' is beyond +-14:00",
 		            TOKA(&t));
-	ps->rs->tz = (s[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
+	ps->rs->tz = off;
 	ps->tz_set = true;
 	return CBAR_OK;
 }
@@ -551,36 +560,21 @@ fail:
 
 /* ---- rules --------------------------------------------------------------- */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* Midnight starting date t (YYYY-MM-DD) in the file's zone, as UTC. */
+/* A date (its midnight) or a date-time, in the file's zone unless it says
+ * its own (civil.h, CBAR_CIVIL_RULES), as UTC. */
 static enum cbar_err parse_date(struct ps *ps, const struct tok *t, int64_t *out)
 {
-	static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	const char *s = t->s;
-	bool ok = !t->str && t->n == 10 && s[4] == '-' && s[7] == '-';
-	for (int i = 0; ok && i < 10; i++)
-		ok = i == 4 || i == 7 || (s[i] >= '0' && s[i] <= '9');
-	if (!ok)
+	struct cbar_civil_fail f;
+	if (t->str)
 		return fail(ps, CBAR_RULES_VALUE, t->col, "bad date '" TOKF "': want YYYY-MM-DD",
 		            TOKA(t));
-	unsigned y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-	                        (s[3] - '0'));
-	unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
-	unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap))
-		return fail(ps, CBAR_RULES_VALUE, t->col, "no such date '" TOKF "'", TOKA(t));
-	*out = days_from_civil(y, m, d) * 86400 - ps->rs->tz;
-	return CBAR_OK;
+	if (!cbar_civil_parse(t->s, t->n, CBAR_CIVIL_RULES, ps->rs->tz, out, &f))
+		return CBAR_OK;
+	if (!f.range)
+		return fail(ps, CBAR_RULES_VALUE, t->col, "bad date '" TOKF "': want YYYY-MM-DD",
+		            TOKA(t));
+	return fail(ps, CBAR_RULES_VALUE, t->col, "no such %s '" TOKF "'",
+	            f.at < 10 ? "date" : "time", TOKA(t));
 }
 
 struct rule_ctx {
@@ -607,7 +601,7 @@ static enum cbar_err cl_peer(struct ps *ps, const struct tok *kw, struct rule_ct
 	r->peer_kw = to ? CBAR__PEER_TO : CBAR__PEER_FROM;
 	if (!next_tok(ps, &t))
 		return fail(ps, CBAR_RULES_SYNTAX, kw->col,
-		            "'" TOKF "' needs a zone, <list> or +prefix", TOKA(kw));
+		            "'" TOKF "' needs a zone, <list>, +prefix or 'unknown'", TOKA(kw));
 	bool neg = t.n > 1 && t.s[0] == '!' && !t.str;
 	const char *s = t.s + neg;
 	size_t n = t.n - neg;
@@ -615,6 +609,18 @@ static enum cbar_err cl_peer(struct ps *ps, const struct tok *kw, struct rule_ct
 	r->neg = neg;
 	if (t.str)
 		return fail(ps, CBAR_RULES_SYNTAX, t.col, "expected a zone, <list> or +prefix");
+	/* A peer the network does not identify: missing, anonymous, or a
+	 * number that does not parse.  Its complement is no condition at all
+	 * but for the unknown, which a rule says more plainly by its order. */
+	if (n == 7 && !memcmp(s, "unknown", 7)) {
+		if (neg)
+			return fail(ps, CBAR_RULES_SYNTAX, t.col,
+			            "'!unknown' is not a peer condition: put the 'unknown' rule first, "
+			            "then one without '" TOKF "'",
+			            TOKA(kw));
+		r->unknown = true;
+		return CBAR_OK;
+	}
 	if (n && s[0] == '+') {
 		struct cbar_zone z;
 		int idx;
@@ -879,7 +885,7 @@ static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
 		return fail(ps, CBAR_RULES_VALUE, rc.ramp_col,
 		            "'ramp' needs a 'since' date before its own: the rollout runs from "
 		            "'since' to the ramp date");
-	r->dflt = r->scope == CBAR_SCOPE_ALL && r->set < 0 && !r->carriers && r->any_region &&
+	r->dflt = r->scope == CBAR_SCOPE_ALL && r->set < 0 && !r->unknown && !r->carriers && r->any_region &&
 	          r->since == INT64_MIN && r->until == INT64_MAX && !r->ingress && !r->unless &&
 	          !r->ramp_end && !r->roaming;
 	return CBAR_OK;
