@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/cli/batch.h"
+#include "cli/batch.h"
 #include "callbar/data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -37,7 +37,7 @@ t allow 0 "$cb" check --rules "$rules" --service voice --direction out \
 has allow out.txt '"verdict":"allow"'
 t exempt 0 "$cb" check --rules "$rules" --unlocked "$unl" --service voice --direction out \
 	--subscriber 13805710003 --peer +447911123456 --at 2021-08-05 --json
-has exempt out.txt '"exempted_by":{"subscriber":"+8613805710003","scope":"voice","level":"verified"}'
+has exempt out.txt '"exempted_by":{"subscriber":"+8613805710003","scope":"voice-in,voice-out","level":"verified"}'
 t emergency 0 "$cb" check --rules "$rules" --service voice --direction out \
 	--subscriber 13305710000 --peer 110 --json
 has emergency out.txt '"reason":"emergency"'
@@ -93,7 +93,7 @@ t roaming-unknown 0 "$cb" explain --rules "$rr" --service voice --direction in -
 has roaming-unknown out.txt "it needs the subscriber's roaming state, which the event does not give"
 t roaming-bad 2 "$cb" check --rules "$rr" --service voice --direction in --subscriber 13805710000 \
 	--peer +85291234567 --roaming maybe
-has roaming-bad err.txt "--roaming must be yes or no"
+has roaming-bad err.txt "--roaming 'maybe': want yes, no, or empty"
 printf '%s\n' '{"time":1672531200,"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567","roaming":true}' \
 	'{"time":1672531200,"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567","roaming":false}' \
 	'{"time":1672531200,"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567","roaming":1}' >roam.jsonl

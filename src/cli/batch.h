@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "rules_load.h"
+#include "load/rules_load.h"
 
 #define IN_BLOCK    (4u << 20) /* input read this much at a time; a chunk is one block */
 #define OUT_BLOCK   (1u << 20) /* one thread: output written this much at a time */

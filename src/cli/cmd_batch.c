@@ -22,7 +22,7 @@
 
 #include "batch.h"
 #include "cli.h"
-#include "numplan_load.h"
+#include "load/numplan_load.h"
 
 /* Not in the help, for tests: CALLBAR_BATCH_CHUNK=BYTES in the environment
  * reads the input in blocks of that size (at least 2 * MAX_RECORD) instead
