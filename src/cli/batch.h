@@ -81,7 +81,6 @@ struct batch {
 	uint64_t line;    /* lines so far: in the file, or in the chunk */
 	uint64_t reports;
 	bool first; /* the next line is the file's first */
-	uint8_t roaming; /* the record's (enum cbar_roaming) */
 	const struct colmap *map; /* NULL: the fixed columns */
 	struct colmap own_map;    /* one thread: the header read */
 	bool progress;

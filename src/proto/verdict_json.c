@@ -67,8 +67,11 @@ static bool members(struct cbar_buf *b, const struct cbar_verdict *v, const char
 	if (m & CBAR_VJ_RULE) {
 		name(b, &first, prefix, "rule");
 		if (v->file) {
-			char rule[4200];
-			int n = snprintf(rule, sizeof rule, "%s:%u", v->file, v->line);
+			/* The file's name without its folder: the same in every front
+			 * end whatever path a deployment gives it. */
+			const char *base = strrchr(v->file, '/');
+			char rule[512];
+			int n = snprintf(rule, sizeof rule, "%s:%u", base ? base + 1 : v->file, v->line);
 			cbar_json_strn(b, rule, n < 0 ? 0 : (size_t)n < sizeof rule ? (size_t)n : sizeof rule - 1);
 		} else {
 			cbar_buf_puts(b, "null");

@@ -7,6 +7,7 @@
  *    "exempted_by":{"subscriber":"+86...","scope":"sms-in","level":"self"},
  *    "error":null}
  *
+ * rule is the rule file's name (without its folder) and the rule's line.
  * rule, reason, announcement, announcement_name and exempted_by are null
  * when the verdict has none; error is null unless the verdict is error.
  * Scopes are written as the registry writes them (callbar/scope.h).
