@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "callbar/data.h"
-#include "sip_server.h"
+#include "net/sip_server.h"
 
 static struct cbar_numplan *np;
 static struct sip_server *srv;

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sip_server.h"
-#include "../net/addr.h"
+#include "net/sip_server.h"
+#include "net/addr.h"
 #include "cli.h"
-#include "numplan_load.h"
-#include "rules_load.h"
+#include "load/numplan_load.h"
+#include "load/rules_load.h"
 
 static const char help[] =
 	"usage: callbar sip-serve --rules FILE [--unlocked FILE | --registry URL]\n"
@@ -191,7 +191,7 @@ int cmd_sip_serve(int argc, char **argv)
 				fprintf(stderr, "callbar sip-serve: --block-status must be 403 or 603\n");
 				return CLI_BAD;
 			}
-			block = (unsigned)atoi(optarg);
+			block = optarg[0] == '6' ? 603 : 403; /* one of the two, checked above */
 			break;
 		case 'f':
 			if (strcmp(optarg, "302") && strcmp(optarg, "500")) {
