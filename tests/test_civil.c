@@ -79,8 +79,8 @@ static void test_days(void **state)
 		cbar_civil_from_days(day, &y, &m, &d);
 		if (y != tm.tm_year + 1900 || m != (unsigned)tm.tm_mon + 1 ||
 		    d != (unsigned)tm.tm_mday)
-			fail_msg("day %lld: %lld-%u-%u, glibc %d-%d-%d", (long long)day, (long long)y, m,
-			         d, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+			fail_msg("day %lld: %lld-%u-%u, glibc %d-%d-%d", (long long)day,
+			         (long long)y, m, d, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 		if (cbar_days_from_civil(y, m, d) != day)
 			fail_msg("day %lld does not come back", (long long)day);
 	}
@@ -136,7 +136,9 @@ static void test_random_vs_timegm(void **state)
 			snprintf(zone, sizeof zone, "%s", next() % 2 ? "Z" : "z");
 			want_off = 0;
 			break;
-		case 1: case 2: case 3: /* +HH, +HHMM, +HH:MM */
+		case 1:
+		case 2:
+		case 3: /* +HH, +HHMM, +HH:MM */
 			if (form == 1)
 				off -= off % 3600;
 			want_off = off;
@@ -174,13 +176,18 @@ static void test_random_vs_timegm(void **state)
 		if (has_time && has_sec)
 			n += snprintf(buf + n, sizeof buf - (size_t)n, ":%02d", se);
 		if (form == 9)
-			n += snprintf(buf + n, sizeof buf - (size_t)n, "%c%0*u", next() % 2 ? '.' : ',',
-			              (int)between(1, 9), (unsigned)(next() % 1000000000u) % 1000000000u);
+			n += snprintf(buf + n, sizeof buf - (size_t)n, "%c%0*u",
+			              next() % 2 ? '.' : ',', (int)between(1, 9),
+			              (unsigned)(next() % 1000000000u) % 1000000000u);
 		n += snprintf(buf + n, sizeof buf - (size_t)n, "%s", zone);
 
 		/* The oracle: timegm, and a date is real when it comes back as written. */
-		struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-		                .tm_min = mi, .tm_sec = se};
+		struct tm tm = {.tm_year = y - 1900,
+		                .tm_mon = mo - 1,
+		                .tm_mday = d,
+		                .tm_hour = h,
+		                .tm_min = mi,
+		                .tm_sec = se};
 		time_t g = timegm(&tm);
 		struct tm back;
 		time_t midnight = g - h * 3600 - mi * 60 - se;
@@ -200,13 +207,14 @@ static void test_random_vs_timegm(void **state)
 			leapdays += mo == 2 && d == 29;
 		} else {
 			if (e != CBAR_BAD_TIME || !f.range || f.at != 8)
-				fail_msg("%s: not a date, but %s at %zu", buf, cbar_err_name(e), f.at);
+				fail_msg("%s: not a date, but %s at %zu", buf, cbar_err_name(e),
+				         f.at);
 			refused++;
 		}
 		/* A form the flags do not allow is refused. */
 		unsigned other = form == 4 || form == 5 ? CBAR_CIVIL_ZONED : CBAR_CIVIL_LOCAL;
-		if (real && parse(buf, (size_t)n, other | (flags & CBAR_CIVIL_SPACE), dflt, &t, NULL) !=
-		                    CBAR_BAD_TIME)
+		if (real && parse(buf, (size_t)n, other | (flags & CBAR_CIVIL_SPACE), dflt, &t,
+		                  NULL) != CBAR_BAD_TIME)
 			fail_msg("%s: accepted without its flag", buf);
 	}
 	print_message("random: %u accepted (%u leap days), %u refused\n", ok, leapdays, refused);
@@ -229,8 +237,8 @@ static void test_format_round_trip(void **state)
 		size_t k = strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
 		unsigned a = (unsigned)(off < 0 ? -off : off) / 60;
 		if (off)
-			snprintf(want + k, sizeof want - k, "%c%02u:%02u", off < 0 ? '-' : '+', a / 60,
-			         a % 60);
+			snprintf(want + k, sizeof want - k, "%c%02u:%02u", off < 0 ? '-' : '+',
+			         a / 60, a % 60);
 		else
 			snprintf(want + k, sizeof want - k, "Z");
 		if (tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
@@ -268,93 +276,96 @@ static const struct {
 	int32_t dflt;
 	const char *s;
 	enum cbar_err err;
-	int64_t t;      /* when CBAR_OK */
-	long at;        /* when not: -1 not checked */
+	int64_t t; /* when CBAR_OK */
+	long at;   /* when not: -1 not checked */
 	bool range;
 } cases[] = {
-	/* the bounds */
-	{CBAR_CIVIL_HTTP, 0, "1970-01-01T00:00:00Z", CBAR_OK, 0, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "9999-12-31T23:59:59Z", CBAR_OK, CBAR_CIVIL_MAX, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "1969-12-31T23:59:59Z", CBAR_BAD_TIME, 0, 0, 1},
-	{CBAR_CIVIL_HTTP, 0, "0000-01-01T00:00:00Z", CBAR_BAD_TIME, 0, 0, 1},
-	{CBAR_CIVIL_HTTP, 0, "10000-01-01T00:00:00Z", CBAR_BAD_TIME, 0, 4, 0},
-	{CBAR_CIVIL_HTTP, 0, "1970-01-01T00:00:00+08:00", CBAR_OK, -28800, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "9999-12-31T23:59:59-18:00", CBAR_OK, CBAR_CIVIL_MAX + 64800, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "9999-12-31T23:59:60Z", CBAR_OK, CBAR_CIVIL_MAX + 1, 0, 0},
-	{CBAR_CIVIL_CLI, 0, "@0", CBAR_OK, 0, 0, 0},
-	{CBAR_CIVIL_CLI, 0, "@253402300799", CBAR_OK, CBAR_CIVIL_MAX, 0, 0},
-	{CBAR_CIVIL_CLI, 0, "@253402300800", CBAR_BAD_TIME, 0, 1, 1},
-	{CBAR_CIVIL_CLI, 0, "@0000000000001", CBAR_BAD_TIME, 0, 1, 1},
-	{CBAR_CIVIL_CLI, 0, "@-1", CBAR_BAD_TIME, 0, 1, 0},
-	{CBAR_CIVIL_CLI, 0, "@", CBAR_BAD_TIME, 0, 1, 0},
-	{CBAR_CIVIL_CLI, 0, "@12x", CBAR_BAD_TIME, 0, 3, 0},
-	/* leap days */
-	{CBAR_CIVIL_HTTP, 0, "2024-02-29T12:00:00Z", CBAR_OK, 1709208000, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "2000-02-29T00:00:00Z", CBAR_OK, 951782400, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-02-29T12:00:00Z", CBAR_BAD_TIME, 0, 8, 1},
-	{CBAR_CIVIL_HTTP, 0, "2100-02-29T12:00:00Z", CBAR_BAD_TIME, 0, 8, 1},
-	{CBAR_CIVIL_HTTP, 0, "2023-04-31T12:00:00Z", CBAR_BAD_TIME, 0, 8, 1},
-	{CBAR_CIVIL_HTTP, 0, "2023-13-01T12:00:00Z", CBAR_BAD_TIME, 0, 5, 1},
-	{CBAR_CIVIL_HTTP, 0, "2023-00-01T12:00:00Z", CBAR_BAD_TIME, 0, 5, 1},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-00T12:00:00Z", CBAR_BAD_TIME, 0, 8, 1},
-	/* times of day */
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T24:00:00Z", CBAR_BAD_TIME, 0, 11, 1},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T23:60:00Z", CBAR_BAD_TIME, 0, 14, 1},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T23:59:61Z", CBAR_BAD_TIME, 0, 17, 1},
-	{CBAR_CIVIL_HTTP, 0, "2022-12-31T23:59:60Z", CBAR_OK, 1672531200, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00Z", CBAR_OK, 1672531200, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00.123456789Z", CBAR_OK, 1672531200, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00,5Z", CBAR_OK, 1672531200, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00.1234567890Z", CBAR_BAD_TIME, 0, 29, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00.Z", CBAR_BAD_TIME, 0, 20, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00.5Z", CBAR_BAD_TIME, 0, 16, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01t00:00:00z", CBAR_OK, 1672531200, 0, 0},
-	/* offsets */
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T08:00:00+08:00", CBAR_OK, 1672531200, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T08:00:00+0800", CBAR_OK, 1672531200, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T08:00:00+08", CBAR_OK, 1672531200, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "2022-12-31T14:30:00-09:30", CBAR_OK, 1672531200, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00-00:00", CBAR_OK, 1672531200, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+18:00", CBAR_OK, 1672531200 - 64800, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+18:01", CBAR_BAD_TIME, 0, 20, 1},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+19", CBAR_BAD_TIME, 0, 20, 1},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+08:60", CBAR_BAD_TIME, 0, 23, 1},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+8", CBAR_BAD_TIME, 0, 21, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+08:", CBAR_BAD_TIME, 0, 23, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+080", CBAR_BAD_TIME, 0, 23, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+08:00x", CBAR_BAD_TIME, 0, 25, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00Zx", CBAR_BAD_TIME, 0, 19, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00 Z", CBAR_BAD_TIME, 0, 19, 0},
-	/* which forms each front end takes */
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00", CBAR_BAD_TIME, 0, 19, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01", CBAR_BAD_TIME, 0, 10, 0},
-	{CBAR_CIVIL_HTTP, 0, "@1672531200", CBAR_BAD_TIME, 0, 0, 0},
-	{CBAR_CIVIL_HTTP, 0, "1672531200", CBAR_BAD_TIME, 0, 4, 0},
-	{CBAR_CIVIL_HTTP, 0, "2023-01-01 00:00:00Z", CBAR_BAD_TIME, 0, 10, 0},
-	{CBAR_CIVIL_CLI, 28800, "2023-01-01T08:00:00", CBAR_OK, 1672531200, 0, 0},
-	{CBAR_CIVIL_CLI, 28800, "2023-01-01 08:00", CBAR_OK, 1672531200, 0, 0},
-	{CBAR_CIVIL_CLI, 28800, "2023-01-02", CBAR_OK, 1672588800, 0, 0},
-	{CBAR_CIVIL_CLI, 28800, "2023-01-01T08:00:00Z", CBAR_OK, 1672560000, 0, 0},
-	{CBAR_CIVIL_CLI, 0, "1672531200", CBAR_BAD_TIME, 0, 4, 0},
-	{CBAR_CIVIL_CDR, 0, "1672531200", CBAR_OK, 1672531200, 0, 0},
-	{CBAR_CIVIL_CDR, 0, "0", CBAR_OK, 0, 0, 0},
-	{CBAR_CIVIL_CDR, 0, "", CBAR_BAD_TIME, 0, 0, 0},
-	{CBAR_CIVIL_CDR, -3600, "2023-01-01 00:00:00", CBAR_OK, 1672534800, 0, 0},
-	{CBAR_CIVIL_CDR, 0, "2023-01-01", CBAR_BAD_TIME, 0, 10, 0},
-	{CBAR_CIVIL_LOCAL, 0, "2023-01-01T00:00:00+08:00", CBAR_BAD_TIME, 0, 19, 0},
-	/* shapes */
-	{CBAR_CIVIL_CLI, 0, "", CBAR_BAD_TIME, 0, 0, 0},
-	{CBAR_CIVIL_CLI, 0, "2023", CBAR_BAD_TIME, 0, 4, 0},
-	{CBAR_CIVIL_CLI, 0, "2023-1-01", CBAR_BAD_TIME, 0, 6, 0},
-	{CBAR_CIVIL_CLI, 0, "23-01-01", CBAR_BAD_TIME, 0, 2, 0},
-	{CBAR_CIVIL_CLI, 0, "2023/01/01", CBAR_BAD_TIME, 0, 4, 0},
-	{CBAR_CIVIL_CLI, 0, "2023-01-01T", CBAR_BAD_TIME, 0, 11, 0},
-	{CBAR_CIVIL_CLI, 0, "2023-01-01T1", CBAR_BAD_TIME, 0, 12, 0},
-	{CBAR_CIVIL_CLI, 0, "2023-01-01T12:3", CBAR_BAD_TIME, 0, 15, 0},
-	{CBAR_CIVIL_CLI, 0, "2023-01-01T12:30:", CBAR_BAD_TIME, 0, 17, 0},
-	{CBAR_CIVIL_CLI, 0, "2023-01-01T12:30:5", CBAR_BAD_TIME, 0, 18, 0},
-	{CBAR_CIVIL_CLI, 0, "2023-01-01X12:30", CBAR_BAD_TIME, 0, 10, 0},
-	{CBAR_CIVIL_CLI, 0, "\xef\xbc\x92""023-01-01", CBAR_BAD_TIME, 0, 0, 0},
+    /* the bounds */
+    {CBAR_CIVIL_HTTP, 0, "1970-01-01T00:00:00Z", CBAR_OK, 0, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "9999-12-31T23:59:59Z", CBAR_OK, CBAR_CIVIL_MAX, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "1969-12-31T23:59:59Z", CBAR_BAD_TIME, 0, 0, 1},
+    {CBAR_CIVIL_HTTP, 0, "0000-01-01T00:00:00Z", CBAR_BAD_TIME, 0, 0, 1},
+    {CBAR_CIVIL_HTTP, 0, "10000-01-01T00:00:00Z", CBAR_BAD_TIME, 0, 4, 0},
+    {CBAR_CIVIL_HTTP, 0, "1970-01-01T00:00:00+08:00", CBAR_OK, -28800, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "9999-12-31T23:59:59-18:00", CBAR_OK, CBAR_CIVIL_MAX + 64800, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "9999-12-31T23:59:60Z", CBAR_OK, CBAR_CIVIL_MAX + 1, 0, 0},
+    {CBAR_CIVIL_CLI, 0, "@0", CBAR_OK, 0, 0, 0},
+    {CBAR_CIVIL_CLI, 0, "@253402300799", CBAR_OK, CBAR_CIVIL_MAX, 0, 0},
+    {CBAR_CIVIL_CLI, 0, "@253402300800", CBAR_BAD_TIME, 0, 1, 1},
+    {CBAR_CIVIL_CLI, 0, "@0000000000001", CBAR_BAD_TIME, 0, 1, 1},
+    {CBAR_CIVIL_CLI, 0, "@-1", CBAR_BAD_TIME, 0, 1, 0},
+    {CBAR_CIVIL_CLI, 0, "@", CBAR_BAD_TIME, 0, 1, 0},
+    {CBAR_CIVIL_CLI, 0, "@12x", CBAR_BAD_TIME, 0, 3, 0},
+    /* leap days */
+    {CBAR_CIVIL_HTTP, 0, "2024-02-29T12:00:00Z", CBAR_OK, 1709208000, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "2000-02-29T00:00:00Z", CBAR_OK, 951782400, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-02-29T12:00:00Z", CBAR_BAD_TIME, 0, 8, 1},
+    {CBAR_CIVIL_HTTP, 0, "2100-02-29T12:00:00Z", CBAR_BAD_TIME, 0, 8, 1},
+    {CBAR_CIVIL_HTTP, 0, "2023-04-31T12:00:00Z", CBAR_BAD_TIME, 0, 8, 1},
+    {CBAR_CIVIL_HTTP, 0, "2023-13-01T12:00:00Z", CBAR_BAD_TIME, 0, 5, 1},
+    {CBAR_CIVIL_HTTP, 0, "2023-00-01T12:00:00Z", CBAR_BAD_TIME, 0, 5, 1},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-00T12:00:00Z", CBAR_BAD_TIME, 0, 8, 1},
+    /* times of day */
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T24:00:00Z", CBAR_BAD_TIME, 0, 11, 1},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T23:60:00Z", CBAR_BAD_TIME, 0, 14, 1},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T23:59:61Z", CBAR_BAD_TIME, 0, 17, 1},
+    {CBAR_CIVIL_HTTP, 0, "2022-12-31T23:59:60Z", CBAR_OK, 1672531200, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00Z", CBAR_OK, 1672531200, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00.123456789Z", CBAR_OK, 1672531200, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00,5Z", CBAR_OK, 1672531200, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00.1234567890Z", CBAR_BAD_TIME, 0, 29, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00.Z", CBAR_BAD_TIME, 0, 20, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00.5Z", CBAR_BAD_TIME, 0, 16, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01t00:00:00z", CBAR_OK, 1672531200, 0, 0},
+    /* offsets */
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T08:00:00+08:00", CBAR_OK, 1672531200, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T08:00:00+0800", CBAR_OK, 1672531200, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T08:00:00+08", CBAR_OK, 1672531200, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "2022-12-31T14:30:00-09:30", CBAR_OK, 1672531200, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00-00:00", CBAR_OK, 1672531200, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+18:00", CBAR_OK, 1672531200 - 64800, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+18:01", CBAR_BAD_TIME, 0, 20, 1},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+19", CBAR_BAD_TIME, 0, 20, 1},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+08:60", CBAR_BAD_TIME, 0, 23, 1},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+8", CBAR_BAD_TIME, 0, 21, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+08:", CBAR_BAD_TIME, 0, 23, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+080", CBAR_BAD_TIME, 0, 23, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00+08:00x", CBAR_BAD_TIME, 0, 25, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00Zx", CBAR_BAD_TIME, 0, 19, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00 Z", CBAR_BAD_TIME, 0, 19, 0},
+    /* which forms each front end takes */
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01T00:00:00", CBAR_BAD_TIME, 0, 19, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01", CBAR_BAD_TIME, 0, 10, 0},
+    {CBAR_CIVIL_HTTP, 0, "@1672531200", CBAR_BAD_TIME, 0, 0, 0},
+    {CBAR_CIVIL_HTTP, 0, "1672531200", CBAR_BAD_TIME, 0, 4, 0},
+    {CBAR_CIVIL_HTTP, 0, "2023-01-01 00:00:00Z", CBAR_BAD_TIME, 0, 10, 0},
+    {CBAR_CIVIL_CLI, 28800, "2023-01-01T08:00:00", CBAR_OK, 1672531200, 0, 0},
+    {CBAR_CIVIL_CLI, 28800, "2023-01-01 08:00", CBAR_OK, 1672531200, 0, 0},
+    {CBAR_CIVIL_CLI, 28800, "2023-01-02", CBAR_OK, 1672588800, 0, 0},
+    {CBAR_CIVIL_CLI, 28800, "2023-01-01T08:00:00Z", CBAR_OK, 1672560000, 0, 0},
+    {CBAR_CIVIL_CLI, 0, "1672531200", CBAR_BAD_TIME, 0, 4, 0},
+    {CBAR_CIVIL_CDR, 0, "1672531200", CBAR_OK, 1672531200, 0, 0},
+    {CBAR_CIVIL_CDR, 0, "0", CBAR_OK, 0, 0, 0},
+    {CBAR_CIVIL_CDR, 0, "", CBAR_BAD_TIME, 0, 0, 0},
+    {CBAR_CIVIL_CDR, -3600, "2023-01-01 00:00:00", CBAR_OK, 1672534800, 0, 0},
+    {CBAR_CIVIL_CDR, 0, "2023-01-01", CBAR_BAD_TIME, 0, 10, 0},
+    {CBAR_CIVIL_LOCAL, 0, "2023-01-01T00:00:00+08:00", CBAR_BAD_TIME, 0, 19, 0},
+    /* shapes */
+    {CBAR_CIVIL_CLI, 0, "", CBAR_BAD_TIME, 0, 0, 0},
+    {CBAR_CIVIL_CLI, 0, "2023", CBAR_BAD_TIME, 0, 4, 0},
+    {CBAR_CIVIL_CLI, 0, "2023-1-01", CBAR_BAD_TIME, 0, 6, 0},
+    {CBAR_CIVIL_CLI, 0, "23-01-01", CBAR_BAD_TIME, 0, 2, 0},
+    {CBAR_CIVIL_CLI, 0, "2023/01/01", CBAR_BAD_TIME, 0, 4, 0},
+    {CBAR_CIVIL_CLI, 0, "2023-01-01T", CBAR_BAD_TIME, 0, 11, 0},
+    {CBAR_CIVIL_CLI, 0, "2023-01-01T1", CBAR_BAD_TIME, 0, 12, 0},
+    {CBAR_CIVIL_CLI, 0, "2023-01-01T12:3", CBAR_BAD_TIME, 0, 15, 0},
+    {CBAR_CIVIL_CLI, 0, "2023-01-01T12:30:", CBAR_BAD_TIME, 0, 17, 0},
+    {CBAR_CIVIL_CLI, 0, "2023-01-01T12:30:5", CBAR_BAD_TIME, 0, 18, 0},
+    {CBAR_CIVIL_CLI, 0, "2023-01-01X12:30", CBAR_BAD_TIME, 0, 10, 0},
+    {CBAR_CIVIL_CLI, 0,
+     "\xef\xbc\x92"
+     "023-01-01",
+     CBAR_BAD_TIME, 0, 0, 0},
 };
 
 static void test_cases(void **state)
@@ -416,18 +427,19 @@ static void test_prefixes(void **state)
 				if (e == CBAR_BAD_TIME && (f.at > n || !f.why))
 					fail_msg("%.*s: failure at %zu", (int)n, full[k], f.at);
 				if (!e && (parse(full[k], n, 63, 3600, &b, NULL) || a != b))
-					fail_msg("%.*s: more flags, another instant", (int)n, full[k]);
+					fail_msg("%.*s: more flags, another instant", (int)n,
+					         full[k]);
 			}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_days),
-		cmocka_unit_test(test_cases),
-		cmocka_unit_test(test_prefixes),
-		cmocka_unit_test(test_random_vs_timegm),
-		cmocka_unit_test(test_format_round_trip),
+	    cmocka_unit_test(test_days),
+	    cmocka_unit_test(test_cases),
+	    cmocka_unit_test(test_prefixes),
+	    cmocka_unit_test(test_random_vs_timegm),
+	    cmocka_unit_test(test_format_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,11 +76,11 @@ enum cbar_civil_flag {
  * CLI's --at: everything a person types.  CDR files: zoned or local times,
  * with a space or a T, or epoch seconds. */
 #define CBAR_CIVIL_HTTP (CBAR_CIVIL_ZONED)
-#define CBAR_CIVIL_CLI                                                                  \
-	(CBAR_CIVIL_ZONED | CBAR_CIVIL_LOCAL | CBAR_CIVIL_DATE | CBAR_CIVIL_EPOCH |     \
+#define CBAR_CIVIL_CLI                                                                             \
+	(CBAR_CIVIL_ZONED | CBAR_CIVIL_LOCAL | CBAR_CIVIL_DATE | CBAR_CIVIL_EPOCH |                \
 	 CBAR_CIVIL_SPACE)
-#define CBAR_CIVIL_CDR                                                                  \
-	(CBAR_CIVIL_ZONED | CBAR_CIVIL_LOCAL | CBAR_CIVIL_EPOCH | CBAR_CIVIL_DIGITS |   \
+#define CBAR_CIVIL_CDR                                                                             \
+	(CBAR_CIVIL_ZONED | CBAR_CIVIL_LOCAL | CBAR_CIVIL_EPOCH | CBAR_CIVIL_DIGITS |              \
 	 CBAR_CIVIL_SPACE)
 /* Rule dates (`since`, `until`, `ramp`): a date, or a date-time. */
 #define CBAR_CIVIL_RULES (CBAR_CIVIL_ZONED | CBAR_CIVIL_LOCAL | CBAR_CIVIL_DATE)

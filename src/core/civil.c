@@ -19,9 +19,9 @@ int64_t cbar_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	uint64_t yoe = (uint64_t)(y - era * 400);                     /* 0..399 */
+	uint64_t yoe = (uint64_t)(y - era * 400);                        /* 0..399 */
 	uint64_t doy = (153u * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* 0..365 */
-	uint64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;         /* 0..146096 */
+	uint64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            /* 0..146096 */
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
@@ -29,10 +29,10 @@ void cbar_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 {
 	int64_t z = days + 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	uint64_t doe = (uint64_t)(z - era * 146097);                         /* 0..146096 */
+	uint64_t doe = (uint64_t)(z - era * 146097);                          /* 0..146096 */
 	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* 0..399 */
-	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);              /* 0..365 */
-	uint64_t mp = (5 * doy + 2) / 153;                                   /* 0..11 */
+	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* 0..365 */
+	uint64_t mp = (5 * doy + 2) / 153;                                    /* 0..11 */
 	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
 	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
@@ -69,15 +69,17 @@ static enum cbar_err bad(struct cbar_civil_fail *f, size_t at, bool range, const
  * byte itself), and what was wanted there.  Only run on failure, on a
  * string that does depart from it (a short one included).
  */
-static enum cbar_err bad_shape(struct cbar_civil_fail *f, const char *s, size_t len,
-                               size_t base, const char *pat)
+static enum cbar_err bad_shape(struct cbar_civil_fail *f, const char *s, size_t len, size_t base,
+                               const char *pat)
 {
 	size_t i = 0;
 	while (pat[i] && i < len && (pat[i] == '9' ? dig(s[i]) <= 9 : s[i] == pat[i]))
 		i++;
 	return bad(f, base + i, false,
-	           pat[i] == '9' ? "expected a digit" : pat[i] == '-' ? "expected '-'"
-	           : pat[i] == ':' ? "expected ':'" : "malformed time");
+	           pat[i] == '9'   ? "expected a digit"
+	           : pat[i] == '-' ? "expected '-'"
+	           : pat[i] == ':' ? "expected ':'"
+	                           : "malformed time");
 }
 
 /* @SECONDS or bare SECONDS: s the digits, base their offset in the input. */
@@ -119,7 +121,8 @@ static enum cbar_err offset(const char *s, size_t len, size_t base, int32_t *off
 		p += s[3] == ':';
 		if (len != p + 2 || dig(s[p]) > 9 || dig(s[p + 1]) > 9) {
 			if (len > p + 2 && dig(s[p]) <= 9 && dig(s[p + 1]) <= 9)
-				return bad(f, base + p + 2, false, "unexpected text after the offset");
+				return bad(f, base + p + 2, false,
+				           "unexpected text after the offset");
 			return bad_shape(f, s + p, len - p, base + p, "99");
 		}
 		m = dig(s[p]) * 10 + dig(s[p + 1]);
@@ -147,7 +150,8 @@ enum cbar_err cbar_civil_parse(const char *s, size_t len, unsigned flags, int32_
 		return CBAR_INVAL;
 	if (len && s[0] == '@') {
 		if (!(flags & CBAR_CIVIL_EPOCH))
-			return bad(f, 0, false, "@SECONDS is not accepted here: want an ISO 8601 time");
+			return bad(f, 0, false,
+			           "@SECONDS is not accepted here: want an ISO 8601 time");
 		return epoch(s + 1, len - 1, 1, t, f);
 	}
 	/* YYYY-MM-DD, by position. */
@@ -213,7 +217,8 @@ enum cbar_err cbar_civil_parse(const char *s, size_t len, unsigned flags, int32_
 	int64_t tod = (int64_t)(h * 3600 + mi * 60 + sec);
 	if (p == len) {
 		if (!(flags & CBAR_CIVIL_LOCAL))
-			return bad(f, p, false, "expected a time zone: Z or an offset such as +08:00");
+			return bad(f, p, false,
+			           "expected a time zone: Z or an offset such as +08:00");
 		*t = days * 86400 + tod - dflt_off;
 		return CBAR_OK;
 	}

@@ -151,8 +151,7 @@ static enum cbar_decision set_rule(const struct cbar_rules *rs, size_t i, struct
 /* The peer may be NULL (unknown); everything else must be there. */
 static bool event_ok(const struct cbar_event *ev)
 {
-	return ev->subscriber &&
-	       (ev->service == CBAR_VOICE || ev->service == CBAR_SMS) &&
+	return ev->subscriber && (ev->service == CBAR_VOICE || ev->service == CBAR_SMS) &&
 	       (ev->direction == CBAR_IN || ev->direction == CBAR_OUT) &&
 	       ev->roaming <= CBAR_ROAMING_YES;
 }
@@ -296,6 +295,21 @@ static void notef(cbar_explain_fn note, void *ctx, size_t i, const struct cbar__
 	note(ctx, i, r->line, matched, buf);
 }
 
+/* Why rule r's peer condition does not hold for the event (explain). */
+static const char *peer_why(const struct cbar_rules *rs, const struct cbar__rule *r,
+                            const struct cbar_event *ev, const char **arg)
+{
+	bool in = ev->direction == CBAR_IN;
+	if (!ev->peer)
+		return in ? "the caller is unknown, and its peer condition needs a number"
+		          : "the called number is unknown, and its peer condition needs a number";
+	if (r->unknown)
+		return in ? "the caller is known; it is for unknown callers"
+		          : "the called number is known; it is for unknown ones";
+	*arg = rs->sets[r->set].name ? rs->sets[r->set].name : "its prefix";
+	return r->neg ? "the peer is in the negated set" : "the peer is not in";
+}
+
 enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_event *ev,
                                 const struct cbar_unlock_lookup *lk, cbar_explain_fn note,
                                 void *ctx, struct cbar_verdict *v)
@@ -324,19 +338,7 @@ enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_e
 		if (!(r->scope & CBAR_SCOPE_BIT(ev->service, ev->direction)))
 			why = "not for this service and direction";
 		else if (!cbar__rule_peer(rs, r, ev->peer)) {
-			if (!ev->peer) {
-				why = ev->direction == CBAR_IN
-				              ? "the caller is unknown, and its peer condition needs a number"
-				              : "the called number is unknown, and its peer condition needs "
-				                "a number";
-			} else if (r->unknown) {
-				why = ev->direction == CBAR_IN ? "the caller is known; it is for unknown callers"
-				                               : "the called number is known; it is for "
-				                                 "unknown ones";
-			} else {
-				why = r->neg ? "the peer is in the negated set" : "the peer is not in";
-				arg = rs->sets[r->set].name ? rs->sets[r->set].name : "its prefix";
-			}
+			why = peer_why(rs, r, ev, &arg);
 		} else if (r->carriers && !(r->carriers >> car & 1)) {
 			why = "the subscriber's carrier is not among its carriers";
 			arg = car ? cbar_carrier_key(car) : "unknown";
