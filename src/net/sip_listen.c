@@ -11,7 +11,9 @@
  * separated by spaces or tabs; each option at most once, but via as often
  * as there are classes.  Hand-written: a dozen words of our own syntax.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -56,6 +58,52 @@ static bool sources(const char *v, size_t n, enum cbar_sip_source *src, unsigned
 		i = j + 1;
 	}
 	*count = k;
+	return true;
+}
+
+/* "10.1.0.0/16=intl-gateway" (no /: a host); false when malformed. */
+bool sip_ingress_parse(const char *s0, size_t len, struct sip_ingress *g)
+{
+	memset(g, 0, sizeof *g);
+	char s[160];
+	if (len >= sizeof s)
+		return false;
+	memcpy(s, s0, len);
+	s[len] = 0;
+	const char *eq = strchr(s, '=');
+	if (!eq || !eq[1] || strlen(eq + 1) >= sizeof g->name)
+		return false;
+	char net[64];
+	size_t nl = (size_t)(eq - s);
+	if (nl >= sizeof net)
+		return false;
+	memcpy(net, s, nl);
+	net[nl] = 0;
+	char *slash = strchr(net, '/');
+	long bits = -1;
+	if (slash) {
+		char *end;
+		*slash = 0;
+		bits = strtol(slash + 1, &end, 10);
+		if (*end || slash[1] == 0 || bits < 0)
+			return false;
+	}
+	struct sockaddr_in *a4 = (void *)&g->net;
+	struct sockaddr_in6 *a6 = (void *)&g->net;
+	if (inet_pton(AF_INET, net, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		if (bits > 32)
+			return false;
+		g->prefix = (uint8_t)(bits < 0 ? 32 : bits);
+	} else if (inet_pton(AF_INET6, net, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		if (bits > 128)
+			return false;
+		g->prefix = (uint8_t)(bits < 0 ? 128 : bits);
+	} else {
+		return false;
+	}
+	strcpy(g->name, eq + 1);
 	return true;
 }
 
