@@ -488,6 +488,79 @@ static void listener_spec(void **state)
 	}
 }
 
+/* Try a server of its own on host:p; 0 when it started (then stopped at
+ * once), else -1 with the message in err. */
+static int try_start(const char *host, uint16_t p, unsigned transports, char *err, size_t cap)
+{
+	struct sip_listener_cfg l = {.transports = transports, .direction = CBAR_OUT,
+	                             .country = cbar_numplan_country(np, "CN", 2)};
+	struct sockaddr_in *a4 = (void *)&l.addr;
+	a4->sin_family = AF_INET;
+	a4->sin_port = htons(p);
+	inet_pton(AF_INET, host, &a4->sin_addr);
+	struct sip_server_cfg cfg = {.listeners = &l, .nlisteners = 1, .workers = 2, .np = np,
+	                             .decider = {toy_decide, NULL, toy_enter, toy_leave}};
+	struct sip_server *s2;
+	err[0] = 0;
+	if (sip_server_start(&cfg, &s2, err, cap))
+		return -1;
+	sip_server_stop(s2);
+	return 0;
+}
+
+/* A plain socket (no SO_REUSEPORT) of type bound to host:0, listening when
+ * TCP; its port in *p. */
+static int hold(int type, const char *host, uint16_t *p)
+{
+	int fd = socket(AF_INET, type, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	inet_pton(AF_INET, host, &a.sin_addr);
+	assert_int_equal(bind(fd, (void *)&a, sizeof a), 0);
+	if (type == SOCK_STREAM)
+		assert_int_equal(listen(fd, 8), 0);
+	socklen_t al = sizeof a;
+	getsockname(fd, (void *)&a, &al);
+	*p = ntohs(a.sin_port);
+	return fd;
+}
+
+/*
+ * A port another socket holds stops the start with "address in use" and
+ * the address: a second server (SO_REUSEPORT, as a second callbar would
+ * be; the kernel used to share the port and split the calls), a plain UDP
+ * socket, a plain TCP listener, a socket on the wildcard address.  A port
+ * nobody holds works, and so does port 0 with two workers.
+ */
+static void port_clash(void **state)
+{
+	(void)state;
+	char err[256], want[64];
+	assert_int_equal(try_start("127.0.0.1", port, SIP_UDP | SIP_TCP, err, sizeof err), -1);
+	snprintf(want, sizeof want, "127.0.0.1:%u", port);
+	if (!strstr(err, "address in use") || !strstr(err, want))
+		fail_msg("err '%s'", err);
+	/* each transport on its own */
+	assert_int_equal(try_start("127.0.0.1", port, SIP_UDP, err, sizeof err), -1);
+	assert_non_null(strstr(err, "UDP"));
+	assert_int_equal(try_start("127.0.0.1", port, SIP_TCP, err, sizeof err), -1);
+	assert_non_null(strstr(err, "TCP"));
+	uint16_t p;
+	int fd = hold(SOCK_DGRAM, "127.0.0.1", &p);
+	assert_int_equal(try_start("127.0.0.1", p, SIP_UDP | SIP_TCP, err, sizeof err), -1);
+	assert_non_null(strstr(err, "address in use"));
+	close(fd);
+	assert_int_equal(try_start("127.0.0.1", p, SIP_UDP | SIP_TCP, err, sizeof err), 0);
+	fd = hold(SOCK_STREAM, "127.0.0.1", &p);
+	assert_int_equal(try_start("127.0.0.1", p, SIP_TCP, err, sizeof err), -1);
+	assert_non_null(strstr(err, "address in use"));
+	close(fd);
+	fd = hold(SOCK_DGRAM, "0.0.0.0", &p);
+	assert_int_equal(try_start("127.0.0.1", p, SIP_UDP, err, sizeof err), -1);
+	assert_non_null(strstr(err, "address in use"));
+	close(fd);
+	assert_int_equal(try_start("127.0.0.1", 0, SIP_UDP | SIP_TCP, err, sizeof err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +572,7 @@ int main(void)
 		cmocka_unit_test(listener_spec),
 		cmocka_unit_test(tcp_idle),
 		cmocka_unit_test(ack_unfiltered),
+		cmocka_unit_test(port_clash),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

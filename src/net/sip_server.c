@@ -20,23 +20,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "sip_workers.h"
 
-static void errf(char *err, size_t cap, const char *what, const struct sockaddr_storage *a)
+/* "WHAT TRANSPORT ADDR:PORT: strerror" into err; errno is the cause. */
+static void errf(char *err, size_t cap, const char *what, const char *tp,
+                 const struct sockaddr_storage *a)
 {
-	char host[64] = "?";
-	unsigned port = 0;
-	if (a && a->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)a;
-		const uint8_t *b = (const uint8_t *)&s4->sin_addr;
-		snprintf(host, sizeof host, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-		port = ntohs(s4->sin_port);
-	} else if (a && a->ss_family == AF_INET6) {
-		snprintf(host, sizeof host, "[IPv6]");
-		port = ntohs(((const struct sockaddr_in6 *)(const void *)a)->sin6_port);
-	}
+	char addr[INET6_ADDRSTRLEN + 8];
+	cbar__addr_format((const struct sockaddr *)a, addr, sizeof addr);
 	if (err && cap)
-		snprintf(err, cap, "%s %s:%u: %s", what, host, port, strerror(errno));
+		snprintf(err, cap, "%s %s %s: %s", what, tp, addr, strerror(errno));
 }
 
 socklen_t cbar__sip_addr_len(const struct sockaddr_storage *a)
@@ -48,14 +42,6 @@ static uint16_t get_port(const struct sockaddr_storage *a)
 {
 	return ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)(const void *)a)->sin6_port
 	                                      : ((const struct sockaddr_in *)(const void *)a)->sin_port);
-}
-
-static void set_port(struct sockaddr_storage *a, uint16_t port)
-{
-	if (a->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)(void *)a)->sin6_port = htons(port);
-	else
-		((struct sockaddr_in *)(void *)a)->sin_port = htons(port);
 }
 
 int cbar__sip_ep_add(int ep, int fd, uint32_t events, void *item)
@@ -109,47 +95,104 @@ static void worker_release(struct worker *w, size_t nls)
 	free(w->out);
 }
 
-/* Open listener i's sockets for every worker; a port 0 is resolved by the
- * first socket and shared by the rest. */
+/*
+ * Whether anyone else holds a (type SOCK_DGRAM or SOCK_STREAM): bind a
+ * socket without SO_REUSEPORT there, which fails with EADDRINUSE when any
+ * other socket is bound to the port (wildcard and specific addresses
+ * alike), a second callbar's SO_REUSEPORT workers included; the kernel
+ * would otherwise add our workers to theirs and split the calls between
+ * two servers.  TCP sets SO_REUSEADDR, so that connections of a previous
+ * run in TIME_WAIT do not count (a listening socket still does).  A port
+ * 0 is resolved here into *a: no reuse group can be joined by chance.  0,
+ * or -1 with errno; the probe is closed either way.
+ */
+static int probe(struct sockaddr_storage *a, int type)
+{
+	int fd = socket(a->ss_family, type | SOCK_CLOEXEC, 0), one = 1;
+	if (fd < 0)
+		return -1;
+	int r = -1;
+	if (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one))
+		goto out;
+	if (bind(fd, (const struct sockaddr *)a, cbar__sip_addr_len(a)))
+		goto out;
+	socklen_t al = sizeof *a;
+	r = getsockname(fd, (struct sockaddr *)a, &al);
+out:;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+/* Close listener i's sockets in every worker. */
+static void close_listener(struct sip_server *s, size_t i)
+{
+	for (unsigned k = 0; k < s->nworkers; k++)
+		for (size_t t = 0; t < 2; t++) {
+			struct sock *so = &s->w[k].socks[2 * i + t];
+			if (so->fd >= 0)
+				close(so->fd);
+			so->fd = -1;
+		}
+}
+
+/*
+ * Open listener i's sockets for every worker.  First the probes (above):
+ * a port someone else holds stops the start with "address in use", as
+ * nginx and Kamailio do; a port 0 becomes one free port for UDP and TCP.
+ * Then the workers bind with SO_REUSEPORT, sharing it among themselves
+ * only.  Between the probe's close and the first worker's bind is a window
+ * of a few system calls in which another process could still take the
+ * port (and then, with SO_REUSEPORT under the same user, share it); two
+ * servers started at the same instant are the only way into it.
+ */
 static int open_listener(struct sip_server *s, size_t i, char *err, size_t errcap)
 {
 	struct sip_listener *l = &s->ls[i];
 	bool any = get_port(&l->cfg.addr) == 0;
+	const char *tp = "";
 	for (int attempt = 0; attempt < (any ? 32 : 1); attempt++) {
 		struct sockaddr_storage a = l->cfg.addr;
-		unsigned k;
+		unsigned k = 0;
+		/* a free port for UDP may be taken for TCP: try another */
+		tp = "UDP";
+		if ((l->cfg.transports & SIP_UDP) && probe(&a, SOCK_DGRAM))
+			goto again;
+		tp = "TCP";
+		if ((l->cfg.transports & SIP_TCP) && probe(&a, SOCK_STREAM))
+			goto again;
 		for (k = 0; k < s->nworkers; k++) {
 			struct sock *u = &s->w[k].socks[2 * i], *t = &s->w[k].socks[2 * i + 1];
-			if ((l->cfg.transports & SIP_UDP) && (u->fd = cbar__sip_udp_open(&a, s->cfg.ack_filter)) < 0)
+			tp = "UDP";
+			if ((l->cfg.transports & SIP_UDP) &&
+			    (u->fd = cbar__sip_udp_open(&a, s->cfg.ack_filter)) < 0)
 				break;
-			if (get_port(&a) == 0) {
-				socklen_t al = sizeof a;
-				getsockname(u->fd, (struct sockaddr *)&a, &al);
-			}
+			tp = "TCP";
 			if ((l->cfg.transports & SIP_TCP) && (t->fd = cbar__sip_tcp_open(&a)) < 0)
 				break;
-			if (get_port(&a) == 0) {
-				socklen_t al = sizeof a;
-				getsockname(t->fd, (struct sockaddr *)&a, &al);
-			}
 		}
 		if (k == s->nworkers) {
-			set_port(&l->cfg.addr, get_port(&a));
+			l->cfg.addr = a;
 			return 0;
 		}
+	again:;
 		int e = errno;
-		for (unsigned j = 0; j <= k && j < s->nworkers; j++)
-			for (int t = 0; t < 2; t++) {
-				struct sock *so = &s->w[j].socks[2 * i + (size_t)t];
-				if (so->fd >= 0)
-					close(so->fd);
-				so->fd = -1;
-			}
+		close_listener(s, i);
 		errno = e;
 		if (!any || e != EADDRINUSE)
 			break;
 	}
-	errf(err, errcap, "cannot bind", &l->cfg.addr);
+	if (errno == EADDRINUSE) {
+		char addr[INET6_ADDRSTRLEN + 8];
+		cbar__addr_format((const struct sockaddr *)&l->cfg.addr, addr, sizeof addr);
+		snprintf(err, errcap,
+		         "%s %s: address in use (another process holds the port: a second callbar, "
+		         "Kamailio...)",
+		         tp, addr);
+	} else {
+		errf(err, errcap, "cannot bind", tp, &l->cfg.addr);
+	}
 	return -1;
 }
 
