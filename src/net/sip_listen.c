@@ -6,10 +6,12 @@
  *   ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]
  *             [subscriber=SRC[,SRC...]] [peer=SRC[,SRC...]] [via=CIDR=NAME]...
  *             [block=403|603] [fail=302|500] [roaming=yes|no]
+ *             [allow=CIDR[,CIDR...]]...
  *
  * SRC is ruri, to, from or pai, tried in the order written.  Words are
  * separated by spaces or tabs; each option at most once, but via as often
- * as there are classes.  Hand-written: a dozen words of our own syntax.
+ * as there are classes and allow as often as wanted (its networks add up).
+ * Hand-written: a dozen words of our own syntax.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -107,6 +109,36 @@ bool sip_ingress_parse(const char *s0, size_t len, struct sip_ingress *g)
 	return true;
 }
 
+/* "10.0.0.0/8,192.0.2.1" appended to l->allow; false with a message. */
+static bool allow_list(const char *v, size_t n, struct sip_listener_cfg *l, char *err,
+                       size_t errcap)
+{
+	size_t i = 0;
+	if (!n) {
+		snprintf(err, errcap, "allow: want CIDR[,CIDR...] (10.0.0.0/8,2001:db8::/32)");
+		return false;
+	}
+	while (i <= n) {
+		size_t j = i;
+		while (j < n && v[j] != ',')
+			j++;
+		if (l->nallow == SIP_ALLOW_MAX) {
+			snprintf(err, errcap, "allow: more than %d networks", SIP_ALLOW_MAX);
+			return false;
+		}
+		if (cbar__cidr_parse(v + i, j - i, &l->allow[l->nallow])) {
+			snprintf(err, errcap,
+			         "allow: '%.*s' is not a network (10.0.0.0/8, 192.0.2.1, 2001:db8::/32; "
+			         "no bit set past the prefix)",
+			         (int)(j - i > 48 ? 48 : j - i), v + i);
+			return false;
+		}
+		l->nallow++;
+		i = j + 1;
+	}
+	return true;
+}
+
 bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
                        struct sip_ingress *ing, size_t cap, size_t *ning, char *err,
                        size_t errcap, size_t *errat)
@@ -141,7 +173,8 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 		const char *eq = memchr(v, '=', n);
 		if (!eq) {
 			snprintf(err, errcap, "'%.*s': want NAME=VALUE (direction, transport, "
-			                      "subscriber, peer, via, block, fail)", (int)(n > 64 ? 64 : n), v);
+			                      "subscriber, peer, via, block, fail, roaming, allow)",
+			         (int)(n > 64 ? 64 : n), v);
 			return false;
 		}
 		size_t kn = (size_t)(eq - v), vn = n - kn - 1;
@@ -197,6 +230,8 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 			l->roaming = word_is(val, vn, "yes") ? CBAR_ROAMING_YES : CBAR_ROAMING_NO;
 			if (!ok)
 				snprintf(err, errcap, "roaming: want yes or no");
+		} else if (word_is(v, kn, "allow")) {
+			ok = allow_list(val, vn, l, err, errcap);
 		} else if (word_is(v, kn, "via")) {
 			ok = *ning < cap && sip_ingress_parse(val, vn, &ing[*ning]);
 			if (ok)
@@ -207,7 +242,8 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 				snprintf(err, errcap, "via: want CIDR=NAME (10.1.0.0/16=intl-gateway)");
 		} else {
 			snprintf(err, errcap, "unknown option '%.*s' (direction, transport, subscriber, "
-			                      "peer, via, block, fail, roaming)", (int)(kn > 32 ? 32 : kn), v);
+			                      "peer, via, block, fail, roaming, allow)",
+			         (int)(kn > 32 ? 32 : kn), v);
 			return false;
 		}
 		if (!ok)

@@ -10,12 +10,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -196,6 +198,24 @@ static int open_listener(struct sip_server *s, size_t i, char *err, size_t errca
 	return -1;
 }
 
+/*
+ * The TCP connections the server may hold when not told: the descriptor
+ * limit less SIP_FD_RESERVE, so that a flood of connections never leaves
+ * the registry, the logs, a reload or HTTP without a descriptor (accept()
+ * failing with EMFILE would also leave the listener readable, and its
+ * thread spinning).  Under twice the reserve, half the limit.
+ */
+static unsigned tcp_max_of_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 1024 - SIP_FD_RESERVE;
+	rlim_t n = rl.rlim_cur;
+	if (n == RLIM_INFINITY || n > UINT_MAX)
+		n = UINT_MAX;
+	return (unsigned)(n >= 2 * SIP_FD_RESERVE ? n - SIP_FD_RESERVE : n / 2);
+}
+
 int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, char *err,
                      size_t errcap)
 {
@@ -221,9 +241,14 @@ int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, 
 	s->nls = cfg->nlisteners;
 	if (!s->nls || !cfg->decider.decide || !cfg->np) {
 		snprintf(err, errcap, "no listener, decider or numbering plan");
+		pthread_mutex_destroy(&s->kdrop_lock);
 		free(s);
 		return -1;
 	}
+	if (cbar__sip_tcp_admit_init(&s->admit,
+	                             cfg->tcp_per_source ? cfg->tcp_per_source : SIP_TCP_PER_SOURCE,
+	                             cfg->tcp_max ? cfg->tcp_max : tcp_max_of_limit()))
+		goto nomem;
 	s->ls = calloc(s->nls, sizeof *s->ls);
 	size_t nudp = 0;
 	for (size_t i = 0; i < s->nls; i++)
@@ -357,6 +382,7 @@ void sip_server_stop(struct sip_server *s)
 			free(s->ls[i].ingress);
 	free(s->ls);
 	free(s->w);
+	cbar__sip_tcp_admit_release(&s->admit);
 	pthread_mutex_destroy(&s->kdrop_lock);
 	free(s);
 }

@@ -9,9 +9,11 @@
  * set, written once.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,7 +35,120 @@ struct conn {
 	bool want_out;
 	int64_t last;        /* CLOCK_MONOTONIC millisecond of the last event */
 	struct conn *prev, *next; /* the worker's list, most recently active first */
+	struct tcp_source *src;   /* its count in the admission table */
 };
+
+/* ---- admission: connections per source and in all --------------------- */
+
+/* A source that holds connections: an IPv4 address (as ::ffff:a.b.c.d) or
+ * an IPv6 /64 (the rest zero): one site is given a /64 at least, so
+ * counting whole IPv6 addresses would limit nobody. */
+struct tcp_source {
+	uint8_t key[16];
+	unsigned n;
+	struct tcp_source *next;
+};
+
+static void source_key(const struct sockaddr_storage *a, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (a->ss_family == AF_INET6) {
+		const uint8_t *b = ((const struct sockaddr_in6 *)(const void *)a)->sin6_addr.s6_addr;
+		bool mapped = IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(const void *)b);
+		memcpy(key, b, mapped ? 16 : 8);
+	} else {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((const struct sockaddr_in *)(const void *)a)->sin_addr, 4);
+	}
+}
+
+static size_t source_hash(const struct tcp_admit *a, const uint8_t key[16])
+{
+	uint64_t h = 0xcbf29ce484222325u ^ a->seed; /* FNV-1a, seeded */
+	for (int i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 0x100000001b3u;
+	return (size_t)(h ^ (h >> 29)) & a->mask;
+}
+
+int cbar__sip_tcp_admit_init(struct tcp_admit *a, unsigned per_source, unsigned max)
+{
+	size_t n = 64;
+	while (n < max / 4 && n < 65536)
+		n *= 2;
+	a->per_source = per_source;
+	a->max = max;
+	a->mask = n - 1;
+	if (getrandom(&a->seed, sizeof a->seed, GRND_NONBLOCK) != sizeof a->seed)
+		a->seed = (uint64_t)(uintptr_t)a ^ (uint64_t)time(NULL);
+	if (!(a->bucket = calloc(n, sizeof *a->bucket)))
+		return -1;
+	pthread_mutex_init(&a->lock, NULL);
+	return 0;
+}
+
+void cbar__sip_tcp_admit_release(struct tcp_admit *a)
+{
+	if (!a->bucket)
+		return;
+	for (size_t i = 0; i <= a->mask; i++)
+		while (a->bucket[i]) {
+			struct tcp_source *e = a->bucket[i];
+			a->bucket[i] = e->next;
+			free(e);
+		}
+	free(a->bucket);
+	a->bucket = NULL;
+	pthread_mutex_destroy(&a->lock);
+}
+
+/* Count a connection from peer in, or say which limit refuses it. */
+enum admit { ADMIT_OK, ADMIT_PER_SOURCE, ADMIT_FULL };
+
+static enum admit admit(struct tcp_admit *a, const struct sockaddr_storage *peer,
+                        struct tcp_source **out)
+{
+	uint8_t key[16];
+	source_key(peer, key);
+	size_t h = source_hash(a, key);
+	enum admit r = ADMIT_OK;
+	pthread_mutex_lock(&a->lock);
+	struct tcp_source *e = a->bucket[h];
+	while (e && memcmp(e->key, key, 16))
+		e = e->next;
+	if (a->open >= a->max)
+		r = ADMIT_FULL;
+	else if (e && e->n >= a->per_source)
+		r = ADMIT_PER_SOURCE;
+	else if (!e && !(e = calloc(1, sizeof *e)))
+		r = ADMIT_FULL; /* no memory: as if full */
+	else {
+		if (!e->n) {
+			memcpy(e->key, key, 16);
+			e->next = a->bucket[h];
+			a->bucket[h] = e;
+		}
+		e->n++;
+		a->open++;
+		*out = e;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+/* Give back a connection's count; the source leaves the table at 0. */
+static void admit_release(struct tcp_admit *a, struct tcp_source *e)
+{
+	pthread_mutex_lock(&a->lock);
+	a->open--;
+	if (!--e->n) {
+		struct tcp_source **p = &a->bucket[source_hash(a, e->key)];
+		while (*p != e)
+			p = &(*p)->next;
+		*p = e->next;
+		free(e);
+	}
+	pthread_mutex_unlock(&a->lock);
+}
 
 int cbar__sip_tcp_open(const struct sockaddr_storage *a)
 {
@@ -93,6 +208,7 @@ static void conn_close(struct worker *w, struct conn *c)
 	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	conn_unlink(w, c);
+	admit_release(&w->srv->admit, c->src);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -100,37 +216,62 @@ static void conn_close(struct worker *w, struct conn *c)
 	w->local.tcp_closed++;
 }
 
+/*
+ * Take every pending connection.  One refused (a source outside the
+ * listener's allow=, over its per-source count, the server full, this
+ * worker full or out of memory) is closed at once, so that it does not
+ * wait in the backlog and the listener does not stay readable.
+ */
 static void tcp_accept(struct worker *w, const struct sock *s)
 {
+	struct tcp_admit *ad = &w->srv->admit;
+	const struct sip_listener_cfg *lc = &s->l->cfg;
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof peer;
 		int fd = accept4(s->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		struct conn *c = NULL;
-		if (w->nconn >= TCP_MAX_CONN || !(c = calloc(1, sizeof *c)) ||
-		    !(c->in = malloc(TCP_IN_FIRST))) {
-			if (c)
-				free(c);
+		if (lc->nallow && !cbar__cidr_match(lc->allow, lc->nallow, (struct sockaddr *)&peer)) {
+			w->local.tcp_refused_not_allowed++;
 			close(fd);
 			continue;
+		}
+		struct tcp_source *src = NULL;
+		enum admit r = w->nconn >= TCP_MAX_CONN ? ADMIT_FULL : admit(ad, &peer, &src);
+		if (r != ADMIT_OK) {
+			if (r == ADMIT_PER_SOURCE)
+				w->local.tcp_refused_per_source++;
+			else
+				w->local.tcp_refused_full++;
+			close(fd);
+			continue;
+		}
+		struct conn *c = calloc(1, sizeof *c);
+		if (!c || !(c->in = malloc(TCP_IN_FIRST))) {
+			free(c);
+			goto refuse;
 		}
 		c->it.kind = IT_CONN;
 		c->fd = fd;
 		c->l = s->l;
 		c->peer = peer;
 		c->incap = TCP_IN_FIRST;
+		c->src = src;
 		if (cbar__sip_ep_add(w->ep, fd, EPOLLIN | EPOLLRDHUP, c)) {
 			free(c->in);
 			free(c);
-			close(fd);
-			continue;
+			goto refuse;
 		}
 		c->last = mono_ms();
 		conn_push_front(w, c);
 		w->nconn++;
 		w->local.tcp_accepted++;
+		continue;
+	refuse:
+		admit_release(ad, src);
+		w->local.tcp_refused_full++;
+		close(fd);
 	}
 }
 

@@ -107,7 +107,15 @@ static int udp_batch(struct worker *w, const struct sock *s, int flags)
 	unsigned k = 0;
 	if (srv->cfg.decider.enter)
 		srv->cfg.decider.enter(srv->cfg.decider.ctx);
+	const struct sip_listener_cfg *lc = &s->l->cfg;
 	for (int i = 0; i < n; i++) {
+		/* outside allow=: no reply, so no reflection (a reply is about
+		 * twice the request) */
+		if (lc->nallow &&
+		    !cbar__cidr_match(lc->allow, lc->nallow, (const struct sockaddr *)&w->src[i])) {
+			w->local.udp_refused_source++;
+			continue;
+		}
 		size_t len = w->rmsg[i].msg_len;
 		if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
 			len = IN_CAP; /* past CBAR_SIP_MAX_MSG: 513 */

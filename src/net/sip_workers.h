@@ -42,6 +42,21 @@ struct sock {
 };
 
 struct conn; /* sip_tcp.c */
+struct tcp_source; /* sip_tcp.c */
+
+/* TCP admission, shared by every epoll thread under its lock (taken once
+ * per accepted and per closed connection, never per message): how many
+ * connections each source holds (a hash table of the sources that hold
+ * any) and how many the server holds. */
+struct tcp_admit {
+	pthread_mutex_t lock;
+	struct tcp_source **bucket;
+	size_t mask;         /* buckets - 1 */
+	uint64_t seed;       /* of the hash: sources are the peer's choice */
+	unsigned open;       /* connections held, every worker */
+	unsigned per_source; /* limits */
+	unsigned max;
+};
 
 struct worker {
 	alignas(64) struct sip_server *srv;
@@ -76,6 +91,7 @@ struct sip_server {
 	int stopfd;
 	struct item stop_item;
 	pthread_mutex_t kdrop_lock;
+	struct tcp_admit admit;
 };
 
 /* ---- sip_server.c: shared by the transports ------------------------------ */
@@ -107,5 +123,10 @@ int cbar__sip_tcp_open(const struct sockaddr_storage *a);
 void *cbar__sip_tcp_main(void *arg);
 /* Close every connection of the slot (the thread has stopped). */
 void cbar__sip_tcp_close_all(struct worker *w);
+/* The admission table with these limits (sip_server_cfg's tcp_per_source
+ * and tcp_max, 0 resolved); -1 when out of memory.  Release: NULL-safe
+ * after a zeroed struct, once every connection is closed. */
+int cbar__sip_tcp_admit_init(struct tcp_admit *a, unsigned per_source, unsigned max);
+void cbar__sip_tcp_admit_release(struct tcp_admit *a);
 
 #endif
