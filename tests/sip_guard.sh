@@ -4,7 +4,8 @@
 # UDP port a plain socket holds, exits non-zero with "address in use" and
 # the address, before printing any listener line; the first one still
 # answers.  (Before, SO_REUSEPORT let the kernel split the calls between
-# the two.)  Then a listener with an allow list answers a source in it.
+# the two.)  Then a listener with allow= answers the sources it allows
+# and no other.
 set -u
 cb=$1 src=$2
 sc=$src/sip/sipp
@@ -37,6 +38,7 @@ start() {
 		}
 		sleep 0.05
 	done
+	eval "${name}_pid=$!"
 	eval "${name}_port=$(awk '{n = split($3, a, ":"); print a[n]; exit}' "$dir/$name.out")"
 }
 
@@ -108,5 +110,45 @@ time.sleep(600)' >"$dir/held" &
 else
 	echo "skip plain_udp_socket: no python3 (test_sip_server's port_clash covers it)"
 fi
+
+# allow=: a listener answers the networks it allows (sipp from 127.0.0.1,
+# then from 127.0.0.2); with only 127.0.0.2 allowed, an OPTIONS from
+# 127.0.0.1 gets nothing while one from 127.0.0.2 sent after it is
+# answered (one worker: by then the first was read), and the refused one is
+# counted in what sip-serve prints when it stops.
+start B --workers 1 --listener "127.0.0.1:0 transport=udp allow=10.0.0.0/8,127.0.0.1/32"
+answers allow_allowed "$B_port" -i 127.0.0.1
+start C --workers 1 --listener "127.0.0.1:0 transport=udp allow=127.0.0.2"
+answers allow_other "$C_port" -i 127.0.0.2
+if command -v python3 >/dev/null; then
+	printf 'OPTIONS sip:x@h SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKr\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:x@h>\r\nCall-ID: r@h\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' >"$dir/opt.sip"
+	python3 - "$C_port" "$dir/opt.sip" <<'PY' && echo "ok allow_refused" || { echo "FAIL allow_refused"; fail=1; }
+import socket, sys
+port, msg = int(sys.argv[1]), open(sys.argv[2], "rb").read()
+bad = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); bad.bind(("127.0.0.1", 0))
+good = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); good.bind(("127.0.0.2", 0))
+bad.sendto(msg, ("127.0.0.1", port))
+good.sendto(msg, ("127.0.0.1", port))
+good.settimeout(5)
+assert good.recv(4096).startswith(b"SIP/2.0 200 ")
+bad.setblocking(False)
+try:
+    bad.recv(4096)
+    sys.exit("a refused source was answered")
+except BlockingIOError:
+    pass
+PY
+	kill "$C_pid"
+	wait "$C_pid"
+	grep -q 'udp_refused_source 1$' "$dir/C.err" && echo "ok allow_refused_count" ||
+		{ echo "FAIL allow_refused_count"; cat "$dir/C.err"; fail=1; }
+else
+	echo "skip allow_refused: no python3 (test_sip_server's allow_list covers it)"
+fi
+# a bad allow= stops the start, naming the word
+"$cb" sip-serve --rules "$dir/all.rules" --listener "127.0.0.1:0 allow=10.0.0.1/8" \
+	>"$dir/bad.out" 2>&1 && { echo "FAIL: allow=10.0.0.1/8 accepted"; fail=1; }
+grep -q "allow: '10.0.0.1/8' is not a network" "$dir/bad.out" ||
+	{ echo "FAIL: no message for allow="; cat "$dir/bad.out"; fail=1; }
 
 exit $fail

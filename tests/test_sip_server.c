@@ -6,7 +6,9 @@
  * in two and a CRLFCRLF ping are answered; an ACK over UDP is dropped by
  * the kernel's socket filter while a 2-byte keep-alive still reaches the
  * worker; the counters add up; stop is clean.  A TCP connection idle past
- * the limit is closed, an active one is not.
+ * the limit is closed, an active one is not.  A port another socket holds
+ * stops the start; allow= answers only its networks; TCP connections are
+ * limited per source and in all.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,10 +24,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "callbar/data.h"
+#include "fd_limit.h"
 #include "sip_server.h"
 
 static struct cbar_numplan *np;
@@ -465,6 +469,20 @@ static void listener_spec(void **state)
 	assert_null(l.ingress);
 	assert_int_equal(l.given, 0);
 	assert_int_equal(l.roaming, CBAR_ROAMING_UNKNOWN);
+	assert_int_equal(l.nallow, 0);
+	/* allow=: comma lists, repeatable, adding up to SIP_ALLOW_MAX */
+	const char *al = "10.0.0.5:5060 allow=10.0.0.0/8,192.0.2.1 transport=udp allow=2001:db8::/32";
+	assert_true(sip_listener_spec(al, strlen(al), &l, ing, 3, &ning, err, sizeof err, &at));
+	assert_int_equal(l.nallow, 3);
+	assert_int_equal(l.allow[0].bits, 8);
+	assert_int_equal(l.allow[1].bits, 32);
+	assert_int_equal(l.allow[2].family, AF_INET6);
+	char many[2048] = "10.0.0.5:5060";
+	for (int i = 0; i <= SIP_ALLOW_MAX; i++)
+		snprintf(many + strlen(many), sizeof many - strlen(many), " allow=10.0.%d.0/24", i);
+	assert_false(sip_listener_spec(many, strlen(many), &l, ing, 3, &ning, err, sizeof err, &at));
+	assert_non_null(strstr(err, "allow: more than 32 networks"));
+	assert_int_equal(at, strlen(many) - strlen("allow=10.0.32.0/24"));
 	static const struct {
 		const char *spec;
 		size_t at;
@@ -488,6 +506,12 @@ static void listener_spec(void **state)
 		{"1.2.3.4:5 fail=200", 10, "fail: want 302 or 500"},
 		{"1.2.3.4:5 fail=302 fail=500", 19, "'fail' given twice"},
 		{"1.2.3.4:5 roaming=maybe", 10, "roaming: want yes or no"},
+		{"1.2.3.4:5 allow=", 10, "allow: want CIDR"},
+		{"1.2.3.4:5 allow=10.0.0.1/8", 10, "allow: '10.0.0.1/8' is not a network"},
+		{"1.2.3.4:5 allow=10.0.0.0/8,,1.2.3.4", 10, "allow: '' is not a network"},
+		{"1.2.3.4:5 allow=10.0.0.0/8,", 10, "allow: '' is not a network"},
+		{"1.2.3.4:5 allow=gw.example", 10, "is not a network"},
+		{"1.2.3.4:5 allow=::/129", 10, "is not a network"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		ning = 2; /* two taken: room for one more via */
@@ -758,6 +782,23 @@ static void tcp_limits(void **state)
 	sip_server_stop(s2);
 }
 
+/* cbar__fd_limit_raise(): the soft limit up to the hard one. */
+static void fd_limit(void **state)
+{
+	(void)state;
+	struct rlimit rl, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max <= 512)
+		skip();
+	low = (struct rlimit){.rlim_cur = 512, .rlim_max = rl.rlim_max};
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	unsigned long n = cbar__fd_limit_raise();
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_true(low.rlim_cur == rl.rlim_max);
+	assert_true(n == (rl.rlim_max == RLIM_INFINITY ? (unsigned long)-1 : rl.rlim_max));
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -773,6 +814,7 @@ int main(void)
 		cmocka_unit_test(cidr),
 		cmocka_unit_test(allow_list),
 		cmocka_unit_test(tcp_limits),
+		cmocka_unit_test(fd_limit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
