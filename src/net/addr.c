@@ -135,7 +135,8 @@ bool cbar__cidr_match(const struct cbar__cidr *list, size_t n, const struct sock
 		a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
 		fam = AF_INET;
 	} else if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		const struct in6_addr *a6 =
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
 		fam = IN6_IS_ADDR_V4MAPPED(a6) ? AF_INET : AF_INET6;
 		a = fam == AF_INET ? a6->s6_addr + 12 : a6->s6_addr;
 	} else {

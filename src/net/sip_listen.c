@@ -25,10 +25,10 @@ static const struct {
 	const char *name;
 	enum cbar_sip_source src;
 } source_names[] = {
-	{"ruri", CBAR_SIP_SRC_RURI},
-	{"to", CBAR_SIP_SRC_TO},
-	{"from", CBAR_SIP_SRC_FROM},
-	{"pai", CBAR_SIP_SRC_PAI},
+    {"ruri", CBAR_SIP_SRC_RURI},
+    {"to", CBAR_SIP_SRC_TO},
+    {"from", CBAR_SIP_SRC_FROM},
+    {"pai", CBAR_SIP_SRC_PAI},
 };
 
 static bool word_is(const char *w, size_t n, const char *lit)
@@ -127,10 +127,11 @@ static bool allow_list(const char *v, size_t n, struct sip_listener_cfg *l, char
 			return false;
 		}
 		if (cbar__cidr_parse(v + i, j - i, &l->allow[l->nallow])) {
-			snprintf(err, errcap,
-			         "allow: '%.*s' is not a network (10.0.0.0/8, 192.0.2.1, 2001:db8::/32; "
-			         "no bit set past the prefix)",
-			         (int)(j - i > 48 ? 48 : j - i), v + i);
+			snprintf(
+			    err, errcap,
+			    "allow: '%.*s' is not a network (10.0.0.0/8, 192.0.2.1, 2001:db8::/32; "
+			    "no bit set past the prefix)",
+			    (int)(j - i > 48 ? 48 : j - i), v + i);
 			return false;
 		}
 		l->nallow++;
@@ -140,8 +141,8 @@ static bool allow_list(const char *v, size_t n, struct sip_listener_cfg *l, char
 }
 
 bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
-                       struct sip_ingress *ing, size_t cap, size_t *ning, char *err,
-                       size_t errcap, size_t *errat)
+                       struct sip_ingress *ing, size_t cap, size_t *ning, char *err, size_t errcap,
+                       size_t *errat)
 {
 	size_t i = 0, first_via = *ning;
 	bool seen_dir = false, seen_tp = false, seen_sub = false, seen_peer = false;
@@ -164,16 +165,17 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 		if (w == 0) {
 			socklen_t al;
 			if (cbar__addr_parse(v, n, &l->addr, &al)) {
-				snprintf(err, errcap, "'%.*s' is not a numeric ADDR:PORT", (int)(n > 64 ? 64 : n),
-				         v);
+				snprintf(err, errcap, "'%.*s' is not a numeric ADDR:PORT",
+				         (int)(n > 64 ? 64 : n), v);
 				return false;
 			}
 			continue;
 		}
 		const char *eq = memchr(v, '=', n);
 		if (!eq) {
-			snprintf(err, errcap, "'%.*s': want NAME=VALUE (direction, transport, "
-			                      "subscriber, peer, via, block, fail, roaming, allow)",
+			snprintf(err, errcap,
+			         "'%.*s': want NAME=VALUE (direction, transport, "
+			         "subscriber, peer, via, block, fail, roaming, allow)",
 			         (int)(n > 64 ? 64 : n), v);
 			return false;
 		}
@@ -205,10 +207,11 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 			ok = sub ? sources(val, vn, l->sub_src, &l->nsub)
 			         : sources(val, vn, l->peer_src, &l->npeer);
 			if (!ok)
-				snprintf(err, errcap,
-				         "%s: want up to %d of ruri, to, from, pai, comma-separated, "
-				         "each once",
-				         sub ? "subscriber" : "peer", SIP_MAX_SOURCES);
+				snprintf(
+				    err, errcap,
+				    "%s: want up to %d of ruri, to, from, pai, comma-separated, "
+				    "each once",
+				    sub ? "subscriber" : "peer", SIP_MAX_SOURCES);
 		} else if (word_is(v, kn, "block")) {
 			seen = &seen_block;
 			ok = word_is(val, vn, "403") || word_is(val, vn, "603");
@@ -239,10 +242,12 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 			else if (*ning == cap)
 				snprintf(err, errcap, "via: more than %zu ingress classes", cap);
 			else
-				snprintf(err, errcap, "via: want CIDR=NAME (10.1.0.0/16=intl-gateway)");
+				snprintf(err, errcap,
+				         "via: want CIDR=NAME (10.1.0.0/16=intl-gateway)");
 		} else {
-			snprintf(err, errcap, "unknown option '%.*s' (direction, transport, subscriber, "
-			                      "peer, via, block, fail, roaming, allow)",
+			snprintf(err, errcap,
+			         "unknown option '%.*s' (direction, transport, subscriber, "
+			         "peer, via, block, fail, roaming, allow)",
 			         (int)(kn > 32 ? 32 : kn), v);
 			return false;
 		}

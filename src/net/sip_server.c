@@ -42,8 +42,9 @@ socklen_t cbar__sip_addr_len(const struct sockaddr_storage *a)
 
 static uint16_t get_port(const struct sockaddr_storage *a)
 {
-	return ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)(const void *)a)->sin6_port
-	                                      : ((const struct sockaddr_in *)(const void *)a)->sin_port);
+	return ntohs(a->ss_family == AF_INET6
+	                 ? ((const struct sockaddr_in6 *)(const void *)a)->sin6_port
+	                 : ((const struct sockaddr_in *)(const void *)a)->sin_port);
 }
 
 int cbar__sip_ep_add(int ep, int fd, uint32_t events, void *item)
@@ -268,7 +269,8 @@ int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, 
 		if (l->cfg.ningress) {
 			if (!(l->ingress = calloc(l->cfg.ningress, sizeof *l->ingress)))
 				goto nomem;
-			memcpy(l->ingress, cfg->listeners[i].ingress, l->cfg.ningress * sizeof *l->ingress);
+			memcpy(l->ingress, cfg->listeners[i].ingress,
+			       l->cfg.ningress * sizeof *l->ingress);
 		}
 		l->cfg.ingress = l->ingress;
 		sip_listener_init(l);
@@ -280,8 +282,8 @@ int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, 
 		if (!(w->socks = malloc(s->nls * 2 * sizeof *w->socks)))
 			goto nomem;
 		for (size_t i = 0; i < s->nls * 2; i++)
-			w->socks[i] = (struct sock){.it.kind = i % 2 ? IT_LISTEN : IT_UDP, .fd = -1,
-			                            .l = &s->ls[i / 2]};
+			w->socks[i] = (struct sock){
+			    .it.kind = i % 2 ? IT_LISTEN : IT_UDP, .fd = -1, .l = &s->ls[i / 2]};
 		if (!(w->out = malloc(OUT_CAP)))
 			goto nomem;
 		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
@@ -303,7 +305,8 @@ int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, 
 			goto fail;
 		}
 		for (size_t i = 1; i < s->nls * 2; i += 2)
-			if (w->socks[i].fd >= 0 && cbar__sip_ep_add(w->ep, w->socks[i].fd, EPOLLIN, &w->socks[i])) {
+			if (w->socks[i].fd >= 0 &&
+			    cbar__sip_ep_add(w->ep, w->socks[i].fd, EPOLLIN, &w->socks[i])) {
 				snprintf(err, errcap, "epoll_ctl: %s", strerror(errno));
 				goto fail;
 			}
@@ -321,7 +324,8 @@ int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, 
 			}
 	for (unsigned k = 0; k < s->nworkers + s->nu; k++) {
 		struct worker *w = k < s->nworkers ? &s->w[k] : &s->u[k - s->nworkers];
-		int e = pthread_create(&w->th, NULL, k < s->nworkers ? cbar__sip_tcp_main : cbar__sip_udp_main, w);
+		int e = pthread_create(
+		    &w->th, NULL, k < s->nworkers ? cbar__sip_tcp_main : cbar__sip_udp_main, w);
 		if (e) {
 			snprintf(err, errcap, "pthread_create: %s", strerror(e));
 			goto fail;

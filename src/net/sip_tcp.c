@@ -20,10 +20,10 @@
 
 #include "sip_workers.h"
 
-#define TCP_IN_MAX (CBAR_SIP_MAX_MSG + 4096)
+#define TCP_IN_MAX   (CBAR_SIP_MAX_MSG + 4096)
 #define TCP_IN_FIRST 4096
-#define TCP_OUT_MAX (1u << 20)              /* a peer that does not read is closed */
-#define TCP_MAX_CONN 4096                   /* per worker */
+#define TCP_OUT_MAX  (1u << 20) /* a peer that does not read is closed */
+#define TCP_MAX_CONN 4096       /* per worker */
 
 struct conn {
 	struct item it;
@@ -33,7 +33,7 @@ struct conn {
 	char *in, *out;
 	size_t inlen, incap, outoff, outlen, outcap;
 	bool want_out;
-	int64_t last;        /* CLOCK_MONOTONIC millisecond of the last event */
+	int64_t last;             /* CLOCK_MONOTONIC millisecond of the last event */
 	struct conn *prev, *next; /* the worker's list, most recently active first */
 	struct tcp_source *src;   /* its count in the admission table */
 };
@@ -53,7 +53,8 @@ static void source_key(const struct sockaddr_storage *a, uint8_t key[16])
 {
 	memset(key, 0, 16);
 	if (a->ss_family == AF_INET6) {
-		const uint8_t *b = ((const struct sockaddr_in6 *)(const void *)a)->sin6_addr.s6_addr;
+		const uint8_t *b =
+		    ((const struct sockaddr_in6 *)(const void *)a)->sin6_addr.s6_addr;
 		bool mapped = IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(const void *)b);
 		memcpy(key, b, mapped ? 16 : 8);
 	} else {
@@ -229,10 +230,12 @@ static void tcp_accept(struct worker *w, const struct sock *s)
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof peer;
-		int fd = accept4(s->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd =
+		    accept4(s->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (lc->nallow && !cbar__cidr_match(lc->allow, lc->nallow, (struct sockaddr *)&peer)) {
+		if (lc->nallow &&
+		    !cbar__cidr_match(lc->allow, lc->nallow, (struct sockaddr *)&peer)) {
 			w->local.tcp_refused_not_allowed++;
 			close(fd);
 			continue;
@@ -342,7 +345,8 @@ static bool conn_process(struct worker *w, struct conn *c)
 	while (off < c->inlen) {
 		size_t skip, msglen;
 		bool ping;
-		enum cbar_err e = cbar_sip_frame(c->in + off, c->inlen - off, &skip, &msglen, &ping);
+		enum cbar_err e =
+		    cbar_sip_frame(c->in + off, c->inlen - off, &skip, &msglen, &ping);
 		if (ping) {
 			w->local.tcp_pings++;
 			if (!conn_queue(c, "\r\n", 2)) {

@@ -34,12 +34,12 @@
  * lower-case "ack" included, goes to the parser as before.
  */
 static const struct sock_filter ack_filter[] = {
-	BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 8 + 4, 0, 2),
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x41434b20 /* "ACK " */, 1, 0),
-	BPF_STMT(BPF_RET | BPF_K, 0xffffffffu), /* keep all of it */
-	BPF_STMT(BPF_RET | BPF_K, 0),           /* drop */
+    BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 8 + 4, 0, 2),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x41434b20 /* "ACK " */, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffffu), /* keep all of it */
+    BPF_STMT(BPF_RET | BPF_K, 0),           /* drop */
 };
 
 int cbar__sip_udp_open(const struct sockaddr_storage *a, bool filter_ack)
@@ -94,10 +94,10 @@ static int udp_batch(struct worker *w, const struct sock *s, int flags)
 	for (unsigned i = 0; i < UDP_BATCH; i++) {
 		w->riov[i] = (struct iovec){w->in + (size_t)i * IN_CAP, IN_CAP};
 		w->rmsg[i].msg_hdr = (struct msghdr){
-			.msg_name = &w->src[i],
-			.msg_namelen = sizeof w->src[i],
-			.msg_iov = &w->riov[i],
-			.msg_iovlen = 1,
+		    .msg_name = &w->src[i],
+		    .msg_namelen = sizeof w->src[i],
+		    .msg_iov = &w->riov[i],
+		    .msg_iovlen = 1,
 		};
 	}
 	int n = recvmmsg(s->fd, w->rmsg, UDP_BATCH, flags, NULL);
@@ -120,18 +120,18 @@ static int udp_batch(struct worker *w, const struct sock *s, int flags)
 		if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
 			len = IN_CAP; /* past CBAR_SIP_MAX_MSG: 513 */
 		char *out = w->out + (size_t)k * OUT_CAP;
-		size_t olen = sip_handle(s->l, srv->cfg.np, &srv->cfg.decider,
-		                         w->in + (size_t)i * IN_CAP, len, CBAR_SIP_DGRAM,
-		                         (const struct sockaddr *)&w->src[i], now, out, OUT_CAP,
-		                         &w->local);
+		size_t olen =
+		    sip_handle(s->l, srv->cfg.np, &srv->cfg.decider, w->in + (size_t)i * IN_CAP,
+		               len, CBAR_SIP_DGRAM, (const struct sockaddr *)&w->src[i], now, out,
+		               OUT_CAP, &w->local);
 		if (!olen)
 			continue;
 		w->siov[k] = (struct iovec){out, olen};
 		w->smsg[k].msg_hdr = (struct msghdr){
-			.msg_name = &w->src[i],
-			.msg_namelen = w->rmsg[i].msg_hdr.msg_namelen,
-			.msg_iov = &w->siov[k],
-			.msg_iovlen = 1,
+		    .msg_name = &w->src[i],
+		    .msg_namelen = w->rmsg[i].msg_hdr.msg_namelen,
+		    .msg_iov = &w->siov[k],
+		    .msg_iovlen = 1,
 		};
 		k++;
 	}

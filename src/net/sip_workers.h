@@ -21,8 +21,8 @@
 #include "sip_server.h"
 
 #define UDP_BATCH 32
-#define IN_CAP (CBAR_SIP_MAX_MSG + 1)       /* one more: a datagram too big shows */
-#define OUT_CAP (CBAR_SIP_MAX_MSG + 8192)   /* a reply echoes every Via of a request */
+#define IN_CAP    (CBAR_SIP_MAX_MSG + 1)    /* one more: a datagram too big shows */
+#define OUT_CAP   (CBAR_SIP_MAX_MSG + 8192) /* a reply echoes every Via of a request */
 #define NCOUNTERS (sizeof(struct sip_counters) / sizeof(uint64_t))
 
 _Static_assert(sizeof(struct sip_counters) % sizeof(uint64_t) == 0,
@@ -41,7 +41,7 @@ struct sock {
 	const struct sip_listener *l;
 };
 
-struct conn; /* sip_tcp.c */
+struct conn;       /* sip_tcp.c */
 struct tcp_source; /* sip_tcp.c */
 
 /* TCP admission, shared by every epoll thread under its lock (taken once
@@ -63,13 +63,13 @@ struct worker {
 	pthread_t th;
 	bool started;
 	int ep;
-	struct sock *socks;  /* nlisteners * 2: UDP at 2i, TCP at 2i+1 (fd -1: none);
-	                        the epoll thread of a slot owns them */
-	const struct sock *udp; /* a UDP thread's socket; NULL for an epoll thread */
+	struct sock *socks;              /* nlisteners * 2: UDP at 2i, TCP at 2i+1 (fd -1: none);
+	                                    the epoll thread of a slot owns them */
+	const struct sock *udp;          /* a UDP thread's socket; NULL for an epoll thread */
 	struct conn *conns, *conns_tail; /* most and least recently active */
 	unsigned nconn;
-	char *in;            /* UDP: UDP_BATCH * IN_CAP */
-	char *out;           /* UDP: UDP_BATCH * OUT_CAP; epoll: one OUT_CAP for TCP */
+	char *in;  /* UDP: UDP_BATCH * IN_CAP */
+	char *out; /* UDP: UDP_BATCH * OUT_CAP; epoll: one OUT_CAP for TCP */
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
 	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
 	struct sockaddr_storage src[UDP_BATCH];
@@ -84,8 +84,8 @@ struct sip_server {
 	struct sip_listener *ls;
 	size_t nls;
 	unsigned nworkers;
-	struct worker *w;    /* nworkers epoll threads (slots) */
-	struct worker *u;    /* nu UDP threads */
+	struct worker *w; /* nworkers epoll threads (slots) */
+	struct worker *u; /* nu UDP threads */
 	unsigned nu;
 	atomic_bool stop;
 	int stopfd;
