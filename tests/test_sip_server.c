@@ -29,8 +29,8 @@
 #include <unistd.h>
 
 #include "callbar/data.h"
-#include "fd_limit.h"
-#include "sip_server.h"
+#include "net/fd_limit.h"
+#include "net/sip_server.h"
 
 static struct cbar_numplan *np;
 static struct sip_server *srv;

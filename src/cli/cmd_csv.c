@@ -9,7 +9,7 @@
 #include "callbar/csv.h"
 #include "callbar/idcheck.h"
 #include "cli.h"
-#include "numplan_load.h"
+#include "load/numplan_load.h"
 #include "registry.h"
 
 #define CSV_HEADER                                                               \

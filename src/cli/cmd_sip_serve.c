@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sip_server.h"
-#include "../net/addr.h"
-#include "../net/fd_limit.h"
+#include "net/sip_server.h"
+#include "net/addr.h"
+#include "net/fd_limit.h"
 #include "cli.h"
-#include "numplan_load.h"
-#include "rules_load.h"
+#include "load/numplan_load.h"
+#include "load/rules_load.h"
 
 static const char help[] =
 	"usage: callbar sip-serve --rules FILE [--unlocked FILE | --registry URL]\n"

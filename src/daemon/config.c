@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../net/addr.h"
-#include "../net/sip_server.h"
+#include "net/addr.h"
+#include "net/sip_server.h"
 #include "config.h"
 
 /* K_LISTENER: a repeatable sip.listener line (struct config_specs). */

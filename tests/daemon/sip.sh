@@ -49,8 +49,8 @@ has metrics body.json 'callbar_sip_answers_total{status="403"} 2'
 has metrics body.json 'callbar_sip_answers_total{status="302"} 2'
 # by rule, as HTTP decisions: the two blocks (UDP and TCP) by the Zhejiang
 # rule, the two calls let through after the unlock by the pilots' last rule
-has metrics body.json 'callbar_sip_decisions_total{verdict="block",service="voice",direction="out",rule="zj-cmcc-intl-voice-out"} 2'
-has metrics body.json 'callbar_sip_decisions_total{verdict="allow",service="voice",direction="out",rule="default"} 2'
+has metrics body.json 'callbar_decisions_total{verdict="block",service="voice",direction="out",rule="zj-cmcc-intl-voice-out",front="sip"} 2'
+has metrics body.json 'callbar_decisions_total{verdict="allow",service="voice",direction="out",rule="default",front="sip"} 2'
 # the two UDP calls' ACKs: dropped by the socket filter, counted by the kernel
 has metrics body.json 'callbar_sip_messages_total{event="udp_kernel_dropped"} 2'
 # the guards' counts are there from the start
