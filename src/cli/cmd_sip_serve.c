@@ -202,7 +202,7 @@ int cmd_sip_serve(int argc, char **argv)
 				fprintf(stderr, "callbar sip-serve: --block-status must be 403 or 603\n");
 				return CLI_BAD;
 			}
-			block = (unsigned)atoi(optarg);
+			block = optarg[0] == '6' ? 603 : 403; /* one of the two, checked above */
 			break;
 		case 'f':
 			if (strcmp(optarg, "302") && strcmp(optarg, "500")) {

@@ -209,9 +209,11 @@ static enum cbar_err set_value(struct daemon_config *c, const struct key *k, con
 			}
 		{
 			char want[128] = "";
-			for (unsigned i = 0; k->names[i]; i++) {
-				strncat(want, i ? "|" : "", sizeof want - strlen(want) - 1);
-				strncat(want, k->names[i], sizeof want - strlen(want) - 1);
+			size_t wn = 0;
+			for (unsigned i = 0; k->names[i] && wn < sizeof want; i++) {
+				int n = snprintf(want + wn, sizeof want - wn, "%s%s", i ? "|" : "",
+				                 k->names[i]);
+				wn += n > 0 ? (size_t)n : 0;
 			}
 			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: '%s' is not one of %s",
 			                     k->section, k->name, v, want);

@@ -3,10 +3,12 @@
  * allocation: the workers of sip_server.c call it per datagram or per framed
  * TCP message, and fuzz/fuzz_sip_server.c calls it on any bytes.
  */
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "callbar/scope.h"
 #include "proto/event.h"
 #include "sip_server.h"
 
@@ -182,7 +184,7 @@ size_t sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
 {
 	struct cbar_sip_msg m;
 	uint16_t status;
-	char rule[256];
+	char rule[256], unlock[96];
 	struct cbar_sip_reply r = {0};
 	c->received++;
 	enum cbar_err pe = cbar_sip_parse(buf, len, tp, &m);
@@ -203,7 +205,9 @@ size_t sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
 		status = cbar_sip_verdict_status(&l->sip, dec == CBAR_ALLOW   ? CBAR_SIP_ALLOW
 		                                          : dec == CBAR_BLOCK ? CBAR_SIP_BLOCK
 		                                                              : CBAR_SIP_ERROR);
-		if (dec == CBAR_BLOCK) {
+		/* A block says why; an allow too (its rule, its reason); either
+		 * names the unlock record that exempted the call. */
+		if (dec != CBAR_ERROR) {
 			if (v.reason) {
 				r.reason = v.reason;
 				r.reason_len = strlen(v.reason);
@@ -215,9 +219,20 @@ size_t sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
 					r.rule_len = (size_t)n < sizeof rule ? (size_t)n : sizeof rule - 1;
 				}
 			}
-			if (v.announcement && v.announcement->name) {
-				r.announcement = v.announcement->name;
-				r.announcement_len = strlen(v.announcement->name);
+		}
+		if (dec == CBAR_BLOCK && v.announcement && v.announcement->name) {
+			r.announcement = v.announcement->name;
+			r.announcement_len = strlen(v.announcement->name);
+		}
+		if (v.exempted) {
+			char sc[CBAR_SCOPE_TEXT_MAX];
+			int n = snprintf(unlock, sizeof unlock, "+%" PRIu64 ";scope=%s;level=%s",
+			                 v.exempted_by.subscriber,
+			                 cbar_scope_str(v.exempted_by.scope, sc, sizeof sc),
+			                 cbar_level_name(v.exempted_by.level));
+			if (n > 0 && (size_t)n < sizeof unlock) {
+				r.unlock = unlock;
+				r.unlock_len = (size_t)n;
 			}
 		}
 		break;
