@@ -105,7 +105,7 @@ bool sip_ingress_parse(const char *s0, size_t len, struct sip_ingress *g)
 	} else {
 		return false;
 	}
-	strcpy(g->name, eq + 1);
+	memcpy(g->name, eq + 1, strlen(eq + 1) + 1); /* fits: checked above */
 	return true;
 }
 
