@@ -60,6 +60,8 @@ static const struct key keys[] = {
 	{.section = "sip", .name = "ack_filter", .type = K_BOOL, F(sip_ack_filter)},
 	{.section = "sip", .name = "tcp_idle_timeout", .type = K_UINT, F(sip_tcp_idle), .min = 0,
 	 .max = 86400},
+	{.section = "sip", .name = "tcp_per_source", .type = K_UINT, F(sip_tcp_per_source),
+	 .min = 1, .max = 65535},
 	{.section = "sip", .name = "listener", .type = K_LISTENER, F(sip_listeners)},
 	{.section = "auth", .name = "tokens", .type = K_STR, F(tokens_file)},
 	{.section = "log", .name = "level", .type = K_ENUM, F(log_level), .names = level_names},
@@ -86,6 +88,7 @@ void config_init(struct daemon_config *c)
 	c->log_level = LOG_LV_INFO;
 	c->sip_ack_filter = true;
 	c->sip_tcp_idle = 120;
+	c->sip_tcp_per_source = 64;
 	c->decision_days = 30;
 }
 

@@ -74,14 +74,17 @@ struct metric_family m_sip_messages = {
 	.name = "callbar_sip_messages_total",
 	.help = "SIP messages by what became of them: received, dropped (responses, ACK, junk), "
 	        "parse_error, send_error; udp_kernel_dropped: UDP datagrams the kernel dropped "
-	        "before callbar read them (ACKs removed by the ACK filter, full receive buffers).",
+	        "before callbar read them (ACKs removed by the ACK filter, full receive buffers); "
+	        "udp_refused_source: UDP datagrams from outside a listener's allow=, unanswered.",
 	.type = METRIC_COUNTER, .labels = {"event"}, LOCK};
 struct metric_family m_sip_answers = {
 	.name = "callbar_sip_answers_total", .help = "SIP answers sent, by status code.",
 	.type = METRIC_COUNTER, .labels = {"status"}, LOCK};
 struct metric_family m_sip_tcp = {
 	.name = "callbar_sip_tcp_connections_total",
-	.help = "SIP TCP connections: accepted, closed (idle_closed of them by sip.tcp_idle_timeout).",
+	.help = "SIP TCP connections: accepted, closed (idle_closed of them by sip.tcp_idle_timeout); "
+	        "refused and closed at once: refused_not_allowed (outside allow=), "
+	        "refused_per_source (sip.tcp_per_source), refused_full (the descriptor reserve).",
 	.type = METRIC_COUNTER, .labels = {"event"}, LOCK};
 struct metric_family *const daemon_metrics[] = {
 	&m_build_info,   &m_http_requests, &m_http_duration,  &m_http_in_flight, &m_decisions,
@@ -118,9 +121,16 @@ static void collect_sip(struct daemon *d)
 	metric_count_set(&m_sip_messages, (const char *const[]){"send_error"}, c.send_errors);
 	metric_count_set(&m_sip_messages, (const char *const[]){"udp_kernel_dropped"},
 	                 c.udp_kernel_dropped);
+	metric_count_set(&m_sip_messages, (const char *const[]){"udp_refused_source"},
+	                 c.udp_refused_source);
 	metric_count_set(&m_sip_tcp, (const char *const[]){"accepted"}, c.tcp_accepted);
 	metric_count_set(&m_sip_tcp, (const char *const[]){"closed"}, c.tcp_closed);
 	metric_count_set(&m_sip_tcp, (const char *const[]){"idle_closed"}, c.tcp_idle_closed);
+	metric_count_set(&m_sip_tcp, (const char *const[]){"refused_not_allowed"},
+	                 c.tcp_refused_not_allowed);
+	metric_count_set(&m_sip_tcp, (const char *const[]){"refused_per_source"},
+	                 c.tcp_refused_per_source);
+	metric_count_set(&m_sip_tcp, (const char *const[]){"refused_full"}, c.tcp_refused_full);
 	for (int i = 0; i < SIP_ST_COUNT; i++) {
 		char code[8];
 		uint16_t st = sip_status_code((enum sip_status_slot)i);

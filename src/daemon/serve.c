@@ -265,6 +265,7 @@ static bool start_sip(struct daemon *d)
 		.coalesce_us = d->cfg.sip_coalesce_us,
 		.ack_filter = d->cfg.sip_ack_filter,
 		.tcp_idle_s = d->cfg.sip_tcp_idle,
+		.tcp_per_source = d->cfg.sip_tcp_per_source,
 	};
 	char err[256];
 	if (sip_server_start(&sc, &d->sip, err, sizeof err)) {
