@@ -5,7 +5,8 @@
  * events: FILE | AT | SERVICE | DIRECTION | SUBSCRIBER | PEER | EXPECT
  *   FILE is a rule file relative to the cases file; AT as for --at (civil.h,
  *   CBAR_CIVIL_CLI, in the rule file's zone); PEER "-" for an unknown peer
- *   (the event's peer is NULL);
+ *   (the event's peer is NULL), SUBSCRIBER "-" for none (an error, unless
+ *   the peer is an emergency number);
  *   EXPECT: verdict (allow/block/error), line (the deciding rule's line or
  *   -), reason, announce (a name or -), exempt (+number or -), and inputs
  *   via=INGRESS, carrier=C, region=R, roaming=yes|no.  Every case is decided twice, by
@@ -106,15 +107,15 @@ static void run_event(void **state)
 	struct cbar_rules *r = rules_for(c);
 	const char *exp = c->field[6];
 	struct cbar_number sub, peer;
-	bool unknown = !strcmp(c->field[5], "-");
-	struct cbar_event ev = {.subscriber = &sub, .peer = unknown ? NULL : &peer};
+	bool unknown = !strcmp(c->field[5], "-"), nosub = !strcmp(c->field[4], "-");
+	struct cbar_event ev = {.subscriber = nosub ? NULL : &sub, .peer = unknown ? NULL : &peer};
 	struct cbar_civil_fail f;
 	if (cbar_civil_parse(c->field[1], c->len[1], CBAR_CIVIL_CLI, cbar_rules_tz_offset(r),
 	                     &ev.time, &f))
 		FAILF(c, "bad time %s at %zu: %s\n", c->field[1], f.at, f.why);
 	if (!parse_service(c->field[2], &ev.service) || !parse_direction(c->field[3], &ev.direction))
 		FAILF(c, "bad service or direction\n");
-	if (cbar_number_parse(np, cn, c->field[4], c->len[4], &sub, NULL) ||
+	if ((!nosub && cbar_number_parse(np, cn, c->field[4], c->len[4], &sub, NULL)) ||
 	    (!unknown && cbar_number_parse(np, cn, c->field[5], c->len[5], &peer, NULL)))
 		FAILF(c, "bad subscriber or peer number\n");
 	char via[64];
