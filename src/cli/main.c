@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "callbar/version.h"
 #include "cli.h"
 #include "daemon/serve.h"
 
@@ -29,7 +30,17 @@ static void usage(FILE *f)
 	fputs("usage: callbar COMMAND [OPTIONS] [ARGS]\n\ncommands:\n", f);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fputs("\n'callbar COMMAND --help' explains a command.\n", f);
+	fputs("\n'callbar COMMAND --help' explains a command; 'callbar --version' names the "
+	      "build.\n",
+	      f);
+}
+
+/* The version and the commit the binary was built from, as /metrics
+ * callbar_build_info gives them, so an operator can match the two. */
+static int version(void)
+{
+	printf("callbar %s (commit %s)\n", cbar_version, cbar_commit);
+	return CLI_OK;
 }
 
 int main(int argc, char **argv)
@@ -42,6 +53,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return CLI_OK;
 	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+		return version();
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);

@@ -67,8 +67,8 @@ struct metric_family m_store_up = {
 	.name = "callbar_store_up", .help = "1 when the registry store answers, 0 when it does not.",
 	.type = METRIC_GAUGE, LOCK};
 struct metric_family m_build_info = {
-	.name = "callbar_build_info", .help = "Always 1; the version of callbar running.",
-	.type = METRIC_GAUGE, .labels = {"version"}, LOCK};
+	.name = "callbar_build_info", .help = "Always 1; the version of callbar running and the commit it was built from.",
+	.type = METRIC_GAUGE, .labels = {"version", "commit"}, LOCK};
 
 struct metric_family m_sip_messages = {
 	.name = "callbar_sip_messages_total",

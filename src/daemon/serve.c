@@ -11,6 +11,7 @@
 
 enum { SERVE_OK = 0, SERVE_BAD = 2 };
 #include "callbar/data.h"
+#include "callbar/version.h"
 #include "net/addr.h"
 #include "daemon.h"
 #include "log.h"
@@ -405,7 +406,7 @@ int cbar_serve_main(int argc, char **argv)
 		print_diag(url_r, &diag);
 		goto out_tokens;
 	}
-	metric_gauge(&m_build_info, (const char *const[]){CBAR_VERSION}, 1);
+	metric_gauge(&m_build_info, (const char *const[]){cbar_version, cbar_commit}, 1);
 	metric_count(&m_reloads, (const char *const[]){"ok"}, 0);
 	metric_count(&m_reloads, (const char *const[]){"failed"}, 0);
 	/* The first snapshot: a daemon that cannot load its rules does not start. */
