@@ -7,7 +7,8 @@
 #                 ASan+UBSan and warnings as errors, run every test (ctest)
 #   make bench    run the benchmarks (ratios against same-run baselines)
 #   make fuzz     run each libFuzzer target for FUZZ_SECONDS (clang)
-#   make install  install under PREFIX (default /usr/local)
+#   make install  install under PREFIX (default /usr/local), staged in DESTDIR
+#   make deb      build the Debian package (../callbar_*.deb) with dpkg-buildpackage
 
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
@@ -52,8 +53,13 @@ fuzz:
 	cmake --build build-fuzz
 	sh fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
+# PREFIX decides the paths written into the installed configuration and
+# unit, so the build is configured with it; DESTDIR (from the environment or
+# the command line) stages the files elsewhere, as a package build does.
 install: build
-	cmake --install build --prefix $(PREFIX)
+	cmake -S . -B build -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build build
+	DESTDIR=$(DESTDIR) cmake --install build
 
 clean:
 	rm -rf build build-check build-fuzz

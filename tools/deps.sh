@@ -11,6 +11,8 @@ pkgs="$pkgs libsqlite3-dev sqlite3 libsodium-dev libpq-dev postgresql-15 postgre
 pkgs="$pkgs libmicrohttpd-dev liburcu-dev curl prometheus"
 # HTTPS tests make their certificate with openssl
 pkgs="$pkgs openssl"
+# the manual pages (man/*.scd) and their test (groff is in every Debian)
+pkgs="$pkgs scdoc"
 # the SIP server's tests and benchmark: sipp, and Kamailio (tm, sl, rr,
 # uac_redirect, mtree, htable, db_text are all in the main package)
 pkgs="$pkgs sip-tester kamailio"
