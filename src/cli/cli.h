@@ -31,6 +31,8 @@ int cmd_keyword(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 /* The SIP server on its own (cmd_sip_serve.c, src/net/). */
 int cmd_sip_serve(int argc, char **argv);
+/* Several daemons at once (cmd_cluster.c). */
+int cmd_cluster(int argc, char **argv);
 
 /* Write s as a JSON string (with quotes), or null when s is NULL. */
 void json_str(FILE *f, const char *s);

@@ -23,6 +23,7 @@ static const struct cli_command commands[] = {
 	{"serve", cbar_serve_main, "run the daemon: HTTP/JSON and SIP decisions, registry, metrics"},
 	{"token", cmd_token, "create, list and revoke the daemon's API tokens"},
 	{"sip-serve", cmd_sip_serve, "answer SIP INVITE and MESSAGE (UDP, TCP) by the rules"},
+	{"cluster", cmd_cluster, "ask several daemons whether they are ready and agree"},
 };
 
 static void usage(FILE *f)

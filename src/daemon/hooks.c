@@ -66,6 +66,7 @@ struct engine {
 	                               (under follow) */
 	atomic_bool store_ok;
 	atomic_size_t records;
+	atomic_llong seq;           /* head, for the metrics: read without follow */
 	atomic_bool stop;
 	struct kw_table keywords;   /* for POST /v1/keyword */
 	bool have_keywords;
@@ -184,7 +185,7 @@ static void follow_round(struct engine *e)
 	pthread_mutex_unlock(&e->lock);
 	if (!ok || c.oom || c.n == 0) {
 		if (ok && !c.oom)
-			e->head = head;
+			atomic_store(&e->seq, e->head = head);
 		free(c.v);
 		return;
 	}
@@ -211,7 +212,7 @@ static void follow_round(struct engine *e)
 		}
 	}
 	if (!err && !publish(e, base, delta))
-		e->head = head;
+		atomic_store(&e->seq, e->head = head);
 	else
 		cbar_unlockset_free(delta);
 	base_put(base);
@@ -539,6 +540,12 @@ static enum cbar_err hook_ready(void *ctx, struct cbar_diag *d)
 	                     "registry unreachable: deciding on the last copy");
 }
 
+static int64_t hook_seq(void *ctx)
+{
+	struct engine *e = ctx;
+	return atomic_load(&e->seq);
+}
+
 static size_t hook_size(void *ctx)
 {
 	struct engine *e = ctx;
@@ -617,6 +624,7 @@ enum cbar_err hooks_install(struct daemon_hooks *h, const char *registry_url,
 		atomic_store(&e->store_ok, true);
 		if ((err = cbar_store_foreach_active(e->store, cbar_unlockset_add_active, base->set, &e->head, d)))
 			goto fail;
+		atomic_store(&e->seq, e->head);
 		load_key(e);
 		struct cbar_diag kd = {0};
 		if (!kw_table_load(&e->keywords, NULL, &kd)) {
@@ -647,6 +655,7 @@ enum cbar_err hooks_install(struct daemon_hooks *h, const char *registry_url,
 		h->keyword = hook_keyword;
 		h->registry_ready = hook_ready;
 		h->registry_size = hook_size;
+		h->registry_seq = hook_seq;
 	}
 	return CBAR_OK;
 fail:

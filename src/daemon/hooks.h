@@ -111,6 +111,9 @@ struct daemon_hooks {
 	enum cbar_err (*registry_ready)(void *ctx, struct cbar_diag *d);
 	/* Unlock records held (callbar_registry_records); NULL: not reported. */
 	size_t (*registry_size)(void *ctx);
+	/* The registry's change sequence this node's copy has followed up to
+	 * (callbar_registry_sequence, callbar cluster status); NULL: none. */
+	int64_t (*registry_seq)(void *ctx);
 };
 
 /*

@@ -66,6 +66,11 @@ struct metric_family m_registry_records = {
 struct metric_family m_store_up = {
 	.name = "callbar_store_up", .help = "1 when the registry store answers, 0 when it does not.",
 	.type = METRIC_GAUGE, LOCK};
+struct metric_family m_registry_seq = {
+	.name = "callbar_registry_sequence",
+	.help = "The registry's change sequence this node's copy has followed up to; nodes of "
+	        "one registry converge on the same value.",
+	.type = METRIC_GAUGE, LOCK};
 struct metric_family m_build_info = {
 	.name = "callbar_build_info", .help = "Always 1; the version of callbar running and the commit it was built from.",
 	.type = METRIC_GAUGE, .labels = {"version", "commit"}, LOCK};
@@ -90,7 +95,7 @@ struct metric_family *const daemon_metrics[] = {
 	&m_build_info,   &m_http_requests, &m_http_duration,  &m_http_in_flight, &m_decisions,
 	&m_decision_duration, &m_rules_info, &m_rules_version, &m_rules_count,   &m_rules_loaded,
 	&m_reloads,      &m_registry_records, &m_store_up,    &m_sip_messages,   &m_sip_answers,
-	&m_sip_tcp,
+	&m_sip_tcp,      &m_registry_seq,
 };
 
 /* One count of rule_counts_each() into callbar_decisions_total. */
@@ -346,6 +351,8 @@ static void h_metrics(struct daemon *d, struct http_request *rq, struct req_ctx 
 	rule_counts_each(decision_count, NULL);
 	if (d->hooks.registry_size)
 		metric_gauge(&m_registry_records, NULL, (double)d->hooks.registry_size(d->hooks.ctx));
+	if (d->hooks.registry_seq)
+		metric_gauge(&m_registry_seq, NULL, (double)d->hooks.registry_seq(d->hooks.ctx));
 	if (d->hooks.registry_ready) {
 		struct cbar_diag diag = {0};
 		metric_gauge(&m_store_up, NULL,
