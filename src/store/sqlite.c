@@ -7,9 +7,12 @@
  * (BEGIN IMMEDIATE) and wait busy_ms for it; after that the caller gets
  * CBAR_STORE_BUSY and nothing has been written.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -64,6 +67,18 @@ static enum cbar_err lite_open(struct cbar_store *s, const char *target, struct 
 		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
 	snprintf(l->path, sizeof l->path, "%s", target);
 	s->be_state = l;
+	/* The registry is the owner's alone whatever the umask: SQLite would
+	 * make a new file 0644 less the umask, and gives the -wal and -shm
+	 * files the main file's mode, so the main file is made here, 0600 (an
+	 * empty file is an empty database to SQLite).  An existing file keeps
+	 * the mode its owner gave it. */
+	if (strcmp(target, ":memory:")) {
+		int fd = open(target, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			(void)fchmod(fd, 0600); /* a umask that took the owner's bits */
+			close(fd);
+		}
+	}
 	int rc = sqlite3_open_v2(target, &l->db,
 	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	                         NULL);

@@ -267,32 +267,52 @@ const char *cbar_store_backend(const struct cbar_store *s)
 	return s->be->name;
 }
 
+void cbar__key_text(const char *key_id, char *buf, size_t cap)
+{
+	size_t n = (size_t)snprintf(buf, cap, "key_id=");
+	cbar__esc(buf, cap, n, key_id);
+}
+
+/* The first binding is a change with an audit entry, so the key id in meta
+ * is covered by the chain (cbar_store_audit_verify checks it). */
 enum cbar_err cbar_store_bind_key(struct cbar_store *s, const char *key_id, struct cbar_diag *d)
 {
 	enum cbar_err err;
-	char have[CBAR_STORE_HASH_HEX] = "";
+	char have[CBAR_STORE_HASH_HEX] = "", text[96];
+	struct cbar__head h;
+	const char *p[] = {key_id};
+	if (!key_id || !key_id[0])
+		return cbar_diag_set(d, CBAR_INVAL, 0, 0, "no key id to bind");
 	if ((err = s->be->begin(s, true, d)))
 		return err;
-	if ((err = cbar__q(s, "SELECT value FROM meta WHERE key = 'key_id'", 0, NULL, cbar__row_text, have, d)))
-		goto done;
-	if (!have[0]) {
-		const char *p[] = {key_id};
-		err = cbar__q(s, "INSERT INTO meta (key, value) VALUES ('key_id', ?)", 1, p, NULL, NULL, d);
-	} else if (strcmp(have, key_id)) {
+	if ((err = cbar__q(s, "SELECT value FROM meta WHERE key = 'key_id'", 0, NULL,
+	                   cbar__row_text, have, d)))
+		goto fail;
+	if (have[0] && strcmp(have, key_id)) {
 		err = cbar_diag_set(d, CBAR_KEY_MISMATCH, 0, 0,
 		                    "the registry's documents were hashed with key %s, this key is "
 		                    "%s: use the registry's key file",
 		                    have, key_id);
+		goto fail;
 	}
-done:
-	if (err) {
+	if (have[0]) {
 		s->be->rollback(s);
-		return err;
+	} else {
+		cbar__key_text(key_id, text, sizeof text);
+		if ((err = cbar__q(s, "INSERT INTO meta (key, value) VALUES ('key_id', ?)", 1, p, NULL,
+		                   NULL, d)) ||
+		    (err = cbar__head_get(s, &h, d)) ||
+		    (err = cbar__audit_append_text(s, &h, (int64_t)time(NULL), "callbar", KEY_BIND_WHAT,
+		                                   0, 0, "", text, d)))
+			goto fail;
+		if ((err = cbar__finish(s, CBAR_OK, h.seq, d)))
+			return err;
 	}
-	if ((err = s->be->commit(s, d)))
-		return err;
 	cbar__copy(s->key_id, sizeof s->key_id, key_id);
 	return CBAR_OK;
+fail:
+	s->be->rollback(s);
+	return err;
 }
 
 enum cbar_err cbar_store_wait_change(struct cbar_store *s, unsigned timeout_ms,

@@ -169,6 +169,9 @@ struct verify {
 	char text[640];
 	struct tok_state *tok;
 	size_t ntok, captok;
+	bool nomem;
+	char key_text[96]; /* the key-bind entry's text, "" for none */
+	int64_t key_seq;
 };
 
 /* Follow a token-add or token-revoke entry ("token=N role=R sha256=F"). */
@@ -186,8 +189,10 @@ static bool verify_token_entry(struct verify *v)
 		if (v->ntok == v->captok) {
 			size_t cap = v->captok ? v->captok * 2 : 16;
 			struct tok_state *nt = realloc(v->tok, cap * sizeof *nt);
-			if (!nt)
+			if (!nt) {
+				v->nomem = true;
 				return false;
+			}
 			v->tok = nt;
 			v->captok = cap;
 		}
@@ -231,14 +236,52 @@ static int row_verify(void *arg, int n, const char *const *c)
 		return 1;
 	}
 	if (!strncmp(v->a.what, "token-", 6) && !verify_token_entry(v)) {
+		if (v->nomem)
+			return 1;
 		v->bad = v->a.seq;
 		cbar_diag_set(v->d, CBAR_AUDIT_BROKEN, 0, 0,
 		              "entry %" PRId64 " is a token change that cannot be read", v->a.seq);
 		return 1;
 	}
+	if (!strcmp(v->a.what, KEY_BIND_WHAT)) {
+		if (v->key_seq) {
+			v->bad = v->a.seq;
+			cbar_diag_set(v->d, CBAR_AUDIT_BROKEN, 0, 0,
+			              "entry %" PRId64 " binds a second key (entry %" PRId64
+			              " bound the first)",
+			              v->a.seq, v->key_seq);
+			return 1;
+		}
+		cbar__copy(v->key_text, sizeof v->key_text, v->a.after);
+		v->key_seq = v->a.seq;
+	}
 	memcpy(v->prev, v->a.hash, sizeof v->prev);
 	v->next++;
 	return 0;
+}
+
+/* The registry's key id (meta) against its key-bind entry: a key id
+ * changed by hand would let documents hashed with two keys mix. */
+static void verify_key(struct verify *v, const char *meta_key)
+{
+	char text[96];
+	if (!meta_key[0] && !v->key_seq)
+		return;
+	if (!v->key_seq) {
+		v->bad = v->next;
+		cbar_diag_set(v->d, CBAR_AUDIT_BROKEN, 0, 0,
+		              "the registry's key id has no audit entry: it was set outside "
+		              "callbar");
+		return;
+	}
+	cbar__key_text(meta_key, text, sizeof text);
+	if (!meta_key[0] || strcmp(text, v->key_text)) {
+		v->bad = v->key_seq;
+		cbar_diag_set(v->d, CBAR_AUDIT_BROKEN, 0, 0,
+		              "the registry's key id differs from what entry %" PRId64
+		              " bound: it was changed outside callbar",
+		              v->key_seq);
+	}
 }
 
 /* Each token against what the audit log last said of it: a token put in
@@ -316,10 +359,15 @@ enum cbar_err cbar_store_audit_verify(struct cbar_store *s, int64_t *n, int64_t 
 	if ((err = s->be->begin(s, false, d)))
 		goto out;
 	if ((err = cbar__q(s, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq", 0, NULL, row_verify, v,
-	             d)))
+	             d)) || v->nomem)
 		goto done;
 	if (!v->bad && (err = cbar__q(s, "SELECT value FROM meta WHERE key = 'head_seq'", 0, NULL,
 	                        cbar__row_int, &head, d)))
+		goto done;
+	char meta_key[CBAR_STORE_HASH_HEX] = "";
+	if (!v->bad &&
+	    (err = cbar__q(s, "SELECT value FROM meta WHERE key = 'key_id'", 0, NULL,
+	                   cbar__row_text, meta_key, d)))
 		goto done;
 	if (!v->bad && head != v->next - 1) {
 		v->bad = v->next;
@@ -327,6 +375,8 @@ enum cbar_err cbar_store_audit_verify(struct cbar_store *s, int64_t *n, int64_t 
 		              "entries %" PRId64 " to %" PRId64 " are missing (the last change was %" PRId64 ")",
 		              v->next, head, head);
 	}
+	if (!v->bad)
+		verify_key(v, meta_key);
 	if (!v->bad &&
 	    (err = cbar__q(s,
 	             "SELECT " REC_COLS ", (SELECT a.after FROM audit a WHERE a.record = u.id "
@@ -353,8 +403,12 @@ enum cbar_err cbar_store_audit_verify(struct cbar_store *s, int64_t *n, int64_t 
 		}
 done:
 	s->be->rollback(s);
-	if (!err && v->bad)
+	if (!err && v->nomem) {
+		err = cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory while verifying the chain");
+		v->bad = 0;
+	} else if (!err && v->bad) {
 		err = CBAR_AUDIT_BROKEN;
+	}
 	*bad = v->bad;
 	*n = v->next - 1;
 	if (head_hash)
@@ -363,4 +417,17 @@ out:
 	free(v->tok);
 	free(v);
 	return err;
+}
+
+enum cbar_err cbar_store_chain_head(struct cbar_store *s, int64_t *seq,
+                                    char hash[CBAR_STORE_HASH_HEX], struct cbar_diag *d)
+{
+	struct cbar__head h;
+	enum cbar_err err = cbar__head_get(s, &h, d);
+	if (err)
+		return err;
+	*seq = h.seq;
+	if (hash)
+		memcpy(hash, h.hash, CBAR_STORE_HASH_HEX);
+	return CBAR_OK;
 }

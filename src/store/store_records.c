@@ -329,26 +329,165 @@ enum cbar_err cbar_store_foreach_active(struct cbar_store *s, cbar_store_active_
 	return CBAR_OK;
 }
 
+/*
+ * Following changes through the audit chain (store.h, cbar_store_unaudited).
+ * Every legitimate change of a record row sets the row's seq to the seq of
+ * the change's audit entry, whose record is the row's id and whose after
+ * text is the row's canonical text.  So a round reads the entries after
+ * since in seq order and checks that they chain on from the last one it
+ * trusts (a BLAKE2b each; a round with no change reads none), then reads
+ * the rows after since beside the entry with each row's seq, and passes
+ * on a row only when that entry is in the checked part of the chain, is
+ * about the row, and says exactly what the row holds.
+ */
+struct follow {
+	int64_t next;                   /* the seq the next entry must have */
+	char prev[CBAR_STORE_HASH_HEX]; /* and the hash it must follow */
+	int64_t broken_at;
+	struct cbar_store_audit a;
+	char hash[CBAR_STORE_HASH_HEX];
+};
+
+static int row_follow(void *arg, int n, const char *const *c)
+{
+	struct follow *f = arg;
+	if (n < AUDIT_NCOLS)
+		return 1;
+	cbar__audit_from_row(&f->a, c);
+	if (f->a.seq != f->next || strcmp(f->a.prev_hash, f->prev)) {
+		f->broken_at = f->a.seq < f->next ? f->a.seq : f->next;
+		return 1;
+	}
+	cbar__audit_hash(&f->a, f->hash);
+	if (strcmp(f->hash, f->a.hash)) {
+		f->broken_at = f->a.seq;
+		return 1;
+	}
+	memcpy(f->prev, f->a.hash, sizeof f->prev);
+	f->next++;
+	return 0;
+}
+
+struct follow_rows {
+	struct cbar_store *s;
+	cbar_store_record_fn fn;
+	void *arg;
+	int64_t checked; /* the last entry of the checked chain */
+	struct cbar_store_unaudited *u;
+	bool stopped;
+	char text[640];
+};
+
+/* Whether the row (id, seq) was reported before while beyond the chain;
+ * remember it (while there is room) when it is beyond the chain now. */
+static bool reported(struct cbar_store *s, int64_t id, int64_t seq, bool beyond)
+{
+	for (unsigned i = 0; i < s->nreported; i++)
+		if (s->reported[i].id == id && s->reported[i].seq == seq)
+			return true;
+	if (beyond && s->nreported < sizeof s->reported / sizeof s->reported[0]) {
+		s->reported[s->nreported].id = id;
+		s->reported[s->nreported++].seq = seq;
+	}
+	return false;
+}
+
+/* A record row with the record and after text of the entry with its seq
+ * (both NULL when there is none). */
+static int row_follow_rec(void *arg, int n, const char *const *c)
+{
+	struct follow_rows *w = arg;
+	struct cbar_store_record r;
+	if (n < REC_NCOLS + 2)
+		return 1;
+	cbar__rec_from_row(&r, c);
+	const char *rec = c[REC_NCOLS], *after = c[REC_NCOLS + 1];
+	if (rec && r.seq > w->checked)
+		return 0; /* its entry is past a break in the chain: held back */
+	if (rec && after && strtoll(rec, NULL, 10) == r.id) {
+		cbar_store_record_text(&r, w->text, sizeof w->text);
+		if (!strcmp(after, w->text)) {
+			if (w->fn(w->arg, &r)) {
+				w->stopped = true;
+				return 1;
+			}
+			return 0;
+		}
+	}
+	/* Rows at or below the checked head are seen once (the caller moves
+	 * past them); those beyond it come back every call. */
+	if (reported(w->s, r.id, r.seq, r.seq > w->checked))
+		return 0;
+	if (!w->u->rows) {
+		w->u->id = r.id;
+		w->u->seq = r.seq;
+	}
+	w->u->rows++;
+	return 0;
+}
+
 enum cbar_err cbar_store_changes(struct cbar_store *s, int64_t since, cbar_store_record_fn fn,
-                                 void *arg, int64_t *head, struct cbar_diag *d)
+                                 void *arg, int64_t *head, struct cbar_store_unaudited *u,
+                                 struct cbar_diag *d)
 {
 	enum cbar_err err;
-	struct walk w = {fn, arg, since};
-	struct cbar__head h;
+	struct cbar_store_unaudited none;
+	struct follow *f = malloc(sizeof *f);
 	char b[24];
+	if (since < 0)
+		since = 0;
 	const char *p[] = {I64(b, since)};
+	if (!u)
+		u = &none;
+	memset(u, 0, sizeof *u);
+	if (!f)
+		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+	f->next = since + 1;
+	f->broken_at = 0;
+	if (since <= 0)
+		memcpy(f->prev, cbar__genesis, sizeof f->prev);
+	else if (s->follow_seq == since)
+		memcpy(f->prev, s->follow_hash, sizeof f->prev);
+	else
+		f->prev[0] = '\0';
 	if ((err = s->be->begin(s, false, d)))
-		return err;
-	if ((err = cbar__head_get(s, &h, d)) ||
-	    (err = cbar__q(s, "SELECT " REC_COLS " FROM unlock WHERE seq > ? ORDER BY seq", 1, p,
-	             row_walk, &w, d))) {
-		s->be->rollback(s);
-		return err;
-	}
+		goto out;
+	/* Entry since as stored when this connection has not checked it: no
+	 * entry there (a registry behind the caller) leaves prev empty, and
+	 * then any later entry is a break. */
+	if (!f->prev[0] && (err = cbar__q(s, "SELECT hash FROM audit WHERE seq = ?", 1, p,
+	                                  cbar__row_text, f->prev, d)))
+		goto done;
+	if ((err = cbar__q(s, "SELECT " AUDIT_COLS " FROM audit WHERE seq > ? ORDER BY seq", 1, p,
+	                   row_follow, f, d)))
+		goto done;
+	struct follow_rows w = {s, fn, arg, f->next - 1, u, false, ""};
+	err = cbar__q(s,
+	              "SELECT u.id, u.subscriber, u.scope, u.level, u.status, u.created, "
+	              "u.expires, u.channel, u.agent, u.doc_type, u.doc_hash, u.revoked_at, "
+	              "u.revoked_by, u.revoked_why, u.seq, a.record, a.after FROM unlock u LEFT "
+	              "JOIN audit a ON a.seq = u.seq WHERE u.seq > ? ORDER BY u.seq, u.id",
+	              1, p, row_follow_rec, &w, d);
+done:
 	s->be->rollback(s);
-	if (head)
-		*head = h.seq > since ? h.seq : since;
-	return CBAR_OK;
+	if (!err) {
+		u->broken_at = f->broken_at;
+		if (f->next - 1 > since) {
+			s->follow_seq = f->next - 1;
+			memcpy(s->follow_hash, f->prev, sizeof s->follow_hash);
+		}
+		/* Rows the new head has passed are not asked for again. */
+		unsigned k = 0;
+		for (unsigned i = 0; i < s->nreported; i++)
+			if (s->reported[i].seq > f->next - 1)
+				s->reported[k++] = s->reported[i];
+		s->nreported = k;
+		if (head)
+			*head = f->next - 1;
+	}
+out:
+	free(f);
+	return err;
 }
 
 /* ---- import ---------------------------------------------------------------- */

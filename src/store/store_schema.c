@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_impl.h"
 
@@ -63,7 +64,45 @@ static const char *const migration_2[] = {
 	NULL,
 };
 
-static const char *const *const migrations[] = {migration_1, migration_2};
+/*
+ * v3: the key id joins the chain.  A registry whose key was bound before
+ * (meta.key_id without a key-bind entry) gets its key-bind entry now, so
+ * that from here on a key id changed by hand fails verification; what the
+ * key id is at the time of the migration is taken as the truth.
+ */
+static enum cbar_err anchor_key(struct cbar_store *s, struct cbar_diag *d)
+{
+	enum cbar_err err;
+	char key[CBAR_STORE_HASH_HEX] = "", text[96];
+	int64_t n = 0;
+	struct cbar__head h;
+	const char *p[] = {KEY_BIND_WHAT};
+	if ((err = cbar__q(s, "SELECT value FROM meta WHERE key = 'key_id'", 0, NULL,
+	                   cbar__row_text, key, d)) ||
+	    (err = cbar__q(s, "SELECT count(*) FROM audit WHERE what = ?", 1, p, cbar__row_int, &n,
+	                   d)))
+		return err;
+	if (!key[0] || n)
+		return CBAR_OK;
+	cbar__key_text(key, text, sizeof text);
+	if ((err = cbar__head_get(s, &h, d)))
+		return err;
+	return cbar__audit_append_text(s, &h, (int64_t)time(NULL), "callbar:migration",
+	                               KEY_BIND_WHAT, 0, 0, "", text, d);
+}
+
+static const char *const migration_3[] = {NULL};
+
+/* migrations[v - 1] takes a registry from version v - 1 to v: its SQL,
+ * then its step in C (NULL for none), in the migration's transaction. */
+static const struct {
+	const char *const *sql;
+	enum cbar_err (*step)(struct cbar_store *s, struct cbar_diag *d);
+} migrations[] = {
+	{migration_1, NULL},
+	{migration_2, NULL},
+	{migration_3, anchor_key},
+};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- open, migrate ------------------------------------------------------ */
@@ -93,9 +132,11 @@ enum cbar_err cbar__migrate(struct cbar_store *s, struct cbar_diag *d)
 		goto fail;
 	}
 	for (int m = (int)v; m < SCHEMA_VERSION; m++) {
-		for (const char *const *sql = migrations[m]; *sql; sql++)
+		for (const char *const *sql = migrations[m].sql; *sql; sql++)
 			if ((err = cbar__q(s, *sql, 0, NULL, NULL, NULL, d)))
 				goto fail;
+		if (migrations[m].step && (err = migrations[m].step(s, d)))
+			goto fail;
 		char b[24];
 		const char *p[] = {I64(b, m + 1)};
 		if ((err = cbar__q(s, "INSERT INTO schema_version (version) VALUES (?)", 1, p, NULL, NULL,
