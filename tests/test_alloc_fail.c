@@ -34,8 +34,8 @@
 #include "callbar/number.h"
 #include "callbar/rules.h"
 #include "callbar/store.h"
-#include "numplan_load.h"
-#include "rules_load.h"
+#include "load/numplan_load.h"
+#include "load/rules_load.h"
 
 /* ---- the counting allocator ---------------------------------------------- */
 

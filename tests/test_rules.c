@@ -26,8 +26,8 @@
 #include "callbar/data.h"
 #include "callbar/rules.h"
 #include "casefile.h"
-#include "numplan_load.h"
-#include "rules_load.h"
+#include "load/numplan_load.h"
+#include "load/rules_load.h"
 
 static struct cbar_numplan *np;
 static struct cbar_unlockset *unlocks;

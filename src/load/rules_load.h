@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "callbar/rules.h"
-#include "unlockset.h"
+#include "store/unlockset.h"
 
 /* Rule files and list files are at most this big. */
 #define RULES_MAX_FILE (256u << 20)

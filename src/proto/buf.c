@@ -6,19 +6,19 @@
 
 #include "buf.h"
 
-void buf_init(struct buf *b, size_t cap)
+void cbar_buf_init(struct cbar_buf *b, size_t cap)
 {
 	memset(b, 0, sizeof *b);
 	b->cap = cap;
 }
 
-void buf_release(struct buf *b)
+void cbar_buf_release(struct cbar_buf *b)
 {
 	free(b->p);
 	memset(b, 0, sizeof *b);
 }
 
-static bool reserve(struct buf *b, size_t more)
+static bool reserve(struct cbar_buf *b, size_t more)
 {
 	if (b->failed)
 		return false;
@@ -43,7 +43,7 @@ static bool reserve(struct buf *b, size_t more)
 	return true;
 }
 
-bool buf_put(struct buf *b, const char *s, size_t len)
+bool cbar_buf_put(struct cbar_buf *b, const char *s, size_t len)
 {
 	if (!reserve(b, len))
 		return false;
@@ -53,12 +53,12 @@ bool buf_put(struct buf *b, const char *s, size_t len)
 	return true;
 }
 
-bool buf_puts(struct buf *b, const char *s)
+bool cbar_buf_puts(struct cbar_buf *b, const char *s)
 {
-	return buf_put(b, s, strlen(s));
+	return cbar_buf_put(b, s, strlen(s));
 }
 
-bool buf_printf(struct buf *b, const char *fmt, ...)
+bool cbar_buf_printf(struct cbar_buf *b, const char *fmt, ...)
 {
 	char small[256];
 	va_list ap;
@@ -70,7 +70,7 @@ bool buf_printf(struct buf *b, const char *fmt, ...)
 		return false;
 	}
 	if ((size_t)n < sizeof small)
-		return buf_put(b, small, (size_t)n);
+		return cbar_buf_put(b, small, (size_t)n);
 	if (!reserve(b, (size_t)n))
 		return false;
 	va_start(ap, fmt);
@@ -80,10 +80,10 @@ bool buf_printf(struct buf *b, const char *fmt, ...)
 	return true;
 }
 
-char *buf_steal(struct buf *b, size_t *len)
+char *cbar_buf_steal(struct cbar_buf *b, size_t *len)
 {
 	if (b->failed || !reserve(b, 0)) {
-		buf_release(b);
+		cbar_buf_release(b);
 		return NULL;
 	}
 	char *p = b->p;

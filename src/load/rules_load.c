@@ -7,7 +7,7 @@
 #include "numplan_load.h"
 #include "callbar/store.h"
 #include "rules_load.h"
-#include "unlockview.h"
+#include "store/unlockview.h"
 
 /* List files are read relative to the rule file that names them. */
 enum cbar_err rules_load_list(void *ctx, const char *rule_file, const char *path,

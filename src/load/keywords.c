@@ -47,7 +47,7 @@ static bool parse_table(const char *text, struct kw_table *t, struct cbar_diag *
 					              "at most 16 service numbers of 15 digits");
 					return false;
 				}
-				strcpy(t->service[t->nservice++], num);
+				snprintf(t->service[t->nservice++], sizeof t->service[0], "%s", num);
 			}
 			continue;
 		}
@@ -73,7 +73,7 @@ static bool parse_table(const char *text, struct kw_table *t, struct cbar_diag *
 			              "scope '%s': want voice, sms, in, out, all...", sc);
 			return false;
 		}
-		strcpy(k->word, w);
+		snprintf(k->word, sizeof k->word, "%s", w);
 		t->n++;
 	}
 	if (!t->n || !t->nservice) {
