@@ -18,6 +18,7 @@
  * malloc, so its checks still apply.
  *
  *   test_alloc_fail PILOTS.rules LANGUAGE.rules WORKDIR
+ * ALLOC_TRACE=1 in the environment prints every run's result.
  */
 #include <inttypes.h>
 #include <stdbool.h>
