@@ -30,10 +30,10 @@ expect serve_anon_in "$in" 302 INVITE "sip:13805710000@$h" "sip:anonymous@anonym
 has serve_anon_in serve_anon_in.sip "X-Callbar-Rule: pilots.rules:"
 stop_daemon
 # sip-serve: the same default
-"$CB" sip-serve --rules "$rules" --listen 127.0.0.1:0 >ss.out 2>ss.err &
+"$CB" sip-serve --rules "$rules" --sip 127.0.0.1:0 >ss.out 2>ss.err &
 SP=$!
 i=0
-until grep -q 'SIP on\|listening' ss.out ss.err 2>/dev/null; do
+until grep -q "sip out" ss.out ss.err 2>/dev/null; do
 	i=$((i + 1)); [ $i -gt 100 ] && { echo "FAIL: sip-serve did not start"; cat ss.out ss.err; kill $SP; exit 1; }
 	sleep 0.05
 done
