@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "callbar/scope.h"
+
 #include "callbar/civil.h"
 #include "callbar/data.h"
 #include "callbar/rules.h"
@@ -113,7 +115,8 @@ static void run_event(void **state)
 	if (cbar_civil_parse(c->field[1], c->len[1], CBAR_CIVIL_CLI, cbar_rules_tz_offset(r),
 	                     &ev.time, &f))
 		FAILF(c, "bad time %s at %zu: %s\n", c->field[1], f.at, f.why);
-	if (!parse_service(c->field[2], &ev.service) || !parse_direction(c->field[3], &ev.direction))
+	if (!cbar_service_parse(c->field[2], strlen(c->field[2]), &ev.service) ||
+	    !cbar_direction_parse(c->field[3], strlen(c->field[3]), &ev.direction))
 		FAILF(c, "bad service or direction\n");
 	if ((!nosub && cbar_number_parse(np, cn, c->field[4], c->len[4], &sub, NULL)) ||
 	    (!unknown && cbar_number_parse(np, cn, c->field[5], c->len[5], &peer, NULL)))

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "callbar/civil.h"
 #include "callbar/rules.h"
 
 /* The context every event of a front end is read in. */
@@ -59,13 +60,14 @@ struct cbar_event_error {
 /* Longest ingress class. */
 #define CBAR_EVENT_TEXT_MAX 64
 
-/* Which forms of time a front end accepts (cbar_event_time()). */
+/* Which forms of time a front end accepts (cbar_event_time()): the civil
+ * module's forms (callbar/civil.h), bit for bit. */
 enum cbar_event_time_form {
-	CBAR_TIME_ZONED = 1u << 0,   /* 2022-05-08T09:30:00+08:00, ...Z */
-	CBAR_TIME_LOCAL = 1u << 1,   /* without a zone: in the rule file's zone */
-	CBAR_TIME_DATE = 1u << 2,    /* a date alone: midnight in the rule file's zone */
-	CBAR_TIME_EPOCH = 1u << 3,   /* @SECONDS */
-	CBAR_TIME_DIGITS = 1u << 4,  /* SECONDS, digits alone (CDR exports) */
+	CBAR_TIME_ZONED = CBAR_CIVIL_ZONED,   /* 2022-05-08T09:30:00+08:00, ...Z */
+	CBAR_TIME_LOCAL = CBAR_CIVIL_LOCAL,   /* without a zone: in the rule file's zone */
+	CBAR_TIME_DATE = CBAR_CIVIL_DATE,     /* a date alone: midnight in the rule file's zone */
+	CBAR_TIME_EPOCH = CBAR_CIVIL_EPOCH,   /* @SECONDS */
+	CBAR_TIME_DIGITS = CBAR_CIVIL_DIGITS, /* SECONDS, digits alone (CDR exports) */
 };
 
 void cbar_event_begin(struct cbar_event_in *in);
@@ -97,8 +99,9 @@ enum cbar_err cbar_event_region(struct cbar_event_in *in, const struct cbar_even
                                 const char *s, size_t len, struct cbar_event_error *e);
 
 /*
- * The time forms in one parser: an instant as `forms` allows, a zoneless
- * one or a date in the zone tz.  CBAR_OK or CBAR_BAD_TIME.
+ * An instant as `forms` allows, a zoneless one or a date in the zone tz
+ * (the civil module's one grammar, callbar/civil.h).  CBAR_OK or
+ * CBAR_BAD_TIME.
  */
 enum cbar_err cbar_time_read(const char *s, size_t len, int32_t tz, unsigned forms,
                              int64_t *out);
