@@ -189,6 +189,8 @@ static const char *const single_headers[] = {
 struct scan {
 	unsigned seen[NSINGLE];
 	const char *nul;          /* a header or argument holding a NUL */
+	const char *from, *to;    /* the header block in the read buffer */
+	const char *prev_key, *prev_end; /* the previous header, its value's end */
 	struct {
 		const char *key;
 		size_t len;
@@ -197,13 +199,40 @@ struct scan {
 	bool too_many;
 };
 
+/*
+ * Whether bytes a NUL cut from the field before `next` lie in [p, next).
+ * libmicrohttpd 0.9.75 reads header lines as C strings: a NUL ends the
+ * value early (value_size is its strlen), and nothing says so.  The bytes
+ * of the header are still in the connection's read buffer, in the order
+ * they came, with the colon and the line ends overwritten by NULs; so
+ * between the end of one value and the next key (or the end of the block)
+ * there are only NULs, unless the value held one.  When the pointers are
+ * not laid out that way (a folded line is copied elsewhere) nothing is
+ * concluded.
+ */
+static bool cut_short(const struct scan *sc, const char *p, const char *next)
+{
+	if (!sc->from || p < sc->from || next > sc->to || p > next || next - p > 8192)
+		return false;
+	for (; p < next; p++)
+		if (*p)
+			return true;
+	return false;
+}
+
 static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                    size_t key_size, const char *value, size_t value_size)
 {
 	struct scan *sc = cls;
 	(void)kind;
-	if ((strlen(key) != key_size || (value && strlen(value) != value_size)) && !sc->nul)
+	if (sc->nul)
+		; /* one is enough */
+	else if (strlen(key) != key_size || (value && strlen(value) != value_size))
 		sc->nul = key;
+	else if (sc->prev_end && cut_short(sc, sc->prev_end, key))
+		sc->nul = sc->prev_key;
+	sc->prev_key = key;
+	sc->prev_end = value ? value + value_size : NULL;
 	for (size_t i = 0; i < NSINGLE; i++)
 		if (!strcasecmp(key, single_headers[i]))
 			sc->seen[i]++;
@@ -239,12 +268,21 @@ static const char *echo_name(const char *k, size_t len)
 }
 
 /* Whether the request is ambiguous (http.h); if so, what to answer. */
-static bool refused(struct MHD_Connection *c, enum cbar_err *code, const char **field,
-                    char *msg, size_t cap)
+static bool refused(struct MHD_Connection *c, const char *method, enum cbar_err *code,
+                    const char **field, char *msg, size_t cap)
 {
 	struct scan sc;
 	memset(&sc, 0, sizeof sc);
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (ci && ci->header_size) {
+		sc.from = method;
+		sc.to = method + ci->header_size;
+	}
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_header, &sc);
+	const char *last = sc.nul ? NULL : sc.prev_end;
+	if (last && cut_short(&sc, last, sc.to))
+		sc.nul = sc.prev_key;
 	*code = CBAR_BAD_HEADER;
 	*field = NULL;
 	if (sc.nul) {
@@ -345,7 +383,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		enum cbar_err code;
 		const char *field;
 		char msg[120];
-		if (refused(c, &code, &field, msg, sizeof msg)) {
+		if (refused(c, method, &code, &field, msg, sizeof msg)) {
 			if (s->ops.refuse) {
 				s->ops.refuse(s->ops.ctx, &st->rq, &resp, code, field, msg);
 			} else {
