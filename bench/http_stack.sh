@@ -29,6 +29,7 @@ ng=""
 if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then
 	mkdir -p "$dir/www" "$dir/ng"
 	printf '{"status":"ok"}' >"$dir/www/healthz"
+	chmod 755 "$dir" "$dir/www" # nginx's workers run as another user
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	cat >"$dir/ng/nginx.conf" <<EOF
 worker_processes 2;
@@ -59,6 +60,8 @@ start_cb() {
 	# A build that knows per_source_limit gets it off: wrk is one address.
 	printf '[http]\nper_source_limit = 0\n' >>"$conf"
 	"$2" serve --config "$conf" --check >/dev/null 2>&1 || sed -i '$d' "$conf"
+	# CBAR_HTTP_THREADS=N: http.threads for both (default: each build's own)
+	[ -z "${CBAR_HTTP_THREADS:-}" ] || printf 'threads = %s\n' "$CBAR_HTTP_THREADS" >>"$conf"
 	"$2" serve --config "$conf" >"$dir/$1.out" 2>"$dir/$1.err" &
 	pids="$pids $!"
 	i=0
@@ -97,8 +100,8 @@ run() {
 	fi
 	r=$(awk '/Requests\/sec/ {print $2}' "$out")
 	e=$(grep -h 'Socket errors\|Non-2xx' "$out" | tr -s ' ' | tr '\n' ';' || true)
-	printf '%s' "${r:-0}"
-	[ -z "$e" ] || printf ' (%s)' "$e"
+	printf '%s req/s' "${r:-0}"
+	[ -z "$e" ] || printf ' [%s]' "$e"
 }
 ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.3f", $1 / $2; else print "-" }'; }
 
@@ -107,7 +110,7 @@ for c in 50 2000; do
 	base=""
 	if [ -n "$ng" ]; then
 		base=$(run nginx "$ng/healthz" $c)
-		echo "c=$c nginx static file:      $base req/s"
+		echo "c=$c nginx static file:      $base"
 	fi
 	for who in before after; do
 		[ $who = before ] && u=$ub || u=$ua
@@ -116,10 +119,10 @@ for c in 50 2000; do
 		d=$(run "$who-d" "$u" $c "$dir/decide.lua")
 		eval "h_$who=\${h%% *} d_$who=\${d%% *}"
 		if [ -n "$base" ]; then
-			echo "c=$c callbar $who GET /healthz: $h req/s (x$(ratio "${h%% *}" "${base%% *}") nginx)"
-			echo "c=$c callbar $who POST /v1/decide: $d req/s (x$(ratio "${d%% *}" "${base%% *}") nginx)"
+			echo "c=$c callbar $who GET /healthz: $h (x$(ratio "${h%% *}" "${base%% *}") nginx)"
+			echo "c=$c callbar $who POST /v1/decide: $d (x$(ratio "${d%% *}" "${base%% *}") nginx)"
 		else
-			echo "c=$c callbar $who GET /healthz: $h req/s; POST /v1/decide: $d req/s"
+			echo "c=$c callbar $who GET /healthz: $h; POST /v1/decide: $d"
 		fi
 	done
 	if [ -n "$ub" ]; then
