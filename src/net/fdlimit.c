@@ -25,17 +25,17 @@ enum cbar_err cbar__fdlimit_raise(uint64_t *soft, struct cbar_diag *d)
 	struct rlimit rl;
 	*soft = 0;
 	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return cbar_diag_set(d, CBAR_IO, 0, 0, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return cbar_diag_set(d, CBAR_IO, 0, 0, "getrlimit(RLIMIT_NOFILE): %s",
+		                     strerror(errno));
 	rlim_t want = rl.rlim_max == RLIM_INFINITY ? nr_open() : rl.rlim_max;
 	*soft = rl.rlim_cur == RLIM_INFINITY ? (uint64_t)want : (uint64_t)rl.rlim_cur;
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
 		return CBAR_OK;
 	rl.rlim_cur = want;
 	if (setrlimit(RLIMIT_NOFILE, &rl))
-		return cbar_diag_set(d, CBAR_IO, 0, 0,
-		                     "cannot raise the descriptor limit from %llu to %llu: %s",
-		                     (unsigned long long)*soft, (unsigned long long)want,
-		                     strerror(errno));
+		return cbar_diag_set(
+		    d, CBAR_IO, 0, 0, "cannot raise the descriptor limit from %llu to %llu: %s",
+		    (unsigned long long)*soft, (unsigned long long)want, strerror(errno));
 	*soft = want;
 	return CBAR_OK;
 }

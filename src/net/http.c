@@ -29,9 +29,9 @@ struct reaper {
 	pthread_t thread;
 	bool running, stop;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;      /* on CLOCK_MONOTONIC */
-	struct watch list;        /* sentinel of a ring */
-	int64_t timeout_ms;       /* header_timeout; 0: no reaper */
+	pthread_cond_t wake; /* on CLOCK_MONOTONIC */
+	struct watch list;   /* sentinel of a ring */
+	int64_t timeout_ms;  /* header_timeout; 0: no reaper */
 	_Atomic unsigned long cut;
 };
 
@@ -104,7 +104,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		return;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		/* Without memory the connection goes unwatched: its silence is
 		 * still bounded by the connection timeout. */
 		if (!ci || !(w = calloc(1, sizeof *w)))
@@ -137,7 +137,7 @@ static void watch_set(struct http_server *s, struct MHD_Connection *c, bool head
 	if (!s->reaper.timeout_ms)
 		return;
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct watch *w = ci ? ci->socket_context : NULL;
 	if (w)
 		atomic_store_explicit(&w->deadline_ms,
@@ -181,15 +181,15 @@ static void reaper_stop(struct reaper *r)
 
 /* Header fields that may appear once; a second one is refused. */
 static const char *const single_headers[] = {
-	MHD_HTTP_HEADER_AUTHORIZATION, MHD_HTTP_HEADER_CONTENT_LENGTH, MHD_HTTP_HEADER_CONTENT_TYPE,
-	MHD_HTTP_HEADER_HOST,          MHD_HTTP_HEADER_TRANSFER_ENCODING,
+    MHD_HTTP_HEADER_AUTHORIZATION, MHD_HTTP_HEADER_CONTENT_LENGTH,    MHD_HTTP_HEADER_CONTENT_TYPE,
+    MHD_HTTP_HEADER_HOST,          MHD_HTTP_HEADER_TRANSFER_ENCODING,
 };
 #define NSINGLE (sizeof single_headers / sizeof single_headers[0])
 
 struct scan {
 	unsigned seen[NSINGLE];
-	const char *nul;          /* a header or argument holding a NUL */
-	const char *from, *to;    /* the header block in the read buffer */
+	const char *nul;                 /* a header or argument holding a NUL */
+	const char *from, *to;           /* the header block in the read buffer */
 	const char *prev_key, *prev_end; /* the previous header, its value's end */
 	struct {
 		const char *key;
@@ -274,7 +274,7 @@ static bool refused(struct MHD_Connection *c, const char *method, enum cbar_err 
 	struct scan sc;
 	memset(&sc, 0, sizeof sc);
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
 	if (ci && ci->header_size) {
 		sc.from = method;
 		sc.to = method + ci->header_size;
@@ -340,8 +340,8 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct conn_state *st,
                              struct http_response *resp)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(
-		resp->len, resp->body ? resp->body : (void *)"", resp->body ? MHD_RESPMEM_MUST_FREE
-		                                                             : MHD_RESPMEM_PERSISTENT);
+	    resp->len, resp->body ? resp->body : (void *)"",
+	    resp->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (!r) {
 		free(resp->body);
 		return MHD_NO;
@@ -361,8 +361,8 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct conn_state *st,
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct conn_state *st = *con_cls;
@@ -398,8 +398,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (s->ops.begin(s->ops.ctx, &st->rq, &resp))
 			return queue(c, st, &resp);
 		/* A declared length over the cap is refused before reading it. */
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *cl =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > s->body_max) {
 			s->ops.too_big(s->ops.ctx, &st->rq, &resp);
 			return queue(c, st, &resp);
@@ -481,10 +481,12 @@ enum cbar_err http_start(struct http_server **out, const struct http_options *o,
 	socklen_t sl;
 	*out = NULL;
 	if (cbar__addr_parse(o->listen, strlen(o->listen), &ss, &sl))
-		return cbar_diag_set(d, CBAR_ADDR, 0, 0, "'%s' is not a numeric HOST:PORT", o->listen);
+		return cbar_diag_set(d, CBAR_ADDR, 0, 0, "'%s' is not a numeric HOST:PORT",
+		                     o->listen);
 	bool tls = o->tls_cert_pem && o->tls_key_pem;
 	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
-		return cbar_diag_set(d, CBAR_HTTP, 0, 0, "this libmicrohttpd was built without TLS");
+		return cbar_diag_set(d, CBAR_HTTP, 0, 0,
+		                     "this libmicrohttpd was built without TLS");
 	/* epoll, else poll: never select(), blind past descriptor 1023. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
 	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
@@ -492,9 +494,10 @@ enum cbar_err http_start(struct http_server **out, const struct http_options *o,
 	else if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
 		flags |= MHD_USE_POLL;
 	else
-		return cbar_diag_set(d, CBAR_HTTP, 0, 0,
-		                     "this libmicrohttpd has neither epoll nor poll, only select(): "
-		                     "it could not use descriptors past 1023");
+		return cbar_diag_set(
+		    d, CBAR_HTTP, 0, 0,
+		    "this libmicrohttpd has neither epoll nor poll, only select(): "
+		    "it could not use descriptors past 1023");
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (tls)
@@ -518,32 +521,33 @@ enum cbar_err http_start(struct http_server **out, const struct http_options *o,
 		pthread_cond_destroy(&s->idle);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
-		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "cannot start the header-deadline thread");
+		return cbar_diag_set(d, CBAR_NOMEM, 0, 0,
+		                     "cannot start the header-deadline thread");
 	}
 	/* The TLS options come last: without TLS, MHD_OPTION_END ends the list
 	 * before them. */
 	s->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, s->threads, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)o->conn_timeout, MHD_OPTION_CONNECTION_LIMIT, s->conn_limit,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_source_limit,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-		tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert_pem,
-		MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem,
-		/* TLS 1.2 and 1.3 only, GnuTLS's usual ciphers among them */
-		MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-		MHD_OPTION_END);
+	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, s->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)o->conn_timeout, MHD_OPTION_CONNECTION_LIMIT, s->conn_limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_source_limit, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+	    tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert_pem,
+	    MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem,
+	    /* TLS 1.2 and 1.3 only, GnuTLS's usual ciphers among them */
+	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+	    MHD_OPTION_END);
 	if (!s->mhd) {
 		reaper_stop(&s->reaper);
 		pthread_cond_destroy(&s->idle);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
-		return cbar_diag_set(d, CBAR_HTTP, 0, 0,
-		                     tls ? "cannot listen on %s with TLS (address in use, not ours, "
-		                           "or a certificate and key that do not load or match)"
-		                         : "cannot listen on %s (address in use, or not ours?)",
-		                     o->listen);
+		return cbar_diag_set(
+		    d, CBAR_HTTP, 0, 0,
+		    tls ? "cannot listen on %s with TLS (address in use, not ours, "
+		          "or a certificate and key that do not load or match)"
+		        : "cannot listen on %s (address in use, or not ours?)",
+		    o->listen);
 	}
 	s->tls = tls;
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
