@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "addr.h"
-#include "fdlimit.h"
 #include "http.h"
 
 /* One per connection, for the header deadline.  The list and cut are the
@@ -467,6 +467,21 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
+/* The connection cap when none is given: the soft descriptor limit (the
+ * daemon raised it to the hard one at start, fd_limit.h) less
+ * HTTP_FD_RESERVE, and at least floor. */
+static unsigned fd_budget(unsigned floor)
+{
+	struct rlimit rl;
+	uint64_t n = 1024;
+	if (!getrlimit(RLIMIT_NOFILE, &rl))
+		n = rl.rlim_cur == RLIM_INFINITY ? UINT32_MAX : (uint64_t)rl.rlim_cur;
+	n = n > HTTP_FD_RESERVE ? n - HTTP_FD_RESERVE : 0;
+	if (n < floor)
+		n = floor;
+	return n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
+}
+
 /* "auto" request threads: one per online core, at least HTTP_THREADS_MIN. */
 static unsigned auto_threads(void)
 {
@@ -508,9 +523,7 @@ enum cbar_err http_start(struct http_server **out, const struct http_options *o,
 	s->ops = *ops;
 	s->body_max = o->body_max;
 	s->threads = o->threads ? o->threads : auto_threads();
-	s->conn_limit = o->conn_limit ? o->conn_limit
-	                              : cbar__fdlimit_budget(cbar__fdlimit_soft(), CBAR_FD_RESERVE,
-	                                                     s->threads * 4);
+	s->conn_limit = o->conn_limit ? o->conn_limit : fd_budget(s->threads * 4);
 	/* The library shares the cap out between the threads: each needs one. */
 	if (s->conn_limit < s->threads)
 		s->conn_limit = s->threads;

@@ -13,7 +13,7 @@
  *
  * What one client may take is bounded: connections per source address
  * (per_source_limit), connections in all (conn_limit, by default the
- * descriptor limit less CBAR_FD_RESERVE, see fdlimit.h), seconds of
+ * descriptor limit less HTTP_FD_RESERVE), seconds of
  * silence (conn_timeout), and seconds to send a request's header
  * (header_timeout): libmicrohttpd's own timeout restarts with every byte,
  * so a client trickling one header line every few seconds would keep its
@@ -93,6 +93,10 @@ struct http_ops {
 	               enum cbar_err code, const char *field, const char *message);
 	void *ctx;
 };
+
+/* Descriptors the default connection cap leaves free for the registry, the
+ * logs, rule and PEM files and reloads. */
+#define HTTP_FD_RESERVE 256u
 
 /* More query arguments than this are refused: no route takes so many, and
  * finding a repeated one stays cheap. */

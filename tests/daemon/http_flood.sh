@@ -1,9 +1,9 @@
 #!/bin/sh
 # callbar serve under a descriptor flood: 5,000 idle SIP TCP connections
 # (unauthenticated, as anyone can open them) and 1,000 slow HTTP clients
-# each trickling a header line, spread over 127.0.0.2..127.0.0.11 so
-# http.per_source_limit does not refuse them.  A well-behaved client on
-# 127.0.0.1 still gets its decision and /healthz, while every flooding
+# each trickling a header line, spread over 127.0.0.2..127.0.0.101 so
+# sip.tcp_per_source (64) and http.per_source_limit (256) do not refuse
+# them.  A well-behaved client on 127.0.0.1 still gets its decision and /healthz, while every flooding
 # connection is still open.  On select() the HTTP server could not use a
 # descriptor past 1023, and the SIP connections had taken them all.
 . "$2/lib.sh"
@@ -39,7 +39,7 @@ done
 sp=$(sed -n 's/.*SIP on [^ ]*:\([0-9]*\) .*/\1/p' serve.out)
 hp=${U#http://}
 python3 "$flood" flood.st --sip "127.0.0.1:$sp:$nsip" --http "$hp:$nslow" --trickle 2 \
-	--sources 127.0.0.2:10 --hold 280 &
+	--sources 127.0.0.2:100 --hold 280 &
 fp=$!
 i=0
 until grep -q 'ready=1' flood.st 2>/dev/null; do
