@@ -63,6 +63,7 @@ stop_daemon
 # connections, so with every one of them taken a reload still opens the
 # rule file (a cap of 1024, or the soft limit left at 300, would not).
 printf "$base"'per_source_limit = 0\nheader_timeout = 0\nthreads = 4\n' >fd.conf
+rm -f serve.out serve.err # not the last daemon's lines
 (ulimit -S -n 300 && ulimit -H -n 600 && exec "$CB" serve --http 127.0.0.1:0 --config fd.conf \
 	>serve.out 2>serve.err) &
 PID=$!
