@@ -53,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!found || strcasecmp(found->word, k->word))
 			abort();
 		char sc[64];
-		if (cbar_store_scope_parse(cbar_store_scope_str(k->scope, sc, sizeof sc)) != k->scope)
+		if (cbar_store_scope_parse(cbar_store_scope_str(k->scope, sc, sizeof sc)) !=
+		    k->scope)
 			abort();
 	}
 	char small[40], big[8192];

@@ -36,7 +36,8 @@ static int each(void *arg, const struct cbar_unlock *u)
 		abort();
 	if (w->out) {
 		char sc[64];
-		fprintf(w->out, "+%" PRIu64 " %s %s", u->subscriber, scope_text(u->scope, sc, sizeof sc),
+		fprintf(w->out, "+%" PRIu64 " %s %s", u->subscriber,
+		        scope_text(u->scope, sc, sizeof sc),
 		        u->level == CBAR_UNLOCK_SELF ? "self" : "verified");
 		if (u->expires)
 			fprintf(w->out, " expires=%" PRIu32, u->expires);

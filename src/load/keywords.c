@@ -60,7 +60,8 @@ bool kw_table_parse(struct kw_table *t, const char *text, size_t len, struct cba
 			}
 			continue;
 		}
-		char *act = strtok_r(NULL, KW_BLANKS, &save), *sc = strtok_r(NULL, KW_BLANKS, &save);
+		char *act = strtok_r(NULL, KW_BLANKS, &save);
+		char *sc = strtok_r(NULL, KW_BLANKS, &save);
 		char *extra = strtok_r(NULL, KW_BLANKS, &save);
 		if (!act || !sc || extra || strlen(w) >= KW_MAX || t->n == 64) {
 			cbar_diag_set(d, CBAR_CONFIG, line, 1,
