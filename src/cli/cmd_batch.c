@@ -125,18 +125,25 @@ static const char *decide(struct batch *b, const char *const *f, const size_t *n
 {
 	const struct cbar_event_ctx ec = {.np = b->np, .country = b->cn, .tz = b->tz};
 	struct cbar_event_in in;
-	struct cbar_event_error e;
+	struct cbar_event_error e, sub_e;
 	cbar_event_begin(&in);
+	/* A subscriber that cannot be read is the record's fault unless the
+	 * call is to an emergency number (allowed whoever calls). */
 	if (cbar_event_time(&in, &ec, f[0], n[0], CDR_TIME_FORMS, &e) ||
 	    cbar_event_service(&in, f[1], n[1], &e) || cbar_event_direction(&in, f[2], n[2], &e) ||
-	    cbar_event_subscriber(&in, &ec, f[3], n[3], &e) ||
+	    (cbar_event_subscriber(&in, &ec, f[3], n[3], &sub_e), false) ||
 	    cbar_event_peer(&in, &ec, f[4], n[4], &e) ||
 	    (nf > 5 && cbar_event_ingress(&in, f[5], n[5], &e)) ||
 	    (nf > 6 && cbar_event_roaming(&in, f[6], n[6], &e))) {
 		snprintf(msg, cap, "%s: %s", e.field, e.message);
 		return msg;
 	}
-	if (cbar_decide(b->now.rules, &in.ev, b->lk, v) == CBAR_ERROR) {
+	enum cbar_decision dec = cbar_decide(b->now.rules, &in.ev, b->lk, v);
+	if (in.sub_err && dec != CBAR_ALLOW) {
+		snprintf(msg, cap, "%s: %s", sub_e.field, sub_e.message);
+		return msg;
+	}
+	if (dec == CBAR_ERROR) {
 		snprintf(msg, cap, "%s", cbar_err_message(v->err));
 		return msg;
 	}

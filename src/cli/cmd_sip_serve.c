@@ -11,6 +11,7 @@
 #include "net/addr.h"
 #include "net/fd_limit.h"
 #include "cli.h"
+#include "proto/event.h"
 #include "load/numplan_load.h"
 #include "load/rules_load.h"
 
@@ -273,7 +274,9 @@ int cmd_sip_serve(int argc, char **argv)
 		.tcp_idle_s = tcp_idle,
 		.tcp_per_source = per_source,
 	};
-	if (at && !parse_time(at, strlen(at), cbar_rules_tz_offset(rules), &cfg.fixed_time)) {
+	if (at && cbar_time_read(at, strlen(at), cbar_rules_tz_offset(rules),
+	                         CBAR_TIME_ZONED | CBAR_TIME_LOCAL | CBAR_TIME_DATE | CBAR_TIME_EPOCH,
+	                         &cfg.fixed_time)) {
 		fprintf(stderr, "callbar sip-serve: --at '%s': want 2022-05-08T09:30:00+08:00, "
 		                "...Z, YYYY-MM-DD or @EPOCH\n", at);
 		goto out;

@@ -32,6 +32,7 @@
 #include "callbar/store.h"
 #include "hooks.h"
 #include "load/keywords.h"
+#include "log.h"
 #include "slot.h"
 #include "store/unlockview.h"
 
@@ -64,6 +65,8 @@ struct engine {
 	                               thread, or a route that just wrote */
 	int64_t head;               /* the change sequence followed so far
 	                               (under follow) */
+	int64_t broken_at;          /* the audit entry following stopped at,
+	                               0: none (under follow) */
 	atomic_bool store_ok;
 	atomic_size_t records;
 	atomic_bool stop;
@@ -174,14 +177,24 @@ static void follow_round(struct engine *e)
 {
 	struct changes c = {0};
 	struct cbar_diag d = {0};
+	struct cbar_store_unaudited u = {0};
 	int64_t head = e->head;
 	pthread_mutex_lock(&e->lock);
 	bool ok = store_up(e);
-	if (ok && cbar_store_changes(e->store, e->head, add_change, &c, &head, &d)) {
+	if (ok && cbar_store_changes(e->store, e->head, add_change, &c, &head, &u, &d)) {
 		store_down(e);
 		ok = false;
 	}
 	pthread_mutex_unlock(&e->lock);
+	/* Rows changed behind callbar's back are never applied: say so. */
+	if (u.rows)
+		log_line(LOG_LV_ERROR, "registry rows without a valid audit entry ignored",
+		         "{s:I,s:I,s:I}", "rows", (json_int_t)u.rows, "record", (json_int_t)u.id,
+		         "seq", (json_int_t)u.seq);
+	if (u.broken_at && u.broken_at != e->broken_at)
+		log_line(LOG_LV_ERROR, "registry audit chain broken: following stopped before it",
+		         "{s:I}", "entry", (json_int_t)u.broken_at);
+	e->broken_at = u.broken_at;
 	if (!ok || c.oom || c.n == 0) {
 		if (ok && !c.oom)
 			e->head = head;

@@ -41,17 +41,4 @@ struct cbar_unlockset *unlocks_load(const struct cbar_numplan *np, uint16_t coun
  * the event's time); NULL after printing what went wrong. */
 struct cbar_unlockset *unlocks_from_registry(const char *url);
 
-/*
- * An instant: 2022-05-08T09:30:00+08:00, ...Z, ...T09:30 (minutes only), a
- * date alone (midnight in the zone tz, seconds east of UTC), or @SECONDS
- * since the epoch.  false when malformed.
- */
-bool parse_time(const char *s, size_t n, int32_t tz, int64_t *out);
-
-bool parse_service(const char *s, enum cbar_service *out);
-bool parse_direction(const char *s, enum cbar_direction *out);
-
-/* "voice,sms" style text of a scope, into buf. */
-const char *scope_text(uint8_t scope, char *buf, size_t cap);
-
 #endif

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "callbar/civil.h"
 #include "callbar/scope.h"
 #include "event.h"
 
@@ -64,7 +65,21 @@ enum cbar_err cbar_event_subscriber(struct cbar_event_in *in, const struct cbar_
 {
 	enum cbar_err err = number(c, c->country, s, len, "subscriber", &in->sub, e);
 	in->has_sub = !err;
+	in->sub_err = err;
+	in->ev.subscriber = err ? NULL : &in->sub;
 	return err;
+}
+
+/* "anonymous" in any case, as switches write a withheld caller ID. */
+static bool anonymous(const char *s, size_t len)
+{
+	static const char w[] = "anonymous";
+	if (len != sizeof w - 1)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((s[i] | 0x20) != w[i])
+			return false;
+	return true;
 }
 
 enum cbar_err cbar_event_peer(struct cbar_event_in *in, const struct cbar_event_ctx *c,
@@ -74,7 +89,26 @@ enum cbar_err cbar_event_peer(struct cbar_event_in *in, const struct cbar_event_
 	 * where the subscriber lives (a shared code such as +1 has no country:
 	 * then the operator's). */
 	uint16_t ctx = in->has_sub && in->sub.country ? in->sub.country : c->country;
-	return number(c, ctx, s, len, "peer", &in->peer, e);
+	if (in->ev.direction == CBAR_IN && (!len || anonymous(s, len))) {
+		in->ev.peer = NULL; /* a withheld caller: unknown, not an error */
+		return CBAR_OK;
+	}
+	enum cbar_err err = number(c, ctx, s, len, "peer", &in->peer, e);
+	in->ev.peer = err ? NULL : &in->peer;
+	return err;
+}
+
+enum cbar_err cbar_event_caller_id(struct cbar_event_in *in, const struct cbar_event_ctx *c,
+                                   const char *s, size_t len, struct cbar_event_error *e)
+{
+	if (in->ev.direction == CBAR_IN) {
+		if (!s || cbar_event_peer(in, c, s, len, NULL))
+			in->ev.peer = NULL;
+		return CBAR_OK;
+	}
+	if (!s)
+		return fail(e, CBAR_SIP_NO_NUMBER, "peer", "the request carries no called number");
+	return cbar_event_peer(in, c, s, len, e);
 }
 
 enum cbar_err cbar_event_time(struct cbar_event_in *in, const struct cbar_event_ctx *c,
@@ -165,116 +199,15 @@ enum cbar_err cbar_event_region(struct cbar_event_in *in, const struct cbar_even
 
 /* ---- time ------------------------------------------------------------------ */
 
-/* Exactly n digits at s[*p] (bounded by len); -1 when they are not there. */
-static int digits(const char *s, size_t len, size_t *p, unsigned n)
-{
-	int v = 0;
-	for (unsigned i = 0; i < n; i++, (*p)++) {
-		if (*p >= len || s[*p] < '0' || s[*p] > '9')
-			return -1;
-		v = v * 10 + (s[*p] - '0');
-	}
-	return v;
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* Up to 18 digits alone (after an optional sign for @): seconds. */
-static bool epoch(const char *s, size_t len, int64_t *out)
-{
-	bool neg = len && s[0] == '-';
-	size_t i = neg;
-	int64_t v = 0;
-	if (len == i || len - i > 18)
-		return false;
-	for (; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = neg ? -v : v;
-	return true;
-}
-
 enum cbar_err cbar_time_read(const char *s, size_t len, int32_t tz, unsigned forms,
                              int64_t *out)
 {
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	if ((forms & CBAR_TIME_EPOCH) && len > 1 && s[0] == '@')
-		return epoch(s + 1, len - 1, out) ? CBAR_OK : CBAR_BAD_TIME;
-	if ((forms & CBAR_TIME_DIGITS) && len && s[0] >= '0' && s[0] <= '9' && len <= 18 &&
-	    !memchr(s, '-', len))
-		return epoch(s, len, out) ? CBAR_OK : CBAR_BAD_TIME;
-	size_t p = 0;
-	int y = digits(s, len, &p, 4);
-	if (y < 1970 || p >= len || s[p++] != '-')
-		return CBAR_BAD_TIME;
-	int mo = digits(s, len, &p, 2);
-	if (mo < 1 || mo > 12 || p >= len || s[p++] != '-')
-		return CBAR_BAD_TIME;
-	int d = digits(s, len, &p, 2);
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
-		return CBAR_BAD_TIME;
-	int h = 0, mi = 0, sec = 0;
-	int32_t off = tz;
-	if (p == len) {
-		if (!(forms & CBAR_TIME_DATE))
-			return CBAR_BAD_TIME;
-		goto done;
-	}
-	/* A space between date and time, as CDR exports write it, or T. */
-	if (s[p] != 'T' && s[p] != 't' && !(s[p] == ' ' && (forms & CBAR_TIME_LOCAL)))
-		return CBAR_BAD_TIME;
-	p++;
-	h = digits(s, len, &p, 2);
-	if (h < 0 || h > 23 || p >= len || s[p++] != ':')
-		return CBAR_BAD_TIME;
-	mi = digits(s, len, &p, 2);
-	if (mi < 0 || mi > 59)
-		return CBAR_BAD_TIME;
-	if (p < len && s[p] == ':') {
-		p++;
-		sec = digits(s, len, &p, 2);
-		if (sec < 0 || sec > 60) /* 60: a leap second, counted as the next */
-			return CBAR_BAD_TIME;
-		if (p < len && (s[p] == '.' || s[p] == ',')) {
-			size_t f = ++p;
-			while (p < len && p - f < 9 && s[p] >= '0' && s[p] <= '9')
-				p++;
-			if (p == f)
-				return CBAR_BAD_TIME;
-		}
-	}
-	if (p < len && (s[p] == 'Z' || s[p] == 'z')) {
-		p++;
-		off = 0;
-	} else if (p < len && (s[p] == '+' || s[p] == '-')) {
-		int sign = s[p++] == '-' ? -1 : 1;
-		int oh = digits(s, len, &p, 2);
-		if (p < len && s[p] == ':')
-			p++;
-		int om = digits(s, len, &p, 2);
-		/* Offsets in use run from -12:00 to +14:00; up to 18:00 accepted. */
-		if (oh < 0 || om < 0 || om > 59 || oh * 60 + om > 18 * 60)
-			return CBAR_BAD_TIME;
-		off = sign * (oh * 3600 + om * 60);
-	} else if (!(forms & CBAR_TIME_LOCAL)) {
-		return CBAR_BAD_TIME; /* a time without a zone is ambiguous here */
-	}
-	if (p != len || !(forms & (CBAR_TIME_ZONED | CBAR_TIME_LOCAL)))
-		return CBAR_BAD_TIME;
-done:
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
-	return CBAR_OK;
+	/* The event's forms are the civil module's, bit for bit; a CDR or a
+	 * command line's time may put a space between date and time. */
+	unsigned flags = forms & ((unsigned)CBAR_CIVIL_ZONED | CBAR_CIVIL_LOCAL | CBAR_CIVIL_DATE |
+	                          CBAR_CIVIL_EPOCH | CBAR_CIVIL_DIGITS);
+	if (forms & CBAR_TIME_LOCAL)
+		flags |= CBAR_CIVIL_SPACE;
+	return cbar_civil_parse(s, len, flags, tz, out, NULL) ? CBAR_BAD_TIME : CBAR_OK;
 }
+

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "callbar/civil.h"
 #include "callbar/rules.h"
 
 /* The context every event of a front end is read in. */
@@ -41,11 +42,26 @@ struct cbar_event_ctx {
 	int32_t tz;       /* the rule file's zone, seconds east of UTC */
 };
 
-/* An event being read, with the storage its pointers point into. */
+/*
+ * An event being read, with the storage its pointers point into.
+ *
+ * The subscriber and the peer may be missing from the event:
+ * - a subscriber that cannot be read leaves ev.subscriber NULL and its
+ *   error in sub_err: the engine still sees the event, because a call to an
+ *   emergency number passes whatever the caller (cbar_decide() allows it
+ *   and gives an error verdict otherwise); the front end then reports
+ *   sub_err unless the verdict is allow;
+ * - an incoming event's caller (the peer) that is absent, empty or
+ *   "anonymous" is unknown: ev.peer NULL, which rules match with
+ *   `from unknown`.  A caller's number that does not parse is unknown too
+ *   where the front end says the number came from the network
+ *   (cbar_event_caller_id(): SIP), and an error where a client wrote it.
+ */
 struct cbar_event_in {
 	struct cbar_event ev;
 	struct cbar_number sub, peer;
 	bool has_sub, has_time;
+	enum cbar_err sub_err; /* why ev.subscriber is NULL, CBAR_OK when it is not */
 };
 
 struct cbar_event_error {
@@ -59,13 +75,14 @@ struct cbar_event_error {
 /* Longest ingress class. */
 #define CBAR_EVENT_TEXT_MAX 64
 
-/* Which forms of time a front end accepts (cbar_event_time()). */
+/* Which forms of time a front end accepts (cbar_event_time()): the civil
+ * module's forms (callbar/civil.h), bit for bit. */
 enum cbar_event_time_form {
-	CBAR_TIME_ZONED = 1u << 0,   /* 2022-05-08T09:30:00+08:00, ...Z */
-	CBAR_TIME_LOCAL = 1u << 1,   /* without a zone: in the rule file's zone */
-	CBAR_TIME_DATE = 1u << 2,    /* a date alone: midnight in the rule file's zone */
-	CBAR_TIME_EPOCH = 1u << 3,   /* @SECONDS */
-	CBAR_TIME_DIGITS = 1u << 4,  /* SECONDS, digits alone (CDR exports) */
+	CBAR_TIME_ZONED = CBAR_CIVIL_ZONED,   /* 2022-05-08T09:30:00+08:00, ...Z */
+	CBAR_TIME_LOCAL = CBAR_CIVIL_LOCAL,   /* without a zone: in the rule file's zone */
+	CBAR_TIME_DATE = CBAR_CIVIL_DATE,     /* a date alone: midnight in the rule file's zone */
+	CBAR_TIME_EPOCH = CBAR_CIVIL_EPOCH,   /* @SECONDS */
+	CBAR_TIME_DIGITS = CBAR_CIVIL_DIGITS, /* SECONDS, digits alone (CDR exports) */
 };
 
 void cbar_event_begin(struct cbar_event_in *in);
@@ -78,6 +95,11 @@ enum cbar_err cbar_event_subscriber(struct cbar_event_in *in, const struct cbar_
                                     const char *s, size_t len, struct cbar_event_error *e);
 enum cbar_err cbar_event_peer(struct cbar_event_in *in, const struct cbar_event_ctx *c,
                               const char *s, size_t len, struct cbar_event_error *e);
+/* The caller as the network presented it (s NULL: absent): on an incoming
+ * event, one that does not parse is unknown rather than an error; on an
+ * outgoing one the peer is the called number, and must parse. */
+enum cbar_err cbar_event_caller_id(struct cbar_event_in *in, const struct cbar_event_ctx *c,
+                                   const char *s, size_t len, struct cbar_event_error *e);
 /* forms: enum cbar_event_time_form bits the front end accepts. */
 enum cbar_err cbar_event_time(struct cbar_event_in *in, const struct cbar_event_ctx *c,
                               const char *s, size_t len, unsigned forms,
@@ -97,8 +119,9 @@ enum cbar_err cbar_event_region(struct cbar_event_in *in, const struct cbar_even
                                 const char *s, size_t len, struct cbar_event_error *e);
 
 /*
- * The time forms in one parser: an instant as `forms` allows, a zoneless
- * one or a date in the zone tz.  CBAR_OK or CBAR_BAD_TIME.
+ * An instant as `forms` allows, a zoneless one or a date in the zone tz
+ * (the civil module's one grammar, callbar/civil.h).  CBAR_OK or
+ * CBAR_BAD_TIME.
  */
 enum cbar_err cbar_time_read(const char *s, size_t len, int32_t tz, unsigned forms,
                              int64_t *out);

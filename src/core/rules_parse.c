@@ -1,33 +1,22 @@
 /*
- * callbar: compiling a rule file into a snapshot (rules.h, docs/rules.md).
+ * callbar: reading a rule file (rules.h, docs/rules.md) into the per-rule
+ * structs of a snapshot; rules_build.c then makes the decision tables.
  *
  * The rule language is ours, so its lexer and parser are hand-written: one
  * statement per line, tokens separated by blanks, "strings" with C escapes,
  * '#' to the end of the line.  Input is (pointer, length); a NUL is an
  * ordinary bad character.  Every statement keyword and every rule clause is
- * a row of a table with its handler.
- *
- * After parsing, the compiler builds what cbar_decide() reads (see
- * rules_impl.h).  The peer bitmaps are made by one depth-first walk of the
- * combined digit trie that keeps the current rule bitmap and flips only the
- * bits of the rules whose set changes value at a node; a Zobrist hash of
- * the bitmap finds its twin among the bitmaps already made, so a node that
- * changes nothing costs nothing and identical bitmaps are stored once.
- * Compile time is then about (terms x rules using them) + (distinct
- * bitmaps x rules / 64), which keeps 100,000 rules over a few dozen zones
- * well under half a second.  Its weak spot is thousands of rules each with
- * its own `+prefix` peer: that makes thousands of distinct bitmaps, so a
- * cap turns it into a compile error that says to use a list instead.
+ * a row of a table with its handler, and every error names the line and
+ * column (struct cbar_diag).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "callbar/civil.h"
 #include "rules_impl.h"
 
-/* Bitmaps for the peer trie may take at most this much memory. */
-#define MAX_VEC_BYTES (256u << 20)
 #define MAX_RULES (1u << 22)
 
 struct tok {
@@ -175,15 +164,6 @@ static enum cbar_err need_name(struct ps *ps, const struct tok *t, const char *w
 	return CBAR_OK;
 }
 
-static bool zdefault(const struct cbar_zone *z)
-{
-	if (z->dflt_set)
-		return z->dflt;
-	for (size_t i = 0; i < z->nterms; i++)
-		if (z->terms[i].in)
-			return false;
-	return true;
-}
 
 /* dst = src, or its complement. */
 static enum cbar_err zone_copy(struct cbar_zone *dst, const struct cbar_zone *src, bool invert)
@@ -198,7 +178,7 @@ static enum cbar_err zone_copy(struct cbar_zone *dst, const struct cbar_zone *sr
 			dst->terms[i].in ^= invert;
 	}
 	dst->nterms = dst->capterms = src->nterms;
-	dst->dflt = zdefault(src) ^ invert;
+	dst->dflt = cbar__zone_default(src) ^ invert;
 	dst->dflt_set = true;
 	return CBAR_OK;
 }
@@ -213,18 +193,6 @@ static int find_named(const struct ps *ps, const char *s, size_t n)
 	return -1;
 }
 
-static enum cbar_err grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return CBAR_OK;
-	size_t nc = *cap ? *cap * 2 : 16;
-	void *np = realloc(*p, nc * size);
-	if (!np)
-		return CBAR_NOMEM;
-	*p = np;
-	*cap = nc;
-	return CBAR_OK;
-}
 
 /* A new set (zone z moved in); its index in *idx. */
 static enum cbar_err add_set(struct ps *ps, const struct tok *name, enum cbar__set_kind kind,
@@ -233,18 +201,22 @@ static enum cbar_err add_set(struct ps *ps, const struct tok *name, enum cbar__s
 	struct cbar_rules *rs = ps->rs;
 	char *nm = NULL;
 	if (name) {
+		if (name->n == 7 && !memcmp(name->s, "unknown", 7))
+			return fail(ps, CBAR_RULES_NAME, name->col,
+			            "'unknown' is reserved: 'from unknown' names a caller the network "
+			            "does not identify");
 		int other = find_named(ps, name->s, name->n);
 		if (other >= 0)
 			return fail(ps, CBAR_RULES_NAME, name->col,
 			            "name '" TOKF "' is already defined at line %u", TOKA(name),
 			            rs->sets[other].line);
 		if (!(nm = dup_n(name->s, name->n)) ||
-		    grow((void **)&ps->named, &ps->capnamed, ps->nnamed, sizeof *ps->named)) {
+		    cbar__grow((void **)&ps->named, &ps->capnamed, ps->nnamed, sizeof *ps->named)) {
 			free(nm);
 			return CBAR_NOMEM;
 		}
 	}
-	if (grow((void **)&rs->sets, &ps->capsets, rs->nsets, sizeof *rs->sets)) {
+	if (cbar__grow((void **)&rs->sets, &ps->capsets, rs->nsets, sizeof *rs->sets)) {
 		free(nm);
 		return CBAR_NOMEM;
 	}
@@ -278,17 +250,21 @@ static enum cbar_err st_timezone(struct ps *ps, const struct tok *kw)
 	if (!next_tok(ps, &t))
 		return fail(ps, CBAR_RULES_SYNTAX, (unsigned)(ps->p - ps->ls) + 1,
 		            "'timezone' needs an offset such as +08:00");
-	const char *s = t.s;
-	if (t.str || t.n != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' || s[1] < '0' ||
-	    s[1] > '9' || s[2] < '0' || s[2] > '9' || s[4] < '0' || s[4] > '5' || s[5] < '0' ||
-	    s[5] > '9')
+	/* The offsets of civil.h (+HH:MM, +HHMM, +HH, Z), within the ones in
+	 * use: a rule file's zone is a real one. */
+	struct cbar_civil_fail f;
+	int32_t off;
+	if (t.str || cbar_civil_offset_parse(t.s, t.n, &off, &f)) {
+		if (!t.str && f.range && !strstr(f.why, "minutes"))
+			return fail(ps, CBAR_RULES_VALUE, t.col, "time zone '" TOKF "' is beyond +-14:00",
+			            TOKA(&t));
 		return fail(ps, CBAR_RULES_VALUE, t.col, "bad time zone '" TOKF "': want +HH:MM or -HH:MM",
 		            TOKA(&t));
-	int h = (s[1] - '0') * 10 + (s[2] - '0'), m = (s[4] - '0') * 10 + (s[5] - '0');
-	if (h * 60 + m > 14 * 60)
+	}
+	if (off < -14 * 3600 || off > 14 * 3600)
 		return fail(ps, CBAR_RULES_VALUE, t.col, "time zone '" TOKF "' is beyond +-14:00",
 		            TOKA(&t));
-	ps->rs->tz = (s[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
+	ps->rs->tz = off;
 	ps->tz_set = true;
 	return CBAR_OK;
 }
@@ -461,12 +437,16 @@ static enum cbar_err st_list(struct ps *ps, const struct tok *kw)
 			break;
 		}
 		n++;
-		if (t.str || !t.n || t.s[0] != '+' || (err = cbar_zone_add(&z, t.s, t.n))) {
+		/* out of memory is not a bad entry */
+		err = t.str || !t.n || t.s[0] != '+' ? CBAR_ZONE_PREFIX : cbar_zone_add(&z, t.s, t.n);
+		if (err == CBAR_ZONE_PREFIX) {
 			err = fail(ps, CBAR_RULES_VALUE, t.col,
 			           "bad list entry '" TOKF "': want +digits (1 to 15) or file \"PATH\"",
 			           TOKA(&t));
 			goto fail;
 		}
+		if (err)
+			goto fail;
 	}
 	if (!n) {
 		err = fail(ps, CBAR_RULES_SYNTAX, name.col,
@@ -501,7 +481,7 @@ static enum cbar_err st_emergency(struct ps *ps, const struct tok *kw)
 			            "bad emergency number '" TOKF "': want digits as dialled (110)",
 			            TOKA(&t));
 		struct cbar_rules *rs = ps->rs;
-		if (grow((void **)&rs->emerg, &ps->capemerg, rs->nemerg, sizeof *rs->emerg))
+		if (cbar__grow((void **)&rs->emerg, &ps->capemerg, rs->nemerg, sizeof *rs->emerg))
 			return CBAR_NOMEM;
 		struct cbar__emerg *e = &rs->emerg[rs->nemerg++];
 		memset(e, 0, sizeof *e);
@@ -544,7 +524,7 @@ static enum cbar_err st_announce(struct ps *ps, const struct tok *kw)
 			           "language '" TOKF "' needs a \"text\"", TOKA(&lang));
 			goto fail;
 		}
-		if ((err = grow((void **)&texts, &cap, nt, sizeof *texts)))
+		if ((err = cbar__grow((void **)&texts, &cap, nt, sizeof *texts)))
 			goto fail;
 		char *l = dup_n(lang.s, lang.n), *x = NULL;
 		if (!l) {
@@ -564,7 +544,7 @@ static enum cbar_err st_announce(struct ps *ps, const struct tok *kw)
 		goto fail;
 	}
 	if (!(nm = dup_n(name.s, name.n)) ||
-	    grow((void **)&rs->ann, &ps->capann, rs->nann, sizeof *rs->ann)) {
+	    cbar__grow((void **)&rs->ann, &ps->capann, rs->nann, sizeof *rs->ann)) {
 		err = CBAR_NOMEM;
 		goto fail;
 	}
@@ -584,36 +564,21 @@ fail:
 
 /* ---- rules --------------------------------------------------------------- */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* Midnight starting date t (YYYY-MM-DD) in the file's zone, as UTC. */
+/* A date (its midnight) or a date-time, in the file's zone unless it says
+ * its own (civil.h, CBAR_CIVIL_RULES), as UTC. */
 static enum cbar_err parse_date(struct ps *ps, const struct tok *t, int64_t *out)
 {
-	static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	const char *s = t->s;
-	bool ok = !t->str && t->n == 10 && s[4] == '-' && s[7] == '-';
-	for (int i = 0; ok && i < 10; i++)
-		ok = i == 4 || i == 7 || (s[i] >= '0' && s[i] <= '9');
-	if (!ok)
+	struct cbar_civil_fail f;
+	if (t->str)
 		return fail(ps, CBAR_RULES_VALUE, t->col, "bad date '" TOKF "': want YYYY-MM-DD",
 		            TOKA(t));
-	unsigned y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-	                        (s[3] - '0'));
-	unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
-	unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap))
-		return fail(ps, CBAR_RULES_VALUE, t->col, "no such date '" TOKF "'", TOKA(t));
-	*out = days_from_civil(y, m, d) * 86400 - ps->rs->tz;
-	return CBAR_OK;
+	if (!cbar_civil_parse(t->s, t->n, CBAR_CIVIL_RULES, ps->rs->tz, out, &f))
+		return CBAR_OK;
+	if (!f.range)
+		return fail(ps, CBAR_RULES_VALUE, t->col, "bad date '" TOKF "': want YYYY-MM-DD",
+		            TOKA(t));
+	return fail(ps, CBAR_RULES_VALUE, t->col, "no such %s '" TOKF "'",
+	            f.at < 10 ? "date" : "time", TOKA(t));
 }
 
 struct rule_ctx {
@@ -640,7 +605,7 @@ static enum cbar_err cl_peer(struct ps *ps, const struct tok *kw, struct rule_ct
 	r->peer_kw = to ? CBAR__PEER_TO : CBAR__PEER_FROM;
 	if (!next_tok(ps, &t))
 		return fail(ps, CBAR_RULES_SYNTAX, kw->col,
-		            "'" TOKF "' needs a zone, <list> or +prefix", TOKA(kw));
+		            "'" TOKF "' needs a zone, <list>, +prefix or 'unknown'", TOKA(kw));
 	bool neg = t.n > 1 && t.s[0] == '!' && !t.str;
 	const char *s = t.s + neg;
 	size_t n = t.n - neg;
@@ -648,6 +613,18 @@ static enum cbar_err cl_peer(struct ps *ps, const struct tok *kw, struct rule_ct
 	r->neg = neg;
 	if (t.str)
 		return fail(ps, CBAR_RULES_SYNTAX, t.col, "expected a zone, <list> or +prefix");
+	/* A peer the network does not identify: missing, anonymous, or a
+	 * number that does not parse.  Its complement is no condition at all
+	 * but for the unknown, which a rule says more plainly by its order. */
+	if (n == 7 && !memcmp(s, "unknown", 7)) {
+		if (neg)
+			return fail(ps, CBAR_RULES_SYNTAX, t.col,
+			            "'!unknown' is not a peer condition: put the 'unknown' rule first, "
+			            "then one without '" TOKF "'",
+			            TOKA(kw));
+		r->unknown = true;
+		return CBAR_OK;
+	}
 	if (n && s[0] == '+') {
 		struct cbar_zone z;
 		int idx;
@@ -840,7 +817,7 @@ static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
 	enum cbar_err err;
 	if (rs->nrules >= MAX_RULES)
 		return fail(ps, CBAR_RULES_TOO_BIG, kw->col, "more than %u rules", MAX_RULES);
-	if ((err = grow((void **)&rs->rules, &ps->caprules, rs->nrules, sizeof *rs->rules)))
+	if ((err = cbar__grow((void **)&rs->rules, &ps->caprules, rs->nrules, sizeof *rs->rules)))
 		return err;
 	struct cbar__rule *r = &rs->rules[rs->nrules];
 	memset(r, 0, sizeof *r);
@@ -912,7 +889,7 @@ static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
 		return fail(ps, CBAR_RULES_VALUE, rc.ramp_col,
 		            "'ramp' needs a 'since' date before its own: the rollout runs from "
 		            "'since' to the ramp date");
-	r->dflt = r->scope == CBAR_SCOPE_ALL && r->set < 0 && !r->carriers && r->any_region &&
+	r->dflt = r->scope == CBAR_SCOPE_ALL && r->set < 0 && !r->unknown && !r->carriers && r->any_region &&
 	          r->since == INT64_MIN && r->until == INT64_MAX && !r->ingress && !r->unless &&
 	          !r->ramp_end && !r->roaming;
 	return CBAR_OK;
@@ -965,331 +942,21 @@ static enum cbar_err parse(struct ps *ps)
 	return CBAR_OK;
 }
 
-/* ---- the decision tables ------------------------------------------------- */
-
-static uint64_t mix64(uint64_t x)
+enum cbar_err cbar__rules_parse(struct cbar_rules *rs, const char *text, size_t len,
+                                const char *fname, const struct cbar_rules_loader *loader,
+                                struct cbar_diag *d, unsigned *lines)
 {
-	x += 0x9e3779b97f4a7c15u;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
-	return x ^ (x >> 31);
-}
-
-struct term_end {
-	uint32_t set, next;
-	bool in;
-};
-
-struct build {
-	struct cbar_rules *rs;
-	uint32_t *te_head; /* per node */
-	struct term_end *te;
-	size_t nte, capte, captrie;
-	bool *val;          /* per set: value at the current node */
-	uint32_t *by_set;   /* CSR: rules of each set */
-	uint32_t *by_set_at;
-	uint64_t *cur, hash;
-	uint32_t *undo; /* sets changed on the path from the root */
-	size_t nundo;
-	uint32_t *htab; /* vec ids + 1, open addressing */
-	uint64_t *hkeys;
-	size_t hcap, capvec;
-	enum cbar_err err;
-};
-
-static void flip_set(struct build *b, uint32_t s)
-{
-	for (uint32_t i = b->by_set_at[s]; i < b->by_set_at[s + 1]; i++) {
-		uint32_t r = b->by_set[i];
-		b->cur[r / 64] ^= 1ull << (r % 64);
-		b->hash ^= mix64(r);
-	}
-}
-
-static enum cbar_err intern(struct build *b, uint32_t *id)
-{
-	struct cbar_rules *rs = b->rs;
-	size_t w = rs->words;
-	if (rs->nvec * 2 + 2 > b->hcap) {
-		size_t nc = b->hcap ? b->hcap * 2 : 64;
-		uint32_t *nt = calloc(nc, sizeof *nt);
-		uint64_t *nk = calloc(nc, sizeof *nk);
-		if (!nt || !nk) {
-			free(nt);
-			free(nk);
-			return CBAR_NOMEM;
-		}
-		for (size_t i = 0; i < b->hcap; i++)
-			if (b->htab[i]) {
-				size_t j = b->hkeys[i] & (nc - 1);
-				while (nt[j])
-					j = (j + 1) & (nc - 1);
-				nt[j] = b->htab[i];
-				nk[j] = b->hkeys[i];
-			}
-		free(b->htab);
-		free(b->hkeys);
-		b->htab = nt;
-		b->hkeys = nk;
-		b->hcap = nc;
-	}
-	size_t j = b->hash & (b->hcap - 1);
-	for (; b->htab[j]; j = (j + 1) & (b->hcap - 1))
-		if (b->hkeys[j] == b->hash &&
-		    !memcmp(rs->vecbits + (size_t)(b->htab[j] - 1) * w, b->cur, w * 8)) {
-			*id = b->htab[j] - 1;
-			return CBAR_OK;
-		}
-	if ((rs->nvec + 1) * w * 8 > MAX_VEC_BYTES)
-		return CBAR_RULES_TOO_BIG;
-	if (rs->nvec == b->capvec) {
-		size_t nc = b->capvec ? b->capvec * 2 : 16;
-		uint64_t *nv = realloc(rs->vecbits, nc * w * 8);
-		if (!nv)
-			return CBAR_NOMEM;
-		rs->vecbits = nv;
-		b->capvec = nc;
-	}
-	memcpy(rs->vecbits + rs->nvec * w, b->cur, w * 8);
-	b->htab[j] = (uint32_t)rs->nvec + 1;
-	b->hkeys[j] = b->hash;
-	*id = (uint32_t)rs->nvec++;
-	return CBAR_OK;
-}
-
-/* Depth first over the combined trie, keeping cur = the rule bitmap of
- * the numbers under the node. */
-static void walk(struct build *b, uint32_t node, bool root)
-{
-	size_t mark = b->nundo;
-	for (uint32_t e = b->te_head[node]; e != UINT32_MAX; e = b->te[e].next) {
-		uint32_t s = b->te[e].set;
-		if (b->val[s] == b->te[e].in)
-			continue;
-		b->val[s] = b->te[e].in;
-		flip_set(b, s);
-		b->undo[b->nundo++] = s;
-	}
-	if (root || b->nundo > mark) {
-		enum cbar_err err = intern(b, &b->rs->trie[node].vec);
-		if (err && !b->err)
-			b->err = err;
-	}
-	for (unsigned d = 0; d < 10 && !b->err; d++)
-		if (b->rs->trie[node].child[d])
-			walk(b, b->rs->trie[node].child[d], false);
-	while (b->nundo > mark) {
-		uint32_t s = b->undo[--b->nundo];
-		b->val[s] = !b->val[s];
-		flip_set(b, s);
-	}
-}
-
-static enum cbar_err add_node(struct build *b, uint32_t *id)
-{
-	struct cbar_rules *rs = b->rs;
-	if (rs->ntrie == b->captrie) {
-		size_t nc = b->captrie ? b->captrie * 2 : 64;
-		struct cbar__node *nn = realloc(rs->trie, nc * sizeof *nn);
-		uint32_t *nh = realloc(b->te_head, nc * sizeof *nh);
-		if (nn)
-			rs->trie = nn;
-		if (nh)
-			b->te_head = nh;
-		if (!nn || !nh)
-			return CBAR_NOMEM;
-		b->captrie = nc;
-	}
-	memset(&rs->trie[rs->ntrie], 0, sizeof rs->trie[0]);
-	rs->trie[rs->ntrie].vec = CBAR__NOVEC;
-	b->te_head[rs->ntrie] = UINT32_MAX;
-	*id = (uint32_t)rs->ntrie++;
-	return CBAR_OK;
-}
-
-static enum cbar_err build_peer(struct cbar_rules *rs)
-{
-	struct build b = {.rs = rs};
-	enum cbar_err err = CBAR_NOMEM;
-	size_t ns = rs->nsets;
-	b.val = calloc(ns + 1, sizeof *b.val);
-	b.by_set_at = calloc(ns + 2, sizeof *b.by_set_at);
-	b.by_set = malloc((rs->nrules + 1) * sizeof *b.by_set);
-	b.cur = calloc(rs->words, 8);
-	uint32_t root;
-	if (!b.val || !b.by_set_at || !b.by_set || !b.cur || add_node(&b, &root))
-		goto out;
-	for (size_t i = 0; i < rs->nrules; i++)
-		if (rs->rules[i].set >= 0)
-			b.by_set_at[rs->rules[i].set + 1]++;
-	for (size_t s = 0; s < ns; s++)
-		b.by_set_at[s + 1] += b.by_set_at[s];
-	b.by_set_at[ns + 1] = b.by_set_at[ns];
-	{
-		uint32_t *fill = calloc(ns + 1, sizeof *fill);
-		if (!fill)
-			goto out;
-		for (size_t i = 0; i < rs->nrules; i++) {
-			int32_t s = rs->rules[i].set;
-			if (s >= 0)
-				b.by_set[b.by_set_at[s] + fill[s]++] = (uint32_t)i;
-		}
-		free(fill);
-	}
-	/* Values at the root are the sets' defaults; rules with no peer
-	 * condition hold everywhere. */
-	for (size_t s = 0; s < ns; s++)
-		b.val[s] = zdefault(&rs->sets[s].z);
-	for (size_t i = 0; i < rs->nrules; i++) {
-		const struct cbar__rule *r = &rs->rules[i];
-		if (r->set < 0 || (b.val[r->set] ^ r->neg)) {
-			b.cur[i / 64] |= 1ull << (i % 64);
-			b.hash ^= mix64(i);
-		}
-	}
-	/* The trie of every term of every set some rule uses. */
-	for (size_t s = 0; s < ns; s++) {
-		if (b.by_set_at[s] == b.by_set_at[s + 1])
-			continue;
-		const struct cbar_zone *z = &rs->sets[s].z;
-		for (size_t i = 0; i < z->nterms; i++) {
-			uint32_t cur = 0;
-			for (unsigned k = 0; k < z->terms[i].len; k++) {
-				unsigned d = (unsigned)(z->terms[i].digits[k] - '0');
-				if (!rs->trie[cur].child[d]) {
-					uint32_t id;
-					if ((err = add_node(&b, &id)))
-						goto out;
-					rs->trie[cur].child[d] = id;
-				}
-				cur = rs->trie[cur].child[d];
-			}
-			if ((err = grow((void **)&b.te, &b.capte, b.nte, sizeof *b.te)))
-				goto out;
-			b.te[b.nte] = (struct term_end){(uint32_t)s, b.te_head[cur], z->terms[i].in};
-			b.te_head[cur] = (uint32_t)b.nte++;
-		}
-	}
-	/* Each term end changes at most one set once on a path. */
-	if (!(b.undo = malloc((b.nte + 1) * sizeof *b.undo))) {
-		err = CBAR_NOMEM;
-		goto out;
-	}
-	walk(&b, 0, true);
-	err = b.err;
-out:
-	free(b.val);
-	free(b.by_set_at);
-	free(b.by_set);
-	free(b.cur);
-	free(b.te);
-	free(b.te_head);
-	free(b.undo);
-	free(b.htab);
-	free(b.hkeys);
-	return err;
-}
-
-static enum cbar_err build_tables(struct cbar_rules *rs)
-{
-	size_t w = rs->words = (rs->nrules + 63) / 64;
-	rs->nregion = 1;
-	while (rs->nregion < 256 && cbar_numplan_region_code(rs->np, (uint8_t)rs->nregion))
-		rs->nregion++;
-	rs->svcdir = calloc(4 * w, 8);
-	rs->carrier = calloc(CBAR_CARRIER_COUNT * w, 8);
-	rs->region = calloc(rs->nregion * w, 8);
-	if (!rs->svcdir || !rs->carrier || !rs->region)
-		return CBAR_NOMEM;
-	for (size_t i = 0; i < rs->nrules; i++) {
-		const struct cbar__rule *r = &rs->rules[i];
-		uint64_t bit = 1ull << (i % 64);
-		rs->any_unless |= r->unless != CBAR__UNLESS_NONE;
-		for (unsigned k = 0; k < 4; k++)
-			if (r->scope >> k & 1)
-				rs->svcdir[k * w + i / 64] |= bit;
-		for (unsigned c = 0; c < CBAR_CARRIER_COUNT; c++)
-			if (!r->carriers || (r->carriers >> c & 1))
-				rs->carrier[c * w + i / 64] |= bit;
-		for (size_t g = 0; g < rs->nregion; g++)
-			if (r->any_region || (r->regions[g / 64] >> (g % 64) & 1))
-				rs->region[g * w + i / 64] |= bit;
-	}
-	return build_peer(rs);
-}
-
-enum cbar_err cbar_rules_compile(const struct cbar_numplan *np, const char *text, size_t len,
-                                 const char *filename, const struct cbar_rules_loader *loader,
-                                 struct cbar_diag *d, struct cbar_rules **out)
-{
-	struct cbar_diag dummy;
-	if (!d)
-		d = &dummy;
-	memset(d, 0, sizeof *d);
-	d->file = filename;
-	*out = NULL;
-	if (!np || (!text && len))
-		return CBAR_INVAL;
-	struct cbar_rules *rs = calloc(1, sizeof *rs);
-	if (!rs)
-		return CBAR_NOMEM;
-	rs->np = np;
-	rs->file = dup_n(filename ? filename : "-", filename ? strlen(filename) : 1);
-	struct ps ps = {.np = np,
+	struct ps ps = {.np = rs->np,
 	                .text = text ? text : "",
 	                .end = (text ? text : "") + len,
-	                .fname = filename ? filename : "-",
+	                .fname = fname,
 	                .loader = loader,
 	                .d = d,
 	                .rs = rs};
-	enum cbar_err err = rs->file ? parse(&ps) : CBAR_NOMEM;
+	enum cbar_err err = parse(&ps);
 	free(ps.named);
-	if (!err) {
-		err = build_tables(rs);
-		if (err == CBAR_RULES_TOO_BIG)
-			cbar_diag_set(d, err, 0, 0,
-			              "too many distinct peer conditions for one snapshot: gather "
-			              "+prefix peers into a list");
-	}
-	if (err) {
-		if (err == CBAR_NOMEM)
-			cbar_diag_set(d, err, ps.line, 0, "out of memory");
-		cbar_rules_free(rs);
-		return err;
-	}
-	*out = rs;
-	return CBAR_OK;
-}
-
-void cbar_rules_free(struct cbar_rules *rs)
-{
-	if (!rs)
-		return;
-	for (size_t i = 0; i < rs->nsets; i++) {
-		free(rs->sets[i].name);
-		cbar_zone_release(&rs->sets[i].z);
-	}
-	for (size_t i = 0; i < rs->nrules; i++) {
-		free(rs->rules[i].ingress);
-		free(rs->rules[i].reason);
-	}
-	for (size_t i = 0; i < rs->nann; i++) {
-		for (size_t k = 0; k < rs->ann[i].ntexts; k++) {
-			free((char *)rs->ann[i].texts[k].lang);
-			free((char *)rs->ann[i].texts[k].text);
-		}
-		free((struct cbar_text *)rs->ann[i].texts);
-		free((char *)rs->ann[i].name);
-	}
-	free(rs->ann);
-	free(rs->sets);
-	free(rs->rules);
-	free(rs->emerg);
-	free(rs->svcdir);
-	free(rs->carrier);
-	free(rs->region);
-	free(rs->trie);
-	free(rs->vecbits);
-	free(rs->file);
-	free(rs);
+	if (err == CBAR_NOMEM)
+		cbar_diag_set(d, err, ps.line, 0, "out of memory");
+	*lines = ps.line;
+	return err;
 }
