@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "callbar/data.h"
+#include "callbar/scope.h"
 #include "load/rules_load.h"
 #include "store/unlockset.h"
 
@@ -35,10 +36,9 @@ static int each(void *arg, const struct cbar_unlock *u)
 	    (u->level != CBAR_UNLOCK_SELF && u->level != CBAR_UNLOCK_VERIFIED) || u->active > 1)
 		abort();
 	if (w->out) {
-		char sc[64];
+		char sc[CBAR_SCOPE_TEXT_MAX];
 		fprintf(w->out, "+%" PRIu64 " %s %s", u->subscriber,
-		        scope_text(u->scope, sc, sizeof sc),
-		        u->level == CBAR_UNLOCK_SELF ? "self" : "verified");
+		        cbar_scope_str(u->scope, sc, sizeof sc), cbar_level_name(u->level));
 		if (u->expires)
 			fprintf(w->out, " expires=%" PRIu32, u->expires);
 		fputs(u->active ? "\n" : " revoked\n", w->out);
