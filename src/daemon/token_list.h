@@ -22,6 +22,10 @@ struct tok_list {
 	struct stat st; /* the file this list was read from (file store) */
 };
 
+/* Parse a token file's text (len bytes, no NUL needed; the text is not
+ * changed) into a new list; NULL with d naming the bad line. */
+struct tok_list *tok_list_parse(const char *text, size_t len, struct cbar_diag *d);
+
 /* Free a list (a slot's release function). */
 void tok_list_free(void *l);
 
