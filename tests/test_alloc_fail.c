@@ -401,7 +401,7 @@ static void rules_file(const char *path)
 {
 	free(rules_text);
 	rules_path = path;
-	rules_text = read_file(path, 1 << 24, &rules_len);
+	rules_text = cbar_file_read(path, 1 << 24, &rules_len);
 	if (!rules_text) {
 		fprintf(stderr, "%s: cannot read\n", path);
 		exit(2);

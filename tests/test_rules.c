@@ -174,7 +174,7 @@ static enum cbar_err load_list(void *ctx, const char *rule_file, const char *pat
 	(void)rule_file;
 	char full[4400];
 	snprintf(full, sizeof full, "%s/%.*s", dir, (int)pathlen, path);
-	if (!(*text = read_file(full, 1u << 20, len)))
+	if (!(*text = cbar_file_read(full, 1u << 20, len)))
 		return cbar_diag_set(d, CBAR_IO, 0, 0, "no such file");
 	return CBAR_OK;
 }

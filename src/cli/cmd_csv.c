@@ -210,7 +210,7 @@ int cmd_import(int argc, char **argv)
 	size_t len = 0;
 	char *text = NULL;
 	if (strcmp(path, "-")) {
-		text = read_file(path, IMPORT_MAX, &len);
+		text = cbar_file_read(path, IMPORT_MAX, &len);
 		if (!text) {
 			fprintf(stderr, "callbar import: %s: %s\n", path, strerror(errno));
 			return CLI_BAD;

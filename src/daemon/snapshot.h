@@ -21,8 +21,6 @@
 #include "callbar/number.h"
 #include "callbar/rules.h"
 
-/* A rule file larger than this is refused (a typo in a path, not rules). */
-#define SNAPSHOT_FILE_MAX (16u << 20)
 
 struct daemon_snapshot {
 	uint64_t version;   /* 1 for the first load, +1 for each later one */

@@ -101,7 +101,7 @@ bool kw_table_load(struct kw_table *t, const char *file, struct cbar_diag *d)
 		file = KW_DEFAULT_FILE;
 	if (d)
 		d->file = file ? file : "built-in keyword table";
-	if (file && !(text = read_file(file, 1 << 20, &len))) {
+	if (file && !(text = cbar_file_read(file, 1 << 20, &len))) {
 		cbar_diag_set(d, CBAR_IO, 0, 0, "%s", strerror(errno));
 		return false;
 	}

@@ -10,13 +10,23 @@
 #include "callbar/rules.h"
 #include "store/unlockset.h"
 
-/* Rule files and list files are at most this big. */
-#define RULES_MAX_FILE (256u << 20)
 
 /* The loader of list files named in a rule file (struct cbar_rules_loader,
  * ctx unused): read relative to the rule file. */
 enum cbar_err rules_load_list(void *ctx, const char *rule_file, const char *path,
                               size_t pathlen, char **text, size_t *len, struct cbar_diag *d);
+
+/*
+ * Read and compile the rule file at path: the one reading of rule files,
+ * for the commands and the daemon alike (one size limit, NUL bytes refused
+ * with their place, list files read beside it), so a file `lint` accepts
+ * is one a reload accepts.  *text gets the file's bytes (NUL-ended; the
+ * caller frees them, also on a compile error; NULL when it could not be
+ * read) and *len their count.  CBAR_OK with *out compiled, else the error
+ * with d giving path, line and column (0 when not about a place).
+ */
+enum cbar_err cbar_rules_read(const struct cbar_numplan *np, const char *path, char **text,
+                              size_t *len, struct cbar_rules **out, struct cbar_diag *d);
 
 /* Compile the rule file at path; NULL after printing file:line:column, the
  * line and a caret to stderr. */
