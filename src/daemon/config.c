@@ -71,6 +71,7 @@ static const struct key keys[] = {
 	{.section = "log", .name = "level", .type = K_ENUM, F(log_level), .names = level_names},
 	{.section = "log", .name = "decision_log", .type = K_BOOL, F(decision_log)},
 	{.section = "log", .name = "decision_file", .type = K_STR_OPT, F(decision_file)},
+	{.section = "log", .name = "decision_group", .type = K_STR_OPT, F(decision_group)},
 	{.section = "log", .name = "decision_retention_days", .type = K_UINT, F(decision_days),
 	 .min = 1, .max = 3650},
 };

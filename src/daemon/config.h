@@ -67,6 +67,7 @@ struct daemon_config {
 	bool decision_log;       /* log each decision with the peer number */
 	char decision_file[CONFIG_PATH_MAX]; /* PATH: PATH.YYYY-MM-DD a day; "": main log */
 	unsigned decision_days;  /* day files kept */
+	char decision_group[CONFIG_PATH_MAX]; /* "": files 0600; a group: 0640 and that group */
 };
 
 /* url for logs and messages: a password in it ("postgresql://u:PW@h/db",

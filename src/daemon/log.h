@@ -43,6 +43,8 @@ void log_decision(const char *fmt, ...);
  * counts as one) are removed at start and at each new day.  path NULL or
  * "": back to the main stream.  CBAR_IO when today's file cannot be opened.
  */
-enum cbar_err log_decision_file(const char *path, unsigned keep_days, struct cbar_diag *d);
+/* group: the group that may read the files (0640), or ""/NULL (0600). */
+enum cbar_err log_decision_file(const char *path, unsigned keep_days, const char *group,
+                                struct cbar_diag *d);
 
 #endif

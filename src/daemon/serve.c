@@ -360,7 +360,8 @@ int cbar_serve_main(int argc, char **argv)
 		}
 	log_setup(d->cfg.log_level, d->cfg.decision_log, NULL);
 	if (!check && d->cfg.decision_log && d->cfg.decision_file[0] &&
-	    log_decision_file(d->cfg.decision_file, d->cfg.decision_days, &diag)) {
+	    log_decision_file(d->cfg.decision_file, d->cfg.decision_days, d->cfg.decision_group,
+	                      &diag)) {
 		fprintf(stderr, "callbar serve: log.decision_file: %s\n", diag.msg);
 		return SERVE_BAD;
 	}
