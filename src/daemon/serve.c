@@ -359,6 +359,20 @@ int cmd_serve(int argc, char **argv)
 		return CLI_BAD;
 	}
 
+	/* SIGHUP, SIGTERM and SIGINT are taken by sigwait() in this thread
+	 * only.  They are blocked before anything starts a thread (the
+	 * registry follower, the SIP workers, the HTTP pool), so every thread
+	 * inherits the mask: a signal that found a thread not blocking it
+	 * would take its default action there and end the process without a
+	 * drain.  One that arrives while the daemon starts waits for the loop. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	static struct daemon dm; /* static: the signal loop and the routes share it */
 	struct daemon *d = &dm;
 	struct cbar_diag diag = {0};
@@ -439,16 +453,6 @@ int cmd_serve(int argc, char **argv)
 	if ((d->cfg.sip_listen[0] || d->cfg.sip_listen_in[0] || d->cfg.sip_listeners.n) &&
 	    !start_sip(d))
 		goto out_hooks;
-
-	/* Signals are taken by sigwait() in this thread only: block them
-	 * before the pool's threads start, so they inherit the mask. */
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	struct http_ops ops = daemon_http_ops_template;
 	ops.ctx = d;
