@@ -18,8 +18,10 @@ static const char help[] =
 	"Manage the bearer tokens of 'callbar serve'.  create prints a new token\n"
 	"once, on standard output: only its SHA-256 is kept, with the name and the\n"
 	"role.  ROLE is agent (unlock after an identity check, read status),\n"
-	"supervisor (also relock, read the audit log) or admin (also reload).  A\n"
-	"running daemon sees changes at its next request; no restart.\n"
+	"supervisor (also relock, read the audit log), admin (also reload), or\n"
+	"gateway: the SMS centre's, which may post keywords (POST /v1/keyword)\n"
+	"and nothing else; no other role may.  A running daemon sees changes at\n"
+	"its next request; no restart.\n"
 	"\n"
 	"  --tokens FILE   the token file (default var/tokens, as auth.tokens)\n"
 	"  --registry URL  the tokens of the unlock registry (sqlite:PATH or\n"
@@ -109,7 +111,7 @@ int cmd_token(int argc, char **argv)
 			fputs("callbar token create: --role and --name are required\n", stderr);
 			err = CBAR_INVAL;
 		} else if (role_parse(role) == ROLE_NONE) {
-			fprintf(stderr, "callbar token create: role '%s': want agent, supervisor or admin\n",
+			fprintf(stderr, "callbar token create: role '%s': want agent, supervisor, admin or gateway\n",
 			        role);
 			err = CBAR_INVAL;
 		} else if ((err = ts.ops->create(ts.ctx, name, role_parse(role), token, &d))) {

@@ -153,8 +153,9 @@ struct req_ctx {
 typedef void handler_fn(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
                         struct http_response *resp);
 
-/* Who may call a route: a role, or the decide_auth setting. */
-enum access { OPEN, NEED_AGENT, NEED_SUPERVISOR, NEED_ADMIN, DECIDE, METRICS };
+/* Who may call a route: a role, or the decide_auth setting.  NEED_GATEWAY
+ * is the SMS centre's role and no one else's (role_allows()). */
+enum access { OPEN, NEED_AGENT, NEED_SUPERVISOR, NEED_ADMIN, DECIDE, METRICS, NEED_GATEWAY };
 
 struct route {
 	const char *method;
@@ -181,7 +182,7 @@ static const struct route routes[] = {
 	{.method = "GET", .pattern = "/v1/unlocks/{number}", .access = NEED_AGENT,
 	 .handler = h_unlock_get},
 	{.method = "GET", .pattern = "/v1/audit", .access = NEED_SUPERVISOR, .handler = h_audit},
-	{.method = "POST", .pattern = "/v1/keyword", .access = NEED_AGENT, .handler = h_keyword},
+	{.method = "POST", .pattern = "/v1/keyword", .access = NEED_GATEWAY, .handler = h_keyword},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -744,6 +745,16 @@ static void h_keyword(struct daemon *d, struct http_request *rq, struct req_ctx 
 	json_t *out = NULL;
 	struct cbar_diag diag = {0};
 	enum cbar_err err = d->hooks.keyword(d->hooks.ctx, &rc->who, &k, &out, &diag);
+	/* A registry change, logged as unlocks and relocks are.  A keyword
+	 * the table does not know is free text a subscriber wrote: its words
+	 * stay out of the log. */
+	if (!err) {
+		const char *result = json_string_value(json_object_get(out, "result"));
+		bool known = result && strcmp(result, "unknown-keyword");
+		log_line(LOG_LV_INFO, "keyword", "{s:s,s:s,s:s,s:s}", "subscriber", k.subscriber.digits,
+		         "keyword", known ? k.keyword : "", "result", result ? result : "",
+		         "by", rc->who.name);
+	}
 	respond_hook(resp, err, out, &diag, 200);
 }
 
@@ -760,6 +771,8 @@ static enum role needed_role(const struct daemon *d, enum access a)
 		return ROLE_SUPERVISOR;
 	case NEED_ADMIN:
 		return ROLE_ADMIN;
+	case NEED_GATEWAY:
+		return ROLE_GATEWAY;
 	case DECIDE:
 		return d->cfg.decide_auth == DECIDE_AUTH_NONE ? ROLE_NONE : ROLE_AGENT;
 	case METRICS:
@@ -819,9 +832,10 @@ static bool on_begin(void *ctx, struct http_request *rq, struct http_response *r
 	}
 	rc->who.name = rc->token.name;
 	rc->who.role = rc->token.role;
-	if (rc->token.role < need) {
+	if (!role_allows(rc->token.role, need)) {
 		char msg[120];
-		snprintf(msg, sizeof msg, "this needs the role %s or higher", role_name(need));
+		snprintf(msg, sizeof msg, "this needs the role %s%s", role_name(need),
+		         need == ROLE_GATEWAY ? "" : " or higher");
 		respond_error(resp, 403, CBAR_FORBIDDEN, NULL, msg);
 		return true;
 	}

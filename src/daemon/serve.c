@@ -60,6 +60,12 @@ static enum cbar_err ready_snapshot(void *ctx, struct cbar_diag *diag)
 	return have ? CBAR_OK : cbar_diag_set(diag, CBAR_UNAVAILABLE, 0, 0, "no rules loaded");
 }
 
+static enum cbar_err ready_tokens(void *ctx, struct cbar_diag *diag)
+{
+	struct daemon *d = ctx;
+	return token_store_ready(&d->tokens, diag);
+}
+
 static enum cbar_err ready_registry(void *ctx, struct cbar_diag *diag)
 {
 	struct daemon *d = ctx;
@@ -427,6 +433,12 @@ int cmd_serve(int argc, char **argv)
 		print_diag(reg_tokens ? url_r : d->cfg.tokens_file, &diag);
 		goto out_slot;
 	}
+	/* A token file that is malformed or not to be trusted stops the start,
+	 * as a rule file that fails does; later it is a failing ready check. */
+	if (token_store_ready(&d->tokens, &diag)) {
+		fprintf(stderr, "callbar serve: %s\n", diag.msg);
+		goto out_tokens;
+	}
 	/* --check looks at the configuration and the rules only: it does not
 	 * need the registry to be up. */
 	if (!check && hooks_install(&d->hooks, d->cfg.registry_url, &diag)) {
@@ -448,6 +460,7 @@ int cmd_serve(int argc, char **argv)
 		goto out_hooks;
 	}
 	daemon_ready_add(d, "rules", ready_snapshot, d);
+	daemon_ready_add(d, "tokens", ready_tokens, d);
 	if (d->hooks.registry_ready)
 		daemon_ready_add(d, "registry", ready_registry, d);
 	if ((d->cfg.sip_listen[0] || d->cfg.sip_listen_in[0] || d->cfg.sip_listeners.n) &&

@@ -10,6 +10,7 @@ sha=$(sha256sum r.rules | cut -d' ' -f1)
 A=$("$CB" token create --role admin --name ops --tokens tok 2>/dev/null)
 G=$("$CB" token create --role agent --name shop1 --tokens tok 2>/dev/null)
 H="Authorization: Bearer $G"
+W=$("$CB" token create --role gateway --name smsc --tokens tok 2>/dev/null)
 printf '[http]\ndecide_auth = none\nbatch_max = 5\n[rules]\nfile = r.rules\n[auth]\ntokens = tok\n[log]\ndecision_log = on\n' >on.conf
 start_daemon --config on.conf
 
@@ -57,7 +58,7 @@ has status_404 body.json 'no unlock records (test)'
 call audit 200 -H "Authorization: Bearer $A" "$U/v1/audit?since=2024-01-01T00:00:00Z"
 has audit body.json '{"limit":100,"subscriber":false,"since":true}'
 err audit_503 503 UNAVAILABLE null -H "Authorization: Bearer $A" "$U/v1/audit?limit=13"
-err keyword_501 501 NOT_BUILT null -H "$H" -d '{"subscriber":"13805710000","keyword":"1219"}' "$U/v1/keyword"
+err keyword_501 501 NOT_BUILT null -H "Authorization: Bearer $W" -d '{"subscriber":"13805710000","keyword":"1219"}' "$U/v1/keyword"
 
 # Readiness follows the registry; /metrics reports it and the decisions.
 call ready 200 "$U/readyz"
