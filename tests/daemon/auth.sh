@@ -177,7 +177,16 @@ stop_daemon
 
 # The daemon does not start on a token file it cannot believe or parse.
 refused() { # NAME MESSAGE
-	"$CB" serve --http 127.0.0.1:0 --rules r.rules --tokens tok >refused.out 2>refused.err
+	"$CB" serve --http 127.0.0.1:0 --rules r.rules --tokens tok >refused.out 2>refused.err &
+	RP=$!
+	# A daemon that starts anyway is stopped, not waited for.
+	i=0
+	while kill -0 $RP 2>/dev/null && ! grep -q 'listening on' refused.out; do
+		i=$((i + 1)); [ $i -gt 600 ] && break
+		sleep 0.05
+	done
+	grep -q 'listening on' refused.out && kill -TERM $RP
+	wait $RP
 	got=$?
 	[ $got = 2 ] || { echo "FAIL $1: exit $got, want 2"; cat refused.err; fail=1; }
 	has "$1" refused.err "$2"
