@@ -20,7 +20,7 @@
 #include "callbar/data.h"
 #include "callbar/rules.h"
 #include "harness.h"
-#include "unlockset.h"
+#include "store/unlockset.h"
 
 #define NEV (1u << 20)
 #define NUNLOCK 10000000u

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/cli/batch.h"
+#include "cli/batch.h"
 #include "callbar/data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -66,7 +66,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b.first = true;
 	b.map = NULL;
 	b.line = 0;
-	b.roaming = 0;
 	b.reports = 1000; /* no report lines: the fuzzer's output stays quiet */
 	batch_lines(&b, (const char *)data, size);
 	uint64_t c1 = b.t.count[0] + b.t.count[1] + b.t.count[2];

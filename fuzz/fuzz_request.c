@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/proto/request.h"
+#include "proto/request.h"
 #include "callbar/data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -35,8 +35,8 @@ static void each(void *arg, size_t i, const struct decide_req *ev, const struct 
 	if (i != (*next)++ || (ev == NULL) == (e == NULL))
 		abort();
 	if (ev) {
-		check_number(&ev->subscriber);
-		check_number(&ev->peer);
+		check_number(&ev->in.sub);
+		check_number(&ev->in.peer);
 	} else if (!e->code || !e->message[0]) {
 		abort();
 	}
@@ -58,12 +58,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (data[0] % 5) {
 	case 0: {
 		struct decide_req r;
-		if ((err = req_decide_parse(np, cn, body, len, &r, &e)))
+		struct cbar_event_ctx ec = {.np = np, .country = cn, .tz = 8 * 3600};
+		if ((err = req_decide_parse(&ec, body, len, &r, &e)))
 			check_error(err, &e);
-		else if (r.service > REQ_SMS || r.direction > REQ_OUT)
+		else if (r.in.ev.service > CBAR_SMS || r.in.ev.direction > CBAR_OUT ||
+		         r.in.ev.subscriber != &r.in.sub || r.in.ev.peer != &r.in.peer)
 			abort();
 		else
-			check_number(&r.subscriber), check_number(&r.peer);
+			check_number(&r.in.sub), check_number(&r.in.peer);
 		break;
 	}
 	case 1: {
@@ -92,7 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 3: {
 		size_t next = 0;
 		bool lines;
-		if ((err = req_batch_parse(np, cn, body, len, 50, each, &next, &lines, &e)))
+		struct cbar_event_ctx ec = {.np = np, .country = cn, .tz = 8 * 3600};
+		if ((err = req_batch_parse(&ec, body, len, 50, each, &next, &lines, &e)))
 			check_error(err, &e);
 		else if (next > 50)
 			abort();
@@ -100,7 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case 4: {
 		int64_t t;
-		if (!req_time_parse(body, len, &t) && (t < -18 * 3600 || t > 253402300800 + 18 * 3600))
+		/* every form, a zoneless time in +08:00 */
+		if (!cbar_time_read(body, len, 8 * 3600, ~0u, &t) && (t < -1000000000000000000LL))
 			abort();
 		break;
 	}

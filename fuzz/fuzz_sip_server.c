@@ -15,8 +15,8 @@
 
 #include "callbar/data.h"
 #include "callbar/rules.h"
-#include "sip_server.h"
-#include "unlockset.h"
+#include "net/sip_server.h"
+#include "store/unlockset.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

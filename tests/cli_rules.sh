@@ -27,7 +27,7 @@ t block 1 "$cb" check --rules "$rules" $ev
 has block out.txt "block rule=$rules:18 reason=far-away"
 has block out.txt "announcement en: english \"quoted\""
 t json 1 "$cb" check --rules "$rules" $ev --json
-for k in '"verdict":"block"' "\"rule\":\"$rules:18\"" '"reason":"far-away"' \
+for k in '"verdict":"block"' "\"rule\":\"language.rules:18\"" '"reason":"far-away"' \
 	'"announcement":{"zh":"中文：发送1219到10086","en":"english \"quoted\""}' \
 	'"exempted_by":null' '"error":null'; do
 	has json out.txt "$k"
@@ -37,7 +37,7 @@ t allow 0 "$cb" check --rules "$rules" --service voice --direction out \
 has allow out.txt '"verdict":"allow"'
 t exempt 0 "$cb" check --rules "$rules" --unlocked "$unl" --service voice --direction out \
 	--subscriber 13805710003 --peer +447911123456 --at 2021-08-05 --json
-has exempt out.txt '"exempted_by":{"subscriber":"+8613805710003","scope":"voice","level":"verified"}'
+has exempt out.txt '"exempted_by":{"subscriber":"+8613805710003","scope":"voice-in,voice-out","level":"verified"}'
 t emergency 0 "$cb" check --rules "$rules" --service voice --direction out \
 	--subscriber 13305710000 --peer 110 --json
 has emergency out.txt '"reason":"emergency"'
@@ -93,7 +93,7 @@ t roaming-unknown 0 "$cb" explain --rules "$rr" --service voice --direction in -
 has roaming-unknown out.txt "it needs the subscriber's roaming state, which the event does not give"
 t roaming-bad 2 "$cb" check --rules "$rr" --service voice --direction in --subscriber 13805710000 \
 	--peer +85291234567 --roaming maybe
-has roaming-bad err.txt "--roaming must be yes or no"
+has roaming-bad err.txt "--roaming 'maybe': want yes, no, or empty"
 printf '%s\n' '{"time":1672531200,"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567","roaming":true}' \
 	'{"time":1672531200,"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567","roaming":false}' \
 	'{"time":1672531200,"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567","roaming":1}' >roam.jsonl
@@ -119,7 +119,7 @@ has cdr cdr.out "call_id,peer,duration,subscriber,direction,service,time,roaming
 has cdr cdr.out "c1,+85291234567,12,13805710000,in,voice,1672531200,yes,A,allow,roaming.rules:6,roaming-abroad"
 has cdr cdr.out "c2,+85291234567,12,13805710000,in,voice,1672531200,no,A,block,roaming.rules:7,intl-in-at-home"
 has cdr cdr.out "c3,+85291234567,12,13805710000,in,voice,1672531200,,A,allow,roaming.rules:8,"
-has cdr err.txt "batch: line 5: bad roaming (yes, no, or empty)"
+has cdr err.txt "batch: line 5: roaming: want yes, no, or empty"
 has cdr err.txt "batch: line 6: fewer fields than the header names"
 has cdr err.txt "batch: 3005 records: 2 allow, 3001 block, 2 error"
 CALLBAR_BATCH_CHUNK=131072 "$cb" batch --threads 3 --rules "$rr" cdr.csv cdr3.out 2>cdr3.err
@@ -142,7 +142,7 @@ has batch out.csv "intl-gateway,block,language.rules:19,spoofed-cli"
 has batch out.csv "1672531200,fax,out,13305710000,+12125550123,,error,,bad-record"
 has batch out.csv "1672531200,voice,out,13305710000,110,allow,,emergency"
 has batch out.csv "1672531200,voice,out,error,,bad-record"
-has batch err.txt "batch: line 4: bad service (voice or sms)"
+has batch err.txt "batch: line 4: service: want voice or sms"
 has batch err.txt "batch: line 6: want 5 or 6 fields"
 has batch err.txt "batch: 5 records: 1 allow, 2 block, 2 error"
 has batch err.txt "language.rules:18 far-away: 1"
@@ -188,7 +188,7 @@ has jsonl out.jsonl "\"error\":\"key 'direction' missing or not a string\""
 has jsonl err.txt "batch: 4 records: 1 allow, 1 block, 2 error"
 t jsonl-compare 1 "$cb" batch --rules "$rules" --unlocked "$unl" --format jsonl --compare old.rules \
 	in.jsonl cmp.jsonl
-has jsonl-compare cmp.jsonl '"verdict":"block","rule":"language.rules:18","reason":"far-away","old_verdict":"allow","old_rule":"old.rules:23","old_reason":null'
+has jsonl-compare cmp.jsonl '"verdict":"block","rule":"language.rules:18","reason":"far-away","exempted_by":null,"old_verdict":"allow","old_rule":"old.rules:23","old_reason":null,"old_exempted_by":null'
 
 # batch --threads N: the same bytes out, the same reports and summary, as
 # one thread.  CALLBAR_BATCH_CHUNK (a testing knob) cuts the input into
@@ -251,8 +251,8 @@ export CALLBAR_BATCH_CHUNK=131072
 same threads 1 "3 0" --rules "$rules" --unlocked "$unl" big.csv
 # the reports in line order with the lines of the file, the first 20 only
 has threads err.3 "batch: line 8010: peer: character not allowed"
-has threads err.3 "batch: line 9974: bad service (voice or sms)"
-has threads err.3 "batch: line 59839: bad service (voice or sms)"
+has threads err.3 "batch: line 9974: service: want voice or sms"
+has threads err.3 "batch: line 59839: service: want voice or sms"
 [ "$(grep -c '^batch: line' err.3)" = 20 ] || { echo "FAIL threads: want 20 reports"; fail=1; }
 has threads out.3 "1672531200,voice,out,13305710000,+12125550123,block,language.rules:18,far-away"
 tail -n 1 out.3 | grep -q '^1672531200,sms,in,13305710000,+12125550123,' ||
@@ -295,7 +295,7 @@ for n in 1 3; do
 	CALLBAR_BATCH_CHUNK=131072 "$cb" batch --threads $n --rules "$rules" long.csv long.out 2>long.err
 	[ "$(grep -c 'record too long' long.err)" = 1 ] || { echo "FAIL long --threads $n: want one report"; cat long.err; fail=1; }
 	has long long.err "batch: line 2: record too long"
-	has long long.err "batch: line 3: bad service (voice or sms)"
+	has long long.err "batch: line 3: service: want voice or sms"
 	has long long.err "batch: 4 records: 1 allow, 1 block, 2 error"
 	[ "$(wc -l <long.out)" = 3 ] || { echo "FAIL long --threads $n: want 3 lines out"; cat long.out; fail=1; }
 done

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "../src/daemon/metrics.h"
+#include "daemon/metrics.h"
 
 static char *render(struct metric_family *f)
 {

@@ -1,5 +1,5 @@
 /*
- * callbar: rule_counts.c, the SIP workers' decision counts by rule.  Four
+ * callbar: rule_counts.c, every front end's decision counts by rule.  Four
  * threads count at once into labels interned before and while they run,
  * while this thread scrapes: the sums at the end are exact, every scrape
  * in between is no more than the end and never goes down (a counter), and
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../src/daemon/rule_counts.h"
+#include "daemon/rule_counts.h"
 
 #define THREADS 4
 #define PER 200000
@@ -29,8 +29,8 @@ static void *counter(void *arg)
 	snprintf(name, sizeof name, "thread-%u", t); /* interned while others count */
 	uint32_t own = rule_label_intern(name);
 	for (unsigned i = 0; i < PER; i++) {
-		rule_count(ids[i % 3], i % 2, (i / 2) % 2, i % 3 == 2 ? 1 : 0);
-		rule_count(own, 1, 1, 2);
+		rule_count(ids[i % 3], t % 2, i % 2, (i / 2) % 2, i % 3 == 2 ? 1 : 0);
+		rule_count(own, 1, 1, 1, 2);
 	}
 	return NULL;
 }
@@ -39,11 +39,11 @@ struct sums {
 	uint64_t by_label[3], own, total;
 };
 
-static void add(void *arg, const char *label, unsigned service, unsigned direction,
-                unsigned verdict, uint64_t n)
+static void add(void *arg, const char *label, unsigned front, unsigned service,
+                unsigned direction, unsigned verdict, uint64_t n)
 {
 	struct sums *s = arg;
-	(void)service, (void)direction, (void)verdict;
+	(void)front, (void)service, (void)direction, (void)verdict;
 	for (int k = 0; k < 3; k++) {
 		char want[16];
 		snprintf(want, sizeof want, "rule-%d", k);
@@ -64,8 +64,9 @@ static void concurrent(void **state)
 		ids[k] = rule_label_intern(name);
 	}
 	assert_int_equal(rule_label_intern("rule-1"), ids[1]); /* the same id again */
-	rule_count(ids[0], 2, 0, 0); /* no such service: ignored */
-	rule_count(ids[0], 0, 0, 3); /* no such verdict: ignored */
+	rule_count(ids[0], 0, 2, 0, 0); /* no such service: ignored */
+	rule_count(ids[0], 4, 0, 0, 0); /* no such front end: ignored */
+	rule_count(ids[0], 0, 0, 0, 3); /* no such verdict: ignored */
 	pthread_t th[THREADS];
 	for (unsigned t = 0; t < THREADS; t++)
 		assert_int_equal(pthread_create(&th[t], NULL, counter, (void *)(uintptr_t)t), 0);

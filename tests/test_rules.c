@@ -3,11 +3,15 @@
  * files.  Usage: test_rules events CASES UNLOCKED | test_rules errors CASES
  *
  * events: FILE | AT | SERVICE | DIRECTION | SUBSCRIBER | PEER | EXPECT
- *   FILE is a rule file relative to the cases file; AT as for --at;
+ *   FILE is a rule file relative to the cases file; AT as for --at (civil.h,
+ *   CBAR_CIVIL_CLI, in the rule file's zone); PEER "-" for an unknown peer
+ *   (the event's peer is NULL), SUBSCRIBER "-" for none (an error, unless
+ *   the peer is an emergency number);
  *   EXPECT: verdict (allow/block/error), line (the deciding rule's line or
  *   -), reason, announce (a name or -), exempt (+number or -), and inputs
  *   via=INGRESS, carrier=C, region=R, roaming=yes|no.  Every case is decided twice, by
- *   cbar_decide() and by cbar_explain(), and both must give the same verdict.
+ *   cbar_decide() and by cbar_explain(), and both must give the same verdict;
+ *   why="TEXT": some sentence of the explanation holds TEXT.
  * errors: NAME | TEXT | EXPECT, TEXT a rule file (quoted, \n between lines)
  *   compiled as NAME.rules beside the cases file (for its list files);
  *   EXPECT error=CODE line=L col=C msg="..." for a file that must not
@@ -23,11 +27,14 @@
 
 #include <cmocka.h>
 
+#include "callbar/scope.h"
+
+#include "callbar/civil.h"
 #include "callbar/data.h"
 #include "callbar/rules.h"
 #include "casefile.h"
-#include "numplan_load.h"
-#include "rules_load.h"
+#include "load/numplan_load.h"
+#include "load/rules_load.h"
 
 static struct cbar_numplan *np;
 static struct cbar_unlockset *unlocks;
@@ -78,6 +85,21 @@ static void same_verdict(const struct tcase *c, const struct cbar_verdict *a,
 		      words[a->decision], a->line, words[b->decision], b->line);
 }
 
+/* explain's sentences, one a line, as far as they fit. */
+struct notes {
+	char text[8192];
+	size_t n;
+};
+
+static void on_note(void *ctx, size_t rule, unsigned line, bool matched, const char *why)
+{
+	struct notes *w = ctx;
+	(void)rule;
+	if (w->n < sizeof w->text)
+		w->n += (size_t)snprintf(w->text + w->n, sizeof w->text - w->n, "line %u: %s: %s\n",
+		                         line, matched ? "MATCH" : "no", why);
+}
+
 static void run_event(void **state)
 {
 	const struct tcase *c = *state;
@@ -87,13 +109,17 @@ static void run_event(void **state)
 	struct cbar_rules *r = rules_for(c);
 	const char *exp = c->field[6];
 	struct cbar_number sub, peer;
-	struct cbar_event ev = {.subscriber = &sub, .peer = &peer};
-	if (!parse_time(c->field[1], c->len[1], cbar_rules_tz_offset(r), &ev.time))
-		FAILF(c, "bad time %s\n", c->field[1]);
-	if (!parse_service(c->field[2], &ev.service) || !parse_direction(c->field[3], &ev.direction))
+	bool unknown = !strcmp(c->field[5], "-"), nosub = !strcmp(c->field[4], "-");
+	struct cbar_event ev = {.subscriber = nosub ? NULL : &sub, .peer = unknown ? NULL : &peer};
+	struct cbar_civil_fail f;
+	if (cbar_civil_parse(c->field[1], c->len[1], CBAR_CIVIL_CLI, cbar_rules_tz_offset(r),
+	                     &ev.time, &f))
+		FAILF(c, "bad time %s at %zu: %s\n", c->field[1], f.at, f.why);
+	if (!cbar_service_parse(c->field[2], strlen(c->field[2]), &ev.service) ||
+	    !cbar_direction_parse(c->field[3], strlen(c->field[3]), &ev.direction))
 		FAILF(c, "bad service or direction\n");
-	if (cbar_number_parse(np, cn, c->field[4], c->len[4], &sub, NULL) ||
-	    cbar_number_parse(np, cn, c->field[5], c->len[5], &peer, NULL))
+	if ((!nosub && cbar_number_parse(np, cn, c->field[4], c->len[4], &sub, NULL)) ||
+	    (!unknown && cbar_number_parse(np, cn, c->field[5], c->len[5], &peer, NULL)))
 		FAILF(c, "bad subscriber or peer number\n");
 	char via[64];
 	if (case_expect(exp, "via", via, sizeof via)) {
@@ -109,8 +135,11 @@ static void run_event(void **state)
 	struct cbar_unlock_lookup lk = cbar_unlockset_lookup(unlocks);
 	struct cbar_verdict v, x;
 	cbar_decide(r, &ev, &lk, &v);
-	cbar_explain(r, &ev, &lk, NULL, NULL, &x);
+	struct notes notes = {.n = 0};
+	cbar_explain(r, &ev, &lk, on_note, &notes, &x);
 	same_verdict(c, &v, &x);
+	if (case_expect(exp, "why", buf, sizeof buf) && !strstr(notes.text, buf))
+		FAILF(c, "why: want \"%s\" in\n%s", buf, notes.text);
 
 	if (case_expect(exp, "verdict", buf, sizeof buf) && strcmp(buf, words[v.decision]))
 		FAILF(c, "verdict: want %s, got %s (line %u, reason %s)\n", buf, words[v.decision],

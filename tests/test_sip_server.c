@@ -6,7 +6,9 @@
  * in two and a CRLFCRLF ping are answered; an ACK over UDP is dropped by
  * the kernel's socket filter while a 2-byte keep-alive still reaches the
  * worker; the counters add up; stop is clean.  A TCP connection idle past
- * the limit is closed, an active one is not.
+ * the limit is closed, an active one is not.  A port another socket holds
+ * stops the start; allow= answers only its networks; TCP connections are
+ * limited per source and in all.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,11 +24,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "callbar/data.h"
-#include "sip_server.h"
+#include "net/fd_limit.h"
+#include "net/sip_server.h"
 
 static struct cbar_numplan *np;
 static struct sip_server *srv;
@@ -336,11 +340,16 @@ static void counters(void **state)
 
 /* A one-worker server of its own on 127.0.0.1 (port in *a), with the
  * toy decider and cfg's transports, filter and idle limit. */
-static struct sip_server *own_server(unsigned transports, struct sip_server_cfg cfg,
-                                     struct sockaddr_in *a)
+static struct sip_server *own_server_allow(unsigned transports, struct sip_server_cfg cfg,
+                                           const char *allow, struct sockaddr_in *a)
 {
 	struct sip_listener_cfg l = {.transports = transports, .direction = CBAR_OUT,
 	                             .country = cbar_numplan_country(np, "CN", 2)};
+	for (const char *p = allow; p && *p; l.nallow++) {
+		size_t n = strcspn(p, ",");
+		assert_int_equal(cbar__cidr_parse(p, n, &l.allow[l.nallow]), CBAR_OK);
+		p += n + (p[n] == ',');
+	}
 	struct sockaddr_in *a4 = (void *)&l.addr;
 	a4->sin_family = AF_INET;
 	inet_pton(AF_INET, "127.0.0.1", &a4->sin_addr);
@@ -355,6 +364,12 @@ static struct sip_server *own_server(unsigned transports, struct sip_server_cfg 
 	*a = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(sip_server_port(s2, 0))};
 	inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
 	return s2;
+}
+
+static struct sip_server *own_server(unsigned transports, struct sip_server_cfg cfg,
+                                     struct sockaddr_in *a)
+{
+	return own_server_allow(transports, cfg, NULL, a);
 }
 
 /* A server of its own with a 2-second TCP idle limit: a silent connection is
@@ -454,6 +469,20 @@ static void listener_spec(void **state)
 	assert_null(l.ingress);
 	assert_int_equal(l.given, 0);
 	assert_int_equal(l.roaming, CBAR_ROAMING_UNKNOWN);
+	assert_int_equal(l.nallow, 0);
+	/* allow=: comma lists, repeatable, adding up to SIP_ALLOW_MAX */
+	const char *al = "10.0.0.5:5060 allow=10.0.0.0/8,192.0.2.1 transport=udp allow=2001:db8::/32";
+	assert_true(sip_listener_spec(al, strlen(al), &l, ing, 3, &ning, err, sizeof err, &at));
+	assert_int_equal(l.nallow, 3);
+	assert_int_equal(l.allow[0].bits, 8);
+	assert_int_equal(l.allow[1].bits, 32);
+	assert_int_equal(l.allow[2].family, AF_INET6);
+	char many[2048] = "10.0.0.5:5060";
+	for (int i = 0; i <= SIP_ALLOW_MAX; i++)
+		snprintf(many + strlen(many), sizeof many - strlen(many), " allow=10.0.%d.0/24", i);
+	assert_false(sip_listener_spec(many, strlen(many), &l, ing, 3, &ning, err, sizeof err, &at));
+	assert_non_null(strstr(err, "allow: more than 32 networks"));
+	assert_int_equal(at, strlen(many) - strlen("allow=10.0.32.0/24"));
 	static const struct {
 		const char *spec;
 		size_t at;
@@ -477,6 +506,12 @@ static void listener_spec(void **state)
 		{"1.2.3.4:5 fail=200", 10, "fail: want 302 or 500"},
 		{"1.2.3.4:5 fail=302 fail=500", 19, "'fail' given twice"},
 		{"1.2.3.4:5 roaming=maybe", 10, "roaming: want yes or no"},
+		{"1.2.3.4:5 allow=", 10, "allow: want CIDR"},
+		{"1.2.3.4:5 allow=10.0.0.1/8", 10, "allow: '10.0.0.1/8' is not a network"},
+		{"1.2.3.4:5 allow=10.0.0.0/8,,1.2.3.4", 10, "allow: '' is not a network"},
+		{"1.2.3.4:5 allow=10.0.0.0/8,", 10, "allow: '' is not a network"},
+		{"1.2.3.4:5 allow=gw.example", 10, "is not a network"},
+		{"1.2.3.4:5 allow=::/129", 10, "is not a network"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		ning = 2; /* two taken: room for one more via */
@@ -486,6 +521,282 @@ static void listener_spec(void **state)
 		if (ok || at != bad[i].at || !strstr(err, bad[i].msg))
 			fail_msg("'%s': ok %d at %zu err '%s'", bad[i].spec, ok, at, err);
 	}
+}
+
+/* Try a server of its own on host:p; 0 when it started (then stopped at
+ * once), else -1 with the message in err. */
+static int try_start(const char *host, uint16_t p, unsigned transports, char *err, size_t cap)
+{
+	struct sip_listener_cfg l = {.transports = transports, .direction = CBAR_OUT,
+	                             .country = cbar_numplan_country(np, "CN", 2)};
+	struct sockaddr_in *a4 = (void *)&l.addr;
+	a4->sin_family = AF_INET;
+	a4->sin_port = htons(p);
+	inet_pton(AF_INET, host, &a4->sin_addr);
+	struct sip_server_cfg cfg = {.listeners = &l, .nlisteners = 1, .workers = 2, .np = np,
+	                             .decider = {toy_decide, NULL, toy_enter, toy_leave}};
+	struct sip_server *s2;
+	err[0] = 0;
+	if (sip_server_start(&cfg, &s2, err, cap))
+		return -1;
+	sip_server_stop(s2);
+	return 0;
+}
+
+/* A plain socket (no SO_REUSEPORT) of type bound to host:0, listening when
+ * TCP; its port in *p. */
+static int hold(int type, const char *host, uint16_t *p)
+{
+	int fd = socket(AF_INET, type, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	inet_pton(AF_INET, host, &a.sin_addr);
+	assert_int_equal(bind(fd, (void *)&a, sizeof a), 0);
+	if (type == SOCK_STREAM)
+		assert_int_equal(listen(fd, 8), 0);
+	socklen_t al = sizeof a;
+	getsockname(fd, (void *)&a, &al);
+	*p = ntohs(a.sin_port);
+	return fd;
+}
+
+/*
+ * A port another socket holds stops the start with "address in use" and
+ * the address: a second server (SO_REUSEPORT, as a second callbar would
+ * be; the kernel used to share the port and split the calls), a plain UDP
+ * socket, a plain TCP listener, a socket on the wildcard address.  A port
+ * nobody holds works, and so does port 0 with two workers.
+ */
+static void port_clash(void **state)
+{
+	(void)state;
+	char err[256], want[64];
+	assert_int_equal(try_start("127.0.0.1", port, SIP_UDP | SIP_TCP, err, sizeof err), -1);
+	snprintf(want, sizeof want, "127.0.0.1:%u", port);
+	if (!strstr(err, "address in use") || !strstr(err, want))
+		fail_msg("err '%s'", err);
+	/* each transport on its own */
+	assert_int_equal(try_start("127.0.0.1", port, SIP_UDP, err, sizeof err), -1);
+	assert_non_null(strstr(err, "UDP"));
+	assert_int_equal(try_start("127.0.0.1", port, SIP_TCP, err, sizeof err), -1);
+	assert_non_null(strstr(err, "TCP"));
+	uint16_t p;
+	int fd = hold(SOCK_DGRAM, "127.0.0.1", &p);
+	assert_int_equal(try_start("127.0.0.1", p, SIP_UDP | SIP_TCP, err, sizeof err), -1);
+	assert_non_null(strstr(err, "address in use"));
+	close(fd);
+	/* free again (UDP alone: the same TCP port may be anyone's) */
+	assert_int_equal(try_start("127.0.0.1", p, SIP_UDP, err, sizeof err), 0);
+	fd = hold(SOCK_STREAM, "127.0.0.1", &p);
+	assert_int_equal(try_start("127.0.0.1", p, SIP_TCP, err, sizeof err), -1);
+	assert_non_null(strstr(err, "address in use"));
+	close(fd);
+	fd = hold(SOCK_DGRAM, "0.0.0.0", &p);
+	assert_int_equal(try_start("127.0.0.1", p, SIP_UDP, err, sizeof err), -1);
+	assert_non_null(strstr(err, "address in use"));
+	close(fd);
+	assert_int_equal(try_start("127.0.0.1", 0, SIP_UDP | SIP_TCP, err, sizeof err), 0);
+}
+
+/* A socket of type bound to the loopback address from (127.0.0.2 and the
+ * like exist on lo without any set-up). */
+static int sock_from(int type, const char *from)
+{
+	int fd = socket(AF_INET, type, 0);
+	struct sockaddr_in b = {.sin_family = AF_INET};
+	inet_pton(AF_INET, from, &b.sin_addr);
+	assert_int_equal(bind(fd, (void *)&b, sizeof b), 0);
+	return fd;
+}
+
+/* The server's counters once cond holds of them (published after each
+ * batch or event), waiting 5 s at most. */
+#define COUNTERS_WHEN(s, c, cond)                                                          \
+	do {                                                                               \
+		for (int i_ = 0; i_ < 500; i_++) {                                         \
+			memset(&(c), 0, sizeof(c));                                        \
+			sip_server_counters((s), &(c));                                    \
+			if (cond)                                                          \
+				break;                                                     \
+			usleep(10000);                                                     \
+		}                                                                          \
+	} while (0)
+
+/* cbar__cidr_parse() and cbar__cidr_match(): IPv4, IPv6, mapped, strict. */
+static void cidr(void **state)
+{
+	(void)state;
+	struct cbar__cidr c[3];
+	assert_int_equal(cbar__cidr_parse("10.0.0.0/8", 10, &c[0]), CBAR_OK);
+	assert_int_equal(cbar__cidr_parse("2001:db8::/32", 13, &c[1]), CBAR_OK);
+	assert_int_equal(cbar__cidr_parse("192.0.2.1", 9, &c[2]), CBAR_OK);
+	assert_int_equal(c[2].bits, 32);
+	static const char *const bad[] = {"", "/8", "10.0.0.0/", "10.0.0.0/33", "10.0.0.1/8",
+	                                  "10.0.0.0/8x", "10.0.0.0/0008", "2001:db8::1/32",
+	                                  "::/129", "gw.example/8", "10.0.0.0 /8"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (cbar__cidr_parse(bad[i], strlen(bad[i]), &c[0]) != CBAR_ADDR)
+			fail_msg("'%s' parsed", bad[i]);
+	assert_int_equal(cbar__cidr_parse("10.0.0.0/8", 10, &c[0]), CBAR_OK);
+	static const struct {
+		const char *addr;
+		bool in;
+	} cases[] = {
+		{"10.255.1.2", true},  {"11.0.0.0", false},     {"192.0.2.1", true},
+		{"192.0.2.2", false},  {"2001:db8:ffff::1", true}, {"2001:db9::1", false},
+		{"::ffff:10.1.2.3", true}, {"::ffff:11.1.2.3", false}, {"::a00:1", false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct sockaddr_storage ss = {0};
+		socklen_t sl;
+		char buf[80];
+		snprintf(buf, sizeof buf, strchr(cases[i].addr, ':') ? "[%s]:1" : "%s:1",
+		         cases[i].addr);
+		assert_int_equal(cbar__addr_parse(buf, strlen(buf), &ss, &sl), CBAR_OK);
+		if (cbar__cidr_match(c, 3, (struct sockaddr *)&ss) != cases[i].in)
+			fail_msg("%s: want %d", cases[i].addr, cases[i].in);
+	}
+	struct cbar__cidr all;
+	assert_int_equal(cbar__cidr_parse("0.0.0.0/0", 9, &all), CBAR_OK);
+	struct sockaddr_in any4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x01020304)};
+	assert_true(cbar__cidr_match(&all, 1, (struct sockaddr *)&any4));
+}
+
+/*
+ * allow=127.0.0.1/32: a request from 127.0.0.1 is answered, over UDP and
+ * TCP; from 127.0.0.2 a datagram gets nothing (counted udp_refused_source)
+ * and a connection is closed at once (tcp_refused_not_allowed).  One
+ * worker, the refused datagram sent first: when the allowed one's answer
+ * is in, the refused one has been read.
+ */
+static void allow_list(void **state)
+{
+	(void)state;
+	struct sockaddr_in a;
+	struct sip_server *s2 = own_server_allow(SIP_UDP | SIP_TCP, (struct sip_server_cfg){0},
+	                                         "10.0.0.0/8,127.0.0.1/32", &a);
+	char r[4096];
+	int bad = sock_from(SOCK_DGRAM, "127.0.0.2"), good = sock_from(SOCK_DGRAM, "127.0.0.1");
+	assert_true(sendto(bad, options, sizeof options - 1, 0, (void *)&a, sizeof a) > 0);
+	assert_true(sendto(good, options, sizeof options - 1, 0, (void *)&a, sizeof a) > 0);
+	ssize_t n = recv_one(good, r, sizeof r - 1);
+	assert_true(n > 0);
+	r[n] = 0;
+	assert_non_null(strstr(r, "SIP/2.0 200 OK\r\n"));
+	assert_int_equal(recv(bad, r, sizeof r, MSG_DONTWAIT), -1);
+	struct sip_counters c;
+	COUNTERS_WHEN(s2, c, c.udp_refused_source == 1 && c.received == 1);
+	assert_int_equal(c.udp_refused_source, 1);
+	assert_int_equal(c.received, 1);
+	assert_int_equal(c.answered[SIP_ST_200], 1);
+	close(bad);
+	close(good);
+	/* TCP */
+	bad = sock_from(SOCK_STREAM, "127.0.0.2");
+	good = sock_from(SOCK_STREAM, "127.0.0.1");
+	assert_int_equal(connect(bad, (void *)&a, sizeof a), 0);
+	assert_int_equal(connect(good, (void *)&a, sizeof a), 0);
+	assert_int_equal(send(good, "\r\n\r\n", 4, 0), 4);
+	assert_int_equal(read_some(good, r, sizeof r, 2), 2);
+	struct pollfd p = {.fd = bad, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	assert_true(recv(bad, r, sizeof r, 0) <= 0); /* closed */
+	COUNTERS_WHEN(s2, c, c.tcp_refused_not_allowed == 1);
+	assert_int_equal(c.tcp_refused_not_allowed, 1);
+	assert_int_equal(c.tcp_accepted, 1);
+	close(bad);
+	close(good);
+	sip_server_stop(s2);
+}
+
+/* Whether the connection fd is answered (a ping gets its CRLF) or was
+ * closed by the server (end of stream or reset). */
+static bool pong(int fd)
+{
+	char r[8];
+	if (send(fd, "\r\n\r\n", 4, MSG_NOSIGNAL) != 4)
+		return false;
+	return read_some(fd, r, sizeof r, 2) == 2 && !memcmp(r, "\r\n", 2);
+}
+
+static int tcp_from(const char *from, const struct sockaddr_in *a)
+{
+	int fd = sock_from(SOCK_STREAM, from);
+	assert_int_equal(connect(fd, (const void *)a, sizeof *a), 0);
+	return fd;
+}
+
+/*
+ * Three connections at most per source, five in all, two workers: the
+ * fourth from 127.0.0.1 is closed at once, 127.0.0.2 still gets two, the
+ * sixth in all (from 127.0.0.3) is closed; when one of 127.0.0.1's
+ * closes, it may open another; decisions over UDP and TCP still answer.
+ */
+static void tcp_limits(void **state)
+{
+	(void)state;
+	struct sockaddr_in a;
+	struct sip_server *s2 =
+		own_server_allow(SIP_UDP | SIP_TCP,
+		                 (struct sip_server_cfg){.workers = 2, .tcp_per_source = 3, .tcp_max = 5},
+		                 NULL, &a);
+	int one[4], two[2];
+	for (int i = 0; i < 3; i++) {
+		one[i] = tcp_from("127.0.0.1", &a);
+		assert_true(pong(one[i]));
+	}
+	one[3] = tcp_from("127.0.0.1", &a);
+	assert_false(pong(one[3]));
+	for (int i = 0; i < 2; i++) {
+		two[i] = tcp_from("127.0.0.2", &a);
+		assert_true(pong(two[i]));
+	}
+	int three = tcp_from("127.0.0.3", &a);
+	assert_false(pong(three));
+	struct sip_counters c;
+	COUNTERS_WHEN(s2, c, c.tcp_refused_per_source == 1 && c.tcp_refused_full == 1);
+	assert_int_equal(c.tcp_refused_per_source, 1);
+	assert_int_equal(c.tcp_refused_full, 1);
+	assert_int_equal(c.tcp_accepted, 5);
+	/* a decision over TCP on a held connection, and over UDP */
+	char r[4096];
+	assert_int_equal(send(two[0], invite_ok, sizeof invite_ok - 1, 0), (ssize_t)sizeof invite_ok - 1);
+	size_t n = read_some(two[0], r, sizeof r - 1, 20);
+	r[n] = 0;
+	assert_non_null(strstr(r, "SIP/2.0 302 "));
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(sendto(u, invite, sizeof invite - 1, 0, (void *)&a, sizeof a) > 0);
+	assert_true(recv_one(u, r, sizeof r) > 0);
+	assert_non_null(strstr(r, "SIP/2.0 403 "));
+	close(u);
+	/* one of 127.0.0.1's goes: its place is free again */
+	close(one[0]);
+	COUNTERS_WHEN(s2, c, c.tcp_closed == 1); /* refused ones were never accepted */
+	assert_int_equal(c.tcp_closed, 1);
+	one[0] = tcp_from("127.0.0.1", &a);
+	assert_true(pong(one[0]));
+	for (int i = 0; i < 4; i++)
+		close(one[i]);
+	close(two[0]);
+	close(two[1]);
+	close(three);
+	sip_server_stop(s2);
+}
+
+/* cbar__fd_limit_raise(): the soft limit up to the hard one. */
+static void fd_limit(void **state)
+{
+	(void)state;
+	struct rlimit rl, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max <= 512)
+		skip();
+	low = (struct rlimit){.rlim_cur = 512, .rlim_max = rl.rlim_max};
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	unsigned long n = cbar__fd_limit_raise();
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_true(low.rlim_cur == rl.rlim_max);
+	assert_true(n == (rl.rlim_max == RLIM_INFINITY ? (unsigned long)-1 : rl.rlim_max));
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
 }
 
 int main(void)
@@ -499,6 +810,11 @@ int main(void)
 		cmocka_unit_test(listener_spec),
 		cmocka_unit_test(tcp_idle),
 		cmocka_unit_test(ack_unfiltered),
+		cmocka_unit_test(port_clash),
+		cmocka_unit_test(cidr),
+		cmocka_unit_test(allow_list),
+		cmocka_unit_test(tcp_limits),
+		cmocka_unit_test(fd_limit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "../src/daemon/slot.h"
+#include "daemon/slot.h"
 
 #define READERS 4
 #define SWAPS 200

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "unlockview.h"
+#include "store/unlockview.h"
 
 #define SELF CBAR_UNLOCK_SELF
 #define VER CBAR_UNLOCK_VERIFIED

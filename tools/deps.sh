@@ -2,7 +2,7 @@
 # Install the Debian packages callbar builds and tests with, when missing.
 # As root it runs apt-get; otherwise it names what is missing and fails.
 set -eu
-pkgs="cmake ninja-build gcc g++ make pkg-config libcmocka-dev libphonenumber-dev libjansson-dev"
+pkgs="cmake ninja-build gcc g++ make pkg-config python3 libcmocka-dev libphonenumber-dev libjansson-dev"
 # the unlock registry: SQLite, libsodium, libpq; the sqlite3 and psql
 # clients and a PostgreSQL 15 server for its tests
 pkgs="$pkgs libsqlite3-dev sqlite3 libsodium-dev libpq-dev postgresql-15 postgresql-client-15"

@@ -83,13 +83,25 @@ struct cbar_rules_loader {
  * switch says: a rule's `roaming yes|no` matches only a known state. */
 enum cbar_roaming { CBAR_ROAMING_UNKNOWN = 0, CBAR_ROAMING_NO = 1, CBAR_ROAMING_YES = 2 };
 
-/* An event, seen from our subscriber's side (DESIGN.md section 1). */
+/*
+ * An event, seen from our subscriber's side (DESIGN.md section 1).
+ *
+ * peer is the other party, or NULL when it is unknown: no number given,
+ * an anonymous caller (withheld, "anonymous@anonymous.invalid"), or one
+ * whose number does not parse.  An unknown peer is a fact about the event,
+ * not a failure: it is decided like any other, and only rules without a
+ * peer condition, or with `from unknown` (`to unknown`), match it; a
+ * zone, list or prefix condition, negated or not, never does.  A front
+ * end that cannot parse the peer therefore passes NULL rather than
+ * failing the event.  subscriber must be given (else the verdict is
+ * error), except that an emergency peer is allowed before it is looked at.
+ */
 struct cbar_event {
-	int64_t time;                        /* UTC seconds */
+	int64_t time;                        /* UTC seconds (civil.h parses them) */
 	enum cbar_service service;
 	enum cbar_direction direction;
 	const struct cbar_number *subscriber;
-	const struct cbar_number *peer;
+	const struct cbar_number *peer;      /* NULL: unknown (above) */
 	uint8_t carrier;                     /* enum cbar_carrier; NONE: from the number */
 	uint8_t region;                      /* region index; CBAR_NONE: from the number */
 	const char *ingress;                 /* trunk class, NULL when not known */
@@ -150,9 +162,12 @@ bool cbar_rules_blocks(const struct cbar_rules *r, size_t i);
 /*
  * Decide one event.  Returns the decision (also in v->decision).  The
  * unlock lookup may be NULL: then no record exists.  Precedence:
- * emergency numbers, then rules in file order (first match wins; a rule
- * whose `unless` a record satisfies is skipped and the record named), then
- * the default that ends every file.
+ * emergency numbers (a peer that is one is allowed first, before the rest
+ * of the event is checked), then rules in file order (first match wins; a
+ * rule whose `unless` a record satisfies is skipped and the record named),
+ * then the default that ends every file.  An event without a subscriber,
+ * or with a service, direction or roaming state out of range, is error
+ * (CBAR_INVAL).
  */
 enum cbar_decision cbar_decide(const struct cbar_rules *r, const struct cbar_event *ev,
                                const struct cbar_unlock_lookup *lk, struct cbar_verdict *v);

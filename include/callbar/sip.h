@@ -269,6 +269,11 @@ enum cbar_err cbar_sip_number(const struct cbar_numplan *np, uint16_t country,
 /* Header names callbar adds to 403/603 replies (docs/sip.md). */
 #define CBAR_SIP_HDR_RULE "X-Callbar-Rule"
 #define CBAR_SIP_HDR_ANNOUNCEMENT "X-Callbar-Announcement"
+/* On 3xx: the allowing rule's reason (a block's goes in Reason). */
+#define CBAR_SIP_HDR_REASON "X-Callbar-Reason"
+/* On any decided answer: the unlock record that exempted the call,
+ * "+8613805710003;scope=voice-in,voice-out;level=self". */
+#define CBAR_SIP_HDR_UNLOCK "X-Callbar-Unlock"
 /* Methods callbar answers, for Allow in 405 and 501 and 200 to OPTIONS. */
 #define CBAR_SIP_ALLOW_METHODS "INVITE, MESSAGE, OPTIONS, ACK, CANCEL"
 
@@ -284,6 +289,10 @@ struct cbar_sip_reply {
 	size_t rule_len;
 	const char *announcement;
 	size_t announcement_len;
+	/* 3xx: X-Callbar-Rule and X-Callbar-Reason from rule and reason;
+	 * 3xx to 6xx: X-Callbar-Unlock from unlock (NULL: none). */
+	const char *unlock;
+	size_t unlock_len;
 	uint8_t q850_cause;
 };
 

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "rules_load.h"
+#include "load/rules_load.h"
 
 #define IN_BLOCK    (4u << 20) /* input read this much at a time; a chunk is one block */
 #define OUT_BLOCK   (1u << 20) /* one thread: output written this much at a time */
@@ -81,7 +81,6 @@ struct batch {
 	uint64_t line;    /* lines so far: in the file, or in the chunk */
 	uint64_t reports;
 	bool first; /* the next line is the file's first */
-	uint8_t roaming; /* the record's (enum cbar_roaming) */
 	const struct colmap *map; /* NULL: the fixed columns */
 	struct colmap own_map;    /* one thread: the header read */
 	bool progress;

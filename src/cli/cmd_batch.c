@@ -21,8 +21,11 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "proto/buf.h"
+#include "proto/event.h"
+#include "proto/verdict_json.h"
 #include "cli.h"
-#include "numplan_load.h"
+#include "load/numplan_load.h"
 
 /* Not in the help, for tests: CALLBAR_BATCH_CHUNK=BYTES in the environment
  * reads the input in blocks of that size (at least 2 * MAX_RECORD) instead
@@ -61,15 +64,6 @@ static const char help[] =
 	"\n"
 	"Exit status: 0 when every record was decided, 1 when some were errors,\n"
 	"2 when the run could not start or stopped (a write failed, memory ran short).\n";
-
-/* Numbers are parsed afresh for every record: a memo of repeated numbers
- * was tried and lost (hashing the text costs about what parsing does, and
- * on 160,000 distinct subscribers a cache-sized memo hits 7%). */
-static enum cbar_err parse_number(struct batch *b, uint16_t ctx, const char *s, size_t n,
-                                  struct cbar_number *out, size_t *at)
-{
-	return cbar_number_parse(b->np, ctx, s, n, out, at);
-}
 
 static void flush(struct batch *b)
 {
@@ -114,66 +108,39 @@ static void report(struct batch *b, const char *msg)
 		batch_say_bad(b->progress, b->line, msg);
 }
 
-static bool eq(const char *s, size_t n, const char *w)
-{
-	return strlen(w) == n && !memcmp(s, w, n);
-}
-
-static bool read_time(const struct batch *b, const char *s, size_t n, int64_t *t)
-{
-	int64_t v = 0;
-	size_t i;
-	for (i = 0; i < n && i < 18 && s[i] >= '0' && s[i] <= '9'; i++)
-		v = v * 10 + (s[i] - '0');
-	if (i == n && n) {
-		*t = v;
-		return true;
-	}
-	return parse_time(s, n, b->tz, t);
-}
+/* The forms of time a CDR may carry: epoch seconds, ISO 8601 with or
+ * without a zone (then the rule file's), a date, @EPOCH. */
+#define CDR_TIME_FORMS                                                           \
+	(CBAR_TIME_DIGITS | CBAR_TIME_ZONED | CBAR_TIME_LOCAL | CBAR_TIME_DATE | CBAR_TIME_EPOCH)
 
 /* Decide one event given as fields (and by the old rules into *ov with
- * --compare); NULL on success, else what is wrong. */
+ * --compare); NULL on success, else what is wrong.  The fields are read by
+ * the event module every front end reads with (proto/event.h).  Numbers
+ * are parsed afresh for every record: a memo of repeated numbers was tried
+ * and lost (hashing the text costs about what parsing does, and on 160,000
+ * distinct subscribers a cache-sized memo hits 7%). */
 static const char *decide(struct batch *b, const char *const *f, const size_t *n,
                           size_t nf, struct cbar_verdict *v, struct cbar_verdict *ov, char *msg,
                           size_t cap)
 {
-	struct cbar_number sub, peer;
-	struct cbar_event ev = {.subscriber = &sub, .peer = &peer};
-	enum cbar_err err;
-	size_t at = 0;
-	if (!read_time(b, f[0], n[0], &ev.time))
-		return "bad time";
-	if (eq(f[1], n[1], "voice"))
-		ev.service = CBAR_VOICE;
-	else if (eq(f[1], n[1], "sms"))
-		ev.service = CBAR_SMS;
-	else
-		return "bad service (voice or sms)";
-	if (eq(f[2], n[2], "in"))
-		ev.direction = CBAR_IN;
-	else if (eq(f[2], n[2], "out"))
-		ev.direction = CBAR_OUT;
-	else
-		return "bad direction (in or out)";
-	if ((err = parse_number(b, b->cn, f[3], n[3], &sub, &at))) {
-		snprintf(msg, cap, "subscriber: %s at byte %zu", cbar_err_message(err), at);
+	const struct cbar_event_ctx ec = {.np = b->np, .country = b->cn, .tz = b->tz};
+	struct cbar_event_in in;
+	struct cbar_event_error e;
+	cbar_event_begin(&in);
+	if (cbar_event_time(&in, &ec, f[0], n[0], CDR_TIME_FORMS, &e) ||
+	    cbar_event_service(&in, f[1], n[1], &e) || cbar_event_direction(&in, f[2], n[2], &e) ||
+	    cbar_event_subscriber(&in, &ec, f[3], n[3], &e) ||
+	    cbar_event_peer(&in, &ec, f[4], n[4], &e) ||
+	    (nf > 5 && cbar_event_ingress(&in, f[5], n[5], &e)) ||
+	    (nf > 6 && cbar_event_roaming(&in, f[6], n[6], &e))) {
+		snprintf(msg, cap, "%s: %s", e.field, e.message);
 		return msg;
 	}
-	if ((err = parse_number(b, sub.country ? sub.country : b->cn, f[4], n[4], &peer, &at))) {
-		snprintf(msg, cap, "peer: %s at byte %zu", cbar_err_message(err), at);
-		return msg;
-	}
-	if (nf > 5 && n[5]) {
-		ev.ingress = f[5];
-		ev.ingress_len = n[5];
-	}
-	ev.roaming = b->roaming;
-	if (cbar_decide(b->now.rules, &ev, b->lk, v) == CBAR_ERROR) {
+	if (cbar_decide(b->now.rules, &in.ev, b->lk, v) == CBAR_ERROR) {
 		snprintf(msg, cap, "%s", cbar_err_message(v->err));
 		return msg;
 	}
-	if (b->old.rules && cbar_decide(b->old.rules, &ev, b->lk, ov) == CBAR_ERROR) {
+	if (b->old.rules && cbar_decide(b->old.rules, &in.ev, b->lk, ov) == CBAR_ERROR) {
 		snprintf(msg, cap, "old rules: %s", cbar_err_message(ov->err));
 		return msg;
 	}
@@ -241,22 +208,6 @@ bool batch_header(const char *s, size_t len, struct colmap *m)
 	return true;
 }
 
-/* A roaming column: yes/no, true/false, 1/0, empty (not known). */
-static bool roaming_of(const char *s, size_t n, uint8_t *out)
-{
-	if (!n) {
-		*out = CBAR_ROAMING_UNKNOWN;
-		return true;
-	}
-	if (eq(s, n, "yes") || eq(s, n, "true") || eq(s, n, "1"))
-		*out = CBAR_ROAMING_YES;
-	else if (eq(s, n, "no") || eq(s, n, "false") || eq(s, n, "0"))
-		*out = CBAR_ROAMING_NO;
-	else
-		return false;
-	return true;
-}
-
 /* A record of a header-named layout: its fields picked by the map. */
 static const char *mapped_fields(struct batch *b, const char *s, size_t len, const char **f,
                                  size_t *n)
@@ -277,13 +228,10 @@ static const char *mapped_fields(struct batch *b, const char *s, size_t len, con
 	}
 	if (nc != m->ncols)
 		return "fewer fields than the header names";
-	for (int k = 0; k < 6; k++) {
+	for (int k = 0; k < MAP_FIELDS; k++) {
 		f[k] = m->col[k] >= 0 ? col[m->col[k]] : "";
 		n[k] = m->col[k] >= 0 ? cl[m->col[k]] : 0;
 	}
-	b->roaming = CBAR_ROAMING_UNKNOWN;
-	if (m->col[6] >= 0 && !roaming_of(col[m->col[6]], cl[m->col[6]], &b->roaming))
-		return "bad roaming (yes, no, or empty)";
 	return NULL;
 }
 
@@ -296,7 +244,7 @@ static void csv_record(struct batch *b, const char *s, size_t len)
 	size_t n[7], nf = 0;
 	if (b->map) { /* the header's layout: the general cut */
 		const char *bad = mapped_fields(b, s, len, f, n);
-		csv_decided(b, s, len, bad, f, n, 6);
+		csv_decided(b, s, len, bad, f, n, MAP_FIELDS);
 		return;
 	}
 	/* One pass over the bytes, eight at a time: a word with a comma in it
@@ -371,8 +319,8 @@ static void jsonl_record(struct batch *b, const char *s, size_t len)
 	json_error_t je;
 	json_t *o = json_loadb(s, len, 0, &je);
 	static const char *keys[] = {"time", "service", "direction", "subscriber", "peer", "ingress"};
-	const char *f[6];
-	size_t n[6];
+	const char *f[7];
+	size_t n[7];
 	char tbuf[32], msg[200];
 	const char *bad = NULL;
 	struct cbar_verdict v, ov;
@@ -397,53 +345,60 @@ static void jsonl_record(struct batch *b, const char *s, size_t len)
 		}
 	}
 	json_t *rm = bad ? NULL : json_object_get(o, "roaming");
-	b->roaming = !rm ? CBAR_ROAMING_UNKNOWN : json_is_true(rm) ? CBAR_ROAMING_YES
-	                                                           : CBAR_ROAMING_NO;
+	f[6] = !rm ? "" : json_is_true(rm) ? "yes" : "no";
+	n[6] = strlen(f[6]);
 	if (rm && !json_is_boolean(rm))
 		bad = "key 'roaming' not true or false";
 	if (!bad)
-		bad = decide(b, f, n, 6, &v, &ov, msg, sizeof msg);
+		bad = decide(b, f, n, 7, &v, &ov, msg, sizeof msg);
 	if (!o || !json_is_object(o)) {
 		json_decref(o);
 		o = json_object();
 		json_object_set_new(o, "input", json_stringn(s, len));
 	}
+	/* The record as it came, then the verdict's members as every front end
+	 * writes them (proto/verdict_json.h): verdict, rule, reason, exempted_by
+	 * (and old_ ones with --compare). */
+	static const char *const added[] = {"verdict", "rule", "reason", "exempted_by", "error",
+	                                    "old_verdict", "old_rule", "old_reason",
+	                                    "old_exempted_by"};
+	for (size_t i = 0; i < sizeof added / sizeof added[0]; i++)
+		json_object_del(o, added[i]);
 	bool write = true;
 	if (bad) {
 		report(b, bad);
 		b->t.count[CBAR_ERROR]++;
-		json_object_set_new(o, "verdict", json_string("error"));
-		json_object_set_new(o, "rule", json_null());
-		json_object_set_new(o, "reason", json_string("bad-record"));
-		json_object_set_new(o, "error", json_string(bad));
 		write = !(b->old.rules && b->changed_only);
 	} else {
 		count(b, &v);
 		write = compare(b, &v, &ov);
-		json_object_set_new(o, "verdict", json_string(words[v.decision]));
-		json_object_set_new(o, "rule",
-		                    v.rule >= 0 ? json_string(b->now.rule_txt[v.rule]) : json_null());
-		json_object_set_new(o, "reason", v.reason ? json_string(v.reason) : json_null());
-		if (b->old.rules) {
-			json_object_set_new(o, "old_verdict", json_string(words[ov.decision]));
-			json_object_set_new(o, "old_rule", ov.rule >= 0
-			                                           ? json_string(b->old.rule_txt[ov.rule])
-			                                           : json_null());
-			json_object_set_new(o, "old_reason",
-			                    ov.reason ? json_string(ov.reason) : json_null());
-		}
 	}
-	if (!write) {
-		json_decref(o);
-		return;
-	}
-	char *txt = json_dumps(o, JSON_COMPACT);
-	if (txt) {
-		puts_(b, txt);
-		put(b, "\n", 1);
-	}
-	free(txt);
+	char *txt = write ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
+	if (!txt)
+		return;
+	struct cbar_buf jb;
+	size_t tl = strlen(txt);
+	cbar_buf_init(&jb, 1u << 20);
+	cbar_buf_put(&jb, txt, tl - 1); /* without its closing brace */
+	free(txt);
+	if (bad) {
+		struct cbar_verdict ev = {.decision = CBAR_ERROR, .rule = -1, .reason = "bad-record"};
+		cbar_verdict_json_members(&jb, &ev, bad,
+		                          CBAR_VJ_VERDICT | CBAR_VJ_RULE | CBAR_VJ_REASON | CBAR_VJ_ERROR,
+		                          "");
+	} else {
+		const unsigned m = CBAR_VJ_VERDICT | CBAR_VJ_RULE | CBAR_VJ_REASON | CBAR_VJ_EXEMPTED;
+		cbar_verdict_json_members(&jb, &v, NULL, m, "");
+		if (b->old.rules)
+			cbar_verdict_json_members(&jb, &ov, NULL, m, "old_");
+	}
+	cbar_buf_put(&jb, "}\n", 2);
+	size_t jl = 0;
+	char *line = cbar_buf_steal(&jb, &jl);
+	if (line)
+		put(b, line, jl);
+	free(line);
 }
 
 void batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total)

@@ -4,9 +4,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "callbar/scope.h"
 #include "cli.h"
-#include "numplan_load.h"
-#include "rules_load.h"
+#include "proto/buf.h"
+#include "proto/event.h"
+#include "proto/verdict_json.h"
+#include "load/numplan_load.h"
+#include "load/rules_load.h"
 
 static const char help_check[] =
 	"usage: callbar check --rules FILE [--unlocked FILE | --registry URL]\n"
@@ -48,60 +52,23 @@ struct args {
 	bool json;
 };
 
-static void json_unlock(FILE *f, const struct cbar_verdict *v)
-{
-	if (!v->exempted) {
-		fputs("null", f);
-		return;
-	}
-	char buf[64];
-	fprintf(f, "{\"subscriber\":\"+%llu\",\"scope\":\"%s\",\"level\":\"%s\"}",
-	        (unsigned long long)v->exempted_by.subscriber,
-	        scope_text(v->exempted_by.scope, buf, sizeof buf),
-	        v->exempted_by.level == CBAR_UNLOCK_VERIFIED ? "verified" : "self");
-}
-
-static const char *verdict_word(enum cbar_decision d)
-{
-	return d == CBAR_ALLOW ? "allow" : d == CBAR_BLOCK ? "block" : "error";
-}
-
+/* The verdict: one JSON object (proto/verdict_json.h, as HTTP writes it),
+ * or lines for people. */
 static void print_verdict(FILE *f, const struct cbar_verdict *v, const char *err, bool json)
 {
 	if (json) {
-		fprintf(f, "{\"verdict\":\"%s\",\"rule\":", verdict_word(v->decision));
-		if (v->file) {
-			char buf[4200];
-			snprintf(buf, sizeof buf, "%s:%u", v->file, v->line);
-			json_str(f, buf);
-		} else {
-			fputs("null", f);
-		}
-		fputs(",\"reason\":", f);
-		json_str(f, v->reason);
-		fputs(",\"announcement\":", f);
-		if (v->announcement) {
-			fputc('{', f);
-			for (size_t i = 0; i < v->announcement->ntexts; i++) {
-				if (i)
-					fputc(',', f);
-				json_str(f, v->announcement->texts[i].lang);
-				fputc(':', f);
-				json_str(f, v->announcement->texts[i].text);
-			}
-			fputs("},\"announcement_name\":", f);
-			json_str(f, v->announcement->name);
-		} else {
-			fputs("null,\"announcement_name\":null", f);
-		}
-		fputs(",\"exempted_by\":", f);
-		json_unlock(f, v);
-		fputs(",\"error\":", f);
-		json_str(f, err);
-		fputs("}\n", f);
+		struct cbar_buf b;
+		cbar_buf_init(&b, 1u << 20);
+		cbar_verdict_json(&b, v, err);
+		cbar_buf_put(&b, "\n", 1);
+		size_t n = 0;
+		char *t = cbar_buf_steal(&b, &n);
+		if (t)
+			fwrite(t, 1, n, f);
+		free(t);
 		return;
 	}
-	fprintf(f, "%s", verdict_word(v->decision));
+	fprintf(f, "%s", cbar_decision_name(v->decision));
 	if (v->file)
 		fprintf(f, " rule=%s:%u", v->file, v->line);
 	if (v->reason)
@@ -110,10 +77,10 @@ static void print_verdict(FILE *f, const struct cbar_verdict *v, const char *err
 		fprintf(f, " error=\"%s\"", err);
 	fputc('\n', f);
 	if (v->exempted) {
-		char buf[64];
+		char buf[CBAR_SCOPE_TEXT_MAX];
 		fprintf(f, "exempted_by: +%llu %s %s\n", (unsigned long long)v->exempted_by.subscriber,
-		        scope_text(v->exempted_by.scope, buf, sizeof buf),
-		        v->exempted_by.level == CBAR_UNLOCK_VERIFIED ? "verified" : "self");
+		        cbar_scope_str(v->exempted_by.scope, buf, sizeof buf),
+		        cbar_level_name(v->exempted_by.level));
 	}
 	if (v->announcement)
 		for (size_t i = 0; i < v->announcement->ntexts; i++)
@@ -210,61 +177,42 @@ static int run(int argc, char **argv, bool explain)
 		goto out;
 	if (a.registry && !(us = unlocks_from_registry(a.registry)))
 		goto out;
-	struct cbar_number sub, peer;
-	struct cbar_event ev = {.subscriber = &sub, .peer = &peer};
-	size_t at = 0;
-	enum cbar_err err;
-	if (!parse_service(a.service, &ev.service)) {
-		rc = bad_input(&a, cmd, "--service must be voice or sms");
-		goto out;
-	}
-	if (!parse_direction(a.direction, &ev.direction)) {
-		rc = bad_input(&a, cmd, "--direction must be in or out");
-		goto out;
-	}
-	if ((err = cbar_number_parse(np, cn, a.subscriber, strlen(a.subscriber), &sub, &at))) {
-		snprintf(msg, sizeof msg, "--subscriber '%s': %s at byte %zu", a.subscriber,
-		         cbar_err_message(err), at);
+	/* The flags are read as every front end reads its fields (proto/event.h):
+	 * the peer in the subscriber's country, a time without a zone in the
+	 * rule file's. */
+	const struct cbar_event_ctx ec = {.np = np, .country = cn, .tz = cbar_rules_tz_offset(rules)};
+	struct cbar_event_in in;
+	struct cbar_event_error ee;
+	const char *flag = NULL, *val = NULL;
+	cbar_event_begin(&in);
+#define FLAG(name, arg, call) (flag = name, val = arg, (call))
+	if (FLAG("--service", a.service, cbar_event_service(&in, a.service, strlen(a.service), &ee)) ||
+	    FLAG("--direction", a.direction,
+	         cbar_event_direction(&in, a.direction, strlen(a.direction), &ee)) ||
+	    FLAG("--subscriber", a.subscriber,
+	         cbar_event_subscriber(&in, &ec, a.subscriber, strlen(a.subscriber), &ee)) ||
+	    FLAG("--peer", a.peer, cbar_event_peer(&in, &ec, a.peer, strlen(a.peer), &ee)) ||
+	    (a.at && FLAG("--at", a.at,
+	                  cbar_event_time(&in, &ec, a.at, strlen(a.at),
+	                                  CBAR_TIME_ZONED | CBAR_TIME_LOCAL | CBAR_TIME_DATE |
+	                                          CBAR_TIME_EPOCH,
+	                                  &ee))) ||
+	    (a.ingress &&
+	     FLAG("--ingress", a.ingress, cbar_event_ingress(&in, a.ingress, strlen(a.ingress), &ee))) ||
+	    (a.roaming &&
+	     FLAG("--roaming", a.roaming, cbar_event_roaming(&in, a.roaming, strlen(a.roaming), &ee))) ||
+	    (a.carrier &&
+	     FLAG("--carrier", a.carrier, cbar_event_carrier(&in, a.carrier, strlen(a.carrier), &ee))) ||
+	    (a.region &&
+	     FLAG("--region", a.region, cbar_event_region(&in, &ec, a.region, strlen(a.region), &ee)))) {
+		snprintf(msg, sizeof msg, "%s '%.100s': %s", flag, val, ee.message);
 		rc = bad_input(&a, cmd, msg);
 		goto out;
 	}
-	if ((err = cbar_number_parse(np, sub.country ? sub.country : cn, a.peer, strlen(a.peer),
-	                             &peer, &at))) {
-		snprintf(msg, sizeof msg, "--peer '%s': %s at byte %zu", a.peer, cbar_err_message(err),
-		         at);
-		rc = bad_input(&a, cmd, msg);
-		goto out;
-	}
-	if (a.at) {
-		if (!parse_time(a.at, strlen(a.at), cbar_rules_tz_offset(rules), &ev.time)) {
-			snprintf(msg, sizeof msg,
-			         "--at '%s': want 2022-05-08T09:30:00+08:00, ...Z, YYYY-MM-DD or @EPOCH",
-			         a.at);
-			rc = bad_input(&a, cmd, msg);
-			goto out;
-		}
-	} else {
-		ev.time = (int64_t)time(NULL); /* the edge reads the clock, the core never */
-	}
-	if (a.ingress) {
-		ev.ingress = a.ingress;
-		ev.ingress_len = strlen(a.ingress);
-	}
-	if (a.roaming) {
-		if (strcmp(a.roaming, "yes") && strcmp(a.roaming, "no")) {
-			rc = bad_input(&a, cmd, "--roaming must be yes or no");
-			goto out;
-		}
-		ev.roaming = !strcmp(a.roaming, "yes") ? CBAR_ROAMING_YES : CBAR_ROAMING_NO;
-	}
-	if (a.carrier && !(ev.carrier = (uint8_t)cbar_carrier_lookup(a.carrier, strlen(a.carrier)))) {
-		rc = bad_input(&a, cmd, "unknown --carrier");
-		goto out;
-	}
-	if (a.region && !(ev.region = cbar_numplan_region(np, a.region, strlen(a.region)))) {
-		rc = bad_input(&a, cmd, "unknown --region");
-		goto out;
-	}
+#undef FLAG
+	if (!a.at)
+		cbar_event_at(&in, (int64_t)time(NULL)); /* the edge reads the clock, the core never */
+	const struct cbar_event ev = in.ev;
 	struct cbar_unlock_lookup lk = {0};
 	if (us)
 		lk = cbar_unlockset_lookup(us);

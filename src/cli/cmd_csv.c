@@ -9,7 +9,7 @@
 #include "callbar/csv.h"
 #include "callbar/idcheck.h"
 #include "cli.h"
-#include "numplan_load.h"
+#include "load/numplan_load.h"
 #include "registry.h"
 
 #define CSV_HEADER                                                               \
@@ -132,6 +132,14 @@ static bool hex64(const char *s)
 }
 
 /* One CSV row to a record; NULL when fine, else what is wrong. */
+/* A field whose length was checked against cap before: copied with its NUL. */
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static const char *row_record(struct reg *r, const struct cbar_csv_row *row,
                               struct cbar_store_record *rec)
 {
@@ -164,7 +172,7 @@ static const char *row_record(struct reg *r, const struct cbar_csv_row *row,
 		return "channel: want shop, keyword, api or import";
 	if (strlen(row->field[8]) >= sizeof rec->agent)
 		return "agent: too long";
-	strcpy(rec->agent, row->field[8]);
+	copy_text(rec->agent, sizeof rec->agent, row->field[8]);
 	if (row->field[9][0] && !cbar_doc_lookup(row->field[9], strlen(row->field[9])))
 		return "doc_type: not a document type";
 	if (row->field[10][0] && !hex64(row->field[10]))
@@ -173,8 +181,8 @@ static const char *row_record(struct reg *r, const struct cbar_csv_row *row,
 		return "doc_type and doc_hash go together";
 	if (rec->level == CBAR_STORE_VERIFIED && !row->field[10][0])
 		return "a verified record needs its document hash";
-	strcpy(rec->doc_type, row->field[9]);
-	strcpy(rec->doc_hash, row->field[10]);
+	copy_text(rec->doc_type, sizeof rec->doc_type, row->field[9]);
+	copy_text(rec->doc_hash, sizeof rec->doc_hash, row->field[10]);
 	if (!int_field(row->field[11], &rec->revoked_at))
 		return "revoked_at: want unix seconds or 0";
 	if ((rec->status == CBAR_STORE_REVOKED) != (rec->revoked_at != 0))
@@ -182,8 +190,8 @@ static const char *row_record(struct reg *r, const struct cbar_csv_row *row,
 	if (strlen(row->field[12]) >= sizeof rec->revoked_by ||
 	    strlen(row->field[13]) >= sizeof rec->revoked_why)
 		return "revoked_by or revoked_why too long";
-	strcpy(rec->revoked_by, row->field[12]);
-	strcpy(rec->revoked_why, row->field[13]);
+	copy_text(rec->revoked_by, sizeof rec->revoked_by, row->field[12]);
+	copy_text(rec->revoked_why, sizeof rec->revoked_why, row->field[13]);
 	return NULL;
 }
 

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "numplan_load.h"
-#include "keywords.h"
+#include "load/numplan_load.h"
+#include "load/keywords.h"
 #include "registry.h"
 
 static const char help[] =

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "numplan_load.h"
-#include "rules_load.h"
+#include "load/numplan_load.h"
+#include "load/rules_load.h"
 
 static const char help[] =
 	"usage: callbar lint FILE...\n"

@@ -5,7 +5,7 @@
 
 #include "callbar/number.h"
 #include "cli.h"
-#include "numplan_load.h"
+#include "load/numplan_load.h"
 
 static const char help[] =
 	"usage: callbar number [--country CC] [--json] [--segments FILE]\n"

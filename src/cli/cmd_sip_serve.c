@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sip_server.h"
-#include "../net/addr.h"
+#include "net/sip_server.h"
+#include "net/addr.h"
+#include "net/fd_limit.h"
 #include "cli.h"
-#include "numplan_load.h"
-#include "rules_load.h"
+#include "proto/event.h"
+#include "load/numplan_load.h"
+#include "load/rules_load.h"
 
 static const char help[] =
 	"usage: callbar sip-serve --rules FILE [--unlocked FILE | --registry URL]\n"
@@ -19,6 +21,7 @@ static const char help[] =
 	"                         [--block-status 403|603] [--fail-mode 302|500]\n"
 	"                         [--ingress CIDR=NAME ...] [--workers N] [--at TIME]\n"
 	"                         [--coalesce-us N] [--no-ack-filter] [--tcp-idle S]\n"
+	"                         [--tcp-per-source N]\n"
 	"\n"
 	"Answer SIP INVITE (voice) and MESSAGE (SMS) over UDP and TCP as a stateless\n"
 	"redirect server: 302 with Contact = the Request-URI when allowed, 403 (or 603)\n"
@@ -36,9 +39,11 @@ static const char help[] =
 	"  --listener SPEC     a listener described in full (repeatable):\n"
 	"                      'ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]\n"
 	"                      [subscriber=SRC,...] [peer=SRC,...] [via=CIDR=NAME]...\n"
-	"                      [block=403|603] [fail=302|500] [roaming=yes|no]'\n"
-	"                      with SRC ruri, to, from or pai, tried in order; its via\n"
-	"                      classes replace --ingress for it, its block and fail\n"
+	"                      [block=403|603] [fail=302|500] [roaming=yes|no]\n"
+	"                      [allow=CIDR,...]' with SRC ruri, to, from or pai,\n"
+	"                      tried in order; allow= the only sources answered\n"
+	"                      (others: UDP dropped, TCP closed); its via classes\n"
+	"                      replace --ingress for it, its block and fail\n"
 	"                      --block-status and --fail-mode (docs/sip.md)\n"
 	"  --block-status S    403 (default) or 603 for a blocked call\n"
 	"  --fail-mode S       the answer when no decision can be made (bad number,\n"
@@ -52,6 +57,8 @@ static const char help[] =
 	"                      latency (default 0: answer each as it comes)\n"
 	"  --tcp-idle S        close a TCP connection after S seconds without traffic\n"
 	"                      (default 120; 0: never)\n"
+	"  --tcp-per-source N  TCP connections one source address (IPv6: /64) may hold\n"
+	"                      (default 64); more are closed at once\n"
 	"  --no-ack-filter     UDP: let ACKs reach the workers (counted as dropped)\n"
 	"                      rather than dropping them in the kernel (docs/sip.md)\n"
 	"\n"
@@ -92,10 +99,10 @@ static void print_counters(FILE *f, const struct sip_counters *c)
 {
 	fprintf(f,
 	        "sip-serve: received %llu dropped %llu parse_errors %llu send_errors %llu "
-	        "udp_kernel_dropped %llu\n",
+	        "udp_kernel_dropped %llu udp_refused_source %llu\n",
 	        (unsigned long long)c->received, (unsigned long long)c->dropped,
 	        (unsigned long long)c->parse_errors, (unsigned long long)c->send_errors,
-	        (unsigned long long)c->udp_kernel_dropped);
+	        (unsigned long long)c->udp_kernel_dropped, (unsigned long long)c->udp_refused_source);
 	fprintf(f, "sip-serve: decisions allow %llu block %llu error %llu\nsip-serve: answered",
 	        (unsigned long long)c->decisions[CBAR_ALLOW],
 	        (unsigned long long)c->decisions[CBAR_BLOCK],
@@ -111,6 +118,10 @@ static void print_counters(FILE *f, const struct sip_counters *c)
 	fprintf(f, "\nsip-serve: tcp accepted %llu closed %llu idle_closed %llu pings %llu\n",
 	        (unsigned long long)c->tcp_accepted, (unsigned long long)c->tcp_closed,
 	        (unsigned long long)c->tcp_idle_closed, (unsigned long long)c->tcp_pings);
+	fprintf(f, "sip-serve: tcp refused not_allowed %llu per_source %llu full %llu\n",
+	        (unsigned long long)c->tcp_refused_not_allowed,
+	        (unsigned long long)c->tcp_refused_per_source,
+	        (unsigned long long)c->tcp_refused_full);
 }
 
 /* --NAME N: a whole number from lo to hi into *out, or a message. */
@@ -138,13 +149,14 @@ int cmd_sip_serve(int argc, char **argv)
 		{"no-ack-filter", no_argument, NULL, 'A'},
 		{"listener", required_argument, NULL, 'L'},
 		{"tcp-idle", required_argument, NULL, 'I'},
+		{"tcp-per-source", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},            {0, 0, 0, 0},
 	};
 	const char *rules_path = NULL, *unlocked = NULL, *registry = NULL, *at = NULL;
 	struct sip_listener_cfg ls[MAX_LISTENERS];
 	struct sip_ingress ing[MAX_INGRESS], ling[MAX_INGRESS]; /* --ingress; --listener via */
 	size_t nls = 0, ning = 0, nling = 0;
-	unsigned block = 403, workers = 0, coalesce = 0, tcp_idle = 120;
+	unsigned block = 403, workers = 0, coalesce = 0, tcp_idle = 120, per_source = 64;
 	bool fail_open = false, ack_filter = true;
 	int c;
 	optind = 1;
@@ -191,7 +203,7 @@ int cmd_sip_serve(int argc, char **argv)
 				fprintf(stderr, "callbar sip-serve: --block-status must be 403 or 603\n");
 				return CLI_BAD;
 			}
-			block = (unsigned)atoi(optarg);
+			block = optarg[0] == '6' ? 603 : 403; /* one of the two, checked above */
 			break;
 		case 'f':
 			if (strcmp(optarg, "302") && strcmp(optarg, "500")) {
@@ -218,6 +230,10 @@ int cmd_sip_serve(int argc, char **argv)
 		case 'A': ack_filter = false; break;
 		case 'I':
 			if (!uint_opt("tcp-idle", optarg, 0, 86400, &tcp_idle))
+				return CLI_BAD;
+			break;
+		case 'P':
+			if (!uint_opt("tcp-per-source", optarg, 1, 65535, &per_source))
 				return CLI_BAD;
 			break;
 		case 'h': fputs(help, stdout); return CLI_OK;
@@ -256,8 +272,11 @@ int cmd_sip_serve(int argc, char **argv)
 		.coalesce_us = coalesce,
 		.ack_filter = ack_filter,
 		.tcp_idle_s = tcp_idle,
+		.tcp_per_source = per_source,
 	};
-	if (at && !parse_time(at, strlen(at), cbar_rules_tz_offset(rules), &cfg.fixed_time)) {
+	if (at && cbar_time_read(at, strlen(at), cbar_rules_tz_offset(rules),
+	                         CBAR_TIME_ZONED | CBAR_TIME_LOCAL | CBAR_TIME_DATE | CBAR_TIME_EPOCH,
+	                         &cfg.fixed_time)) {
 		fprintf(stderr, "callbar sip-serve: --at '%s': want 2022-05-08T09:30:00+08:00, "
 		                "...Z, YYYY-MM-DD or @EPOCH\n", at);
 		goto out;
@@ -276,6 +295,7 @@ int cmd_sip_serve(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	cbar__fd_limit_raise(); /* the TCP connection cap is the limit less a reserve */
 	char err[256];
 	if (sip_server_start(&cfg, &srv, err, sizeof err)) {
 		fprintf(stderr, "callbar sip-serve: %s\n", err);

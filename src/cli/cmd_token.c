@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../daemon/token_store.h"
+#include "daemon/token_store.h"
 #include "callbar/store.h"
 #include "cli.h"
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "daemon/serve.h"
 
 static const struct cli_command commands[] = {
 	{"number", cmd_number, "normalise numbers to E.164 and classify them"},
@@ -18,7 +19,7 @@ static const struct cli_command commands[] = {
 	{"export", cmd_export, "write the registry as CSV"},
 	{"import", cmd_import, "read records from CSV into the registry"},
 	{"keyword", cmd_keyword, "act on a subscriber's keyword text message"},
-	{"serve", cmd_serve, "run the daemon: HTTP/JSON and SIP decisions, registry, metrics"},
+	{"serve", cbar_serve_main, "run the daemon: HTTP/JSON and SIP decisions, registry, metrics"},
 	{"token", cmd_token, "create, list and revoke the daemon's API tokens"},
 	{"sip-serve", cmd_sip_serve, "answer SIP INVITE and MESSAGE (UDP, TCP) by the rules"},
 };

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "callbar/civil.h"
 #include "callbar/data.h"
 #include "cli.h"
 #include "registry.h"
@@ -172,17 +173,6 @@ bool reg_number(struct reg *r, const char *s, uint64_t *e164)
 	return true;
 }
 
-/* Days from 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int64_t reg_date_start(const char *s)
 {
 	int y, m, d, n = 0;
@@ -191,7 +181,7 @@ int64_t reg_date_start(const char *s)
 	    y > 9999 || m < 1 || m > 12 || d < 1 || d > mdays[m] ||
 	    (m == 2 && d == 29 && !((y % 4 == 0 && y % 100) || y % 400 == 0)))
 		return -1;
-	return days_from_civil(y, m, d) * 86400 - CN_OFFSET;
+	return cbar_days_from_civil(y, m, d) * 86400 - CN_OFFSET;
 }
 
 int64_t reg_date_end(const char *s)

@@ -56,9 +56,14 @@ bool cbar_unlock_applies(const struct cbar_unlock *u, enum cbar_service s,
 	       u->level >= level;
 }
 
+/* Whether the peer is an emergency number: the numbering data's, or the
+ * file's list read in the subscriber's country (any country when the
+ * event has no subscriber).  An unknown peer is not one. */
 bool cbar__is_emergency(const struct cbar_rules *rs, const struct cbar_event *ev)
 {
 	const struct cbar_number *p = ev->peer;
+	if (!p)
+		return false;
 	if (p->flags & CBAR_NUM_EMERGENCY)
 		return true;
 	if (!rs->nemerg || (ev->subscriber && p->cc != ev->subscriber->cc))
@@ -74,8 +79,10 @@ bool cbar__is_emergency(const struct cbar_rules *rs, const struct cbar_event *ev
 bool cbar__rule_peer(const struct cbar_rules *rs, const struct cbar__rule *r,
                      const struct cbar_number *peer)
 {
+	if (!peer)
+		return r->set < 0;
 	if (r->set < 0)
-		return true;
+		return !r->unknown;
 	return cbar_zone_has(&rs->sets[r->set].z, peer) ^ r->neg;
 }
 
@@ -141,10 +148,10 @@ static enum cbar_decision set_rule(const struct cbar_rules *rs, size_t i, struct
 	return v->decision;
 }
 
+/* The peer may be NULL (unknown); everything else must be there. */
 static bool event_ok(const struct cbar_event *ev)
 {
-	return ev && ev->peer && ev->subscriber &&
-	       (ev->service == CBAR_VOICE || ev->service == CBAR_SMS) &&
+	return ev->subscriber && (ev->service == CBAR_VOICE || ev->service == CBAR_SMS) &&
 	       (ev->direction == CBAR_IN || ev->direction == CBAR_OUT) &&
 	       ev->roaming <= CBAR_ROAMING_YES;
 }
@@ -217,24 +224,33 @@ enum cbar_decision cbar_decide(const struct cbar_rules *rs, const struct cbar_ev
                                const struct cbar_unlock_lookup *lk, struct cbar_verdict *v)
 {
 	verdict_init(v);
-	if (!rs || !event_ok(ev))
+	if (!rs || !ev)
 		return set_error(v, CBAR_INVAL);
-	if (lk && lk->prefetch && rs->any_unless)
-		lk->prefetch(lk->ctx, ev->subscriber->e164);
+	/* Emergency numbers before anything that can fail: a call to 110
+	 * passes even when the rest of the event is not usable. */
 	if (cbar__is_emergency(rs, ev)) {
 		set_emergency(v);
 		return CBAR_ALLOW;
 	}
-	/* The peer's bitmap: the deepest node on its digits that has one. */
+	if (!event_ok(ev))
+		return set_error(v, CBAR_INVAL);
+	if (lk && lk->prefetch && rs->any_unless)
+		lk->prefetch(lk->ctx, ev->subscriber->e164);
+	/* The peer's bitmap: the deepest node on its digits that has one; an
+	 * unknown peer has its own. */
 	const struct cbar__node *trie = rs->trie;
 	const struct cbar_number *p = ev->peer;
-	uint32_t node = 0, vec = trie[0].vec;
-	for (unsigned k = 0; k < p->ndigits; k++) {
-		unsigned d = (unsigned)(p->digits[k] - '0');
-		if (d > 9 || !(node = trie[node].child[d]))
-			break;
-		if (trie[node].vec != CBAR__NOVEC)
-			vec = trie[node].vec;
+	uint32_t vec = rs->unknown_vec;
+	if (p) {
+		uint32_t node = 0;
+		vec = trie[0].vec;
+		for (unsigned k = 0; k < p->ndigits; k++) {
+			unsigned d = (unsigned)(p->digits[k] - '0');
+			if (d > 9 || !(node = trie[node].child[d]))
+				break;
+			if (trie[node].vec != CBAR__NOVEC)
+				vec = trie[node].vec;
+		}
 	}
 	size_t w = rs->words;
 	const uint64_t *pv = rs->vecbits + (size_t)vec * w;
@@ -279,12 +295,27 @@ static void notef(cbar_explain_fn note, void *ctx, size_t i, const struct cbar__
 	note(ctx, i, r->line, matched, buf);
 }
 
+/* Why rule r's peer condition does not hold for the event (explain). */
+static const char *peer_why(const struct cbar_rules *rs, const struct cbar__rule *r,
+                            const struct cbar_event *ev, const char **arg)
+{
+	bool in = ev->direction == CBAR_IN;
+	if (!ev->peer)
+		return in ? "the caller is unknown, and its peer condition needs a number"
+		          : "the called number is unknown, and its peer condition needs a number";
+	if (r->unknown)
+		return in ? "the caller is known; it is for unknown callers"
+		          : "the called number is known; it is for unknown ones";
+	*arg = rs->sets[r->set].name ? rs->sets[r->set].name : "its prefix";
+	return r->neg ? "the peer is in the negated set" : "the peer is not in";
+}
+
 enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_event *ev,
                                 const struct cbar_unlock_lookup *lk, cbar_explain_fn note,
                                 void *ctx, struct cbar_verdict *v)
 {
 	verdict_init(v);
-	if (!rs || !event_ok(ev))
+	if (!rs || !ev)
 		return set_error(v, CBAR_INVAL);
 	if (cbar__is_emergency(rs, ev)) {
 		if (note)
@@ -293,6 +324,10 @@ enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_e
 		set_emergency(v);
 		return CBAR_ALLOW;
 	}
+	if (!event_ok(ev))
+		return set_error(v, CBAR_INVAL);
+	/* Who the peer is, in explain's sentences. */
+	const char *who = ev->direction == CBAR_IN ? "caller" : "called number";
 	uint8_t car = ev_carrier(ev), reg = ev_region(rs, ev);
 	struct unlocks u;
 	u.fetched = false;
@@ -303,8 +338,7 @@ enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_e
 		if (!(r->scope & CBAR_SCOPE_BIT(ev->service, ev->direction)))
 			why = "not for this service and direction";
 		else if (!cbar__rule_peer(rs, r, ev->peer)) {
-			why = r->neg ? "the peer is in the negated set" : "the peer is not in";
-			arg = rs->sets[r->set].name ? rs->sets[r->set].name : "its prefix";
+			why = peer_why(rs, r, ev, &arg);
 		} else if (r->carriers && !(r->carriers >> car & 1)) {
 			why = "the subscriber's carrier is not among its carriers";
 			arg = car ? cbar_carrier_key(car) : "unknown";
@@ -339,8 +373,12 @@ enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_e
 			}
 			continue;
 		}
-		if (note)
-			notef(note, ctx, i, r, true, "matches", r->block ? "block" : "pass");
+		if (note) {
+			char m[64];
+			snprintf(m, sizeof m, "matches%s%s%s", r->unknown ? " (the " : "",
+			         r->unknown ? who : "", r->unknown ? " is unknown)" : "");
+			notef(note, ctx, i, r, true, m, r->block ? "block" : "pass");
+		}
 		return set_rule(rs, i, v);
 	}
 	return set_error(v, CBAR_INVAL);
@@ -366,9 +404,10 @@ static bool covers(const struct cbar_rules *rs, const struct cbar__rule *a, size
 		return false;
 	if (a->roaming && a->roaming != b->roaming)
 		return false;
-	if (a->set < 0)
+	if (a->set < 0 && !a->unknown)
 		return true;
-	/* The peer bitmaps cover every number: b's bit must imply a's. */
+	/* The peer bitmaps cover every number, and the unknown peer
+	 * (unknown_vec is one of them): b's bit must imply a's. */
 	size_t w = rs->words;
 	for (size_t v = 0; v < rs->nvec; v++) {
 		const uint64_t *bits = rs->vecbits + v * w;

@@ -1,11 +1,14 @@
 /*
- * callbar: the inside of a compiled rule snapshot, shared by the compiler
- * (rules_compile.c), the decision path (rules_decide.c) and lint/explain.
+ * callbar: the inside of a compiled rule snapshot, shared by the parser
+ * (rules_parse.c), the table builder (rules_build.c), the decision path
+ * (rules_decide.c) and lint/explain.
  *
  * The fast path (cbar_decide) reads four things:
  *  - one digit trie of every prefix any zone, list or rule uses; the
  *    deepest node on the peer's digits that carries a vector id names a
- *    deduplicated bitmap of the rules whose peer condition holds there;
+ *    deduplicated bitmap of the rules whose peer condition holds there
+ *    (an unknown peer, NULL in the event, has a bitmap of its own:
+ *    unknown_vec, the rules without a peer condition and the `unknown` ones);
  *  - bitmaps of rules per service x direction, per carrier, per region;
  *  - the AND of the four; its first set bit is the first candidate, whose
  *    remaining conditions (dates, ingress, unless) are checked one by one.
@@ -16,6 +19,7 @@
 #define CALLBAR_RULES_IMPL_H
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "callbar/rules.h"
 #include "callbar/zone.h"
@@ -42,7 +46,8 @@ struct cbar__rule {
 	uint8_t scope;     /* CBAR_SCOPE_* bits the rule covers */
 	uint8_t peer_kw;   /* enum cbar__peer_kw */
 	uint8_t neg;       /* peer condition negated */
-	int32_t set;       /* index into sets, -1: any peer */
+	int32_t set;       /* index into sets, -1: any peer (or unknown) */
+	bool unknown;      /* `from unknown`: only an unknown peer (set is -1) */
 	uint32_t carriers; /* bit per enum cbar_carrier, 0: any */
 	bool any_region;
 	uint64_t regions[CBAR__REGION_WORDS];
@@ -93,9 +98,47 @@ struct cbar_rules {
 	size_t ntrie;
 	uint64_t *vecbits; /* nvec bitmaps */
 	size_t nvec;
+	uint32_t unknown_vec; /* the bitmap of an unknown peer (a vec id) */
 };
 
-/* Whether rule r's peer condition holds for the digits (slow path). */
+/*
+ * rules_parse.c: read the text into rs (sets, rules, announcements,
+ * emergency numbers, time zone; rs->np set by the caller).  fname names the
+ * file for list files.  On failure fills d and returns the error; rs then
+ * holds what was read, for cbar_rules_free().  *lines: the last line read.
+ */
+enum cbar_err cbar__rules_parse(struct cbar_rules *rs, const char *text, size_t len,
+                                const char *fname, const struct cbar_rules_loader *loader,
+                                struct cbar_diag *d, unsigned *lines);
+
+/* A zone's value for numbers no term covers. */
+static inline bool cbar__zone_default(const struct cbar_zone *z)
+{
+	if (z->dflt_set)
+		return z->dflt;
+	for (size_t i = 0; i < z->nterms; i++)
+		if (z->terms[i].in)
+			return false;
+	return true;
+}
+
+/* Room for element n of the array *p of *cap elements: doubles it when full. */
+static inline enum cbar_err cbar__grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return CBAR_OK;
+	size_t nc = *cap ? *cap * 2 : 16;
+	void *np = realloc(*p, nc * size);
+	if (!np)
+		return CBAR_NOMEM;
+	*p = np;
+	*cap = nc;
+	return CBAR_OK;
+}
+
+/* Whether rule r's peer condition holds for the peer (slow path); peer
+ * NULL: unknown, which only rules without a peer condition and `unknown`
+ * ones match. */
 bool cbar__rule_peer(const struct cbar_rules *rs, const struct cbar__rule *r,
                      const struct cbar_number *peer);
 bool cbar__is_emergency(const struct cbar_rules *rs, const struct cbar_event *ev);

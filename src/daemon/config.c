@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../net/addr.h"
-#include "../net/sip_server.h"
+#include "net/addr.h"
+#include "net/sip_server.h"
 #include "config.h"
 
 /* K_LISTENER: a repeatable sip.listener line (struct config_specs). */
@@ -60,6 +60,8 @@ static const struct key keys[] = {
 	{.section = "sip", .name = "ack_filter", .type = K_BOOL, F(sip_ack_filter)},
 	{.section = "sip", .name = "tcp_idle_timeout", .type = K_UINT, F(sip_tcp_idle), .min = 0,
 	 .max = 86400},
+	{.section = "sip", .name = "tcp_per_source", .type = K_UINT, F(sip_tcp_per_source),
+	 .min = 1, .max = 65535},
 	{.section = "sip", .name = "listener", .type = K_LISTENER, F(sip_listeners)},
 	{.section = "auth", .name = "tokens", .type = K_STR, F(tokens_file)},
 	{.section = "log", .name = "level", .type = K_ENUM, F(log_level), .names = level_names},
@@ -86,6 +88,7 @@ void config_init(struct daemon_config *c)
 	c->log_level = LOG_LV_INFO;
 	c->sip_ack_filter = true;
 	c->sip_tcp_idle = 120;
+	c->sip_tcp_per_source = 64;
 	c->decision_days = 30;
 }
 
@@ -206,9 +209,11 @@ static enum cbar_err set_value(struct daemon_config *c, const struct key *k, con
 			}
 		{
 			char want[128] = "";
-			for (unsigned i = 0; k->names[i]; i++) {
-				strncat(want, i ? "|" : "", sizeof want - strlen(want) - 1);
-				strncat(want, k->names[i], sizeof want - strlen(want) - 1);
+			size_t wn = 0;
+			for (unsigned i = 0; k->names[i] && wn < sizeof want; i++) {
+				int n = snprintf(want + wn, sizeof want - wn, "%s%s", i ? "|" : "",
+				                 k->names[i]);
+				wn += n > 0 ? (size_t)n : 0;
 			}
 			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: '%s' is not one of %s",
 			                     k->section, k->name, v, want);

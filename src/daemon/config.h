@@ -57,6 +57,7 @@ struct daemon_config {
 	unsigned sip_coalesce_us; /* 0: answer at once; N: gather UDP for N us */
 	bool sip_ack_filter;     /* drop UDP ACKs in the kernel (default true) */
 	unsigned sip_tcp_idle;   /* seconds before an idle SIP TCP connection is closed */
+	unsigned sip_tcp_per_source; /* SIP TCP connections one source may hold */
 	struct config_specs sip_listeners; /* sip.listener lines (sip_listener_spec) */
 	char tokens_file[CONFIG_PATH_MAX];
 	char country[8];         /* context of numbers: ISO code or calling code */

@@ -7,11 +7,11 @@
 
 #include <pthread.h>
 
-#include "../net/http.h"
+#include "net/http.h"
 #include "callbar/number.h"
 #include "config.h"
 #include "hooks.h"
-#include "sip_server.h"
+#include "net/sip_server.h"
 #include "metrics.h"
 #include "slot.h"
 #include "token_store.h"

@@ -31,9 +31,9 @@
 #include "callbar/idcheck.h"
 #include "callbar/store.h"
 #include "hooks.h"
-#include "keywords.h"
+#include "load/keywords.h"
 #include "slot.h"
-#include "unlockview.h"
+#include "store/unlockview.h"
 
 /* How often the follower asks the registry for changes. */
 #define FOLLOW_MS 250
@@ -247,48 +247,6 @@ static void *follower(void *arg)
 
 /* ---- decide ------------------------------------------------------------- */
 
-static json_t *json_exempted(const struct cbar_verdict *v)
-{
-	if (!v->exempted)
-		return json_null();
-	char sc[64];
-	unsigned s = v->exempted_by.scope;
-	char num[24];
-	snprintf(num, sizeof num, "+%" PRIu64, v->exempted_by.subscriber);
-	return json_pack("{s:s,s:s,s:s}", "subscriber", num, "scope",
-	                 cbar_store_scope_str(s, sc, sizeof sc), "level",
-	                 v->exempted_by.level == CBAR_UNLOCK_VERIFIED ? "verified" : "self");
-}
-
-static const char *verdict_word(enum cbar_decision d)
-{
-	return d == CBAR_ALLOW ? "allow" : d == CBAR_BLOCK ? "block" : "error";
-}
-
-/* The verdict object of `callbar check --json`. */
-static json_t *json_verdict(const struct cbar_verdict *v)
-{
-	json_t *ann = json_null(), *name = json_null(), *rule = json_null();
-	if (v->announcement) {
-		ann = json_object();
-		for (size_t i = 0; i < v->announcement->ntexts; i++)
-			json_object_set_new(ann, v->announcement->texts[i].lang,
-			                    json_string(v->announcement->texts[i].text));
-		name = json_string(v->announcement->name);
-	}
-	if (v->file) {
-		char buf[4200];
-		snprintf(buf, sizeof buf, "%s:%u", v->file, v->line);
-		rule = json_string(buf);
-	}
-	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "verdict", verdict_word(v->decision),
-	                 "rule", rule, "reason", v->reason ? json_string(v->reason) : json_null(),
-	                 "announcement", ann, "announcement_name", name, "exempted_by",
-	                 json_exempted(v), "error",
-	                 v->decision == CBAR_ERROR ? json_string(cbar_err_message(v->err))
-	                                           : json_null());
-}
-
 static enum cbar_decision hook_decide_event(void *ctx, const struct cbar_rules *rules,
                                             const struct cbar_event *ev, struct cbar_verdict *v)
 {
@@ -300,30 +258,6 @@ static enum cbar_decision hook_decide_event(void *ctx, const struct cbar_rules *
 	if (us)
 		lk = cbar_unlockview_lookup(&us->view);
 	return cbar_decide(rules, ev, us ? &lk : NULL, v);
-}
-
-static enum cbar_err hook_decide(void *ctx, const struct daemon_snapshot *snap,
-                                 const struct decide_req *req, json_t **out,
-                                 struct daemon_decision_labels *labels, struct cbar_diag *d)
-{
-	struct engine *e = ctx;
-	(void)d;
-	struct cbar_event ev = {
-		.time = req->at,
-		.service = req->service == REQ_SMS ? CBAR_SMS : CBAR_VOICE,
-		.direction = req->direction == REQ_OUT ? CBAR_OUT : CBAR_IN,
-		.subscriber = &req->subscriber,
-		.peer = &req->peer,
-		.ingress = req->ingress[0] ? req->ingress : NULL,
-		.ingress_len = strlen(req->ingress),
-		.roaming = req->roaming,
-	};
-	struct cbar_verdict v;
-	hook_decide_event(e, snap->rules, &ev, &v);
-	labels->verdict = verdict_word(v.decision);
-	labels->rule = v.reason ? v.reason : "default";
-	*out = json_verdict(&v);
-	return *out ? CBAR_OK : CBAR_NOMEM;
 }
 
 /* ---- the registry routes --------------------------------------------------- */
@@ -704,7 +638,6 @@ enum cbar_err hooks_install(struct daemon_hooks *h, const char *registry_url,
 		e->follower_on = true;
 	}
 	h->ctx = e;
-	h->decide = hook_decide;
 	h->decide_event = hook_decide_event;
 	if (e->url[0]) {
 		h->unlock = hook_unlock;

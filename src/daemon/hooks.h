@@ -37,7 +37,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "../proto/request.h"
+#include "proto/request.h"
 #include "callbar/error.h"
 #include "snapshot.h"
 #include "token_store.h"
@@ -73,13 +73,7 @@ struct relock_req {
 struct daemon_hooks {
 	void *ctx;
 
-	/* POST /v1/decide and each event of /v1/decide/batch.  ev->at is
-	 * filled with the time of the request when the body had none. */
-	enum cbar_err (*decide)(void *ctx, const struct daemon_snapshot *snap,
-	                        const struct decide_req *ev, json_t **out,
-	                        struct daemon_decision_labels *labels, struct cbar_diag *d);
-
-	/* The SIP front end (and any other): decide one event on rules with
+	/* Every front end (decision.c): decide one event on rules with
 	 * the registry's unlock records.  Runs inside a snapshot read section
 	 * and on many threads at once; takes no lock.  NULL: decide without
 	 * unlock records. */

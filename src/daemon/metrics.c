@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "proto/buf.h"
 #include "metrics.h"
 
 static size_t nlabels(const struct metric_family *f)
@@ -174,59 +174,59 @@ void metric_gauge_zero(struct metric_family *f)
 	}
 }
 
-static void put_value(struct buf *b, double v)
+static void put_value(struct cbar_buf *b, double v)
 {
 	if (isinf(v))
-		buf_puts(b, v > 0 ? "+Inf" : "-Inf");
+		cbar_buf_puts(b, v > 0 ? "+Inf" : "-Inf");
 	else if (isnan(v))
-		buf_puts(b, "NaN");
+		cbar_buf_puts(b, "NaN");
 	else
-		buf_printf(b, "%.17g", v);
+		cbar_buf_printf(b, "%.17g", v);
 }
 
 /* {a="x",b="y"} with an extra label (le) when extra is not NULL. */
-static void put_labels(struct buf *b, const struct metric_family *f,
+static void put_labels(struct cbar_buf *b, const struct metric_family *f,
                        const struct metric_series *s, const char *extra, const char *extra_v)
 {
 	size_t n = nlabels(f);
 	if (!n && !extra)
 		return;
-	buf_put(b, "{", 1);
+	cbar_buf_put(b, "{", 1);
 	for (size_t i = 0; i < n; i++) {
-		buf_printf(b, "%s%s=\"", i ? "," : "", f->labels[i]);
+		cbar_buf_printf(b, "%s%s=\"", i ? "," : "", f->labels[i]);
 		for (const char *p = s->values[i]; *p; p++) {
 			if (*p == '\\')
-				buf_puts(b, "\\\\");
+				cbar_buf_puts(b, "\\\\");
 			else if (*p == '"')
-				buf_puts(b, "\\\"");
+				cbar_buf_puts(b, "\\\"");
 			else if (*p == '\n')
-				buf_puts(b, "\\n");
+				cbar_buf_puts(b, "\\n");
 			else
-				buf_put(b, p, 1);
+				cbar_buf_put(b, p, 1);
 		}
-		buf_put(b, "\"", 1);
+		cbar_buf_put(b, "\"", 1);
 	}
 	if (extra)
-		buf_printf(b, "%s%s=\"%s\"", n ? "," : "", extra, extra_v);
-	buf_put(b, "}", 1);
+		cbar_buf_printf(b, "%s%s=\"%s\"", n ? "," : "", extra, extra_v);
+	cbar_buf_put(b, "}", 1);
 }
 
-static void render_series(struct buf *b, const struct metric_family *f,
+static void render_series(struct cbar_buf *b, const struct metric_family *f,
                           const struct metric_series *s)
 {
 	switch (f->type) {
 	case METRIC_COUNTER:
-		buf_puts(b, f->name);
+		cbar_buf_puts(b, f->name);
 		put_labels(b, f, s, NULL, NULL);
-		buf_printf(b, " %llu\n",
+		cbar_buf_printf(b, " %llu\n",
 		           (unsigned long long)atomic_load_explicit(&s->count, memory_order_relaxed));
 		break;
 	case METRIC_GAUGE:
-		buf_puts(b, f->name);
+		cbar_buf_puts(b, f->name);
 		put_labels(b, f, s, NULL, NULL);
-		buf_put(b, " ", 1);
+		cbar_buf_put(b, " ", 1);
 		put_value(b, bitsd(atomic_load_explicit(&s->bits, memory_order_relaxed)));
-		buf_put(b, "\n", 1);
+		cbar_buf_put(b, "\n", 1);
 		break;
 	case METRIC_HISTOGRAM: {
 		/* Read the count first: the buckets may move on meanwhile, and +Inf
@@ -237,22 +237,22 @@ static void render_series(struct buf *b, const struct metric_family *f,
 		for (size_t i = 0; i < f->nbuckets; i++) {
 			cum += atomic_load_explicit(&s->bucket[i], memory_order_relaxed);
 			snprintf(le, sizeof le, "%g", f->buckets[i]);
-			buf_printf(b, "%s_bucket", f->name);
+			cbar_buf_printf(b, "%s_bucket", f->name);
 			put_labels(b, f, s, "le", le);
-			buf_printf(b, " %llu\n", (unsigned long long)cum);
+			cbar_buf_printf(b, " %llu\n", (unsigned long long)cum);
 		}
 		if (count < cum)
 			count = cum;
-		buf_printf(b, "%s_bucket", f->name);
+		cbar_buf_printf(b, "%s_bucket", f->name);
 		put_labels(b, f, s, "le", "+Inf");
-		buf_printf(b, " %llu\n", (unsigned long long)count);
-		buf_printf(b, "%s_sum", f->name);
+		cbar_buf_printf(b, " %llu\n", (unsigned long long)count);
+		cbar_buf_printf(b, "%s_sum", f->name);
 		put_labels(b, f, s, NULL, NULL);
-		buf_put(b, " ", 1);
+		cbar_buf_put(b, " ", 1);
 		put_value(b, bitsd(atomic_load_explicit(&s->bits, memory_order_relaxed)));
-		buf_printf(b, "\n%s_count", f->name);
+		cbar_buf_printf(b, "\n%s_count", f->name);
 		put_labels(b, f, s, NULL, NULL);
-		buf_printf(b, " %llu\n", (unsigned long long)count);
+		cbar_buf_printf(b, " %llu\n", (unsigned long long)count);
 		break;
 	}
 	}
@@ -261,11 +261,11 @@ static void render_series(struct buf *b, const struct metric_family *f,
 char *metrics_render(struct metric_family *const *fams, size_t n, size_t cap, size_t *len)
 {
 	static const char *const type_names[] = {"counter", "gauge", "histogram"};
-	struct buf b;
-	buf_init(&b, cap);
+	struct cbar_buf b;
+	cbar_buf_init(&b, cap);
 	for (size_t i = 0; i < n; i++) {
 		struct metric_family *f = fams[i];
-		buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
+		cbar_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
 		           type_names[f->type]);
 		for (size_t k = 0; k < METRIC_SERIES_MAX; k++) {
 			struct metric_series *s = atomic_load_explicit(&f->slot[k], memory_order_acquire);
@@ -276,7 +276,7 @@ char *metrics_render(struct metric_family *const *fams, size_t n, size_t cap, si
 		if (o)
 			render_series(&b, f, o);
 	}
-	return buf_steal(&b, len);
+	return cbar_buf_steal(&b, len);
 }
 
 static void series_free(struct metric_series *s)

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define METRIC_LABELS_MAX 4
+#define METRIC_LABELS_MAX 5
 #define METRIC_SERIES_MAX 512
 #define METRIC_BUCKETS_MAX 16
 

@@ -12,10 +12,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
+#include "proto/buf.h"
 #include "daemon.h"
 #include "log.h"
 #include "rule_counts.h"
+#include "decision.h"
+#include "proto/verdict_json.h"
+#include "callbar/scope.h"
 #include "snapshot.h"
 
 /* ---- metrics ---------------------------------------------------------- */
@@ -35,8 +38,10 @@ struct metric_family m_http_in_flight = {
 	.name = "callbar_http_requests_in_flight", .help = "Requests begun and not yet answered.",
 	.type = METRIC_GAUGE, LOCK};
 struct metric_family m_decisions = {
-	.name = "callbar_decisions_total", .help = "Decisions by verdict, service, direction and deciding rule.",
-	.type = METRIC_COUNTER, .labels = {"verdict", "service", "direction", "rule"}, LOCK};
+	.name = "callbar_decisions_total",
+	.help = "Decisions by verdict, service, direction, deciding rule (its reason; default; "
+	        "emergency) and front end (http, sip).",
+	.type = METRIC_COUNTER, .labels = {"verdict", "service", "direction", "rule", "front"}, LOCK};
 struct metric_family m_decision_duration = {
 	.name = "callbar_decision_duration_seconds", .help = "Time spent in the decision engine per event.",
 	.type = METRIC_HISTOGRAM, LB, LOCK};
@@ -69,36 +74,35 @@ struct metric_family m_sip_messages = {
 	.name = "callbar_sip_messages_total",
 	.help = "SIP messages by what became of them: received, dropped (responses, ACK, junk), "
 	        "parse_error, send_error; udp_kernel_dropped: UDP datagrams the kernel dropped "
-	        "before callbar read them (ACKs removed by the ACK filter, full receive buffers).",
+	        "before callbar read them (ACKs removed by the ACK filter, full receive buffers); "
+	        "udp_refused_source: UDP datagrams from outside a listener's allow=, unanswered.",
 	.type = METRIC_COUNTER, .labels = {"event"}, LOCK};
 struct metric_family m_sip_answers = {
 	.name = "callbar_sip_answers_total", .help = "SIP answers sent, by status code.",
 	.type = METRIC_COUNTER, .labels = {"status"}, LOCK};
 struct metric_family m_sip_tcp = {
 	.name = "callbar_sip_tcp_connections_total",
-	.help = "SIP TCP connections: accepted, closed (idle_closed of them by sip.tcp_idle_timeout).",
+	.help = "SIP TCP connections: accepted, closed (idle_closed of them by sip.tcp_idle_timeout); "
+	        "refused and closed at once: refused_not_allowed (outside allow=), "
+	        "refused_per_source (sip.tcp_per_source), refused_full (the descriptor reserve).",
 	.type = METRIC_COUNTER, .labels = {"event"}, LOCK};
-struct metric_family m_sip_decisions = {
-	.name = "callbar_sip_decisions_total",
-	.help = "SIP decisions by verdict, service, direction and rule (its reason; default; "
-	        "emergency), as callbar_decisions_total counts HTTP ones.",
-	.type = METRIC_COUNTER, .labels = {"verdict", "service", "direction", "rule"}, LOCK};
 struct metric_family *const daemon_metrics[] = {
 	&m_build_info,   &m_http_requests, &m_http_duration,  &m_http_in_flight, &m_decisions,
 	&m_decision_duration, &m_rules_info, &m_rules_version, &m_rules_count,   &m_rules_loaded,
 	&m_reloads,      &m_registry_records, &m_store_up,    &m_sip_messages,   &m_sip_answers,
-	&m_sip_decisions, &m_sip_tcp,
+	&m_sip_tcp,
 };
 
-/* One count of rule_counts_each() into callbar_sip_decisions_total. */
-static void sip_rule_count(void *arg, const char *label, unsigned service, unsigned direction,
-                           unsigned verdict, uint64_t n)
+/* One count of rule_counts_each() into callbar_decisions_total. */
+static void decision_count(void *arg, const char *label, unsigned front, unsigned service,
+                           unsigned direction, unsigned verdict, uint64_t n)
 {
-	static const char *const words[] = {"allow", "block", "error"};
 	(void)arg;
-	metric_count_set(&m_sip_decisions,
-	                 (const char *const[]){words[verdict], service ? "sms" : "voice",
-	                                       direction ? "out" : "in", label},
+	metric_count_set(&m_decisions,
+	                 (const char *const[]){cbar_decision_name((enum cbar_decision)verdict),
+	                                       cbar_service_name((enum cbar_service)service),
+	                                       cbar_direction_name((enum cbar_direction)direction),
+	                                       label, daemon_front_name((enum daemon_front)front)},
 	                 n);
 }
 
@@ -117,9 +121,16 @@ static void collect_sip(struct daemon *d)
 	metric_count_set(&m_sip_messages, (const char *const[]){"send_error"}, c.send_errors);
 	metric_count_set(&m_sip_messages, (const char *const[]){"udp_kernel_dropped"},
 	                 c.udp_kernel_dropped);
+	metric_count_set(&m_sip_messages, (const char *const[]){"udp_refused_source"},
+	                 c.udp_refused_source);
 	metric_count_set(&m_sip_tcp, (const char *const[]){"accepted"}, c.tcp_accepted);
 	metric_count_set(&m_sip_tcp, (const char *const[]){"closed"}, c.tcp_closed);
 	metric_count_set(&m_sip_tcp, (const char *const[]){"idle_closed"}, c.tcp_idle_closed);
+	metric_count_set(&m_sip_tcp, (const char *const[]){"refused_not_allowed"},
+	                 c.tcp_refused_not_allowed);
+	metric_count_set(&m_sip_tcp, (const char *const[]){"refused_per_source"},
+	                 c.tcp_refused_per_source);
+	metric_count_set(&m_sip_tcp, (const char *const[]){"refused_full"}, c.tcp_refused_full);
 	for (int i = 0; i < SIP_ST_COUNT; i++) {
 		char code[8];
 		uint16_t st = sip_status_code((enum sip_status_slot)i);
@@ -130,7 +141,6 @@ static void collect_sip(struct daemon *d)
 		if (c.answered[i] || st == 302 || st == 403)
 			metric_count_set(&m_sip_answers, (const char *const[]){code}, c.answered[i]);
 	}
-	rule_counts_each(sip_rule_count, NULL);
 }
 const size_t daemon_metrics_count = sizeof daemon_metrics / sizeof daemon_metrics[0];
 
@@ -334,6 +344,7 @@ static void h_metrics(struct daemon *d, struct http_request *rq, struct req_ctx 
 	(void)rq, (void)rc;
 	metric_gauge(&m_http_in_flight, NULL, http_in_flight(d->http));
 	collect_sip(d);
+	rule_counts_each(decision_count, NULL);
 	if (d->hooks.registry_size)
 		metric_gauge(&m_registry_records, NULL, (double)d->hooks.registry_size(d->hooks.ctx));
 	if (d->hooks.registry_ready) {
@@ -397,6 +408,11 @@ static void h_reload(struct daemon *d, struct http_request *rq, struct req_ctx *
 	respond_json(resp, 422, j);
 }
 
+/* Scope words of the registry routes' log lines (REQ_* values). */
+static const char *const svc_label[] = {"voice", "sms", "any"};
+static const char *const dir_label[] = {"in", "out", "any"};
+
+/* The event's time when the body gave none: now. */
 static int64_t now_s(void)
 {
 	struct timespec ts;
@@ -411,37 +427,40 @@ static double since_s(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static const char *const svc_label[] = {"voice", "sms", "any"};
-static const char *const dir_label[] = {"in", "out", "any"};
-
-/* One event through the hook, with its metrics; the answer or an error
- * object.  Inside the snapshot's read section. */
-static json_t *decide_one(struct daemon *d, const struct daemon_snapshot *s,
-                          struct decide_req *ev, enum cbar_err *err)
+/* One event read from a body: decided, counted and logged on the shared
+ * path, its verdict written into b.  Inside the snapshot's read section. */
+static void decide_one(struct daemon *d, const struct daemon_snapshot *s, struct decide_req *rq,
+                       struct cbar_buf *b)
 {
-	json_t *out = NULL;
-	struct daemon_decision_labels lab = {"error", "none"};
-	struct cbar_diag diag = {0};
+	struct cbar_verdict v;
 	struct timespec t0;
-	if (!ev->has_at)
-		ev->at = now_s();
+	if (!rq->has_at)
+		cbar_event_at(&rq->in, now_s());
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	*err = d->hooks.decide(d->hooks.ctx, s, ev, &out, &lab, &diag);
+	daemon_decide(d, s, &rq->in.ev, &v);
 	metric_observe(&m_decision_duration, metric_series(&m_decision_duration, NULL),
 	               since_s(&t0));
-	if (*err) {
-		if (out)
-			json_decref(out);
-		return error_object(*err, NULL, diag.msg);
-	}
-	const char *labels[] = {lab.verdict ? lab.verdict : "error", svc_label[ev->service],
-	                        dir_label[ev->direction], lab.rule ? lab.rule : "none"};
-	metric_count(&m_decisions, labels, 1);
-	if (log_decisions())
-		log_decision("{s:s,s:s,s:s,s:s,s:s,s:s}", "verdict", labels[0],
-		         "rule", labels[3], "service", labels[1], "direction", labels[2],
-		         "subscriber", ev->subscriber.digits, "peer", ev->peer.digits);
-	return out ? out : json_object();
+	daemon_record(s, DAEMON_FRONT_HTTP, &rq->in.ev, &v);
+	cbar_verdict_json(b, &v, NULL);
+}
+
+/* A body's error as the error object of an answer, into b. */
+static void error_into(struct cbar_buf *b, const struct req_error *e)
+{
+	json_t *j = error_object(e->code, e->field[0] ? e->field : NULL, e->message);
+	char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	cbar_buf_puts(b, t ? t : "{\"error\":{\"code\":\"NOMEM\"}}");
+	free(t);
+}
+
+static void respond_buf(struct http_response *resp, int status, const char *type,
+                        struct cbar_buf *b)
+{
+	resp->status = status;
+	resp->content_type = type;
+	if (!(resp->body = cbar_buf_steal(b, &resp->len)))
+		respond_error(resp, 500, CBAR_NOMEM, NULL, "answer too large");
 }
 
 static void h_decide(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
@@ -450,99 +469,77 @@ static void h_decide(struct daemon *d, struct http_request *rq, struct req_ctx *
 	(void)rc;
 	struct decide_req ev;
 	struct req_error e;
-	if (req_decide_parse(d->np, d->country, rq->body, rq->body_len, &ev, &e)) {
-		respond_req_error(resp, &e);
-		return;
-	}
-	if (!d->hooks.decide) {
-		respond_not_built(resp);
-		return;
-	}
-	enum cbar_err err;
+	struct cbar_buf b;
+	cbar_buf_init(&b, ANSWER_MAX);
 	slot_read_begin();
 	const struct daemon_snapshot *s = slot_get(&d->rules);
-	json_t *j = s ? decide_one(d, s, &ev, &err) : NULL;
+	/* The body is read in the snapshot's context (its zone, its country). */
+	struct cbar_event_ctx ec = s ? snapshot_event_ctx(s) : (struct cbar_event_ctx){0};
+	enum cbar_err err = s ? req_decide_parse(&ec, rq->body, rq->body_len, &ev, &e) : CBAR_OK;
+	if (s && !err)
+		decide_one(d, s, &ev, &b);
 	slot_read_end();
 	if (!s)
 		respond_error(resp, 503, CBAR_UNAVAILABLE, NULL, "no rules loaded");
-	else if (err == CBAR_NOT_BUILT) {
-		json_decref(j);
-		respond_not_built(resp);
-	} else
-		respond_json(resp, status_of(err), j);
+	else if (err)
+		respond_req_error(resp, &e);
+	else
+		respond_buf(resp, 200, "application/json", &b);
+	cbar_buf_release(&b);
 }
 
 struct batch_walk {
 	struct daemon *d;
 	const struct daemon_snapshot *s;
-	json_t *results;
-	bool not_built;
+	struct cbar_buf b;
+	bool lines;
 };
 
 static void batch_each(void *arg, size_t i, const struct decide_req *ev,
                        const struct req_error *ie)
 {
 	struct batch_walk *w = arg;
-	json_t *j;
-	(void)i;
-	if (ie) {
-		j = error_object(ie->code, ie->field, ie->message);
-	} else if (!w->d->hooks.decide) {
-		w->not_built = true;
+	if (w->lines ? i > 0 && !cbar_buf_put(&w->b, "\n", 1) : i > 0 && !cbar_buf_put(&w->b, ",", 1))
 		return;
+	if (ie) {
+		error_into(&w->b, ie);
 	} else {
-		struct decide_req copy = *ev;
-		enum cbar_err err;
-		j = decide_one(w->d, w->s, &copy, &err);
-		if (err == CBAR_NOT_BUILT)
-			w->not_built = true;
+		/* ev is the parser's, alive for this call: its event is ours to
+		 * time and decide. */
+		decide_one(w->d, w->s, (struct decide_req *)(uintptr_t)ev, &w->b);
 	}
-	json_array_append_new(w->results, j);
 }
 
 static void h_batch(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
                     struct http_response *resp)
 {
 	(void)rc;
-	struct batch_walk w = {.d = d, .results = json_array()};
+	struct batch_walk w = {.d = d};
 	struct req_error e;
 	bool lines = false;
+	size_t k = 0;
+	while (k < rq->body_len && strchr(" \t\r\n", rq->body[k]) && rq->body[k])
+		k++;
+	w.lines = !(k < rq->body_len && rq->body[k] == '[');
+	cbar_buf_init(&w.b, ANSWER_MAX);
+	if (!w.lines)
+		cbar_buf_puts(&w.b, "{\"results\":[");
 	slot_read_begin();
 	w.s = slot_get(&d->rules);
-	enum cbar_err err = req_batch_parse(d->np, d->country, rq->body, rq->body_len,
-	                                    d->cfg.batch_max, batch_each, &w, &lines, &e);
+	struct cbar_event_ctx ec = w.s ? snapshot_event_ctx(w.s) : (struct cbar_event_ctx){0};
+	enum cbar_err err = w.s ? req_batch_parse(&ec, rq->body, rq->body_len, d->cfg.batch_max,
+	                                          batch_each, &w, &lines, &e)
+	                        : CBAR_OK;
 	slot_read_end();
-	if (err) {
-		json_decref(w.results);
+	if (!w.s)
+		respond_error(resp, 503, CBAR_UNAVAILABLE, NULL, "no rules loaded");
+	else if (err)
 		respond_req_error(resp, &e);
-		return;
-	}
-	if (w.not_built) {
-		json_decref(w.results);
-		respond_not_built(resp);
-		return;
-	}
-	if (!lines) {
-		respond_json(resp, 200, json_pack("{s:o}", "results", w.results));
-		return;
-	}
-	/* JSON lines in, JSON lines out: one answer a line, in order. */
-	struct buf b;
-	size_t n = json_array_size(w.results);
-	buf_init(&b, ANSWER_MAX);
-	for (size_t i = 0; i < n; i++) {
-		char *line = json_dumps(json_array_get(w.results, i), JSON_COMPACT);
-		if (line) {
-			buf_puts(&b, line);
-			buf_put(&b, "\n", 1);
-			free(line);
-		}
-	}
-	json_decref(w.results);
-	resp->status = 200;
-	resp->content_type = "application/x-ndjson";
-	if (!(resp->body = buf_steal(&b, &resp->len)))
-		respond_error(resp, 500, CBAR_NOMEM, NULL, "answer too large");
+	else if (!lines) /* an array in, {"results":[...]} out */
+		cbar_buf_puts(&w.b, "]}"), respond_buf(resp, 200, "application/json", &w.b);
+	else /* JSON lines in, JSON lines out: one answer a line, in order */
+		cbar_buf_put(&w.b, "\n", 1), respond_buf(resp, 200, "application/x-ndjson", &w.b);
+	cbar_buf_release(&w.b);
 }
 
 /* The {number} of the path as a subscriber number. */
@@ -701,7 +698,7 @@ static void h_audit(struct daemon *d, struct http_request *rq, struct req_ctx *r
 		q.has_subscriber = true;
 	}
 	if ((v = http_query(rq, "since"))) {
-		if (req_time_parse(v, strlen(v), &q.since)) {
+		if (cbar_time_read(v, strlen(v), 0, CBAR_TIME_ZONED, &q.since)) {
 			respond_error(resp, 400, CBAR_BAD_TIME, "since",
 			              "want an ISO 8601 time such as 2024-05-01T00:00:00+08:00");
 			return;

@@ -9,7 +9,8 @@
 
 #define CHUNK 64                           /* labels a chunk */
 #define NCHUNKS (RULE_LABELS_MAX / CHUNK)  /* chunks a block */
-#define SLOTS 12                           /* 2 services x 2 directions x 3 verdicts */
+#define FRONTS 4                           /* front ends counted (decision.h) */
+#define SLOTS (FRONTS * 12)                /* x 2 services x 2 directions x 3 verdicts */
 
 /* The label table: ids handed out under lock, names read without one
  * (a name is published before the count that makes it visible). */
@@ -64,9 +65,11 @@ uint32_t rule_label_intern(const char *label)
 	return id;
 }
 
-void rule_count(uint32_t label, unsigned service, unsigned direction, unsigned verdict)
+void rule_count(uint32_t label, unsigned front, unsigned service, unsigned direction,
+                unsigned verdict)
 {
-	if (label >= RULE_LABELS_MAX || service > 1 || direction > 1 || verdict > 2)
+	if (label >= RULE_LABELS_MAX || front >= FRONTS || service > 1 || direction > 1 ||
+	    verdict > 2)
 		return;
 	if (!mine) {
 		struct block *b = calloc(1, sizeof *b);
@@ -86,14 +89,15 @@ void rule_count(uint32_t label, unsigned service, unsigned direction, unsigned v
 		atomic_store_explicit(&mine->chunk[label / CHUNK], c, memory_order_release);
 	}
 	_Atomic uint64_t *slot =
-		&c[(label % CHUNK) * SLOTS + (service * 2 + direction) * 3 + verdict];
+		&c[(label % CHUNK) * SLOTS + front * 12 + (service * 2 + direction) * 3 + verdict];
 	/* one writer: a plain add, made visible to the scrape */
 	atomic_store_explicit(slot, atomic_load_explicit(slot, memory_order_relaxed) + 1,
 	                      memory_order_relaxed);
 }
 
-void rule_counts_each(void (*fn)(void *arg, const char *label, unsigned service,
-                                 unsigned direction, unsigned verdict, uint64_t n),
+void rule_counts_each(void (*fn)(void *arg, const char *label, unsigned front,
+                                 unsigned service, unsigned direction, unsigned verdict,
+                                 uint64_t n),
                       void *arg)
 {
 	pthread_mutex_lock(&lock);
@@ -116,7 +120,7 @@ void rule_counts_each(void (*fn)(void *arg, const char *label, unsigned service,
 			continue;
 		for (unsigned k = 0; k < SLOTS; k++)
 			if (sum[k])
-				fn(arg, names[id], k / 6, k / 3 % 2, k % 3, sum[k]);
+				fn(arg, names[id], k / 12, k % 12 / 6, k / 3 % 2, k % 3, sum[k]);
 	}
 	pthread_mutex_unlock(&lock);
 }

@@ -2,10 +2,10 @@
  * callbar serve: decisions counted by rule on threads that must not share a
  * lock (the SIP workers).
  *
- * Each thread counts into a block of its own (plain loads and stores, read
+ * Every front end counts here (decision.c), each thread into a block of its own (plain loads and stores, read
  * by the scrape with relaxed atomics); nothing is shared on the way but
  * the label table, read without a lock.  A count is kept by label (a
- * rule's reason, "default", "emergency"), service, direction and verdict,
+ * rule's reason, "default", "emergency"), front end, service, direction and verdict,
  * the labels of callbar_decisions_total.  Labels are interned when a
  * snapshot is built (snapshot.c), under a mutex, into a table that only
  * grows: a count never needs the snapshot it was made on, which a reload
@@ -22,13 +22,15 @@
 uint32_t rule_label_intern(const char *label);
 
 /* Count one decision of the calling thread: label from rule_label_intern(),
- * service 0 voice / 1 sms, direction 0 in / 1 out, verdict enum
- * cbar_decision (0 allow, 1 block, 2 error).  No lock. */
-void rule_count(uint32_t label, unsigned service, unsigned direction, unsigned verdict);
+ * front enum daemon_front (0..3), service 0 voice / 1 sms, direction 0 in /
+ * 1 out, verdict enum cbar_decision (0 allow, 1 block, 2 error).  No lock. */
+void rule_count(uint32_t label, unsigned front, unsigned service, unsigned direction,
+                unsigned verdict);
 
 /* Every nonzero count, summed over the threads, with its label. */
-void rule_counts_each(void (*fn)(void *arg, const char *label, unsigned service,
-                                 unsigned direction, unsigned verdict, uint64_t n),
+void rule_counts_each(void (*fn)(void *arg, const char *label, unsigned front,
+                                 unsigned service, unsigned direction, unsigned verdict,
+                                 uint64_t n),
                       void *arg);
 
 /* Free every block and label, once no thread counts any more (stop). */

@@ -7,11 +7,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../cli/cli.h"
+#include "serve.h"
+
+enum { SERVE_OK = 0, SERVE_BAD = 2 };
 #include "callbar/data.h"
-#include "../net/addr.h"
+#include "net/addr.h"
 #include "daemon.h"
 #include "log.h"
+#include "decision.h"
 #include "rule_counts.h"
 #include "snapshot.h"
 
@@ -187,27 +190,8 @@ static enum cbar_decision sip_decide(void *p, const struct cbar_event *ev, struc
 {
 	struct daemon *d = p;
 	const struct daemon_snapshot *s = slot_get(&d->rules);
-	enum cbar_decision dec = d->hooks.decide_event
-	                                 ? d->hooks.decide_event(d->hooks.ctx, s->rules, ev, v)
-	                                 : cbar_decide(s->rules, ev, NULL, v);
-	/* counted by rule as HTTP decisions are, in this thread's own block */
-	uint32_t label = v->rule >= 0 && (size_t)v->rule < s->rule_count ? s->rule_label[v->rule]
-	                 : v->reason && !strcmp(v->reason, "emergency") ? s->label_emergency
-	                                                                  : s->label_default;
-	rule_count(label, ev->service == CBAR_SMS, ev->direction == CBAR_OUT,
-	           (unsigned)dec <= CBAR_ERROR ? (unsigned)dec : CBAR_ERROR);
-	/* log.decision_log: the same line as an HTTP decision's, with the
-	 * front end named (off by default: a line per call costs) */
-	if (log_decisions()) {
-		static const char *const words[] = {"allow", "block", "error"};
-		log_decision("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "verdict",
-		         words[(unsigned)dec <= CBAR_ERROR ? dec : CBAR_ERROR], "rule",
-		         v->reason ? v->reason : "default", "service",
-		         ev->service == CBAR_SMS ? "sms" : "voice", "direction",
-		         ev->direction == CBAR_IN ? "in" : "out", "subscriber",
-		         ev->subscriber ? ev->subscriber->digits : "", "peer",
-		         ev->peer ? ev->peer->digits : "", "front", "sip");
-	}
+	enum cbar_decision dec = daemon_decide(d, s, ev, v);
+	daemon_record(s, DAEMON_FRONT_SIP, ev, v);
 	return dec;
 }
 
@@ -287,6 +271,7 @@ static bool start_sip(struct daemon *d)
 		.coalesce_us = d->cfg.sip_coalesce_us,
 		.ack_filter = d->cfg.sip_ack_filter,
 		.tcp_idle_s = d->cfg.sip_tcp_idle,
+		.tcp_per_source = d->cfg.sip_tcp_per_source,
 	};
 	char err[256];
 	if (sip_server_start(&sc, &d->sip, err, sizeof err)) {
@@ -313,7 +298,7 @@ static bool start_sip(struct daemon *d)
 	return true;
 }
 
-int cmd_serve(int argc, char **argv)
+int cbar_serve_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},  {"http", required_argument, NULL, 'H'},
@@ -354,15 +339,15 @@ int cmd_serve(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(help, stdout);
-			return CLI_OK;
+			return SERVE_OK;
 		default:
 			fputs(help, stderr);
-			return CLI_BAD;
+			return SERVE_BAD;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "callbar serve: unexpected argument '%s'\n", argv[optind]);
-		return CLI_BAD;
+		return SERVE_BAD;
 	}
 
 	/* SIGHUP, SIGTERM and SIGINT are taken by sigwait() in this thread
@@ -382,22 +367,22 @@ int cmd_serve(int argc, char **argv)
 	static struct daemon dm; /* static: the signal loop and the routes share it */
 	struct daemon *d = &dm;
 	struct cbar_diag diag = {0};
-	int rc = CLI_BAD;
+	int rc = SERVE_BAD;
 	config_init(&d->cfg);
 	if (config && config_load(&d->cfg, config, &diag)) {
 		print_diag(config, &diag);
-		return CLI_BAD;
+		return SERVE_BAD;
 	}
 	for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++)
 		if (flag_val[i] && config_set(&d->cfg, flag_keys[i].key, flag_val[i], &diag)) {
 			fprintf(stderr, "callbar serve: --%s: %s\n", opts[i + 1].name, diag.msg);
-			return CLI_BAD;
+			return SERVE_BAD;
 		}
 	log_setup(d->cfg.log_level, d->cfg.decision_log, NULL);
 	if (!check && d->cfg.decision_log && d->cfg.decision_file[0] &&
 	    log_decision_file(d->cfg.decision_file, d->cfg.decision_days, &diag)) {
 		fprintf(stderr, "callbar serve: log.decision_file: %s\n", diag.msg);
-		return CLI_BAD;
+		return SERVE_BAD;
 	}
 	if (d->cfg.decision_log && !d->cfg.decision_file[0] && !check)
 		log_line(LOG_LV_WARN, "decision lines go to the main log: their retention is the log "
@@ -406,11 +391,11 @@ int cmd_serve(int argc, char **argv)
 		         NULL);
 	if (sodium_init() < 0) {
 		fputs("callbar serve: libsodium failed to start\n", stderr);
-		return CLI_BAD;
+		return SERVE_BAD;
 	}
 	if (cbar_numplan_embedded(&d->np, &diag)) {
 		print_diag("numbering data", &diag);
-		return CLI_BAD;
+		return SERVE_BAD;
 	}
 	d->country = cbar_numplan_country(d->np, d->cfg.country, strlen(d->cfg.country));
 	if (d->country == CBAR_NONE) {
@@ -456,7 +441,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (check) {
 		config_write(&d->cfg, stdout);
-		rc = CLI_OK;
+		rc = SERVE_OK;
 		goto out_hooks;
 	}
 	daemon_ready_add(d, "rules", ready_snapshot, d);
@@ -514,7 +499,7 @@ int cmd_serve(int argc, char **argv)
 	unsigned left = http_drain_and_stop(d->http, d->cfg.drain_timeout);
 	d->http = NULL;
 	log_line(left ? LOG_LV_WARN : LOG_LV_INFO, "stopped", "{s:i}", "cut", (int)left);
-	rc = left ? 1 : CLI_OK;
+	rc = left ? 1 : SERVE_OK;
 out_hooks:
 	sip_server_stop(d->sip);
 	d->sip = NULL;

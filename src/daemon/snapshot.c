@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "rules_load.h"
+#include "load/rules_load.h"
 #include "rule_counts.h"
 #include "snapshot.h"
 

@@ -85,3 +85,73 @@ void cbar__addr_format(const struct sockaddr *sa, char *buf, size_t cap)
 		snprintf(buf, cap, "%s:%u", host, ntohs(a->sin_port));
 	}
 }
+
+enum cbar_err cbar__cidr_parse(const char *s, size_t len, struct cbar__cidr *c)
+{
+	char host[64];
+	const char *slash = memchr(s, '/', len);
+	size_t hlen = slash ? (size_t)(slash - s) : len;
+	memset(c, 0, sizeof *c);
+	if (hlen == 0 || hlen >= sizeof host)
+		return CBAR_ADDR;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET, host, c->addr) == 1) {
+		c->family = AF_INET;
+		c->bits = 32;
+	} else if (inet_pton(AF_INET6, host, c->addr) == 1) {
+		c->family = AF_INET6;
+		c->bits = 128;
+	} else {
+		return CBAR_ADDR;
+	}
+	if (slash) {
+		/* 1 to 3 digits, at most the address's length */
+		const char *d = slash + 1;
+		size_t dl = len - hlen - 1;
+		unsigned b = 0;
+		if (dl == 0 || dl > 3)
+			return CBAR_ADDR;
+		for (size_t i = 0; i < dl; i++) {
+			if (d[i] < '0' || d[i] > '9')
+				return CBAR_ADDR;
+			b = b * 10 + (unsigned)(d[i] - '0');
+		}
+		if (b > c->bits)
+			return CBAR_ADDR;
+		c->bits = (uint8_t)b;
+	}
+	for (unsigned i = c->bits; i < (c->family == AF_INET ? 32u : 128u); i++)
+		if (c->addr[i / 8] & (0x80u >> (i % 8)))
+			return CBAR_ADDR;
+	return CBAR_OK;
+}
+
+bool cbar__cidr_match(const struct cbar__cidr *list, size_t n, const struct sockaddr *sa)
+{
+	const uint8_t *a;
+	uint8_t fam;
+	if (sa->sa_family == AF_INET) {
+		a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+		fam = AF_INET;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 =
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		fam = IN6_IS_ADDR_V4MAPPED(a6) ? AF_INET : AF_INET6;
+		a = fam == AF_INET ? a6->s6_addr + 12 : a6->s6_addr;
+	} else {
+		return false;
+	}
+	for (size_t k = 0; k < n; k++) {
+		const struct cbar__cidr *c = &list[k];
+		if (c->family != fam)
+			continue;
+		unsigned full = c->bits / 8, rest = c->bits % 8;
+		if (memcmp(a, c->addr, full))
+			continue;
+		if (rest && ((a[full] ^ c->addr[full]) & (0xffu << (8 - rest)) & 0xffu))
+			continue;
+		return true;
+	}
+	return false;
+}

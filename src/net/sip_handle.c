@@ -3,10 +3,13 @@
  * allocation: the workers of sip_server.c call it per datagram or per framed
  * TCP message, and fuzz/fuzz_sip_server.c calls it on any bytes.
  */
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "callbar/scope.h"
+#include "proto/event.h"
 #include "sip_server.h"
 
 static const uint16_t status_codes[SIP_ST_COUNT] = {
@@ -117,41 +120,44 @@ static const char *ingress_of(const struct sip_listener *l, const struct sockadd
 }
 
 /*
- * The number from the first source of list that carries one.  CBAR_OK, or
- * CBAR_SIP_NO_NUMBER when none does, or the parse error of the first one
- * present.
+ * The text of the first source of list that carries a number, into buf.
+ * CBAR_OK, or CBAR_SIP_NO_NUMBER when none does, or the error of the first
+ * one present.
  */
-static enum cbar_err number_from(const struct cbar_numplan *np, uint16_t country,
-                                 const struct cbar_sip_msg *m, const enum cbar_sip_source *list,
-                                 unsigned n, struct cbar_number *out)
+static enum cbar_err number_text(const struct cbar_sip_msg *m, const enum cbar_sip_source *list,
+                                 unsigned n, char *buf, size_t cap, size_t *len)
 {
 	for (unsigned i = 0; i < n; i++) {
-		enum cbar_err e = cbar_sip_number(np, country, m, list[i], out);
+		enum cbar_err e = cbar_sip_number_text(m, list[i], buf, cap, len);
 		if (e != CBAR_SIP_NO_NUMBER)
 			return e;
 	}
 	return CBAR_SIP_NO_NUMBER;
 }
 
-/* Decide m; fills v (an error verdict when the numbers are missing or bad). */
+/* Decide m; fills v (an error verdict when the numbers are missing or bad).
+ * The numbers are read by the shared event module, as every front end's. */
 static enum cbar_decision decide(const struct sip_listener *l, const struct cbar_numplan *np,
                                  const struct sip_decider *d, const struct cbar_sip_msg *m,
                                  const struct sockaddr *src, int64_t now, struct cbar_verdict *v)
 {
 	const struct sip_listener_cfg *c = &l->cfg;
-	struct cbar_number sub, peer;
-	struct cbar_event ev = {
-		.time = now,
-		.service = m->method == CBAR_SIP_MESSAGE ? CBAR_SMS : CBAR_VOICE,
-		.direction = c->direction,
-		.subscriber = &sub,
-		.peer = &peer,
-		.roaming = c->roaming,
-	};
-	enum cbar_err e = number_from(np, c->country, m, c->sub_src, c->nsub, &sub);
+	const struct cbar_event_ctx ec = {.np = np, .country = c->country};
+	struct cbar_event_in in;
+	char text[CBAR_SIP_NUMBER_MAX];
+	size_t len = 0;
+	cbar_event_begin(&in);
+	cbar_event_at(&in, now);
+	in.ev.service = m->method == CBAR_SIP_MESSAGE ? CBAR_SMS : CBAR_VOICE;
+	in.ev.direction = c->direction;
+	in.ev.roaming = c->roaming;
+	enum cbar_err e = number_text(m, c->sub_src, c->nsub, text, sizeof text, &len);
 	if (!e)
-		e = number_from(np, sub.country ? sub.country : c->country,
-		                m, c->peer_src, c->npeer, &peer);
+		e = cbar_event_subscriber(&in, &ec, text, len, NULL);
+	if (!e)
+		e = number_text(m, c->peer_src, c->npeer, text, sizeof text, &len);
+	if (!e)
+		e = cbar_event_peer(&in, &ec, text, len, NULL);
 	if (e) {
 		*v = (struct cbar_verdict){.decision = CBAR_ERROR, .rule = -1, .exempted_rule = -1,
 		                           .err = e};
@@ -159,10 +165,10 @@ static enum cbar_decision decide(const struct sip_listener *l, const struct cbar
 	}
 	const char *ing = ingress_of(l, src);
 	if (ing) {
-		ev.ingress = ing;
-		ev.ingress_len = strlen(ing);
+		in.ev.ingress = ing;
+		in.ev.ingress_len = strlen(ing);
 	}
-	return d->decide(d->ctx, &ev, v);
+	return d->decide(d->ctx, &in.ev, v);
 }
 
 static const char *base_name(const char *path)
@@ -178,7 +184,7 @@ size_t sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
 {
 	struct cbar_sip_msg m;
 	uint16_t status;
-	char rule[256];
+	char rule[256], unlock[96];
 	struct cbar_sip_reply r = {0};
 	c->received++;
 	enum cbar_err pe = cbar_sip_parse(buf, len, tp, &m);
@@ -199,7 +205,9 @@ size_t sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
 		status = cbar_sip_verdict_status(&l->sip, dec == CBAR_ALLOW   ? CBAR_SIP_ALLOW
 		                                          : dec == CBAR_BLOCK ? CBAR_SIP_BLOCK
 		                                                              : CBAR_SIP_ERROR);
-		if (dec == CBAR_BLOCK) {
+		/* A block says why; an allow too (its rule, its reason); either
+		 * names the unlock record that exempted the call. */
+		if (dec != CBAR_ERROR) {
 			if (v.reason) {
 				r.reason = v.reason;
 				r.reason_len = strlen(v.reason);
@@ -211,9 +219,20 @@ size_t sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
 					r.rule_len = (size_t)n < sizeof rule ? (size_t)n : sizeof rule - 1;
 				}
 			}
-			if (v.announcement && v.announcement->name) {
-				r.announcement = v.announcement->name;
-				r.announcement_len = strlen(v.announcement->name);
+		}
+		if (dec == CBAR_BLOCK && v.announcement && v.announcement->name) {
+			r.announcement = v.announcement->name;
+			r.announcement_len = strlen(v.announcement->name);
+		}
+		if (v.exempted) {
+			char sc[CBAR_SCOPE_TEXT_MAX];
+			int n = snprintf(unlock, sizeof unlock, "+%" PRIu64 ";scope=%s;level=%s",
+			                 v.exempted_by.subscriber,
+			                 cbar_scope_str(v.exempted_by.scope, sc, sizeof sc),
+			                 cbar_level_name(v.exempted_by.level));
+			if (n > 0 && (size_t)n < sizeof unlock) {
+				r.unlock = unlock;
+				r.unlock_len = (size_t)n;
 			}
 		}
 		break;

@@ -6,12 +6,16 @@
  *   ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]
  *             [subscriber=SRC[,SRC...]] [peer=SRC[,SRC...]] [via=CIDR=NAME]...
  *             [block=403|603] [fail=302|500] [roaming=yes|no]
+ *             [allow=CIDR[,CIDR...]]...
  *
  * SRC is ruri, to, from or pai, tried in the order written.  Words are
  * separated by spaces or tabs; each option at most once, but via as often
- * as there are classes.  Hand-written: a dozen words of our own syntax.
+ * as there are classes and allow as often as wanted (its networks add up).
+ * Hand-written: a dozen words of our own syntax.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -21,10 +25,10 @@ static const struct {
 	const char *name;
 	enum cbar_sip_source src;
 } source_names[] = {
-	{"ruri", CBAR_SIP_SRC_RURI},
-	{"to", CBAR_SIP_SRC_TO},
-	{"from", CBAR_SIP_SRC_FROM},
-	{"pai", CBAR_SIP_SRC_PAI},
+    {"ruri", CBAR_SIP_SRC_RURI},
+    {"to", CBAR_SIP_SRC_TO},
+    {"from", CBAR_SIP_SRC_FROM},
+    {"pai", CBAR_SIP_SRC_PAI},
 };
 
 static bool word_is(const char *w, size_t n, const char *lit)
@@ -59,9 +63,86 @@ static bool sources(const char *v, size_t n, enum cbar_sip_source *src, unsigned
 	return true;
 }
 
+/* "10.1.0.0/16=intl-gateway" (no /: a host); false when malformed. */
+bool sip_ingress_parse(const char *s0, size_t len, struct sip_ingress *g)
+{
+	memset(g, 0, sizeof *g);
+	char s[160];
+	if (len >= sizeof s)
+		return false;
+	memcpy(s, s0, len);
+	s[len] = 0;
+	const char *eq = strchr(s, '=');
+	if (!eq || !eq[1] || strlen(eq + 1) >= sizeof g->name)
+		return false;
+	char net[64];
+	size_t nl = (size_t)(eq - s);
+	if (nl >= sizeof net)
+		return false;
+	memcpy(net, s, nl);
+	net[nl] = 0;
+	char *slash = strchr(net, '/');
+	long bits = -1;
+	if (slash) {
+		char *end;
+		*slash = 0;
+		bits = strtol(slash + 1, &end, 10);
+		if (*end || slash[1] == 0 || bits < 0)
+			return false;
+	}
+	struct sockaddr_in *a4 = (void *)&g->net;
+	struct sockaddr_in6 *a6 = (void *)&g->net;
+	if (inet_pton(AF_INET, net, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		if (bits > 32)
+			return false;
+		g->prefix = (uint8_t)(bits < 0 ? 32 : bits);
+	} else if (inet_pton(AF_INET6, net, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		if (bits > 128)
+			return false;
+		g->prefix = (uint8_t)(bits < 0 ? 128 : bits);
+	} else {
+		return false;
+	}
+	memcpy(g->name, eq + 1, strlen(eq + 1) + 1); /* fits: checked above */
+	return true;
+}
+
+/* "10.0.0.0/8,192.0.2.1" appended to l->allow; false with a message. */
+static bool allow_list(const char *v, size_t n, struct sip_listener_cfg *l, char *err,
+                       size_t errcap)
+{
+	size_t i = 0;
+	if (!n) {
+		snprintf(err, errcap, "allow: want CIDR[,CIDR...] (10.0.0.0/8,2001:db8::/32)");
+		return false;
+	}
+	while (i <= n) {
+		size_t j = i;
+		while (j < n && v[j] != ',')
+			j++;
+		if (l->nallow == SIP_ALLOW_MAX) {
+			snprintf(err, errcap, "allow: more than %d networks", SIP_ALLOW_MAX);
+			return false;
+		}
+		if (cbar__cidr_parse(v + i, j - i, &l->allow[l->nallow])) {
+			snprintf(
+			    err, errcap,
+			    "allow: '%.*s' is not a network (10.0.0.0/8, 192.0.2.1, 2001:db8::/32; "
+			    "no bit set past the prefix)",
+			    (int)(j - i > 48 ? 48 : j - i), v + i);
+			return false;
+		}
+		l->nallow++;
+		i = j + 1;
+	}
+	return true;
+}
+
 bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
-                       struct sip_ingress *ing, size_t cap, size_t *ning, char *err,
-                       size_t errcap, size_t *errat)
+                       struct sip_ingress *ing, size_t cap, size_t *ning, char *err, size_t errcap,
+                       size_t *errat)
 {
 	size_t i = 0, first_via = *ning;
 	bool seen_dir = false, seen_tp = false, seen_sub = false, seen_peer = false;
@@ -84,16 +165,18 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 		if (w == 0) {
 			socklen_t al;
 			if (cbar__addr_parse(v, n, &l->addr, &al)) {
-				snprintf(err, errcap, "'%.*s' is not a numeric ADDR:PORT", (int)(n > 64 ? 64 : n),
-				         v);
+				snprintf(err, errcap, "'%.*s' is not a numeric ADDR:PORT",
+				         (int)(n > 64 ? 64 : n), v);
 				return false;
 			}
 			continue;
 		}
 		const char *eq = memchr(v, '=', n);
 		if (!eq) {
-			snprintf(err, errcap, "'%.*s': want NAME=VALUE (direction, transport, "
-			                      "subscriber, peer, via, block, fail)", (int)(n > 64 ? 64 : n), v);
+			snprintf(err, errcap,
+			         "'%.*s': want NAME=VALUE (direction, transport, "
+			         "subscriber, peer, via, block, fail, roaming, allow)",
+			         (int)(n > 64 ? 64 : n), v);
 			return false;
 		}
 		size_t kn = (size_t)(eq - v), vn = n - kn - 1;
@@ -124,10 +207,11 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 			ok = sub ? sources(val, vn, l->sub_src, &l->nsub)
 			         : sources(val, vn, l->peer_src, &l->npeer);
 			if (!ok)
-				snprintf(err, errcap,
-				         "%s: want up to %d of ruri, to, from, pai, comma-separated, "
-				         "each once",
-				         sub ? "subscriber" : "peer", SIP_MAX_SOURCES);
+				snprintf(
+				    err, errcap,
+				    "%s: want up to %d of ruri, to, from, pai, comma-separated, "
+				    "each once",
+				    sub ? "subscriber" : "peer", SIP_MAX_SOURCES);
 		} else if (word_is(v, kn, "block")) {
 			seen = &seen_block;
 			ok = word_is(val, vn, "403") || word_is(val, vn, "603");
@@ -149,6 +233,8 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 			l->roaming = word_is(val, vn, "yes") ? CBAR_ROAMING_YES : CBAR_ROAMING_NO;
 			if (!ok)
 				snprintf(err, errcap, "roaming: want yes or no");
+		} else if (word_is(v, kn, "allow")) {
+			ok = allow_list(val, vn, l, err, errcap);
 		} else if (word_is(v, kn, "via")) {
 			ok = *ning < cap && sip_ingress_parse(val, vn, &ing[*ning]);
 			if (ok)
@@ -156,10 +242,13 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 			else if (*ning == cap)
 				snprintf(err, errcap, "via: more than %zu ingress classes", cap);
 			else
-				snprintf(err, errcap, "via: want CIDR=NAME (10.1.0.0/16=intl-gateway)");
+				snprintf(err, errcap,
+				         "via: want CIDR=NAME (10.1.0.0/16=intl-gateway)");
 		} else {
-			snprintf(err, errcap, "unknown option '%.*s' (direction, transport, subscriber, "
-			                      "peer, via, block, fail, roaming)", (int)(kn > 32 ? 32 : kn), v);
+			snprintf(err, errcap,
+			         "unknown option '%.*s' (direction, transport, subscriber, "
+			         "peer, via, block, fail, roaming, allow)",
+			         (int)(kn > 32 ? 32 : kn), v);
 			return false;
 		}
 		if (!ok)

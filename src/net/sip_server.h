@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "callbar/rules.h"
 #include "callbar/sip.h"
 
@@ -72,6 +73,9 @@ struct sip_ingress {
  * malformed. */
 bool sip_ingress_parse(const char *s, size_t len, struct sip_ingress *g);
 
+/* The networks a listener answers (allow=), at most this many. */
+#define SIP_ALLOW_MAX 32
+
 struct sip_listener_cfg {
 	struct sockaddr_storage addr; /* port 0: any free port (see sip_server_port) */
 	unsigned transports;          /* SIP_UDP | SIP_TCP */
@@ -88,6 +92,12 @@ struct sip_listener_cfg {
 	uint16_t country;             /* context for national numbers (CN) */
 	const struct sip_ingress *ingress; /* copied by sip_server_start() */
 	size_t ningress;
+	/* allow=: the sources this listener answers; nallow 0: any.  A UDP
+	 * datagram from elsewhere is dropped unread (no reply: an open UDP
+	 * listener reflects about twice what it is sent), a TCP connection
+	 * from elsewhere is closed at once; both are counted. */
+	struct cbar__cidr allow[SIP_ALLOW_MAX];
+	unsigned nallow;
 };
 
 struct sip_server_cfg {
@@ -109,7 +119,19 @@ struct sip_server_cfg {
 	/* TCP: close a connection after this many seconds without any event
 	 * from it (checked each second); 0: never. */
 	unsigned tcp_idle_s;
+	/* TCP: connections one source address may hold at once, over every
+	 * listener and worker (an IPv6 source counts by its /64, the least a
+	 * site is given); 0: SIP_TCP_PER_SOURCE. */
+	unsigned tcp_per_source;
+	/* TCP: connections the whole server may hold; 0: the descriptor limit
+	 * (RLIMIT_NOFILE at start) less SIP_FD_RESERVE, kept for the registry,
+	 * logs, reloads and HTTP.  A connection past either limit is closed at
+	 * once and counted. */
+	unsigned tcp_max;
 };
+
+#define SIP_TCP_PER_SOURCE 64
+#define SIP_FD_RESERVE 256
 
 /* Statuses counted one by one; anything else is counted as "other". */
 #define SIP_STATUS_MAP(X)                                                              \
@@ -137,6 +159,10 @@ struct sip_counters {
 	 * removed by the ACK filter, and receive-buffer overflows (summed by
 	 * sip_server_counters(), 0 in a worker's own counters) */
 	uint64_t udp_kernel_dropped;
+	uint64_t udp_refused_source;      /* datagrams from outside a listener's allow= */
+	uint64_t tcp_refused_not_allowed; /* connections from outside a listener's allow= */
+	uint64_t tcp_refused_per_source;  /* over tcp_per_source */
+	uint64_t tcp_refused_full;        /* over tcp_max */
 };
 
 /* The code of a status slot (0 for SIP_ST_OTHER). */
@@ -147,12 +173,14 @@ uint16_t sip_status_code(enum sip_status_slot s);
  *   ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]
  *             [subscriber=SRC,...] [peer=SRC,...] [via=CIDR=NAME]...
  *             [block=403|603] [fail=302|500] [roaming=yes|no]
+ *             [allow=CIDR[,CIDR...]]...
  * with SRC one of ruri, to, from, pai.  Sets addr, direction, transports
  * and the number sources of *l (the rest zero; sources not given: the
  * direction's defaults), block_status and fail_open when given (then
  * flagged in l->given); each via class is appended to ing[*ning] (at most
  * cap in all) and l->ingress points at this listener's (NULL when it has
- * none).  False with a message in err and the byte offset of the bad word
+ * none); allow= networks go to l->allow (at most SIP_ALLOW_MAX, over
+ * every allow= word).  False with a message in err and the byte offset of the bad word
  * in *errat.
  */
 bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,

@@ -22,8 +22,6 @@ struct field {
 };
 
 /* An event is voice or sms, in or out; an unlock's scope may be "any". */
-static const char *const service_names[] = {"voice", "sms", NULL};
-static const char *const direction_names[] = {"in", "out", NULL};
 static const char *const scope_service_names[] = {"voice", "sms", "any", NULL};
 static const char *const scope_direction_names[] = {"in", "out", "any", NULL};
 static const char *const level_names[] = {"", "self", "verified", NULL};
@@ -32,22 +30,6 @@ static const char *const level_names[] = {"", "self", "verified", NULL};
 #define SIZE(t, m) sizeof(((struct t *)0)->m)
 
 /* The fields of each body: what docs/api.md documents. */
-static const struct field decide_fields[] = {
-	{.name = "service", .kind = F_ENUM, .required = true, .off = OFF(decide_req, service),
-	 .names = service_names},
-	{.name = "direction", .kind = F_ENUM, .required = true, .off = OFF(decide_req, direction),
-	 .names = direction_names},
-	{.name = "subscriber", .kind = F_NUMBER, .required = true,
-	 .off = OFF(decide_req, subscriber)},
-	{.name = "peer", .kind = F_NUMBER, .required = true, .off = OFF(decide_req, peer)},
-	{.name = "at", .kind = F_TIME, .off = OFF(decide_req, at), .has = true,
-	 .has_off = OFF(decide_req, has_at)},
-	{.name = "roaming", .kind = F_BOOL, .off = OFF(decide_req, roaming)},
-	{.name = "ingress", .kind = F_TEXT, .off = OFF(decide_req, ingress),
-	 .size = SIZE(decide_req, ingress)},
-	{0},
-};
-
 static const struct field document_fields[] = {
 	{.name = "type", .kind = F_TEXT, .required = true, .off = OFF(unlock_req, doc_type),
 	 .size = SIZE(unlock_req, doc_type)},
@@ -173,7 +155,7 @@ static enum cbar_err set_field(const struct field *f, const json_t *v, void *out
 		                  e);
 	}
 	case F_TIME:
-		if (req_time_parse(s, len, (int64_t *)(void *)dst))
+		if (cbar_time_read(s, len, 0, CBAR_TIME_ZONED, (int64_t *)(void *)dst))
 			return fail(e, CBAR_BAD_TIME, c, f->name,
 			            "want an ISO 8601 time such as 2024-05-01T12:00:00+08:00");
 		return CBAR_OK;
@@ -268,11 +250,97 @@ static enum cbar_err parse_body(const struct cbar_numplan *np, uint16_t country,
 	return err;
 }
 
-enum cbar_err req_decide_parse(const struct cbar_numplan *np, uint16_t country, const char *body,
-                               size_t len, struct decide_req *out, struct req_error *e)
+/* The members of a decision body, in the order the event module reads
+ * them (the peer after the subscriber, in the subscriber's country). */
+enum dk { D_SERVICE, D_DIRECTION, D_SUBSCRIBER, D_PEER, D_AT, D_INGRESS, D_ROAMING, D_CARRIER,
+          D_REGION, D_COUNT };
+static const char *const decide_names[D_COUNT] = {
+	"service", "direction", "subscriber", "peer", "at", "ingress", "roaming", "carrier", "region"};
+static const bool decide_required[D_COUNT] = {true, true, true, true};
+
+/* The event module's error as the body's: the member's name (with the
+ * batch's "[3]." before it) and what is wrong. */
+static enum cbar_err event_fail(struct req_error *e, const struct ctx *c, const char *name,
+                                const struct cbar_event_error *ee)
 {
+	char msg[sizeof e->message];
+	snprintf(msg, sizeof msg, "%.23s%s: %.150s", c->prefix, name, ee->message);
+	return fail(e, ee->code, c, name, msg);
+}
+
+static enum cbar_err decide_object(const json_t *obj, const struct cbar_event_ctx *ec,
+                                   struct decide_req *out, struct ctx *c, struct req_error *e)
+{
+	const json_t *v[D_COUNT] = {0};
+	if (!json_is_object(obj))
+		return fail(e, CBAR_BAD_TYPE, c, NULL, "want a JSON object");
+	const char *key;
+	json_t *val;
+	/* Every key must be known: a misspelt optional field is an error, not
+	 * a silently ignored condition. */
+	json_object_foreach((json_t *)obj, key, val) {
+		int k = 0;
+		while (k < D_COUNT && strcmp(decide_names[k], key))
+			k++;
+		if (k == D_COUNT) {
+			char name[40];
+			snprintf(name, sizeof name, "%s", key);
+			return fail(e, CBAR_UNKNOWN_FIELD, c, name, "unknown field");
+		}
+		if (k == D_ROAMING ? !json_is_boolean(val) : !json_is_string(val))
+			return fail(e, CBAR_BAD_TYPE, c, decide_names[k],
+			            k == D_ROAMING ? "want true or false" : "want a string");
+		v[k] = val;
+	}
+	for (int k = 0; k < D_COUNT; k++)
+		if (decide_required[k] && !v[k])
+			return fail(e, CBAR_MISSING_FIELD, c, decide_names[k],
+			            "required field is missing");
+	struct cbar_event_in *in = &out->in;
+	struct cbar_event_error ee;
+	cbar_event_begin(in);
+#define STR(k) json_string_value(v[k]), json_string_length(v[k])
+	if (cbar_event_service(in, STR(D_SERVICE), &ee) ||
+	    cbar_event_direction(in, STR(D_DIRECTION), &ee) ||
+	    cbar_event_subscriber(in, ec, STR(D_SUBSCRIBER), &ee) ||
+	    cbar_event_peer(in, ec, STR(D_PEER), &ee))
+		return event_fail(e, c, ee.field, &ee);
+	if (v[D_AT]) {
+		if (cbar_event_time(in, ec, STR(D_AT), CBAR_TIME_ZONED, &ee))
+			return event_fail(e, c, "at", &ee);
+		out->has_at = true;
+	}
+	if (v[D_INGRESS]) {
+		size_t n = json_string_length(v[D_INGRESS]);
+		if (!n || n >= sizeof out->ingress ||
+		    cbar_event_ingress(in, json_string_value(v[D_INGRESS]), n, &ee))
+			return fail(e, CBAR_BAD_VALUE, c, "ingress",
+			            "want 1 to 64 of A-Z a-z 0-9 . _ - : + /");
+		memcpy(out->ingress, json_string_value(v[D_INGRESS]), n + 1);
+		in->ev.ingress = out->ingress;
+	}
+	if (v[D_ROAMING])
+		cbar_event_roaming(in, json_is_true(v[D_ROAMING]) ? "yes" : "no",
+		                   json_is_true(v[D_ROAMING]) ? 3 : 2, NULL);
+	if ((v[D_CARRIER] && cbar_event_carrier(in, STR(D_CARRIER), &ee)) ||
+	    (v[D_REGION] && cbar_event_region(in, ec, STR(D_REGION), &ee)))
+		return event_fail(e, c, ee.field, &ee);
+#undef STR
+	return CBAR_OK;
+}
+
+enum cbar_err req_decide_parse(const struct cbar_event_ctx *ec, const char *body, size_t len,
+                               struct decide_req *out, struct req_error *e)
+{
+	struct ctx c = {.np = ec->np, .country = ec->country};
 	memset(out, 0, sizeof *out);
-	return parse_body(np, country, body, len, decide_fields, out, e);
+	memset(e, 0, sizeof *e);
+	json_t *j = decode(body, len, &c, e);
+	if (!j)
+		return e->code;
+	enum cbar_err err = decide_object(j, ec, out, &c, e);
+	json_decref(j);
+	return err;
 }
 
 enum cbar_err req_unlock_parse(const struct cbar_numplan *np, uint16_t country, const char *body,
@@ -299,25 +367,24 @@ enum cbar_err req_keyword_parse(const struct cbar_numplan *np, uint16_t country,
 	return parse_body(np, country, body, len, keyword_fields, out, e);
 }
 
-static void batch_item(const struct cbar_numplan *np, uint16_t country, const json_t *j,
-                       size_t i,
+static void batch_item(const struct cbar_event_ctx *ec, const json_t *j, size_t i,
                        void (*each)(void *arg, size_t i, const struct decide_req *ev,
                                     const struct req_error *item_err),
                        void *arg)
 {
-	struct ctx c = {.np = np, .country = country};
+	struct ctx c = {.np = ec->np, .country = ec->country};
 	struct decide_req ev;
 	struct req_error ie = {0};
 	snprintf(c.prefix, sizeof c.prefix, "[%zu].", i);
 	memset(&ev, 0, sizeof ev);
-	if (parse_object(j, decide_fields, &ev, &c, &ie))
+	if (decide_object(j, ec, &ev, &c, &ie))
 		each(arg, i, NULL, &ie);
 	else
 		each(arg, i, &ev, NULL);
 }
 
-enum cbar_err req_batch_parse(const struct cbar_numplan *np, uint16_t country, const char *body,
-                              size_t len, size_t max,
+enum cbar_err req_batch_parse(const struct cbar_event_ctx *ec, const char *body, size_t len,
+                              size_t max,
                               void (*each)(void *arg, size_t i, const struct decide_req *ev,
                                            const struct req_error *item_err),
                               void *arg, bool *lines, struct req_error *e)
@@ -328,7 +395,7 @@ enum cbar_err req_batch_parse(const struct cbar_numplan *np, uint16_t country, c
 		k++;
 	*lines = !(k < len && body[k] == '[');
 	if (!*lines) {
-		struct ctx c = {.np = np, .country = country};
+		struct ctx c = {.np = ec->np, .country = ec->country};
 		json_t *j = decode(body, len, &c, e);
 		if (!j)
 			return e->code;
@@ -340,7 +407,7 @@ enum cbar_err req_batch_parse(const struct cbar_numplan *np, uint16_t country, c
 			return fail(e, CBAR_TOO_BIG, NULL, NULL, msg);
 		}
 		for (size_t i = 0; i < n; i++)
-			batch_item(np, country, json_array_get(j, i), i, each, arg);
+			batch_item(ec, json_array_get(j, i), i, each, arg);
 		json_decref(j);
 		return CBAR_OK;
 	}
@@ -372,12 +439,12 @@ enum cbar_err req_batch_parse(const struct cbar_numplan *np, uint16_t country, c
 			if (!strchr(" \t\r", body[at + q]) || !body[at + q])
 				blank = false;
 		if (!blank) {
-			struct ctx c = {.np = np, .country = country};
+			struct ctx c = {.np = ec->np, .country = ec->country};
 			struct req_error ie = {0};
 			snprintf(c.prefix, sizeof c.prefix, "[%zu].", i);
 			json_t *j = decode(body + at, ll, &c, &ie);
 			if (j) {
-				batch_item(np, country, j, i, each, arg);
+				batch_item(ec, j, i, each, arg);
 				json_decref(j);
 			} else {
 				each(arg, i, NULL, &ie);
@@ -403,85 +470,6 @@ int req_direction(const char *s)
 		if (!strcmp(s, scope_direction_names[i]))
 			return i;
 	return -1;
-}
-
-/* Read exactly n digits at *p (bounded); -1 when they are not there. */
-static int digits(const char *s, size_t len, size_t *p, unsigned n)
-{
-	int v = 0;
-	for (unsigned i = 0; i < n; i++, (*p)++) {
-		if (*p >= len || s[*p] < '0' || s[*p] > '9')
-			return -1;
-		v = v * 10 + (s[*p] - '0');
-	}
-	return v;
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-enum cbar_err req_time_parse(const char *s, size_t len, int64_t *out)
-{
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	size_t p = 0;
-	int y = digits(s, len, &p, 4);
-	if (y < 1970 || p >= len || s[p++] != '-')
-		return CBAR_BAD_TIME;
-	int mo = digits(s, len, &p, 2);
-	if (mo < 1 || mo > 12 || p >= len || s[p++] != '-')
-		return CBAR_BAD_TIME;
-	int d = digits(s, len, &p, 2);
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
-		return CBAR_BAD_TIME;
-	if (p >= len || (s[p] != 'T' && s[p] != 't'))
-		return CBAR_BAD_TIME;
-	p++;
-	int h = digits(s, len, &p, 2);
-	if (h < 0 || h > 23 || p >= len || s[p++] != ':')
-		return CBAR_BAD_TIME;
-	int mi = digits(s, len, &p, 2);
-	if (mi < 0 || mi > 59 || p >= len || s[p++] != ':')
-		return CBAR_BAD_TIME;
-	int sec = digits(s, len, &p, 2);
-	if (sec < 0 || sec > 60) /* 60: a leap second, counted as the next */
-		return CBAR_BAD_TIME;
-	if (p < len && (s[p] == '.' || s[p] == ',')) {
-		size_t f = ++p;
-		while (p < len && p - f < 9 && s[p] >= '0' && s[p] <= '9')
-			p++;
-		if (p == f)
-			return CBAR_BAD_TIME;
-	}
-	int off = 0;
-	if (p < len && (s[p] == 'Z' || s[p] == 'z')) {
-		p++;
-	} else if (p < len && (s[p] == '+' || s[p] == '-')) {
-		int sign = s[p++] == '-' ? -1 : 1;
-		int oh = digits(s, len, &p, 2);
-		if (p < len && s[p] == ':')
-			p++;
-		int om = digits(s, len, &p, 2);
-		/* Offsets in use run from -12:00 to +14:00; up to 18:00 accepted. */
-		if (oh < 0 || om < 0 || om > 59 || oh * 60 + om > 18 * 60)
-			return CBAR_BAD_TIME;
-		off = sign * (oh * 3600 + om * 60);
-	} else {
-		return CBAR_BAD_TIME; /* a time without a zone is ambiguous */
-	}
-	if (p != len)
-		return CBAR_BAD_TIME;
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
-	return CBAR_OK;
 }
 
 void unlock_req_wipe(struct unlock_req *u)

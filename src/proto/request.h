@@ -25,6 +25,7 @@
 
 #include "callbar/error.h"
 #include "callbar/number.h"
+#include "event.h"
 
 enum { REQ_VOICE = 0, REQ_SMS = 1 };
 enum { REQ_IN = 0, REQ_OUT = 1 };
@@ -41,16 +42,16 @@ struct req_error {
 	char message[200];
 };
 
-/* A decision event (DESIGN.md section 1). */
+/*
+ * A decision event, read by the shared event module (event.h): the body's
+ * fields service, direction, subscriber, peer, at (ISO 8601 with a zone),
+ * ingress, roaming (true/false), carrier and region.  in.ev points into the
+ * struct itself: do not copy it.
+ */
 struct decide_req {
-	uint8_t service;   /* REQ_VOICE, REQ_SMS */
-	uint8_t direction; /* REQ_IN, REQ_OUT */
-	struct cbar_number subscriber;
-	struct cbar_number peer;
-	bool has_at;
-	int64_t at;        /* UTC seconds; the daemon fills now when !has_at */
-	char ingress[REQ_TEXT_MAX + 1]; /* "" when not given */
-	uint8_t roaming;   /* "roaming": 0 not given, 1 false, 2 true (enum cbar_roaming) */
+	struct cbar_event_in in;
+	bool has_at; /* false: the daemon sets the time of the request */
+	char ingress[REQ_TEXT_MAX + 1]; /* "" when not given; in.ev.ingress points here */
 };
 
 /* PUT /v1/unlocks/{number}: the subscriber comes from the path. */
@@ -75,12 +76,14 @@ struct keyword_req {
 };
 
 /*
- * Parse a body of len bytes.  np and country are the numbering context
- * (country: a cbar_numplan_country() index).  Returns CBAR_OK and fills
- * *out, or the error code (also in e->code) with e filled.
+ * Parse a body of len bytes.  A decision is read in the event context c
+ * (the snapshot's: numbering plan, country, the rule file's zone); the
+ * other bodies take np and country (a cbar_numplan_country() index) for
+ * their subscriber.  Returns CBAR_OK and fills *out, or the error code
+ * (also in e->code) with e filled.
  */
-enum cbar_err req_decide_parse(const struct cbar_numplan *np, uint16_t country, const char *body,
-                               size_t len, struct decide_req *out, struct req_error *e);
+enum cbar_err req_decide_parse(const struct cbar_event_ctx *c, const char *body, size_t len,
+                               struct decide_req *out, struct req_error *e);
 enum cbar_err req_unlock_parse(const struct cbar_numplan *np, uint16_t country, const char *body,
                                size_t len, struct unlock_req *out, struct req_error *e);
 enum cbar_err req_keyword_parse(const struct cbar_numplan *np, uint16_t country,
@@ -95,8 +98,8 @@ enum cbar_err req_keyword_parse(const struct cbar_numplan *np, uint16_t country,
  * (e filled) only when the batch as a whole is malformed or holds more than
  * max events; then each() may have been called for earlier lines.
  */
-enum cbar_err req_batch_parse(const struct cbar_numplan *np, uint16_t country, const char *body,
-                              size_t len, size_t max,
+enum cbar_err req_batch_parse(const struct cbar_event_ctx *c, const char *body, size_t len,
+                              size_t max,
                               void (*each)(void *arg, size_t i, const struct decide_req *ev,
                                            const struct req_error *item_err),
                               void *arg, bool *lines, struct req_error *e);
@@ -111,9 +114,6 @@ enum cbar_err req_number(const struct cbar_numplan *np, uint16_t country, const 
 int req_service(const char *s);
 int req_direction(const char *s);
 
-/* ISO 8601 instant: 2024-05-01T12:00:00Z, with optional fraction and an
- * offset (+08:00, +0800, Z).  Years 1970-9999. */
-enum cbar_err req_time_parse(const char *s, size_t len, int64_t *out);
 
 void unlock_req_wipe(struct unlock_req *u);
 

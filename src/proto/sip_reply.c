@@ -346,6 +346,25 @@ enum cbar_err cbar_sip_reply_build(const struct cbar_sip_msg *m, const struct cb
 			puts_(&w, "\r\n");
 		}
 	}
+	/* A call let through says why too: the rule that allowed it, its
+	 * reason, and the unlock record that exempted it from a bar. */
+	if (r->status >= 300 && r->status < 400) {
+		if (r->rule) {
+			puts_(&w, CBAR_SIP_HDR_RULE ": ");
+			put_text(&w, r->rule, r->rule_len, false);
+			puts_(&w, "\r\n");
+		}
+		if (r->reason) {
+			puts_(&w, CBAR_SIP_HDR_REASON ": ");
+			put_text(&w, r->reason, r->reason_len, false);
+			puts_(&w, "\r\n");
+		}
+	}
+	if (r->unlock && r->status >= 300 && r->status < 700) {
+		puts_(&w, CBAR_SIP_HDR_UNLOCK ": ");
+		put_text(&w, r->unlock, r->unlock_len, false);
+		puts_(&w, "\r\n");
+	}
 	if (r->status == 405 || r->status == 501 ||
 	    (r->status == 200 && m->method == CBAR_SIP_OPTIONS))
 		puts_(&w, "Allow: " CBAR_SIP_ALLOW_METHODS "\r\n");

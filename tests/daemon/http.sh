@@ -193,7 +193,7 @@ promtool check metrics <metrics.txt >promtool.out 2>&1 || {
 	echo "FAIL promtool:"; cat promtool.out; fail=1
 }
 has metrics metrics.txt 'callbar_http_requests_total{route="/v1/decide",method="POST",status="200"} 3'
-has metrics metrics.txt 'callbar_decisions_total{verdict="block",service="voice",direction="out",rule="r2"}'
+has metrics metrics.txt 'callbar_decisions_total{verdict="block",service="voice",direction="out",rule="r2",front="http"}'
 has metrics metrics.txt 'callbar_http_requests_total{route="unmatched",method="other",status="404"} 2'
 has metrics metrics.txt 'callbar_http_requests_total{route="/v1/decide/batch",method="POST",status="413"} 2'
 has metrics metrics.txt "callbar_rules_info{sha256=\"$sha\"} 1"

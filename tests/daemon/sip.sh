@@ -49,11 +49,22 @@ has metrics body.json 'callbar_sip_answers_total{status="403"} 2'
 has metrics body.json 'callbar_sip_answers_total{status="302"} 2'
 # by rule, as HTTP decisions: the two blocks (UDP and TCP) by the Zhejiang
 # rule, the two calls let through after the unlock by the pilots' last rule
-has metrics body.json 'callbar_sip_decisions_total{verdict="block",service="voice",direction="out",rule="zj-cmcc-intl-voice-out"} 2'
-has metrics body.json 'callbar_sip_decisions_total{verdict="allow",service="voice",direction="out",rule="default"} 2'
+has metrics body.json 'callbar_decisions_total{verdict="block",service="voice",direction="out",rule="zj-cmcc-intl-voice-out",front="sip"} 2'
+has metrics body.json 'callbar_decisions_total{verdict="allow",service="voice",direction="out",rule="default",front="sip"} 2'
 # the two UDP calls' ACKs: dropped by the socket filter, counted by the kernel
 has metrics body.json 'callbar_sip_messages_total{event="udp_kernel_dropped"} 2'
+# the guards' counts are there from the start
+has metrics body.json 'callbar_sip_messages_total{event="udp_refused_source"} 0'
+has metrics body.json 'callbar_sip_tcp_connections_total{event="refused_per_source"} 0'
+has metrics body.json 'callbar_sip_tcp_connections_total{event="refused_full"} 0'
 promtool check metrics <body.json >promtool.out 2>&1 || { echo "FAIL promtool:"; cat promtool.out; fail=1; }
+# a second daemon on the same SIP port does not start (the kernel would
+# split the calls between the two): it names the address
+timeout 20 "$CB" serve --rules "$rules" --registry "sqlite:$PWD/reg4.db" --tokens tok \
+	--http 127.0.0.1:0 --sip "127.0.0.1:$sp" >clash.out 2>&1 &&
+	{ echo "FAIL: a second daemon started on SIP port $sp"; fail=1; }
+grep -q "address in use" clash.out && grep -qF "127.0.0.1:$sp" clash.out ||
+	{ echo "FAIL: no 'address in use' for SIP port $sp"; cat clash.out; fail=1; }
 stop_daemon
 # log.decision_log off (the default): no decision lines, no peer numbers
 # (the unlock's own line names its subscriber: a registry change, not a call)
@@ -63,7 +74,8 @@ hasnt no_decision_log serve.err '85291234567'
 # [sip] in a config: an `in` listener beside the `out` one, 603 on block,
 # 500 on error, the ingress class of the peer's network (loopback here);
 # two more listeners described in full (sip.listener): UDP only, numbers
-# from other headers, one with an ingress class of its own.
+# from other headers, one with an ingress class of its own, one answering
+# only the networks it allows (loopback among them).
 cat >sip.conf <<CONF
 [rules]
 file = $sc/ingress.rules
@@ -77,7 +89,8 @@ listen_in = 127.0.0.1:0
 block_status = 603
 fail_mode = 500
 ingress = 10.0.0.0/8=core,127.0.0.0/8=intl-gateway
-listener = 127.0.0.1:0 direction=in transport=udp subscriber=from peer=ruri block=403
+listener = 127.0.0.1:0 direction=in transport=udp subscriber=from peer=ruri block=403 allow=10.0.0.0/8,127.0.0.1/32
+tcp_per_source = 32
 listener = "127.0.0.1:0  direction=in transport=udp subscriber=from peer=ruri via=127.0.0.0/8=core"
 [log]
 decision_log = on

@@ -1,0 +1,13 @@
+/*
+ * callbar serve: the daemon's one public entry, for the command line.
+ * Everything else under src/daemon is the daemon's own.
+ */
+#ifndef CALLBAR_DAEMON_SERVE_H
+#define CALLBAR_DAEMON_SERVE_H
+
+/* Run the daemon with the arguments of `callbar serve` (argv[0] is
+ * "serve"); returns the exit status: 0 after a clean stop, 2 when it could
+ * not start. */
+int cbar_serve_main(int argc, char **argv);
+
+#endif

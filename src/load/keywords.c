@@ -1,0 +1,183 @@
+/* callbar: keyword text messages (keywords.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "keywords.h"
+#include "numplan_load.h"
+
+static const char builtin[] =
+	"service 10086 10010 10000 10099\n"
+	"1219 unlock all\n"
+	"1901 relock all\n"
+	"KTGJDX unlock sms\n";
+
+/* A small table of our own: split on blanks by hand, as the unlock file is. */
+static bool parse_table(const char *text, struct kw_table *t, struct cbar_diag *d)
+{
+	unsigned line = 0;
+	memset(t, 0, sizeof *t);
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		char buf[256], *save = NULL;
+		line++;
+		if (n >= sizeof buf) {
+			cbar_diag_set(d, CBAR_CONFIG, line, 1, "line too long");
+			return false;
+		}
+		memcpy(buf, p, n);
+		buf[n] = 0;
+		p += n + (nl != NULL);
+		char *hash = strchr(buf, '#');
+		if (hash)
+			*hash = 0;
+		char *w = strtok_r(buf, " \t\r", &save);
+		if (!w)
+			continue;
+		if (!strcmp(w, "service")) {
+			char *num;
+			while ((num = strtok_r(NULL, " \t\r", &save))) {
+				if (t->nservice == 16 || strlen(num) >= 16) {
+					cbar_diag_set(d, CBAR_CONFIG, line, 1,
+					              "at most 16 service numbers of 15 digits");
+					return false;
+				}
+				snprintf(t->service[t->nservice++], sizeof t->service[0], "%s", num);
+			}
+			continue;
+		}
+		char *act = strtok_r(NULL, " \t\r", &save), *sc = strtok_r(NULL, " \t\r", &save);
+		char *extra = strtok_r(NULL, " \t\r", &save);
+		if (!act || !sc || extra || strlen(w) >= KW_MAX || t->n == 64) {
+			cbar_diag_set(d, CBAR_CONFIG, line, 1,
+			              "want KEYWORD unlock|relock SCOPE (at most 64 keywords of %d "
+			              "bytes)",
+			              KW_MAX - 1);
+			return false;
+		}
+		struct kw *k = &t->kw[t->n];
+		if (!strcmp(act, "unlock"))
+			k->unlock = true;
+		else if (strcmp(act, "relock")) {
+			cbar_diag_set(d, CBAR_CONFIG, line, 1, "action '%s': want unlock or relock",
+			              act);
+			return false;
+		}
+		if (!(k->scope = cbar_store_scope_parse(sc))) {
+			cbar_diag_set(d, CBAR_CONFIG, line, 1,
+			              "scope '%s': want voice, sms, in, out, all...", sc);
+			return false;
+		}
+		snprintf(k->word, sizeof k->word, "%s", w);
+		t->n++;
+	}
+	if (!t->n || !t->nservice) {
+		cbar_diag_set(d, CBAR_CONFIG, line, 0, "no keywords or no service line");
+		return false;
+	}
+	return true;
+}
+
+bool kw_table_load(struct kw_table *t, const char *file, struct cbar_diag *d)
+{
+	char *text = NULL;
+	size_t len;
+	if (!file && !access(KW_DEFAULT_FILE, F_OK))
+		file = KW_DEFAULT_FILE;
+	if (d)
+		d->file = file ? file : "built-in keyword table";
+	if (file && !(text = read_file(file, 1 << 20, &len))) {
+		cbar_diag_set(d, CBAR_IO, 0, 0, "%s", strerror(errno));
+		return false;
+	}
+	bool ok = parse_table(text ? text : builtin, t, d);
+	free(text);
+	return ok;
+}
+
+bool kw_is_service(const struct kw_table *t, const char *to)
+{
+	for (unsigned i = 0; i < t->nservice; i++)
+		if (!strcmp(t->service[i], to))
+			return true;
+	return false;
+}
+
+const struct kw *kw_find(const struct kw_table *t, const char *text)
+{
+	size_t b = 0, e = strlen(text);
+	while (b < e && isspace((unsigned char)text[b]))
+		b++;
+	while (e > b && isspace((unsigned char)text[e - 1]))
+		e--;
+	if (e - b >= KW_MAX)
+		return NULL;
+	char word[KW_MAX];
+	memcpy(word, text + b, e - b);
+	word[e - b] = 0;
+	for (unsigned i = 0; i < t->n; i++)
+		if (!strcasecmp(t->kw[i].word, word))
+			return &t->kw[i];
+	return NULL;
+}
+
+void kw_unknown_answer(const struct kw_table *t, char *msg, size_t cap)
+{
+	char sc[64];
+	size_t n = (size_t)snprintf(msg, cap, "未能识别的指令。可用指令 / Unknown keyword. Valid "
+	                                      "keywords:");
+	for (unsigned i = 0; i < t->n && n < cap; i++)
+		n += (size_t)snprintf(msg + n, cap - n, " %s (%s %s)%s", t->kw[i].word,
+		                      t->kw[i].unlock ? "开通/unlock" : "关闭/relock",
+		                      cbar_store_scope_str(t->kw[i].scope, sc, sizeof sc),
+		                      i + 1 < t->n ? "," : "");
+}
+
+enum cbar_err kw_apply(struct cbar_store *st, const struct kw *k, uint64_t sub,
+                       const char *why, int64_t now, const char **result, char *msg,
+                       size_t cap, struct cbar_diag *d)
+{
+	char sc[64];
+	struct cbar_store_record rec;
+	enum cbar_err err;
+	cbar_store_scope_str(k->scope, sc, sizeof sc);
+	if (k->unlock) {
+		struct cbar_store_unlock_req req = {
+			.subscriber = sub,
+			.scope = k->scope,
+			.level = CBAR_STORE_SELF,
+			.channel = CBAR_STORE_CHANNEL_KEYWORD,
+			.now = now,
+		};
+		bool changed;
+		if ((err = cbar_store_unlock(st, &req, &rec, &changed, d)))
+			return err;
+		snprintf(msg, cap,
+		         "您的号码已开通国际及港澳台通信 (%s)。/ International calls and texts are now "
+		         "unlocked on your number (%s).",
+		         sc, sc);
+		*result = changed ? "unlocked" : "already-unlocked";
+		return CBAR_OK;
+	}
+	err = cbar_store_relock(st, sub, k->scope, "channel:keyword", why, now, &rec, d);
+	if (err == CBAR_STORE_NOTFOUND) {
+		snprintf(msg, cap, "%s",
+		         "您的号码未开通国际及港澳台通信。/ International calls and texts are "
+		         "not unlocked on your number.");
+		*result = "already-locked";
+		return CBAR_OK;
+	}
+	if (err)
+		return err;
+	snprintf(msg, cap,
+	         "您的号码已关闭国际及港澳台通信 (%s)。/ International calls and texts are now "
+	         "locked on your number (%s).",
+	         sc, sc);
+	*result = "relocked";
+	return CBAR_OK;
+}

@@ -1,0 +1,37 @@
+/* callbar: what the rule commands share: loading a rule file (with its list
+ * files) and an unlock file, reading times and events, printing verdicts. */
+#ifndef CALLBAR_RULES_LOAD_H
+#define CALLBAR_RULES_LOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "callbar/rules.h"
+#include "store/unlockset.h"
+
+/* Rule files and list files are at most this big. */
+#define RULES_MAX_FILE (256u << 20)
+
+/* The loader of list files named in a rule file (struct cbar_rules_loader,
+ * ctx unused): read relative to the rule file. */
+enum cbar_err rules_load_list(void *ctx, const char *rule_file, const char *path,
+                              size_t pathlen, char **text, size_t *len, struct cbar_diag *d);
+
+/* Compile the rule file at path; NULL after printing file:line:column, the
+ * line and a caret to stderr. */
+struct cbar_rules *rules_load(const struct cbar_numplan *np, const char *path);
+
+/* Print a compile error the way rules_load() does (text is the file). */
+void rules_print_diag(FILE *f, const char *text, size_t len, const struct cbar_diag *d);
+
+/* The unlock set of a file; NULL after printing the bad line. */
+struct cbar_unlockset *unlocks_load(const struct cbar_numplan *np, uint16_t country,
+                                    const char *path);
+
+/* The unlock set of the registry at url (sqlite:PATH, postgres://...): its
+ * active records, expired ones included (the decision compares expiry with
+ * the event's time); NULL after printing what went wrong. */
+struct cbar_unlockset *unlocks_from_registry(const char *url);
+
+#endif
