@@ -111,7 +111,9 @@ int cmd_token(int argc, char **argv)
 			fputs("callbar token create: --role and --name are required\n", stderr);
 			err = CBAR_INVAL;
 		} else if (role_parse(role) == ROLE_NONE) {
-			fprintf(stderr, "callbar token create: role '%s': want agent, supervisor, admin or gateway\n",
+			fprintf(stderr,
+			        "callbar token create: role '%s': want agent, supervisor, admin or "
+			        "gateway\n",
 			        role);
 			err = CBAR_INVAL;
 		} else if ((err = ts.ops->create(ts.ctx, name, role_parse(role), token, &d))) {

@@ -748,9 +748,9 @@ static void h_keyword(struct daemon *d, struct http_request *rq, struct req_ctx 
 	if (!err) {
 		const char *result = json_string_value(json_object_get(out, "result"));
 		bool known = result && strcmp(result, "unknown-keyword");
-		log_line(LOG_LV_INFO, "keyword", "{s:s,s:s,s:s,s:s}", "subscriber", k.subscriber.digits,
-		         "keyword", known ? k.keyword : "", "result", result ? result : "",
-		         "by", rc->who.name);
+		log_line(LOG_LV_INFO, "keyword", "{s:s,s:s,s:s,s:s}", "subscriber",
+		         k.subscriber.digits, "keyword", known ? k.keyword : "", "result",
+		         result ? result : "", "by", rc->who.name);
 	}
 	respond_hook(resp, err, out, &diag, 200);
 }

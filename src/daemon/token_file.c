@@ -42,7 +42,7 @@ struct tok_file {
 	char *path;
 	char *lockpath;
 	struct cbar_snapshot_slot slot; /* struct tok_list */
-	pthread_mutex_t reload; /* one reader of the file at a time */
+	pthread_mutex_t reload;         /* one reader of the file at a time */
 };
 
 static const char *const role_names[] = {
@@ -267,16 +267,19 @@ static void refresh(struct tok_file *tf)
 		if (l) {
 			l->st = now;
 			if (was_bad)
-				log_line(LOG_LV_INFO, "token file good again; its tokens are accepted",
+				log_line(LOG_LV_INFO,
+				         "token file good again; its tokens are accepted",
 				         "{s:s,s:I}", "file", tf->path, "tokens", (json_int_t)l->n);
 		} else if ((l = calloc(1, sizeof *l))) {
 			l->st = st;
 			if (d.line)
-				snprintf(l->bad, sizeof l->bad, "token file %s:%u: %s", tf->path, d.line,
-				         d.msg);
+				snprintf(l->bad, sizeof l->bad, "token file %s:%u: %s", tf->path,
+				         d.line, d.msg);
 			else
-				snprintf(l->bad, sizeof l->bad, "token file %s: %s", tf->path, d.msg);
-			log_line(LOG_LV_ERROR, "token file refused: no token is accepted until it is good",
+				snprintf(l->bad, sizeof l->bad, "token file %s: %s", tf->path,
+				         d.msg);
+			log_line(LOG_LV_ERROR,
+			         "token file refused: no token is accepted until it is good",
 			         "{s:s,s:i,s:s}", "file", tf->path, "line", d.line, "error", d.msg);
 		}
 		if (l && slot_swap(&tf->slot, l, tok_list_free)) {
@@ -407,7 +410,8 @@ static enum cbar_err tf_create(void *ctx, const char *name, enum role role,
 		return cbar_diag_set(d, CBAR_TOKEN_NAME, 0, 0,
 		                     "a name is 1 to %u of A-Z a-z 0-9 . _ - @", TOKEN_NAME_MAX);
 	if (role == ROLE_NONE)
-		return cbar_diag_set(d, CBAR_INVAL, 0, 0, "role must be agent, supervisor, admin or gateway");
+		return cbar_diag_set(d, CBAR_INVAL, 0, 0,
+		                     "role must be agent, supervisor, admin or gateway");
 	int lk = lock_take(tf, d);
 	if (lk < 0)
 		return CBAR_IO;

@@ -227,8 +227,9 @@ static json_t *decode(const char *body, size_t len, struct ctx *c, struct req_er
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (!j) {
 		unsigned code = (unsigned)json_error_code(&je);
-		const char *w = code < sizeof what / sizeof what[0] && what[code] ? what[code]
-		                                                                  : "malformed JSON";
+		const char *w = code < sizeof what / sizeof what[0] && what[code]
+		                    ? what[code]
+		                    : "malformed JSON";
 		char msg[sizeof e->message];
 		snprintf(msg, sizeof msg, "line %d column %d: %s", je.line, je.column, w);
 		fail(e, CBAR_BAD_JSON, c, NULL, msg);
