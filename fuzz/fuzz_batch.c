@@ -1,8 +1,9 @@
 /*
- * callbar fuzz target: callbar batch's records (src/cli/cmd_batch.c), the
- * CDR lines it reads from outside.  Any bytes, as CSV (a first line may be
- * a header naming the columns) or, when they begin with '{', as JSON
- * lines, decided against a small rule file with every kind of condition,
+ * callbar fuzz target: callbar batch's records, the CDR lines it reads
+ * from outside, cut by the CDR reader (src/proto/cdr.c) and decided and
+ * written by the record module (src/cli/batch_decide.c), linked alone.
+ * Any bytes, as CSV (a first line may be a header naming the columns) or,
+ * when they begin with '{', as JSON lines, decided against a small rule file with every kind of condition,
  * with --compare against a second one.  The counts must add up to the
  * lines that were records, and nothing may crash.
  */

@@ -38,7 +38,7 @@ ID2=440300199003071234
 # --- unlock, verified, then the limit per identity --------------------------
 t unlock 0 "$cb" unlock 13805710000 $R --doc-type cn-resident --doc "$ID1" --level verified \
 	--scope voice,sms --agent alice --channel shop
-has unlock out.txt "unlocked #1 +8613805710000 active scope=voice-in,voice-out,sms-in,sms-out level=verified channel=shop"
+has unlock out.txt "unlocked #2 +8613805710000 active scope=voice-in,voice-out,sms-in,sms-out level=verified channel=shop"
 has unlock out.txt "document=cn-resident"
 t unlock_json 0 "$cb" unlock "+86 138 0571 0001" $R --doc-type cn-resident --doc "$(echo $ID1 | tr X x)" \
 	--scope sms-in --agent bob --expires 2099-12-31 --json
@@ -51,7 +51,7 @@ echo "$ID2" >doc.txt
 t unlock_stdin 0 "$cb" unlock 13805710002 $R --doc-type cn-resident --doc - --agent bob <doc.txt
 # same subscriber again, nothing new: no change
 t again 0 "$cb" unlock 13805710000 $R --scope voice-in --channel keyword
-has again out.txt "already unlocked #1"
+has again out.txt "already unlocked #2"
 # a self unlock adds scope to a verified one: superseded, level kept
 t merge 0 "$cb" unlock 13805710002 $R --scope sms --channel keyword --json
 has merge out.txt '"level":"verified"'
@@ -133,7 +133,9 @@ has kw_badfile err.txt "kwbad.conf:2: action 'open'"
 
 # --- audit ------------------------------------------------------------------------
 t audit 0 "$cb" audit $R
-has audit out.txt "agent:alice unlock +8613805710000 #1"
+has audit out.txt "agent:alice unlock +8613805710000 #2"
+has audit_key out.txt " callbar key-bind"
+has audit_key out.txt "after:  key_id="
 has audit out.txt "relock"
 t audit_json 0 "$cb" audit $R --json --since 2000-01-01
 has audit_json out.txt '"prev_hash":"0000000000000000000000000000000000000000000000000000000000000000"'
@@ -191,6 +193,14 @@ done
 leakcheck 110105194912310021
 [ -z "${KEYFILE_MODE_CHECK:-}" ] || [ "$(stat -c %a "$KEY")" = 600 ] ||
 	{ echo "FAIL key mode: $(stat -c %a "$KEY")"; fail=1; }
+# The SQLite registry is the owner's alone whatever the umask (its -wal and
+# -shm follow the main file's mode: tests/test_store.c file_modes).
+if [ $BACKEND = sqlite ]; then
+	mkdir -p modes
+	(umask 000 && "$cb" unlock 13805719000 --registry sqlite:modes/m.db --channel api) >/dev/null ||
+		{ echo "FAIL modes: unlock"; fail=1; }
+	[ "$(stat -c %a modes/m.db)" = 600 ] || { echo "FAIL modes: m.db is $(stat -c %a modes/m.db)"; fail=1; }
+fi
 
 cd / && rm -rf "$work"
 [ $fail = 0 ] && echo "registry ($BACKEND): all passed"

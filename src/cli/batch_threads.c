@@ -69,7 +69,7 @@ struct pipeline {
 	FILE *in, *out;
 	size_t block;
 	bool jsonl;
-	struct colmap map; /* a CSV header's layout, set by the reader before
+	struct cbar_cdr_map map; /* a CSV header's layout, set by the reader before
 	                      the first chunk is handed out */
 	struct chunk *ring;
 	size_t nring;
@@ -165,7 +165,7 @@ static void *reader(void *arg)
 			size_t hl = nl ? (size_t)(nl - ck->in) : cut;
 			if (hl && ck->in[hl - 1] == '\r')
 				hl--;
-			if (!batch_header(ck->in, hl, &p->map))
+			if (!cbar_cdr_header(ck->in, hl, &p->map))
 				p->map.custom = false;
 		}
 		ck->seq = seq;
@@ -243,7 +243,7 @@ static bool wait_turn(struct chunk *ck)
  * The writer writes this chunk's rest only when it is decided, so the
  * bytes keep their order.  After a failure the chunk's output is dropped.
  */
-void chunk_spill(struct batch *b, const char *s, size_t n)
+static void chunk_spill(struct batch *b, const char *s, size_t n)
 {
 	struct chunk *ck = b->ck;
 	struct pipeline *p = ck->p;
@@ -278,7 +278,7 @@ void chunk_spill(struct batch *b, const char *s, size_t n)
 	b->on += n;
 }
 
-void chunk_report(struct batch *b, const char *msg)
+static void chunk_report(struct batch *b, const char *msg)
 {
 	struct chunk *ck = b->ck;
 	if (ck->nbad < MAX_REPORTS) {
@@ -288,6 +288,9 @@ void chunk_report(struct batch *b, const char *msg)
 	}
 	ck->nbad++;
 }
+
+/* How a worker's records (batch_decide.c) reach their chunk. */
+static const struct batch_chunk_ops chunk_ops = {.spill = chunk_spill, .report = chunk_report};
 
 /* The writer's part of a chunk: reports, output, progress.  b->line and
  * b->reports count the lines and reports before it. */
@@ -367,6 +370,7 @@ bool batch_threads(struct batch *b, FILE *in, unsigned threads)
 		w[i].b.out = NULL;
 		w[i].b.obuf = NULL;
 		w[i].b.progress = false;
+		w[i].b.ck_ops = &chunk_ops;
 		if (!tally_init(&w[i].b.t, nr, old_nr))
 			goto nomem;
 	}

@@ -10,6 +10,7 @@
 #include "callbar/civil.h"
 #include "callbar/data.h"
 #include "cli.h"
+#include "load/keyfile.h"
 #include "registry.h"
 
 #define CN_OFFSET (8 * 3600) /* rule dates are in China's time, UTC+8 */
@@ -21,9 +22,7 @@ void reg_init(struct reg *r, const char *cmd)
 	r->url = getenv("CALLBAR_REGISTRY");
 	if (!r->url || !*r->url)
 		r->url = REG_DEFAULT_URL;
-	r->keyfile = getenv("CALLBAR_KEY");
-	if (r->keyfile && !*r->keyfile)
-		r->keyfile = NULL;
+	r->keyfile = NULL; /* --key; else $CALLBAR_KEY, else beside the registry: keyfile.h */
 }
 
 static bool count(const char *s, unsigned *out)
@@ -116,26 +115,10 @@ bool reg_open(struct reg *r)
 bool reg_key(struct reg *r, struct cbar_key *key)
 {
 	struct cbar_diag d = {0};
-	char path[600], id[17];
-	enum cbar_err e;
-	bool create = false;
-	if (r->keyfile) {
-		snprintf(path, sizeof path, "%s", r->keyfile);
-	} else if (!strncmp(r->url, "sqlite:", 7)) {
-		const char *db = r->url + 7, *slash = strrchr(db, '/');
-		if (slash)
-			snprintf(path, sizeof path, "%.*s/callbar.key", (int)(slash - db), db);
-		else
-			snprintf(path, sizeof path, "callbar.key");
-		create = true;
-	} else {
-		fprintf(stderr, "callbar %s: a shared registry needs --key FILE (the same key on "
-		                "every node)\n",
-		        r->cmd);
-		return false;
-	}
-	if ((e = cbar_key_load(key, path, create, &d))) {
-		reg_fail(r, e, &d);
+	char id[17];
+	enum cbar_err e = cbar_key_find(r->keyfile, r->url, key, &d);
+	if (e) {
+		fprintf(stderr, "callbar %s: %s\n", r->cmd, d.msg);
 		return false;
 	}
 	cbar_key_id(key, id);

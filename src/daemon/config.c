@@ -89,6 +89,7 @@ void config_init(struct daemon_config *c)
 	c->sip_ack_filter = true;
 	c->sip_tcp_idle = 120;
 	c->sip_tcp_per_source = 64;
+	c->sip_fail = 1; /* 500, as sip-serve: docs/sip.md "Fail mode" says why */
 	c->decision_days = 30;
 }
 

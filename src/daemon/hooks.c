@@ -31,7 +31,9 @@
 #include "callbar/idcheck.h"
 #include "callbar/store.h"
 #include "hooks.h"
+#include "load/keyfile.h"
 #include "load/keywords.h"
+#include "log.h"
 #include "slot.h"
 #include "store/unlockview.h"
 
@@ -64,6 +66,8 @@ struct engine {
 	                               thread, or a route that just wrote */
 	int64_t head;               /* the change sequence followed so far
 	                               (under follow) */
+	int64_t broken_at;          /* the audit entry following stopped at,
+	                               0: none (under follow) */
 	atomic_bool store_ok;
 	atomic_size_t records;
 	atomic_bool stop;
@@ -174,14 +178,24 @@ static void follow_round(struct engine *e)
 {
 	struct changes c = {0};
 	struct cbar_diag d = {0};
+	struct cbar_store_unaudited u = {0};
 	int64_t head = e->head;
 	pthread_mutex_lock(&e->lock);
 	bool ok = store_up(e);
-	if (ok && cbar_store_changes(e->store, e->head, add_change, &c, &head, &d)) {
+	if (ok && cbar_store_changes(e->store, e->head, add_change, &c, &head, &u, &d)) {
 		store_down(e);
 		ok = false;
 	}
 	pthread_mutex_unlock(&e->lock);
+	/* Rows changed behind callbar's back are never applied: say so. */
+	if (u.rows)
+		log_line(LOG_LV_ERROR, "registry rows without a valid audit entry ignored",
+		         "{s:I,s:I,s:I}", "rows", (json_int_t)u.rows, "record", (json_int_t)u.id,
+		         "seq", (json_int_t)u.seq);
+	if (u.broken_at && u.broken_at != e->broken_at)
+		log_line(LOG_LV_ERROR, "registry audit chain broken: following stopped before it",
+		         "{s:I}", "entry", (json_int_t)u.broken_at);
+	e->broken_at = u.broken_at;
 	if (!ok || c.oom || c.n == 0) {
 		if (ok && !c.oom)
 			e->head = head;
@@ -549,33 +563,29 @@ static size_t hook_size(void *ctx)
 
 /* The document key: the file beside a SQLite registry (created on first
  * use, as `callbar unlock` does), or $CALLBAR_KEY. */
-static void load_key(struct engine *e)
+/* The document key, found as the command line finds it (load/keyfile.h):
+ * a key that is named and cannot be read, or one the registry refuses,
+ * stops the start; a shared registry without one named decides and
+ * serves, but refuses verified unlocks (503) and says so at start. */
+static enum cbar_err load_key(struct engine *e, struct cbar_diag *d)
 {
-	char path[600];
-	const char *env = getenv("CALLBAR_KEY");
-	bool create = false;
-	if (env) {
-		snprintf(path, sizeof path, "%s", env);
-	} else if (!strncmp(e->url, "sqlite:", 7)) {
-		const char *db = e->url + 7, *slash = strrchr(db, '/');
-		if (slash)
-			snprintf(path, sizeof path, "%.*s/callbar.key", (int)(slash - db), db);
-		else
-			snprintf(path, sizeof path, "callbar.key");
-		create = true;
-	} else {
-		return; /* a shared registry: verified unlocks need CALLBAR_KEY */
-	}
-	struct cbar_diag d = {0};
 	char id[17];
-	if (cbar_key_load(&e->key, path, create, &d))
-		return;
+	enum cbar_err err = cbar_key_find(NULL, e->url, &e->key, d);
+	if (err == CBAR_NOT_FOUND) {
+		fprintf(stderr, "callbar serve: %s: verified unlocks are refused until it is\n",
+		        d->msg);
+		d->msg[0] = '\0';
+		return CBAR_OK;
+	}
+	if (err)
+		return err;
 	cbar_key_id(&e->key, id);
-	if (cbar_store_bind_key(e->store, id, &d)) {
+	if ((err = cbar_store_bind_key(e->store, id, d))) {
 		cbar_key_release(&e->key);
-		return;
+		return err;
 	}
 	e->have_key = true;
+	return CBAR_OK;
 }
 
 /* The embedded default keeps its SQLite file under var/: make the folder
@@ -617,7 +627,8 @@ enum cbar_err hooks_install(struct daemon_hooks *h, const char *registry_url,
 		atomic_store(&e->store_ok, true);
 		if ((err = cbar_store_foreach_active(e->store, cbar_unlockset_add_active, base->set, &e->head, d)))
 			goto fail;
-		load_key(e);
+		if ((err = load_key(e, d)))
+			goto fail;
 		struct cbar_diag kd = {0};
 		if (!kw_table_load(&e->keywords, NULL, &kd)) {
 			err = cbar_diag_set(d, CBAR_CONFIG, kd.line, kd.column, "%s: %s", kd.file,

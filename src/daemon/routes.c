@@ -428,8 +428,10 @@ static double since_s(const struct timespec *t0)
 }
 
 /* One event read from a body: decided, counted and logged on the shared
- * path, its verdict written into b.  Inside the snapshot's read section. */
-static void decide_one(struct daemon *d, const struct daemon_snapshot *s, struct decide_req *rq,
+ * path, its verdict written into b.  Inside the snapshot's read section.
+ * An event whose subscriber could not be read is answered with that error
+ * (false) unless it was an emergency call, allowed whoever makes it. */
+static bool decide_one(struct daemon *d, const struct daemon_snapshot *s, struct decide_req *rq,
                        struct cbar_buf *b)
 {
 	struct cbar_verdict v;
@@ -441,7 +443,10 @@ static void decide_one(struct daemon *d, const struct daemon_snapshot *s, struct
 	metric_observe(&m_decision_duration, metric_series(&m_decision_duration, NULL),
 	               since_s(&t0));
 	daemon_record(s, DAEMON_FRONT_HTTP, &rq->in.ev, &v);
+	if (rq->in.sub_err && v.decision != CBAR_ALLOW)
+		return false;
 	cbar_verdict_json(b, &v, NULL);
+	return true;
 }
 
 /* A body's error as the error object of an answer, into b. */
@@ -476,8 +481,10 @@ static void h_decide(struct daemon *d, struct http_request *rq, struct req_ctx *
 	/* The body is read in the snapshot's context (its zone, its country). */
 	struct cbar_event_ctx ec = s ? snapshot_event_ctx(s) : (struct cbar_event_ctx){0};
 	enum cbar_err err = s ? req_decide_parse(&ec, rq->body, rq->body_len, &ev, &e) : CBAR_OK;
-	if (s && !err)
-		decide_one(d, s, &ev, &b);
+	if (s && !err && !decide_one(d, s, &ev, &b)) {
+		e = ev.sub_error;
+		err = e.code;
+	}
 	slot_read_end();
 	if (!s)
 		respond_error(resp, 503, CBAR_UNAVAILABLE, NULL, "no rules loaded");
@@ -506,7 +513,9 @@ static void batch_each(void *arg, size_t i, const struct decide_req *ev,
 	} else {
 		/* ev is the parser's, alive for this call: its event is ours to
 		 * time and decide. */
-		decide_one(w->d, w->s, (struct decide_req *)(uintptr_t)ev, &w->b);
+		struct decide_req *rq = (struct decide_req *)(uintptr_t)ev;
+		if (!decide_one(w->d, w->s, rq, &w->b))
+			error_into(&w->b, &rq->sub_error);
 	}
 }
 

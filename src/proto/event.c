@@ -65,7 +65,21 @@ enum cbar_err cbar_event_subscriber(struct cbar_event_in *in, const struct cbar_
 {
 	enum cbar_err err = number(c, c->country, s, len, "subscriber", &in->sub, e);
 	in->has_sub = !err;
+	in->sub_err = err;
+	in->ev.subscriber = err ? NULL : &in->sub;
 	return err;
+}
+
+/* "anonymous" in any case, as switches write a withheld caller ID. */
+static bool anonymous(const char *s, size_t len)
+{
+	static const char w[] = "anonymous";
+	if (len != sizeof w - 1)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((s[i] | 0x20) != w[i])
+			return false;
+	return true;
 }
 
 enum cbar_err cbar_event_peer(struct cbar_event_in *in, const struct cbar_event_ctx *c,
@@ -75,7 +89,26 @@ enum cbar_err cbar_event_peer(struct cbar_event_in *in, const struct cbar_event_
 	 * where the subscriber lives (a shared code such as +1 has no country:
 	 * then the operator's). */
 	uint16_t ctx = in->has_sub && in->sub.country ? in->sub.country : c->country;
-	return number(c, ctx, s, len, "peer", &in->peer, e);
+	if (in->ev.direction == CBAR_IN && (!len || anonymous(s, len))) {
+		in->ev.peer = NULL; /* a withheld caller: unknown, not an error */
+		return CBAR_OK;
+	}
+	enum cbar_err err = number(c, ctx, s, len, "peer", &in->peer, e);
+	in->ev.peer = err ? NULL : &in->peer;
+	return err;
+}
+
+enum cbar_err cbar_event_caller_id(struct cbar_event_in *in, const struct cbar_event_ctx *c,
+                                   const char *s, size_t len, struct cbar_event_error *e)
+{
+	if (in->ev.direction == CBAR_IN) {
+		if (!s || cbar_event_peer(in, c, s, len, NULL))
+			in->ev.peer = NULL;
+		return CBAR_OK;
+	}
+	if (!s)
+		return fail(e, CBAR_SIP_NO_NUMBER, "peer", "the request carries no called number");
+	return cbar_event_peer(in, c, s, len, e);
 }
 
 enum cbar_err cbar_event_time(struct cbar_event_in *in, const struct cbar_event_ctx *c,

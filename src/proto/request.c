@@ -302,9 +302,11 @@ static enum cbar_err decide_object(const json_t *obj, const struct cbar_event_ct
 	cbar_event_begin(in);
 #define STR(k) json_string_value(v[k]), json_string_length(v[k])
 	if (cbar_event_service(in, STR(D_SERVICE), &ee) ||
-	    cbar_event_direction(in, STR(D_DIRECTION), &ee) ||
-	    cbar_event_subscriber(in, ec, STR(D_SUBSCRIBER), &ee) ||
-	    cbar_event_peer(in, ec, STR(D_PEER), &ee))
+	    cbar_event_direction(in, STR(D_DIRECTION), &ee))
+		return event_fail(e, c, ee.field, &ee);
+	if (cbar_event_subscriber(in, ec, STR(D_SUBSCRIBER), &ee))
+		event_fail(&out->sub_error, c, ee.field, &ee);
+	if (cbar_event_peer(in, ec, STR(D_PEER), &ee))
 		return event_fail(e, c, ee.field, &ee);
 	if (v[D_AT]) {
 		if (cbar_event_time(in, ec, STR(D_AT), CBAR_TIME_ZONED, &ee))

@@ -51,6 +51,10 @@ struct req_error {
 struct decide_req {
 	struct cbar_event_in in;
 	bool has_at; /* false: the daemon sets the time of the request */
+	/* in.sub_err set: the subscriber could not be read, and this is why;
+	 * the event is still decided (an emergency call passes), and the
+	 * error answered unless the verdict is allow. */
+	struct req_error sub_error;
 	char ingress[REQ_TEXT_MAX + 1]; /* "" when not given; in.ev.ingress points here */
 };
 
