@@ -161,8 +161,8 @@ cmp -s a.txt b.txt || { echo "FAIL roundtrip: exports differ"; diff a.txt b.txt;
   echo '11,+8613805719997,"all,self,active'; } >bad.csv
 reg_reset2
 t import_bad 2 "$cb" import bad.csv --registry "$REG2" --key "$KEY"
-has import_bad err.txt "bad.csv:3: rejected: doc_hash"
-has import_bad err.txt "bad.csv:4: rejected: subscriber"
+has import_bad err.txt "bad.csv:3:11: rejected: doc_hash"
+has import_bad err.txt "bad.csv:4:2: rejected: subscriber"
 has import_bad err.txt "bad.csv:5:"
 has import_bad err.txt "nothing imported"
 t import_bad_none 0 "$cb" status 13805719997 --registry "$REG2" --key "$KEY"

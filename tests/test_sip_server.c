@@ -32,6 +32,34 @@
 #include "net/fd_limit.h"
 #include "net/sip_server.h"
 
+
+/* The server's calls with their errors as text, for the checks below (the
+ * API gives a struct cbar_diag: CBAR_CONFIG with the word's column, or
+ * CBAR_SIP_START). */
+static bool spec_ok(const char *s, size_t len, struct sip_listener_cfg *l,
+                    struct sip_ingress *ing, size_t cap, size_t *ning, char *err, size_t errcap,
+                    size_t *at)
+{
+	struct cbar_diag d = {0};
+	enum cbar_err e = sip_listener_spec(s, len, l, ing, cap, ning, &d);
+	snprintf(err, errcap, "%s", d.msg);
+	*at = d.column ? d.column - 1 : 0;
+	if (e && (e != CBAR_CONFIG || !d.column))
+		fail_msg("'%.*s': error %s without a column", (int)len, s, cbar_err_name(e));
+	return e == CBAR_OK;
+}
+
+static int start_srv(const struct sip_server_cfg *cfg, struct sip_server **out, char *err,
+                     size_t cap)
+{
+	struct cbar_diag d = {0};
+	enum cbar_err e = sip_server_start(cfg, out, &d);
+	snprintf(err, cap, "%s", d.msg);
+	if (e && e != CBAR_SIP_START && e != CBAR_NOMEM)
+		fail_msg("sip_server_start: error %s", cbar_err_name(e));
+	return e ? -1 : 0;
+}
+
 static struct cbar_numplan *np;
 static struct sip_server *srv;
 static uint16_t port;
@@ -117,7 +145,7 @@ static int setup(void **state)
 	                             .decider = {toy_decide, NULL, toy_enter, toy_leave}, .fixed_time = 1655251200,
 	                             .ack_filter = true};
 	char err[256];
-	assert_int_equal(sip_server_start(&cfg, &srv, err, sizeof err), 0);
+	assert_int_equal(start_srv(&cfg, &srv, err, sizeof err), 0);
 	port = sip_server_port(srv, 0);
 	assert_true(port != 0);
 	assert_int_equal(sip_server_workers(srv), 2);
@@ -360,7 +388,7 @@ static struct sip_server *own_server_allow(unsigned transports, struct sip_serve
 	cfg.decider = (struct sip_decider){toy_decide, NULL, toy_enter, toy_leave};
 	struct sip_server *s2;
 	char err[256];
-	assert_int_equal(sip_server_start(&cfg, &s2, err, sizeof err), 0);
+	assert_int_equal(start_srv(&cfg, &s2, err, sizeof err), 0);
 	*a = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(sip_server_port(s2, 0))};
 	inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
 	return s2;
@@ -441,7 +469,7 @@ static void listener_spec(void **state)
 	char err[160];
 	const char *s = "  10.0.0.1:5070\tdirection=in transport=tcp subscriber=ruri,to,pai "
 	                "peer=from via=10.1.0.0/16=gw via=10.2.0.0/16=core block=603 fail=302 roaming=yes";
-	assert_true(sip_listener_spec(s, strlen(s), &l, ing, 3, &ning, err, sizeof err, &at));
+	assert_true(spec_ok(s, strlen(s), &l, ing, 3, &ning, err, sizeof err, &at));
 	assert_int_equal(l.addr.ss_family, AF_INET);
 	assert_int_equal(ntohs(((struct sockaddr_in *)(void *)&l.addr)->sin_port), 5070);
 	assert_int_equal(l.direction, CBAR_IN);
@@ -461,7 +489,7 @@ static void listener_spec(void **state)
 	assert_int_equal(l.given, SIP_GIVEN_BLOCK | SIP_GIVEN_FAIL);
 	assert_int_equal(l.roaming, CBAR_ROAMING_YES);
 	/* the address alone: out, UDP and TCP, default sources, no via */
-	assert_true(sip_listener_spec("[::1]:5060", 10, &l, ing, 3, &ning, err, sizeof err, &at));
+	assert_true(spec_ok("[::1]:5060", 10, &l, ing, 3, &ning, err, sizeof err, &at));
 	assert_int_equal(l.addr.ss_family, AF_INET6);
 	assert_int_equal(l.direction, CBAR_OUT);
 	assert_int_equal(l.transports, SIP_UDP | SIP_TCP);
@@ -472,7 +500,7 @@ static void listener_spec(void **state)
 	assert_int_equal(l.nallow, 0);
 	/* allow=: comma lists, repeatable, adding up to SIP_ALLOW_MAX */
 	const char *al = "10.0.0.5:5060 allow=10.0.0.0/8,192.0.2.1 transport=udp allow=2001:db8::/32";
-	assert_true(sip_listener_spec(al, strlen(al), &l, ing, 3, &ning, err, sizeof err, &at));
+	assert_true(spec_ok(al, strlen(al), &l, ing, 3, &ning, err, sizeof err, &at));
 	assert_int_equal(l.nallow, 3);
 	assert_int_equal(l.allow[0].bits, 8);
 	assert_int_equal(l.allow[1].bits, 32);
@@ -480,7 +508,7 @@ static void listener_spec(void **state)
 	char many[2048] = "10.0.0.5:5060";
 	for (int i = 0; i <= SIP_ALLOW_MAX; i++)
 		snprintf(many + strlen(many), sizeof many - strlen(many), " allow=10.0.%d.0/24", i);
-	assert_false(sip_listener_spec(many, strlen(many), &l, ing, 3, &ning, err, sizeof err, &at));
+	assert_false(spec_ok(many, strlen(many), &l, ing, 3, &ning, err, sizeof err, &at));
 	assert_non_null(strstr(err, "allow: more than 32 networks"));
 	assert_int_equal(at, strlen(many) - strlen("allow=10.0.32.0/24"));
 	static const struct {
@@ -516,7 +544,7 @@ static void listener_spec(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		ning = 2; /* two taken: room for one more via */
 		err[0] = 0;
-		bool ok = sip_listener_spec(bad[i].spec, strlen(bad[i].spec), &l, ing, 3, &ning, err,
+		bool ok = spec_ok(bad[i].spec, strlen(bad[i].spec), &l, ing, 3, &ning, err,
 		                            sizeof err, &at);
 		if (ok || at != bad[i].at || !strstr(err, bad[i].msg))
 			fail_msg("'%s': ok %d at %zu err '%s'", bad[i].spec, ok, at, err);
@@ -537,7 +565,7 @@ static int try_start(const char *host, uint16_t p, unsigned transports, char *er
 	                             .decider = {toy_decide, NULL, toy_enter, toy_leave}};
 	struct sip_server *s2;
 	err[0] = 0;
-	if (sip_server_start(&cfg, &s2, err, cap))
+	if (start_srv(&cfg, &s2, err, cap))
 		return -1;
 	sip_server_stop(s2);
 	return 0;

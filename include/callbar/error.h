@@ -97,7 +97,8 @@
 	X(FORBIDDEN, 146, "the token's role may not do this")                   \
 	X(NO_ROUTE, 147, "no such resource")                                    \
 	X(METHOD, 148, "method not allowed on this resource")                   \
-	X(RELOAD, 149, "the rule file failed to load; the old rules stay")
+	X(RELOAD, 149, "the rule file failed to load; the old rules stay")      \
+	X(SIP_START, 160, "the SIP server could not start")
 
 enum cbar_err {
 #define CBAR__ERR_ENUM(name, code, msg) CBAR_##name = code,

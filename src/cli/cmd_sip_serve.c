@@ -183,16 +183,15 @@ int cmd_sip_serve(int argc, char **argv)
 			nls++;
 			break;
 		case 'L': {
-			char e[160];
-			size_t pos;
 			if (nls == MAX_LISTENERS) {
 				fprintf(stderr, "callbar sip-serve: at most %d listeners\n", MAX_LISTENERS);
 				return CLI_BAD;
 			}
-			if (!sip_listener_spec(optarg, strlen(optarg), &ls[nls], ling, MAX_INGRESS, &nling,
-			                       e, sizeof e, &pos)) {
-				fprintf(stderr, "callbar sip-serve: --listener '%s': at byte %zu: %s\n", optarg,
-				        pos + 1, e);
+			struct cbar_diag ld = {0};
+			if (sip_listener_spec(optarg, strlen(optarg), &ls[nls], ling, MAX_INGRESS, &nling,
+			                      &ld)) {
+				fprintf(stderr, "callbar sip-serve: --listener '%s': at byte %u: %s\n", optarg,
+				        ld.column, ld.msg);
 				return CLI_BAD;
 			}
 			nls++;
@@ -296,9 +295,9 @@ int cmd_sip_serve(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	cbar__fd_limit_raise(); /* the TCP connection cap is the limit less a reserve */
-	char err[256];
-	if (sip_server_start(&cfg, &srv, err, sizeof err)) {
-		fprintf(stderr, "callbar sip-serve: %s\n", err);
+	struct cbar_diag sd = {0};
+	if (sip_server_start(&cfg, &srv, &sd)) {
+		fprintf(stderr, "callbar sip-serve: %s\n", sd.msg);
 		goto out;
 	}
 	for (size_t i = 0; i < nls; i++) {

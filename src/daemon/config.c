@@ -183,20 +183,19 @@ static enum cbar_err set_value(struct daemon_config *c, const struct key *k, con
 		struct config_specs *cs = (struct config_specs *)(void *)field;
 		struct sip_listener_cfg l;
 		struct sip_ingress ing[CONFIG_SPECS_MAX];
-		size_t ning = 0, at = 0;
-		char msg[160];
+		size_t ning = 0;
 		if (cs->n == CONFIG_SPECS_MAX)
 			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: more than %d lines",
 			                     k->section, k->name, CONFIG_SPECS_MAX);
 		if (vlen >= CONFIG_SPEC_LEN)
 			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: longer than %d bytes",
 			                     k->section, k->name, CONFIG_SPEC_LEN - 1);
-		if (!sip_listener_spec(v, vlen, &l, ing, CONFIG_SPECS_MAX, &ning, msg, sizeof msg,
-		                       &at)) {
+		struct cbar_diag ld = {0};
+		if (sip_listener_spec(v, vlen, &l, ing, CONFIG_SPECS_MAX, &ning, &ld)) {
 			enum cbar_err e = cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: %s", k->section,
-			                                k->name, msg);
+			                                k->name, ld.msg);
 			if (d)
-				d->column = (unsigned)at; /* added to the value's column */
+				d->column = ld.column - 1; /* added to the value's column */
 			return e;
 		}
 		memcpy(cs->v[cs->n++], v, vlen + 1);

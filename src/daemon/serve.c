@@ -251,11 +251,10 @@ static bool start_sip(struct daemon *d)
 	}
 	const struct config_specs *cs = &d->cfg.sip_listeners;
 	for (unsigned i = 0; i < cs->n; i++) {
-		char msg[160];
-		size_t at;
-		if (!sip_listener_spec(cs->v[i], strlen(cs->v[i]), &l[nl], ling, SIP_INGRESS_MAX,
-		                       &nling, msg, sizeof msg, &at)) {
-			fprintf(stderr, "callbar serve: sip.listener '%s': %s\n", cs->v[i], msg);
+		struct cbar_diag ld = {0};
+		if (sip_listener_spec(cs->v[i], strlen(cs->v[i]), &l[nl], ling, SIP_INGRESS_MAX,
+		                      &nling, &ld)) {
+			fprintf(stderr, "callbar serve: sip.listener '%s': %s\n", cs->v[i], ld.msg);
 			return false;
 		}
 		nl++;
@@ -273,9 +272,9 @@ static bool start_sip(struct daemon *d)
 		.tcp_idle_s = d->cfg.sip_tcp_idle,
 		.tcp_per_source = d->cfg.sip_tcp_per_source,
 	};
-	char err[256];
-	if (sip_server_start(&sc, &d->sip, err, sizeof err)) {
-		fprintf(stderr, "callbar serve: sip: %s\n", err);
+	struct cbar_diag sd = {0};
+	if (sip_server_start(&sc, &d->sip, &sd)) {
+		fprintf(stderr, "callbar serve: sip: %s\n", sd.msg);
 		return false;
 	}
 	for (size_t i = 0; i < nl; i++) {

@@ -140,9 +140,9 @@ static bool allow_list(const char *v, size_t n, struct sip_listener_cfg *l, char
 	return true;
 }
 
-bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
-                       struct sip_ingress *ing, size_t cap, size_t *ning, char *err, size_t errcap,
-                       size_t *errat)
+static bool listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
+                          struct sip_ingress *ing, size_t cap, size_t *ning, char *err,
+                          size_t errcap, size_t *errat)
 {
 	size_t i = 0, first_via = *ning;
 	bool seen_dir = false, seen_tp = false, seen_sub = false, seen_peer = false;
@@ -285,4 +285,15 @@ void sip_listener_defaults(struct sip_listener_cfg *l, uint16_t block_status, bo
 		l->ingress = ing;
 		l->ningress = ning;
 	}
+}
+
+enum cbar_err sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
+                                struct sip_ingress *ing, size_t cap, size_t *ning,
+                                struct cbar_diag *d)
+{
+	char msg[sizeof d->msg];
+	size_t at = 0;
+	if (listener_spec(s, len, l, ing, cap, ning, msg, sizeof msg, &at))
+		return CBAR_OK;
+	return cbar_diag_set(d, CBAR_CONFIG, 0, (unsigned)at + 1, "%s", msg);
 }

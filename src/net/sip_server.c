@@ -217,7 +217,7 @@ static unsigned tcp_max_of_limit(void)
 	return (unsigned)(n >= 2 * SIP_FD_RESERVE ? n - SIP_FD_RESERVE : n / 2);
 }
 
-int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, char *err,
+static int server_start(const struct sip_server_cfg *cfg, struct sip_server **out, char *err,
                      size_t errcap)
 {
 	*out = NULL;
@@ -389,4 +389,15 @@ void sip_server_stop(struct sip_server *s)
 	cbar__sip_tcp_admit_release(&s->admit);
 	pthread_mutex_destroy(&s->kdrop_lock);
 	free(s);
+}
+
+enum cbar_err sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out,
+                               struct cbar_diag *d)
+{
+	char msg[sizeof d->msg];
+	msg[0] = '\0';
+	if (!server_start(cfg, out, msg, sizeof msg))
+		return CBAR_OK;
+	return cbar_diag_set(d, strcmp(msg, "out of memory") ? CBAR_SIP_START : CBAR_NOMEM, 0, 0,
+	                     "%s", msg);
 }

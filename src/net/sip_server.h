@@ -180,12 +180,12 @@ uint16_t sip_status_code(enum sip_status_slot s);
  * flagged in l->given); each via class is appended to ing[*ning] (at most
  * cap in all) and l->ingress points at this listener's (NULL when it has
  * none); allow= networks go to l->allow (at most SIP_ALLOW_MAX, over
- * every allow= word).  False with a message in err and the byte offset of the bad word
- * in *errat.
+ * every allow= word).  CBAR_OK, or CBAR_CONFIG with d's message and column
+ * (1-based: the byte of the bad word) set.
  */
-bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
-                       struct sip_ingress *ing, size_t cap, size_t *ning, char *err,
-                       size_t errcap, size_t *errat);
+enum cbar_err sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
+                                struct sip_ingress *ing, size_t cap, size_t *ning,
+                                struct cbar_diag *d);
 
 /* The global settings for what l's description did not give itself: the
  * block status (403 or 603), the fail mode, the ingress classes (when it
@@ -198,11 +198,12 @@ struct sip_server;
 /*
  * Bind every listener (UDP and/or TCP, one socket per worker each) and start
  * the workers.  A listener asking for port 0 gets one free port shared by
- * its UDP and TCP sockets and every worker.  On failure returns -1 with a
- * message in err (nothing left running or open) and *out NULL.
+ * its UDP and TCP sockets and every worker.  On failure returns
+ * CBAR_SIP_START (CBAR_NOMEM when memory ran short) with d's message set,
+ * nothing left running or open, and *out NULL.
  */
-int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, char *err,
-                     size_t errcap);
+enum cbar_err sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out,
+                               struct cbar_diag *d);
 
 /* The port listener i is bound to (after port 0 was resolved). */
 uint16_t sip_server_port(const struct sip_server *s, size_t i);
