@@ -66,6 +66,11 @@ struct metric_family m_registry_records = {
 struct metric_family m_store_up = {
 	.name = "callbar_store_up", .help = "1 when the registry store answers, 0 when it does not.",
 	.type = METRIC_GAUGE, LOCK};
+struct metric_family m_audit_head = {
+	.name = "callbar_audit_head_seq",
+	.help = "Sequence number of the registry's last audit entry (GET /v1/audit/head has its "
+	        "hash).",
+	.type = METRIC_GAUGE, LOCK};
 struct metric_family m_build_info = {
 	.name = "callbar_build_info", .help = "Always 1; the version of callbar running.",
 	.type = METRIC_GAUGE, .labels = {"version"}, LOCK};
@@ -90,7 +95,7 @@ struct metric_family *const daemon_metrics[] = {
 	&m_build_info,   &m_http_requests, &m_http_duration,  &m_http_in_flight, &m_decisions,
 	&m_decision_duration, &m_rules_info, &m_rules_version, &m_rules_count,   &m_rules_loaded,
 	&m_reloads,      &m_registry_records, &m_store_up,    &m_sip_messages,   &m_sip_answers,
-	&m_sip_tcp,
+	&m_sip_tcp,      &m_audit_head,
 };
 
 /* One count of rule_counts_each() into callbar_decisions_total. */
@@ -175,7 +180,7 @@ struct route {
 };
 
 static handler_fn h_healthz, h_readyz, h_metrics, h_rules, h_reload, h_decide, h_batch,
-	h_unlock_put, h_unlock_delete, h_unlock_get, h_audit, h_keyword;
+	h_unlock_put, h_unlock_delete, h_unlock_get, h_audit, h_audit_head, h_keyword;
 
 static const struct route routes[] = {
 	{.method = "GET", .pattern = "/healthz", .access = OPEN, .handler = h_healthz},
@@ -192,6 +197,7 @@ static const struct route routes[] = {
 	{.method = "GET", .pattern = "/v1/unlocks/{number}", .access = NEED_AGENT,
 	 .handler = h_unlock_get},
 	{.method = "GET", .pattern = "/v1/audit", .access = NEED_SUPERVISOR, .handler = h_audit},
+	{.method = "GET", .pattern = "/v1/audit/head", .access = METRICS, .handler = h_audit_head},
 	{.method = "POST", .pattern = "/v1/keyword", .access = NEED_GATEWAY, .handler = h_keyword},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -351,6 +357,16 @@ static void h_metrics(struct daemon *d, struct http_request *rq, struct req_ctx 
 		struct cbar_diag diag = {0};
 		metric_gauge(&m_store_up, NULL,
 		             d->hooks.registry_ready(d->hooks.ctx, &diag) == CBAR_OK ? 1 : 0);
+	}
+	/* Only from a registry that answers: a scrape must not wait on a
+	 * reconnection. */
+	struct cbar_diag rd = {0};
+	if (d->hooks.audit_head && d->hooks.registry_ready &&
+	    d->hooks.registry_ready(d->hooks.ctx, &rd) == CBAR_OK) {
+		struct cbar_diag diag = {0};
+		int64_t seq;
+		if (!d->hooks.audit_head(d->hooks.ctx, &seq, NULL, &diag))
+			metric_gauge(&m_audit_head, NULL, (double)seq);
 	}
 	size_t len = 0;
 	char *text = metrics_render(daemon_metrics, daemon_metrics_count, METRICS_MAX, &len);
@@ -731,6 +747,30 @@ static void h_audit(struct daemon *d, struct http_request *rq, struct req_ctx *r
 	struct cbar_diag diag = {0};
 	enum cbar_err err = d->hooks.audit(d->hooks.ctx, &rc->who, &q, &out, &diag);
 	respond_hook(resp, err, out, &diag, 200);
+}
+
+/* The audit chain's head, for an outside system to keep (anchor): no
+ * subscriber's data, so it is as open as /metrics. */
+static void h_audit_head(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                         struct http_response *resp)
+{
+	static const char *const allowed[] = {NULL};
+	(void)rc;
+	if (!query_ok(rq, allowed, resp))
+		return;
+	if (!d->hooks.audit_head) {
+		respond_not_built(resp);
+		return;
+	}
+	struct cbar_diag diag = {0};
+	int64_t seq = 0;
+	char hash[65];
+	enum cbar_err err = d->hooks.audit_head(d->hooks.ctx, &seq, hash, &diag);
+	if (err) {
+		respond_hook_error(resp, err, &diag);
+		return;
+	}
+	respond_json(resp, 200, json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "hash", hash));
 }
 
 static void h_keyword(struct daemon *d, struct http_request *rq, struct req_ctx *rc,

@@ -430,6 +430,15 @@ int cbar_serve_main(int argc, char **argv)
 		print_diag(url_r, &diag);
 		goto out_tokens;
 	}
+	/* The audit chain's head at start, in the log an operator keeps
+	 * elsewhere: a later rewrite of the whole chain cannot match it. */
+	char head_hash[65];
+	int64_t head_seq;
+	struct cbar_diag hd = {0};
+	if (!check && d->hooks.audit_head &&
+	    !d->hooks.audit_head(d->hooks.ctx, &head_seq, head_hash, &hd))
+		log_line(LOG_LV_INFO, "audit chain head", "{s:I,s:s}", "seq", (json_int_t)head_seq,
+		         "hash", head_hash);
 	metric_gauge(&m_build_info, (const char *const[]){CBAR_VERSION}, 1);
 	metric_count(&m_reloads, (const char *const[]){"ok"}, 0);
 	metric_count(&m_reloads, (const char *const[]){"failed"}, 0);
