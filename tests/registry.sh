@@ -10,6 +10,9 @@ fail=0
 work=${TMPDIR:-/tmp}/cbar_reg_$$
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 2
 . "$src/tests/registry_lib.sh"
+# Dates (--expires, --since) are days in the rule file's zone (+08:00).
+CALLBAR_RULES=$src/etc/callbar/pilots.rules
+export CALLBAR_RULES
 reg_reset
 R="--registry $REG $KEYARG"
 
@@ -202,6 +205,22 @@ if [ $BACKEND = sqlite ]; then
 	[ "$(stat -c %a modes/m.db)" = 600 ] || { echo "FAIL modes: m.db is $(stat -c %a modes/m.db)"; fail=1; }
 fi
 
+# Without a rule file named or found, a date alone is refused, never read
+# in a guessed zone; a rule file with another zone moves the day's start.
+(
+	unset CALLBAR_RULES
+	reg_reset
+	"$cb" unlock 13805710009 --registry "$REG" $KEYARG --expires 2100-01-01 >tz1.out 2>tz1.err
+	[ $? = 2 ] && grep -q "name the rule file" tz1.err
+) || { echo "FAIL tz_unnamed: a date was read without a zone"; fail=1; }
+printf 'timezone +02:00\npass all\n' >utc2.rules
+reg_reset
+"$cb" unlock 13805710009 --registry "$REG" $KEYARG --rules utc2.rules --expires 2100-01-01 \
+	--json >tz2.out 2>tz2.err
+grep -q '"expires":"2100-01-02T00:00:00+02:00"' tz2.out ||
+	{ echo "FAIL tz_rules: want the day's end in +02:00"; cat tz2.out tz2.err; fail=1; }
+
 cd / && rm -rf "$work"
 [ $fail = 0 ] && echo "registry ($BACKEND): all passed"
 exit $fail
+

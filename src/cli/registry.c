@@ -11,9 +11,42 @@
 #include "callbar/data.h"
 #include "cli.h"
 #include "load/keyfile.h"
+#include "load/rules_load.h"
 #include "registry.h"
 
-#define CN_OFFSET (8 * 3600) /* rule dates are in China's time, UTC+8 */
+/* The operator's time zone, seconds east of UTC: the rule file's
+ * `timezone`, read by reg_open() (dates of a registry command are the
+ * operator's dates, as the rules' are). */
+static int32_t zone;
+static bool zone_known, zone_tried;
+static const char *zone_file; /* --rules, $CALLBAR_RULES; NULL: the default if there */
+
+/* The zone, read from the rule file the first time a date needs it: a file
+ * named that does not load is an error; without one named, the default
+ * file when it exists, else none known (times in UTC, dates refused). */
+static bool zone_load(void)
+{
+	if (zone_tried)
+		return zone_known || !zone_file;
+	zone_tried = true;
+	struct stat st;
+	const char *path = zone_file ? zone_file : REG_DEFAULT_RULES;
+	if (!zone_file && stat(path, &st))
+		return true;
+	struct cbar_numplan *np = NULL;
+	struct cbar_rules *rules = NULL;
+	if (!cbar_numplan_embedded(&np, NULL))
+		rules = rules_load(np, path);
+	if (rules) {
+		zone = cbar_rules_tz_offset(rules);
+		zone_known = true;
+	} else {
+		fprintf(stderr, "callbar: the time zone comes from the rule file %s (--rules)\n", path);
+	}
+	cbar_rules_free(rules);
+	cbar_numplan_free(np);
+	return zone_known;
+}
 
 void reg_init(struct reg *r, const char *cmd)
 {
@@ -23,6 +56,10 @@ void reg_init(struct reg *r, const char *cmd)
 	if (!r->url || !*r->url)
 		r->url = REG_DEFAULT_URL;
 	r->keyfile = NULL; /* --key; else $CALLBAR_KEY, else beside the registry: keyfile.h */
+	r->rules = getenv("CALLBAR_RULES");
+	if (r->rules && !*r->rules)
+		r->rules = NULL;
+	zone_file = r->rules;
 }
 
 static bool count(const char *s, unsigned *out)
@@ -47,6 +84,9 @@ int reg_option(struct reg *r, int c, const char *arg)
 		return 1;
 	case REG_OPT_KEY:
 		r->keyfile = arg;
+		return 1;
+	case REG_OPT_RULES:
+		r->rules = zone_file = arg;
 		return 1;
 	case REG_OPT_BUSY:
 		if (!count(arg, &r->opts.busy_ms) || !r->opts.busy_ms) {
@@ -102,6 +142,8 @@ bool reg_open(struct reg *r)
 		return false;
 	}
 	r->cn = cbar_numplan_country(r->np, "CN", 2);
+	if (!zone_load())
+		return false;
 	/* The embedded default lives in var/: make it on first use. */
 	if (!strcmp(r->url, REG_DEFAULT_URL))
 		mkdir("var", 0700);
@@ -164,7 +206,14 @@ int64_t reg_date_start(const char *s)
 	    y > 9999 || m < 1 || m > 12 || d < 1 || d > mdays[m] ||
 	    (m == 2 && d == 29 && !((y % 4 == 0 && y % 100) || y % 400 == 0)))
 		return -1;
-	return cbar_days_from_civil(y, m, d) * 86400 - CN_OFFSET;
+	if (!zone_load())
+		return -1;
+	if (!zone_known) {
+		fprintf(stderr, "callbar: the date %s is a day in the operator's time zone: name the "
+		                "rule file that gives it (--rules FILE or $CALLBAR_RULES)\n", s);
+		return -1;
+	}
+	return cbar_days_from_civil(y, m, d) * 86400 - zone;
 }
 
 int64_t reg_date_end(const char *s)
@@ -175,18 +224,19 @@ int64_t reg_date_end(const char *s)
 
 uint32_t reg_today(int64_t now)
 {
-	time_t t = (time_t)(now + CN_OFFSET);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	return (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+	int64_t y;
+	unsigned m, d;
+	zone_load();
+	int64_t days = now + zone >= 0 ? (now + zone) / 86400 : (now + zone - 86399) / 86400;
+	cbar_civil_from_days(days, &y, &m, &d);
+	return (uint32_t)(y * 10000 + m * 100 + d);
 }
 
 const char *reg_time_str(int64_t t, char *buf, size_t cap)
 {
-	time_t x = (time_t)(t + CN_OFFSET);
-	struct tm tm;
-	gmtime_r(&x, &tm);
-	strftime(buf, cap, "%Y-%m-%dT%H:%M:%S+08:00", &tm);
+	zone_load();
+	if (!cbar_civil_format(t, zone, buf, cap) && cap)
+		snprintf(buf, cap, "@%lld", (long long)t);
 	return buf;
 }
 

@@ -13,15 +13,18 @@
 #include "callbar/store.h"
 
 #define REG_DEFAULT_URL "sqlite:var/callbar.db"
+#define REG_DEFAULT_RULES "etc/callbar/pilots.rules"
 
 /* The options every registry command takes (long only; codes from 1000). */
-enum { REG_OPT_REGISTRY = 1000, REG_OPT_JSON, REG_OPT_KEY, REG_OPT_BUSY, REG_OPT_LIMIT };
+enum { REG_OPT_REGISTRY = 1000, REG_OPT_JSON, REG_OPT_KEY, REG_OPT_BUSY, REG_OPT_LIMIT,
+       REG_OPT_RULES };
 #define REG_LONGOPTS                                                             \
 	{"registry", required_argument, NULL, REG_OPT_REGISTRY},                 \
 		{"json", no_argument, NULL, REG_OPT_JSON},                       \
 		{"key", required_argument, NULL, REG_OPT_KEY},                   \
 		{"busy-ms", required_argument, NULL, REG_OPT_BUSY},              \
 		{"max-per-id", required_argument, NULL, REG_OPT_LIMIT},          \
+		{"rules", required_argument, NULL, REG_OPT_RULES},               \
 		{"help", no_argument, NULL, 'h'}
 
 #define REG_HELP_COMMON                                                          \
@@ -32,12 +35,17 @@ enum { REG_OPT_REGISTRY = 1000, REG_OPT_JSON, REG_OPT_KEY, REG_OPT_BUSY, REG_OPT
 	"                    beside a SQLite registry, created on first use\n"     \
 	"  --busy-ms N       wait N ms for another writer's lock (default 5000)\n"  \
 	"  --max-per-id N    active unlocks allowed per identity document (5)\n"    \
+	"  --rules FILE      the rule file whose 'timezone' dates are read and\n"  \
+	"                    written in (--expires, audit --since, times shown);\n" \
+	"                    default $CALLBAR_RULES, else " REG_DEFAULT_RULES "\n"   \
+	"                    when it exists (else times in UTC, dates refused)\n" \
 	"  --json            JSON output\n"
 
 struct reg {
 	const char *cmd; /* "unlock": for messages */
 	const char *url;
 	const char *keyfile;
+	const char *rules; /* the rule file giving the operator's time zone */
 	bool json;
 	struct cbar_store_opts opts;
 	struct cbar_store *store;

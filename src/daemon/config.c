@@ -32,13 +32,17 @@ static const char *const sip_fail_names[] = {"302", "500", NULL};
 /* Every key of the file; docs/config.md documents each one. */
 static const struct key keys[] = {
 	{.section = "http", .name = "listen", .type = K_ADDR, F(http_listen)},
-	{.section = "http", .name = "threads", .type = K_UINT, F(http_threads), .min = 1, .max = 256},
+	{.section = "http", .name = "threads", .type = K_UINT, F(http_threads), .min = 0, .max = 256},
 	{.section = "http", .name = "body_max", .type = K_UINT, F(body_max), .min = 256,
 	 .max = 64u << 20},
 	{.section = "http", .name = "batch_max", .type = K_UINT, F(batch_max), .min = 1,
 	 .max = 100000},
 	{.section = "http", .name = "connection_timeout", .type = K_UINT, F(conn_timeout),
 	 .min = 1, .max = 3600},
+	{.section = "http", .name = "header_timeout", .type = K_UINT, F(header_timeout), .min = 0,
+	 .max = 3600},
+	{.section = "http", .name = "per_source_limit", .type = K_UINT, F(per_source), .min = 0,
+	 .max = 1000000},
 	{.section = "http", .name = "drain_timeout", .type = K_UINT, F(drain_timeout), .min = 0,
 	 .max = 3600},
 	{.section = "http", .name = "decide_auth", .type = K_ENUM, F(decide_auth),
@@ -75,10 +79,12 @@ void config_init(struct daemon_config *c)
 {
 	memset(c, 0, sizeof *c);
 	snprintf(c->http_listen, sizeof c->http_listen, "%s", "127.0.0.1:8080");
-	c->http_threads = 4;
+	c->http_threads = 0; /* one per core, at least 4 (http.h) */
 	c->body_max = 1u << 20;
 	c->batch_max = 1000;
 	c->conn_timeout = 30;
+	c->header_timeout = 10;
+	c->per_source = 256;
 	c->drain_timeout = 30;
 	c->decide_auth = DECIDE_AUTH_TOKEN;
 	snprintf(c->rules_file, sizeof c->rules_file, "%s", "etc/callbar/pilots.rules");

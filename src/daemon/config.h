@@ -42,6 +42,8 @@ struct daemon_config {
 	unsigned body_max;       /* bytes of a request body */
 	unsigned batch_max;      /* events in one batch */
 	unsigned conn_timeout;   /* seconds an idle connection is kept */
+	unsigned header_timeout; /* seconds to send a request's header; 0: no limit */
+	unsigned per_source;     /* HTTP connections from one address; 0: no limit */
 	unsigned drain_timeout;  /* seconds SIGTERM waits for requests */
 	unsigned decide_auth;    /* enum decide_auth */
 	bool metrics_auth;       /* /metrics needs a token */

@@ -922,7 +922,16 @@ static void on_done(void *ctx, struct http_request *rq)
 	free(rc);
 }
 
+/* An ambiguous request, refused by the HTTP layer before routing. */
+static void on_refuse(void *ctx, struct http_request *rq, struct http_response *resp,
+                      enum cbar_err code, const char *field, const char *message)
+{
+	(void)ctx, (void)rq;
+	respond_error(resp, 400, code, field, message);
+}
+
 const struct http_ops daemon_http_ops_template = {
+	.refuse = on_refuse,
 	.begin = on_begin,
 	.finish = on_finish,
 	.too_big = on_too_big,

@@ -15,6 +15,7 @@ enum { SERVE_OK = 0, SERVE_BAD = 2 };
 #include "daemon.h"
 #include "log.h"
 #include "decision.h"
+#include "net/fd_limit.h"
 #include "rule_counts.h"
 #include "snapshot.h"
 
@@ -456,6 +457,10 @@ int cbar_serve_main(int argc, char **argv)
 	daemon_ready_add(d, "tokens", ready_tokens, d);
 	if (d->hooks.registry_ready)
 		daemon_ready_add(d, "registry", ready_registry, d);
+	/* Thousands of SIP and HTTP connections need more descriptors than
+	 * the usual soft limit: take the hard one, before either server sizes
+	 * its connection cap from it (src/net/fd_limit.h). */
+	unsigned long nofile = cbar__fd_limit_raise();
 	if ((d->cfg.sip_listen[0] || d->cfg.sip_listen_in[0] || d->cfg.sip_listeners.n) &&
 	    !start_sip(d))
 		goto out_hooks;
@@ -467,6 +472,8 @@ int cbar_serve_main(int argc, char **argv)
 		.threads = d->cfg.http_threads,
 		.body_max = d->cfg.body_max,
 		.conn_timeout = d->cfg.conn_timeout,
+		.header_timeout = d->cfg.header_timeout,
+		.per_source_limit = d->cfg.per_source,
 	};
 	if (!d->cfg.tls_cert[0] != !d->cfg.tls_key[0]) {
 		fprintf(stderr, "callbar serve: http.tls_cert and http.tls_key go together\n");
@@ -483,8 +490,10 @@ int cbar_serve_main(int argc, char **argv)
 		fprintf(stderr, "callbar serve: %s\n", diag.msg);
 		goto out_hooks;
 	}
-	log_line(LOG_LV_INFO, "listening", "{s:s,s:i,s:s,s:s}", "http", http_bound(d->http),
-	         "threads", (int)d->cfg.http_threads, "decide_auth",
+	log_line(LOG_LV_INFO, "listening", "{s:s,s:i,s:I,s:I,s:s,s:s}", "http",
+	         http_bound(d->http), "threads", (int)http_threads(d->http), "connection_limit",
+	         (json_int_t)http_conn_limit(d->http), "descriptor_limit", (json_int_t)nofile,
+	         "decide_auth",
 	         d->cfg.decide_auth == DECIDE_AUTH_NONE ? "none" : "token", "registry", url_r);
 	print_try(http_bound(d->http), http_tls(d->http), &d->cfg);
 

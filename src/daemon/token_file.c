@@ -517,3 +517,21 @@ enum cbar_err token_file_open(struct token_store *ts, const char *path, struct c
 	ts->ctx = tf;
 	return CBAR_OK;
 }
+
+/* The list of a token file's text, which is left as it is: list_parse() on
+ * a copy (it writes NULs into its text, and one byte past the end), for
+ * the fuzz target and whoever holds text that is not a file. */
+struct tok_list *tok_list_parse(const char *text, size_t len, struct cbar_diag *d)
+{
+	char *buf = malloc(len + 1);
+	if (!buf) {
+		cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+		return NULL;
+	}
+	if (len)
+		memcpy(buf, text, len);
+	struct tok_list *l = list_parse(buf, len, d);
+	sodium_memzero(buf, len);
+	free(buf);
+	return l;
+}

@@ -25,6 +25,10 @@ struct tok_list {
 	char bad[256];
 };
 
+/* Parse a token file's text (len bytes, no NUL needed; the text is not
+ * changed) into a new list; NULL with d naming the bad line. */
+struct tok_list *tok_list_parse(const char *text, size_t len, struct cbar_diag *d);
+
 /* Free a list (a slot's release function). */
 void tok_list_free(void *l);
 

@@ -38,6 +38,9 @@ struct kw_table {
 /* The table of file, or KW_DEFAULT_FILE when file is NULL and it exists,
  * else the built-in one.  On failure false with d naming file:line. */
 bool kw_table_load(struct kw_table *t, const char *file, struct cbar_diag *d);
+/* The table of a file's text (len bytes, no NUL needed), as kw_table_load()
+ * reads it; d gets the line but not the file name. */
+bool kw_table_parse(struct kw_table *t, const char *text, size_t len, struct cbar_diag *d);
 
 /* Whether to is one of the table's service numbers. */
 bool kw_is_service(const struct kw_table *t, const char *to);

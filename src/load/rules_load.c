@@ -67,6 +67,24 @@ struct cbar_rules *rules_load(const struct cbar_numplan *np, const char *path)
 	return r;
 }
 
+struct cbar_unlockset *unlocks_parse(const struct cbar_numplan *np, uint16_t country,
+                                     const char *text, size_t len, const char *name,
+                                     struct cbar_diag *d)
+{
+	struct cbar_unlockset *s = cbar_unlockset_new(len / 32);
+	if (!s) {
+		if (d)
+			d->file = name;
+		cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+		return NULL;
+	}
+	if (cbar_unlockset_load(s, np, country, text, len, name, d)) {
+		cbar_unlockset_free(s);
+		return NULL;
+	}
+	return s;
+}
+
 struct cbar_unlockset *unlocks_load(const struct cbar_numplan *np, uint16_t country,
                                     const char *path)
 {
@@ -76,17 +94,10 @@ struct cbar_unlockset *unlocks_load(const struct cbar_numplan *np, uint16_t coun
 		fprintf(stderr, "callbar: %s: %s\n", path, strerror(errno));
 		return NULL;
 	}
-	struct cbar_unlockset *s = cbar_unlockset_new(len / 32);
 	struct cbar_diag d = {0};
-	enum cbar_err err = s ? cbar_unlockset_load(s, np, country, text, len, path, &d) : CBAR_NOMEM;
-	if (err) {
-		if (s)
-			rules_print_diag(stderr, text, len, &d);
-		else
-			fprintf(stderr, "callbar: %s: out of memory\n", path);
-		cbar_unlockset_free(s);
-		s = NULL;
-	}
+	struct cbar_unlockset *s = unlocks_parse(np, country, text, len, path, &d);
+	if (!s)
+		rules_print_diag(stderr, text, len, &d);
 	free(text);
 	return s;
 }

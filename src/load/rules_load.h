@@ -25,6 +25,13 @@ struct cbar_rules *rules_load(const struct cbar_numplan *np, const char *path);
 /* Print a compile error the way rules_load() does (text is the file). */
 void rules_print_diag(FILE *f, const char *text, size_t len, const struct cbar_diag *d);
 
+/* The unlock set of a file's text (len bytes, no NUL needed), as
+ * unlocks_load() reads it; NULL with d naming the bad line (line 0 when
+ * memory is short). */
+struct cbar_unlockset *unlocks_parse(const struct cbar_numplan *np, uint16_t country,
+                                     const char *text, size_t len, const char *name,
+                                     struct cbar_diag *d);
+
 /* The unlock set of a file; NULL after printing the bad line. */
 struct cbar_unlockset *unlocks_load(const struct cbar_numplan *np, uint16_t country,
                                     const char *path);
