@@ -28,7 +28,6 @@ int cmd_audit(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_keyword(int argc, char **argv);
-int cmd_token(int argc, char **argv);
 /* The SIP server on its own (cmd_sip_serve.c, src/net/). */
 int cmd_sip_serve(int argc, char **argv);
 

@@ -20,7 +20,7 @@ static const struct cli_command commands[] = {
 	{"import", cmd_import, "read records from CSV into the registry"},
 	{"keyword", cmd_keyword, "act on a subscriber's keyword text message"},
 	{"serve", cbar_serve_main, "run the daemon: HTTP/JSON and SIP decisions, registry, metrics"},
-	{"token", cmd_token, "create, list and revoke the daemon's API tokens"},
+	{"token", cbar_token_main, "create, list and revoke the daemon's API tokens"},
 	{"sip-serve", cmd_sip_serve, "answer SIP INVITE and MESSAGE (UDP, TCP) by the rules"},
 };
 

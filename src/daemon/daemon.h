@@ -60,7 +60,7 @@ extern const struct http_ops daemon_http_ops_template;
 /* Metric families (routes.c), all of them in daemon_metrics[]. */
 extern struct metric_family m_http_requests, m_http_duration, m_http_in_flight, m_decisions,
 	m_decision_duration, m_rules_info, m_rules_version, m_rules_count, m_rules_loaded,
-	m_reloads, m_registry_records, m_store_up, m_build_info;
+	m_reloads, m_registry_records, m_store_up, m_build_info, m_audit_head;
 extern struct metric_family *const daemon_metrics[];
 extern const size_t daemon_metrics_count;
 

@@ -544,6 +544,15 @@ static enum cbar_err hook_keyword(void *ctx, const struct daemon_caller *who,
 	return *out ? CBAR_OK : CBAR_NOMEM;
 }
 
+static enum cbar_err hook_audit_head(void *ctx, int64_t *seq, char hash[CBAR_STORE_HASH_HEX],
+                                     struct cbar_diag *d)
+{
+	struct engine *e = ctx;
+	if (!store_begin(e, d))
+		return CBAR_UNAVAILABLE;
+	return store_end(e, cbar_store_chain_head(e->store, seq, hash, d));
+}
+
 static enum cbar_err hook_ready(void *ctx, struct cbar_diag *d)
 {
 	struct engine *e = ctx;
@@ -658,6 +667,7 @@ enum cbar_err hooks_install(struct daemon_hooks *h, const char *registry_url,
 		h->keyword = hook_keyword;
 		h->registry_ready = hook_ready;
 		h->registry_size = hook_size;
+		h->audit_head = hook_audit_head;
 	}
 	return CBAR_OK;
 fail:

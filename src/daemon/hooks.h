@@ -111,6 +111,13 @@ struct daemon_hooks {
 	enum cbar_err (*registry_ready)(void *ctx, struct cbar_diag *d);
 	/* Unlock records held (callbar_registry_records); NULL: not reported. */
 	size_t (*registry_size)(void *ctx);
+
+	/* GET /v1/audit/head, callbar_audit_head_seq and the start's log line:
+	 * the audit chain's last entry as stored (seq; hash, 64 hex digits and
+	 * a NUL: 0 and zeros for an empty registry), for an outside system to
+	 * anchor, so that a rewrite of the whole chain shows.  NULL: no
+	 * registry. */
+	enum cbar_err (*audit_head)(void *ctx, int64_t *seq, char hash[65], struct cbar_diag *d);
 };
 
 /*

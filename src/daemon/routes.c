@@ -66,6 +66,11 @@ struct metric_family m_registry_records = {
 struct metric_family m_store_up = {
 	.name = "callbar_store_up", .help = "1 when the registry store answers, 0 when it does not.",
 	.type = METRIC_GAUGE, LOCK};
+struct metric_family m_audit_head = {
+	.name = "callbar_audit_head_seq",
+	.help = "Sequence number of the registry's last audit entry (GET /v1/audit/head has its "
+	        "hash).",
+	.type = METRIC_GAUGE, LOCK};
 struct metric_family m_build_info = {
 	.name = "callbar_build_info", .help = "Always 1; the version of callbar running.",
 	.type = METRIC_GAUGE, .labels = {"version"}, LOCK};
@@ -90,7 +95,7 @@ struct metric_family *const daemon_metrics[] = {
 	&m_build_info,   &m_http_requests, &m_http_duration,  &m_http_in_flight, &m_decisions,
 	&m_decision_duration, &m_rules_info, &m_rules_version, &m_rules_count,   &m_rules_loaded,
 	&m_reloads,      &m_registry_records, &m_store_up,    &m_sip_messages,   &m_sip_answers,
-	&m_sip_tcp,
+	&m_sip_tcp,      &m_audit_head,
 };
 
 /* One count of rule_counts_each() into callbar_decisions_total. */
@@ -163,8 +168,9 @@ struct req_ctx {
 typedef void handler_fn(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
                         struct http_response *resp);
 
-/* Who may call a route: a role, or the decide_auth setting. */
-enum access { OPEN, NEED_AGENT, NEED_SUPERVISOR, NEED_ADMIN, DECIDE, METRICS };
+/* Who may call a route: a role, or the decide_auth setting.  NEED_GATEWAY
+ * is the SMS centre's role and no one else's (role_allows()). */
+enum access { OPEN, NEED_AGENT, NEED_SUPERVISOR, NEED_ADMIN, DECIDE, METRICS, NEED_GATEWAY };
 
 struct route {
 	const char *method;
@@ -174,7 +180,7 @@ struct route {
 };
 
 static handler_fn h_healthz, h_readyz, h_metrics, h_rules, h_reload, h_decide, h_batch,
-	h_unlock_put, h_unlock_delete, h_unlock_get, h_audit, h_keyword;
+	h_unlock_put, h_unlock_delete, h_unlock_get, h_audit, h_audit_head, h_keyword;
 
 static const struct route routes[] = {
 	{.method = "GET", .pattern = "/healthz", .access = OPEN, .handler = h_healthz},
@@ -191,7 +197,8 @@ static const struct route routes[] = {
 	{.method = "GET", .pattern = "/v1/unlocks/{number}", .access = NEED_AGENT,
 	 .handler = h_unlock_get},
 	{.method = "GET", .pattern = "/v1/audit", .access = NEED_SUPERVISOR, .handler = h_audit},
-	{.method = "POST", .pattern = "/v1/keyword", .access = NEED_AGENT, .handler = h_keyword},
+	{.method = "GET", .pattern = "/v1/audit/head", .access = METRICS, .handler = h_audit_head},
+	{.method = "POST", .pattern = "/v1/keyword", .access = NEED_GATEWAY, .handler = h_keyword},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -350,6 +357,16 @@ static void h_metrics(struct daemon *d, struct http_request *rq, struct req_ctx 
 		struct cbar_diag diag = {0};
 		metric_gauge(&m_store_up, NULL,
 		             d->hooks.registry_ready(d->hooks.ctx, &diag) == CBAR_OK ? 1 : 0);
+	}
+	/* Only from a registry that answers: a scrape must not wait on a
+	 * reconnection. */
+	struct cbar_diag rd = {0};
+	if (d->hooks.audit_head && d->hooks.registry_ready &&
+	    d->hooks.registry_ready(d->hooks.ctx, &rd) == CBAR_OK) {
+		struct cbar_diag diag = {0};
+		int64_t seq;
+		if (!d->hooks.audit_head(d->hooks.ctx, &seq, NULL, &diag))
+			metric_gauge(&m_audit_head, NULL, (double)seq);
 	}
 	size_t len = 0;
 	char *text = metrics_render(daemon_metrics, daemon_metrics_count, METRICS_MAX, &len);
@@ -732,6 +749,30 @@ static void h_audit(struct daemon *d, struct http_request *rq, struct req_ctx *r
 	respond_hook(resp, err, out, &diag, 200);
 }
 
+/* The audit chain's head, for an outside system to keep (anchor): no
+ * subscriber's data, so it is as open as /metrics. */
+static void h_audit_head(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                         struct http_response *resp)
+{
+	static const char *const allowed[] = {NULL};
+	(void)rc;
+	if (!query_ok(rq, allowed, resp))
+		return;
+	if (!d->hooks.audit_head) {
+		respond_not_built(resp);
+		return;
+	}
+	struct cbar_diag diag = {0};
+	int64_t seq = 0;
+	char hash[65];
+	enum cbar_err err = d->hooks.audit_head(d->hooks.ctx, &seq, hash, &diag);
+	if (err) {
+		respond_hook_error(resp, err, &diag);
+		return;
+	}
+	respond_json(resp, 200, json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "hash", hash));
+}
+
 static void h_keyword(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
                       struct http_response *resp)
 {
@@ -750,6 +791,16 @@ static void h_keyword(struct daemon *d, struct http_request *rq, struct req_ctx 
 	json_t *out = NULL;
 	struct cbar_diag diag = {0};
 	enum cbar_err err = d->hooks.keyword(d->hooks.ctx, &rc->who, &k, &out, &diag);
+	/* A registry change, logged as unlocks and relocks are.  A keyword
+	 * the table does not know is free text a subscriber wrote: its words
+	 * stay out of the log. */
+	if (!err) {
+		const char *result = json_string_value(json_object_get(out, "result"));
+		bool known = result && strcmp(result, "unknown-keyword");
+		log_line(LOG_LV_INFO, "keyword", "{s:s,s:s,s:s,s:s}", "subscriber",
+		         k.subscriber.digits, "keyword", known ? k.keyword : "", "result",
+		         result ? result : "", "by", rc->who.name);
+	}
 	respond_hook(resp, err, out, &diag, 200);
 }
 
@@ -766,6 +817,8 @@ static enum role needed_role(const struct daemon *d, enum access a)
 		return ROLE_SUPERVISOR;
 	case NEED_ADMIN:
 		return ROLE_ADMIN;
+	case NEED_GATEWAY:
+		return ROLE_GATEWAY;
 	case DECIDE:
 		return d->cfg.decide_auth == DECIDE_AUTH_NONE ? ROLE_NONE : ROLE_AGENT;
 	case METRICS:
@@ -825,9 +878,10 @@ static bool on_begin(void *ctx, struct http_request *rq, struct http_response *r
 	}
 	rc->who.name = rc->token.name;
 	rc->who.role = rc->token.role;
-	if (rc->token.role < need) {
+	if (!role_allows(rc->token.role, need)) {
 		char msg[120];
-		snprintf(msg, sizeof msg, "this needs the role %s or higher", role_name(need));
+		snprintf(msg, sizeof msg, "this needs the role %s%s", role_name(need),
+		         need == ROLE_GATEWAY ? "" : " or higher");
 		respond_error(resp, 403, CBAR_FORBIDDEN, NULL, msg);
 		return true;
 	}

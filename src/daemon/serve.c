@@ -64,6 +64,12 @@ static enum cbar_err ready_snapshot(void *ctx, struct cbar_diag *diag)
 	return have ? CBAR_OK : cbar_diag_set(diag, CBAR_UNAVAILABLE, 0, 0, "no rules loaded");
 }
 
+static enum cbar_err ready_tokens(void *ctx, struct cbar_diag *diag)
+{
+	struct daemon *d = ctx;
+	return token_store_ready(&d->tokens, diag);
+}
+
 static enum cbar_err ready_registry(void *ctx, struct cbar_diag *diag)
 {
 	struct daemon *d = ctx;
@@ -344,6 +350,20 @@ int cbar_serve_main(int argc, char **argv)
 		return SERVE_BAD;
 	}
 
+	/* SIGHUP, SIGTERM and SIGINT are taken by sigwait() in this thread
+	 * only.  They are blocked before anything starts a thread (the
+	 * registry follower, the SIP workers, the HTTP pool), so every thread
+	 * inherits the mask: a signal that found a thread not blocking it
+	 * would take its default action there and end the process without a
+	 * drain.  One that arrives while the daemon starts waits for the loop. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	static struct daemon dm; /* static: the signal loop and the routes share it */
 	struct daemon *d = &dm;
 	struct cbar_diag diag = {0};
@@ -399,6 +419,12 @@ int cbar_serve_main(int argc, char **argv)
 		print_diag(reg_tokens ? url_r : d->cfg.tokens_file, &diag);
 		goto out_slot;
 	}
+	/* A token file that is malformed or not to be trusted stops the start,
+	 * as a rule file that fails does; later it is a failing ready check. */
+	if (token_store_ready(&d->tokens, &diag)) {
+		fprintf(stderr, "callbar serve: %s\n", diag.msg);
+		goto out_tokens;
+	}
 	/* --check looks at the configuration and the rules only: it does not
 	 * need the registry to be up. */
 	if (!check && hooks_install(&d->hooks, d->cfg.registry_url, &diag)) {
@@ -406,6 +432,15 @@ int cbar_serve_main(int argc, char **argv)
 		print_diag(url_r, &diag);
 		goto out_tokens;
 	}
+	/* The audit chain's head at start, in the log an operator keeps
+	 * elsewhere: a later rewrite of the whole chain cannot match it. */
+	char head_hash[65];
+	int64_t head_seq;
+	struct cbar_diag hd = {0};
+	if (!check && d->hooks.audit_head &&
+	    !d->hooks.audit_head(d->hooks.ctx, &head_seq, head_hash, &hd))
+		log_line(LOG_LV_INFO, "audit chain head", "{s:I,s:s}", "seq", (json_int_t)head_seq,
+		         "hash", head_hash);
 	metric_gauge(&m_build_info, (const char *const[]){CBAR_VERSION}, 1);
 	metric_count(&m_reloads, (const char *const[]){"ok"}, 0);
 	metric_count(&m_reloads, (const char *const[]){"failed"}, 0);
@@ -420,6 +455,7 @@ int cbar_serve_main(int argc, char **argv)
 		goto out_hooks;
 	}
 	daemon_ready_add(d, "rules", ready_snapshot, d);
+	daemon_ready_add(d, "tokens", ready_tokens, d);
 	if (d->hooks.registry_ready)
 		daemon_ready_add(d, "registry", ready_registry, d);
 	/* Thousands of SIP and HTTP connections need more descriptors than
@@ -429,16 +465,6 @@ int cbar_serve_main(int argc, char **argv)
 	if ((d->cfg.sip_listen[0] || d->cfg.sip_listen_in[0] || d->cfg.sip_listeners.n) &&
 	    !start_sip(d))
 		goto out_hooks;
-
-	/* Signals are taken by sigwait() in this thread only: block them
-	 * before the pool's threads start, so they inherit the mask. */
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	struct http_ops ops = daemon_http_ops_template;
 	ops.ctx = d;

@@ -6,11 +6,19 @@
  * temporary file and renamed over the old one while holding an flock() on
  * PATH.lock, so two 'callbar token' commands never lose each other's lines
  * and the daemon never reads half a file.  The daemon keeps the parsed list
- * in a snapshot slot and reads the file again when its inode, size or
- * modification time changed.
+ * in a snapshot slot and reads the file again when its inode, size,
+ * owner, mode or change times changed.
+ *
+ * Whoever may write the file may grant any role, so it is read only when
+ * it is a regular file owned by root or by the user reading it, and
+ * writable by no one else.  A file that fails that check or does not parse
+ * fails closed: the daemon accepts no token at all (and says why in
+ * /readyz) until the file is good again; keeping the list read before
+ * would keep a token alive that the broken edit meant to remove.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -34,24 +42,36 @@ struct tok_file {
 	char *path;
 	char *lockpath;
 	struct cbar_snapshot_slot slot; /* struct tok_list */
-	pthread_mutex_t reload; /* one reader of the file at a time */
-	struct stat bad;        /* a file that failed to parse (under reload) */
-	bool have_bad;
+	pthread_mutex_t reload;         /* one reader of the file at a time */
 };
 
-static const char *const role_names[] = {"none", "agent", "supervisor", "admin"};
+static const char *const role_names[] = {
+	[ROLE_NONE] = "none",   [ROLE_AGENT] = "agent",     [ROLE_SUPERVISOR] = "supervisor",
+	[ROLE_ADMIN] = "admin", [ROLE_GATEWAY] = "gateway",
+};
+#define NROLES (sizeof role_names / sizeof role_names[0])
 
 const char *role_name(enum role r)
 {
-	return (unsigned)r < 4 ? role_names[r] : "none";
+	return (unsigned)r < NROLES ? role_names[r] : "none";
 }
 
 enum role role_parse(const char *s)
 {
-	for (unsigned i = 1; i < 4; i++)
+	for (unsigned i = 1; i < NROLES; i++)
 		if (!strcmp(s, role_names[i]))
 			return (enum role)i;
 	return ROLE_NONE;
+}
+
+/* The gateway's token sits on the SMS centre, a machine; were it ranked
+ * among the people's roles it would either get their routes or give them
+ * its own (a keyword relocks anyone), so it matches only itself. */
+bool role_allows(enum role have, enum role need)
+{
+	if (have == ROLE_GATEWAY || need == ROLE_GATEWAY)
+		return have == need;
+	return have != ROLE_NONE && have >= need;
 }
 
 bool token_name_ok(const char *name)
@@ -130,8 +150,30 @@ fail:
 	return NULL;
 }
 
+/* CBAR_OK when the file st describes may be believed: a regular file, owned
+ * by root or by this process's user, writable by its owner only.  (The
+ * document key is held to more: readable by its owner only.  A token file
+ * keeps only hashes of random tokens, so reading it gives nothing away.) */
+static enum cbar_err file_trusted(const struct stat *st, struct cbar_diag *d)
+{
+	if (!S_ISREG(st->st_mode))
+		return cbar_diag_set(d, CBAR_CONFIG, 0, 0, "not a regular file");
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return cbar_diag_set(d, CBAR_CONFIG, 0, 0,
+		                     "owned by uid %u, neither root nor this user (uid %u); "
+		                     "chown it",
+		                     (unsigned)st->st_uid, (unsigned)geteuid());
+	if (st->st_mode & 022)
+		return cbar_diag_set(d, CBAR_CONFIG, 0, 0,
+		                     "writable by others (mode %03o): anyone could grant a role; "
+		                     "chmod 600 it",
+		                     (unsigned)(st->st_mode & 0777));
+	return CBAR_OK;
+}
+
 /* Read and parse path; a missing file is an empty list.  st gets the
- * file's identity (zero when missing). */
+ * file's identity (zero when missing).  A file file_trusted() refuses is
+ * not read. */
 static struct tok_list *list_read(const char *path, struct stat *st, struct cbar_diag *d)
 {
 	memset(st, 0, sizeof *st);
@@ -150,6 +192,8 @@ static struct tok_list *list_read(const char *path, struct stat *st, struct cbar
 		              TOKEN_FILE_MAX);
 		goto done;
 	}
+	if (file_trusted(st, d))
+		goto done;
 	if (!(buf = malloc((size_t)st->st_size + 1))) {
 		cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
 		goto done;
@@ -172,10 +216,15 @@ done:
 	return l;
 }
 
+/* The change time moves with chmod and chown as well as with writes: a
+ * file made writable by others is looked at again at once, and so is one
+ * put right. */
 static bool same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+	       a->st_mode == b->st_mode && a->st_uid == b->st_uid &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 /* Whether the published list was read from the file st describes. */
@@ -188,7 +237,20 @@ static bool is_fresh(struct tok_file *tf, const struct stat *st)
 	return fresh;
 }
 
-/* Read the file again when it changed since the list was read. */
+/* Whether the published list is one a bad file left empty. */
+static bool published_bad(struct tok_file *tf)
+{
+	slot_read_begin();
+	const struct tok_list *l = slot_get(&tf->slot);
+	bool bad = l && l->bad[0];
+	slot_read_end();
+	return bad;
+}
+
+/* Read the file again when it changed since the list was read.  A file
+ * that fails replaces the list with an empty one that says why (it is not
+ * read again until it changes); out of memory even for that empties the
+ * slot, which no token matches either. */
 static void refresh(struct tok_file *tf)
 {
 	struct stat st;
@@ -197,24 +259,53 @@ static void refresh(struct tok_file *tf)
 	if (is_fresh(tf, &st))
 		return;
 	pthread_mutex_lock(&tf->reload);
-	/* Another thread may have read it meanwhile; a file that failed to
-	 * parse is not read again until it changes, and keeps the good list. */
-	if (!is_fresh(tf, &st) && !(tf->have_bad && same_file(&st, &tf->bad))) {
+	if (!is_fresh(tf, &st)) { /* another thread may have read it meanwhile */
 		struct cbar_diag d = {0};
 		struct stat now;
+		bool was_bad = published_bad(tf);
 		struct tok_list *l = list_read(tf->path, &now, &d);
 		if (l) {
 			l->st = now;
-			if (slot_swap(&tf->slot, l, tok_list_free))
-				tok_list_free(l);
-		} else {
-			tf->bad = st;
-			tf->have_bad = true;
-			log_line(LOG_LV_ERROR, "token file unreadable; the tokens read before stay",
+			if (was_bad)
+				log_line(LOG_LV_INFO,
+				         "token file good again; its tokens are accepted",
+				         "{s:s,s:I}", "file", tf->path, "tokens", (json_int_t)l->n);
+		} else if ((l = calloc(1, sizeof *l))) {
+			l->st = st;
+			if (d.line)
+				snprintf(l->bad, sizeof l->bad, "token file %s:%u: %s", tf->path,
+				         d.line, d.msg);
+			else
+				snprintf(l->bad, sizeof l->bad, "token file %s: %s", tf->path,
+				         d.msg);
+			log_line(LOG_LV_ERROR,
+			         "token file refused: no token is accepted until it is good",
 			         "{s:s,s:i,s:s}", "file", tf->path, "line", d.line, "error", d.msg);
 		}
+		if (l && slot_swap(&tf->slot, l, tok_list_free)) {
+			tok_list_free(l);
+			l = NULL;
+		}
+		if (!l)
+			slot_swap(&tf->slot, NULL, tok_list_free);
 	}
 	pthread_mutex_unlock(&tf->reload);
+}
+
+/* CBAR_OK when the file's tokens are in use; else why none is accepted. */
+static enum cbar_err tf_ready(void *ctx, struct cbar_diag *d)
+{
+	struct tok_file *tf = ctx;
+	refresh(tf);
+	slot_read_begin();
+	const struct tok_list *l = slot_get(&tf->slot);
+	enum cbar_err err = CBAR_OK;
+	if (!l)
+		err = cbar_diag_set(d, CBAR_NOMEM, 0, 0, "token file %s: out of memory", tf->path);
+	else if (l->bad[0])
+		err = cbar_diag_set(d, CBAR_CONFIG, 0, 0, "%s; no token is accepted", l->bad);
+	slot_read_end();
+	return err;
 }
 
 static enum cbar_err tf_verify(void *ctx, const char *token, size_t len, struct token_info *who)
@@ -319,7 +410,8 @@ static enum cbar_err tf_create(void *ctx, const char *name, enum role role,
 		return cbar_diag_set(d, CBAR_TOKEN_NAME, 0, 0,
 		                     "a name is 1 to %u of A-Z a-z 0-9 . _ - @", TOKEN_NAME_MAX);
 	if (role == ROLE_NONE)
-		return cbar_diag_set(d, CBAR_INVAL, 0, 0, "role must be agent, supervisor or admin");
+		return cbar_diag_set(d, CBAR_INVAL, 0, 0,
+		                     "role must be agent, supervisor, admin or gateway");
 	int lk = lock_take(tf, d);
 	if (lk < 0)
 		return CBAR_IO;
@@ -400,6 +492,7 @@ static const struct token_store_ops file_ops = {
 	.create = tf_create,
 	.list = tf_list,
 	.revoke = tf_revoke,
+	.ready = tf_ready,
 	.release = tf_release,
 };
 

@@ -20,6 +20,9 @@ struct tok_list {
 	struct tok_entry *e;
 	size_t n;
 	struct stat st; /* the file this list was read from (file store) */
+	/* Why the list is empty on purpose: the file was malformed, unreadable
+	 * or not to be trusted ("" when the list is what the file says). */
+	char bad[256];
 };
 
 /* Parse a token file's text (len bytes, no NUL needed; the text is not

@@ -134,7 +134,8 @@ static enum cbar_err tr_create(void *ctx, const char *name, enum role role,
 		return cbar_diag_set(d, CBAR_TOKEN_NAME, 0, 0,
 		                     "a name is 1 to %u of A-Z a-z 0-9 . _ - @", TOKEN_NAME_MAX);
 	if (role == ROLE_NONE)
-		return cbar_diag_set(d, CBAR_INVAL, 0, 0, "role must be agent, supervisor or admin");
+		return cbar_diag_set(d, CBAR_INVAL, 0, 0,
+		                     "role must be agent, supervisor, admin or gateway");
 	struct cbar_store_token t;
 	memset(&t, 0, sizeof t);
 	snprintf(t.name, sizeof t.name, "%s", name);

@@ -206,14 +206,32 @@ static enum cbar_err parse_object(const json_t *obj, const struct field *fields,
 	return CBAR_OK;
 }
 
-/* Decode one JSON value; a syntax error says where. */
+/* Decode one JSON value; a syntax error says where, and what in words of
+ * our own: jansson's text quotes the input near the error ("near '...'"),
+ * which may be an identity document number or a subscriber's. */
 static json_t *decode(const char *body, size_t len, struct ctx *c, struct req_error *e)
 {
+	static const char *const what[] = {
+		[json_error_invalid_utf8] = "invalid UTF-8",
+		[json_error_premature_end_of_input] = "premature end of input",
+		[json_error_end_of_input_expected] = "end of input expected",
+		[json_error_invalid_syntax] = "invalid syntax",
+		[json_error_null_character] = "NUL character not allowed",
+		[json_error_null_byte_in_key] = "NUL byte in an object key",
+		[json_error_duplicate_key] = "duplicate object key",
+		[json_error_numeric_overflow] = "number out of range",
+		[json_error_stack_overflow] = "nested too deeply",
+		[json_error_out_of_memory] = "out of memory",
+	};
 	json_error_t je;
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (!j) {
+		unsigned code = (unsigned)json_error_code(&je);
+		const char *w = code < sizeof what / sizeof what[0] && what[code]
+		                    ? what[code]
+		                    : "malformed JSON";
 		char msg[sizeof e->message];
-		snprintf(msg, sizeof msg, "line %d column %d: %s", je.line, je.column, je.text);
+		snprintf(msg, sizeof msg, "line %d column %d: %s", je.line, je.column, w);
 		fail(e, CBAR_BAD_JSON, c, NULL, msg);
 	}
 	return j;

@@ -20,10 +20,12 @@ CONF
 A=$("$CB" token create --role admin --name ops --tokens tok 2>/dev/null)
 S=$("$CB" token create --role supervisor --name sup --tokens tok 2>/dev/null)
 G=$("$CB" token create --role agent --name shop1 --tokens tok 2>/dev/null)
+W=$("$CB" token create --role gateway --name smsc --tokens tok 2>/dev/null)
 start_daemon --config small.conf
 HA="Authorization: Bearer $A"
 HS="Authorization: Bearer $S"
 HG="Authorization: Bearer $G"
+HW="Authorization: Bearer $W"
 J="Content-Type: application/json"
 
 call healthz 200 "$U/healthz"
@@ -172,15 +174,15 @@ err audit_agent 403 FORBIDDEN null -H "$HG" "$U/v1/audit"
 err audit_limit 400 BAD_VALUE limit -H "$HS" "$U/v1/audit?limit=0"
 err audit_since 400 BAD_TIME since -H "$HS" "$U/v1/audit?since=yesterday"
 err audit_number 400 NUM_CHAR subscriber -H "$HS" "$U/v1/audit?subscriber=x"
-call keyword 200 -H "$HG" -d '{"subscriber":"13705710000","keyword":"1219"}' "$U/v1/keyword"
+call keyword 200 -H "$HW" -d '{"subscriber":"13705710000","keyword":"1219"}' "$U/v1/keyword"
 has keyword body.json '"result":"unlocked"'
 has keyword body.json '"subscriber":"+8613705710000"'
-call keyword_unknown 200 -H "$HG" -d '{"subscriber":"13705710000","keyword":"hello"}' "$U/v1/keyword"
+call keyword_unknown 200 -H "$HW" -d '{"subscriber":"13705710000","keyword":"hello"}' "$U/v1/keyword"
 has keyword_unknown body.json '"result":"unknown-keyword"'
 has keyword_unknown body.json 'KTGJDX'
 call keyword_status 200 -H "$HG" "$U/v1/unlocks/13705710000"
 has keyword_status body.json '"channel":"keyword"'
-err keyword_missing 400 MISSING_FIELD keyword -H "$HG" -d '{"subscriber":"13805710000"}' \
+err keyword_missing 400 MISSING_FIELD keyword -H "$HW" -d '{"subscriber":"13805710000"}' \
 	"$U/v1/keyword"
 
 # /metrics: valid exposition format, and it counted what happened above.

@@ -1,4 +1,6 @@
-/* callbar token: create, list and revoke API tokens. */
+/* callbar token: create, list and revoke API tokens (entry in serve.h).
+ * It lives with the daemon because it works on the daemon's token stores
+ * (token_store.h), which the command line does not see. */
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -6,9 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/token_store.h"
 #include "callbar/store.h"
-#include "cli.h"
+#include "serve.h"
+#include "token_store.h"
+
+enum { TOKEN_CMD_OK = 0, TOKEN_CMD_BAD = 2 };
 
 static const char help[] =
 	"usage: callbar token create --role ROLE --name NAME [--tokens FILE | --registry URL]\n"
@@ -18,8 +22,10 @@ static const char help[] =
 	"Manage the bearer tokens of 'callbar serve'.  create prints a new token\n"
 	"once, on standard output: only its SHA-256 is kept, with the name and the\n"
 	"role.  ROLE is agent (unlock after an identity check, read status),\n"
-	"supervisor (also relock, read the audit log) or admin (also reload).  A\n"
-	"running daemon sees changes at its next request; no restart.\n"
+	"supervisor (also relock, read the audit log), admin (also reload), or\n"
+	"gateway: the SMS centre's, which may post keywords (POST /v1/keyword)\n"
+	"and nothing else; no other role may.  A running daemon sees changes at\n"
+	"its next request; no restart.\n"
 	"\n"
 	"  --tokens FILE   the token file (default var/tokens, as auth.tokens)\n"
 	"  --registry URL  the tokens of the unlock registry (sqlite:PATH or\n"
@@ -44,7 +50,7 @@ static void print_one(void *arg, const struct token_info *t)
 	printf("%s\t%s\t%s\n", t->name, role_name(t->role), when);
 }
 
-int cmd_token(int argc, char **argv)
+int cbar_token_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"role", required_argument, NULL, 'r'},   {"name", required_argument, NULL, 'n'},
@@ -74,15 +80,15 @@ int cmd_token(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(help, stdout);
-			return CLI_OK;
+			return TOKEN_CMD_OK;
 		default:
 			fputs(help, stderr);
-			return CLI_BAD;
+			return TOKEN_CMD_BAD;
 		}
 	}
 	if (optind >= argc) {
 		fputs(help, stderr);
-		return CLI_BAD;
+		return TOKEN_CMD_BAD;
 	}
 	const char *verb = argv[optind++];
 	struct token_store ts = {0};
@@ -92,7 +98,7 @@ int cmd_token(int argc, char **argv)
 	if (by) {
 		if (strlen(by) >= sizeof who - 1 || !*by) {
 			fprintf(stderr, "callbar token: --by: 1 to %zu bytes\n", sizeof who - 2);
-			return CLI_BAD;
+			return TOKEN_CMD_BAD;
 		}
 		snprintf(who, sizeof who, "%s", by);
 	} else {
@@ -101,7 +107,7 @@ int cmd_token(int argc, char **argv)
 	}
 	if (registry ? token_registry_open(&ts, registry, who, &d) : token_file_open(&ts, file, &d)) {
 		fprintf(stderr, "callbar token: %s: %s\n", registry ? registry : file, d.msg);
-		return CLI_BAD;
+		return TOKEN_CMD_BAD;
 	}
 	if (!strcmp(verb, "create") && optind == argc) {
 		char token[TOKEN_TEXT_MAX];
@@ -109,7 +115,9 @@ int cmd_token(int argc, char **argv)
 			fputs("callbar token create: --role and --name are required\n", stderr);
 			err = CBAR_INVAL;
 		} else if (role_parse(role) == ROLE_NONE) {
-			fprintf(stderr, "callbar token create: role '%s': want agent, supervisor or admin\n",
+			fprintf(stderr,
+			        "callbar token create: role '%s': want agent, supervisor, admin or "
+			        "gateway\n",
 			        role);
 			err = CBAR_INVAL;
 		} else if ((err = ts.ops->create(ts.ctx, name, role_parse(role), token, &d))) {
@@ -130,5 +138,5 @@ int cmd_token(int argc, char **argv)
 		err = CBAR_INVAL;
 	}
 	token_store_release(&ts);
-	return err ? CLI_BAD : CLI_OK;
+	return err ? TOKEN_CMD_BAD : TOKEN_CMD_OK;
 }
