@@ -10,7 +10,7 @@
 #include "net/http.h"
 #include "callbar/number.h"
 #include "config.h"
-#include "hooks.h"
+#include "engine.h"
 #include "net/sip_server.h"
 #include "metrics.h"
 #include "slot.h"
@@ -33,7 +33,7 @@ struct daemon {
 	pthread_mutex_t reload_lock;     /* one reload at a time */
 	uint64_t version;                /* of the published snapshot (under reload_lock) */
 	struct token_store tokens;
-	struct daemon_hooks hooks;
+	struct engine *engine;           /* decisions and the registry (engine.h) */
 	struct ready_check ready[READY_CHECKS_MAX];
 	size_t nready;
 	struct http_server *http;
@@ -60,7 +60,8 @@ extern const struct http_ops daemon_http_ops_template;
 /* Metric families (routes.c), all of them in daemon_metrics[]. */
 extern struct metric_family m_http_requests, m_http_duration, m_http_in_flight, m_decisions,
 	m_decision_duration, m_rules_info, m_rules_version, m_rules_count, m_rules_loaded,
-	m_reloads, m_registry_records, m_store_up, m_build_info, m_audit_head;
+	m_reloads, m_registry_records, m_store_up, m_build_info, m_audit_head, m_unaudited,
+	m_chain_broken;
 extern struct metric_family *const daemon_metrics[];
 extern const size_t daemon_metrics_count;
 

@@ -4,6 +4,7 @@
 #include "callbar/scope.h"
 #include "daemon.h"
 #include "decision.h"
+#include "engine.h"
 #include "log.h"
 #include "rule_counts.h"
 
@@ -27,9 +28,7 @@ struct cbar_event_ctx snapshot_event_ctx(const struct daemon_snapshot *s)
 enum cbar_decision daemon_decide(struct daemon *d, const struct daemon_snapshot *s,
                                  const struct cbar_event *ev, struct cbar_verdict *v)
 {
-	enum cbar_decision dec = d->hooks.decide_event
-	                                 ? d->hooks.decide_event(d->hooks.ctx, s->rules, ev, v)
-	                                 : cbar_decide(s->rules, ev, NULL, v);
+	enum cbar_decision dec = engine_decide(d->engine, s->rules, ev, v);
 	if ((unsigned)dec > CBAR_ERROR)
 		v->decision = dec = CBAR_ERROR;
 	return dec;

@@ -66,6 +66,16 @@ struct metric_family m_registry_records = {
 struct metric_family m_store_up = {
 	.name = "callbar_store_up", .help = "1 when the registry store answers, 0 when it does not.",
 	.type = METRIC_GAUGE, LOCK};
+struct metric_family m_unaudited = {
+	.name = "callbar_registry_unaudited_rows_total",
+	.help = "Registry rows changed without an audit entry that vouches for them (written "
+	        "behind callbar's back): never applied to decisions; any is an alarm.",
+	.type = METRIC_COUNTER, LOCK};
+struct metric_family m_chain_broken = {
+	.name = "callbar_registry_audit_chain_broken_at",
+	.help = "The audit entry at which the chain no longer verifies and following stopped; "
+	        "0 while the chain holds.",
+	.type = METRIC_GAUGE, LOCK};
 struct metric_family m_audit_head = {
 	.name = "callbar_audit_head_seq",
 	.help = "Sequence number of the registry's last audit entry (GET /v1/audit/head has its "
@@ -95,7 +105,7 @@ struct metric_family *const daemon_metrics[] = {
 	&m_build_info,   &m_http_requests, &m_http_duration,  &m_http_in_flight, &m_decisions,
 	&m_decision_duration, &m_rules_info, &m_rules_version, &m_rules_count,   &m_rules_loaded,
 	&m_reloads,      &m_registry_records, &m_store_up,    &m_sip_messages,   &m_sip_answers,
-	&m_sip_tcp,      &m_audit_head,
+	&m_sip_tcp,      &m_audit_head, &m_unaudited, &m_chain_broken,
 };
 
 /* One count of rule_counts_each() into callbar_decisions_total. */
@@ -303,17 +313,26 @@ static void respond_req_error(struct http_response *resp, const struct req_error
 static void respond_hook_error(struct http_response *resp, enum cbar_err e,
                                const struct cbar_diag *diag)
 {
-	if (e == CBAR_NOT_BUILT)
-		respond_error(resp, 501, CBAR_NOT_BUILT, NULL,
-		              "not built yet: the decision engine and the unlock registry are "
-		              "merged later (docs/api.md)");
-	else
-		respond_error(resp, status_of(e), e, NULL, diag ? diag->msg : NULL);
+	respond_error(resp, status_of(e), e, NULL, diag ? diag->msg : NULL);
 }
 
-static void respond_not_built(struct http_response *resp)
+/* A node configured without a registry (registry.url empty) decides
+ * without unlock records and has no registry routes. */
+static void respond_no_registry(struct http_response *resp)
 {
-	respond_hook_error(resp, CBAR_NOT_BUILT, NULL);
+	respond_error(resp, 404, CBAR_NO_ROUTE, NULL,
+	              "this node has no registry (registry.url is empty): it decides without "
+	              "unlock records");
+}
+
+/* The rule file's zone: dates a route reads or checks are the operator's. */
+static int32_t rules_tz(struct daemon *d)
+{
+	slot_read_begin();
+	const struct daemon_snapshot *s = slot_get(&d->rules);
+	int32_t tz = s ? cbar_rules_tz_offset(s->rules) : 0;
+	slot_read_end();
+	return tz;
 }
 
 /* ---- handlers --------------------------------------------------------- */
@@ -351,21 +370,24 @@ static void h_metrics(struct daemon *d, struct http_request *rq, struct req_ctx 
 	metric_gauge(&m_http_in_flight, NULL, http_in_flight(d->http));
 	collect_sip(d);
 	rule_counts_each(decision_count, NULL);
-	if (d->hooks.registry_size)
-		metric_gauge(&m_registry_records, NULL, (double)d->hooks.registry_size(d->hooks.ctx));
-	if (d->hooks.registry_ready) {
+	if (engine_has_registry(d->engine)) {
+		int64_t broken = 0;
+		metric_gauge(&m_registry_records, NULL, (double)engine_records(d->engine));
+		metric_count_set(&m_unaudited, NULL, engine_unaudited(d->engine, &broken));
+		metric_gauge(&m_chain_broken, NULL, (double)broken);
+	}
+	if (engine_has_registry(d->engine)) {
 		struct cbar_diag diag = {0};
 		metric_gauge(&m_store_up, NULL,
-		             d->hooks.registry_ready(d->hooks.ctx, &diag) == CBAR_OK ? 1 : 0);
+		             engine_ready(d->engine, &diag) == CBAR_OK ? 1 : 0);
 	}
 	/* Only from a registry that answers: a scrape must not wait on a
 	 * reconnection. */
 	struct cbar_diag rd = {0};
-	if (d->hooks.audit_head && d->hooks.registry_ready &&
-	    d->hooks.registry_ready(d->hooks.ctx, &rd) == CBAR_OK) {
+	if (engine_has_registry(d->engine) && engine_ready(d->engine, &rd) == CBAR_OK) {
 		struct cbar_diag diag = {0};
 		int64_t seq;
-		if (!d->hooks.audit_head(d->hooks.ctx, &seq, NULL, &diag))
+		if (!engine_audit_head(d->engine, &seq, NULL, &diag))
 			metric_gauge(&m_audit_head, NULL, (double)seq);
 	}
 	size_t len = 0;
@@ -603,15 +625,16 @@ static void h_unlock_put(struct daemon *d, struct http_request *rq, struct req_c
 		respond_req_error(resp, &e);
 		return;
 	}
-	if (!d->hooks.unlock) {
+	if (!engine_has_registry(d->engine)) {
 		unlock_req_wipe(&u);
-		respond_not_built(resp);
+		respond_no_registry(resp);
 		return;
 	}
 	json_t *out = NULL;
 	bool created = false;
 	struct cbar_diag diag = {0};
-	enum cbar_err err = d->hooks.unlock(d->hooks.ctx, &rc->who, &sub, &u, &out, &created, &diag);
+	enum cbar_err err = engine_unlock(d->engine, &rc->who, &sub, &u, rules_tz(d), &out, &created,
+	                                  &diag);
 	unlock_req_wipe(&u);
 	if (!err)
 		log_line(LOG_LV_INFO, "unlock", "{s:s,s:s,s:s,s:s,s:s}", "subscriber", sub.digits,
@@ -675,13 +698,13 @@ static void h_unlock_delete(struct daemon *d, struct http_request *rq, struct re
 		}
 		snprintf(r.reason, sizeof r.reason, "%s", v);
 	}
-	if (!d->hooks.relock) {
-		respond_not_built(resp);
+	if (!engine_has_registry(d->engine)) {
+		respond_no_registry(resp);
 		return;
 	}
 	json_t *out = NULL;
 	struct cbar_diag diag = {0};
-	enum cbar_err err = d->hooks.relock(d->hooks.ctx, &rc->who, &r, &out, &diag);
+	enum cbar_err err = engine_relock(d->engine, &rc->who, &r, &out, &diag);
 	if (!err)
 		log_line(LOG_LV_INFO, "relock", "{s:s,s:s,s:s,s:s}", "subscriber", r.subscriber.digits,
 		         "service", svc_label[r.service], "direction", dir_label[r.direction], "by",
@@ -696,13 +719,13 @@ static void h_unlock_get(struct daemon *d, struct http_request *rq, struct req_c
 	struct cbar_number sub;
 	if (!path_number(d, rc, &sub, resp) || !query_ok(rq, allowed, resp))
 		return;
-	if (!d->hooks.status) {
-		respond_not_built(resp);
+	if (!engine_has_registry(d->engine)) {
+		respond_no_registry(resp);
 		return;
 	}
 	json_t *out = NULL;
 	struct cbar_diag diag = {0};
-	enum cbar_err err = d->hooks.status(d->hooks.ctx, &rc->who, &sub, &out, &diag);
+	enum cbar_err err = engine_status(d->engine, &rc->who, &sub, &out, &diag);
 	respond_hook(resp, err, out, &diag, 200);
 }
 
@@ -739,13 +762,13 @@ static void h_audit(struct daemon *d, struct http_request *rq, struct req_ctx *r
 		}
 		q.limit = (unsigned)n;
 	}
-	if (!d->hooks.audit) {
-		respond_not_built(resp);
+	if (!engine_has_registry(d->engine)) {
+		respond_no_registry(resp);
 		return;
 	}
 	json_t *out = NULL;
 	struct cbar_diag diag = {0};
-	enum cbar_err err = d->hooks.audit(d->hooks.ctx, &rc->who, &q, &out, &diag);
+	enum cbar_err err = engine_audit(d->engine, &rc->who, &q, &out, &diag);
 	respond_hook(resp, err, out, &diag, 200);
 }
 
@@ -758,14 +781,14 @@ static void h_audit_head(struct daemon *d, struct http_request *rq, struct req_c
 	(void)rc;
 	if (!query_ok(rq, allowed, resp))
 		return;
-	if (!d->hooks.audit_head) {
-		respond_not_built(resp);
+	if (!engine_has_registry(d->engine)) {
+		respond_no_registry(resp);
 		return;
 	}
 	struct cbar_diag diag = {0};
 	int64_t seq = 0;
 	char hash[65];
-	enum cbar_err err = d->hooks.audit_head(d->hooks.ctx, &seq, hash, &diag);
+	enum cbar_err err = engine_audit_head(d->engine, &seq, hash, &diag);
 	if (err) {
 		respond_hook_error(resp, err, &diag);
 		return;
@@ -784,13 +807,13 @@ static void h_keyword(struct daemon *d, struct http_request *rq, struct req_ctx 
 	}
 	if (!k.has_at)
 		k.at = now_s();
-	if (!d->hooks.keyword) {
-		respond_not_built(resp);
+	if (!engine_has_registry(d->engine)) {
+		respond_no_registry(resp);
 		return;
 	}
 	json_t *out = NULL;
 	struct cbar_diag diag = {0};
-	enum cbar_err err = d->hooks.keyword(d->hooks.ctx, &rc->who, &k, &out, &diag);
+	enum cbar_err err = engine_keyword(d->engine, &rc->who, &k, &out, &diag);
 	/* A registry change, logged as unlocks and relocks are.  A keyword
 	 * the table does not know is free text a subscriber wrote: its words
 	 * stay out of the log. */

@@ -73,7 +73,7 @@ static enum cbar_err ready_tokens(void *ctx, struct cbar_diag *diag)
 static enum cbar_err ready_registry(void *ctx, struct cbar_diag *diag)
 {
 	struct daemon *d = ctx;
-	return d->hooks.registry_ready(d->hooks.ctx, diag);
+	return engine_ready(d->engine, diag);
 }
 
 enum cbar_err daemon_reload(struct daemon *d, const char *trigger, struct cbar_diag *diag)
@@ -427,7 +427,7 @@ int cbar_serve_main(int argc, char **argv)
 	}
 	/* --check looks at the configuration and the rules only: it does not
 	 * need the registry to be up. */
-	if (!check && hooks_install(&d->hooks, d->cfg.registry_url, &diag)) {
+	if (!check && engine_open(&d->engine, d->cfg.registry_url, &diag)) {
 		diag.file = NULL; /* it is the URL, password and all */
 		print_diag(url_r, &diag);
 		goto out_tokens;
@@ -437,8 +437,8 @@ int cbar_serve_main(int argc, char **argv)
 	char head_hash[65];
 	int64_t head_seq;
 	struct cbar_diag hd = {0};
-	if (!check && d->hooks.audit_head &&
-	    !d->hooks.audit_head(d->hooks.ctx, &head_seq, head_hash, &hd))
+	if (!check && engine_has_registry(d->engine) &&
+	    !engine_audit_head(d->engine, &head_seq, head_hash, &hd))
 		log_line(LOG_LV_INFO, "audit chain head", "{s:I,s:s}", "seq", (json_int_t)head_seq,
 		         "hash", head_hash);
 	metric_gauge(&m_build_info, (const char *const[]){CBAR_VERSION}, 1);
@@ -447,16 +447,16 @@ int cbar_serve_main(int argc, char **argv)
 	/* The first snapshot: a daemon that cannot load its rules does not start. */
 	if (daemon_reload(d, "start", &diag)) {
 		print_diag(d->cfg.rules_file, &diag);
-		goto out_hooks;
+		goto out_engine;
 	}
 	if (check) {
 		config_write(&d->cfg, stdout);
 		rc = SERVE_OK;
-		goto out_hooks;
+		goto out_engine;
 	}
 	daemon_ready_add(d, "rules", ready_snapshot, d);
 	daemon_ready_add(d, "tokens", ready_tokens, d);
-	if (d->hooks.registry_ready)
+	if (engine_has_registry(d->engine))
 		daemon_ready_add(d, "registry", ready_registry, d);
 	/* Thousands of SIP and HTTP connections need more descriptors than
 	 * the usual soft limit: take the hard one, before either server sizes
@@ -464,7 +464,7 @@ int cbar_serve_main(int argc, char **argv)
 	unsigned long nofile = cbar__fd_limit_raise();
 	if ((d->cfg.sip_listen[0] || d->cfg.sip_listen_in[0] || d->cfg.sip_listeners.n) &&
 	    !start_sip(d))
-		goto out_hooks;
+		goto out_engine;
 
 	struct http_ops ops = daemon_http_ops_template;
 	ops.ctx = d;
@@ -478,18 +478,18 @@ int cbar_serve_main(int argc, char **argv)
 	};
 	if (!d->cfg.tls_cert[0] != !d->cfg.tls_key[0]) {
 		fprintf(stderr, "callbar serve: http.tls_cert and http.tls_key go together\n");
-		goto out_hooks;
+		goto out_engine;
 	}
 	if (d->cfg.tls_cert[0]) {
 		if (!(d->tls_cert_pem = read_pem(d->cfg.tls_cert, "http.tls_cert")) ||
 		    !(d->tls_key_pem = read_pem(d->cfg.tls_key, "http.tls_key")))
-			goto out_hooks;
+			goto out_engine;
 		ho.tls_cert_pem = d->tls_cert_pem;
 		ho.tls_key_pem = d->tls_key_pem;
 	}
 	if (http_start(&d->http, &ho, &ops, &diag)) {
 		fprintf(stderr, "callbar serve: %s\n", diag.msg);
-		goto out_hooks;
+		goto out_engine;
 	}
 	log_line(LOG_LV_INFO, "listening", "{s:s,s:i,s:I,s:I,s:s,s:s}", "http",
 	         http_bound(d->http), "threads", (int)http_threads(d->http), "connection_limit",
@@ -518,12 +518,13 @@ int cbar_serve_main(int argc, char **argv)
 	d->http = NULL;
 	log_line(left ? LOG_LV_WARN : LOG_LV_INFO, "stopped", "{s:i}", "cut", (int)left);
 	rc = left ? 1 : SERVE_OK;
-out_hooks:
+out_engine:
 	sip_server_stop(d->sip);
 	d->sip = NULL;
 	free_pem(&d->tls_cert_pem);
 	free_pem(&d->tls_key_pem);
-	hooks_release(&d->hooks);
+	engine_close(d->engine);
+	d->engine = NULL;
 out_tokens:
 	token_store_release(&d->tokens);
 out_slot:
