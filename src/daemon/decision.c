@@ -10,7 +10,7 @@
 
 static const char *const front_names[] = {
 #define DAEMON__FRONT_NAME(name, label) [DAEMON_FRONT_##name] = label,
-	DAEMON_FRONT_MAP(DAEMON__FRONT_NAME)
+    DAEMON_FRONT_MAP(DAEMON__FRONT_NAME)
 #undef DAEMON__FRONT_NAME
 };
 
@@ -22,7 +22,7 @@ const char *daemon_front_name(enum daemon_front f)
 struct cbar_event_ctx snapshot_event_ctx(const struct daemon_snapshot *s)
 {
 	return (struct cbar_event_ctx){
-		.np = s->np, .country = s->country, .tz = cbar_rules_tz_offset(s->rules)};
+	    .np = s->np, .country = s->country, .tz = cbar_rules_tz_offset(s->rules)};
 }
 
 enum cbar_decision daemon_decide(struct daemon *d, const struct daemon_snapshot *s,
@@ -40,18 +40,17 @@ void daemon_record(const struct daemon_snapshot *s, enum daemon_front f,
 	/* The rule's label (its reason, else its line) from the snapshot,
 	 * interned when it was built: counting takes no lock. */
 	uint32_t label = v->rule >= 0 && (size_t)v->rule < s->rule_count ? s->rule_label[v->rule]
-	                 : v->reason && !strcmp(v->reason, "emergency") ? s->label_emergency
-	                                                                  : s->label_default;
+	                 : v->reason && !strcmp(v->reason, "emergency")  ? s->label_emergency
+	                                                                 : s->label_default;
 	rule_count(label, (unsigned)f, ev->service == CBAR_SMS, ev->direction == CBAR_OUT,
 	           (unsigned)v->decision);
 	/* log.decision_log: both numbers, so off by default (a line a call,
 	 * and a record of who called whom: only with a retention period). */
 	if (log_decisions())
-		log_decision("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "verdict",
-		             cbar_decision_name(v->decision), "rule",
-		             v->reason ? v->reason : "default", "service",
-		             cbar_service_name(ev->service), "direction",
-		             cbar_direction_name(ev->direction), "subscriber",
-		             ev->subscriber ? ev->subscriber->digits : "", "peer",
-		             ev->peer ? ev->peer->digits : "", "front", daemon_front_name(f));
+		log_decision(
+		    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "verdict", cbar_decision_name(v->decision),
+		    "rule", v->reason ? v->reason : "default", "service",
+		    cbar_service_name(ev->service), "direction", cbar_direction_name(ev->direction),
+		    "subscriber", ev->subscriber ? ev->subscriber->digits : "", "peer",
+		    ev->peer ? ev->peer->digits : "", "front", daemon_front_name(f));
 }

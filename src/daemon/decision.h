@@ -24,7 +24,7 @@ enum daemon_front {
 #define DAEMON__FRONT(name, label) DAEMON_FRONT_##name,
 	DAEMON_FRONT_MAP(DAEMON__FRONT)
 #undef DAEMON__FRONT
-	DAEMON_FRONT_COUNT
+	    DAEMON_FRONT_COUNT
 };
 const char *daemon_front_name(enum daemon_front f);
 

@@ -56,8 +56,7 @@ static void snap_release(void *obj)
 	free(s);
 }
 
-static enum cbar_err publish(struct engine *e, struct base_ref *base,
-                             struct cbar_unlockset *delta)
+static enum cbar_err publish(struct engine *e, struct base_ref *base, struct cbar_unlockset *delta)
 {
 	struct unlock_snap *s = calloc(1, sizeof *s);
 	if (!s)
@@ -67,8 +66,8 @@ static enum cbar_err publish(struct engine *e, struct base_ref *base,
 	s->delta = delta;
 	s->view.base = base->set;
 	s->view.delta = delta;
-	atomic_store(&e->records, cbar_unlockset_count(base->set) +
-	                              (delta ? cbar_unlockset_count(delta) : 0));
+	atomic_store(&e->records,
+	             cbar_unlockset_count(base->set) + (delta ? cbar_unlockset_count(delta) : 0));
 	return slot_swap(&e->unlocks, s, snap_release);
 }
 
@@ -99,7 +98,7 @@ static int add_change(void *arg, const struct cbar_store_record *r)
 		c->cap = cap;
 	}
 	c->v[c->n++] = cbar_unlock_from_store(r->subscriber, r->scope, r->level, r->expires,
-	                         r->status == CBAR_STORE_ACTIVE);
+	                                      r->status == CBAR_STORE_ACTIVE);
 	return 0;
 }
 
@@ -228,7 +227,7 @@ static void *follower(void *arg)
 /* ---- decide ------------------------------------------------------------- */
 
 enum cbar_decision engine_decide(struct engine *e, const struct cbar_rules *rules,
-                                            const struct cbar_event *ev, struct cbar_verdict *v)
+                                 const struct cbar_event *ev, struct cbar_verdict *v)
 {
 	/* Inside the caller's read section (decision.h): the view cannot go
 	 * away until this returns. */
@@ -315,7 +314,8 @@ enum cbar_err engine_open(struct engine **out, const char *registry_url, struct 
 		if ((err = cbar_store_open(&e->store, e->url, &o, d)))
 			goto fail;
 		atomic_store(&e->store_ok, true);
-		if ((err = cbar_store_foreach_active(e->store, cbar_unlockset_add_active, base->set, &e->head, d)))
+		if ((err = cbar_store_foreach_active(e->store, cbar_unlockset_add_active, base->set,
+		                                     &e->head, d)))
 			goto fail;
 		if ((err = load_key(e, d)))
 			goto fail;
@@ -333,7 +333,8 @@ enum cbar_err engine_open(struct engine **out, const char *registry_url, struct 
 	base = NULL;
 	if (e->url[0]) {
 		if (pthread_create(&e->follower, NULL, follower, e)) {
-			err = cbar_diag_set(d, CBAR_NOMEM, 0, 0, "cannot start the registry follower");
+			err = cbar_diag_set(d, CBAR_NOMEM, 0, 0,
+			                    "cannot start the registry follower");
 			goto fail;
 		}
 		e->follower_on = true;

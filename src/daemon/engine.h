@@ -112,7 +112,6 @@ uint64_t engine_unaudited(struct engine *e, int64_t *broken_at);
 /* GET /v1/audit/head, callbar_audit_head_seq and the start's log line: the
  * audit chain's last entry as stored (seq; hash, 64 hex digits and a NUL:
  * 0 and zeros for an empty registry), for an outside system to anchor. */
-enum cbar_err engine_audit_head(struct engine *e, int64_t *seq, char hash[65],
-                                struct cbar_diag *d);
+enum cbar_err engine_audit_head(struct engine *e, int64_t *seq, char hash[65], struct cbar_diag *d);
 
 #endif

@@ -38,22 +38,22 @@ struct unlock_snap {
 
 struct engine {
 	char *url;
-	pthread_mutex_t lock;       /* the store connection */
-	struct cbar_store *store;   /* NULL while the registry is unreachable */
+	pthread_mutex_t lock;     /* the store connection */
+	struct cbar_store *store; /* NULL while the registry is unreachable */
 	struct cbar_key key;
 	bool have_key;
 	struct cbar_snapshot_slot unlocks; /* struct unlock_snap */
-	pthread_mutex_t follow;     /* one follow_once() at a time: the follower
-	                               thread, or a route that just wrote */
-	int64_t head;               /* the change sequence followed so far
-	                               (under follow) */
-	atomic_uint_least64_t unaudited; /* rows left out, counted once each */
-	_Atomic int64_t broken_at;  /* the audit entry following stopped at,
-	                               0: none (under follow) */
+	pthread_mutex_t follow;            /* one follow_once() at a time: the follower
+	                                      thread, or a route that just wrote */
+	int64_t head;                      /* the change sequence followed so far
+	                                      (under follow) */
+	atomic_uint_least64_t unaudited;   /* rows left out, counted once each */
+	_Atomic int64_t broken_at;         /* the audit entry following stopped at,
+	                                      0: none (under follow) */
 	atomic_bool store_ok;
 	atomic_size_t records;
 	atomic_bool stop;
-	struct kw_table keywords;   /* for POST /v1/keyword */
+	struct kw_table keywords; /* for POST /v1/keyword */
 	bool have_keywords;
 	pthread_t follower;
 	bool follower_on;

@@ -40,15 +40,14 @@ static json_t *json_record(const struct cbar_store_record *r)
 {
 	char sc[64], num[24];
 	snprintf(num, sizeof num, "+%" PRIu64, r->subscriber);
-	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
-	                 (json_int_t)r->id, "subscriber", num, "status",
-	                 cbar_store_status_key(r->status), "scope",
-	                 cbar_store_scope_str(r->scope, sc, sizeof sc), "level",
-	                 cbar_store_level_key(r->level), "channel", cbar_store_channel_key(r->channel),
-	                 "created", json_time(r->created), "expires", json_time(r->expires), "agent",
-	                 json_opt(r->agent), "document", json_opt(r->doc_type), "revoked",
-	                 json_time(r->revoked_at), "revoked_by", json_opt(r->revoked_by),
-	                 "revoked_why", json_opt(r->revoked_why));
+	return json_pack(
+	    "{s:I,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", (json_int_t)r->id,
+	    "subscriber", num, "status", cbar_store_status_key(r->status), "scope",
+	    cbar_store_scope_str(r->scope, sc, sizeof sc), "level", cbar_store_level_key(r->level),
+	    "channel", cbar_store_channel_key(r->channel), "created", json_time(r->created),
+	    "expires", json_time(r->expires), "agent", json_opt(r->agent), "document",
+	    json_opt(r->doc_type), "revoked", json_time(r->revoked_at), "revoked_by",
+	    json_opt(r->revoked_by), "revoked_why", json_opt(r->revoked_why));
 }
 
 /* REQ_* service and direction to store scope bits. */
@@ -101,14 +100,14 @@ enum cbar_err engine_unlock(struct engine *e, const struct daemon_caller *who,
 {
 	int64_t now = engine__now();
 	struct cbar_store_unlock_req r = {
-		.subscriber = subscriber->e164,
-		.scope = scope_of(req->service, req->direction),
-		.level = req->level == REQ_LEVEL_VERIFIED ? CBAR_STORE_VERIFIED : CBAR_STORE_SELF,
-		.expires = req->has_expires ? req->expires : 0,
-		.channel = req->channel[0] ? cbar_store_channel_parse(req->channel)
-		                           : CBAR_STORE_CHANNEL_API,
-		.agent = who->name,
-		.now = now,
+	    .subscriber = subscriber->e164,
+	    .scope = scope_of(req->service, req->direction),
+	    .level = req->level == REQ_LEVEL_VERIFIED ? CBAR_STORE_VERIFIED : CBAR_STORE_SELF,
+	    .expires = req->has_expires ? req->expires : 0,
+	    .channel =
+	        req->channel[0] ? cbar_store_channel_parse(req->channel) : CBAR_STORE_CHANNEL_API,
+	    .agent = who->name,
+	    .now = now,
 	};
 	if (!r.channel)
 		return cbar_diag_set(d, CBAR_BAD_VALUE, 0, 0, "channel: unknown channel");
@@ -149,17 +148,17 @@ enum cbar_err engine_unlock(struct engine *e, const struct daemon_caller *who,
 }
 
 enum cbar_err engine_relock(struct engine *e, const struct daemon_caller *who,
-                                 const struct relock_req *req, json_t **out, struct cbar_diag *d)
+                            const struct relock_req *req, json_t **out, struct cbar_diag *d)
 {
 	struct cbar_store_record rec;
 	memset(&rec, 0, sizeof rec);
 	if (!store_begin(e, d))
 		return CBAR_UNAVAILABLE;
-	enum cbar_err err = store_end(
-		e, cbar_store_relock(e->store, req->subscriber.e164,
-		                     scope_of(req->service, req->direction),
-		                     who->name[0] ? who->name : "api",
-		                     req->reason[0] ? req->reason : "api", engine__now(), &rec, d));
+	enum cbar_err err = store_end(e, cbar_store_relock(e->store, req->subscriber.e164,
+	                                                   scope_of(req->service, req->direction),
+	                                                   who->name[0] ? who->name : "api",
+	                                                   req->reason[0] ? req->reason : "api",
+	                                                   engine__now(), &rec, d));
 	if (err == CBAR_STORE_NOTFOUND)
 		return cbar_diag_set(d, CBAR_NOT_FOUND, 0, 0, "no active unlock covers that scope");
 	if (err)
@@ -177,8 +176,7 @@ static int collect_record(void *arg, const struct cbar_store_record *r)
 }
 
 enum cbar_err engine_status(struct engine *e, const struct daemon_caller *who,
-                                 const struct cbar_number *subscriber, json_t **out,
-                                 struct cbar_diag *d)
+                            const struct cbar_number *subscriber, json_t **out, struct cbar_diag *d)
 {
 	(void)who;
 	json_t *hist = json_array();
@@ -186,8 +184,8 @@ enum cbar_err engine_status(struct engine *e, const struct daemon_caller *who,
 		return CBAR_NOMEM;
 	enum cbar_err err = CBAR_UNAVAILABLE;
 	if (store_begin(e, d))
-		err = store_end(e, cbar_store_history(e->store, subscriber->e164, collect_record,
-		                                      hist, d));
+		err = store_end(
+		    e, cbar_store_history(e->store, subscriber->e164, collect_record, hist, d));
 	if (err) {
 		json_decref(hist);
 		return err;
@@ -199,7 +197,8 @@ enum cbar_err engine_status(struct engine *e, const struct daemon_caller *who,
 	json_t *active = json_null();
 	size_t i;
 	json_t *r;
-	json_array_foreach(hist, i, r) {
+	json_array_foreach(hist, i, r)
+	{
 		if (!strcmp(json_string_value(json_object_get(r, "status")), "active")) {
 			json_decref(active);
 			active = json_incref(r);
@@ -227,16 +226,15 @@ static int collect_audit(void *arg, const struct cbar_store_audit *a)
 	json_t *o = json_pack("{s:I,s:o,s:s,s:s,s:o,s:o,s:o,s:o,s:s}", "seq", (json_int_t)a->seq,
 	                      "time", json_time(a->at), "who", a->who, "what", a->what,
 	                      "subscriber", a->subscriber ? json_string(num) : json_null(),
-	                      "record", a->record ? json_integer(a->record) : json_null(),
-	                      "before", json_opt(a->before), "after", json_opt(a->after), "hash",
-	                      a->hash);
+	                      "record", a->record ? json_integer(a->record) : json_null(), "before",
+	                      json_opt(a->before), "after", json_opt(a->after), "hash", a->hash);
 	if (!o || json_array_append_new(acc->a, o))
 		return -1;
 	return json_array_size(acc->a) >= acc->q->limit;
 }
 
 enum cbar_err engine_audit(struct engine *e, const struct daemon_caller *who,
-                                const struct audit_query *q, json_t **out, struct cbar_diag *d)
+                           const struct audit_query *q, json_t **out, struct cbar_diag *d)
 {
 	(void)who;
 	struct audit_acc acc = {json_array(), q};
@@ -258,8 +256,7 @@ enum cbar_err engine_audit(struct engine *e, const struct daemon_caller *who,
  * keyword` (keywords.h); an unknown keyword is answered with the valid
  * ones, as a text to send back. */
 enum cbar_err engine_keyword(struct engine *e, const struct daemon_caller *who,
-                                  const struct keyword_req *req, json_t **out,
-                                  struct cbar_diag *d)
+                             const struct keyword_req *req, json_t **out, struct cbar_diag *d)
 {
 	char msg[1024], why[80], num[24];
 	const char *result = "unknown-keyword";
@@ -272,9 +269,9 @@ enum cbar_err engine_keyword(struct engine *e, const struct daemon_caller *who,
 		         who->name[0] ? who->name : "api");
 		if (!store_begin(e, d))
 			return CBAR_UNAVAILABLE;
-		enum cbar_err err = store_end(
-			e, kw_apply(e->store, k, req->subscriber.e164, why,
-			            req->has_at ? req->at : engine__now(), &result, msg, sizeof msg, d));
+		enum cbar_err err = store_end(e, kw_apply(e->store, k, req->subscriber.e164, why,
+		                                          req->has_at ? req->at : engine__now(),
+		                                          &result, msg, sizeof msg, d));
 		if (err)
 			return err;
 		engine__follow_once(e);

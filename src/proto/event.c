@@ -112,18 +112,17 @@ enum cbar_err cbar_event_caller_id(struct cbar_event_in *in, const struct cbar_e
 }
 
 enum cbar_err cbar_event_time(struct cbar_event_in *in, const struct cbar_event_ctx *c,
-                              const char *s, size_t len, unsigned forms,
-                              struct cbar_event_error *e)
+                              const char *s, size_t len, unsigned forms, struct cbar_event_error *e)
 {
 	if (cbar_time_read(s, len, c->tz, forms, &in->ev.time))
 		return fail(e, CBAR_BAD_TIME, "time",
 		            (forms & CBAR_TIME_DATE)
-		                    ? "want 2022-05-08T09:30:00+08:00, ...Z, a time without a "
-		                      "zone (the rule file's), YYYY-MM-DD or @EPOCH"
+		                ? "want 2022-05-08T09:30:00+08:00, ...Z, a time without a "
+		                  "zone (the rule file's), YYYY-MM-DD or @EPOCH"
 		            : (forms & CBAR_TIME_LOCAL)
-		                    ? "want an ISO 8601 time such as 2022-05-08T09:30:00+08:00, "
-		                      "or one without a zone (the rule file's)"
-		                    : "want an ISO 8601 time such as 2022-05-08T09:30:00+08:00");
+		                ? "want an ISO 8601 time such as 2022-05-08T09:30:00+08:00, "
+		                  "or one without a zone (the rule file's)"
+		                : "want an ISO 8601 time such as 2022-05-08T09:30:00+08:00");
 	in->has_time = true;
 	return CBAR_OK;
 }
@@ -199,8 +198,7 @@ enum cbar_err cbar_event_region(struct cbar_event_in *in, const struct cbar_even
 
 /* ---- time ------------------------------------------------------------------ */
 
-enum cbar_err cbar_time_read(const char *s, size_t len, int32_t tz, unsigned forms,
-                             int64_t *out)
+enum cbar_err cbar_time_read(const char *s, size_t len, int32_t tz, unsigned forms, int64_t *out)
 {
 	/* The event's forms are the civil module's, bit for bit; a CDR or a
 	 * command line's time may put a space between date and time. */
@@ -210,4 +208,3 @@ enum cbar_err cbar_time_read(const char *s, size_t len, int32_t tz, unsigned for
 		flags |= CBAR_CIVIL_SPACE;
 	return cbar_civil_parse(s, len, flags, tz, out, NULL) ? CBAR_BAD_TIME : CBAR_OK;
 }
-

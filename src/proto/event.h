@@ -123,7 +123,6 @@ enum cbar_err cbar_event_region(struct cbar_event_in *in, const struct cbar_even
  * (the civil module's one grammar, callbar/civil.h).  CBAR_OK or
  * CBAR_BAD_TIME.
  */
-enum cbar_err cbar_time_read(const char *s, size_t len, int32_t tz, unsigned forms,
-                             int64_t *out);
+enum cbar_err cbar_time_read(const char *s, size_t len, int32_t tz, unsigned forms, int64_t *out);
 
 #endif
