@@ -50,9 +50,9 @@ static void setup(void)
 	b.out = fopen("/dev/null", "w");
 	b.ocap = OUT_BLOCK;
 	b.obuf = malloc(OUT_BLOCK);
-	if (!b.out || !b.obuf || !batch_ruleset_init(&b.now, rules, "fuzz.rules") ||
-	    !batch_ruleset_init(&b.old, old, "old.rules") ||
-	    !tally_init(&b.t, cbar_rules_count(rules), cbar_rules_count(old)))
+	if (!b.out || !b.obuf || !cbar_batch_ruleset_init(&b.now, rules, "fuzz.rules") ||
+	    !cbar_batch_ruleset_init(&b.old, old, "old.rules") ||
+	    !cbar_tally_init(&b.t, cbar_rules_count(rules), cbar_rules_count(old)))
 		abort();
 }
 
@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b.map = NULL;
 	b.line = 0;
 	b.reports = 1000; /* no report lines: the fuzzer's output stays quiet */
-	batch_lines(&b, (const char *)data, size);
+	cbar_batch_lines(&b, (const char *)data, size);
 	uint64_t c1 = b.t.count[0] + b.t.count[1] + b.t.count[2];
 	if (c1 - c0 > b.line || b.on > b.ocap)
 		abort(); /* more records than lines, or past the output buffer */

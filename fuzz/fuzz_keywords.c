@@ -1,6 +1,6 @@
 /*
  * callbar fuzz target: the keyword table (keywords.conf, --keywords FILE),
- * read by kw_table_parse() as kw_table_load() does.  Any bytes; a failure
+ * read by cbar_kw_table_parse() as cbar_kw_table_load() does.  Any bytes; a failure
  * must name a line of the text with a message; a table that loads must
  * hold NUL-ended words and service numbers, find every keyword again by
  * its word (also in other case and with blanks around), recognise every
@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct kw_table t;
 	struct cbar_diag d = {0};
 	const char *text = (const char *)data;
-	if (!kw_table_parse(&t, text, size, &d)) {
+	if (!cbar_kw_table_parse(&t, text, size, &d)) {
 		unsigned lines = 1;
 		for (size_t i = 0; i < size; i++)
 			lines += text[i] == '\n';
@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (unsigned i = 0; i < t.nservice; i++) {
 		if (!memchr(t.service[i], 0, sizeof t.service[i]) || !t.service[i][0] ||
-		    !kw_is_service(&t, t.service[i]))
+		    !cbar_kw_is_service(&t, t.service[i]))
 			abort();
 	}
 	for (unsigned i = 0; i < t.n; i++) {
@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(spaced, sizeof spaced, " %s\t", k->word);
 		for (char *c = spaced; *c; c++)
 			*c = (char)toupper((unsigned char)*c);
-		const struct kw *found = kw_find(&t, spaced);
+		const struct kw *found = cbar_kw_find(&t, spaced);
 		if (!found || strcasecmp(found->word, k->word))
 			abort();
 		char sc[64];
@@ -58,8 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	char small[40], big[8192];
-	kw_unknown_answer(&t, small, sizeof small);
-	kw_unknown_answer(&t, big, sizeof big);
+	cbar_kw_unknown_answer(&t, small, sizeof small);
+	cbar_kw_unknown_answer(&t, big, sizeof big);
 	if (!memchr(small, 0, sizeof small) || !memchr(big, 0, sizeof big))
 		abort();
 	return 0;

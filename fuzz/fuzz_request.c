@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 0: {
 		struct decide_req r;
 		struct cbar_event_ctx ec = {.np = np, .country = cn, .tz = 8 * 3600};
-		if ((err = req_decide_parse(&ec, body, len, &r, &e)))
+		if ((err = cbar_req_decide_parse(&ec, body, len, &r, &e)))
 			check_error(err, &e);
 		else if (r.in.ev.service > CBAR_SMS || r.in.ev.direction > CBAR_OUT)
 			abort();
@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case 1: {
 		struct unlock_req r;
-		if ((err = req_unlock_parse(np, cn, body, len, &r, &e))) {
+		if ((err = cbar_req_unlock_parse(np, cn, body, len, &r, &e))) {
 			check_error(err, &e);
 			if (r.doc_number[0]) /* wiped on failure */
 				abort();
@@ -94,13 +94,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    (r.level != REQ_LEVEL_SELF && r.level != REQ_LEVEL_VERIFIED) ||
 			    (r.level == REQ_LEVEL_VERIFIED && !r.has_document) || !r.channel[0])
 				abort();
-			unlock_req_wipe(&r);
+			cbar_unlock_req_wipe(&r);
 		}
 		break;
 	}
 	case 2: {
 		struct keyword_req r;
-		if ((err = req_keyword_parse(np, cn, body, len, &r, &e)))
+		if ((err = cbar_req_keyword_parse(np, cn, body, len, &r, &e)))
 			check_error(err, &e);
 		else
 			check_number(&r.subscriber);
@@ -110,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t next = 0;
 		bool lines;
 		struct cbar_event_ctx ec = {.np = np, .country = cn, .tz = 8 * 3600};
-		if ((err = req_batch_parse(&ec, body, len, 50, each, &next, &lines, &e)))
+		if ((err = cbar_req_batch_parse(&ec, body, len, 50, each, &next, &lines, &e)))
 			check_error(err, &e);
 		else if (next > 50)
 			abort();

@@ -1,6 +1,6 @@
 /*
  * callbar fuzz target: the token file (token_file.c), read by
- * tok_list_parse() as the daemon and 'callbar token' read it.  Any bytes; a
+ * cbar_tok_list_parse() as the daemon and 'callbar token' read it.  Any bytes; a
  * failure must name a line of the text with a message; a list that loads
  * must hold valid names and roles, and the list written back in the file's
  * format must parse to the same entries.
@@ -26,7 +26,7 @@ static char *written(const struct tok_list *l, size_t *len)
 		char hex[2 * sizeof l->e[i].hash + 1];
 		sodium_bin2hex(hex, sizeof hex, l->e[i].hash, sizeof l->e[i].hash);
 		fprintf(f, "%s\t%s\t%s\t%" PRId64 "\n", l->e[i].info.name,
-		        role_name(l->e[i].info.role), hex, l->e[i].info.created);
+		        cbar_role_name(l->e[i].info.role), hex, l->e[i].info.created);
 	}
 	fclose(f);
 	return buf;
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cbar_diag d = {0};
 	const char *text = (const char *)data;
-	struct tok_list *l = tok_list_parse(text, size, &d);
+	struct tok_list *l = cbar_tok_list_parse(text, size, &d);
 	if (!l) {
 		if (d.line == 0 && !strcmp(d.msg, "out of memory"))
 			return 0;
@@ -49,14 +49,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		const struct token_info *in = &l->e[i].info;
-		if (!memchr(in->name, 0, sizeof in->name) || !token_name_ok(in->name) ||
+		if (!memchr(in->name, 0, sizeof in->name) || !cbar_token_name_ok(in->name) ||
 		    in->role <= ROLE_NONE || in->role > ROLE_ADMIN ||
-		    role_parse(role_name(in->role)) != in->role)
+		    cbar_role_parse(cbar_role_name(in->role)) != in->role)
 			abort();
 	}
 	size_t n1;
 	char *t1 = written(l, &n1);
-	struct tok_list *l2 = tok_list_parse(t1, n1, &d);
+	struct tok_list *l2 = cbar_tok_list_parse(t1, n1, &d);
 	if (!l2 || l2->n != l->n)
 		abort(); /* what a list writes does not parse back */
 	for (size_t i = 0; i < l->n; i++)
@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(l->e[i].hash, l2->e[i].hash, sizeof l->e[i].hash))
 			abort();
 	free(t1);
-	tok_list_free(l);
-	tok_list_free(l2);
+	cbar_tok_list_free(l);
+	cbar_tok_list_free(l2);
 	return 0;
 }

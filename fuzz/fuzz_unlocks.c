@@ -1,6 +1,6 @@
 /*
  * callbar fuzz target: unlock files (--unlocked FILE), read by
- * unlocks_parse() as unlocks_load() reads them, in the context of +86.
+ * cbar_unlocks_parse() as cbar_unlocks_load() reads them, in the context of +86.
  * Any bytes; a failure must name a line and column of the text with a
  * message; a set that loads must hold records within bounds, each found
  * again by its subscriber, and the set written back in the file's format
@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char name[] = "fuzz.unlocks";
 	const char *text = (const char *)data;
 	struct cbar_diag d = {0};
-	struct cbar_unlockset *s = unlocks_parse(np, cn, text, size, name, &d);
+	struct cbar_unlockset *s = cbar_unlocks_parse(np, cn, text, size, name, &d);
 	if (!s) {
 		if (d.line == 0 && !strcmp(d.msg, "out of memory"))
 			return 0;
@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	cbar_unlockset_foreach(s, each, &w);
 	fclose(w.out);
-	struct cbar_unlockset *s2 = unlocks_parse(np, cn, t1, n1, name, &d);
+	struct cbar_unlockset *s2 = cbar_unlocks_parse(np, cn, t1, n1, name, &d);
 	if (!s2 || cbar_unlockset_count(s2) != cbar_unlockset_count(s))
 		abort(); /* what the set writes does not load back */
 	w = (struct walk){.other = s2};

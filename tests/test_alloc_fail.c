@@ -372,7 +372,7 @@ static void rules_setup(void)
 
 static enum cbar_err rules_run(struct cbar_diag *d)
 {
-	struct cbar_rules_loader loader = {rules_load_list, NULL};
+	struct cbar_rules_loader loader = {cbar_rules_load_list, NULL};
 	return cbar_rules_compile(np, rules_text, rules_len, rules_path, &loader, d, &compiled);
 }
 
@@ -407,7 +407,7 @@ static void rules_file(const char *path)
 		exit(2);
 	}
 	struct cbar_diag d = {0};
-	struct cbar_rules_loader loader = {rules_load_list, NULL};
+	struct cbar_rules_loader loader = {cbar_rules_load_list, NULL};
 	struct cbar_rules *r = NULL;
 	if (cbar_rules_compile(np, rules_text, rules_len, path, &loader, &d, &r)) {
 		fprintf(stderr, "%s:%u: %s\n", path, d.line, d.msg);

@@ -1,5 +1,5 @@
 /*
- * callbar: the SIP server's sockets, in process: sip_server_start() on
+ * callbar: the SIP server's sockets, in process: cbar_sip_server_start() on
  * port 0 with a decider that blocks one number, then over UDP a
  * retransmitted INVITE gets byte-identical answers, a batch of datagrams is
  * answered one for one, and over TCP two pipelined messages, a message cut
@@ -41,7 +41,7 @@ static bool spec_ok(const char *s, size_t len, struct sip_listener_cfg *l,
                     size_t *at)
 {
 	struct cbar_diag d = {0};
-	enum cbar_err e = sip_listener_spec(s, len, l, ing, cap, ning, &d);
+	enum cbar_err e = cbar_sip_listener_spec(s, len, l, ing, cap, ning, &d);
 	snprintf(err, errcap, "%s", d.msg);
 	*at = d.column ? d.column - 1 : 0;
 	if (e && (e != CBAR_CONFIG || !d.column))
@@ -53,10 +53,10 @@ static int start_srv(const struct sip_server_cfg *cfg, struct sip_server **out, 
                      size_t cap)
 {
 	struct cbar_diag d = {0};
-	enum cbar_err e = sip_server_start(cfg, out, &d);
+	enum cbar_err e = cbar_sip_server_start(cfg, out, &d);
 	snprintf(err, cap, "%s", d.msg);
 	if (e && e != CBAR_SIP_START && e != CBAR_NOMEM)
-		fail_msg("sip_server_start: error %s", cbar_err_name(e));
+		fail_msg("cbar_sip_server_start: error %s", cbar_err_name(e));
 	return e ? -1 : 0;
 }
 
@@ -146,16 +146,16 @@ static int setup(void **state)
 	                             .ack_filter = true};
 	char err[256];
 	assert_int_equal(start_srv(&cfg, &srv, err, sizeof err), 0);
-	port = sip_server_port(srv, 0);
+	port = cbar_sip_server_port(srv, 0);
 	assert_true(port != 0);
-	assert_int_equal(sip_server_workers(srv), 2);
+	assert_int_equal(cbar_sip_server_workers(srv), 2);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	sip_server_stop(srv);
+	cbar_sip_server_stop(srv);
 	cbar_numplan_free(np);
 	return 0;
 }
@@ -273,7 +273,7 @@ static void udp_ack_filter(void **state)
 	struct sip_counters c = {0};
 	for (int i = 0; i < 100; i++) {
 		memset(&c, 0, sizeof c);
-		sip_server_counters(srv, &c);
+		cbar_sip_server_counters(srv, &c);
 		if (c.udp_kernel_dropped)
 			break;
 		usleep(10000);
@@ -338,7 +338,7 @@ static void counters(void **state)
 	/* the workers publish after each wake-up: the last one may lag a bit */
 	for (int i = 0; i < 100; i++) {
 		memset(&c, 0, sizeof c);
-		sip_server_counters(srv, &c);
+		cbar_sip_server_counters(srv, &c);
 		if (c.tcp_closed >= 1)
 			break;
 		usleep(10000);
@@ -389,7 +389,7 @@ static struct sip_server *own_server_allow(unsigned transports, struct sip_serve
 	struct sip_server *s2;
 	char err[256];
 	assert_int_equal(start_srv(&cfg, &s2, err, sizeof err), 0);
-	*a = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(sip_server_port(s2, 0))};
+	*a = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(cbar_sip_server_port(s2, 0))};
 	inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
 	return s2;
 }
@@ -424,12 +424,12 @@ static void tcp_idle(void **state)
 	assert_int_equal(send(busy, "\r\n\r\n", 4, 0), 4);
 	assert_int_equal(read_some(busy, r, sizeof r, 2), 2);
 	struct sip_counters c = {0};
-	sip_server_counters(s2, &c);
+	cbar_sip_server_counters(s2, &c);
 	assert_int_equal(c.tcp_accepted, 2);
 	assert_int_equal(c.tcp_idle_closed, 1);
 	close(quiet);
 	close(busy);
-	sip_server_stop(s2);
+	cbar_sip_server_stop(s2);
 }
 
 /* With the filter off (sip.ack_filter = false) the ACK reaches a worker,
@@ -447,7 +447,7 @@ static void ack_unfiltered(void **state)
 	struct sip_counters c = {0};
 	for (int i = 0; i < 100 && c.received < 2; i++) { /* published after the batch */
 		memset(&c, 0, sizeof c);
-		sip_server_counters(s2, &c);
+		cbar_sip_server_counters(s2, &c);
 		if (c.received < 2)
 			usleep(10000);
 	}
@@ -455,10 +455,10 @@ static void ack_unfiltered(void **state)
 	assert_int_equal(c.dropped, 1);
 	assert_int_equal(c.udp_kernel_dropped, 0);
 	close(fd);
-	sip_server_stop(s2);
+	cbar_sip_server_stop(s2);
 }
 
-/* sip_listener_spec(): every option, the defaults, and each error with the
+/* cbar_sip_listener_spec(): every option, the defaults, and each error with the
  * byte offset of the word at fault. */
 static void listener_spec(void **state)
 {
@@ -567,7 +567,7 @@ static int try_start(const char *host, uint16_t p, unsigned transports, char *er
 	err[0] = 0;
 	if (start_srv(&cfg, &s2, err, cap))
 		return -1;
-	sip_server_stop(s2);
+	cbar_sip_server_stop(s2);
 	return 0;
 }
 
@@ -642,7 +642,7 @@ static int sock_from(int type, const char *from)
 	do {                                                                               \
 		for (int i_ = 0; i_ < 500; i_++) {                                         \
 			memset(&(c), 0, sizeof(c));                                        \
-			sip_server_counters((s), &(c));                                    \
+			cbar_sip_server_counters((s), &(c));                                    \
 			if (cond)                                                          \
 				break;                                                     \
 			usleep(10000);                                                     \
@@ -733,7 +733,7 @@ static void allow_list(void **state)
 	assert_int_equal(c.tcp_accepted, 1);
 	close(bad);
 	close(good);
-	sip_server_stop(s2);
+	cbar_sip_server_stop(s2);
 }
 
 /* Whether the connection fd is answered (a ping gets its CRLF) or was
@@ -807,7 +807,7 @@ static void tcp_limits(void **state)
 	close(two[0]);
 	close(two[1]);
 	close(three);
-	sip_server_stop(s2);
+	cbar_sip_server_stop(s2);
 }
 
 /* cbar__fd_limit_raise(): the soft limit up to the hard one. */

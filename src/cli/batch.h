@@ -88,30 +88,30 @@ struct batch {
 /* batch_decide.c */
 
 /* The texts of rs->rules (read from path): false when memory is short;
- * batch_ruleset_free() in any case. */
-bool batch_ruleset_init(struct ruleset *rs, const struct cbar_rules *rules, const char *path);
-void batch_ruleset_free(struct ruleset *rs);
+ * cbar_batch_ruleset_free() in any case. */
+bool cbar_batch_ruleset_init(struct ruleset *rs, const struct cbar_rules *rules, const char *path);
+void cbar_batch_ruleset_free(struct ruleset *rs);
 
 /* Decide one line of the input, without its '\n': whether it was a
  * record (not the header, not empty, not too long). */
-bool batch_line(struct batch *b, const char *s, size_t len);
+bool cbar_batch_line(struct batch *b, const char *s, size_t len);
 
 /* Decide every line of [s, s + n): lines end at '\n', and a last piece
  * without one is a line too (a cut over-long line, or the file's end). */
-void batch_lines(struct batch *b, const char *s, size_t n);
+void cbar_batch_lines(struct batch *b, const char *s, size_t n);
 
 /* A tally for rule files of nr and old_nr rules (old_nr 0: no --compare):
- * false when memory is short (then tally_release() is still due). */
-bool tally_init(struct tally *t, size_t nr, size_t old_nr);
-void tally_add(struct tally *to, const struct tally *from, size_t nr, size_t old_nr);
-void tally_release(struct tally *t);
+ * false when memory is short (then cbar_tally_release() is still due). */
+bool cbar_tally_init(struct tally *t, size_t nr, size_t old_nr);
+void cbar_tally_add(struct tally *to, const struct tally *from, size_t nr, size_t old_nr);
+void cbar_tally_release(struct tally *t);
 
 /* Write out what one thread's obuf holds, to b->out. */
-void batch_flush(struct batch *b);
+void cbar_batch_flush(struct batch *b);
 
 /* The report of a bad record and the progress line, on stderr. */
-void batch_say_bad(bool progress, uint64_t line, const char *msg);
-void batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total);
+void cbar_batch_say_bad(bool progress, uint64_t line, const char *msg);
+void cbar_batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total);
 
 /* batch_threads.c */
 
@@ -122,6 +122,6 @@ void batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total);
  * on stderr what went wrong (out of memory, a write failed): the output is
  * then cut short.
  */
-bool batch_threads(struct batch *b, FILE *in, unsigned threads);
+bool cbar_batch_threads(struct batch *b, FILE *in, unsigned threads);
 
 #endif

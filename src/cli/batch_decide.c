@@ -21,7 +21,7 @@
 #include "proto/event.h"
 #include "proto/verdict_json.h"
 
-void batch_flush(struct batch *b)
+void cbar_batch_flush(struct batch *b)
 {
 	if (b->on)
 		fwrite(b->obuf, 1, b->on, b->out);
@@ -35,7 +35,7 @@ static void put(struct batch *b, const char *s, size_t n)
 			b->ck_ops->spill(b, s, n);
 			return;
 		}
-		batch_flush(b);
+		cbar_batch_flush(b);
 		if (n > b->ocap) {
 			fwrite(s, 1, n, b->out);
 			return;
@@ -50,7 +50,7 @@ static void puts_(struct batch *b, const char *s)
 	put(b, s, strlen(s));
 }
 
-void batch_say_bad(bool progress, uint64_t line, const char *msg)
+void cbar_batch_say_bad(bool progress, uint64_t line, const char *msg)
 {
 	fprintf(stderr, "%sbatch: line %llu: %s\n", progress ? "\r" : "", (unsigned long long)line,
 	        msg);
@@ -61,7 +61,7 @@ static void report(struct batch *b, const char *msg)
 	if (b->ck)
 		b->ck_ops->report(b, msg);
 	else if (b->reports++ < MAX_REPORTS)
-		batch_say_bad(b->progress, b->line, msg);
+		cbar_batch_say_bad(b->progress, b->line, msg);
 }
 
 /* The forms of time a CDR may carry: epoch seconds, ISO 8601 with or
@@ -240,7 +240,7 @@ static void jsonl_record(struct batch *b, const char *s, size_t len)
 	free(line);
 }
 
-void batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total)
+void cbar_batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total)
 {
 	if (total)
 		fprintf(stderr, "\r%llu records  %5.1f%%", (unsigned long long)line,
@@ -282,12 +282,12 @@ static inline bool decide_line(struct batch *b, const char *s, size_t len)
 	return true;
 }
 
-bool batch_line(struct batch *b, const char *s, size_t len)
+bool cbar_batch_line(struct batch *b, const char *s, size_t len)
 {
 	return decide_line(b, s, len);
 }
 
-void batch_lines(struct batch *b, const char *s, size_t n)
+void cbar_batch_lines(struct batch *b, const char *s, size_t n)
 {
 	const char *e = s + n;
 	while (s < e) {
@@ -298,7 +298,7 @@ void batch_lines(struct batch *b, const char *s, size_t n)
 	}
 }
 
-bool batch_ruleset_init(struct ruleset *rs, const struct cbar_rules *rules, const char *path)
+bool cbar_batch_ruleset_init(struct ruleset *rs, const struct cbar_rules *rules, const char *path)
 {
 	size_t nr = cbar_rules_count(rules);
 	rs->rules = rules;
@@ -327,7 +327,7 @@ bool batch_ruleset_init(struct ruleset *rs, const struct cbar_rules *rules, cons
 	return (rs->tail[nr] = strdup(",allow,,emergency\n")) != NULL;
 }
 
-void batch_ruleset_free(struct ruleset *rs)
+void cbar_batch_ruleset_free(struct ruleset *rs)
 {
 	size_t nr = rs->rules ? cbar_rules_count(rs->rules) : 0;
 	if (rs->rule_txt)
@@ -341,7 +341,7 @@ void batch_ruleset_free(struct ruleset *rs)
 	free(rs->tail_len);
 }
 
-bool tally_init(struct tally *t, size_t nr, size_t old_nr)
+bool cbar_tally_init(struct tally *t, size_t nr, size_t old_nr)
 {
 	*t = (struct tally){0};
 	t->per_rule = calloc(nr + 1, sizeof *t->per_rule);
@@ -354,7 +354,7 @@ bool tally_init(struct tally *t, size_t nr, size_t old_nr)
 	return t->per_rule != NULL;
 }
 
-void tally_add(struct tally *to, const struct tally *from, size_t nr, size_t old_nr)
+void cbar_tally_add(struct tally *to, const struct tally *from, size_t nr, size_t old_nr)
 {
 	for (int i = 0; i < 3; i++) {
 		to->count[i] += from->count[i];
@@ -371,7 +371,7 @@ void tally_add(struct tally *to, const struct tally *from, size_t nr, size_t old
 		to->old_per_rule[i] += from->old_per_rule[i];
 }
 
-void tally_release(struct tally *t)
+void cbar_tally_release(struct tally *t)
 {
 	free(t->per_rule);
 	free(t->old_per_rule);

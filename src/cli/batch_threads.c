@@ -212,7 +212,7 @@ static void *worker(void *arg)
 		b->on = 0;
 		b->line = 0;
 		b->first = ck->seq == 0;
-		batch_lines(b, ck->in, ck->n);
+		cbar_batch_lines(b, ck->in, ck->n);
 		ck->out = b->obuf;
 		ck->ocap = b->ocap;
 		ck->on = b->on;
@@ -298,14 +298,14 @@ static void write_chunk(struct pipeline *p, struct batch *b, const struct chunk 
 {
 	for (size_t i = 0; i < ck->nbad && i < MAX_REPORTS; i++)
 		if (b->reports + i < MAX_REPORTS)
-			batch_say_bad(b->progress, b->line + ck->bad[i].line, ck->bad[i].msg);
+			cbar_batch_say_bad(b->progress, b->line + ck->bad[i].line, ck->bad[i].msg);
 	b->reports += ck->nbad;
 	uint64_t before = b->line;
 	b->line += ck->lines;
 	if (ck->failed || !write_out(p, ck->out, ck->on))
 		return;
 	if (b->progress && before >> 20 != b->line >> 20)
-		batch_say_progress(b->line, ck->end, b->total);
+		cbar_batch_say_progress(b->line, ck->end, b->total);
 }
 
 static void write_all(struct pipeline *p, struct batch *b)
@@ -333,7 +333,7 @@ static void write_all(struct pipeline *p, struct batch *b)
 	}
 }
 
-bool batch_threads(struct batch *b, FILE *in, unsigned threads)
+bool cbar_batch_threads(struct batch *b, FILE *in, unsigned threads)
 {
 	struct pipeline p = {
 	    .in = in,
@@ -371,7 +371,7 @@ bool batch_threads(struct batch *b, FILE *in, unsigned threads)
 		w[i].b.obuf = NULL;
 		w[i].b.progress = false;
 		w[i].b.ck_ops = &chunk_ops;
-		if (!tally_init(&w[i].b.t, nr, old_nr))
+		if (!cbar_tally_init(&w[i].b.t, nr, old_nr))
 			goto nomem;
 	}
 	if ((e = pthread_create(&rd, NULL, reader, &p))) {
@@ -399,8 +399,8 @@ join:
 		fputs("callbar batch: out of memory\n", stderr);
 	for (unsigned i = 0; w && i < threads; i++) {
 		if (!p.stop)
-			tally_add(&b->t, &w[i].b.t, nr, old_nr);
-		tally_release(&w[i].b.t);
+			cbar_tally_add(&b->t, &w[i].b.t, nr, old_nr);
+		cbar_tally_release(&w[i].b.t);
 	}
 	for (size_t i = 0; p.ring && i < p.nring; i++) {
 		free(p.ring[i].in);

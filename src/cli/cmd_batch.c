@@ -111,8 +111,8 @@ static bool run(struct batch *b, FILE *in)
 			size_t len = (size_t)(nl - (buf + i));
 			const char *s = buf + i;
 			i = nl == buf + have ? have : (size_t)(nl - buf) + 1;
-			if (batch_line(b, s, len) && b->progress && !(b->line & 0xfffff))
-				batch_say_progress(b->line, b->bytes, b->total);
+			if (cbar_batch_line(b, s, len) && b->progress && !(b->line & 0xfffff))
+				cbar_batch_say_progress(b->line, b->bytes, b->total);
 		}
 		memmove(buf, buf + i, have - i);
 		have -= i;
@@ -206,7 +206,7 @@ static void summary(const struct batch *b, const char *old_path)
 	print_per_rule(&b->old, t->old_per_rule, "    ");
 }
 
-int cmd_batch(int argc, char **argv)
+int cbar_cmd_batch(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"rules", required_argument, NULL, 'r'}, {"unlocked", required_argument, NULL, 'u'},
@@ -257,7 +257,7 @@ int cmd_batch(int argc, char **argv)
 		return CLI_BAD;
 	struct numplan_files files = {0};
 	struct batch b = {0};
-	struct cbar_numplan *np = numplan_load(&files);
+	struct cbar_numplan *np = cbar_numplan_load(&files);
 	struct cbar_rules *rules = NULL, *old = NULL;
 	struct cbar_unlockset *us = NULL;
 	struct cbar_unlock_lookup lk;
@@ -267,17 +267,17 @@ int cmd_batch(int argc, char **argv)
 		return CLI_BAD;
 	b.np = np;
 	b.cn = cbar_numplan_country(np, "CN", 2);
-	if (!(rules = rules_load(np, rules_path)))
+	if (!(rules = cbar_rules_load(np, rules_path)))
 		goto out;
-	if (old_path && !(old = rules_load(np, old_path)))
+	if (old_path && !(old = cbar_rules_load(np, old_path)))
 		goto out;
 	if (unlocked && registry) {
 		fputs("callbar batch: --unlocked and --registry exclude each other\n", stderr);
 		goto out;
 	}
-	if (registry && !(us = unlocks_from_registry(registry)))
+	if (registry && !(us = cbar_unlocks_from_registry(registry)))
 		goto out;
-	if (unlocked && !(us = unlocks_load(np, b.cn, unlocked)))
+	if (unlocked && !(us = cbar_unlocks_load(np, b.cn, unlocked)))
 		goto out;
 	if (optind < argc && strcmp(argv[optind], "-") && !(in = fopen(argv[optind], "rb"))) {
 		perror(argv[optind]);
@@ -299,9 +299,9 @@ int cmd_batch(int argc, char **argv)
 	b.ocap = OUT_BLOCK;
 	b.obuf = malloc(OUT_BLOCK);
 	b.changed_only = changed_only;
-	if (!b.obuf || !batch_ruleset_init(&b.now, rules, rules_path) ||
-	    (old && !batch_ruleset_init(&b.old, old, old_path)) ||
-	    !tally_init(&b.t, cbar_rules_count(rules), old ? cbar_rules_count(old) : 0)) {
+	if (!b.obuf || !cbar_batch_ruleset_init(&b.now, rules, rules_path) ||
+	    (old && !cbar_batch_ruleset_init(&b.old, old, old_path)) ||
+	    !cbar_tally_init(&b.t, cbar_rules_count(rules), old ? cbar_rules_count(old) : 0)) {
 		fputs("callbar batch: out of memory\n", stderr);
 		goto out;
 	}
@@ -314,12 +314,12 @@ int cmd_batch(int argc, char **argv)
 		 * before there are threads (its documentation's advice). */
 		if (jsonl)
 			json_object_seed(0);
-		if (!batch_threads(&b, in, (unsigned)threads))
+		if (!cbar_batch_threads(&b, in, (unsigned)threads))
 			goto out;
 	} else {
 		if (!run(&b, in))
 			goto out;
-		batch_flush(&b);
+		cbar_batch_flush(&b);
 	}
 	if (b.progress)
 		fputs("\r\033[K", stderr);
@@ -334,9 +334,9 @@ out:
 		fclose(in);
 	if (out && out != stdout)
 		fclose(out);
-	batch_ruleset_free(&b.now);
-	batch_ruleset_free(&b.old);
-	tally_release(&b.t);
+	cbar_batch_ruleset_free(&b.now);
+	cbar_batch_ruleset_free(&b.old);
+	cbar_tally_release(&b.t);
 	free(b.obuf);
 	cbar_unlockset_free(us);
 	cbar_rules_free(rules);

@@ -163,7 +163,7 @@ static int run(int argc, char **argv, bool explain)
 		return rc;
 	const char *cmd = argv[0];
 	struct numplan_files files = {0};
-	struct cbar_numplan *np = numplan_load(&files);
+	struct cbar_numplan *np = cbar_numplan_load(&files);
 	struct cbar_rules *rules = NULL;
 	struct cbar_unlockset *us = NULL;
 	char msg[300];
@@ -171,11 +171,11 @@ static int run(int argc, char **argv, bool explain)
 	if (!np)
 		return CLI_BAD;
 	uint16_t cn = cbar_numplan_country(np, "CN", 2);
-	if (!(rules = rules_load(np, a.rules)))
+	if (!(rules = cbar_rules_load(np, a.rules)))
 		goto out;
-	if (a.unlocked && !(us = unlocks_load(np, cn, a.unlocked)))
+	if (a.unlocked && !(us = cbar_unlocks_load(np, cn, a.unlocked)))
 		goto out;
-	if (a.registry && !(us = unlocks_from_registry(a.registry)))
+	if (a.registry && !(us = cbar_unlocks_from_registry(a.registry)))
 		goto out;
 	/* The flags are read as every front end reads its fields (proto/event.h):
 	 * the peer in the subscriber's country, a time without a zone in the
@@ -239,12 +239,12 @@ out:
 	return rc;
 }
 
-int cmd_check(int argc, char **argv)
+int cbar_cmd_check(int argc, char **argv)
 {
 	return run(argc, argv, false);
 }
 
-int cmd_explain(int argc, char **argv)
+int cbar_cmd_explain(int argc, char **argv)
 {
 	return run(argc, argv, true);
 }

@@ -79,13 +79,13 @@ static int key_id_row(void *arg, int n, const char *const *c)
 	return 1;
 }
 
-int cmd_export(int argc, char **argv)
+int cbar_cmd_export(int argc, char **argv)
 {
 	struct reg r;
 	int c, rc = CLI_BAD;
 	(void)key_id_row;
-	reg_init(&r, "export");
-	if ((c = reg_options_only(&r, argc, argv, export_help)) >= 0)
+	cbar_reg_init(&r, "export");
+	if ((c = cbar_reg_options_only(&r, argc, argv, export_help)) >= 0)
 		return c;
 	if (optind != argc) {
 		fprintf(stderr, "callbar export: unexpected argument '%s'\n", argv[optind]);
@@ -93,20 +93,20 @@ int cmd_export(int argc, char **argv)
 	}
 	struct cbar_key key;
 	char id[17];
-	if (!reg_open(&r) || !reg_key(&r, &key))
+	if (!cbar_reg_open(&r) || !cbar_reg_key(&r, &key))
 		goto done;
 	cbar_key_id(&key, id);
 	cbar_key_release(&key);
 	printf("# callbar registry export v1 key_id=%s\n%s\n", id, CSV_HEADER);
 	struct cbar_diag d = {0};
 	enum cbar_err e = cbar_store_foreach(r.store, export_one, NULL, &d);
-	rc = e ? reg_fail(&r, e, &d) : CLI_OK;
+	rc = e ? cbar_reg_fail(&r, e, &d) : CLI_OK;
 	if (!e && (fflush(stdout) || ferror(stdout))) {
 		fprintf(stderr, "callbar export: writing: %s\n", strerror(errno));
 		rc = CLI_BAD;
 	}
 done:
-	reg_release(&r);
+	cbar_reg_release(&r);
 	return rc;
 }
 
@@ -195,12 +195,12 @@ static enum cbar_err row_record(struct reg *r, const struct cbar_csv_row *row,
 	return CBAR_OK;
 }
 
-int cmd_import(int argc, char **argv)
+int cbar_cmd_import(int argc, char **argv)
 {
 	struct reg r;
 	int c, rc = CLI_BAD;
-	reg_init(&r, "import");
-	if ((c = reg_options_only(&r, argc, argv, import_help)) >= 0)
+	cbar_reg_init(&r, "import");
+	if ((c = cbar_reg_options_only(&r, argc, argv, import_help)) >= 0)
 		return c;
 	if (argc - optind > 1) {
 		fputs("callbar import: at most one FILE\n", stderr);
@@ -241,7 +241,7 @@ int cmd_import(int argc, char **argv)
 	bool eof, header = false;
 	char key_id[17] = "";
 	struct cbar_diag d = {0};
-	if (!reg_open(&r))
+	if (!cbar_reg_open(&r))
 		goto done;
 	/* The export's key line, then the header, then records. */
 	while (pos < len && text[pos] == '#') {
@@ -307,12 +307,12 @@ int cmd_import(int argc, char **argv)
 	}
 	d = (struct cbar_diag){0};
 	if (key_id[0] && (e = cbar_store_bind_key(r.store, key_id, &d))) {
-		rc = reg_fail(&r, e, &d);
+		rc = cbar_reg_fail(&r, e, &d);
 		goto done;
 	}
 	int64_t now = (int64_t)time(NULL);
 	if ((e = cbar_store_import_begin(r.store, &d))) {
-		rc = reg_fail(&r, e, &d);
+		rc = cbar_reg_fail(&r, e, &d);
 		goto done;
 	}
 	for (size_t i = 0; i < nrecs; i++) {
@@ -325,7 +325,7 @@ int cmd_import(int argc, char **argv)
 		}
 	}
 	if ((e = cbar_store_import_end(r.store, true, &d))) {
-		rc = reg_fail(&r, e, &d);
+		rc = cbar_reg_fail(&r, e, &d);
 		goto done;
 	}
 	if (r.json)
@@ -337,6 +337,6 @@ done:
 	free(recs);
 	recs = NULL;
 	free(text);
-	reg_release(&r);
+	cbar_reg_release(&r);
 	return rc;
 }

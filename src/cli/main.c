@@ -6,22 +6,22 @@
 #include "daemon/serve.h"
 
 static const struct cli_command commands[] = {
-	{"number", cmd_number, "normalise numbers to E.164 and classify them"},
-	{"check", cmd_check, "decide one call or message against a rule file"},
-	{"explain", cmd_explain, "decide like check and say why for every rule"},
-	{"lint", cmd_lint, "compile rule files and warn about rules that never match"},
-	{"batch", cmd_batch, "decide every event of a CDR file (CSV or JSON lines)"},
-	{"unlock", cmd_unlock, "unlock a subscriber's line (registry)"},
-	{"relock", cmd_relock, "lock a subscriber's line again (registry)"},
-	{"status", cmd_status, "a subscriber's unlock and its history (registry)"},
-	{"history", cmd_history, "every unlock record of a subscriber (registry)"},
-	{"audit", cmd_audit, "list or verify the registry's audit chain"},
-	{"export", cmd_export, "write the registry as CSV"},
-	{"import", cmd_import, "read records from CSV into the registry"},
-	{"keyword", cmd_keyword, "act on a subscriber's keyword text message"},
+	{"number", cbar_cmd_number, "normalise numbers to E.164 and classify them"},
+	{"check", cbar_cmd_check, "decide one call or message against a rule file"},
+	{"explain", cbar_cmd_explain, "decide like check and say why for every rule"},
+	{"lint", cbar_cmd_lint, "compile rule files and warn about rules that never match"},
+	{"batch", cbar_cmd_batch, "decide every event of a CDR file (CSV or JSON lines)"},
+	{"unlock", cbar_cmd_unlock, "unlock a subscriber's line (registry)"},
+	{"relock", cbar_cmd_relock, "lock a subscriber's line again (registry)"},
+	{"status", cbar_cmd_status, "a subscriber's unlock and its history (registry)"},
+	{"history", cbar_cmd_history, "every unlock record of a subscriber (registry)"},
+	{"audit", cbar_cmd_audit, "list or verify the registry's audit chain"},
+	{"export", cbar_cmd_export, "write the registry as CSV"},
+	{"import", cbar_cmd_import, "read records from CSV into the registry"},
+	{"keyword", cbar_cmd_keyword, "act on a subscriber's keyword text message"},
 	{"serve", cbar_serve_main, "run the daemon: HTTP/JSON and SIP decisions, registry, metrics"},
 	{"token", cbar_token_main, "create, list and revoke the daemon's API tokens"},
-	{"sip-serve", cmd_sip_serve, "answer SIP INVITE and MESSAGE (UDP, TCP) by the rules"},
+	{"sip-serve", cbar_cmd_sip_serve, "answer SIP INVITE and MESSAGE (UDP, TCP) by the rules"},
 };
 
 static void usage(FILE *f)

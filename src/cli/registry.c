@@ -15,7 +15,7 @@
 #include "registry.h"
 
 /* The operator's time zone, seconds east of UTC: the rule file's
- * `timezone`, read by reg_open() (dates of a registry command are the
+ * `timezone`, read by cbar_reg_open() (dates of a registry command are the
  * operator's dates, as the rules' are). */
 static int32_t zone;
 static bool zone_known, zone_tried;
@@ -36,7 +36,7 @@ static bool zone_load(void)
 	struct cbar_numplan *np = NULL;
 	struct cbar_rules *rules = NULL;
 	if (!cbar_numplan_embedded(&np, NULL))
-		rules = rules_load(np, path);
+		rules = cbar_rules_load(np, path);
 	if (rules) {
 		zone = cbar_rules_tz_offset(rules);
 		zone_known = true;
@@ -48,7 +48,7 @@ static bool zone_load(void)
 	return zone_known;
 }
 
-void reg_init(struct reg *r, const char *cmd)
+void cbar_reg_init(struct reg *r, const char *cmd)
 {
 	memset(r, 0, sizeof *r);
 	r->cmd = cmd;
@@ -73,7 +73,7 @@ static bool count(const char *s, unsigned *out)
 	return true;
 }
 
-int reg_option(struct reg *r, int c, const char *arg)
+int cbar_reg_option(struct reg *r, int c, const char *arg)
 {
 	switch (c) {
 	case REG_OPT_REGISTRY:
@@ -105,13 +105,13 @@ int reg_option(struct reg *r, int c, const char *arg)
 	return 0;
 }
 
-int reg_options_only(struct reg *r, int argc, char **argv, const char *help)
+int cbar_reg_options_only(struct reg *r, int argc, char **argv, const char *help)
 {
 	static const struct option opts[] = {REG_LONGOPTS, {0, 0, 0, 0}};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int k = reg_option(r, c, optarg);
+		int k = cbar_reg_option(r, c, optarg);
 		if (k < 0)
 			return CLI_BAD;
 		if (k)
@@ -126,19 +126,19 @@ int reg_options_only(struct reg *r, int argc, char **argv, const char *help)
 	return -1;
 }
 
-int reg_fail(struct reg *r, enum cbar_err e, const struct cbar_diag *d)
+int cbar_reg_fail(struct reg *r, enum cbar_err e, const struct cbar_diag *d)
 {
 	fprintf(stderr, "callbar %s: %s: %s\n", r->cmd, cbar_err_message(e),
 	        d->msg[0] ? d->msg : cbar_err_name(e));
 	return CLI_BAD;
 }
 
-bool reg_open(struct reg *r)
+bool cbar_reg_open(struct reg *r)
 {
 	struct cbar_diag d = {0};
 	enum cbar_err e;
 	if ((e = cbar_numplan_embedded(&r->np, &d))) {
-		reg_fail(r, e, &d);
+		cbar_reg_fail(r, e, &d);
 		return false;
 	}
 	r->cn = cbar_numplan_country(r->np, "CN", 2);
@@ -148,13 +148,13 @@ bool reg_open(struct reg *r)
 	if (!strcmp(r->url, REG_DEFAULT_URL))
 		mkdir("var", 0700);
 	if ((e = cbar_store_open(&r->store, r->url, &r->opts, &d))) {
-		reg_fail(r, e, &d);
+		cbar_reg_fail(r, e, &d);
 		return false;
 	}
 	return true;
 }
 
-bool reg_key(struct reg *r, struct cbar_key *key)
+bool cbar_reg_key(struct reg *r, struct cbar_key *key)
 {
 	struct cbar_diag d = {0};
 	char id[17];
@@ -166,13 +166,13 @@ bool reg_key(struct reg *r, struct cbar_key *key)
 	cbar_key_id(key, id);
 	if ((e = cbar_store_bind_key(r->store, id, &d))) {
 		cbar_key_release(key);
-		reg_fail(r, e, &d);
+		cbar_reg_fail(r, e, &d);
 		return false;
 	}
 	return true;
 }
 
-void reg_release(struct reg *r)
+void cbar_reg_release(struct reg *r)
 {
 	cbar_store_free(r->store);
 	cbar_numplan_free(r->np);
@@ -180,7 +180,7 @@ void reg_release(struct reg *r)
 	r->np = NULL;
 }
 
-bool reg_number(struct reg *r, const char *s, uint64_t *e164)
+bool cbar_reg_number(struct reg *r, const char *s, uint64_t *e164)
 {
 	struct cbar_number n;
 	size_t at = 0;
@@ -198,7 +198,7 @@ bool reg_number(struct reg *r, const char *s, uint64_t *e164)
 	return true;
 }
 
-int64_t reg_date_start(const char *s)
+int64_t cbar_reg_date_start(const char *s)
 {
 	int y, m, d, n = 0;
 	static const int mdays[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -216,13 +216,13 @@ int64_t reg_date_start(const char *s)
 	return cbar_days_from_civil(y, m, d) * 86400 - zone;
 }
 
-int64_t reg_date_end(const char *s)
+int64_t cbar_reg_date_end(const char *s)
 {
-	int64_t t = reg_date_start(s);
+	int64_t t = cbar_reg_date_start(s);
 	return t < 0 ? -1 : t + 86400;
 }
 
-uint32_t reg_today(int64_t now)
+uint32_t cbar_reg_today(int64_t now)
 {
 	int64_t y;
 	unsigned m, d;
@@ -232,7 +232,7 @@ uint32_t reg_today(int64_t now)
 	return (uint32_t)(y * 10000 + m * 100 + d);
 }
 
-const char *reg_time_str(int64_t t, char *buf, size_t cap)
+const char *cbar_reg_time_str(int64_t t, char *buf, size_t cap)
 {
 	zone_load();
 	if (!cbar_civil_format(t, zone, buf, cap) && cap)
@@ -240,49 +240,49 @@ const char *reg_time_str(int64_t t, char *buf, size_t cap)
 	return buf;
 }
 
-void reg_print_record(FILE *f, const struct cbar_store_record *rec)
+void cbar_reg_print_record(FILE *f, const struct cbar_store_record *rec)
 {
 	char sc[64], t1[40], t2[40];
 	fprintf(f, "#%" PRId64 " +%" PRIu64 " %s scope=%s level=%s channel=%s created=%s expires=%s",
 	        rec->id, rec->subscriber, cbar_store_status_key(rec->status),
 	        cbar_store_scope_str(rec->scope, sc, sizeof sc), cbar_store_level_key(rec->level),
-	        cbar_store_channel_key(rec->channel), reg_time_str(rec->created, t1, sizeof t1),
-	        rec->expires ? reg_time_str(rec->expires, t2, sizeof t2) : "never");
+	        cbar_store_channel_key(rec->channel), cbar_reg_time_str(rec->created, t1, sizeof t1),
+	        rec->expires ? cbar_reg_time_str(rec->expires, t2, sizeof t2) : "never");
 	if (rec->agent[0])
 		fprintf(f, " agent=%s", rec->agent);
 	if (rec->doc_type[0])
 		fprintf(f, " document=%s", rec->doc_type);
 	if (rec->status == CBAR_STORE_REVOKED)
-		fprintf(f, " revoked=%s by=%s why=\"%s\"", reg_time_str(rec->revoked_at, t1, sizeof t1),
+		fprintf(f, " revoked=%s by=%s why=\"%s\"", cbar_reg_time_str(rec->revoked_at, t1, sizeof t1),
 		        rec->revoked_by, rec->revoked_why);
 	fputc('\n', f);
 }
 
-void reg_json_record(FILE *f, const struct cbar_store_record *rec)
+void cbar_reg_json_record(FILE *f, const struct cbar_store_record *rec)
 {
 	char sc[64], t[40];
 	fprintf(f, "{\"id\":%" PRId64 ",\"subscriber\":\"+%" PRIu64 "\",\"status\":", rec->id,
 	        rec->subscriber);
-	json_str(f, cbar_store_status_key(rec->status));
+	cbar_json_fput(f, cbar_store_status_key(rec->status));
 	fputs(",\"scope\":", f);
-	json_str(f, cbar_store_scope_str(rec->scope, sc, sizeof sc));
+	cbar_json_fput(f, cbar_store_scope_str(rec->scope, sc, sizeof sc));
 	fprintf(f, ",\"scope_bits\":%u,\"level\":", rec->scope);
-	json_str(f, cbar_store_level_key(rec->level));
+	cbar_json_fput(f, cbar_store_level_key(rec->level));
 	fputs(",\"channel\":", f);
-	json_str(f, cbar_store_channel_key(rec->channel));
+	cbar_json_fput(f, cbar_store_channel_key(rec->channel));
 	fputs(",\"created\":", f);
-	json_str(f, reg_time_str(rec->created, t, sizeof t));
+	cbar_json_fput(f, cbar_reg_time_str(rec->created, t, sizeof t));
 	fputs(",\"expires\":", f);
-	json_str(f, rec->expires ? reg_time_str(rec->expires, t, sizeof t) : NULL);
+	cbar_json_fput(f, rec->expires ? cbar_reg_time_str(rec->expires, t, sizeof t) : NULL);
 	fputs(",\"agent\":", f);
-	json_str(f, rec->agent[0] ? rec->agent : NULL);
+	cbar_json_fput(f, rec->agent[0] ? rec->agent : NULL);
 	fputs(",\"document\":", f);
-	json_str(f, rec->doc_type[0] ? rec->doc_type : NULL);
+	cbar_json_fput(f, rec->doc_type[0] ? rec->doc_type : NULL);
 	fputs(",\"revoked\":", f);
-	json_str(f, rec->revoked_at ? reg_time_str(rec->revoked_at, t, sizeof t) : NULL);
+	cbar_json_fput(f, rec->revoked_at ? cbar_reg_time_str(rec->revoked_at, t, sizeof t) : NULL);
 	fputs(",\"revoked_by\":", f);
-	json_str(f, rec->revoked_by[0] ? rec->revoked_by : NULL);
+	cbar_json_fput(f, rec->revoked_by[0] ? rec->revoked_by : NULL);
 	fputs(",\"revoked_why\":", f);
-	json_str(f, rec->revoked_why[0] ? rec->revoked_why : NULL);
+	cbar_json_fput(f, rec->revoked_why[0] ? rec->revoked_why : NULL);
 	fputc('}', f);
 }

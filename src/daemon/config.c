@@ -76,7 +76,7 @@ static const struct key keys[] = {
 	 .min = 1, .max = 3650},
 };
 
-void config_init(struct daemon_config *c)
+void cbar_config_init(struct daemon_config *c)
 {
 	memset(c, 0, sizeof *c);
 	snprintf(c->http_listen, sizeof c->http_listen, "%s", "127.0.0.1:8080");
@@ -198,7 +198,7 @@ static enum cbar_err set_value(struct daemon_config *c, const struct key *k, con
 			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: longer than %d bytes",
 			                     k->section, k->name, CONFIG_SPEC_LEN - 1);
 		struct cbar_diag ld = {0};
-		if (sip_listener_spec(v, vlen, &l, ing, CONFIG_SPECS_MAX, &ning, &ld)) {
+		if (cbar_sip_listener_spec(v, vlen, &l, ing, CONFIG_SPECS_MAX, &ning, &ld)) {
 			enum cbar_err e = cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: %s", k->section,
 			                                k->name, ld.msg);
 			if (d)
@@ -229,7 +229,7 @@ static enum cbar_err set_value(struct daemon_config *c, const struct key *k, con
 	return CBAR_INVAL;
 }
 
-enum cbar_err config_set(struct daemon_config *c, const char *key, const char *value,
+enum cbar_err cbar_config_set(struct daemon_config *c, const char *key, const char *value,
                          struct cbar_diag *d)
 {
 	const char *dot = strchr(key, '.');
@@ -335,7 +335,7 @@ static enum cbar_err parse_line(struct daemon_config *c, char *s, size_t len, un
 /* A configuration file is small; anything bigger is a mistake. */
 #define CONFIG_FILE_MAX (1u << 20)
 
-enum cbar_err config_load(struct daemon_config *c, const char *path, struct cbar_diag *d)
+enum cbar_err cbar_config_load(struct daemon_config *c, const char *path, struct cbar_diag *d)
 {
 	if (d)
 		d->file = path;
@@ -359,13 +359,13 @@ enum cbar_err config_load(struct daemon_config *c, const char *path, struct cbar
 		err = cbar_diag_set(d, CBAR_CONFIG, 0, 0, "larger than %u bytes", CONFIG_FILE_MAX);
 		goto done;
 	}
-	err = config_parse(c, buf, len, d);
+	err = cbar_config_parse(c, buf, len, d);
 done:
 	free(buf);
 	return err;
 }
 
-enum cbar_err config_parse(struct daemon_config *c, const char *buf, size_t len,
+enum cbar_err cbar_config_parse(struct daemon_config *c, const char *buf, size_t len,
                            struct cbar_diag *d)
 {
 	char sec[32] = "", *copy = malloc(len + 1); /* parse_line() works in place */
@@ -387,7 +387,7 @@ enum cbar_err config_parse(struct daemon_config *c, const char *buf, size_t len,
 	return err;
 }
 
-const char *config_url_redact(const char *url, char *out, size_t cap)
+const char *cbar_config_url_redact(const char *url, char *out, size_t cap)
 {
 	/* scheme://[user[:password]@]host[:port][/path][?query]: the
 	 * authority ends at the first '/', '?' or '#', its userinfo at the
@@ -423,7 +423,7 @@ const char *config_url_redact(const char *url, char *out, size_t cap)
 	return out;
 }
 
-void config_write(const struct daemon_config *c, FILE *f)
+void cbar_config_write(const struct daemon_config *c, FILE *f)
 {
 	const char *sec = "";
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -443,7 +443,7 @@ void config_write(const struct daemon_config *c, FILE *f)
 		switch (k->type) {
 		case K_URL: {
 			char r[CONFIG_PATH_MAX];
-			fprintf(f, "\"%s\"\n", config_url_redact(field, r, sizeof r));
+			fprintf(f, "\"%s\"\n", cbar_config_url_redact(field, r, sizeof r));
 			break;
 		}
 		case K_STR:

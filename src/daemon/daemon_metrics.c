@@ -1,6 +1,6 @@
 /*
  * callbar serve: the daemon's metric families (every one in
- * daemon_metrics[]) and the /metrics page: counters kept without locks by
+ * cbar_daemon_metrics[]) and the /metrics page: counters kept without locks by
  * the SIP workers and the decision path are added up when it is rendered.
  */
 #include <stdio.h>
@@ -20,93 +20,93 @@ static const double latency_buckets[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001
 #define LB   .buckets = latency_buckets, .nbuckets = sizeof latency_buckets / sizeof(double)
 #define LOCK .lock = PTHREAD_MUTEX_INITIALIZER
 
-struct metric_family m_http_requests = {
+struct metric_family cbar_m_http_requests = {
     .name = "callbar_http_requests_total",
     .help = "HTTP requests answered, by route pattern, method and status.",
     .type = METRIC_COUNTER,
     .labels = {"route", "method", "status"},
     LOCK};
-struct metric_family m_http_duration = {.name = "callbar_http_request_duration_seconds",
+struct metric_family cbar_m_http_duration = {.name = "callbar_http_request_duration_seconds",
                                         .help =
                                             "Time from request headers to the answer being queued.",
                                         .type = METRIC_HISTOGRAM,
                                         .labels = {"route"},
                                         LB,
                                         LOCK};
-struct metric_family m_http_in_flight = {.name = "callbar_http_requests_in_flight",
+struct metric_family cbar_m_http_in_flight = {.name = "callbar_http_requests_in_flight",
                                          .help = "Requests begun and not yet answered.",
                                          .type = METRIC_GAUGE,
                                          LOCK};
-struct metric_family m_decisions = {
+struct metric_family cbar_m_decisions = {
     .name = "callbar_decisions_total",
     .help = "Decisions by verdict, service, direction, deciding rule (its reason; default; "
             "emergency) and front end (http, sip).",
     .type = METRIC_COUNTER,
     .labels = {"verdict", "service", "direction", "rule", "front"},
     LOCK};
-struct metric_family m_decision_duration = {.name = "callbar_decision_duration_seconds",
+struct metric_family cbar_m_decision_duration = {.name = "callbar_decision_duration_seconds",
                                             .help = "Time spent in the decision engine per event.",
                                             .type = METRIC_HISTOGRAM,
                                             LB,
                                             LOCK};
-struct metric_family m_rules_info = {
+struct metric_family cbar_m_rules_info = {
     .name = "callbar_rules_info",
     .help = "1 for the rule file in use (by SHA-256), 0 for earlier ones.",
     .type = METRIC_GAUGE,
     .labels = {"sha256"},
     LOCK};
-struct metric_family m_rules_version = {
+struct metric_family cbar_m_rules_version = {
     .name = "callbar_rules_version",
     .help = "Version of the rules in use: 1 at start, +1 per successful reload.",
     .type = METRIC_GAUGE,
     LOCK};
-struct metric_family m_rules_count = {.name = "callbar_rules_active",
+struct metric_family cbar_m_rules_count = {.name = "callbar_rules_active",
                                       .help = "Rules in the snapshot in use.",
                                       .type = METRIC_GAUGE,
                                       LOCK};
-struct metric_family m_rules_loaded = {.name = "callbar_rules_loaded_timestamp_seconds",
+struct metric_family cbar_m_rules_loaded = {.name = "callbar_rules_loaded_timestamp_seconds",
                                        .help = "When the rules in use were loaded (Unix time).",
                                        .type = METRIC_GAUGE,
                                        LOCK};
-struct metric_family m_reloads = {.name = "callbar_reloads_total",
+struct metric_family cbar_m_reloads = {.name = "callbar_reloads_total",
                                   .help = "Rule reloads by result (ok, failed).",
                                   .type = METRIC_COUNTER,
                                   .labels = {"result"},
                                   LOCK};
-struct metric_family m_registry_records = {.name = "callbar_registry_records",
+struct metric_family cbar_m_registry_records = {.name = "callbar_registry_records",
                                            .help =
                                                "Unlock records in the registry's in-memory set.",
                                            .type = METRIC_GAUGE,
                                            LOCK};
-struct metric_family m_store_up = {.name = "callbar_store_up",
+struct metric_family cbar_m_store_up = {.name = "callbar_store_up",
                                    .help = "1 when the registry store answers, 0 when it does not.",
                                    .type = METRIC_GAUGE,
                                    LOCK};
-struct metric_family m_unaudited = {
+struct metric_family cbar_m_unaudited = {
     .name = "callbar_registry_unaudited_rows_total",
     .help = "Registry rows changed without an audit entry that vouches for them (written "
             "behind callbar's back): never applied to decisions; any is an alarm.",
     .type = METRIC_COUNTER,
     LOCK};
-struct metric_family m_chain_broken = {
+struct metric_family cbar_m_chain_broken = {
     .name = "callbar_registry_audit_chain_broken_at",
     .help = "The audit entry at which the chain no longer verifies and following stopped; "
             "0 while the chain holds.",
     .type = METRIC_GAUGE,
     LOCK};
-struct metric_family m_audit_head = {
+struct metric_family cbar_m_audit_head = {
     .name = "callbar_audit_head_seq",
     .help = "Sequence number of the registry's last audit entry (GET /v1/audit/head has its "
             "hash).",
     .type = METRIC_GAUGE,
     LOCK};
-struct metric_family m_build_info = {.name = "callbar_build_info",
+struct metric_family cbar_m_build_info = {.name = "callbar_build_info",
                                      .help = "Always 1; the version of callbar running.",
                                      .type = METRIC_GAUGE,
                                      .labels = {"version"},
                                      LOCK};
 
-struct metric_family m_sip_messages = {
+struct metric_family cbar_m_sip_messages = {
     .name = "callbar_sip_messages_total",
     .help = "SIP messages by what became of them: received, dropped (responses, ACK, junk), "
             "parse_error, send_error; udp_kernel_dropped: UDP datagrams the kernel dropped "
@@ -115,12 +115,12 @@ struct metric_family m_sip_messages = {
     .type = METRIC_COUNTER,
     .labels = {"event"},
     LOCK};
-struct metric_family m_sip_answers = {.name = "callbar_sip_answers_total",
+struct metric_family cbar_m_sip_answers = {.name = "callbar_sip_answers_total",
                                       .help = "SIP answers sent, by status code.",
                                       .type = METRIC_COUNTER,
                                       .labels = {"status"},
                                       LOCK};
-struct metric_family m_sip_tcp = {
+struct metric_family cbar_m_sip_tcp = {
     .name = "callbar_sip_tcp_connections_total",
     .help = "SIP TCP connections: accepted, closed (idle_closed of them by sip.tcp_idle_timeout); "
             "refused and closed at once: refused_not_allowed (outside allow=), "
@@ -128,23 +128,23 @@ struct metric_family m_sip_tcp = {
     .type = METRIC_COUNTER,
     .labels = {"event"},
     LOCK};
-struct metric_family *const daemon_metrics[] = {
-    &m_build_info,        &m_http_requests,    &m_http_duration, &m_http_in_flight, &m_decisions,
-    &m_decision_duration, &m_rules_info,       &m_rules_version, &m_rules_count,    &m_rules_loaded,
-    &m_reloads,           &m_registry_records, &m_store_up,      &m_sip_messages,   &m_sip_answers,
-    &m_sip_tcp,           &m_audit_head,       &m_unaudited,     &m_chain_broken,
+struct metric_family *const cbar_daemon_metrics[] = {
+    &cbar_m_build_info,        &cbar_m_http_requests,    &cbar_m_http_duration, &cbar_m_http_in_flight, &cbar_m_decisions,
+    &cbar_m_decision_duration, &cbar_m_rules_info,       &cbar_m_rules_version, &cbar_m_rules_count,    &cbar_m_rules_loaded,
+    &cbar_m_reloads,           &cbar_m_registry_records, &cbar_m_store_up,      &cbar_m_sip_messages,   &cbar_m_sip_answers,
+    &cbar_m_sip_tcp,           &cbar_m_audit_head,       &cbar_m_unaudited,     &cbar_m_chain_broken,
 };
 
-/* One count of rule_counts_each() into callbar_decisions_total. */
+/* One count of cbar_rule_counts_each() into callbar_decisions_total. */
 static void decision_count(void *arg, const char *label, unsigned front, unsigned service,
                            unsigned direction, unsigned verdict, uint64_t n)
 {
 	(void)arg;
-	metric_count_set(&m_decisions,
+	cbar_metric_count_set(&cbar_m_decisions,
 	                 (const char *const[]){cbar_decision_name((enum cbar_decision)verdict),
 	                                       cbar_service_name((enum cbar_service)service),
 	                                       cbar_direction_name((enum cbar_direction)direction),
-	                                       label, daemon_front_name((enum daemon_front)front)},
+	                                       label, cbar_daemon_front_name((enum daemon_front)front)},
 	                 n);
 }
 
@@ -156,60 +156,60 @@ static void collect_sip(struct daemon *d)
 		return;
 	struct sip_counters c;
 	memset(&c, 0, sizeof c);
-	sip_server_counters(d->sip, &c);
-	metric_count_set(&m_sip_messages, (const char *const[]){"received"}, c.received);
-	metric_count_set(&m_sip_messages, (const char *const[]){"dropped"}, c.dropped);
-	metric_count_set(&m_sip_messages, (const char *const[]){"parse_error"}, c.parse_errors);
-	metric_count_set(&m_sip_messages, (const char *const[]){"send_error"}, c.send_errors);
-	metric_count_set(&m_sip_messages, (const char *const[]){"udp_kernel_dropped"},
+	cbar_sip_server_counters(d->sip, &c);
+	cbar_metric_count_set(&cbar_m_sip_messages, (const char *const[]){"received"}, c.received);
+	cbar_metric_count_set(&cbar_m_sip_messages, (const char *const[]){"dropped"}, c.dropped);
+	cbar_metric_count_set(&cbar_m_sip_messages, (const char *const[]){"parse_error"}, c.parse_errors);
+	cbar_metric_count_set(&cbar_m_sip_messages, (const char *const[]){"send_error"}, c.send_errors);
+	cbar_metric_count_set(&cbar_m_sip_messages, (const char *const[]){"udp_kernel_dropped"},
 	                 c.udp_kernel_dropped);
-	metric_count_set(&m_sip_messages, (const char *const[]){"udp_refused_source"},
+	cbar_metric_count_set(&cbar_m_sip_messages, (const char *const[]){"udp_refused_source"},
 	                 c.udp_refused_source);
-	metric_count_set(&m_sip_tcp, (const char *const[]){"accepted"}, c.tcp_accepted);
-	metric_count_set(&m_sip_tcp, (const char *const[]){"closed"}, c.tcp_closed);
-	metric_count_set(&m_sip_tcp, (const char *const[]){"idle_closed"}, c.tcp_idle_closed);
-	metric_count_set(&m_sip_tcp, (const char *const[]){"refused_not_allowed"},
+	cbar_metric_count_set(&cbar_m_sip_tcp, (const char *const[]){"accepted"}, c.tcp_accepted);
+	cbar_metric_count_set(&cbar_m_sip_tcp, (const char *const[]){"closed"}, c.tcp_closed);
+	cbar_metric_count_set(&cbar_m_sip_tcp, (const char *const[]){"idle_closed"}, c.tcp_idle_closed);
+	cbar_metric_count_set(&cbar_m_sip_tcp, (const char *const[]){"refused_not_allowed"},
 	                 c.tcp_refused_not_allowed);
-	metric_count_set(&m_sip_tcp, (const char *const[]){"refused_per_source"},
+	cbar_metric_count_set(&cbar_m_sip_tcp, (const char *const[]){"refused_per_source"},
 	                 c.tcp_refused_per_source);
-	metric_count_set(&m_sip_tcp, (const char *const[]){"refused_full"}, c.tcp_refused_full);
+	cbar_metric_count_set(&cbar_m_sip_tcp, (const char *const[]){"refused_full"}, c.tcp_refused_full);
 	for (int i = 0; i < SIP_ST_COUNT; i++) {
 		char code[8];
-		uint16_t st = sip_status_code((enum sip_status_slot)i);
+		uint16_t st = cbar_sip_status_code((enum sip_status_slot)i);
 		if (st)
 			snprintf(code, sizeof code, "%u", st);
 		else
 			snprintf(code, sizeof code, "other");
 		if (c.answered[i] || st == 302 || st == 403)
-			metric_count_set(&m_sip_answers, (const char *const[]){code},
+			cbar_metric_count_set(&cbar_m_sip_answers, (const char *const[]){code},
 			                 c.answered[i]);
 	}
 }
-const size_t daemon_metrics_count = sizeof daemon_metrics / sizeof daemon_metrics[0];
+const size_t cbar_daemon_metrics_count = sizeof cbar_daemon_metrics / sizeof cbar_daemon_metrics[0];
 
-char *daemon_metrics_page(struct daemon *d, size_t *len)
+char *cbar_daemon_metrics_page(struct daemon *d, size_t *len)
 {
-	metric_gauge(&m_http_in_flight, NULL, http_in_flight(d->http));
+	cbar_metric_gauge(&cbar_m_http_in_flight, NULL, cbar_http_in_flight(d->http));
 	collect_sip(d);
-	rule_counts_each(decision_count, NULL);
-	if (engine_has_registry(d->engine)) {
+	cbar_rule_counts_each(decision_count, NULL);
+	if (cbar_engine_has_registry(d->engine)) {
 		int64_t broken = 0;
-		metric_gauge(&m_registry_records, NULL, (double)engine_records(d->engine));
-		metric_count_set(&m_unaudited, NULL, engine_unaudited(d->engine, &broken));
-		metric_gauge(&m_chain_broken, NULL, (double)broken);
+		cbar_metric_gauge(&cbar_m_registry_records, NULL, (double)cbar_engine_records(d->engine));
+		cbar_metric_count_set(&cbar_m_unaudited, NULL, cbar_engine_unaudited(d->engine, &broken));
+		cbar_metric_gauge(&cbar_m_chain_broken, NULL, (double)broken);
 	}
-	if (engine_has_registry(d->engine)) {
+	if (cbar_engine_has_registry(d->engine)) {
 		struct cbar_diag diag = {0};
-		metric_gauge(&m_store_up, NULL, engine_ready(d->engine, &diag) == CBAR_OK ? 1 : 0);
+		cbar_metric_gauge(&cbar_m_store_up, NULL, cbar_engine_ready(d->engine, &diag) == CBAR_OK ? 1 : 0);
 	}
 	/* Only from a registry that answers: a scrape must not wait on a
 	 * reconnection. */
 	struct cbar_diag rd = {0};
-	if (engine_has_registry(d->engine) && engine_ready(d->engine, &rd) == CBAR_OK) {
+	if (cbar_engine_has_registry(d->engine) && cbar_engine_ready(d->engine, &rd) == CBAR_OK) {
 		struct cbar_diag diag = {0};
 		int64_t seq;
-		if (!engine_audit_head(d->engine, &seq, NULL, &diag))
-			metric_gauge(&m_audit_head, NULL, (double)seq);
+		if (!cbar_engine_audit_head(d->engine, &seq, NULL, &diag))
+			cbar_metric_gauge(&cbar_m_audit_head, NULL, (double)seq);
 	}
-	return metrics_render(daemon_metrics, daemon_metrics_count, METRICS_MAX, len);
+	return cbar_metrics_render(cbar_daemon_metrics, cbar_daemon_metrics_count, METRICS_MAX, len);
 }

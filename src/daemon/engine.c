@@ -68,10 +68,10 @@ static enum cbar_err publish(struct engine *e, struct base_ref *base, struct cba
 	s->view.delta = delta;
 	atomic_store(&e->records,
 	             cbar_unlockset_count(base->set) + (delta ? cbar_unlockset_count(delta) : 0));
-	return slot_swap(&e->unlocks, s, snap_release);
+	return cbar_slot_swap(&e->unlocks, s, snap_release);
 }
 
-int64_t engine__now(void)
+int64_t cbar_engine__now(void)
 {
 	return (int64_t)time(NULL);
 }
@@ -103,7 +103,7 @@ static int add_change(void *arg, const struct cbar_store_record *r)
 }
 
 /* Open the store if it is closed; under e->lock. */
-bool engine__store_up(struct engine *e)
+bool cbar_engine__store_up(struct engine *e)
 {
 	if (e->store)
 		return true;
@@ -119,7 +119,7 @@ bool engine__store_up(struct engine *e)
 }
 
 /* The store failed: close it so the next call reconnects; under e->lock. */
-void engine__store_down(struct engine *e)
+void cbar_engine__store_down(struct engine *e)
 {
 	cbar_store_free(e->store);
 	e->store = NULL;
@@ -129,7 +129,7 @@ void engine__store_down(struct engine *e)
 /* One round of following; publishes a new view when something changed. */
 static void follow_round(struct engine *e);
 
-void engine__follow_once(struct engine *e)
+void cbar_engine__follow_once(struct engine *e)
 {
 	pthread_mutex_lock(&e->follow);
 	follow_round(e);
@@ -143,9 +143,9 @@ static void follow_round(struct engine *e)
 	struct cbar_store_unaudited u = {0};
 	int64_t head = e->head;
 	pthread_mutex_lock(&e->lock);
-	bool ok = engine__store_up(e);
+	bool ok = cbar_engine__store_up(e);
 	if (ok && cbar_store_changes(e->store, e->head, add_change, &c, &head, &u, &d)) {
-		engine__store_down(e);
+		cbar_engine__store_down(e);
 		ok = false;
 	}
 	pthread_mutex_unlock(&e->lock);
@@ -154,11 +154,11 @@ static void follow_round(struct engine *e)
 	if (u.rows)
 		atomic_fetch_add(&e->unaudited, (uint_least64_t)u.rows);
 	if (u.rows)
-		log_line(LOG_LV_ERROR, "registry rows without a valid audit entry ignored",
+		cbar_log_line(LOG_LV_ERROR, "registry rows without a valid audit entry ignored",
 		         "{s:I,s:I,s:I}", "rows", (json_int_t)u.rows, "record", (json_int_t)u.id,
 		         "seq", (json_int_t)u.seq);
 	if (u.broken_at && u.broken_at != e->broken_at)
-		log_line(LOG_LV_ERROR, "registry audit chain broken: following stopped before it",
+		cbar_log_line(LOG_LV_ERROR, "registry audit chain broken: following stopped before it",
 		         "{s:I}", "entry", (json_int_t)u.broken_at);
 	e->broken_at = u.broken_at;
 	if (!ok || c.oom || c.n == 0) {
@@ -167,13 +167,13 @@ static void follow_round(struct engine *e)
 		free(c.v);
 		return;
 	}
-	slot_read_begin();
-	struct unlock_snap *cur = slot_get(&e->unlocks);
+	cbar_slot_read_begin();
+	struct unlock_snap *cur = cbar_slot_get(&e->unlocks);
 	struct base_ref *base = cur->base;
 	atomic_fetch_add(&base->refs, 1);
 	struct cbar_unlockset *delta = NULL;
 	enum cbar_err err = cbar_unlockdelta_apply(cur->delta, c.v, c.n, &delta);
-	slot_read_end();
+	cbar_slot_read_end();
 	free(c.v);
 	if (!err && cbar_unlockset_count(delta) > DELTA_MAX) {
 		struct cbar_unlockset *merged = NULL;
@@ -218,7 +218,7 @@ static void *follower(void *arg)
 			struct timespec ts = {0, FOLLOW_MS * 1000000L};
 			nanosleep(&ts, NULL);
 		}
-		engine__follow_once(e);
+		cbar_engine__follow_once(e);
 	}
 	cbar_store_free(watch);
 	return NULL;
@@ -226,19 +226,19 @@ static void *follower(void *arg)
 
 /* ---- decide ------------------------------------------------------------- */
 
-enum cbar_decision engine_decide(struct engine *e, const struct cbar_rules *rules,
+enum cbar_decision cbar_engine_decide(struct engine *e, const struct cbar_rules *rules,
                                  const struct cbar_event *ev, struct cbar_verdict *v)
 {
 	/* Inside the caller's read section (decision.h): the view cannot go
 	 * away until this returns. */
-	struct unlock_snap *us = slot_get(&e->unlocks);
+	struct unlock_snap *us = cbar_slot_get(&e->unlocks);
 	struct cbar_unlock_lookup lk;
 	if (us)
 		lk = cbar_unlockview_lookup(&us->view);
 	return cbar_decide(rules, ev, us ? &lk : NULL, v);
 }
 
-enum cbar_err engine_ready(struct engine *e, struct cbar_diag *d)
+enum cbar_err cbar_engine_ready(struct engine *e, struct cbar_diag *d)
 {
 	if (atomic_load(&e->store_ok))
 		return CBAR_OK;
@@ -246,7 +246,7 @@ enum cbar_err engine_ready(struct engine *e, struct cbar_diag *d)
 	                     "registry unreachable: deciding on the last copy");
 }
 
-size_t engine_records(struct engine *e)
+size_t cbar_engine_records(struct engine *e)
 {
 	return atomic_load(&e->records);
 }
@@ -292,7 +292,7 @@ static void make_parent(const char *url)
 	mkdir(dir, 0750); /* an error shows when the store opens */
 }
 
-enum cbar_err engine_open(struct engine **out, const char *registry_url, struct cbar_diag *d)
+enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url, struct cbar_diag *d)
 {
 	*out = NULL;
 	if (d)
@@ -304,7 +304,7 @@ enum cbar_err engine_open(struct engine **out, const char *registry_url, struct 
 		goto fail;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->follow, NULL);
-	slot_init(&e->unlocks);
+	cbar_slot_init(&e->unlocks);
 	atomic_init(&base->refs, 1);
 	if (!(base->set = cbar_unlockset_new(1024)))
 		goto fail;
@@ -320,7 +320,7 @@ enum cbar_err engine_open(struct engine **out, const char *registry_url, struct 
 		if ((err = load_key(e, d)))
 			goto fail;
 		struct cbar_diag kd = {0};
-		if (!kw_table_load(&e->keywords, NULL, &kd)) {
+		if (!cbar_kw_table_load(&e->keywords, NULL, &kd)) {
 			err = cbar_diag_set(d, CBAR_CONFIG, kd.line, kd.column, "%s: %s", kd.file,
 			                    kd.msg);
 			goto fail;
@@ -346,11 +346,11 @@ fail:
 		cbar_unlockset_free(base->set);
 		free(base);
 	}
-	engine_close(e);
+	cbar_engine_close(e);
 	return err;
 }
 
-uint64_t engine_unaudited(struct engine *e, int64_t *broken_at)
+uint64_t cbar_engine_unaudited(struct engine *e, int64_t *broken_at)
 {
 	/* broken_at is the follower's; a torn read only delays the alarm by
 	 * one scrape */
@@ -358,18 +358,18 @@ uint64_t engine_unaudited(struct engine *e, int64_t *broken_at)
 	return atomic_load(&e->unaudited);
 }
 
-bool engine_has_registry(const struct engine *e)
+bool cbar_engine_has_registry(const struct engine *e)
 {
 	return e && e->url[0];
 }
 
-void engine_close(struct engine *e)
+void cbar_engine_close(struct engine *e)
 {
 	if (e) {
 		atomic_store(&e->stop, true);
 		if (e->follower_on)
 			pthread_join(e->follower, NULL);
-		slot_release(&e->unlocks);
+		cbar_slot_release(&e->unlocks);
 		cbar_store_free(e->store);
 		if (e->have_key)
 			cbar_key_release(&e->key);

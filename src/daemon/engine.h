@@ -2,15 +2,15 @@
  * callbar serve: the engine behind the routes and the SIP workers: the
  * decision engine with the registry's unlock records, and the registry
  * itself (store.h).  Every call is direct: a reader follows a decision from
- * a listener to cbar_decide() through decision.c and engine_decide().
+ * a listener to cbar_decide() through decision.c and cbar_engine_decide().
  *
  * The engine holds the unlock view (a base set loaded at start plus a
  * delta of the registry's changes, published by RCU, engine.c) and follows
  * the registry on a thread of its own; the registry routes' work (check a
  * document, write, answer in JSON) is in registry_ops.c.
  *
- * Common contract of the registry calls (engine_unlock() and the rest):
- * - the daemon has a registry (engine_has_registry()); the routes answer
+ * Common contract of the registry calls (cbar_engine_unlock() and the rest):
+ * - the daemon has a registry (cbar_engine_has_registry()); the routes answer
  *   503 NO_REGISTRY-style errors themselves when it has none;
  * - who is the caller: the token's name and role (name "" when the route
  *   is open).  An unlock records who.name as the agent;
@@ -67,51 +67,51 @@ struct engine;
  * and starts following the registry's changes; on failure d says why,
  * nothing is left running and *out is NULL.
  */
-enum cbar_err engine_open(struct engine **out, const char *registry_url, struct cbar_diag *d);
+enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url, struct cbar_diag *d);
 /* Stop following and close the store (NULL: nothing). */
-void engine_close(struct engine *e);
+void cbar_engine_close(struct engine *e);
 /* Whether the daemon has a registry ("" URL: decisions without unlocks). */
-bool engine_has_registry(const struct engine *e);
+bool cbar_engine_has_registry(const struct engine *e);
 
 /* Decide one event on rules with the registry's unlock records (decision.c,
  * for every front end).  Runs inside a snapshot read section and on many
  * threads at once; takes no lock. */
-enum cbar_decision engine_decide(struct engine *e, const struct cbar_rules *rules,
+enum cbar_decision cbar_engine_decide(struct engine *e, const struct cbar_rules *rules,
                                  const struct cbar_event *ev, struct cbar_verdict *v);
 
 /* PUT /v1/unlocks/{number}.  req->doc_number is the raw document number
  * (level verified): checked, hashed with the registry's key, never stored,
  * logged or returned; the daemon wipes it afterwards.  tz: the rule file's
  * zone, for the document's validity dates. */
-enum cbar_err engine_unlock(struct engine *e, const struct daemon_caller *who,
+enum cbar_err cbar_engine_unlock(struct engine *e, const struct daemon_caller *who,
                             const struct cbar_number *subscriber, const struct unlock_req *req,
                             int32_t tz, json_t **out, bool *created, struct cbar_diag *d);
 /* DELETE /v1/unlocks/{number}: revoke (relock). */
-enum cbar_err engine_relock(struct engine *e, const struct daemon_caller *who,
+enum cbar_err cbar_engine_relock(struct engine *e, const struct daemon_caller *who,
                             const struct relock_req *req, json_t **out, struct cbar_diag *d);
 /* GET /v1/unlocks/{number}: the subscriber's records; NOT_FOUND when none. */
-enum cbar_err engine_status(struct engine *e, const struct daemon_caller *who,
+enum cbar_err cbar_engine_status(struct engine *e, const struct daemon_caller *who,
                             const struct cbar_number *subscriber, json_t **out,
                             struct cbar_diag *d);
 /* GET /v1/audit */
-enum cbar_err engine_audit(struct engine *e, const struct daemon_caller *who,
+enum cbar_err cbar_engine_audit(struct engine *e, const struct daemon_caller *who,
                            const struct audit_query *q, json_t **out, struct cbar_diag *d);
 /* POST /v1/keyword: the SMS centre saw a subscriber text a keyword to the
  * service number (a 'self' unlock, or a relock keyword). */
-enum cbar_err engine_keyword(struct engine *e, const struct daemon_caller *who,
+enum cbar_err cbar_engine_keyword(struct engine *e, const struct daemon_caller *who,
                              const struct keyword_req *req, json_t **out, struct cbar_diag *d);
 
 /* /readyz and callbar_store_up: CBAR_OK when the registry answers. */
-enum cbar_err engine_ready(struct engine *e, struct cbar_diag *d);
+enum cbar_err cbar_engine_ready(struct engine *e, struct cbar_diag *d);
 /* Unlock records held (callbar_registry_records). */
-size_t engine_records(struct engine *e);
+size_t cbar_engine_records(struct engine *e);
 /* Registry rows the follower left out because no audit entry vouches for
  * them (callbar_registry_unaudited_rows_total), and the audit entry the
  * chain broke at (0: none). */
-uint64_t engine_unaudited(struct engine *e, int64_t *broken_at);
+uint64_t cbar_engine_unaudited(struct engine *e, int64_t *broken_at);
 /* GET /v1/audit/head, callbar_audit_head_seq and the start's log line: the
  * audit chain's last entry as stored (seq; hash, 64 hex digits and a NUL:
  * 0 and zeros for an empty registry), for an outside system to anchor. */
-enum cbar_err engine_audit_head(struct engine *e, int64_t *seq, char hash[65], struct cbar_diag *d);
+enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[65], struct cbar_diag *d);
 
 #endif

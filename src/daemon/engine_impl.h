@@ -60,13 +60,13 @@ struct engine {
 };
 
 /* Open the store if it is closed; under e->lock. */
-bool engine__store_up(struct engine *e);
+bool cbar_engine__store_up(struct engine *e);
 /* The store failed: close it so the next call reconnects; under e->lock. */
-void engine__store_down(struct engine *e);
+void cbar_engine__store_down(struct engine *e);
 /* One round of following now (a route that just wrote calls it, so its
  * change governs decisions at once). */
-void engine__follow_once(struct engine *e);
+void cbar_engine__follow_once(struct engine *e);
 /* Now, UTC seconds. */
-int64_t engine__now(void);
+int64_t cbar_engine__now(void);
 
 #endif

@@ -20,7 +20,7 @@ static bool decision_lines;
 static FILE *out;
 
 /* Decision lines in files of their own, one a UTC day, kept for a number
- * of days (log_decision_file); all of it under dlock. */
+ * of days (cbar_log_decision_file); all of it under dlock. */
 static pthread_mutex_t dlock = PTHREAD_MUTEX_INITIALIZER;
 static char dpath[1024];   /* "" : decision lines go with the others */
 static unsigned dkeep;     /* days */
@@ -29,19 +29,19 @@ static char dday[11];      /* the open file's day, YYYY-MM-DD */
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-void log_setup(unsigned level, bool decisions, FILE *f)
+void cbar_log_setup(unsigned level, bool decisions, FILE *f)
 {
 	min_level = level;
 	decision_lines = decisions;
 	out = f;
 }
 
-bool log_enabled(enum log_level lv)
+bool cbar_log_enabled(enum log_level lv)
 {
 	return (unsigned)lv >= min_level;
 }
 
-bool log_decisions(void)
+bool cbar_log_decisions(void)
 {
 	return decision_lines;
 }
@@ -109,7 +109,7 @@ static FILE *day_open(const char *p)
 	return f;
 }
 
-enum cbar_err log_decision_file(const char *path, unsigned keep_days, const char *group,
+enum cbar_err cbar_log_decision_file(const char *path, unsigned keep_days, const char *group,
                                 struct cbar_diag *d)
 {
 	if (group && group[0]) {
@@ -177,7 +177,7 @@ static bool decision_write(const char *s, size_t len)
 static void vline(enum log_level lv, const char *msg, bool decision, const char *fmt,
                   va_list ap);
 
-void log_line(enum log_level lv, const char *msg, const char *fmt, ...)
+void cbar_log_line(enum log_level lv, const char *msg, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -185,7 +185,7 @@ void log_line(enum log_level lv, const char *msg, const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_decision(const char *fmt, ...)
+void cbar_log_decision(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -196,7 +196,7 @@ void log_decision(const char *fmt, ...)
 static void vline(enum log_level lv, const char *msg, bool decision, const char *fmt,
                   va_list ap)
 {
-	if (!log_enabled(lv) && !decision)
+	if (!cbar_log_enabled(lv) && !decision)
 		return;
 	json_t *o = NULL;
 	if (fmt) {

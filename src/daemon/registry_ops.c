@@ -79,7 +79,7 @@ static uint32_t today_ymd(int64_t now, int32_t tz)
 static bool store_begin(struct engine *e, struct cbar_diag *d)
 {
 	pthread_mutex_lock(&e->lock);
-	if (engine__store_up(e))
+	if (cbar_engine__store_up(e))
 		return true;
 	pthread_mutex_unlock(&e->lock);
 	cbar_diag_set(d, CBAR_UNAVAILABLE, 0, 0, "the registry cannot be reached");
@@ -89,16 +89,16 @@ static bool store_begin(struct engine *e, struct cbar_diag *d)
 static enum cbar_err store_end(struct engine *e, enum cbar_err err)
 {
 	if (err == CBAR_STORE_DOWN)
-		engine__store_down(e);
+		cbar_engine__store_down(e);
 	pthread_mutex_unlock(&e->lock);
 	return err;
 }
 
-enum cbar_err engine_unlock(struct engine *e, const struct daemon_caller *who,
+enum cbar_err cbar_engine_unlock(struct engine *e, const struct daemon_caller *who,
                             const struct cbar_number *subscriber, const struct unlock_req *req,
                             int32_t tz, json_t **out, bool *created, struct cbar_diag *d)
 {
-	int64_t now = engine__now();
+	int64_t now = cbar_engine__now();
 	struct cbar_store_unlock_req r = {
 	    .subscriber = subscriber->e164,
 	    .scope = scope_of(req->service, req->direction),
@@ -143,11 +143,11 @@ enum cbar_err engine_unlock(struct engine *e, const struct daemon_caller *who,
 		return err;
 	*created = changed;
 	*out = json_record(&rec);
-	engine__follow_once(e);
+	cbar_engine__follow_once(e);
 	return *out ? CBAR_OK : CBAR_NOMEM;
 }
 
-enum cbar_err engine_relock(struct engine *e, const struct daemon_caller *who,
+enum cbar_err cbar_engine_relock(struct engine *e, const struct daemon_caller *who,
                             const struct relock_req *req, json_t **out, struct cbar_diag *d)
 {
 	struct cbar_store_record rec;
@@ -158,14 +158,14 @@ enum cbar_err engine_relock(struct engine *e, const struct daemon_caller *who,
 	                                                   scope_of(req->service, req->direction),
 	                                                   who->name[0] ? who->name : "api",
 	                                                   req->reason[0] ? req->reason : "api",
-	                                                   engine__now(), &rec, d));
+	                                                   cbar_engine__now(), &rec, d));
 	if (err == CBAR_STORE_NOTFOUND)
 		return cbar_diag_set(d, CBAR_NOT_FOUND, 0, 0, "no active unlock covers that scope");
 	if (err)
 		return err;
 	*out = json_pack("{s:b,s:o}", "relocked", 1, "active",
 	                 rec.id ? json_record(&rec) : json_null());
-	engine__follow_once(e);
+	cbar_engine__follow_once(e);
 	return *out ? CBAR_OK : CBAR_NOMEM;
 }
 
@@ -175,7 +175,7 @@ static int collect_record(void *arg, const struct cbar_store_record *r)
 	return json_array_append_new(a, json_record(r)) ? -1 : 0;
 }
 
-enum cbar_err engine_status(struct engine *e, const struct daemon_caller *who,
+enum cbar_err cbar_engine_status(struct engine *e, const struct daemon_caller *who,
                             const struct cbar_number *subscriber, json_t **out, struct cbar_diag *d)
 {
 	(void)who;
@@ -233,7 +233,7 @@ static int collect_audit(void *arg, const struct cbar_store_audit *a)
 	return json_array_size(acc->a) >= acc->q->limit;
 }
 
-enum cbar_err engine_audit(struct engine *e, const struct daemon_caller *who,
+enum cbar_err cbar_engine_audit(struct engine *e, const struct daemon_caller *who,
                            const struct audit_query *q, json_t **out, struct cbar_diag *d)
 {
 	(void)who;
@@ -255,32 +255,32 @@ enum cbar_err engine_audit(struct engine *e, const struct daemon_caller *who,
 /* A keyword the SMS centre saw: the same table and effect as `callbar
  * keyword` (keywords.h); an unknown keyword is answered with the valid
  * ones, as a text to send back. */
-enum cbar_err engine_keyword(struct engine *e, const struct daemon_caller *who,
+enum cbar_err cbar_engine_keyword(struct engine *e, const struct daemon_caller *who,
                              const struct keyword_req *req, json_t **out, struct cbar_diag *d)
 {
 	char msg[1024], why[80], num[24];
 	const char *result = "unknown-keyword";
-	const struct kw *k = kw_find(&e->keywords, req->keyword);
+	const struct kw *k = cbar_kw_find(&e->keywords, req->keyword);
 	snprintf(num, sizeof num, "+%s", req->subscriber.digits);
 	if (!k) {
-		kw_unknown_answer(&e->keywords, msg, sizeof msg);
+		cbar_kw_unknown_answer(&e->keywords, msg, sizeof msg);
 	} else {
 		snprintf(why, sizeof why, "keyword %s via %s", k->word,
 		         who->name[0] ? who->name : "api");
 		if (!store_begin(e, d))
 			return CBAR_UNAVAILABLE;
-		enum cbar_err err = store_end(e, kw_apply(e->store, k, req->subscriber.e164, why,
-		                                          req->has_at ? req->at : engine__now(),
+		enum cbar_err err = store_end(e, cbar_kw_apply(e->store, k, req->subscriber.e164, why,
+		                                          req->has_at ? req->at : cbar_engine__now(),
 		                                          &result, msg, sizeof msg, d));
 		if (err)
 			return err;
-		engine__follow_once(e);
+		cbar_engine__follow_once(e);
 	}
 	*out = json_pack("{s:s,s:s,s:s}", "subscriber", num, "result", result, "answer", msg);
 	return *out ? CBAR_OK : CBAR_NOMEM;
 }
 
-enum cbar_err engine_audit_head(struct engine *e, int64_t *seq, char hash[CBAR_STORE_HASH_HEX],
+enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[CBAR_STORE_HASH_HEX],
                                 struct cbar_diag *d)
 {
 	if (!store_begin(e, d))

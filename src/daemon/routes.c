@@ -40,18 +40,18 @@ static const struct route routes[] = {
     {.method = "PUT",
      .pattern = "/v1/unlocks/{number}",
      .access = NEED_AGENT,
-     .handler = h_unlock_put},
+     .handler = cbar_h_unlock_put},
     {.method = "DELETE",
      .pattern = "/v1/unlocks/{number}",
      .access = NEED_SUPERVISOR,
-     .handler = h_unlock_delete},
+     .handler = cbar_h_unlock_delete},
     {.method = "GET",
      .pattern = "/v1/unlocks/{number}",
      .access = NEED_AGENT,
-     .handler = h_unlock_get},
-    {.method = "GET", .pattern = "/v1/audit", .access = NEED_SUPERVISOR, .handler = h_audit},
-    {.method = "GET", .pattern = "/v1/audit/head", .access = METRICS, .handler = h_audit_head},
-    {.method = "POST", .pattern = "/v1/keyword", .access = NEED_GATEWAY, .handler = h_keyword},
+     .handler = cbar_h_unlock_get},
+    {.method = "GET", .pattern = "/v1/audit", .access = NEED_SUPERVISOR, .handler = cbar_h_audit},
+    {.method = "GET", .pattern = "/v1/audit/head", .access = METRICS, .handler = cbar_h_audit_head},
+    {.method = "POST", .pattern = "/v1/keyword", .access = NEED_GATEWAY, .handler = cbar_h_keyword},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -90,9 +90,9 @@ static void h_metrics(struct daemon *d, struct http_request *rq, struct req_ctx 
 {
 	(void)rq, (void)rc;
 	size_t len = 0;
-	char *text = daemon_metrics_page(d, &len);
+	char *text = cbar_daemon_metrics_page(d, &len);
 	if (!text) {
-		respond_error(resp, 500, CBAR_NOMEM, NULL,
+		cbar_respond_error(resp, 500, CBAR_NOMEM, NULL,
 		              "metrics page too large or out of memory");
 		return;
 	}
@@ -106,7 +106,7 @@ static void h_healthz(struct daemon *d, struct http_request *rq, struct req_ctx 
                       struct http_response *resp)
 {
 	(void)d, (void)rq, (void)rc;
-	respond_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+	cbar_respond_json(resp, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 static void h_readyz(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
@@ -124,7 +124,7 @@ static void h_readyz(struct daemon *d, struct http_request *rq, struct req_ctx *
 		                      "message",
 		                      e ? (diag.msg[0] ? diag.msg : cbar_err_message(e)) : "ok"));
 	}
-	respond_json(resp, ready ? 200 : 503,
+	cbar_respond_json(resp, ready ? 200 : 503,
 	             json_pack("{s:b,s:o}", "ready", ready, "checks", checks));
 }
 
@@ -140,14 +140,14 @@ static void h_rules(struct daemon *d, struct http_request *rq, struct req_ctx *r
                     struct http_response *resp)
 {
 	(void)rq, (void)rc;
-	slot_read_begin();
-	const struct daemon_snapshot *s = slot_get(&d->rules);
+	cbar_slot_read_begin();
+	const struct daemon_snapshot *s = cbar_slot_get(&d->rules);
 	json_t *j = s ? snapshot_json(s) : NULL;
-	slot_read_end();
+	cbar_slot_read_end();
 	if (j)
-		respond_json(resp, 200, j);
+		cbar_respond_json(resp, 200, j);
 	else
-		respond_error(resp, 503, CBAR_UNAVAILABLE, NULL, "no rules loaded");
+		cbar_respond_error(resp, 503, CBAR_UNAVAILABLE, NULL, "no rules loaded");
 }
 
 static void h_reload(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
@@ -155,21 +155,21 @@ static void h_reload(struct daemon *d, struct http_request *rq, struct req_ctx *
 {
 	(void)rq, (void)rc;
 	struct cbar_diag diag = {0};
-	enum cbar_err e = daemon_reload(d, "http", &diag);
-	slot_read_begin();
-	const struct daemon_snapshot *s = slot_get(&d->rules);
+	enum cbar_err e = cbar_daemon_reload(d, "http", &diag);
+	cbar_slot_read_begin();
+	const struct daemon_snapshot *s = cbar_slot_get(&d->rules);
 	json_t *cur = s ? snapshot_json(s) : json_null();
-	slot_read_end();
+	cbar_slot_read_end();
 	if (!e) {
-		respond_json(resp, 200, json_pack("{s:b,s:o}", "reloaded", 1, "rules", cur));
+		cbar_respond_json(resp, 200, json_pack("{s:b,s:o}", "reloaded", 1, "rules", cur));
 		return;
 	}
 	char msg[sizeof diag.msg + 1200];
 	snprintf(msg, sizeof msg, "%s:%u:%u: %s", diag.file ? diag.file : "?", diag.line,
 	         diag.column, diag.msg);
-	json_t *j = error_object(CBAR_RELOAD, NULL, msg);
+	json_t *j = cbar_error_object(CBAR_RELOAD, NULL, msg);
 	json_object_set_new(j, "rules", cur); /* the rules still in use */
-	respond_json(resp, 422, j);
+	cbar_respond_json(resp, 422, j);
 }
 
 static double since_s(const struct timespec *t0)
@@ -191,10 +191,10 @@ static bool decide_one(struct daemon *d, const struct daemon_snapshot *s, struct
 	if (!rq->has_at)
 		cbar_event_at(&rq->in, now_s());
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	daemon_decide(d, s, &rq->in.ev, &v);
-	metric_observe(&m_decision_duration, metric_series(&m_decision_duration, NULL),
+	cbar_daemon_decide(d, s, &rq->in.ev, &v);
+	cbar_metric_observe(&cbar_m_decision_duration, cbar_metric_series(&cbar_m_decision_duration, NULL),
 	               since_s(&t0));
-	daemon_record(s, DAEMON_FRONT_HTTP, &rq->in.ev, &v);
+	cbar_daemon_record(s, DAEMON_FRONT_HTTP, &rq->in.ev, &v);
 	if (rq->in.sub_err && v.decision != CBAR_ALLOW)
 		return false;
 	cbar_verdict_json(b, &v, NULL);
@@ -204,7 +204,7 @@ static bool decide_one(struct daemon *d, const struct daemon_snapshot *s, struct
 /* A body's error as the error object of an answer, into b. */
 static void error_into(struct cbar_buf *b, const struct req_error *e)
 {
-	json_t *j = error_object(e->code, e->field[0] ? e->field : NULL, e->message);
+	json_t *j = cbar_error_object(e->code, e->field[0] ? e->field : NULL, e->message);
 	char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	cbar_buf_puts(b, t ? t : "{\"error\":{\"code\":\"NOMEM\"}}");
@@ -217,7 +217,7 @@ static void respond_buf(struct http_response *resp, int status, const char *type
 	resp->status = status;
 	resp->content_type = type;
 	if (!(resp->body = cbar_buf_steal(b, &resp->len)))
-		respond_error(resp, 500, CBAR_NOMEM, NULL, "answer too large");
+		cbar_respond_error(resp, 500, CBAR_NOMEM, NULL, "answer too large");
 }
 
 static void h_decide(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
@@ -228,20 +228,20 @@ static void h_decide(struct daemon *d, struct http_request *rq, struct req_ctx *
 	struct req_error e;
 	struct cbar_buf b;
 	cbar_buf_init(&b, ANSWER_MAX);
-	slot_read_begin();
-	const struct daemon_snapshot *s = slot_get(&d->rules);
+	cbar_slot_read_begin();
+	const struct daemon_snapshot *s = cbar_slot_get(&d->rules);
 	/* The body is read in the snapshot's context (its zone, its country). */
-	struct cbar_event_ctx ec = s ? snapshot_event_ctx(s) : (struct cbar_event_ctx){0};
-	enum cbar_err err = s ? req_decide_parse(&ec, rq->body, rq->body_len, &ev, &e) : CBAR_OK;
+	struct cbar_event_ctx ec = s ? cbar_snapshot_event_ctx(s) : (struct cbar_event_ctx){0};
+	enum cbar_err err = s ? cbar_req_decide_parse(&ec, rq->body, rq->body_len, &ev, &e) : CBAR_OK;
 	if (s && !err && !decide_one(d, s, &ev, &b)) {
 		e = ev.sub_error;
 		err = e.code;
 	}
-	slot_read_end();
+	cbar_slot_read_end();
 	if (!s)
-		respond_error(resp, 503, CBAR_UNAVAILABLE, NULL, "no rules loaded");
+		cbar_respond_error(resp, 503, CBAR_UNAVAILABLE, NULL, "no rules loaded");
 	else if (err)
-		respond_req_error(resp, &e);
+		cbar_respond_req_error(resp, &e);
 	else
 		respond_buf(resp, 200, "application/json", &b);
 	cbar_buf_release(&b);
@@ -285,17 +285,17 @@ static void h_batch(struct daemon *d, struct http_request *rq, struct req_ctx *r
 	cbar_buf_init(&w.b, ANSWER_MAX);
 	if (!w.lines)
 		cbar_buf_puts(&w.b, "{\"results\":[");
-	slot_read_begin();
-	w.s = slot_get(&d->rules);
-	struct cbar_event_ctx ec = w.s ? snapshot_event_ctx(w.s) : (struct cbar_event_ctx){0};
-	enum cbar_err err = w.s ? req_batch_parse(&ec, rq->body, rq->body_len, d->cfg.batch_max,
+	cbar_slot_read_begin();
+	w.s = cbar_slot_get(&d->rules);
+	struct cbar_event_ctx ec = w.s ? cbar_snapshot_event_ctx(w.s) : (struct cbar_event_ctx){0};
+	enum cbar_err err = w.s ? cbar_req_batch_parse(&ec, rq->body, rq->body_len, d->cfg.batch_max,
 	                                          batch_each, &w, &lines, &e)
 	                        : CBAR_OK;
-	slot_read_end();
+	cbar_slot_read_end();
 	if (!w.s)
-		respond_error(resp, 503, CBAR_UNAVAILABLE, NULL, "no rules loaded");
+		cbar_respond_error(resp, 503, CBAR_UNAVAILABLE, NULL, "no rules loaded");
 	else if (err)
-		respond_req_error(resp, &e);
+		cbar_respond_req_error(resp, &e);
 	else if (!lines) /* an array in, {"results":[...]} out */
 		cbar_buf_puts(&w.b, "]}"), respond_buf(resp, 200, "application/json", &w.b);
 	else /* JSON lines in, JSON lines out: one answer a line, in order */
@@ -332,7 +332,7 @@ static bool on_begin(void *ctx, struct http_request *rq, struct http_response *r
 	struct daemon *d = ctx;
 	struct req_ctx *rc = calloc(1, sizeof *rc);
 	if (!rc) {
-		respond_error(resp, 500, CBAR_NOMEM, NULL, NULL);
+		cbar_respond_error(resp, 500, CBAR_NOMEM, NULL, NULL);
 		return true;
 	}
 	rq->user = rc;
@@ -353,11 +353,11 @@ static bool on_begin(void *ctx, struct http_request *rq, struct http_response *r
 	}
 	if (!rc->route) {
 		if (allow[0]) {
-			respond_error(resp, 405, CBAR_METHOD, NULL, NULL);
+			cbar_respond_error(resp, 405, CBAR_METHOD, NULL, NULL);
 			resp->header_name = "Allow";
 			resp->header_value = allow; /* lives in rc until done() */
 		} else {
-			respond_error(resp, 404, CBAR_NO_ROUTE, NULL, NULL);
+			cbar_respond_error(resp, 404, CBAR_NO_ROUTE, NULL, NULL);
 		}
 		return true;
 	}
@@ -366,10 +366,10 @@ static bool on_begin(void *ctx, struct http_request *rq, struct http_response *r
 		return false;
 	/* "Bearer <token>"; anything else, or an unknown token, is the same
 	 * 401: the answer says nothing about which tokens exist. */
-	const char *auth = http_header(rq, "Authorization");
+	const char *auth = cbar_http_header(rq, "Authorization");
 	if (!auth || strncasecmp(auth, "Bearer ", 7) ||
 	    d->tokens.ops->verify(d->tokens.ctx, auth + 7, strlen(auth + 7), &rc->token)) {
-		respond_error(resp, 401, CBAR_UNAUTHENTICATED, NULL,
+		cbar_respond_error(resp, 401, CBAR_UNAUTHENTICATED, NULL,
 		              "send 'Authorization: Bearer TOKEN' with a valid token");
 		resp->header_name = "WWW-Authenticate";
 		resp->header_value = "Bearer realm=\"callbar\"";
@@ -377,11 +377,11 @@ static bool on_begin(void *ctx, struct http_request *rq, struct http_response *r
 	}
 	rc->who.name = rc->token.name;
 	rc->who.role = rc->token.role;
-	if (!role_allows(rc->token.role, need)) {
+	if (!cbar_role_allows(rc->token.role, need)) {
 		char msg[120];
-		snprintf(msg, sizeof msg, "this needs the role %s%s", role_name(need),
+		snprintf(msg, sizeof msg, "this needs the role %s%s", cbar_role_name(need),
 		         need == ROLE_GATEWAY ? "" : " or higher");
-		respond_error(resp, 403, CBAR_FORBIDDEN, NULL, msg);
+		cbar_respond_error(resp, 403, CBAR_FORBIDDEN, NULL, msg);
 		return true;
 	}
 	return false;
@@ -400,7 +400,7 @@ static void on_too_big(void *ctx, struct http_request *rq, struct http_response 
 	char msg[80];
 	(void)rq;
 	snprintf(msg, sizeof msg, "the body is larger than %u bytes", d->cfg.body_max);
-	respond_error(resp, 413, CBAR_TOO_BIG, NULL, msg);
+	cbar_respond_error(resp, 413, CBAR_TOO_BIG, NULL, msg);
 }
 
 static void on_done(void *ctx, struct http_request *rq)
@@ -412,11 +412,11 @@ static void on_done(void *ctx, struct http_request *rq)
 	char status[8];
 	snprintf(status, sizeof status, "%d", rq->status);
 	const char *labels[] = {route, method, status};
-	metric_count(&m_http_requests, labels, 1);
+	cbar_metric_count(&cbar_m_http_requests, labels, 1);
 	double secs = since_s(&rq->start);
-	metric_observe(&m_http_duration, metric_series(&m_http_duration, labels), secs);
+	cbar_metric_observe(&cbar_m_http_duration, cbar_metric_series(&cbar_m_http_duration, labels), secs);
 	/* The route's pattern, never the path: a path may hold a number. */
-	log_line(LOG_LV_DEBUG, "request", "{s:s,s:s,s:i,s:f,s:s}", "route", route, "method", method,
+	cbar_log_line(LOG_LV_DEBUG, "request", "{s:s,s:s,s:i,s:f,s:s}", "route", route, "method", method,
 	         "status", rq->status, "seconds", secs, "token", rc ? rc->who.name : "");
 	free(rc);
 }
@@ -426,10 +426,10 @@ static void on_refuse(void *ctx, struct http_request *rq, struct http_response *
                       enum cbar_err code, const char *field, const char *message)
 {
 	(void)ctx, (void)rq;
-	respond_error(resp, 400, code, field, message);
+	cbar_respond_error(resp, 400, code, field, message);
 }
 
-const struct http_ops daemon_http_ops_template = {
+const struct http_ops cbar_daemon_http_ops_template = {
     .refuse = on_refuse,
     .begin = on_begin,
     .finish = on_finish,

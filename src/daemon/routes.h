@@ -32,10 +32,10 @@ typedef void handler_fn(struct daemon *d, struct http_request *rq, struct req_ct
                         struct http_response *resp);
 
 /* The registry's routes (routes_registry.c). */
-handler_fn h_unlock_put, h_unlock_delete, h_unlock_get, h_audit, h_audit_head, h_keyword;
+handler_fn cbar_h_unlock_put, cbar_h_unlock_delete, cbar_h_unlock_get, cbar_h_audit, cbar_h_audit_head, cbar_h_keyword;
 
 /* Who may call a route: a role, or the decide_auth setting.  NEED_GATEWAY
- * is the SMS centre's role and no one else's (role_allows()). */
+ * is the SMS centre's role and no one else's (cbar_role_allows()). */
 enum access { OPEN, NEED_AGENT, NEED_SUPERVISOR, NEED_ADMIN, DECIDE, METRICS, NEED_GATEWAY };
 
 struct route {
@@ -48,26 +48,26 @@ struct route {
 /* ---- answers (routes_answer.c) ---- */
 
 /* j as the answer (a new reference, taken); a 500 when it cannot be written. */
-void respond_json(struct http_response *resp, int status, json_t *j);
+void cbar_respond_json(struct http_response *resp, int status, json_t *j);
 /* {"error":{"code":NAME,"message":message,"field":field|null}} */
-json_t *error_object(enum cbar_err code, const char *field, const char *message);
-void respond_error(struct http_response *resp, int status, enum cbar_err code, const char *field,
+json_t *cbar_error_object(enum cbar_err code, const char *field, const char *message);
+void cbar_respond_error(struct http_response *resp, int status, enum cbar_err code, const char *field,
                    const char *message);
 /* The HTTP status of an error from a parser or the engine. */
-int status_of(enum cbar_err e);
-void respond_req_error(struct http_response *resp, const struct req_error *e);
+int cbar_status_of(enum cbar_err e);
+void cbar_respond_req_error(struct http_response *resp, const struct req_error *e);
 /* The engine's failure, with its status. */
-void respond_hook_error(struct http_response *resp, enum cbar_err e, const struct cbar_diag *diag);
+void cbar_respond_hook_error(struct http_response *resp, enum cbar_err e, const struct cbar_diag *diag);
 /* 404 for a registry route on a node without a registry. */
-void respond_no_registry(struct http_response *resp);
+void cbar_respond_no_registry(struct http_response *resp);
 /* The rule file's zone: dates a route reads or checks are the operator's. */
-int32_t rules_tz(struct daemon *d);
+int32_t cbar_rules_tz(struct daemon *d);
 
 /* ---- /metrics (daemon_metrics.c) ---- */
 
 /* The page, every family collected now (the SIP workers' and the
  * decisions' counts added up, the registry's state read); NULL when it is
  * too large or memory is short.  The caller frees it. */
-char *daemon_metrics_page(struct daemon *d, size_t *len);
+char *cbar_daemon_metrics_page(struct daemon *d, size_t *len);
 
 #endif

@@ -6,7 +6,7 @@
 #include "slot.h"
 #include "snapshot.h"
 
-void respond_json(struct http_response *resp, int status, json_t *j)
+void cbar_respond_json(struct http_response *resp, int status, json_t *j)
 {
 	resp->status = status;
 	resp->content_type = "application/json";
@@ -21,21 +21,21 @@ void respond_json(struct http_response *resp, int status, json_t *j)
 	resp->len = resp->body ? strlen(resp->body) : 0;
 }
 
-json_t *error_object(enum cbar_err code, const char *field, const char *message)
+json_t *cbar_error_object(enum cbar_err code, const char *field, const char *message)
 {
 	return json_pack("{s:{s:s,s:s,s:o}}", "error", "code", cbar_err_name(code), "message",
 	                 message && *message ? message : cbar_err_message(code), "field",
 	                 field && *field ? json_string(field) : json_null());
 }
 
-void respond_error(struct http_response *resp, int status, enum cbar_err code, const char *field,
+void cbar_respond_error(struct http_response *resp, int status, enum cbar_err code, const char *field,
                    const char *message)
 {
-	respond_json(resp, status, error_object(code, field, message));
+	cbar_respond_json(resp, status, cbar_error_object(code, field, message));
 }
 
 /* The HTTP status of an error from a parser or a hook. */
-int status_of(enum cbar_err e)
+int cbar_status_of(enum cbar_err e)
 {
 	switch (e) {
 	case CBAR_OK:
@@ -76,32 +76,32 @@ int status_of(enum cbar_err e)
 	}
 }
 
-void respond_req_error(struct http_response *resp, const struct req_error *e)
+void cbar_respond_req_error(struct http_response *resp, const struct req_error *e)
 {
-	respond_error(resp, status_of(e->code), e->code, e->field, e->message);
+	cbar_respond_error(resp, cbar_status_of(e->code), e->code, e->field, e->message);
 }
 
 /* A hook's failure, or 501 for a hook that is not there. */
-void respond_hook_error(struct http_response *resp, enum cbar_err e, const struct cbar_diag *diag)
+void cbar_respond_hook_error(struct http_response *resp, enum cbar_err e, const struct cbar_diag *diag)
 {
-	respond_error(resp, status_of(e), e, NULL, diag ? diag->msg : NULL);
+	cbar_respond_error(resp, cbar_status_of(e), e, NULL, diag ? diag->msg : NULL);
 }
 
 /* A node configured without a registry (registry.url empty) decides
  * without unlock records and has no registry routes. */
-void respond_no_registry(struct http_response *resp)
+void cbar_respond_no_registry(struct http_response *resp)
 {
-	respond_error(resp, 404, CBAR_NO_ROUTE, NULL,
+	cbar_respond_error(resp, 404, CBAR_NO_ROUTE, NULL,
 	              "this node has no registry (registry.url is empty): it decides without "
 	              "unlock records");
 }
 
 /* The rule file's zone: dates a route reads or checks are the operator's. */
-int32_t rules_tz(struct daemon *d)
+int32_t cbar_rules_tz(struct daemon *d)
 {
-	slot_read_begin();
-	const struct daemon_snapshot *s = slot_get(&d->rules);
+	cbar_slot_read_begin();
+	const struct daemon_snapshot *s = cbar_slot_get(&d->rules);
 	int32_t tz = s ? cbar_rules_tz_offset(s->rules) : 0;
-	slot_read_end();
+	cbar_slot_read_end();
 	return tz;
 }

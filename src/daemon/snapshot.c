@@ -10,7 +10,7 @@
 #include "rule_counts.h"
 #include "snapshot.h"
 
-struct daemon_snapshot *snapshot_build(const char *path, uint64_t version,
+struct daemon_snapshot *cbar_snapshot_build(const char *path, uint64_t version,
                                        const struct cbar_numplan *np, uint16_t country,
                                        struct cbar_diag *d)
 {
@@ -48,10 +48,10 @@ struct daemon_snapshot *snapshot_build(const char *path, uint64_t version,
 	}
 	for (size_t i = 0; i < s->rule_count; i++) {
 		const char *why = cbar_rules_reason(s->rules, i);
-		s->rule_label[i] = rule_label_intern(why ? why : "default");
+		s->rule_label[i] = cbar_rule_label_intern(why ? why : "default");
 	}
-	s->label_default = rule_label_intern("default");
-	s->label_emergency = rule_label_intern("emergency");
+	s->label_default = cbar_rule_label_intern("default");
+	s->label_emergency = cbar_rule_label_intern("emergency");
 
 	struct timespec ts;
 	struct tm tm;
@@ -62,11 +62,11 @@ struct daemon_snapshot *snapshot_build(const char *path, uint64_t version,
 	snprintf(s->loaded_at + n, sizeof s->loaded_at - n, ".%03ldZ", ts.tv_nsec / 1000000);
 	return s;
 fail:
-	snapshot_free(s);
+	cbar_snapshot_free(s);
 	return NULL;
 }
 
-void snapshot_free(void *snap)
+void cbar_snapshot_free(void *snap)
 {
 	struct daemon_snapshot *s = snap;
 	if (!s)

@@ -47,7 +47,7 @@ static void print_one(void *arg, const struct token_info *t)
 	(void)arg;
 	if (gmtime_r(&s, &tm))
 		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%s\t%s\t%s\n", t->name, role_name(t->role), when);
+	printf("%s\t%s\t%s\n", t->name, cbar_role_name(t->role), when);
 }
 
 int cbar_token_main(int argc, char **argv)
@@ -105,7 +105,7 @@ int cbar_token_main(int argc, char **argv)
 		const struct passwd *pw = getpwuid(geteuid());
 		snprintf(who, sizeof who, "cli:%.50s", pw ? pw->pw_name : "unknown");
 	}
-	if (registry ? token_registry_open(&ts, registry, who, &d) : token_file_open(&ts, file, &d)) {
+	if (registry ? cbar_token_registry_open(&ts, registry, who, &d) : cbar_token_file_open(&ts, file, &d)) {
 		fprintf(stderr, "callbar token: %s: %s\n", registry ? registry : file, d.msg);
 		return TOKEN_CMD_BAD;
 	}
@@ -114,13 +114,13 @@ int cbar_token_main(int argc, char **argv)
 		if (!role || !name) {
 			fputs("callbar token create: --role and --name are required\n", stderr);
 			err = CBAR_INVAL;
-		} else if (role_parse(role) == ROLE_NONE) {
+		} else if (cbar_role_parse(role) == ROLE_NONE) {
 			fprintf(stderr,
 			        "callbar token create: role '%s': want agent, supervisor, admin or "
 			        "gateway\n",
 			        role);
 			err = CBAR_INVAL;
-		} else if ((err = ts.ops->create(ts.ctx, name, role_parse(role), token, &d))) {
+		} else if ((err = ts.ops->create(ts.ctx, name, cbar_role_parse(role), token, &d))) {
 			fprintf(stderr, "callbar token create: %s\n", d.msg);
 		} else {
 			puts(token);

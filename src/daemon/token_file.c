@@ -51,12 +51,12 @@ static const char *const role_names[] = {
 };
 #define NROLES (sizeof role_names / sizeof role_names[0])
 
-const char *role_name(enum role r)
+const char *cbar_role_name(enum role r)
 {
 	return (unsigned)r < NROLES ? role_names[r] : "none";
 }
 
-enum role role_parse(const char *s)
+enum role cbar_role_parse(const char *s)
 {
 	for (unsigned i = 1; i < NROLES; i++)
 		if (!strcmp(s, role_names[i]))
@@ -67,14 +67,14 @@ enum role role_parse(const char *s)
 /* The gateway's token sits on the SMS centre, a machine; were it ranked
  * among the people's roles it would either get their routes or give them
  * its own (a keyword relocks anyone), so it matches only itself. */
-bool role_allows(enum role have, enum role need)
+bool cbar_role_allows(enum role have, enum role need)
 {
 	if (have == ROLE_GATEWAY || need == ROLE_GATEWAY)
 		return have == need;
 	return have != ROLE_NONE && have >= need;
 }
 
-bool token_name_ok(const char *name)
+bool cbar_token_name_ok(const char *name)
 {
 	size_t n = strlen(name);
 	if (n == 0 || n > TOKEN_NAME_MAX)
@@ -88,7 +88,7 @@ bool token_name_ok(const char *name)
 	return true;
 }
 
-void tok_list_free(void *p)
+void cbar_tok_list_free(void *p)
 {
 	struct tok_list *l = p;
 	if (l) {
@@ -120,7 +120,7 @@ static struct tok_list *list_parse(char *text, size_t len, struct cbar_diag *d)
 			f[nf++] = t;
 		struct tok_entry e = {0};
 		size_t hl = 0;
-		if (nf != 4 || !token_name_ok(f[0]) || (e.info.role = role_parse(f[1])) == ROLE_NONE ||
+		if (nf != 4 || !cbar_token_name_ok(f[0]) || (e.info.role = cbar_role_parse(f[1])) == ROLE_NONE ||
 		    strlen(f[2]) != 2 * sizeof e.hash ||
 		    sodium_hex2bin(e.hash, sizeof e.hash, f[2], strlen(f[2]), NULL, &hl, NULL) ||
 		    hl != sizeof e.hash) {
@@ -146,7 +146,7 @@ static struct tok_list *list_parse(char *text, size_t len, struct cbar_diag *d)
 	}
 	return l;
 fail:
-	tok_list_free(l);
+	cbar_tok_list_free(l);
 	return NULL;
 }
 
@@ -230,20 +230,20 @@ static bool same_file(const struct stat *a, const struct stat *b)
 /* Whether the published list was read from the file st describes. */
 static bool is_fresh(struct tok_file *tf, const struct stat *st)
 {
-	slot_read_begin();
-	const struct tok_list *l = slot_get(&tf->slot);
+	cbar_slot_read_begin();
+	const struct tok_list *l = cbar_slot_get(&tf->slot);
 	bool fresh = l && same_file(st, &l->st);
-	slot_read_end();
+	cbar_slot_read_end();
 	return fresh;
 }
 
 /* Whether the published list is one a bad file left empty. */
 static bool published_bad(struct tok_file *tf)
 {
-	slot_read_begin();
-	const struct tok_list *l = slot_get(&tf->slot);
+	cbar_slot_read_begin();
+	const struct tok_list *l = cbar_slot_get(&tf->slot);
 	bool bad = l && l->bad[0];
-	slot_read_end();
+	cbar_slot_read_end();
 	return bad;
 }
 
@@ -267,7 +267,7 @@ static void refresh(struct tok_file *tf)
 		if (l) {
 			l->st = now;
 			if (was_bad)
-				log_line(LOG_LV_INFO,
+				cbar_log_line(LOG_LV_INFO,
 				         "token file good again; its tokens are accepted",
 				         "{s:s,s:I}", "file", tf->path, "tokens", (json_int_t)l->n);
 		} else if ((l = calloc(1, sizeof *l))) {
@@ -278,16 +278,16 @@ static void refresh(struct tok_file *tf)
 			else
 				snprintf(l->bad, sizeof l->bad, "token file %s: %s", tf->path,
 				         d.msg);
-			log_line(LOG_LV_ERROR,
+			cbar_log_line(LOG_LV_ERROR,
 			         "token file refused: no token is accepted until it is good",
 			         "{s:s,s:i,s:s}", "file", tf->path, "line", d.line, "error", d.msg);
 		}
-		if (l && slot_swap(&tf->slot, l, tok_list_free)) {
-			tok_list_free(l);
+		if (l && cbar_slot_swap(&tf->slot, l, cbar_tok_list_free)) {
+			cbar_tok_list_free(l);
 			l = NULL;
 		}
 		if (!l)
-			slot_swap(&tf->slot, NULL, tok_list_free);
+			cbar_slot_swap(&tf->slot, NULL, cbar_tok_list_free);
 	}
 	pthread_mutex_unlock(&tf->reload);
 }
@@ -297,14 +297,14 @@ static enum cbar_err tf_ready(void *ctx, struct cbar_diag *d)
 {
 	struct tok_file *tf = ctx;
 	refresh(tf);
-	slot_read_begin();
-	const struct tok_list *l = slot_get(&tf->slot);
+	cbar_slot_read_begin();
+	const struct tok_list *l = cbar_slot_get(&tf->slot);
 	enum cbar_err err = CBAR_OK;
 	if (!l)
 		err = cbar_diag_set(d, CBAR_NOMEM, 0, 0, "token file %s: out of memory", tf->path);
 	else if (l->bad[0])
 		err = cbar_diag_set(d, CBAR_CONFIG, 0, 0, "%s; no token is accepted", l->bad);
-	slot_read_end();
+	cbar_slot_read_end();
 	return err;
 }
 
@@ -314,13 +314,13 @@ static enum cbar_err tf_verify(void *ctx, const char *token, size_t len, struct 
 	if (len == 0 || len > TOKEN_TEXT_MAX)
 		return CBAR_UNAUTHENTICATED;
 	refresh(tf);
-	slot_read_begin();
-	enum cbar_err err = tok_list_find(slot_get(&tf->slot), token, len, who);
-	slot_read_end();
+	cbar_slot_read_begin();
+	enum cbar_err err = cbar_tok_list_find(cbar_slot_get(&tf->slot), token, len, who);
+	cbar_slot_read_end();
 	return err;
 }
 
-enum cbar_err tok_list_find(const struct tok_list *l, const char *token, size_t len,
+enum cbar_err cbar_tok_list_find(const struct tok_list *l, const char *token, size_t len,
                             struct token_info *who)
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
@@ -339,7 +339,7 @@ enum cbar_err tok_list_find(const struct tok_list *l, const char *token, size_t 
 	return found ? CBAR_OK : CBAR_UNAUTHENTICATED;
 }
 
-void token_generate(char token[TOKEN_TEXT_MAX], char hex[2 * crypto_hash_sha256_BYTES + 1])
+void cbar_token_generate(char token[TOKEN_TEXT_MAX], char hex[2 * crypto_hash_sha256_BYTES + 1])
 {
 	unsigned char raw[32], h[crypto_hash_sha256_BYTES];
 	randombytes_buf(raw, sizeof raw);
@@ -374,7 +374,7 @@ static enum cbar_err list_write(const char *path, const struct tok_list *l, cons
 			continue;
 		char hex[2 * crypto_hash_sha256_BYTES + 1];
 		sodium_bin2hex(hex, sizeof hex, l->e[i].hash, sizeof l->e[i].hash);
-		fprintf(f, "%s\t%s\t%s\t%lld\n", l->e[i].info.name, role_name(l->e[i].info.role), hex,
+		fprintf(f, "%s\t%s\t%s\t%lld\n", l->e[i].info.name, cbar_role_name(l->e[i].info.role), hex,
 		        (long long)l->e[i].info.created);
 	}
 	if (extra)
@@ -406,7 +406,7 @@ static enum cbar_err tf_create(void *ctx, const char *name, enum role role,
                                char token[TOKEN_TEXT_MAX], struct cbar_diag *d)
 {
 	struct tok_file *tf = ctx;
-	if (!token_name_ok(name))
+	if (!cbar_token_name_ok(name))
 		return cbar_diag_set(d, CBAR_TOKEN_NAME, 0, 0,
 		                     "a name is 1 to %u of A-Z a-z 0-9 . _ - @", TOKEN_NAME_MAX);
 	if (role == ROLE_NONE)
@@ -428,14 +428,14 @@ static enum cbar_err tf_create(void *ctx, const char *name, enum role role,
 			goto done;
 		}
 	char hex[2 * crypto_hash_sha256_BYTES + 1], line[256];
-	token_generate(token, hex);
-	snprintf(line, sizeof line, "%s\t%s\t%s\t%lld\n", name, role_name(role), hex,
+	cbar_token_generate(token, hex);
+	snprintf(line, sizeof line, "%s\t%s\t%s\t%lld\n", name, cbar_role_name(role), hex,
 	         (long long)time(NULL));
 	err = list_write(tf->path, l, NULL, line, d);
 	if (err)
 		sodium_memzero(token, TOKEN_TEXT_MAX);
 done:
-	tok_list_free(l);
+	cbar_tok_list_free(l);
 	close(lk);
 	return err;
 }
@@ -450,7 +450,7 @@ static enum cbar_err tf_list(void *ctx, void (*each)(void *arg, const struct tok
 		return CBAR_IO;
 	for (size_t i = 0; i < l->n; i++)
 		each(arg, &l->e[i].info);
-	tok_list_free(l);
+	cbar_tok_list_free(l);
 	return CBAR_OK;
 }
 
@@ -472,7 +472,7 @@ static enum cbar_err tf_revoke(void *ctx, const char *name, struct cbar_diag *d)
 		cbar_diag_set(d, CBAR_NOT_FOUND, 0, 0, "no token named '%s'", name);
 	else if (!err)
 		err = list_write(tf->path, l, name, NULL, d);
-	tok_list_free(l);
+	cbar_tok_list_free(l);
 	close(lk);
 	return err;
 }
@@ -480,7 +480,7 @@ static enum cbar_err tf_revoke(void *ctx, const char *name, struct cbar_diag *d)
 static void tf_release(void *ctx)
 {
 	struct tok_file *tf = ctx;
-	slot_release(&tf->slot);
+	cbar_slot_release(&tf->slot);
 	pthread_mutex_destroy(&tf->reload);
 	free(tf->path);
 	free(tf->lockpath);
@@ -496,7 +496,7 @@ static const struct token_store_ops file_ops = {
 	.release = tf_release,
 };
 
-enum cbar_err token_file_open(struct token_store *ts, const char *path, struct cbar_diag *d)
+enum cbar_err cbar_token_file_open(struct token_store *ts, const char *path, struct cbar_diag *d)
 {
 	if (d)
 		d->file = path;
@@ -511,7 +511,7 @@ enum cbar_err token_file_open(struct token_store *ts, const char *path, struct c
 		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
 	}
 	snprintf(tf->lockpath, n, "%s.lock", path);
-	slot_init(&tf->slot);
+	cbar_slot_init(&tf->slot);
 	pthread_mutex_init(&tf->reload, NULL);
 	ts->ops = &file_ops;
 	ts->ctx = tf;
@@ -521,7 +521,7 @@ enum cbar_err token_file_open(struct token_store *ts, const char *path, struct c
 /* The list of a token file's text, which is left as it is: list_parse() on
  * a copy (it writes NULs into its text, and one byte past the end), for
  * the fuzz target and whoever holds text that is not a file. */
-struct tok_list *tok_list_parse(const char *text, size_t len, struct cbar_diag *d)
+struct tok_list *cbar_tok_list_parse(const char *text, size_t len, struct cbar_diag *d)
 {
 	char *buf = malloc(len + 1);
 	if (!buf) {

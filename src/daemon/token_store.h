@@ -9,7 +9,7 @@
  * names the least role it needs.  agent: unlock after an identity check,
  * read status; supervisor: also relock and read the audit log; admin: also
  * reload.  gateway stands apart, for the SMS centre: it may post keywords
- * and nothing else, and no other role may post them (role_allows()).
+ * and nothing else, and no other role may post them (cbar_role_allows()).
  *
  * The store is an interface (struct token_store with an ops table) so that
  * the tokens may later live in the registry; token_file.c is the backend
@@ -35,12 +35,12 @@
 enum role { ROLE_NONE = 0, ROLE_AGENT = 1, ROLE_SUPERVISOR = 2, ROLE_ADMIN = 3, ROLE_GATEWAY = 4 };
 
 /* "agent" for ROLE_AGENT; "none" for ROLE_NONE. */
-const char *role_name(enum role r);
+const char *cbar_role_name(enum role r);
 /* The role a name names, or ROLE_NONE. */
-enum role role_parse(const char *s);
+enum role cbar_role_parse(const char *s);
 /* Whether a token of role have may call what needs need (not ROLE_NONE):
  * a people's role at or above need, or gateway for gateway only. */
-bool role_allows(enum role have, enum role need);
+bool cbar_role_allows(enum role have, enum role need);
 
 #define TOKEN_NAME_MAX 64
 #define TOKEN_TEXT_MAX 64 /* "cbt_" + 43 characters, with room */
@@ -73,7 +73,7 @@ struct token_store {
 };
 
 /* A name is 1 to 64 of [A-Za-z0-9._@-]. */
-bool token_name_ok(const char *name);
+bool cbar_token_name_ok(const char *name);
 
 /*
  * The file backend.  A missing file is an empty store (create() makes it,
@@ -83,14 +83,14 @@ bool token_name_ok(const char *name);
  * user than root or this process's, is refused by every call; in the
  * daemon no token is accepted until it is good (ready() says why).
  */
-enum cbar_err token_file_open(struct token_store *ts, const char *path, struct cbar_diag *d);
+enum cbar_err cbar_token_file_open(struct token_store *ts, const char *path, struct cbar_diag *d);
 
 /* The tokens of the unlock registry at url (sqlite:PATH, postgresql://...),
  * shared by every node of it; a token created or revoked anywhere is known
  * within a second (token_registry.c).  CBAR_UNAVAILABLE when it cannot be
  * reached.  who names whoever creates and revokes through it, in the
  * registry's audit log ("cli:alice"). */
-enum cbar_err token_registry_open(struct token_store *ts, const char *url, const char *who,
+enum cbar_err cbar_token_registry_open(struct token_store *ts, const char *url, const char *who,
                                   struct cbar_diag *d);
 
 static inline enum cbar_err token_store_ready(const struct token_store *ts, struct cbar_diag *d)

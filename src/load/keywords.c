@@ -17,11 +17,11 @@ static const char builtin[] =
 	"KTGJDX unlock sms\n";
 
 /* Blanks between words: every isspace() byte but the newline, so that
- * kw_find(), which trims isspace(), finds every keyword the table holds. */
+ * cbar_kw_find(), which trims isspace(), finds every keyword the table holds. */
 #define KW_BLANKS " \t\r\v\f"
 
 /* A small table of our own: split on blanks by hand, as the unlock file is. */
-bool kw_table_parse(struct kw_table *t, const char *text, size_t len, struct cbar_diag *d)
+bool cbar_kw_table_parse(struct kw_table *t, const char *text, size_t len, struct cbar_diag *d)
 {
 	unsigned line = 0;
 	memset(t, 0, sizeof *t);
@@ -93,7 +93,7 @@ bool kw_table_parse(struct kw_table *t, const char *text, size_t len, struct cba
 	return true;
 }
 
-bool kw_table_load(struct kw_table *t, const char *file, struct cbar_diag *d)
+bool cbar_kw_table_load(struct kw_table *t, const char *file, struct cbar_diag *d)
 {
 	char *text = NULL;
 	size_t len;
@@ -105,13 +105,13 @@ bool kw_table_load(struct kw_table *t, const char *file, struct cbar_diag *d)
 		cbar_diag_set(d, CBAR_IO, 0, 0, "%s", strerror(errno));
 		return false;
 	}
-	bool ok = text ? kw_table_parse(t, text, len, d)
-	               : kw_table_parse(t, builtin, sizeof builtin - 1, d);
+	bool ok = text ? cbar_kw_table_parse(t, text, len, d)
+	               : cbar_kw_table_parse(t, builtin, sizeof builtin - 1, d);
 	free(text);
 	return ok;
 }
 
-bool kw_is_service(const struct kw_table *t, const char *to)
+bool cbar_kw_is_service(const struct kw_table *t, const char *to)
 {
 	for (unsigned i = 0; i < t->nservice; i++)
 		if (!strcmp(t->service[i], to))
@@ -119,7 +119,7 @@ bool kw_is_service(const struct kw_table *t, const char *to)
 	return false;
 }
 
-const struct kw *kw_find(const struct kw_table *t, const char *text)
+const struct kw *cbar_kw_find(const struct kw_table *t, const char *text)
 {
 	size_t b = 0, e = strlen(text);
 	while (b < e && isspace((unsigned char)text[b]))
@@ -137,7 +137,7 @@ const struct kw *kw_find(const struct kw_table *t, const char *text)
 	return NULL;
 }
 
-void kw_unknown_answer(const struct kw_table *t, char *msg, size_t cap)
+void cbar_kw_unknown_answer(const struct kw_table *t, char *msg, size_t cap)
 {
 	char sc[64];
 	size_t n = (size_t)snprintf(msg, cap, "未能识别的指令。可用指令 / Unknown keyword. Valid "
@@ -149,7 +149,7 @@ void kw_unknown_answer(const struct kw_table *t, char *msg, size_t cap)
 		                      i + 1 < t->n ? "," : "");
 }
 
-enum cbar_err kw_apply(struct cbar_store *st, const struct kw *k, uint64_t sub,
+enum cbar_err cbar_kw_apply(struct cbar_store *st, const struct kw *k, uint64_t sub,
                        const char *why, int64_t now, const char **result, char *msg,
                        size_t cap, struct cbar_diag *d)
 {

@@ -35,7 +35,7 @@ static bool load_table(struct cbar_numplan *np, const char *path,
 	return true;
 }
 
-struct cbar_numplan *numplan_load(const struct numplan_files *files)
+struct cbar_numplan *cbar_numplan_load(const struct numplan_files *files)
 {
 	struct cbar_numplan *np = NULL;
 	struct cbar_diag d = {0};

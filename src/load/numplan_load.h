@@ -13,7 +13,7 @@ struct numplan_files {
 };
 
 /* The plan, or NULL after printing what went wrong (file:line:column). */
-struct cbar_numplan *numplan_load(const struct numplan_files *files);
+struct cbar_numplan *cbar_numplan_load(const struct numplan_files *files);
 
 
 #endif

@@ -10,7 +10,7 @@
 #include "store/unlockview.h"
 
 /* List files are read relative to the rule file that names them. */
-enum cbar_err rules_load_list(void *ctx, const char *rule_file, const char *path,
+enum cbar_err cbar_rules_load_list(void *ctx, const char *rule_file, const char *path,
                                size_t pathlen, char **text, size_t *len, struct cbar_diag *d)
 {
 	(void)ctx;
@@ -28,7 +28,7 @@ enum cbar_err rules_load_list(void *ctx, const char *rule_file, const char *path
 	return CBAR_OK;
 }
 
-void rules_print_diag(FILE *f, const char *text, size_t len, const struct cbar_diag *d)
+void cbar_rules_print_diag(FILE *f, const char *text, size_t len, const struct cbar_diag *d)
 {
 	fprintf(f, "%s:%u:%u: %s\n", d->file ? d->file : "-", d->line, d->column, d->msg);
 	if (!d->line || !text)
@@ -79,7 +79,7 @@ enum cbar_err cbar_rules_read(const struct cbar_numplan *np, const char *path, c
 		else
 			col++;
 	}
-	struct cbar_rules_loader loader = {rules_load_list, NULL};
+	struct cbar_rules_loader loader = {cbar_rules_load_list, NULL};
 	enum cbar_err err = cbar_rules_compile(np, t, *len, path, &loader, d, out);
 	if (d)
 		d->file = path;
@@ -87,7 +87,7 @@ enum cbar_err cbar_rules_read(const struct cbar_numplan *np, const char *path, c
 	return err;
 }
 
-struct cbar_rules *rules_load(const struct cbar_numplan *np, const char *path)
+struct cbar_rules *cbar_rules_load(const struct cbar_numplan *np, const char *path)
 {
 	size_t len = 0;
 	char *text;
@@ -95,7 +95,7 @@ struct cbar_rules *rules_load(const struct cbar_numplan *np, const char *path)
 	struct cbar_rules *r = NULL;
 	if (cbar_rules_read(np, path, &text, &len, &r, &d)) {
 		if (text)
-			rules_print_diag(stderr, text, len, &d);
+			cbar_rules_print_diag(stderr, text, len, &d);
 		else if (d.line)
 			fprintf(stderr, "callbar: %s:%u:%u: %s\n", path, d.line, d.column, d.msg);
 		else
@@ -105,7 +105,7 @@ struct cbar_rules *rules_load(const struct cbar_numplan *np, const char *path)
 	return r;
 }
 
-struct cbar_unlockset *unlocks_parse(const struct cbar_numplan *np, uint16_t country,
+struct cbar_unlockset *cbar_unlocks_parse(const struct cbar_numplan *np, uint16_t country,
                                      const char *text, size_t len, const char *name,
                                      struct cbar_diag *d)
 {
@@ -123,7 +123,7 @@ struct cbar_unlockset *unlocks_parse(const struct cbar_numplan *np, uint16_t cou
 	return s;
 }
 
-struct cbar_unlockset *unlocks_load(const struct cbar_numplan *np, uint16_t country,
+struct cbar_unlockset *cbar_unlocks_load(const struct cbar_numplan *np, uint16_t country,
                                     const char *path)
 {
 	size_t len;
@@ -133,14 +133,14 @@ struct cbar_unlockset *unlocks_load(const struct cbar_numplan *np, uint16_t coun
 		return NULL;
 	}
 	struct cbar_diag d = {0};
-	struct cbar_unlockset *s = unlocks_parse(np, country, text, len, path, &d);
+	struct cbar_unlockset *s = cbar_unlocks_parse(np, country, text, len, path, &d);
 	if (!s)
-		rules_print_diag(stderr, text, len, &d);
+		cbar_rules_print_diag(stderr, text, len, &d);
 	free(text);
 	return s;
 }
 
-struct cbar_unlockset *unlocks_from_registry(const char *url)
+struct cbar_unlockset *cbar_unlocks_from_registry(const char *url)
 {
 	struct cbar_store *st = NULL;
 	struct cbar_diag d = {0};

@@ -489,7 +489,7 @@ static unsigned auto_threads(void)
 	return n < HTTP_THREADS_MIN ? HTTP_THREADS_MIN : n > 256 ? 256 : (unsigned)n;
 }
 
-enum cbar_err http_start(struct http_server **out, const struct http_options *o,
+enum cbar_err cbar_http_start(struct http_server **out, const struct http_options *o,
                          const struct http_ops *ops, struct cbar_diag *d)
 {
 	struct sockaddr_storage ss;
@@ -573,37 +573,37 @@ enum cbar_err http_start(struct http_server **out, const struct http_options *o,
 	return CBAR_OK;
 }
 
-unsigned http_threads(const struct http_server *s)
+unsigned cbar_http_threads(const struct http_server *s)
 {
 	return s->threads;
 }
 
-unsigned http_conn_limit(const struct http_server *s)
+unsigned cbar_http_conn_limit(const struct http_server *s)
 {
 	return s->conn_limit;
 }
 
-unsigned long http_header_timeouts(const struct http_server *s)
+unsigned long cbar_http_header_timeouts(const struct http_server *s)
 {
 	return atomic_load(&((struct http_server *)s)->reaper.cut);
 }
 
-const char *http_bound(const struct http_server *s)
+const char *cbar_http_bound(const struct http_server *s)
 {
 	return s->bound;
 }
 
-bool http_tls(const struct http_server *s)
+bool cbar_http_tls(const struct http_server *s)
 {
 	return s->tls;
 }
 
-const char *http_header(const struct http_request *rq, const char *name)
+const char *cbar_http_header(const struct http_request *rq, const char *name)
 {
 	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
 }
 
-const char *http_query(const struct http_request *rq, const char *name)
+const char *cbar_http_query(const struct http_request *rq, const char *name)
 {
 	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
 }
@@ -622,19 +622,19 @@ static enum MHD_Result query_one(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_YES;
 }
 
-void http_query_each(const struct http_request *rq,
+void cbar_http_query_each(const struct http_request *rq,
                      void (*each)(void *arg, const char *key, const char *value), void *arg)
 {
 	struct query_walk w = {each, arg};
 	MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, query_one, &w);
 }
 
-unsigned http_in_flight(const struct http_server *s)
+unsigned cbar_http_in_flight(const struct http_server *s)
 {
 	return atomic_load(&((struct http_server *)s)->in_flight);
 }
 
-unsigned http_drain_and_stop(struct http_server *s, unsigned timeout_s)
+unsigned cbar_http_drain_and_stop(struct http_server *s, unsigned timeout_s)
 {
 	MHD_socket fd = MHD_quiesce_daemon(s->mhd);
 	if (fd != MHD_INVALID_SOCKET)

@@ -116,32 +116,32 @@ struct http_options {
 };
 
 /* Start listening; on failure d says why (address in use, ...). */
-enum cbar_err http_start(struct http_server **out, const struct http_options *o,
+enum cbar_err cbar_http_start(struct http_server **out, const struct http_options *o,
                          const struct http_ops *ops, struct cbar_diag *d);
 
 /* The address actually bound ("127.0.0.1:41234"), for port 0. */
-const char *http_bound(const struct http_server *s);
+const char *cbar_http_bound(const struct http_server *s);
 
 /* Request threads running, and the connection cap in force. */
-unsigned http_threads(const struct http_server *s);
-unsigned http_conn_limit(const struct http_server *s);
+unsigned cbar_http_threads(const struct http_server *s);
+unsigned cbar_http_conn_limit(const struct http_server *s);
 
 /* Connections cut by the header deadline since start. */
-unsigned long http_header_timeouts(const struct http_server *s);
+unsigned long cbar_http_header_timeouts(const struct http_server *s);
 
 /* Whether it speaks HTTPS. */
-bool http_tls(const struct http_server *s);
+bool cbar_http_tls(const struct http_server *s);
 
 /* A request header or query argument, or NULL. */
-const char *http_header(const struct http_request *rq, const char *name);
-const char *http_query(const struct http_request *rq, const char *name);
+const char *cbar_http_header(const struct http_request *rq, const char *name);
+const char *cbar_http_query(const struct http_request *rq, const char *name);
 
 /* Call each(arg, key, value) for every query argument, in order. */
-void http_query_each(const struct http_request *rq,
+void cbar_http_query_each(const struct http_request *rq,
                      void (*each)(void *arg, const char *key, const char *value), void *arg);
 
 /* Requests begun and not yet done. */
-unsigned http_in_flight(const struct http_server *s);
+unsigned cbar_http_in_flight(const struct http_server *s);
 
 /*
  * Graceful stop: close the listening socket (new connections are refused),
@@ -149,6 +149,6 @@ unsigned http_in_flight(const struct http_server *s);
  * stop the threads and free everything.  Returns the requests still in
  * flight when it gave up waiting (0 for a clean drain).
  */
-unsigned http_drain_and_stop(struct http_server *s, unsigned timeout_s);
+unsigned cbar_http_drain_and_stop(struct http_server *s, unsigned timeout_s);
 
 #endif

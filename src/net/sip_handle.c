@@ -18,7 +18,7 @@ static const uint16_t status_codes[SIP_ST_COUNT] = {
 #undef SIP__CODE
 };
 
-uint16_t sip_status_code(enum sip_status_slot s)
+uint16_t cbar_sip_status_code(enum sip_status_slot s)
 {
 	return (unsigned)s < SIP_ST_COUNT ? status_codes[s] : 0;
 }
@@ -31,7 +31,7 @@ static enum sip_status_slot status_slot(uint16_t status)
 	return SIP_ST_OTHER;
 }
 
-void sip_listener_init(struct sip_listener *l)
+void cbar_sip_listener_init(struct sip_listener *l)
 {
 	struct sip_listener_cfg *c = &l->cfg;
 	if (!c->nsub) {
@@ -186,7 +186,7 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-size_t sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
+size_t cbar_sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
                   const struct sip_decider *d, const char *buf, size_t len,
                   enum cbar_sip_transport tp, const struct sockaddr *src, int64_t now, char *out,
                   size_t cap, struct sip_counters *c)

@@ -62,7 +62,7 @@ void cbar__sip_publish(struct worker *w)
 		atomic_store_explicit(&w->pub[i], v[i], memory_order_relaxed);
 }
 
-void sip_server_counters(struct sip_server *s, struct sip_counters *sum)
+void cbar_sip_server_counters(struct sip_server *s, struct sip_counters *sum)
 {
 	uint64_t *v = (uint64_t *)(void *)sum;
 	for (unsigned k = 0; k < s->nworkers; k++)
@@ -273,7 +273,7 @@ static int server_start(const struct sip_server_cfg *cfg, struct sip_server **ou
 			       l->cfg.ningress * sizeof *l->ingress);
 		}
 		l->cfg.ingress = l->ingress;
-		sip_listener_init(l);
+		cbar_sip_listener_init(l);
 	}
 	for (unsigned k = 0; k < s->nworkers; k++) {
 		struct worker *w = &s->w[k];
@@ -337,21 +337,21 @@ static int server_start(const struct sip_server_cfg *cfg, struct sip_server **ou
 nomem:
 	snprintf(err, errcap, "out of memory");
 fail:
-	sip_server_stop(s);
+	cbar_sip_server_stop(s);
 	return -1;
 }
 
-uint16_t sip_server_port(const struct sip_server *s, size_t i)
+uint16_t cbar_sip_server_port(const struct sip_server *s, size_t i)
 {
 	return i < s->nls ? get_port(&s->ls[i].cfg.addr) : 0;
 }
 
-unsigned sip_server_workers(const struct sip_server *s)
+unsigned cbar_sip_server_workers(const struct sip_server *s)
 {
 	return s->nworkers;
 }
 
-void sip_server_stop(struct sip_server *s)
+void cbar_sip_server_stop(struct sip_server *s)
 {
 	if (!s)
 		return;
@@ -391,7 +391,7 @@ void sip_server_stop(struct sip_server *s)
 	free(s);
 }
 
-enum cbar_err sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out,
+enum cbar_err cbar_sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out,
                                struct cbar_diag *d)
 {
 	char msg[sizeof d->msg];

@@ -83,7 +83,7 @@ static enum cbar_err fail(struct req_error *e, enum cbar_err code, const struct 
 	return code;
 }
 
-enum cbar_err req_number(const struct cbar_numplan *np, uint16_t country, const char *s,
+enum cbar_err cbar_req_number(const struct cbar_numplan *np, uint16_t country, const char *s,
                          size_t len, const char *field, struct cbar_number *out,
                          struct req_error *e)
 {
@@ -151,7 +151,7 @@ static enum cbar_err set_field(const struct field *f, const json_t *v, void *out
 	case F_NUMBER: {
 		char name[sizeof e->field];
 		snprintf(name, sizeof name, "%s%s", c->prefix, f->name);
-		return req_number(c->np, c->country, s, len, name, (struct cbar_number *)(void *)dst,
+		return cbar_req_number(c->np, c->country, s, len, name, (struct cbar_number *)(void *)dst,
 		                  e);
 	}
 	case F_TIME:
@@ -332,7 +332,7 @@ static enum cbar_err decide_object(const json_t *obj, const struct cbar_event_ct
 	return CBAR_OK;
 }
 
-enum cbar_err req_decide_parse(const struct cbar_event_ctx *ec, const char *body, size_t len,
+enum cbar_err cbar_req_decide_parse(const struct cbar_event_ctx *ec, const char *body, size_t len,
                                struct decide_req *out, struct req_error *e)
 {
 	struct ctx c = {.np = ec->np, .country = ec->country};
@@ -346,7 +346,7 @@ enum cbar_err req_decide_parse(const struct cbar_event_ctx *ec, const char *body
 	return err;
 }
 
-enum cbar_err req_unlock_parse(const struct cbar_numplan *np, uint16_t country, const char *body,
+enum cbar_err cbar_req_unlock_parse(const struct cbar_numplan *np, uint16_t country, const char *body,
                                size_t len, struct unlock_req *out, struct req_error *e)
 {
 	memset(out, 0, sizeof *out);
@@ -358,11 +358,11 @@ enum cbar_err req_unlock_parse(const struct cbar_numplan *np, uint16_t country, 
 		err = fail(e, CBAR_MISSING_FIELD, NULL, "document",
 		           "level verified needs the identity document checked");
 	if (err)
-		unlock_req_wipe(out);
+		cbar_unlock_req_wipe(out);
 	return err;
 }
 
-enum cbar_err req_keyword_parse(const struct cbar_numplan *np, uint16_t country,
+enum cbar_err cbar_req_keyword_parse(const struct cbar_numplan *np, uint16_t country,
                                 const char *body, size_t len, struct keyword_req *out,
                                 struct req_error *e)
 {
@@ -386,7 +386,7 @@ static void batch_item(const struct cbar_event_ctx *ec, const json_t *j, size_t 
 		each(arg, i, &ev, NULL);
 }
 
-enum cbar_err req_batch_parse(const struct cbar_event_ctx *ec, const char *body, size_t len,
+enum cbar_err cbar_req_batch_parse(const struct cbar_event_ctx *ec, const char *body, size_t len,
                               size_t max,
                               void (*each)(void *arg, size_t i, const struct decide_req *ev,
                                            const struct req_error *item_err),
@@ -459,7 +459,7 @@ enum cbar_err req_batch_parse(const struct cbar_event_ctx *ec, const char *body,
 	return CBAR_OK;
 }
 
-int req_service(const char *s)
+int cbar_req_service(const char *s)
 {
 	for (int i = 0; scope_service_names[i]; i++)
 		if (!strcmp(s, scope_service_names[i]))
@@ -467,7 +467,7 @@ int req_service(const char *s)
 	return -1;
 }
 
-int req_direction(const char *s)
+int cbar_req_direction(const char *s)
 {
 	for (int i = 0; scope_direction_names[i]; i++)
 		if (!strcmp(s, scope_direction_names[i]))
@@ -475,7 +475,7 @@ int req_direction(const char *s)
 	return -1;
 }
 
-void unlock_req_wipe(struct unlock_req *u)
+void cbar_unlock_req_wipe(struct unlock_req *u)
 {
 	/* volatile: a wipe the compiler may not drop as a dead store. */
 	volatile char *p = u->doc_number;
