@@ -1,8 +1,9 @@
 /*
- * callbar fuzz target: callbar batch's records (src/cli/cmd_batch.c), the
- * CDR lines it reads from outside.  Any bytes, as CSV (a first line may be
- * a header naming the columns) or, when they begin with '{', as JSON
- * lines, decided against a small rule file with every kind of condition,
+ * callbar fuzz target: callbar batch's records, the CDR lines it reads
+ * from outside, cut by the CDR reader (src/proto/cdr.c) and decided and
+ * written by the record module (src/cli/batch_decide.c), linked alone.
+ * Any bytes, as CSV (a first line may be a header naming the columns) or,
+ * when they begin with '{', as JSON lines, decided against a small rule file with every kind of condition,
  * with --compare against a second one.  The counts must add up to the
  * lines that were records, and nothing may crash.
  */
@@ -49,9 +50,9 @@ static void setup(void)
 	b.out = fopen("/dev/null", "w");
 	b.ocap = OUT_BLOCK;
 	b.obuf = malloc(OUT_BLOCK);
-	if (!b.out || !b.obuf || !batch_ruleset_init(&b.now, rules, "fuzz.rules") ||
-	    !batch_ruleset_init(&b.old, old, "old.rules") ||
-	    !tally_init(&b.t, cbar_rules_count(rules), cbar_rules_count(old)))
+	if (!b.out || !b.obuf || !cbar_batch_ruleset_init(&b.now, rules, "fuzz.rules") ||
+	    !cbar_batch_ruleset_init(&b.old, old, "old.rules") ||
+	    !cbar_tally_init(&b.t, cbar_rules_count(rules), cbar_rules_count(old)))
 		abort();
 }
 
@@ -67,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b.map = NULL;
 	b.line = 0;
 	b.reports = 1000; /* no report lines: the fuzzer's output stays quiet */
-	batch_lines(&b, (const char *)data, size);
+	cbar_batch_lines(&b, (const char *)data, size);
 	uint64_t c1 = b.t.count[0] + b.t.count[1] + b.t.count[2];
 	if (c1 - c0 > b.line || b.on > b.ocap)
 		abort(); /* more records than lines, or past the output buffer */

@@ -2,7 +2,7 @@
  * callbar fuzz target: the configuration file of callbar serve (config.c),
  * sip.listener lines included.  Any bytes; a failure must name a line and
  * a message; a success must leave every string NUL-ended within its field,
- * and what config_write() prints must parse back to what prints the same
+ * and what cbar_config_write() prints must parse back to what prints the same
  * (when the input holds no '"': values with quotes inside are printed for
  * people, not for a round trip).
  */
@@ -21,7 +21,7 @@ static char *written(const struct daemon_config *c, size_t *len)
 	FILE *f = open_memstream(&buf, len);
 	if (!f)
 		abort();
-	config_write(c, f);
+	cbar_config_write(c, f);
 	fclose(f);
 	return buf;
 }
@@ -30,8 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct daemon_config c, c2;
 	struct cbar_diag d = {0};
-	config_init(&c);
-	if (config_parse(&c, (const char *)data, size, &d)) {
+	cbar_config_init(&c);
+	if (cbar_config_parse(&c, (const char *)data, size, &d)) {
 		if (!memchr(d.msg, 0, sizeof d.msg) || !d.msg[0])
 			abort();
 		return 0;
@@ -47,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	size_t n1, n2;
 	char *t1 = written(&c, &n1);
-	config_init(&c2);
-	if (config_parse(&c2, t1, n1, &d))
+	cbar_config_init(&c2);
+	if (cbar_config_parse(&c2, t1, n1, &d))
 		abort(); /* what it printed does not parse */
 	char *t2 = written(&c2, &n2);
 	if (n1 != n2 || memcmp(t1, t2, n1))

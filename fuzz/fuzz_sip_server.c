@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		        .ningress = 1},
 		.ingress = &ing,
 	};
-	sip_listener_init(&l);
+	cbar_sip_listener_init(&l);
 	struct sockaddr_in src = {.sin_family = AF_INET,
 	                          .sin_addr.s_addr = htonl(sel & 8 ? 0x0a010203 : 0x7f000001)};
 	struct sip_decider d = {.decide = decide};
@@ -95,13 +95,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *buf = (const char *)data;
 	/* a small cap: nothing past it, ever */
 	size_t cap = sel & 32 ? 64 : sizeof out;
-	size_t n = sip_handle(&l, np, &d, buf, size, tp, (const struct sockaddr *)&src, now, out, cap,
+	size_t n = cbar_sip_handle(&l, np, &d, buf, size, tp, (const struct sockaddr *)&src, now, out, cap,
 	                      &c);
 	if (n > cap)
 		abort();
 	if (cap != sizeof out)
 		return 0;
-	size_t n2 = sip_handle(&l, np, &d, buf, size, tp, (const struct sockaddr *)&src, now, out2,
+	size_t n2 = cbar_sip_handle(&l, np, &d, buf, size, tp, (const struct sockaddr *)&src, now, out2,
 	                       sizeof out2, &c);
 	if (n != n2 || memcmp(out, out2, n))
 		abort();

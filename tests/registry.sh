@@ -10,6 +10,9 @@ fail=0
 work=${TMPDIR:-/tmp}/cbar_reg_$$
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 2
 . "$src/tests/registry_lib.sh"
+# Dates (--expires, --since) are days in the rule file's zone (+08:00).
+CALLBAR_RULES=$src/etc/callbar/pilots.rules
+export CALLBAR_RULES
 reg_reset
 R="--registry $REG $KEYARG"
 
@@ -38,7 +41,7 @@ ID2=440300199003071234
 # --- unlock, verified, then the limit per identity --------------------------
 t unlock 0 "$cb" unlock 13805710000 $R --doc-type cn-resident --doc "$ID1" --level verified \
 	--scope voice,sms --agent alice --channel shop
-has unlock out.txt "unlocked #1 +8613805710000 active scope=voice-in,voice-out,sms-in,sms-out level=verified channel=shop"
+has unlock out.txt "unlocked #2 +8613805710000 active scope=voice-in,voice-out,sms-in,sms-out level=verified channel=shop"
 has unlock out.txt "document=cn-resident"
 t unlock_json 0 "$cb" unlock "+86 138 0571 0001" $R --doc-type cn-resident --doc "$(echo $ID1 | tr X x)" \
 	--scope sms-in --agent bob --expires 2099-12-31 --json
@@ -51,7 +54,7 @@ echo "$ID2" >doc.txt
 t unlock_stdin 0 "$cb" unlock 13805710002 $R --doc-type cn-resident --doc - --agent bob <doc.txt
 # same subscriber again, nothing new: no change
 t again 0 "$cb" unlock 13805710000 $R --scope voice-in --channel keyword
-has again out.txt "already unlocked #1"
+has again out.txt "already unlocked #2"
 # a self unlock adds scope to a verified one: superseded, level kept
 t merge 0 "$cb" unlock 13805710002 $R --scope sms --channel keyword --json
 has merge out.txt '"level":"verified"'
@@ -133,7 +136,9 @@ has kw_badfile err.txt "kwbad.conf:2: action 'open'"
 
 # --- audit ------------------------------------------------------------------------
 t audit 0 "$cb" audit $R
-has audit out.txt "agent:alice unlock +8613805710000 #1"
+has audit out.txt "agent:alice unlock +8613805710000 #2"
+has audit_key out.txt " callbar key-bind"
+has audit_key out.txt "after:  key_id="
 has audit out.txt "relock"
 t audit_json 0 "$cb" audit $R --json --since 2000-01-01
 has audit_json out.txt '"prev_hash":"0000000000000000000000000000000000000000000000000000000000000000"'
@@ -159,8 +164,8 @@ cmp -s a.txt b.txt || { echo "FAIL roundtrip: exports differ"; diff a.txt b.txt;
   echo '11,+8613805719997,"all,self,active'; } >bad.csv
 reg_reset2
 t import_bad 2 "$cb" import bad.csv --registry "$REG2" --key "$KEY"
-has import_bad err.txt "bad.csv:3: rejected: doc_hash"
-has import_bad err.txt "bad.csv:4: rejected: subscriber"
+has import_bad err.txt "bad.csv:3:11: rejected: doc_hash"
+has import_bad err.txt "bad.csv:4:2: rejected: subscriber"
 has import_bad err.txt "bad.csv:5:"
 has import_bad err.txt "nothing imported"
 t import_bad_none 0 "$cb" status 13805719997 --registry "$REG2" --key "$KEY"
@@ -191,7 +196,31 @@ done
 leakcheck 110105194912310021
 [ -z "${KEYFILE_MODE_CHECK:-}" ] || [ "$(stat -c %a "$KEY")" = 600 ] ||
 	{ echo "FAIL key mode: $(stat -c %a "$KEY")"; fail=1; }
+# The SQLite registry is the owner's alone whatever the umask (its -wal and
+# -shm follow the main file's mode: tests/test_store.c file_modes).
+if [ $BACKEND = sqlite ]; then
+	mkdir -p modes
+	(umask 000 && "$cb" unlock 13805719000 --registry sqlite:modes/m.db --channel api) >/dev/null ||
+		{ echo "FAIL modes: unlock"; fail=1; }
+	[ "$(stat -c %a modes/m.db)" = 600 ] || { echo "FAIL modes: m.db is $(stat -c %a modes/m.db)"; fail=1; }
+fi
+
+# Without a rule file named or found, a date alone is refused, never read
+# in a guessed zone; a rule file with another zone moves the day's start.
+(
+	unset CALLBAR_RULES
+	reg_reset
+	"$cb" unlock 13805710009 --registry "$REG" $KEYARG --expires 2100-01-01 >tz1.out 2>tz1.err
+	[ $? = 2 ] && grep -q "name the rule file" tz1.err
+) || { echo "FAIL tz_unnamed: a date was read without a zone"; fail=1; }
+printf 'timezone +02:00\npass all\n' >utc2.rules
+reg_reset
+"$cb" unlock 13805710009 --registry "$REG" $KEYARG --rules utc2.rules --expires 2100-01-01 \
+	--json >tz2.out 2>tz2.err
+grep -q '"expires":"2100-01-02T00:00:00+02:00"' tz2.out ||
+	{ echo "FAIL tz_rules: want the day's end in +02:00"; cat tz2.out tz2.err; fail=1; }
 
 cd / && rm -rf "$work"
 [ $fail = 0 ] && echo "registry ($BACKEND): all passed"
 exit $fail
+

@@ -60,7 +60,7 @@ wait $holder
 t after_lock 0 "$cb" status 13805710001 $R
 has after_lock out.txt "locked (no active unlock)"
 t after_lock_verify 0 "$cb" audit --verify $R
-has after_lock_verify out.txt "audit chain ok: 1 entries"
+has after_lock_verify out.txt "audit chain ok: 2 entries"   # key-bind, unlock
 
 if [ $BACKEND = postgres ]; then
 	t unreachable 2 "$cb" status 13805710000 --registry "postgresql:///callbar?host=$PWD/nowhere&port=1" --key "$KEY"

@@ -19,7 +19,7 @@
 static char *render(struct metric_family *f)
 {
 	struct metric_family *const fams[] = {f};
-	char *t = metrics_render(fams, 1, 1u << 22, NULL);
+	char *t = cbar_metrics_render(fams, 1, 1u << 22, NULL);
 	assert_non_null(t);
 	return t;
 }
@@ -36,16 +36,16 @@ static void counter_and_escaping(void **state)
 	static struct metric_family f = {.name = "t_requests_total", .help = "Requests.",
 	                                 .type = METRIC_COUNTER, .labels = {"route", "status"},
 	                                 .lock = PTHREAD_MUTEX_INITIALIZER};
-	metric_count(&f, (const char *const[]){"/a", "200"}, 2);
-	metric_count(&f, (const char *const[]){"/a", "200"}, 1);
-	metric_count(&f, (const char *const[]){"q\"b\\c\nd", "404"}, 1);
+	cbar_metric_count(&f, (const char *const[]){"/a", "200"}, 2);
+	cbar_metric_count(&f, (const char *const[]){"/a", "200"}, 1);
+	cbar_metric_count(&f, (const char *const[]){"q\"b\\c\nd", "404"}, 1);
 	char *t = render(&f);
 	has(t, "# HELP t_requests_total Requests.\n# TYPE t_requests_total counter\n");
 	has(t, "t_requests_total{route=\"/a\",status=\"200\"} 3\n");
 	has(t, "t_requests_total{route=\"q\\\"b\\\\c\\nd\",status=\"404\"} 1\n");
 	free(t);
 	struct metric_family *const fams[] = {&f};
-	metrics_release(fams, 1);
+	cbar_metrics_release(fams, 1);
 }
 
 static void histogram_cumulative(void **state)
@@ -55,11 +55,11 @@ static void histogram_cumulative(void **state)
 	static struct metric_family f = {.name = "t_seconds", .help = "Time.",
 	                                 .type = METRIC_HISTOGRAM, .buckets = b, .nbuckets = 3,
 	                                 .lock = PTHREAD_MUTEX_INITIALIZER};
-	struct metric_series *s = metric_series(&f, NULL);
-	metric_observe(&f, s, 0.05);
-	metric_observe(&f, s, 0.1); /* on a bound: that bucket (le) */
-	metric_observe(&f, s, 5);
-	metric_observe(&f, s, 100);
+	struct cbar_metric_series *s = cbar_metric_series(&f, NULL);
+	cbar_metric_observe(&f, s, 0.05);
+	cbar_metric_observe(&f, s, 0.1); /* on a bound: that bucket (le) */
+	cbar_metric_observe(&f, s, 5);
+	cbar_metric_observe(&f, s, 100);
 	char *t = render(&f);
 	has(t, "t_seconds_bucket{le=\"0.1\"} 2\n");
 	has(t, "t_seconds_bucket{le=\"1\"} 2\n");
@@ -69,7 +69,7 @@ static void histogram_cumulative(void **state)
 	has(t, "t_seconds_count 4\n");
 	free(t);
 	struct metric_family *const fams[] = {&f};
-	metrics_release(fams, 1);
+	cbar_metrics_release(fams, 1);
 }
 
 static void series_cap(void **state)
@@ -81,7 +81,7 @@ static void series_cap(void **state)
 	char key[32];
 	for (int i = 0; i < METRIC_SERIES_MAX + 100; i++) {
 		snprintf(key, sizeof key, "k%d", i);
-		metric_count(&f, (const char *const[]){key}, 1);
+		cbar_metric_count(&f, (const char *const[]){key}, 1);
 	}
 	char *t = render(&f);
 	unsigned lines = 0;
@@ -92,12 +92,12 @@ static void series_cap(void **state)
 	has(t, "t_by_key_total{key=\"k0\"} 1\n");
 	free(t);
 	/* A series once added is still found after the cap. */
-	metric_count(&f, (const char *const[]){"k0"}, 1);
+	cbar_metric_count(&f, (const char *const[]){"k0"}, 1);
 	t = render(&f);
 	has(t, "t_by_key_total{key=\"k0\"} 2\n");
 	free(t);
 	struct metric_family *const fams[] = {&f};
-	metrics_release(fams, 1);
+	cbar_metrics_release(fams, 1);
 }
 
 static void gauge_zero(void **state)
@@ -105,15 +105,15 @@ static void gauge_zero(void **state)
 	(void)state;
 	static struct metric_family f = {.name = "t_info", .help = "Info.", .type = METRIC_GAUGE,
 	                                 .labels = {"sha"}, .lock = PTHREAD_MUTEX_INITIALIZER};
-	metric_gauge(&f, (const char *const[]){"aa"}, 1);
-	metric_gauge_zero(&f);
-	metric_gauge(&f, (const char *const[]){"bb"}, 1);
+	cbar_metric_gauge(&f, (const char *const[]){"aa"}, 1);
+	cbar_metric_gauge_zero(&f);
+	cbar_metric_gauge(&f, (const char *const[]){"bb"}, 1);
 	char *t = render(&f);
 	has(t, "t_info{sha=\"aa\"} 0\n");
 	has(t, "t_info{sha=\"bb\"} 1\n");
 	free(t);
 	struct metric_family *const fams[] = {&f};
-	metrics_release(fams, 1);
+	cbar_metrics_release(fams, 1);
 }
 
 static struct metric_family par = {.name = "t_par_total", .help = "Parallel.",
@@ -125,7 +125,7 @@ static void *bump(void *arg)
 	(void)arg;
 	static const char *const keys[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
 	for (int i = 0; i < 20000; i++)
-		metric_count(&par, (const char *const[]){keys[i % 8]}, 1);
+		cbar_metric_count(&par, (const char *const[]){keys[i % 8]}, 1);
 	return NULL;
 }
 
@@ -145,7 +145,7 @@ static void parallel_counts(void **state)
 	}
 	free(text);
 	struct metric_family *const fams[] = {&par};
-	metrics_release(fams, 1);
+	cbar_metrics_release(fams, 1);
 }
 
 int main(void)

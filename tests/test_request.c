@@ -78,7 +78,7 @@ static void run_case(void **state)
 		struct decide_req r;
 		/* the rule file's zone does not matter: a body's time has one */
 		struct cbar_event_ctx ec = {.np = np, .country = cn, .tz = 8 * 3600};
-		if (!(err = req_decide_parse(&ec, body, len, &r, &e))) {
+		if (!(err = cbar_req_decide_parse(&ec, body, len, &r, &e))) {
 			want(c, "service", svc[r.in.ev.service]);
 			want(c, "direction", dir[r.in.ev.direction]);
 			want(c, "subscriber", r.in.sub.digits);
@@ -91,20 +91,20 @@ static void run_case(void **state)
 		}
 	} else if (!strcmp(kind, "unlock")) {
 		struct unlock_req r;
-		if (!(err = req_unlock_parse(np, cn, body, len, &r, &e))) {
+		if (!(err = cbar_req_unlock_parse(np, cn, body, len, &r, &e))) {
 			want(c, "service", svc[r.service]);
 			want(c, "direction", dir[r.direction]);
 			want(c, "level", r.level == REQ_LEVEL_VERIFIED ? "verified" : "self");
 			want(c, "channel", r.channel);
 			want(c, "doc", r.has_document ? r.doc_type : "-");
 			want_int(c, "expires", r.has_expires ? r.expires : -1);
-			unlock_req_wipe(&r);
+			cbar_unlock_req_wipe(&r);
 			if (r.doc_number[0])
 				FAILF(c, "document number not wiped\n");
 		}
 	} else if (!strcmp(kind, "keyword")) {
 		struct keyword_req r;
-		if (!(err = req_keyword_parse(np, cn, body, len, &r, &e))) {
+		if (!(err = cbar_req_keyword_parse(np, cn, body, len, &r, &e))) {
 			want(c, "subscriber", r.subscriber.digits);
 			want(c, "keyword", r.keyword);
 		}
@@ -112,7 +112,7 @@ static void run_case(void **state)
 		struct batch_count b = {0};
 		bool lines;
 		struct cbar_event_ctx ec = {.np = np, .country = cn, .tz = 8 * 3600};
-		if (!(err = req_batch_parse(&ec, body, len, 3, count, &b, &lines, &e))) {
+		if (!(err = cbar_req_batch_parse(&ec, body, len, 3, count, &b, &lines, &e))) {
 			want_int(c, "events", (long long)b.events);
 			want_int(c, "errors", (long long)b.errors);
 			want(c, "lines", lines ? "yes" : "no");

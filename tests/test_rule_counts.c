@@ -27,10 +27,10 @@ static void *counter(void *arg)
 	unsigned t = (unsigned)(uintptr_t)arg;
 	char name[32];
 	snprintf(name, sizeof name, "thread-%u", t); /* interned while others count */
-	uint32_t own = rule_label_intern(name);
+	uint32_t own = cbar_rule_label_intern(name);
 	for (unsigned i = 0; i < PER; i++) {
-		rule_count(ids[i % 3], t % 2, i % 2, (i / 2) % 2, i % 3 == 2 ? 1 : 0);
-		rule_count(own, 1, 1, 1, 2);
+		cbar_rule_count(ids[i % 3], t % 2, i % 2, (i / 2) % 2, i % 3 == 2 ? 1 : 0);
+		cbar_rule_count(own, 1, 1, 1, 2);
 	}
 	return NULL;
 }
@@ -61,19 +61,19 @@ static void concurrent(void **state)
 	for (int k = 0; k < 3; k++) {
 		char name[16];
 		snprintf(name, sizeof name, "rule-%d", k);
-		ids[k] = rule_label_intern(name);
+		ids[k] = cbar_rule_label_intern(name);
 	}
-	assert_int_equal(rule_label_intern("rule-1"), ids[1]); /* the same id again */
-	rule_count(ids[0], 0, 2, 0, 0); /* no such service: ignored */
-	rule_count(ids[0], 4, 0, 0, 0); /* no such front end: ignored */
-	rule_count(ids[0], 0, 0, 0, 3); /* no such verdict: ignored */
+	assert_int_equal(cbar_rule_label_intern("rule-1"), ids[1]); /* the same id again */
+	cbar_rule_count(ids[0], 0, 2, 0, 0); /* no such service: ignored */
+	cbar_rule_count(ids[0], 4, 0, 0, 0); /* no such front end: ignored */
+	cbar_rule_count(ids[0], 0, 0, 0, 3); /* no such verdict: ignored */
 	pthread_t th[THREADS];
 	for (unsigned t = 0; t < THREADS; t++)
 		assert_int_equal(pthread_create(&th[t], NULL, counter, (void *)(uintptr_t)t), 0);
 	uint64_t last = 0;
 	for (int i = 0; i < 50; i++) {
 		struct sums s = {0};
-		rule_counts_each(add, &s);
+		cbar_rule_counts_each(add, &s);
 		assert_true(s.total >= last);
 		assert_true(s.total <= (uint64_t)THREADS * PER * 2);
 		last = s.total;
@@ -81,14 +81,14 @@ static void concurrent(void **state)
 	for (unsigned t = 0; t < THREADS; t++)
 		pthread_join(th[t], NULL);
 	struct sums s = {0};
-	rule_counts_each(add, &s);
+	cbar_rule_counts_each(add, &s);
 	assert_int_equal(s.total, (uint64_t)THREADS * PER * 2);
 	assert_int_equal(s.own, (uint64_t)THREADS * PER);
 	for (int k = 0; k < 3; k++) /* PER / 3 each, the remainder to the first */
 		assert_int_equal(s.by_label[k], (uint64_t)THREADS * (PER / 3 + (k < PER % 3)));
-	rule_counts_release();
+	cbar_rule_counts_release();
 	struct sums z = {0};
-	rule_counts_each(add, &z);
+	cbar_rule_counts_each(add, &z);
 	assert_int_equal(z.total, 0);
 }
 

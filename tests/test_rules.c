@@ -61,7 +61,7 @@ static struct cbar_rules *rules_for(const struct tcase *c)
 	for (size_t i = 0; i < 32 && cache[i].r; i++)
 		if (!strcmp(cache[i].path, path))
 			return cache[i].r;
-	struct cbar_rules *r = rules_load(np, path);
+	struct cbar_rules *r = cbar_rules_load(np, path);
 	if (!r)
 		FAILF(c, "%s does not compile\n", path);
 	for (size_t i = 0; i < 32; i++)
@@ -174,7 +174,7 @@ static enum cbar_err load_list(void *ctx, const char *rule_file, const char *pat
 	(void)rule_file;
 	char full[4400];
 	snprintf(full, sizeof full, "%s/%.*s", dir, (int)pathlen, path);
-	if (!(*text = read_file(full, 1u << 20, len)))
+	if (!(*text = cbar_file_read(full, 1u << 20, len)))
 		return cbar_diag_set(d, CBAR_IO, 0, 0, "no such file");
 	return CBAR_OK;
 }
@@ -240,7 +240,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct numplan_files files = {0};
-	if (!(np = numplan_load(&files)))
+	if (!(np = cbar_numplan_load(&files)))
 		return 2;
 	cn = cbar_numplan_country(np, "CN", 2);
 	snprintf(dir, sizeof dir, "%s", argv[2]);
@@ -249,7 +249,7 @@ int main(int argc, char **argv)
 		*slash = 0;
 	else
 		strcpy(dir, ".");
-	if (events && !(unlocks = unlocks_load(np, cn, argv[3])))
+	if (events && !(unlocks = cbar_unlocks_load(np, cn, argv[3])))
 		return 2;
 	size_t n;
 	struct tcase *cases = casefile_read(argv[2], &n);

@@ -1,5 +1,5 @@
 /*
- * callbar: the SIP server's sockets, in process: sip_server_start() on
+ * callbar: the SIP server's sockets, in process: cbar_sip_server_start() on
  * port 0 with a decider that blocks one number, then over UDP a
  * retransmitted INVITE gets byte-identical answers, a batch of datagrams is
  * answered one for one, and over TCP two pipelined messages, a message cut
@@ -31,6 +31,34 @@
 #include "callbar/data.h"
 #include "net/fd_limit.h"
 #include "net/sip_server.h"
+
+
+/* The server's calls with their errors as text, for the checks below (the
+ * API gives a struct cbar_diag: CBAR_CONFIG with the word's column, or
+ * CBAR_SIP_START). */
+static bool spec_ok(const char *s, size_t len, struct sip_listener_cfg *l,
+                    struct sip_ingress *ing, size_t cap, size_t *ning, char *err, size_t errcap,
+                    size_t *at)
+{
+	struct cbar_diag d = {0};
+	enum cbar_err e = cbar_sip_listener_spec(s, len, l, ing, cap, ning, &d);
+	snprintf(err, errcap, "%s", d.msg);
+	*at = d.column ? d.column - 1 : 0;
+	if (e && (e != CBAR_CONFIG || !d.column))
+		fail_msg("'%.*s': error %s without a column", (int)len, s, cbar_err_name(e));
+	return e == CBAR_OK;
+}
+
+static int start_srv(const struct sip_server_cfg *cfg, struct sip_server **out, char *err,
+                     size_t cap)
+{
+	struct cbar_diag d = {0};
+	enum cbar_err e = cbar_sip_server_start(cfg, out, &d);
+	snprintf(err, cap, "%s", d.msg);
+	if (e && e != CBAR_SIP_START && e != CBAR_NOMEM)
+		fail_msg("cbar_sip_server_start: error %s", cbar_err_name(e));
+	return e ? -1 : 0;
+}
 
 static struct cbar_numplan *np;
 static struct sip_server *srv;
@@ -117,17 +145,17 @@ static int setup(void **state)
 	                             .decider = {toy_decide, NULL, toy_enter, toy_leave}, .fixed_time = 1655251200,
 	                             .ack_filter = true};
 	char err[256];
-	assert_int_equal(sip_server_start(&cfg, &srv, err, sizeof err), 0);
-	port = sip_server_port(srv, 0);
+	assert_int_equal(start_srv(&cfg, &srv, err, sizeof err), 0);
+	port = cbar_sip_server_port(srv, 0);
 	assert_true(port != 0);
-	assert_int_equal(sip_server_workers(srv), 2);
+	assert_int_equal(cbar_sip_server_workers(srv), 2);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	sip_server_stop(srv);
+	cbar_sip_server_stop(srv);
 	cbar_numplan_free(np);
 	return 0;
 }
@@ -245,7 +273,7 @@ static void udp_ack_filter(void **state)
 	struct sip_counters c = {0};
 	for (int i = 0; i < 100; i++) {
 		memset(&c, 0, sizeof c);
-		sip_server_counters(srv, &c);
+		cbar_sip_server_counters(srv, &c);
 		if (c.udp_kernel_dropped)
 			break;
 		usleep(10000);
@@ -310,7 +338,7 @@ static void counters(void **state)
 	/* the workers publish after each wake-up: the last one may lag a bit */
 	for (int i = 0; i < 100; i++) {
 		memset(&c, 0, sizeof c);
-		sip_server_counters(srv, &c);
+		cbar_sip_server_counters(srv, &c);
 		if (c.tcp_closed >= 1)
 			break;
 		usleep(10000);
@@ -360,8 +388,8 @@ static struct sip_server *own_server_allow(unsigned transports, struct sip_serve
 	cfg.decider = (struct sip_decider){toy_decide, NULL, toy_enter, toy_leave};
 	struct sip_server *s2;
 	char err[256];
-	assert_int_equal(sip_server_start(&cfg, &s2, err, sizeof err), 0);
-	*a = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(sip_server_port(s2, 0))};
+	assert_int_equal(start_srv(&cfg, &s2, err, sizeof err), 0);
+	*a = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(cbar_sip_server_port(s2, 0))};
 	inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
 	return s2;
 }
@@ -396,12 +424,12 @@ static void tcp_idle(void **state)
 	assert_int_equal(send(busy, "\r\n\r\n", 4, 0), 4);
 	assert_int_equal(read_some(busy, r, sizeof r, 2), 2);
 	struct sip_counters c = {0};
-	sip_server_counters(s2, &c);
+	cbar_sip_server_counters(s2, &c);
 	assert_int_equal(c.tcp_accepted, 2);
 	assert_int_equal(c.tcp_idle_closed, 1);
 	close(quiet);
 	close(busy);
-	sip_server_stop(s2);
+	cbar_sip_server_stop(s2);
 }
 
 /* With the filter off (sip.ack_filter = false) the ACK reaches a worker,
@@ -419,7 +447,7 @@ static void ack_unfiltered(void **state)
 	struct sip_counters c = {0};
 	for (int i = 0; i < 100 && c.received < 2; i++) { /* published after the batch */
 		memset(&c, 0, sizeof c);
-		sip_server_counters(s2, &c);
+		cbar_sip_server_counters(s2, &c);
 		if (c.received < 2)
 			usleep(10000);
 	}
@@ -427,10 +455,10 @@ static void ack_unfiltered(void **state)
 	assert_int_equal(c.dropped, 1);
 	assert_int_equal(c.udp_kernel_dropped, 0);
 	close(fd);
-	sip_server_stop(s2);
+	cbar_sip_server_stop(s2);
 }
 
-/* sip_listener_spec(): every option, the defaults, and each error with the
+/* cbar_sip_listener_spec(): every option, the defaults, and each error with the
  * byte offset of the word at fault. */
 static void listener_spec(void **state)
 {
@@ -441,7 +469,7 @@ static void listener_spec(void **state)
 	char err[160];
 	const char *s = "  10.0.0.1:5070\tdirection=in transport=tcp subscriber=ruri,to,pai "
 	                "peer=from via=10.1.0.0/16=gw via=10.2.0.0/16=core block=603 fail=302 roaming=yes";
-	assert_true(sip_listener_spec(s, strlen(s), &l, ing, 3, &ning, err, sizeof err, &at));
+	assert_true(spec_ok(s, strlen(s), &l, ing, 3, &ning, err, sizeof err, &at));
 	assert_int_equal(l.addr.ss_family, AF_INET);
 	assert_int_equal(ntohs(((struct sockaddr_in *)(void *)&l.addr)->sin_port), 5070);
 	assert_int_equal(l.direction, CBAR_IN);
@@ -461,7 +489,7 @@ static void listener_spec(void **state)
 	assert_int_equal(l.given, SIP_GIVEN_BLOCK | SIP_GIVEN_FAIL);
 	assert_int_equal(l.roaming, CBAR_ROAMING_YES);
 	/* the address alone: out, UDP and TCP, default sources, no via */
-	assert_true(sip_listener_spec("[::1]:5060", 10, &l, ing, 3, &ning, err, sizeof err, &at));
+	assert_true(spec_ok("[::1]:5060", 10, &l, ing, 3, &ning, err, sizeof err, &at));
 	assert_int_equal(l.addr.ss_family, AF_INET6);
 	assert_int_equal(l.direction, CBAR_OUT);
 	assert_int_equal(l.transports, SIP_UDP | SIP_TCP);
@@ -472,7 +500,7 @@ static void listener_spec(void **state)
 	assert_int_equal(l.nallow, 0);
 	/* allow=: comma lists, repeatable, adding up to SIP_ALLOW_MAX */
 	const char *al = "10.0.0.5:5060 allow=10.0.0.0/8,192.0.2.1 transport=udp allow=2001:db8::/32";
-	assert_true(sip_listener_spec(al, strlen(al), &l, ing, 3, &ning, err, sizeof err, &at));
+	assert_true(spec_ok(al, strlen(al), &l, ing, 3, &ning, err, sizeof err, &at));
 	assert_int_equal(l.nallow, 3);
 	assert_int_equal(l.allow[0].bits, 8);
 	assert_int_equal(l.allow[1].bits, 32);
@@ -480,7 +508,7 @@ static void listener_spec(void **state)
 	char many[2048] = "10.0.0.5:5060";
 	for (int i = 0; i <= SIP_ALLOW_MAX; i++)
 		snprintf(many + strlen(many), sizeof many - strlen(many), " allow=10.0.%d.0/24", i);
-	assert_false(sip_listener_spec(many, strlen(many), &l, ing, 3, &ning, err, sizeof err, &at));
+	assert_false(spec_ok(many, strlen(many), &l, ing, 3, &ning, err, sizeof err, &at));
 	assert_non_null(strstr(err, "allow: more than 32 networks"));
 	assert_int_equal(at, strlen(many) - strlen("allow=10.0.32.0/24"));
 	static const struct {
@@ -516,7 +544,7 @@ static void listener_spec(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		ning = 2; /* two taken: room for one more via */
 		err[0] = 0;
-		bool ok = sip_listener_spec(bad[i].spec, strlen(bad[i].spec), &l, ing, 3, &ning, err,
+		bool ok = spec_ok(bad[i].spec, strlen(bad[i].spec), &l, ing, 3, &ning, err,
 		                            sizeof err, &at);
 		if (ok || at != bad[i].at || !strstr(err, bad[i].msg))
 			fail_msg("'%s': ok %d at %zu err '%s'", bad[i].spec, ok, at, err);
@@ -537,9 +565,9 @@ static int try_start(const char *host, uint16_t p, unsigned transports, char *er
 	                             .decider = {toy_decide, NULL, toy_enter, toy_leave}};
 	struct sip_server *s2;
 	err[0] = 0;
-	if (sip_server_start(&cfg, &s2, err, cap))
+	if (start_srv(&cfg, &s2, err, cap))
 		return -1;
-	sip_server_stop(s2);
+	cbar_sip_server_stop(s2);
 	return 0;
 }
 
@@ -614,7 +642,7 @@ static int sock_from(int type, const char *from)
 	do {                                                                               \
 		for (int i_ = 0; i_ < 500; i_++) {                                         \
 			memset(&(c), 0, sizeof(c));                                        \
-			sip_server_counters((s), &(c));                                    \
+			cbar_sip_server_counters((s), &(c));                                    \
 			if (cond)                                                          \
 				break;                                                     \
 			usleep(10000);                                                     \
@@ -705,7 +733,7 @@ static void allow_list(void **state)
 	assert_int_equal(c.tcp_accepted, 1);
 	close(bad);
 	close(good);
-	sip_server_stop(s2);
+	cbar_sip_server_stop(s2);
 }
 
 /* Whether the connection fd is answered (a ping gets its CRLF) or was
@@ -779,7 +807,7 @@ static void tcp_limits(void **state)
 	close(two[0]);
 	close(two[1]);
 	close(three);
-	sip_server_stop(s2);
+	cbar_sip_server_stop(s2);
 }
 
 /* cbar__fd_limit_raise(): the soft limit up to the hard one. */

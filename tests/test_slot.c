@@ -53,8 +53,8 @@ static void *reader(void *arg)
 	uint64_t last = 0;
 	(void)arg;
 	while (!atomic_load(&done)) {
-		slot_read_begin();
-		const struct obj *o = slot_get(&slot);
+		cbar_slot_read_begin();
+		const struct obj *o = cbar_slot_get(&slot);
 		/* Versions only go forward, and an object stays whole while held. */
 		if (!o || o->twice != 2 * o->n || o->n < last)
 			atomic_fetch_add(&bad_reads, 1);
@@ -63,7 +63,7 @@ static void *reader(void *arg)
 		for (int spin = 0; o && spin < 50; spin++)
 			if (o->twice != 2 * o->n)
 				atomic_fetch_add(&bad_reads, 1);
-		slot_read_end();
+		cbar_slot_read_end();
 		atomic_fetch_add(&reads, 1);
 	}
 	return NULL;
@@ -73,8 +73,8 @@ static void swaps_under_readers(void **state)
 {
 	(void)state;
 	pthread_t t[READERS];
-	slot_init(&slot);
-	assert_int_equal(slot_swap(&slot, obj_new(1), obj_free), CBAR_OK);
+	cbar_slot_init(&slot);
+	assert_int_equal(cbar_slot_swap(&slot, obj_new(1), obj_free), CBAR_OK);
 	for (int i = 0; i < READERS; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, reader, NULL), 0);
 	/* Each swap waits until some reader has read since the last one, so
@@ -83,7 +83,7 @@ static void swaps_under_readers(void **state)
 		unsigned long r0 = atomic_load(&reads);
 		while (atomic_load(&reads) == r0)
 			sched_yield();
-		assert_int_equal(slot_swap(&slot, obj_new(n), obj_free), CBAR_OK);
+		assert_int_equal(cbar_slot_swap(&slot, obj_new(n), obj_free), CBAR_OK);
 	}
 	atomic_store(&done, true);
 	for (int i = 0; i < READERS; i++)
@@ -91,11 +91,11 @@ static void swaps_under_readers(void **state)
 	assert_int_equal(atomic_load(&bad_reads), 0);
 	assert_int_equal(atomic_load(&freed), SWAPS);
 	assert_true(atomic_load(&reads) > 0);
-	slot_read_begin();
-	const struct obj *o = slot_get(&slot);
+	cbar_slot_read_begin();
+	const struct obj *o = cbar_slot_get(&slot);
 	assert_int_equal(o->n, SWAPS + 1);
-	slot_read_end();
-	slot_release(&slot);
+	cbar_slot_read_end();
+	cbar_slot_release(&slot);
 	assert_int_equal(atomic_load(&freed), SWAPS + 1);
 }
 
@@ -103,12 +103,12 @@ static void empty_slot(void **state)
 {
 	(void)state;
 	struct cbar_snapshot_slot s;
-	slot_init(&s);
-	slot_read_begin();
-	assert_null(slot_get(&s));
-	slot_read_end();
-	assert_int_equal(slot_swap(&s, NULL, NULL), CBAR_OK);
-	slot_release(&s);
+	cbar_slot_init(&s);
+	cbar_slot_read_begin();
+	assert_null(cbar_slot_get(&s));
+	cbar_slot_read_end();
+	assert_int_equal(cbar_slot_swap(&s, NULL, NULL), CBAR_OK);
+	cbar_slot_release(&s);
 }
 
 int main(void)

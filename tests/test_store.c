@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "callbar/store.h"
 
@@ -97,53 +99,64 @@ static void snapshot_and_changes(void **state)
 	assert_int_equal(cbar_store_bind_key(s, "0123456789abcdef", &d), CBAR_OK);
 	assert_int_equal(cbar_store_bind_key(s, "fedcba9876543210", &d), CBAR_KEY_MISMATCH);
 
+	/* The key's binding was change 1 (key-bind). */
 	unlock(8613805710000, CBAR_STORE_VOICE_IN | CBAR_STORE_SMS_IN, CBAR_STORE_VERIFIED, H("1"),
-	       0, CBAR_OK);                                              /* seq 1 */
-	unlock(8613805710001, CBAR_STORE_SMS_OUT, CBAR_STORE_SELF, NULL, 1800000000, CBAR_OK); /* 2 */
+	       0, CBAR_OK);                                              /* seq 2 */
+	unlock(8613805710001, CBAR_STORE_SMS_OUT, CBAR_STORE_SELF, NULL, 1800000000, CBAR_OK); /* 3 */
 	v = (struct seen){0};
 	assert_int_equal(cbar_store_foreach_active(s, on_active, &v, &head, &d), CBAR_OK);
 	assert_int_equal(v.n, 2);
-	assert_int_equal(head, 2);
+	assert_int_equal(head, 3);
 	for (unsigned i = 0; i < 2; i++) {
 		if (v.e164[i] == 8613805710000) {
 			assert_int_equal(v.scope[i], 5);
 			assert_int_equal(v.level[i], CBAR_STORE_VERIFIED);
 			assert_int_equal(v.expires[i], 0);
-			assert_int_equal(v.id[i], 1);
+			assert_int_equal(v.id[i], 2);
 		} else {
 			assert_true(v.e164[i] == 8613805710001);
 			assert_int_equal(v.scope[i], 8);
 			assert_int_equal(v.level[i], CBAR_STORE_SELF);
 			assert_int_equal(v.expires[i], 1800000000);
-			assert_int_equal(v.id[i], 2);
+			assert_int_equal(v.id[i], 3);
 		}
 	}
 
 	/* Changes after the snapshot: a partial relock of +...0000 revokes
-	 * record 1 (seq 3) and continues the rest in record 4 (seq 4). */
+	 * record 2 (seq 4) and continues the rest in record 5 (seq 5). */
 	struct cbar_store_record rest;
 	assert_int_equal(cbar_store_relock(s, 8613805710000, CBAR_STORE_SMS_IN, "agent:bob", "test",
 	                                   1700000100, &rest, &d),
 	                 CBAR_OK);
-	assert_int_equal(rest.id, 4);
+	assert_int_equal(rest.id, 5);
 	assert_int_equal(rest.scope, CBAR_STORE_VOICE_IN);
 	struct changes c = {0};
+	struct cbar_store_unaudited u;
 	int64_t next = -1;
-	assert_int_equal(cbar_store_changes(s, head, on_change, &c, &next, &d), CBAR_OK);
-	assert_int_equal(next, 4);
+	assert_int_equal(cbar_store_changes(s, head, on_change, &c, &next, &u, &d), CBAR_OK);
+	assert_int_equal(next, 5);
 	assert_int_equal(c.n, 2);
-	assert_int_equal(c.r[0].id, 1);
+	assert_int_equal(u.rows, 0);
+	assert_int_equal(u.broken_at, 0);
+	assert_int_equal(c.r[0].id, 2);
 	assert_int_equal(c.r[0].status, CBAR_STORE_REVOKED);
-	assert_int_equal(c.r[0].seq, 3);
+	assert_int_equal(c.r[0].seq, 4);
 	assert_string_equal(c.r[0].revoked_by, "agent:bob");
-	assert_int_equal(c.r[1].id, 4);
+	assert_int_equal(c.r[1].id, 5);
 	assert_int_equal(c.r[1].status, CBAR_STORE_ACTIVE);
-	assert_int_equal(c.r[1].seq, 4);
+	assert_int_equal(c.r[1].seq, 5);
 	/* Nothing new: nothing, and the same head. */
 	c = (struct changes){0};
-	assert_int_equal(cbar_store_changes(s, next, on_change, &c, &next, &d), CBAR_OK);
+	assert_int_equal(cbar_store_changes(s, next, on_change, &c, &next, NULL, &d), CBAR_OK);
 	assert_int_equal(c.n, 0);
-	assert_int_equal(next, 4);
+	assert_int_equal(next, 5);
+	/* From the start, on a connection that has checked nothing: the
+	 * same records in their state now. */
+	c = (struct changes){0};
+	assert_int_equal(cbar_store_changes(s, 0, on_change, &c, &next, &u, &d), CBAR_OK);
+	assert_int_equal(next, 5);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(u.rows, 0);
 
 	/* The limit per identity, counted over other subscribers. */
 	struct cbar_store_opts o = {0};
@@ -252,8 +265,20 @@ static void wait_change(void **state)
 	cbar_store_free(w);
 }
 
+/* SQL behind callbar's back, on either back end (what an operator with
+ * sqlite3 or psql could do). */
 static void sql(const char *q)
 {
+	if (!strncmp(url, "sqlite:", 7)) {
+		sqlite3 *db = NULL;
+		char *err = NULL;
+		assert_int_equal(sqlite3_open(url + 7, &db), SQLITE_OK);
+		sqlite3_busy_timeout(db, 5000);
+		if (sqlite3_exec(db, q, NULL, NULL, &err) != SQLITE_OK)
+			fail_msg("%s: %s", q, err);
+		sqlite3_close(db);
+		return;
+	}
 	PGconn *c = PQconnectdb(url);
 	assert_int_equal(PQstatus(c), CONNECTION_OK);
 	PGresult *r = PQexec(c, q);
@@ -295,7 +320,7 @@ static void failed_write(void **state)
 	sql("ALTER TABLE audit DROP CONSTRAINT test_refuse");
 	struct changes ch = {0};
 	int64_t head = 0;
-	assert_int_equal(cbar_store_changes(w, 0, on_change, &ch, &head, &d), CBAR_OK);
+	assert_int_equal(cbar_store_changes(w, 0, on_change, &ch, &head, NULL, &d), CBAR_OK);
 	for (unsigned i = 0; i < ch.n && i < 16; i++)
 		assert_true(ch.r[i].subscriber != r.subscriber); /* nothing of it written */
 	for (int k = 0; k < 3; k++) { /* again, on the same connection */
@@ -310,6 +335,210 @@ static void failed_write(void **state)
 	char hh[CBAR_STORE_HASH_HEX];
 	assert_int_equal(cbar_store_audit_verify(w, &n, &bad, hh, &d), CBAR_OK);
 	cbar_store_free(w);
+}
+
+static void sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sqlf(const char *fmt, ...)
+{
+	char q[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(q, sizeof q, fmt, ap);
+	va_end(ap);
+	sql(q);
+}
+
+static int64_t follow_head(void)
+{
+	struct changes c = {0};
+	struct cbar_diag d = {0};
+	int64_t head = -1;
+	assert_int_equal(cbar_store_changes(s, 0, on_change, &c, &head, NULL, &d), CBAR_OK);
+	return head;
+}
+
+static void keyword_unlock(uint64_t sub)
+{
+	unlock(sub, CBAR_STORE_SCOPE_ALL, CBAR_STORE_SELF, NULL, 0, CBAR_OK);
+}
+
+/*
+ * A record row changed behind callbar's back (an INSERT or an UPDATE with
+ * sqlite3 or psql) is not passed on to the follower: it is counted once in
+ * unaudited, and the changes callbar makes afterwards still flow, in
+ * order, with the same head.  An audit entry edited by hand stops the
+ * follower before it until it is repaired.
+ */
+static void unaudited_rows(void **state)
+{
+	(void)state;
+	struct cbar_diag d = {0};
+	struct changes c = {0};
+	struct cbar_store_unaudited u;
+	int64_t head = follow_head(), next = -1;
+	struct cbar_store_record victim;
+	assert_int_equal(cbar_store_get_active(s, 8613805710001, &victim, &d), CBAR_OK);
+
+	/* a verified unlock of every scope that nobody made */
+	sqlf("INSERT INTO unlock (id, subscriber, scope, level, status, created, expires, channel, "
+	     "agent, doc_type, doc_hash, revoked_at, revoked_by, revoked_why, seq) VALUES (%lld, "
+	     "8613800009999, 15, 'verified', 'active', 1700000000, 0, 'shop', 'mallory', '', '', 0, "
+	     "'', '', %lld)",
+	     900000LL, (long long)(head + 1));
+	assert_int_equal(cbar_store_changes(s, head, on_change, &c, &next, &u, &d), CBAR_OK);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(next, head);
+	assert_int_equal(u.rows, 1);
+	assert_int_equal(u.id, 900000);
+	assert_int_equal(u.seq, head + 1);
+	assert_int_equal(u.broken_at, 0);
+	/* Seen again by the next round, counted once. */
+	assert_int_equal(cbar_store_changes(s, head, on_change, &c, &next, &u, &d), CBAR_OK);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(u.rows, 0);
+
+	/* an active record widened in place, its seq moved on to be followed */
+	sqlf("UPDATE unlock SET scope = 15, seq = %lld WHERE id = %lld", (long long)(head + 2),
+	     (long long)victim.id);
+	assert_int_equal(cbar_store_changes(s, head, on_change, &c, &next, &u, &d), CBAR_OK);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(u.rows, 1);
+	assert_int_equal(u.id, victim.id);
+
+	/* callbar's own changes take seqs head + 1 and head + 2: they flow,
+	 * the rows that claimed those seqs do not, and are not counted twice */
+	keyword_unlock(8613800000501);
+	keyword_unlock(8613800000502);
+	assert_int_equal(cbar_store_changes(s, head, on_change, &c, &next, &u, &d), CBAR_OK);
+	assert_int_equal(next, head + 2);
+	assert_int_equal(c.n, 2);
+	assert_true(c.r[0].subscriber == 8613800000501 && c.r[0].id == head + 1);
+	assert_true(c.r[1].subscriber == 8613800000502 && c.r[1].id == head + 2);
+	assert_int_equal(u.rows, 0);
+	/* ... while audit --verify names them */
+	int64_t n = 0, bad = 0;
+	char hh[CBAR_STORE_HASH_HEX];
+	assert_int_equal(cbar_store_audit_verify(s, &n, &bad, hh, &d), CBAR_AUDIT_BROKEN);
+
+	/* repaired */
+	sql("DELETE FROM unlock WHERE id = 900000");
+	char q[200];
+	snprintf(q, sizeof q, "UPDATE unlock SET scope = %u, seq = %lld WHERE id = %lld",
+	         victim.scope, (long long)victim.seq, (long long)victim.id);
+	sql(q);
+	head = next;
+
+	/* an audit entry edited by hand: following stops before it */
+	keyword_unlock(8613800000503);
+	sqlf("UPDATE audit SET who = 'agent:mallory' WHERE seq = %lld", (long long)(head + 1));
+	c = (struct changes){0};
+	assert_int_equal(cbar_store_changes(s, head, on_change, &c, &next, &u, &d), CBAR_OK);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(next, head);
+	assert_int_equal(u.broken_at, head + 1);
+	assert_int_equal(u.rows, 0);
+	sqlf("UPDATE audit SET who = 'channel:keyword' WHERE seq = %lld", (long long)(head + 1));
+	assert_int_equal(cbar_store_changes(s, head, on_change, &c, &next, &u, &d), CBAR_OK);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(next, head + 1);
+	assert_int_equal(u.broken_at, 0);
+	assert_int_equal(cbar_store_audit_verify(s, &n, &bad, hh, &d), CBAR_OK);
+}
+
+/* The key id is covered by the chain: changed or removed by hand, verify
+ * fails at the key-bind entry.  cbar_store_chain_head() is verify's head. */
+static void key_in_chain(void **state)
+{
+	(void)state;
+	struct cbar_diag d = {0};
+	int64_t n = 0, bad = 0, seq = -1;
+	char hh[CBAR_STORE_HASH_HEX], ch[CBAR_STORE_HASH_HEX];
+	assert_int_equal(cbar_store_audit_verify(s, &n, &bad, hh, &d), CBAR_OK);
+	assert_int_equal(cbar_store_chain_head(s, &seq, ch, &d), CBAR_OK);
+	assert_int_equal(seq, n);
+	assert_string_equal(ch, hh);
+
+	sql("UPDATE meta SET value = 'fedcba9876543210' WHERE key = 'key_id'");
+	assert_int_equal(cbar_store_audit_verify(s, &n, &bad, hh, &d), CBAR_AUDIT_BROKEN);
+	assert_int_equal(bad, 1);
+	assert_non_null(strstr(d.msg, "key id differs"));
+	sql("DELETE FROM meta WHERE key = 'key_id'");
+	assert_int_equal(cbar_store_audit_verify(s, &n, &bad, hh, &d), CBAR_AUDIT_BROKEN);
+	assert_int_equal(bad, 1);
+	sql("INSERT INTO meta (key, value) VALUES ('key_id', '0123456789abcdef')");
+	assert_int_equal(cbar_store_audit_verify(s, &n, &bad, hh, &d), CBAR_OK);
+}
+
+/*
+ * A registry whose key was bound before the key joined the chain (schema
+ * version 2: meta.key_id and no key-bind entry) gets its key-bind entry
+ * when it is opened, and is then covered like a new one.  Last: it empties
+ * the registry.
+ */
+static void key_migration(void **state)
+{
+	(void)state;
+	struct cbar_diag d = {0};
+	struct cbar_store *m = NULL;
+	int64_t n = 0, bad = 0;
+	char hh[CBAR_STORE_HASH_HEX];
+	sql("DELETE FROM audit");
+	sql("DELETE FROM unlock");
+	sql("DELETE FROM token");
+	sql("UPDATE meta SET value = '0' WHERE key = 'head_seq'");
+	sql("DELETE FROM schema_version WHERE version = 3");
+	assert_int_equal(cbar_store_open(&m, url, NULL, &d), CBAR_OK);
+	assert_int_equal(cbar_store_audit_verify(m, &n, &bad, hh, &d), CBAR_OK);
+	assert_int_equal(n, 1);
+	sql("UPDATE meta SET value = 'fedcba9876543210' WHERE key = 'key_id'");
+	assert_int_equal(cbar_store_audit_verify(m, &n, &bad, hh, &d), CBAR_AUDIT_BROKEN);
+	assert_int_equal(bad, 1);
+	cbar_store_free(m);
+}
+
+/* The SQLite registry and its -wal and -shm are the owner's alone,
+ * whatever the umask. */
+static void file_modes(void **state)
+{
+	(void)state;
+	if (strncmp(url, "sqlite:", 7))
+		skip();
+	char path[600], u2[620], f[640];
+	snprintf(path, sizeof path, "%s.modes", url + 7);
+	snprintf(u2, sizeof u2, "sqlite:%s", path);
+	const char *sfx[] = {"", "-wal", "-shm"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(f, sizeof f, "%s%s", path, sfx[i]);
+		remove(f);
+	}
+	mode_t old = umask(0);
+	struct cbar_store *m = NULL;
+	struct cbar_diag d = {0};
+	assert_int_equal(cbar_store_open(&m, u2, NULL, &d), CBAR_OK);
+	struct cbar_store_unlock_req r = {
+		.subscriber = 8613900000066,
+		.scope = CBAR_STORE_SCOPE_ALL,
+		.level = CBAR_STORE_SELF,
+		.channel = CBAR_STORE_CHANNEL_API,
+		.now = 1700000000,
+	};
+	struct cbar_store_record rec;
+	bool changed;
+	assert_int_equal(cbar_store_unlock(m, &r, &rec, &changed, &d), CBAR_OK);
+	umask(old);
+	for (int i = 0; i < 3; i++) {
+		struct stat st;
+		snprintf(f, sizeof f, "%s%s", path, sfx[i]);
+		if (stat(f, &st))
+			fail_msg("%s: missing", f);
+		if ((st.st_mode & 0777) != 0600)
+			fail_msg("%s: mode %o, want 600", f, (unsigned)(st.st_mode & 0777));
+	}
+	cbar_store_free(m);
+	for (int i = 0; i < 3; i++) {
+		snprintf(f, sizeof f, "%s%s", path, sfx[i]);
+		remove(f);
+	}
 }
 
 int main(int argc, char **argv)
@@ -333,6 +562,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(snapshot_and_changes),
 		cmocka_unit_test(wait_change),
 		cmocka_unit_test(failed_write),
+		cmocka_unit_test(unaudited_rows),
+		cmocka_unit_test(key_in_chain),
+		cmocka_unit_test(file_modes),
+		cmocka_unit_test(key_migration),
 	};
 	int failed = cmocka_run_group_tests_name(cbar_store_backend(s), tests, NULL, NULL);
 	cbar_store_free(s);

@@ -97,7 +97,10 @@
 	X(FORBIDDEN, 146, "the token's role may not do this")                   \
 	X(NO_ROUTE, 147, "no such resource")                                    \
 	X(METHOD, 148, "method not allowed on this resource")                   \
-	X(RELOAD, 149, "the rule file failed to load; the old rules stay")
+	X(RELOAD, 149, "the rule file failed to load; the old rules stay")      \
+	X(BAD_HEADER, 150, "HTTP header field with a NUL byte, or repeated where one is allowed") \
+	X(DUP_QUERY, 151, "query argument given more than once")               \
+	X(SIP_START, 160, "the SIP server could not start")
 
 enum cbar_err {
 #define CBAR__ERR_ENUM(name, code, msg) CBAR_##name = code,

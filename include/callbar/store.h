@@ -122,9 +122,13 @@ const char *cbar_store_backend(const struct cbar_store *s);
 
 /*
  * Bind the key identifier (callbar/dochash.h) the caller hashes documents
- * with.  The first key bound to a registry is recorded in it; binding
- * another fails with CBAR_KEY_MISMATCH, so hashes made with two keys never
- * mix.  Unlocks with a document need a bound key.
+ * with.  The first key bound to a registry is recorded in it, as a change
+ * like the others (the next seq, an audit entry "key-bind" by "callbar"
+ * with the text "key_id=ID", subscriber and record 0), so that
+ * cbar_store_audit_verify() finds a key id changed behind callbar's back;
+ * binding another fails with CBAR_KEY_MISMATCH, so hashes made with two
+ * keys never mix.  Binding the recorded key again writes nothing.
+ * Unlocks with a document need a bound key.
  */
 enum cbar_err cbar_store_bind_key(struct cbar_store *s, const char *key_id,
                                   struct cbar_diag *d);
@@ -193,16 +197,59 @@ enum cbar_err cbar_store_foreach_active(struct cbar_store *s, cbar_store_active_
                                         void *arg, int64_t *head, struct cbar_diag *d);
 
 /*
+ * What cbar_store_changes() did not pass on: registry rows changed behind
+ * callbar's back (an INSERT or UPDATE by hand, with sqlite3 or psql), which
+ * the decision path must never act on.  The caller logs it, counts it and
+ * alerts (the daemon: docs/daemon.md).
+ * - rows: record rows after since whose change no valid audit entry
+ *   vouches for: no entry has the row's seq, or that entry is not about
+ *   this record, or its after text is not the row.  Each such row is
+ *   counted once per connection while the caller follows forward (a row
+ *   whose seq lies beyond the chain, which every later call sees again, is
+ *   remembered; past 64 of them they may be counted again).
+ * - id, seq: the first such row this call (0 when rows is 0).
+ * - broken_at: 0, or the first entry after since that does not follow the
+ *   chain (a gap, a prev_hash that differs, a hash that does not match its
+ *   content).  Following stops before it: *head stays below it and the
+ *   rows of later entries are held back (not counted in rows) until the
+ *   chain is repaired; it is reported again by every call until then.
+ */
+struct cbar_store_unaudited {
+	int64_t rows;
+	int64_t id, seq;
+	int64_t broken_at;
+};
+
+/*
  * Changes since seq: every record whose last change is after since, in
  * seq order, in its state now (an active record to add or replace, a
  * revoked one to drop by id).  *head gets the seq to pass next time.
  * PostgreSQL also sends NOTIFY callbar_changes, payload the new seq, on
  * every change: listen, then call this to catch up.
+ *
+ * Only changes the audit chain vouches for are passed on: the entries
+ * after since must follow the chain from entry since (each hash checked;
+ * the first call on a connection trusts entry since as stored, as
+ * cbar_store_audit_verify() checks it), and a record is passed on only
+ * when the entry with its seq is about it and says exactly its state.  A
+ * row that fails is left out and said in *u (may be NULL), which is
+ * zeroed first; the call still returns CBAR_OK.  The cost is one read of
+ * the new entries and a BLAKE2b of each, next to the records' read.
  */
 enum cbar_err cbar_store_changes(struct cbar_store *s, int64_t since, cbar_store_record_fn fn,
-                                 void *arg, int64_t *head, struct cbar_diag *d);
+                                 void *arg, int64_t *head, struct cbar_store_unaudited *u,
+                                 struct cbar_diag *d);
 
-/* One audit entry (docs/registry.md: the canonical form). */
+/*
+ * The audit chain's head as stored: the last entry's seq and hash (0 and
+ * 64 zeros for an empty registry), for the daemon to publish in its logs
+ * and metrics so that a rewrite of the whole chain shows outside the
+ * database.  One indexed read; it does not verify the chain
+ * (cbar_store_audit_verify() does).  hash may be NULL.
+ */
+enum cbar_err cbar_store_chain_head(struct cbar_store *s, int64_t *seq,
+                                    char hash[CBAR_STORE_HASH_HEX], struct cbar_diag *d);
+
 /*
  * Wait at most timeout_ms for a change made through another connection:
  * PostgreSQL wakes on NOTIFY callbar_changes at once (this connection
@@ -237,10 +284,12 @@ enum cbar_err cbar_store_token_list(struct cbar_store *s,
 enum cbar_err cbar_store_token_revoke(struct cbar_store *s, const char *name, const char *who,
                                       int64_t now, struct cbar_diag *d);
 
+/* One audit entry (docs/registry.md: the canonical form). */
 struct cbar_store_audit {
 	int64_t seq, at;
 	char who[CBAR_STORE_NAME_MAX + 16];
-	char what[16]; /* unlock, relock, supersede, split, import, token-add, token-revoke */
+	char what[16]; /* unlock, relock, supersede, split, import, token-add, token-revoke,
+	                  key-bind */
 	uint64_t subscriber;
 	int64_t record;
 	char before[640], after[640]; /* key=value text; "" for none */
@@ -256,9 +305,12 @@ enum cbar_err cbar_store_audit(struct cbar_store *s, int64_t since, cbar_store_a
  * Walk the chain from seq 1: each entry's prev_hash must be the hash of the
  * one before, its hash must be that of its own canonical form, seqs must
  * run 1, 2, 3... up to the head recorded with the last change, and every
- * record must be in the state its last audit entry says.  CBAR_OK with
- * *n entries and *head_hash (65 bytes), or CBAR_AUDIT_BROKEN with *bad the
- * first entry at fault (or the record id, as d says) and d saying how.
+ * record must be in the state its last audit entry says; every token as
+ * its last entry says; and the registry's key id (meta) as its key-bind
+ * entry says (none without one).  CBAR_OK with *n entries and *head_hash
+ * (65 bytes), or CBAR_AUDIT_BROKEN with *bad the first entry at fault (or
+ * the record id, as d says) and d saying how.  CBAR_NOMEM, or the back
+ * end's error, when it could not finish (*bad 0).
  */
 enum cbar_err cbar_store_audit_verify(struct cbar_store *s, int64_t *n, int64_t *bad,
                                       char *head_hash, struct cbar_diag *d);

@@ -1,6 +1,9 @@
 /*
- * callbar batch: what the records (cmd_batch.c) and the threads
- * (batch_threads.c) share.
+ * callbar batch: what the command (cmd_batch.c), the records
+ * (batch_decide.c) and the threads (batch_threads.c) share.  The
+ * dependencies run one way: cmd_batch.c uses both others, batch_threads.c
+ * uses batch_decide.c, and batch_decide.c calls neither (a worker's chunk
+ * is reached through the struct batch_chunk_ops its thread sets).
  *
  * One thread deciding records is a struct batch: a copy of what every
  * record reads (the rule texts, the numbering plan, the unlock lookup: all
@@ -18,7 +21,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "load/rules_load.h"
+#include "callbar/rules.h"
+#include "proto/cdr.h"
 
 #define IN_BLOCK    (4u << 20) /* input read this much at a time; a chunk is one block */
 #define OUT_BLOCK   (1u << 20) /* one thread: output written this much at a time */
@@ -45,22 +49,15 @@ struct tally {
 	uint64_t *changed_by;   /* --compare: changed records by the new deciding rule */
 };
 
+struct batch;
 struct chunk; /* batch_threads.c */
 
-/* Where the fields are, by the CSV header's names (a CDR export with more
- * columns, in another order): index of time, service, direction,
- * subscriber, peer, ingress, roaming (-1: no such column). */
-#define MAP_FIELDS 7
-#define MAP_COLUMNS_MAX 128
-struct colmap {
-	int col[MAP_FIELDS];
-	int ncols;   /* columns in the header */
-	bool custom; /* not the fixed time,service,direction,subscriber,peer[,ingress] */
+/* A worker's chunk, for its records: put()'s slow path when obuf is full,
+ * and a bad record's report (batch_threads.c sets them). */
+struct batch_chunk_ops {
+	void (*spill)(struct batch *b, const char *s, size_t n);
+	void (*report)(struct batch *b, const char *msg);
 };
-
-/* Whether the line is a CSV header naming at least time, service,
- * direction, subscriber and peer; *m says where each is. */
-bool batch_header(const char *s, size_t len, struct colmap *m);
 
 struct batch {
 	/* Read by every record, the same in every thread. */
@@ -78,35 +75,43 @@ struct batch {
 	size_t on, ocap;
 	FILE *out;        /* one thread: where obuf is flushed */
 	struct chunk *ck; /* several: the chunk being decided, else NULL */
+	const struct batch_chunk_ops *ck_ops; /* several: what reaches ck */
 	uint64_t line;    /* lines so far: in the file, or in the chunk */
 	uint64_t reports;
 	bool first; /* the next line is the file's first */
-	const struct colmap *map; /* NULL: the fixed columns */
-	struct colmap own_map;    /* one thread: the header read */
+	const struct cbar_cdr_map *map; /* NULL: the fixed columns */
+	struct cbar_cdr_map own_map;    /* one thread: the header read */
 	bool progress;
 	uint64_t bytes, total; /* read so far, the file's size (0: unknown) */
 };
 
-/* cmd_batch.c */
+/* batch_decide.c */
 
 /* The texts of rs->rules (read from path): false when memory is short;
- * batch_ruleset_free() in any case. */
-bool batch_ruleset_init(struct ruleset *rs, const struct cbar_rules *rules, const char *path);
-void batch_ruleset_free(struct ruleset *rs);
+ * cbar_batch_ruleset_free() in any case. */
+bool cbar_batch_ruleset_init(struct ruleset *rs, const struct cbar_rules *rules, const char *path);
+void cbar_batch_ruleset_free(struct ruleset *rs);
+
+/* Decide one line of the input, without its '\n': whether it was a
+ * record (not the header, not empty, not too long). */
+bool cbar_batch_line(struct batch *b, const char *s, size_t len);
 
 /* Decide every line of [s, s + n): lines end at '\n', and a last piece
  * without one is a line too (a cut over-long line, or the file's end). */
-void batch_lines(struct batch *b, const char *s, size_t n);
+void cbar_batch_lines(struct batch *b, const char *s, size_t n);
 
 /* A tally for rule files of nr and old_nr rules (old_nr 0: no --compare):
- * false when memory is short (then tally_release() is still due). */
-bool tally_init(struct tally *t, size_t nr, size_t old_nr);
-void tally_add(struct tally *to, const struct tally *from, size_t nr, size_t old_nr);
-void tally_release(struct tally *t);
+ * false when memory is short (then cbar_tally_release() is still due). */
+bool cbar_tally_init(struct tally *t, size_t nr, size_t old_nr);
+void cbar_tally_add(struct tally *to, const struct tally *from, size_t nr, size_t old_nr);
+void cbar_tally_release(struct tally *t);
+
+/* Write out what one thread's obuf holds, to b->out. */
+void cbar_batch_flush(struct batch *b);
 
 /* The report of a bad record and the progress line, on stderr. */
-void batch_say_bad(bool progress, uint64_t line, const char *msg);
-void batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total);
+void cbar_batch_say_bad(bool progress, uint64_t line, const char *msg);
+void cbar_batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total);
 
 /* batch_threads.c */
 
@@ -117,11 +122,6 @@ void batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total);
  * on stderr what went wrong (out of memory, a write failed): the output is
  * then cut short.
  */
-bool batch_threads(struct batch *b, FILE *in, unsigned threads);
-
-/* For a worker's records (b->ck set): put()'s slow path when obuf is full,
- * and a bad record's report. */
-void chunk_spill(struct batch *b, const char *s, size_t n);
-void chunk_report(struct batch *b, const char *msg);
+bool cbar_batch_threads(struct batch *b, FILE *in, unsigned threads);
 
 #endif

@@ -69,7 +69,7 @@ struct pipeline {
 	FILE *in, *out;
 	size_t block;
 	bool jsonl;
-	struct colmap map; /* a CSV header's layout, set by the reader before
+	struct cbar_cdr_map map; /* a CSV header's layout, set by the reader before
 	                      the first chunk is handed out */
 	struct chunk *ring;
 	size_t nring;
@@ -165,7 +165,7 @@ static void *reader(void *arg)
 			size_t hl = nl ? (size_t)(nl - ck->in) : cut;
 			if (hl && ck->in[hl - 1] == '\r')
 				hl--;
-			if (!batch_header(ck->in, hl, &p->map))
+			if (!cbar_cdr_header(ck->in, hl, &p->map))
 				p->map.custom = false;
 		}
 		ck->seq = seq;
@@ -212,7 +212,7 @@ static void *worker(void *arg)
 		b->on = 0;
 		b->line = 0;
 		b->first = ck->seq == 0;
-		batch_lines(b, ck->in, ck->n);
+		cbar_batch_lines(b, ck->in, ck->n);
 		ck->out = b->obuf;
 		ck->ocap = b->ocap;
 		ck->on = b->on;
@@ -243,7 +243,7 @@ static bool wait_turn(struct chunk *ck)
  * The writer writes this chunk's rest only when it is decided, so the
  * bytes keep their order.  After a failure the chunk's output is dropped.
  */
-void chunk_spill(struct batch *b, const char *s, size_t n)
+static void chunk_spill(struct batch *b, const char *s, size_t n)
 {
 	struct chunk *ck = b->ck;
 	struct pipeline *p = ck->p;
@@ -278,7 +278,7 @@ void chunk_spill(struct batch *b, const char *s, size_t n)
 	b->on += n;
 }
 
-void chunk_report(struct batch *b, const char *msg)
+static void chunk_report(struct batch *b, const char *msg)
 {
 	struct chunk *ck = b->ck;
 	if (ck->nbad < MAX_REPORTS) {
@@ -289,20 +289,23 @@ void chunk_report(struct batch *b, const char *msg)
 	ck->nbad++;
 }
 
+/* How a worker's records (batch_decide.c) reach their chunk. */
+static const struct batch_chunk_ops chunk_ops = {.spill = chunk_spill, .report = chunk_report};
+
 /* The writer's part of a chunk: reports, output, progress.  b->line and
  * b->reports count the lines and reports before it. */
 static void write_chunk(struct pipeline *p, struct batch *b, const struct chunk *ck)
 {
 	for (size_t i = 0; i < ck->nbad && i < MAX_REPORTS; i++)
 		if (b->reports + i < MAX_REPORTS)
-			batch_say_bad(b->progress, b->line + ck->bad[i].line, ck->bad[i].msg);
+			cbar_batch_say_bad(b->progress, b->line + ck->bad[i].line, ck->bad[i].msg);
 	b->reports += ck->nbad;
 	uint64_t before = b->line;
 	b->line += ck->lines;
 	if (ck->failed || !write_out(p, ck->out, ck->on))
 		return;
 	if (b->progress && before >> 20 != b->line >> 20)
-		batch_say_progress(b->line, ck->end, b->total);
+		cbar_batch_say_progress(b->line, ck->end, b->total);
 }
 
 static void write_all(struct pipeline *p, struct batch *b)
@@ -330,7 +333,7 @@ static void write_all(struct pipeline *p, struct batch *b)
 	}
 }
 
-bool batch_threads(struct batch *b, FILE *in, unsigned threads)
+bool cbar_batch_threads(struct batch *b, FILE *in, unsigned threads)
 {
 	struct pipeline p = {
 	    .in = in,
@@ -367,7 +370,8 @@ bool batch_threads(struct batch *b, FILE *in, unsigned threads)
 		w[i].b.out = NULL;
 		w[i].b.obuf = NULL;
 		w[i].b.progress = false;
-		if (!tally_init(&w[i].b.t, nr, old_nr))
+		w[i].b.ck_ops = &chunk_ops;
+		if (!cbar_tally_init(&w[i].b.t, nr, old_nr))
 			goto nomem;
 	}
 	if ((e = pthread_create(&rd, NULL, reader, &p))) {
@@ -395,8 +399,8 @@ join:
 		fputs("callbar batch: out of memory\n", stderr);
 	for (unsigned i = 0; w && i < threads; i++) {
 		if (!p.stop)
-			tally_add(&b->t, &w[i].b.t, nr, old_nr);
-		tally_release(&w[i].b.t);
+			cbar_tally_add(&b->t, &w[i].b.t, nr, old_nr);
+		cbar_tally_release(&w[i].b.t);
 	}
 	for (size_t i = 0; p.ring && i < p.nring; i++) {
 		free(p.ring[i].in);

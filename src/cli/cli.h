@@ -13,28 +13,27 @@ struct cli_command {
 	const char *summary;
 };
 
-int cmd_number(int argc, char **argv);
-int cmd_check(int argc, char **argv);
-int cmd_explain(int argc, char **argv);
-int cmd_lint(int argc, char **argv);
-int cmd_batch(int argc, char **argv);
+int cbar_cmd_number(int argc, char **argv);
+int cbar_cmd_check(int argc, char **argv);
+int cbar_cmd_explain(int argc, char **argv);
+int cbar_cmd_lint(int argc, char **argv);
+int cbar_cmd_batch(int argc, char **argv);
 /* The unlock registry (cmd_unlock.c, cmd_status.c, cmd_audit.c, cmd_csv.c,
  * cmd_keyword.c). */
-int cmd_unlock(int argc, char **argv);
-int cmd_relock(int argc, char **argv);
-int cmd_status(int argc, char **argv);
-int cmd_history(int argc, char **argv);
-int cmd_audit(int argc, char **argv);
-int cmd_export(int argc, char **argv);
-int cmd_import(int argc, char **argv);
-int cmd_keyword(int argc, char **argv);
-int cmd_token(int argc, char **argv);
+int cbar_cmd_unlock(int argc, char **argv);
+int cbar_cmd_relock(int argc, char **argv);
+int cbar_cmd_status(int argc, char **argv);
+int cbar_cmd_history(int argc, char **argv);
+int cbar_cmd_audit(int argc, char **argv);
+int cbar_cmd_export(int argc, char **argv);
+int cbar_cmd_import(int argc, char **argv);
+int cbar_cmd_keyword(int argc, char **argv);
 /* The SIP server on its own (cmd_sip_serve.c, src/net/). */
-int cmd_sip_serve(int argc, char **argv);
+int cbar_cmd_sip_serve(int argc, char **argv);
 /* Several daemons at once (cmd_cluster.c). */
-int cmd_cluster(int argc, char **argv);
+int cbar_cmd_cluster(int argc, char **argv);
 
 /* Write s as a JSON string (with quotes), or null when s is NULL. */
-void json_str(FILE *f, const char *s);
+void cbar_json_fput(FILE *f, const char *s);
 
 #endif

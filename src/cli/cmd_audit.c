@@ -29,10 +29,10 @@ static int print_entry(void *arg, const struct cbar_store_audit *a)
 	if (!json) {
 		if (a->subscriber) /* 0: a change of no subscriber's (a token) */
 			printf("%" PRId64 " %s %s %s +%" PRIu64 " #%" PRId64 "\n", a->seq,
-			       reg_time_str(a->at, t, sizeof t), a->who, a->what, a->subscriber,
+			       cbar_reg_time_str(a->at, t, sizeof t), a->who, a->what, a->subscriber,
 			       a->record);
 		else
-			printf("%" PRId64 " %s %s %s\n", a->seq, reg_time_str(a->at, t, sizeof t), a->who,
+			printf("%" PRId64 " %s %s %s\n", a->seq, cbar_reg_time_str(a->at, t, sizeof t), a->who,
 			       a->what);
 		if (a->before[0])
 			printf("  before: %s\n", a->before);
@@ -42,24 +42,24 @@ static int print_entry(void *arg, const struct cbar_store_audit *a)
 		return 0;
 	}
 	printf("{\"seq\":%" PRId64 ",\"at\":", a->seq);
-	json_str(stdout, reg_time_str(a->at, t, sizeof t));
+	cbar_json_fput(stdout, cbar_reg_time_str(a->at, t, sizeof t));
 	fputs(",\"who\":", stdout);
-	json_str(stdout, a->who);
+	cbar_json_fput(stdout, a->who);
 	fputs(",\"what\":", stdout);
-	json_str(stdout, a->what);
+	cbar_json_fput(stdout, a->what);
 	if (a->subscriber)
 		printf(",\"subscriber\":\"+%" PRIu64 "\",\"record\":%" PRId64 ",\"before\":",
 		       a->subscriber, a->record);
 	else
 		fputs(",\"subscriber\":null,\"record\":null,\"before\":", stdout);
-	json_str(stdout, a->before[0] ? a->before : NULL);
+	cbar_json_fput(stdout, a->before[0] ? a->before : NULL);
 	fputs(",\"after\":", stdout);
-	json_str(stdout, a->after[0] ? a->after : NULL);
+	cbar_json_fput(stdout, a->after[0] ? a->after : NULL);
 	printf(",\"prev_hash\":\"%s\",\"hash\":\"%s\"}\n", a->prev_hash, a->hash);
 	return 0;
 }
 
-int cmd_audit(int argc, char **argv)
+int cbar_cmd_audit(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"since", required_argument, NULL, 's'},
@@ -71,17 +71,17 @@ int cmd_audit(int argc, char **argv)
 	int c, rc = CLI_BAD;
 	bool verify = false;
 	int64_t since = 0;
-	reg_init(&r, "audit");
+	cbar_reg_init(&r, "audit");
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int k = reg_option(&r, c, optarg);
+		int k = cbar_reg_option(&r, c, optarg);
 		if (k < 0)
 			return CLI_BAD;
 		if (k)
 			continue;
 		switch (c) {
 		case 's':
-			since = reg_date_start(optarg);
+			since = cbar_reg_date_start(optarg);
 			if (since < 0) {
 				fprintf(stderr, "callbar audit: --since '%s': want YYYY-MM-DD\n", optarg);
 				return CLI_BAD;
@@ -102,27 +102,27 @@ int cmd_audit(int argc, char **argv)
 		fprintf(stderr, "callbar audit: unexpected argument '%s'\n", argv[optind]);
 		return CLI_BAD;
 	}
-	if (!reg_open(&r))
+	if (!cbar_reg_open(&r))
 		goto done;
 	struct cbar_diag d = {0};
 	enum cbar_err e;
 	if (!verify) {
 		e = cbar_store_audit(r.store, since, print_entry, &r.json, &d);
-		rc = e ? reg_fail(&r, e, &d) : CLI_OK;
+		rc = e ? cbar_reg_fail(&r, e, &d) : CLI_OK;
 		goto done;
 	}
 	int64_t n, bad;
 	char head[CBAR_STORE_HASH_HEX];
 	e = cbar_store_audit_verify(r.store, &n, &bad, head, &d);
 	if (e && e != CBAR_AUDIT_BROKEN) {
-		rc = reg_fail(&r, e, &d);
+		rc = cbar_reg_fail(&r, e, &d);
 		goto done;
 	}
 	if (r.json) {
 		printf("{\"ok\":%s,\"entries\":%" PRId64 ",", e ? "false" : "true", n);
 		if (e) {
 			printf("\"first_bad\":%" PRId64 ",\"error\":", bad);
-			json_str(stdout, d.msg);
+			cbar_json_fput(stdout, d.msg);
 			puts("}");
 		} else {
 			printf("\"head\":\"%s\"}\n", head);
@@ -135,6 +135,6 @@ int cmd_audit(int argc, char **argv)
 	}
 	rc = e ? CLI_BLOCK : CLI_OK;
 done:
-	reg_release(&r);
+	cbar_reg_release(&r);
 	return rc;
 }

@@ -163,7 +163,7 @@ static int run(int argc, char **argv, bool explain)
 		return rc;
 	const char *cmd = argv[0];
 	struct numplan_files files = {0};
-	struct cbar_numplan *np = numplan_load(&files);
+	struct cbar_numplan *np = cbar_numplan_load(&files);
 	struct cbar_rules *rules = NULL;
 	struct cbar_unlockset *us = NULL;
 	char msg[300];
@@ -171,11 +171,11 @@ static int run(int argc, char **argv, bool explain)
 	if (!np)
 		return CLI_BAD;
 	uint16_t cn = cbar_numplan_country(np, "CN", 2);
-	if (!(rules = rules_load(np, a.rules)))
+	if (!(rules = cbar_rules_load(np, a.rules)))
 		goto out;
-	if (a.unlocked && !(us = unlocks_load(np, cn, a.unlocked)))
+	if (a.unlocked && !(us = cbar_unlocks_load(np, cn, a.unlocked)))
 		goto out;
-	if (a.registry && !(us = unlocks_from_registry(a.registry)))
+	if (a.registry && !(us = cbar_unlocks_from_registry(a.registry)))
 		goto out;
 	/* The flags are read as every front end reads its fields (proto/event.h):
 	 * the peer in the subscriber's country, a time without a zone in the
@@ -186,11 +186,17 @@ static int run(int argc, char **argv, bool explain)
 	const char *flag = NULL, *val = NULL;
 	cbar_event_begin(&in);
 #define FLAG(name, arg, call) (flag = name, val = arg, (call))
+	/* A subscriber that cannot be read is reported after the decision,
+	 * unless the call is to an emergency number (allowed whoever calls). */
+	struct cbar_event_error sub_e = {0};
+	char sub_msg[300] = "";
 	if (FLAG("--service", a.service, cbar_event_service(&in, a.service, strlen(a.service), &ee)) ||
 	    FLAG("--direction", a.direction,
 	         cbar_event_direction(&in, a.direction, strlen(a.direction), &ee)) ||
-	    FLAG("--subscriber", a.subscriber,
-	         cbar_event_subscriber(&in, &ec, a.subscriber, strlen(a.subscriber), &ee)) ||
+	    (cbar_event_subscriber(&in, &ec, a.subscriber, strlen(a.subscriber), &sub_e) &&
+	     (snprintf(sub_msg, sizeof sub_msg, "--subscriber '%.100s': %s", a.subscriber,
+	               sub_e.message),
+	      false)) ||
 	    FLAG("--peer", a.peer, cbar_event_peer(&in, &ec, a.peer, strlen(a.peer), &ee)) ||
 	    (a.at && FLAG("--at", a.at,
 	                  cbar_event_time(&in, &ec, a.at, strlen(a.at),
@@ -220,6 +226,10 @@ static int run(int argc, char **argv, bool explain)
 	enum cbar_decision dec = explain ? cbar_explain(rules, &ev, us ? &lk : NULL,
 	                                                a.json ? NULL : explain_note, NULL, &v)
 	                                 : cbar_decide(rules, &ev, us ? &lk : NULL, &v);
+	if (in.sub_err && dec != CBAR_ALLOW) {
+		rc = bad_input(&a, cmd, sub_msg);
+		goto out;
+	}
 	print_verdict(stdout, &v, dec == CBAR_ERROR ? cbar_err_message(v.err) : NULL, a.json);
 	rc = dec == CBAR_ALLOW ? CLI_OK : dec == CBAR_BLOCK ? CLI_BLOCK : CLI_BAD;
 out:
@@ -229,12 +239,12 @@ out:
 	return rc;
 }
 
-int cmd_check(int argc, char **argv)
+int cbar_cmd_check(int argc, char **argv)
 {
 	return run(argc, argv, false);
 }
 
-int cmd_explain(int argc, char **argv)
+int cbar_cmd_explain(int argc, char **argv)
 {
 	return run(argc, argv, true);
 }

@@ -384,7 +384,7 @@ static int status_main(int argc, char **argv, const char *token, double timeout,
 	return !all_answered ? CLI_BAD : agree ? CLI_OK : 1;
 }
 
-int cmd_cluster(int argc, char **argv)
+int cbar_cmd_cluster(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"token", required_argument, NULL, 't'},   {"timeout", required_argument, NULL, 'T'},

@@ -79,13 +79,13 @@ static int key_id_row(void *arg, int n, const char *const *c)
 	return 1;
 }
 
-int cmd_export(int argc, char **argv)
+int cbar_cmd_export(int argc, char **argv)
 {
 	struct reg r;
 	int c, rc = CLI_BAD;
 	(void)key_id_row;
-	reg_init(&r, "export");
-	if ((c = reg_options_only(&r, argc, argv, export_help)) >= 0)
+	cbar_reg_init(&r, "export");
+	if ((c = cbar_reg_options_only(&r, argc, argv, export_help)) >= 0)
 		return c;
 	if (optind != argc) {
 		fprintf(stderr, "callbar export: unexpected argument '%s'\n", argv[optind]);
@@ -93,20 +93,20 @@ int cmd_export(int argc, char **argv)
 	}
 	struct cbar_key key;
 	char id[17];
-	if (!reg_open(&r) || !reg_key(&r, &key))
+	if (!cbar_reg_open(&r) || !cbar_reg_key(&r, &key))
 		goto done;
 	cbar_key_id(&key, id);
 	cbar_key_release(&key);
 	printf("# callbar registry export v1 key_id=%s\n%s\n", id, CSV_HEADER);
 	struct cbar_diag d = {0};
 	enum cbar_err e = cbar_store_foreach(r.store, export_one, NULL, &d);
-	rc = e ? reg_fail(&r, e, &d) : CLI_OK;
+	rc = e ? cbar_reg_fail(&r, e, &d) : CLI_OK;
 	if (!e && (fflush(stdout) || ferror(stdout))) {
 		fprintf(stderr, "callbar export: writing: %s\n", strerror(errno));
 		rc = CLI_BAD;
 	}
 done:
-	reg_release(&r);
+	cbar_reg_release(&r);
 	return rc;
 }
 
@@ -140,67 +140,67 @@ static void copy_text(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-static const char *row_record(struct reg *r, const struct cbar_csv_row *row,
-                              struct cbar_store_record *rec)
+/* A row of the export as a record: CBAR_OK, or CBAR_BAD_VALUE with d saying
+ * which column (1-based) and why; the row's line is the caller's. */
+static enum cbar_err row_record(struct reg *r, const struct cbar_csv_row *row,
+                                struct cbar_store_record *rec, struct cbar_diag *d)
 {
-	static char why[160];
 	memset(rec, 0, sizeof *rec);
-	if (row->n != CSV_NFIELDS) {
-		snprintf(why, sizeof why, "%u fields, want %d", row->n, CSV_NFIELDS);
-		return why;
-	}
+	if (row->n != CSV_NFIELDS)
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 0, "%u fields, want %d", row->n,
+		                     CSV_NFIELDS);
 	struct cbar_number n;
 	const char *sub = row->field[1];
 	if (sub[0] != '+' || cbar_number_parse(r->np, r->cn, sub, strlen(sub), &n, NULL))
-		return "subscriber: want an E.164 number with +";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 2, "subscriber: want an E.164 number with +");
 	rec->subscriber = n.e164;
 	if (!(rec->scope = cbar_store_scope_parse(row->field[2])))
-		return "scope: want voice-in, voice-out, sms-in, sms-out (comma-separated)";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 3, "scope: want voice-in, voice-out, sms-in, sms-out (comma-separated)");
 	if (!(rec->level = cbar_store_level_parse(row->field[3])))
-		return "level: want self or verified";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 4, "level: want self or verified");
 	if (!strcmp(row->field[4], "active"))
 		rec->status = CBAR_STORE_ACTIVE;
 	else if (!strcmp(row->field[4], "revoked"))
 		rec->status = CBAR_STORE_REVOKED;
 	else
-		return "status: want active or revoked";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 5, "status: want active or revoked");
 	if (!int_field(row->field[5], &rec->created) || !rec->created)
-		return "created: want unix seconds";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 6, "created: want unix seconds");
 	if (!int_field(row->field[6], &rec->expires))
-		return "expires: want unix seconds or 0";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 7, "expires: want unix seconds or 0");
 	if (!(rec->channel = cbar_store_channel_parse(row->field[7])))
-		return "channel: want shop, keyword, api or import";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 8, "channel: want shop, keyword, api or import");
 	if (strlen(row->field[8]) >= sizeof rec->agent)
-		return "agent: too long";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 9, "agent: too long");
 	copy_text(rec->agent, sizeof rec->agent, row->field[8]);
 	if (row->field[9][0] && !cbar_doc_lookup(row->field[9], strlen(row->field[9])))
-		return "doc_type: not a document type";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 10, "doc_type: not a document type");
 	if (row->field[10][0] && !hex64(row->field[10]))
-		return "doc_hash: want 64 lower-case hex digits (a keyed hash, not a number)";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 11, "doc_hash: want 64 lower-case hex digits (a keyed hash, not a number)");
 	if (!row->field[9][0] != !row->field[10][0])
-		return "doc_type and doc_hash go together";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 10, "doc_type and doc_hash go together");
 	if (rec->level == CBAR_STORE_VERIFIED && !row->field[10][0])
-		return "a verified record needs its document hash";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 11, "a verified record needs its document hash");
 	copy_text(rec->doc_type, sizeof rec->doc_type, row->field[9]);
 	copy_text(rec->doc_hash, sizeof rec->doc_hash, row->field[10]);
 	if (!int_field(row->field[11], &rec->revoked_at))
-		return "revoked_at: want unix seconds or 0";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 12, "revoked_at: want unix seconds or 0");
 	if ((rec->status == CBAR_STORE_REVOKED) != (rec->revoked_at != 0))
-		return "revoked_at: set exactly when status is revoked";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 12, "revoked_at: set exactly when status is revoked");
 	if (strlen(row->field[12]) >= sizeof rec->revoked_by ||
 	    strlen(row->field[13]) >= sizeof rec->revoked_why)
-		return "revoked_by or revoked_why too long";
+		return cbar_diag_set(d, CBAR_BAD_VALUE, row->line, 13, "revoked_by or revoked_why too long");
 	copy_text(rec->revoked_by, sizeof rec->revoked_by, row->field[12]);
 	copy_text(rec->revoked_why, sizeof rec->revoked_why, row->field[13]);
-	return NULL;
+	return CBAR_OK;
 }
 
-int cmd_import(int argc, char **argv)
+int cbar_cmd_import(int argc, char **argv)
 {
 	struct reg r;
 	int c, rc = CLI_BAD;
-	reg_init(&r, "import");
-	if ((c = reg_options_only(&r, argc, argv, import_help)) >= 0)
+	cbar_reg_init(&r, "import");
+	if ((c = cbar_reg_options_only(&r, argc, argv, import_help)) >= 0)
 		return c;
 	if (argc - optind > 1) {
 		fputs("callbar import: at most one FILE\n", stderr);
@@ -210,7 +210,7 @@ int cmd_import(int argc, char **argv)
 	size_t len = 0;
 	char *text = NULL;
 	if (strcmp(path, "-")) {
-		text = read_file(path, IMPORT_MAX, &len);
+		text = cbar_file_read(path, IMPORT_MAX, &len);
 		if (!text) {
 			fprintf(stderr, "callbar import: %s: %s\n", path, strerror(errno));
 			return CLI_BAD;
@@ -241,7 +241,7 @@ int cmd_import(int argc, char **argv)
 	bool eof, header = false;
 	char key_id[17] = "";
 	struct cbar_diag d = {0};
-	if (!reg_open(&r))
+	if (!cbar_reg_open(&r))
 		goto done;
 	/* The export's key line, then the header, then records. */
 	while (pos < len && text[pos] == '#') {
@@ -278,9 +278,14 @@ int cmd_import(int argc, char **argv)
 			}
 			recs = nr;
 		}
-		const char *why = row_record(&r, &row, &recs[nrecs]);
-		if (why) {
-			fprintf(stderr, "callbar import: %s:%u: rejected: %s\n", path, row.line, why);
+		struct cbar_diag why = {0};
+		if (row_record(&r, &row, &recs[nrecs], &why)) {
+			if (why.column)
+				fprintf(stderr, "callbar import: %s:%u:%u: rejected: %s\n", path, row.line,
+				        why.column, why.msg);
+			else
+				fprintf(stderr, "callbar import: %s:%u: rejected: %s\n", path, row.line,
+				        why.msg);
 			bad++;
 			continue;
 		}
@@ -302,12 +307,12 @@ int cmd_import(int argc, char **argv)
 	}
 	d = (struct cbar_diag){0};
 	if (key_id[0] && (e = cbar_store_bind_key(r.store, key_id, &d))) {
-		rc = reg_fail(&r, e, &d);
+		rc = cbar_reg_fail(&r, e, &d);
 		goto done;
 	}
 	int64_t now = (int64_t)time(NULL);
 	if ((e = cbar_store_import_begin(r.store, &d))) {
-		rc = reg_fail(&r, e, &d);
+		rc = cbar_reg_fail(&r, e, &d);
 		goto done;
 	}
 	for (size_t i = 0; i < nrecs; i++) {
@@ -320,7 +325,7 @@ int cmd_import(int argc, char **argv)
 		}
 	}
 	if ((e = cbar_store_import_end(r.store, true, &d))) {
-		rc = reg_fail(&r, e, &d);
+		rc = cbar_reg_fail(&r, e, &d);
 		goto done;
 	}
 	if (r.json)
@@ -332,6 +337,6 @@ done:
 	free(recs);
 	recs = NULL;
 	free(text);
-	reg_release(&r);
+	cbar_reg_release(&r);
 	return rc;
 }

@@ -34,16 +34,16 @@ static void answer(bool json, const char *result, const char *text, uint64_t sub
 {
 	if (json) {
 		printf("{\"subscriber\":\"+%" PRIu64 "\",\"result\":", sub);
-		json_str(stdout, result);
+		cbar_json_fput(stdout, result);
 		fputs(",\"answer\":", stdout);
-		json_str(stdout, text);
+		cbar_json_fput(stdout, text);
 		puts("}");
 	} else {
 		printf("%s\n", text);
 	}
 }
 
-int cmd_keyword(int argc, char **argv)
+int cbar_cmd_keyword(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"subscriber", required_argument, NULL, 's'},
@@ -56,10 +56,10 @@ int cmd_keyword(int argc, char **argv)
 	struct reg r;
 	const char *subs = NULL, *to = NULL, *text = NULL, *file = NULL;
 	int c, rc = CLI_BAD;
-	reg_init(&r, "keyword");
+	cbar_reg_init(&r, "keyword");
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int k = reg_option(&r, c, optarg);
+		int k = cbar_reg_option(&r, c, optarg);
 		if (k < 0)
 			return CLI_BAD;
 		if (k)
@@ -83,23 +83,23 @@ int cmd_keyword(int argc, char **argv)
 	}
 	static struct kw_table t;
 	struct cbar_diag d = {0};
-	if (!kw_table_load(&t, file, &d)) {
+	if (!cbar_kw_table_load(&t, file, &d)) {
 		fprintf(stderr, "callbar keyword: %s:%u: %s\n", d.file, d.line, d.msg);
 		return CLI_BAD;
 	}
-	if (!kw_is_service(&t, to)) {
+	if (!cbar_kw_is_service(&t, to)) {
 		fprintf(stderr, "callbar keyword: --to %s is not a service number of the keyword "
 		                "table\n",
 		        to);
 		return CLI_BAD;
 	}
-	const struct kw *k = kw_find(&t, text);
+	const struct kw *k = cbar_kw_find(&t, text);
 	uint64_t sub;
-	if (!reg_open(&r) || !reg_number(&r, subs, &sub))
+	if (!cbar_reg_open(&r) || !cbar_reg_number(&r, subs, &sub))
 		goto done;
 	char msg[1024];
 	if (!k) {
-		kw_unknown_answer(&t, msg, sizeof msg);
+		cbar_kw_unknown_answer(&t, msg, sizeof msg);
 		answer(r.json, "unknown-keyword", msg, sub);
 		rc = CLI_OK;
 		goto done;
@@ -107,15 +107,15 @@ int cmd_keyword(int argc, char **argv)
 	char why[64];
 	const char *result;
 	snprintf(why, sizeof why, "keyword %s to %s", k->word, to);
-	enum cbar_err err = kw_apply(r.store, k, sub, why, (int64_t)time(NULL), &result, msg,
+	enum cbar_err err = cbar_kw_apply(r.store, k, sub, why, (int64_t)time(NULL), &result, msg,
 	                             sizeof msg, &d);
 	if (err) {
-		rc = reg_fail(&r, err, &d);
+		rc = cbar_reg_fail(&r, err, &d);
 		goto done;
 	}
 	answer(r.json, result, msg, sub);
 	rc = CLI_OK;
 done:
-	reg_release(&r);
+	cbar_reg_release(&r);
 	return rc;
 }

@@ -26,19 +26,19 @@ static void warn(void *ctx, unsigned line, const char *msg)
 	printf("%s:%u: warning: %s\n", c->file, line, msg);
 }
 
-int cmd_lint(int argc, char **argv)
+int cbar_cmd_lint(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(help, argc < 2 ? stderr : stdout);
 		return argc < 2 ? CLI_BAD : CLI_OK;
 	}
 	struct numplan_files files = {0};
-	struct cbar_numplan *np = numplan_load(&files);
+	struct cbar_numplan *np = cbar_numplan_load(&files);
 	if (!np)
 		return CLI_BAD;
 	int rc = CLI_OK;
 	for (int i = 1; i < argc; i++) {
-		struct cbar_rules *r = rules_load(np, argv[i]);
+		struct cbar_rules *r = cbar_rules_load(np, argv[i]);
 		if (!r) {
 			rc = CLI_BAD;
 			continue;

@@ -69,7 +69,7 @@ static void print_json(const struct cbar_numplan *np, const char *in,
                        const struct cbar_number *n, enum cbar_err err, size_t at)
 {
 	fputs("{\"input\":", stdout);
-	json_str(stdout, in);
+	cbar_json_fput(stdout, in);
 	if (err) {
 		fputs(",\"e164\":null,\"country_code\":null,\"national\":null,\"country\":null,"
 		      "\"region\":null,\"region_name_zh\":null,\"region_name_en\":null,"
@@ -77,27 +77,27 @@ static void print_json(const struct cbar_numplan *np, const char *in,
 		      "\"emergency\":false,"
 		      "\"short\":false,\"error\":",
 		      stdout);
-		json_str(stdout, cbar_err_message(err));
+		cbar_json_fput(stdout, cbar_err_message(err));
 		fputs(",\"error_code\":", stdout);
-		json_str(stdout, cbar_err_name(err));
+		cbar_json_fput(stdout, cbar_err_name(err));
 		printf(",\"error_at\":%zu}\n", at);
 		return;
 	}
 	printf(",\"e164\":\"+%s\",\"country_code\":%u,\"national\":\"%s\",\"country\":", n->digits,
 	       n->cc, cbar_number_national(n));
-	json_str(stdout, cbar_numplan_country_id(np, n->country));
+	cbar_json_fput(stdout, cbar_numplan_country_id(np, n->country));
 	fputs(",\"region\":", stdout);
-	json_str(stdout, cbar_numplan_region_code(np, n->region));
+	cbar_json_fput(stdout, cbar_numplan_region_code(np, n->region));
 	fputs(",\"region_name_zh\":", stdout);
-	json_str(stdout, cbar_numplan_region_name_zh(np, n->region));
+	cbar_json_fput(stdout, cbar_numplan_region_name_zh(np, n->region));
 	fputs(",\"region_name_en\":", stdout);
-	json_str(stdout, cbar_numplan_region_name_en(np, n->region));
+	cbar_json_fput(stdout, cbar_numplan_region_name_en(np, n->region));
 	fputs(",\"city_zh\":", stdout);
-	json_str(stdout, cbar_numplan_city_name_zh(np, n->city));
+	cbar_json_fput(stdout, cbar_numplan_city_name_zh(np, n->city));
 	fputs(",\"city_en\":", stdout);
-	json_str(stdout, cbar_numplan_city_name_en(np, n->city));
+	cbar_json_fput(stdout, cbar_numplan_city_name_en(np, n->city));
 	fputs(",\"carrier\":", stdout);
-	json_str(stdout, cbar_carrier_key(n->carrier));
+	cbar_json_fput(stdout, cbar_carrier_key(n->carrier));
 	printf(",\"ported\":%s,\"emergency\":%s,\"short\":%s,\"error\":null,"
 	       "\"error_code\":null,\"error_at\":null}\n",
 	       n->flags & CBAR_NUM_PORTED ? "true" : "false",
@@ -120,7 +120,7 @@ static bool one(const struct cbar_numplan *np, uint16_t ctx, const char *in, siz
 	return err == CBAR_OK;
 }
 
-int cmd_number(int argc, char **argv)
+int cbar_cmd_number(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"country", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
@@ -159,7 +159,7 @@ int cmd_number(int argc, char **argv)
 			return CLI_BAD;
 		}
 	}
-	struct cbar_numplan *np = numplan_load(&files);
+	struct cbar_numplan *np = cbar_numplan_load(&files);
 	if (!np)
 		return CLI_BAD;
 	uint16_t ctx = cbar_numplan_country(np, country, strlen(country));

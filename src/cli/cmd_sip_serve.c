@@ -112,7 +112,7 @@ static void print_counters(FILE *f, const struct sip_counters *c)
 			if (i == SIP_ST_OTHER)
 				fprintf(f, " other %llu", (unsigned long long)c->answered[i]);
 			else
-				fprintf(f, " %u %llu", sip_status_code((enum sip_status_slot)i),
+				fprintf(f, " %u %llu", cbar_sip_status_code((enum sip_status_slot)i),
 				        (unsigned long long)c->answered[i]);
 		}
 	fprintf(f, "\nsip-serve: tcp accepted %llu closed %llu idle_closed %llu pings %llu\n",
@@ -137,7 +137,7 @@ static bool uint_opt(const char *name, const char *arg, unsigned lo, unsigned hi
 	return true;
 }
 
-int cmd_sip_serve(int argc, char **argv)
+int cbar_cmd_sip_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"rules", required_argument, NULL, 'r'},     {"unlocked", required_argument, NULL, 'u'},
@@ -183,16 +183,15 @@ int cmd_sip_serve(int argc, char **argv)
 			nls++;
 			break;
 		case 'L': {
-			char e[160];
-			size_t pos;
 			if (nls == MAX_LISTENERS) {
 				fprintf(stderr, "callbar sip-serve: at most %d listeners\n", MAX_LISTENERS);
 				return CLI_BAD;
 			}
-			if (!sip_listener_spec(optarg, strlen(optarg), &ls[nls], ling, MAX_INGRESS, &nling,
-			                       e, sizeof e, &pos)) {
-				fprintf(stderr, "callbar sip-serve: --listener '%s': at byte %zu: %s\n", optarg,
-				        pos + 1, e);
+			struct cbar_diag ld = {0};
+			if (cbar_sip_listener_spec(optarg, strlen(optarg), &ls[nls], ling, MAX_INGRESS, &nling,
+			                      &ld)) {
+				fprintf(stderr, "callbar sip-serve: --listener '%s': at byte %u: %s\n", optarg,
+				        ld.column, ld.msg);
 				return CLI_BAD;
 			}
 			nls++;
@@ -213,7 +212,7 @@ int cmd_sip_serve(int argc, char **argv)
 			fail_open = !strcmp(optarg, "302");
 			break;
 		case 'g':
-			if (ning == MAX_INGRESS || !sip_ingress_parse(optarg, strlen(optarg), &ing[ning])) {
+			if (ning == MAX_INGRESS || !cbar_sip_ingress_parse(optarg, strlen(optarg), &ing[ning])) {
 				fprintf(stderr, "callbar sip-serve: --ingress '%s': want CIDR=NAME\n", optarg);
 				return CLI_BAD;
 			}
@@ -250,7 +249,7 @@ int cmd_sip_serve(int argc, char **argv)
 		return CLI_BAD;
 	}
 	struct numplan_files files = {0};
-	struct cbar_numplan *np = numplan_load(&files);
+	struct cbar_numplan *np = cbar_numplan_load(&files);
 	struct cbar_rules *rules = NULL;
 	struct cbar_unlockset *us = NULL;
 	struct sip_server *srv = NULL;
@@ -258,11 +257,11 @@ int cmd_sip_serve(int argc, char **argv)
 	if (!np)
 		return CLI_BAD;
 	uint16_t cn = cbar_numplan_country(np, "CN", 2);
-	if (!(rules = rules_load(np, rules_path)))
+	if (!(rules = cbar_rules_load(np, rules_path)))
 		goto out;
-	if (unlocked && !(us = unlocks_load(np, cn, unlocked)))
+	if (unlocked && !(us = cbar_unlocks_load(np, cn, unlocked)))
 		goto out;
-	if (registry && !(us = unlocks_from_registry(registry)))
+	if (registry && !(us = cbar_unlocks_from_registry(registry)))
 		goto out;
 	struct sip_server_cfg cfg = {
 		.listeners = ls,
@@ -288,7 +287,7 @@ int cmd_sip_serve(int argc, char **argv)
 	}
 	cfg.decider = (struct sip_decider){.decide = decide, .ctx = &ctx};
 	for (size_t i = 0; i < nls; i++)
-		sip_listener_defaults(&ls[i], (uint16_t)block, fail_open, cn, ing, ning);
+		cbar_sip_listener_defaults(&ls[i], (uint16_t)block, fail_open, cn, ing, ning);
 	/* The workers inherit this mask, so the signals come to sigwait() here. */
 	sigset_t set;
 	sigemptyset(&set);
@@ -296,14 +295,14 @@ int cmd_sip_serve(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	cbar__fd_limit_raise(); /* the TCP connection cap is the limit less a reserve */
-	char err[256];
-	if (sip_server_start(&cfg, &srv, err, sizeof err)) {
-		fprintf(stderr, "callbar sip-serve: %s\n", err);
+	struct cbar_diag sd = {0};
+	if (cbar_sip_server_start(&cfg, &srv, &sd)) {
+		fprintf(stderr, "callbar sip-serve: %s\n", sd.msg);
 		goto out;
 	}
 	for (size_t i = 0; i < nls; i++) {
 		printf("sip %s ", ls[i].direction == CBAR_OUT ? "out" : "in");
-		print_addr(stdout, &ls[i].addr, sip_server_port(srv, i));
+		print_addr(stdout, &ls[i].addr, cbar_sip_server_port(srv, i));
 		unsigned t = ls[i].transports;
 		printf(" %s\n", t == SIP_UDP ? "udp" : t == SIP_TCP ? "tcp" : "udp,tcp");
 	}
@@ -311,8 +310,8 @@ int cmd_sip_serve(int argc, char **argv)
 	int sig;
 	sigwait(&set, &sig);
 	struct sip_counters sum = {0};
-	sip_server_counters(srv, &sum);
-	sip_server_stop(srv);
+	cbar_sip_server_counters(srv, &sum);
+	cbar_sip_server_stop(srv);
 	print_counters(stderr, &sum);
 	rc = CLI_OK;
 out:

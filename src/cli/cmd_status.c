@@ -33,10 +33,10 @@ static int print_one(void *arg, const struct cbar_store_record *rec)
 	if (o->json) {
 		if (o->n)
 			fputc(',', stdout);
-		reg_json_record(stdout, rec);
+		cbar_reg_json_record(stdout, rec);
 	} else {
 		fputs("  ", stdout);
-		reg_print_record(stdout, rec);
+		cbar_reg_print_record(stdout, rec);
 	}
 	o->n++;
 	return 0;
@@ -46,10 +46,10 @@ static int print_line(void *arg, const struct cbar_store_record *rec)
 {
 	struct out *o = arg;
 	if (o->json) {
-		reg_json_record(stdout, rec);
+		cbar_reg_json_record(stdout, rec);
 		fputc('\n', stdout);
 	} else {
-		reg_print_record(stdout, rec);
+		cbar_reg_print_record(stdout, rec);
 	}
 	o->n++;
 	return 0;
@@ -59,22 +59,22 @@ static int run(int argc, char **argv, const char *cmd, const char *help, bool st
 {
 	struct reg r;
 	int c, rc = CLI_BAD;
-	reg_init(&r, cmd);
-	if ((c = reg_options_only(&r, argc, argv, help)) >= 0)
+	cbar_reg_init(&r, cmd);
+	if ((c = cbar_reg_options_only(&r, argc, argv, help)) >= 0)
 		return c;
 	if (optind != argc - 1) {
 		fprintf(stderr, "callbar %s: want exactly one NUMBER\n", cmd);
 		return CLI_BAD;
 	}
 	uint64_t sub;
-	if (!reg_open(&r) || !reg_number(&r, argv[optind], &sub))
+	if (!cbar_reg_open(&r) || !cbar_reg_number(&r, argv[optind], &sub))
 		goto done;
 	struct cbar_diag d = {0};
 	struct out o = {r.json, 0};
 	enum cbar_err e;
 	if (!status) {
 		if ((e = cbar_store_history(r.store, sub, print_line, &o, &d)))
-			rc = reg_fail(&r, e, &d);
+			rc = cbar_reg_fail(&r, e, &d);
 		else
 			rc = CLI_OK;
 		goto done;
@@ -82,7 +82,7 @@ static int run(int argc, char **argv, const char *cmd, const char *help, bool st
 	struct cbar_store_record act;
 	e = cbar_store_get_active(r.store, sub, &act, &d);
 	if (e && e != CBAR_STORE_NOTFOUND) {
-		rc = reg_fail(&r, e, &d);
+		rc = cbar_reg_fail(&r, e, &d);
 		goto done;
 	}
 	bool active = !e;
@@ -90,7 +90,7 @@ static int run(int argc, char **argv, const char *cmd, const char *help, bool st
 		printf("{\"subscriber\":\"+%" PRIu64 "\",\"unlocked\":%s,\"active\":", sub,
 		       active ? "true" : "false");
 		if (active)
-			reg_json_record(stdout, &act);
+			cbar_reg_json_record(stdout, &act);
 		else
 			fputs("null", stdout);
 		fputs(",\"history\":[", stdout);
@@ -98,7 +98,7 @@ static int run(int argc, char **argv, const char *cmd, const char *help, bool st
 		printf("+%" PRIu64 " %s\n", sub, active ? "unlocked" : "locked (no active unlock)");
 		if (active) {
 			fputs("active: ", stdout);
-			reg_print_record(stdout, &act);
+			cbar_reg_print_record(stdout, &act);
 		}
 		fputs("history:\n", stdout);
 	}
@@ -106,7 +106,7 @@ static int run(int argc, char **argv, const char *cmd, const char *help, bool st
 	if ((e = cbar_store_history(r.store, sub, print_one, &o, &d))) {
 		if (r.json)
 			puts("]}");
-		rc = reg_fail(&r, e, &d);
+		rc = cbar_reg_fail(&r, e, &d);
 		goto done;
 	}
 	if (r.json)
@@ -115,16 +115,16 @@ static int run(int argc, char **argv, const char *cmd, const char *help, bool st
 		puts("  (none)");
 	rc = CLI_OK;
 done:
-	reg_release(&r);
+	cbar_reg_release(&r);
 	return rc;
 }
 
-int cmd_status(int argc, char **argv)
+int cbar_cmd_status(int argc, char **argv)
 {
 	return run(argc, argv, "status", status_help, true);
 }
 
-int cmd_history(int argc, char **argv)
+int cbar_cmd_history(int argc, char **argv)
 {
 	return run(argc, argv, "history", history_help, false);
 }

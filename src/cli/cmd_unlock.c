@@ -59,7 +59,7 @@ static bool read_secret(char *buf, size_t cap)
 	return true;
 }
 
-int cmd_unlock(int argc, char **argv)
+int cbar_cmd_unlock(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"level", required_argument, NULL, 'l'},   {"scope", required_argument, NULL, 's'},
@@ -77,10 +77,10 @@ int cmd_unlock(int argc, char **argv)
 	bool doc_given = false;
 	int c, rc = CLI_BAD;
 
-	reg_init(&r, "unlock");
+	cbar_reg_init(&r, "unlock");
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int k = reg_option(&r, c, optarg);
+		int k = cbar_reg_option(&r, c, optarg);
 		if (k < 0)
 			goto wipe;
 		if (k)
@@ -140,7 +140,7 @@ int cmd_unlock(int argc, char **argv)
 		goto wipe;
 	}
 	if (expires_s) {
-		req.expires = reg_date_end(expires_s);
+		req.expires = cbar_reg_date_end(expires_s);
 		if (req.expires < 0) {
 			fprintf(stderr, "callbar unlock: --expires '%s': want a date, YYYY-MM-DD\n",
 			        expires_s);
@@ -176,7 +176,7 @@ int cmd_unlock(int argc, char **argv)
 			        doc_type_s);
 			goto wipe;
 		}
-		enum cbar_err e = cbar_idcheck(t, doc, strlen(doc), reg_today(now), canon, &d);
+		enum cbar_err e = cbar_idcheck(t, doc, strlen(doc), cbar_reg_today(now), canon, &d);
 		if (e) {
 			/* The message names the rule, never the number. */
 			fprintf(stderr, "callbar unlock: --doc: %s: %s\n", cbar_err_message(e), d.msg);
@@ -184,10 +184,10 @@ int cmd_unlock(int argc, char **argv)
 		}
 		req.doc_type = cbar_doc_key(t);
 	}
-	if (!reg_open(&r) || !reg_number(&r, argv[optind], &req.subscriber))
+	if (!cbar_reg_open(&r) || !cbar_reg_number(&r, argv[optind], &req.subscriber))
 		goto done;
 	if (doc_given) {
-		if (!reg_key(&r, &key))
+		if (!cbar_reg_key(&r, &key))
 			goto done;
 		have_key = true;
 		cbar_doc_hash(&key, req.doc_type, canon, hash);
@@ -198,20 +198,20 @@ int cmd_unlock(int argc, char **argv)
 	struct cbar_diag d = {0};
 	enum cbar_err e = cbar_store_unlock(r.store, &req, &rec, &changed, &d);
 	if (e) {
-		rc = reg_fail(&r, e, &d);
+		rc = cbar_reg_fail(&r, e, &d);
 		goto done;
 	}
 	if (r.json) {
 		printf("{\"result\":\"%s\",\"record\":", changed ? "unlocked" : "already-unlocked");
-		reg_json_record(stdout, &rec);
+		cbar_reg_json_record(stdout, &rec);
 		puts("}");
 	} else {
 		fputs(changed ? "unlocked " : "already unlocked ", stdout);
-		reg_print_record(stdout, &rec);
+		cbar_reg_print_record(stdout, &rec);
 	}
 	rc = CLI_OK;
 done:
-	reg_release(&r);
+	cbar_reg_release(&r);
 	if (have_key)
 		cbar_key_release(&key);
 	sodium_memzero(canon, sizeof canon);
@@ -220,7 +220,7 @@ wipe:
 	return rc;
 }
 
-int cmd_relock(int argc, char **argv)
+int cbar_cmd_relock(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"scope", required_argument, NULL, 's'},
@@ -232,10 +232,10 @@ int cmd_relock(int argc, char **argv)
 	struct reg r;
 	const char *scope_s = "all", *agent = NULL, *why = NULL;
 	int c;
-	reg_init(&r, "relock");
+	cbar_reg_init(&r, "relock");
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int k = reg_option(&r, c, optarg);
+		int k = cbar_reg_option(&r, c, optarg);
 		if (k < 0)
 			return CLI_BAD;
 		if (k)
@@ -274,7 +274,7 @@ int cmd_relock(int argc, char **argv)
 	}
 	uint64_t sub;
 	int rc = CLI_BAD;
-	if (!reg_open(&r) || !reg_number(&r, argv[optind], &sub))
+	if (!cbar_reg_open(&r) || !cbar_reg_number(&r, argv[optind], &sub))
 		goto done;
 	char who[CBAR_STORE_NAME_MAX];
 	snprintf(who, sizeof who, "agent:%s", agent);
@@ -283,13 +283,13 @@ int cmd_relock(int argc, char **argv)
 	enum cbar_err e = cbar_store_relock(r.store, sub, scope, who, why, (int64_t)time(NULL),
 	                                    &rest, &d);
 	if (e) {
-		rc = reg_fail(&r, e, &d);
+		rc = cbar_reg_fail(&r, e, &d);
 		goto done;
 	}
 	if (r.json) {
 		printf("{\"result\":\"relocked\",\"subscriber\":\"+%" PRIu64 "\",\"remaining\":", sub);
 		if (rest.id)
-			reg_json_record(stdout, &rest);
+			cbar_reg_json_record(stdout, &rest);
 		else
 			fputs("null", stdout);
 		puts("}");
@@ -297,11 +297,11 @@ int cmd_relock(int argc, char **argv)
 		printf("relocked +%" PRIu64 "\n", sub);
 		if (rest.id) {
 			fputs("still unlocked ", stdout);
-			reg_print_record(stdout, &rest);
+			cbar_reg_print_record(stdout, &rest);
 		}
 	}
 	rc = CLI_OK;
 done:
-	reg_release(&r);
+	cbar_reg_release(&r);
 	return rc;
 }

@@ -2,7 +2,7 @@
  * library where callbar reads it. */
 #include "cli.h"
 
-void json_str(FILE *f, const char *s)
+void cbar_json_fput(FILE *f, const char *s)
 {
 	if (!s) {
 		fputs("null", f);

@@ -10,20 +10,56 @@
 #include "callbar/civil.h"
 #include "callbar/data.h"
 #include "cli.h"
+#include "load/keyfile.h"
+#include "load/rules_load.h"
 #include "registry.h"
 
-#define CN_OFFSET (8 * 3600) /* rule dates are in China's time, UTC+8 */
+/* The operator's time zone, seconds east of UTC: the rule file's
+ * `timezone`, read by cbar_reg_open() (dates of a registry command are the
+ * operator's dates, as the rules' are). */
+static int32_t zone;
+static bool zone_known, zone_tried;
+static const char *zone_file; /* --rules, $CALLBAR_RULES; NULL: the default if there */
 
-void reg_init(struct reg *r, const char *cmd)
+/* The zone, read from the rule file the first time a date needs it: a file
+ * named that does not load is an error; without one named, the default
+ * file when it exists, else none known (times in UTC, dates refused). */
+static bool zone_load(void)
+{
+	if (zone_tried)
+		return zone_known || !zone_file;
+	zone_tried = true;
+	struct stat st;
+	const char *path = zone_file ? zone_file : REG_DEFAULT_RULES;
+	if (!zone_file && stat(path, &st))
+		return true;
+	struct cbar_numplan *np = NULL;
+	struct cbar_rules *rules = NULL;
+	if (!cbar_numplan_embedded(&np, NULL))
+		rules = cbar_rules_load(np, path);
+	if (rules) {
+		zone = cbar_rules_tz_offset(rules);
+		zone_known = true;
+	} else {
+		fprintf(stderr, "callbar: the time zone comes from the rule file %s (--rules)\n", path);
+	}
+	cbar_rules_free(rules);
+	cbar_numplan_free(np);
+	return zone_known;
+}
+
+void cbar_reg_init(struct reg *r, const char *cmd)
 {
 	memset(r, 0, sizeof *r);
 	r->cmd = cmd;
 	r->url = getenv("CALLBAR_REGISTRY");
 	if (!r->url || !*r->url)
 		r->url = REG_DEFAULT_URL;
-	r->keyfile = getenv("CALLBAR_KEY");
-	if (r->keyfile && !*r->keyfile)
-		r->keyfile = NULL;
+	r->keyfile = NULL; /* --key; else $CALLBAR_KEY, else beside the registry: keyfile.h */
+	r->rules = getenv("CALLBAR_RULES");
+	if (r->rules && !*r->rules)
+		r->rules = NULL;
+	zone_file = r->rules;
 }
 
 static bool count(const char *s, unsigned *out)
@@ -37,7 +73,7 @@ static bool count(const char *s, unsigned *out)
 	return true;
 }
 
-int reg_option(struct reg *r, int c, const char *arg)
+int cbar_reg_option(struct reg *r, int c, const char *arg)
 {
 	switch (c) {
 	case REG_OPT_REGISTRY:
@@ -48,6 +84,9 @@ int reg_option(struct reg *r, int c, const char *arg)
 		return 1;
 	case REG_OPT_KEY:
 		r->keyfile = arg;
+		return 1;
+	case REG_OPT_RULES:
+		r->rules = zone_file = arg;
 		return 1;
 	case REG_OPT_BUSY:
 		if (!count(arg, &r->opts.busy_ms) || !r->opts.busy_ms) {
@@ -66,13 +105,13 @@ int reg_option(struct reg *r, int c, const char *arg)
 	return 0;
 }
 
-int reg_options_only(struct reg *r, int argc, char **argv, const char *help)
+int cbar_reg_options_only(struct reg *r, int argc, char **argv, const char *help)
 {
 	static const struct option opts[] = {REG_LONGOPTS, {0, 0, 0, 0}};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int k = reg_option(r, c, optarg);
+		int k = cbar_reg_option(r, c, optarg);
 		if (k < 0)
 			return CLI_BAD;
 		if (k)
@@ -87,67 +126,53 @@ int reg_options_only(struct reg *r, int argc, char **argv, const char *help)
 	return -1;
 }
 
-int reg_fail(struct reg *r, enum cbar_err e, const struct cbar_diag *d)
+int cbar_reg_fail(struct reg *r, enum cbar_err e, const struct cbar_diag *d)
 {
 	fprintf(stderr, "callbar %s: %s: %s\n", r->cmd, cbar_err_message(e),
 	        d->msg[0] ? d->msg : cbar_err_name(e));
 	return CLI_BAD;
 }
 
-bool reg_open(struct reg *r)
+bool cbar_reg_open(struct reg *r)
 {
 	struct cbar_diag d = {0};
 	enum cbar_err e;
 	if ((e = cbar_numplan_embedded(&r->np, &d))) {
-		reg_fail(r, e, &d);
+		cbar_reg_fail(r, e, &d);
 		return false;
 	}
 	r->cn = cbar_numplan_country(r->np, "CN", 2);
+	if (!zone_load())
+		return false;
 	/* The embedded default lives in var/: make it on first use. */
 	if (!strcmp(r->url, REG_DEFAULT_URL))
 		mkdir("var", 0700);
 	if ((e = cbar_store_open(&r->store, r->url, &r->opts, &d))) {
-		reg_fail(r, e, &d);
+		cbar_reg_fail(r, e, &d);
 		return false;
 	}
 	return true;
 }
 
-bool reg_key(struct reg *r, struct cbar_key *key)
+bool cbar_reg_key(struct reg *r, struct cbar_key *key)
 {
 	struct cbar_diag d = {0};
-	char path[600], id[17];
-	enum cbar_err e;
-	bool create = false;
-	if (r->keyfile) {
-		snprintf(path, sizeof path, "%s", r->keyfile);
-	} else if (!strncmp(r->url, "sqlite:", 7)) {
-		const char *db = r->url + 7, *slash = strrchr(db, '/');
-		if (slash)
-			snprintf(path, sizeof path, "%.*s/callbar.key", (int)(slash - db), db);
-		else
-			snprintf(path, sizeof path, "callbar.key");
-		create = true;
-	} else {
-		fprintf(stderr, "callbar %s: a shared registry needs --key FILE (the same key on "
-		                "every node)\n",
-		        r->cmd);
-		return false;
-	}
-	if ((e = cbar_key_load(key, path, create, &d))) {
-		reg_fail(r, e, &d);
+	char id[17];
+	enum cbar_err e = cbar_key_find(r->keyfile, r->url, key, &d);
+	if (e) {
+		fprintf(stderr, "callbar %s: %s\n", r->cmd, d.msg);
 		return false;
 	}
 	cbar_key_id(key, id);
 	if ((e = cbar_store_bind_key(r->store, id, &d))) {
 		cbar_key_release(key);
-		reg_fail(r, e, &d);
+		cbar_reg_fail(r, e, &d);
 		return false;
 	}
 	return true;
 }
 
-void reg_release(struct reg *r)
+void cbar_reg_release(struct reg *r)
 {
 	cbar_store_free(r->store);
 	cbar_numplan_free(r->np);
@@ -155,7 +180,7 @@ void reg_release(struct reg *r)
 	r->np = NULL;
 }
 
-bool reg_number(struct reg *r, const char *s, uint64_t *e164)
+bool cbar_reg_number(struct reg *r, const char *s, uint64_t *e164)
 {
 	struct cbar_number n;
 	size_t at = 0;
@@ -173,7 +198,7 @@ bool reg_number(struct reg *r, const char *s, uint64_t *e164)
 	return true;
 }
 
-int64_t reg_date_start(const char *s)
+int64_t cbar_reg_date_start(const char *s)
 {
 	int y, m, d, n = 0;
 	static const int mdays[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -181,75 +206,83 @@ int64_t reg_date_start(const char *s)
 	    y > 9999 || m < 1 || m > 12 || d < 1 || d > mdays[m] ||
 	    (m == 2 && d == 29 && !((y % 4 == 0 && y % 100) || y % 400 == 0)))
 		return -1;
-	return cbar_days_from_civil(y, m, d) * 86400 - CN_OFFSET;
+	if (!zone_load())
+		return -1;
+	if (!zone_known) {
+		fprintf(stderr, "callbar: the date %s is a day in the operator's time zone: name the "
+		                "rule file that gives it (--rules FILE or $CALLBAR_RULES)\n", s);
+		return -1;
+	}
+	return cbar_days_from_civil(y, m, d) * 86400 - zone;
 }
 
-int64_t reg_date_end(const char *s)
+int64_t cbar_reg_date_end(const char *s)
 {
-	int64_t t = reg_date_start(s);
+	int64_t t = cbar_reg_date_start(s);
 	return t < 0 ? -1 : t + 86400;
 }
 
-uint32_t reg_today(int64_t now)
+uint32_t cbar_reg_today(int64_t now)
 {
-	time_t t = (time_t)(now + CN_OFFSET);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	return (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+	int64_t y;
+	unsigned m, d;
+	zone_load();
+	int64_t days = now + zone >= 0 ? (now + zone) / 86400 : (now + zone - 86399) / 86400;
+	cbar_civil_from_days(days, &y, &m, &d);
+	return (uint32_t)(y * 10000 + m * 100 + d);
 }
 
-const char *reg_time_str(int64_t t, char *buf, size_t cap)
+const char *cbar_reg_time_str(int64_t t, char *buf, size_t cap)
 {
-	time_t x = (time_t)(t + CN_OFFSET);
-	struct tm tm;
-	gmtime_r(&x, &tm);
-	strftime(buf, cap, "%Y-%m-%dT%H:%M:%S+08:00", &tm);
+	zone_load();
+	if (!cbar_civil_format(t, zone, buf, cap) && cap)
+		snprintf(buf, cap, "@%lld", (long long)t);
 	return buf;
 }
 
-void reg_print_record(FILE *f, const struct cbar_store_record *rec)
+void cbar_reg_print_record(FILE *f, const struct cbar_store_record *rec)
 {
 	char sc[64], t1[40], t2[40];
 	fprintf(f, "#%" PRId64 " +%" PRIu64 " %s scope=%s level=%s channel=%s created=%s expires=%s",
 	        rec->id, rec->subscriber, cbar_store_status_key(rec->status),
 	        cbar_store_scope_str(rec->scope, sc, sizeof sc), cbar_store_level_key(rec->level),
-	        cbar_store_channel_key(rec->channel), reg_time_str(rec->created, t1, sizeof t1),
-	        rec->expires ? reg_time_str(rec->expires, t2, sizeof t2) : "never");
+	        cbar_store_channel_key(rec->channel), cbar_reg_time_str(rec->created, t1, sizeof t1),
+	        rec->expires ? cbar_reg_time_str(rec->expires, t2, sizeof t2) : "never");
 	if (rec->agent[0])
 		fprintf(f, " agent=%s", rec->agent);
 	if (rec->doc_type[0])
 		fprintf(f, " document=%s", rec->doc_type);
 	if (rec->status == CBAR_STORE_REVOKED)
-		fprintf(f, " revoked=%s by=%s why=\"%s\"", reg_time_str(rec->revoked_at, t1, sizeof t1),
+		fprintf(f, " revoked=%s by=%s why=\"%s\"", cbar_reg_time_str(rec->revoked_at, t1, sizeof t1),
 		        rec->revoked_by, rec->revoked_why);
 	fputc('\n', f);
 }
 
-void reg_json_record(FILE *f, const struct cbar_store_record *rec)
+void cbar_reg_json_record(FILE *f, const struct cbar_store_record *rec)
 {
 	char sc[64], t[40];
 	fprintf(f, "{\"id\":%" PRId64 ",\"subscriber\":\"+%" PRIu64 "\",\"status\":", rec->id,
 	        rec->subscriber);
-	json_str(f, cbar_store_status_key(rec->status));
+	cbar_json_fput(f, cbar_store_status_key(rec->status));
 	fputs(",\"scope\":", f);
-	json_str(f, cbar_store_scope_str(rec->scope, sc, sizeof sc));
+	cbar_json_fput(f, cbar_store_scope_str(rec->scope, sc, sizeof sc));
 	fprintf(f, ",\"scope_bits\":%u,\"level\":", rec->scope);
-	json_str(f, cbar_store_level_key(rec->level));
+	cbar_json_fput(f, cbar_store_level_key(rec->level));
 	fputs(",\"channel\":", f);
-	json_str(f, cbar_store_channel_key(rec->channel));
+	cbar_json_fput(f, cbar_store_channel_key(rec->channel));
 	fputs(",\"created\":", f);
-	json_str(f, reg_time_str(rec->created, t, sizeof t));
+	cbar_json_fput(f, cbar_reg_time_str(rec->created, t, sizeof t));
 	fputs(",\"expires\":", f);
-	json_str(f, rec->expires ? reg_time_str(rec->expires, t, sizeof t) : NULL);
+	cbar_json_fput(f, rec->expires ? cbar_reg_time_str(rec->expires, t, sizeof t) : NULL);
 	fputs(",\"agent\":", f);
-	json_str(f, rec->agent[0] ? rec->agent : NULL);
+	cbar_json_fput(f, rec->agent[0] ? rec->agent : NULL);
 	fputs(",\"document\":", f);
-	json_str(f, rec->doc_type[0] ? rec->doc_type : NULL);
+	cbar_json_fput(f, rec->doc_type[0] ? rec->doc_type : NULL);
 	fputs(",\"revoked\":", f);
-	json_str(f, rec->revoked_at ? reg_time_str(rec->revoked_at, t, sizeof t) : NULL);
+	cbar_json_fput(f, rec->revoked_at ? cbar_reg_time_str(rec->revoked_at, t, sizeof t) : NULL);
 	fputs(",\"revoked_by\":", f);
-	json_str(f, rec->revoked_by[0] ? rec->revoked_by : NULL);
+	cbar_json_fput(f, rec->revoked_by[0] ? rec->revoked_by : NULL);
 	fputs(",\"revoked_why\":", f);
-	json_str(f, rec->revoked_why[0] ? rec->revoked_why : NULL);
+	cbar_json_fput(f, rec->revoked_why[0] ? rec->revoked_why : NULL);
 	fputc('}', f);
 }

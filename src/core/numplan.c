@@ -13,23 +13,8 @@
 #include "callbar/number.h"
 #include "numplan_impl.h"
 
-#define MAX_FIELDS 10
-
-struct line {
-	const char *f[MAX_FIELDS]; /* field starts */
-	size_t n[MAX_FIELDS];      /* field lengths */
-	unsigned col[MAX_FIELDS];  /* 1-based columns */
-	unsigned nf;
-	unsigned lineno;
-};
-
-struct reader {
-	const char *p, *end;
-	unsigned lineno;
-};
-
 /* Next non-empty, non-comment line split on tabs; false at the end. */
-static bool next_line(struct reader *r, struct line *l)
+bool cbar__next_line(struct reader *r, struct line *l)
 {
 	while (r->p < r->end) {
 		const char *s = r->p;
@@ -64,7 +49,7 @@ static bool next_line(struct reader *r, struct line *l)
 	return false;
 }
 
-static enum cbar_err bad(struct cbar_diag *d, const char *name, const struct line *l,
+enum cbar_err cbar__bad(struct cbar_diag *d, const char *name, const struct line *l,
                          unsigned field, const char *what)
 {
 	if (d)
@@ -73,7 +58,7 @@ static enum cbar_err bad(struct cbar_diag *d, const char *name, const struct lin
 	return cbar_diag_set(d, CBAR_DATA, l->lineno, col, "%s", what);
 }
 
-static bool all_digits(const char *s, size_t n)
+bool cbar__all_digits(const char *s, size_t n)
 {
 	if (n == 0)
 		return false;
@@ -83,10 +68,10 @@ static bool all_digits(const char *s, size_t n)
 	return true;
 }
 
-static bool parse_uint(const char *s, size_t n, unsigned max, unsigned *out)
+bool cbar__parse_uint(const char *s, size_t n, unsigned max, unsigned *out)
 {
 	unsigned v = 0;
-	if (!all_digits(s, n) || n > 9)
+	if (!cbar__all_digits(s, n) || n > 9)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		v = v * 10 + (unsigned)(s[i] - '0');
@@ -203,7 +188,7 @@ static bool parse_lengths(const char *s, size_t n, uint32_t *mask)
 		while (j < n && s[j] != ',')
 			j++;
 		unsigned v;
-		if (!parse_uint(s + i, j - i, 31, &v))
+		if (!cbar__parse_uint(s + i, j - i, 31, &v))
 			return false;
 		*mask |= 1u << v;
 		i = j + 1;
@@ -244,15 +229,15 @@ enum cbar_err cbar_numplan_load_countries(struct cbar_numplan *np, const char *t
 	struct patbuf pb = {0};
 	enum cbar_err err = CBAR_OK;
 
-	while (next_line(&r, &l)) {
+	while (cbar__next_line(&r, &l)) {
 		if (l.nf != C_NFIELDS) {
-			err = bad(d, name, &l, l.nf < C_NFIELDS ? l.nf - 1 : C_NFIELDS,
+			err = cbar__bad(d, name, &l, l.nf < C_NFIELDS ? l.nf - 1 : C_NFIELDS,
 			          "expected 8 tab-separated fields: region cc main intl_prefix "
 			          "national_prefix nsn_lengths nsn_first emergency");
 			goto fail;
 		}
 		if (n >= UINT16_MAX) {
-			err = bad(d, name, &l, 0, "too many countries");
+			err = cbar__bad(d, name, &l, 0, "too many countries");
 			goto fail;
 		}
 		if (n == cap || cap == 0) {
@@ -268,27 +253,27 @@ enum cbar_err cbar_numplan_load_countries(struct cbar_numplan *np, const char *t
 		memset(c, 0, sizeof *c);
 		unsigned v;
 		if (l.n[C_REGION] < 2 || l.n[C_REGION] > 3) {
-			err = bad(d, name, &l, C_REGION, "region must be 2 letters or 3 digits");
+			err = cbar__bad(d, name, &l, C_REGION, "region must be 2 letters or 3 digits");
 			goto fail;
 		}
 		memcpy(c->id, l.f[C_REGION], l.n[C_REGION]);
-		if (!parse_uint(l.f[C_CC], l.n[C_CC], 999, &v) || v == 0 || l.f[C_CC][0] == '0') {
-			err = bad(d, name, &l, C_CC, "country calling code must be 1 to 3 digits");
+		if (!cbar__parse_uint(l.f[C_CC], l.n[C_CC], 999, &v) || v == 0 || l.f[C_CC][0] == '0') {
+			err = cbar__bad(d, name, &l, C_CC, "country calling code must be 1 to 3 digits");
 			goto fail;
 		}
 		c->cc = (uint16_t)v;
 		c->cc_len = (uint8_t)l.n[C_CC];
 		memcpy(c->ccs, l.f[C_CC], l.n[C_CC]);
-		if (!parse_uint(l.f[C_MAIN], l.n[C_MAIN], 1, &v)) {
-			err = bad(d, name, &l, C_MAIN, "main must be 0 or 1");
+		if (!cbar__parse_uint(l.f[C_MAIN], l.n[C_MAIN], 1, &v)) {
+			err = cbar__bad(d, name, &l, C_MAIN, "main must be 0 or 1");
 			goto fail;
 		}
 		c->main = v;
 		if ((err = pattern_field(&pb, &l, C_INTL, &c->intl_at, &c->intl_n, name, d)))
 			goto fail;
 		if (!is_dash(l.f[C_NAT], l.n[C_NAT])) {
-			if (!all_digits(l.f[C_NAT], l.n[C_NAT]) || l.n[C_NAT] >= sizeof c->natpfx) {
-				err = bad(d, name, &l, C_NAT, "national prefix must be digits or '-'");
+			if (!cbar__all_digits(l.f[C_NAT], l.n[C_NAT]) || l.n[C_NAT] >= sizeof c->natpfx) {
+				err = cbar__bad(d, name, &l, C_NAT, "national prefix must be digits or '-'");
 				goto fail;
 			}
 			memcpy(c->natpfx, l.f[C_NAT], l.n[C_NAT]);
@@ -296,7 +281,7 @@ enum cbar_err cbar_numplan_load_countries(struct cbar_numplan *np, const char *t
 		}
 		if (!parse_lengths(l.f[C_LENS], l.n[C_LENS], &c->lenmask) ||
 		    (c->lenmask & ~0x3fffcu)) {
-			err = bad(d, name, &l, C_LENS, "lengths must be a list like 7,8,11 (2 to 17)");
+			err = cbar__bad(d, name, &l, C_LENS, "lengths must be a list like 7,8,11 (2 to 17)");
 			goto fail;
 		}
 		c->minlen = c->lenmask ? (uint8_t)__builtin_ctz(c->lenmask) : 0;
@@ -304,7 +289,7 @@ enum cbar_err cbar_numplan_load_countries(struct cbar_numplan *np, const char *t
 		/* nsn_first: how a national number can start, a digit pattern
 		 * ("00|[2-9]").  A field of digits alone keeps its first meaning,
 		 * a list of possible first digits ("023456789"). */
-		if (!is_dash(l.f[C_FIRST], l.n[C_FIRST]) && all_digits(l.f[C_FIRST], l.n[C_FIRST])) {
+		if (!is_dash(l.f[C_FIRST], l.n[C_FIRST]) && cbar__all_digits(l.f[C_FIRST], l.n[C_FIRST])) {
 			c->start_at = pb.n;
 			for (size_t i = 0; i < l.n[C_FIRST]; i++) {
 				struct cbar__dpat one = {.len = 1};
@@ -321,7 +306,7 @@ enum cbar_err cbar_numplan_load_countries(struct cbar_numplan *np, const char *t
 		}
 		for (uint32_t i = 0; i < c->start_n; i++) {
 			if (pb.v[c->start_at + i].len > 2) {
-				err = bad(d, name, &l, C_FIRST,
+				err = cbar__bad(d, name, &l, C_FIRST,
 				          "nsn_first alternatives must be one or two digits long");
 				goto fail;
 			}
@@ -388,18 +373,18 @@ enum cbar_err cbar_numplan_load_cn_regions(struct cbar_numplan *np, const char *
 	enum cbar_err err = CBAR_OK;
 
 	memset(v, 0, sizeof v);
-	while (next_line(&r, &l)) {
+	while (cbar__next_line(&r, &l)) {
 		if (l.nf != 4) {
-			err = bad(d, name, &l, l.nf > 4 ? 4 : l.nf - 1,
+			err = cbar__bad(d, name, &l, l.nf > 4 ? 4 : l.nf - 1,
 			          "expected 4 tab-separated fields: code name_zh name_en aliases");
 			goto fail;
 		}
 		if (n == CBAR__MAX_REGIONS) {
-			err = bad(d, name, &l, 0, "too many regions (at most 63)");
+			err = cbar__bad(d, name, &l, 0, "too many regions (at most 63)");
 			goto fail;
 		}
 		if (l.n[0] < 4 || l.n[0] >= sizeof v[n].code || memcmp(l.f[0], "CN-", 3)) {
-			err = bad(d, name, &l, 0, "region code must look like CN-ZJ");
+			err = cbar__bad(d, name, &l, 0, "region code must look like CN-ZJ");
 			goto fail;
 		}
 		memcpy(v[n].code, l.f[0], l.n[0]);
@@ -440,20 +425,20 @@ enum cbar_err cbar_numplan_load_cn_cities(struct cbar_numplan *np, const char *t
 	uint32_t n = 1, cap = 0;
 	enum cbar_err err = CBAR_OK;
 
-	while (next_line(&r, &l)) {
+	while (cbar__next_line(&r, &l)) {
 		unsigned id;
 		if (l.nf != 4) {
-			err = bad(d, name, &l, l.nf > 4 ? 4 : l.nf - 1,
+			err = cbar__bad(d, name, &l, l.nf > 4 ? 4 : l.nf - 1,
 			          "expected 4 tab-separated fields: id region name_zh name_en");
 			goto fail;
 		}
-		if (!parse_uint(l.f[0], l.n[0], UINT16_MAX, &id) || id != n) {
-			err = bad(d, name, &l, 0, "city ids must count up from 1");
+		if (!cbar__parse_uint(l.f[0], l.n[0], UINT16_MAX, &id) || id != n) {
+			err = cbar__bad(d, name, &l, 0, "city ids must count up from 1");
 			goto fail;
 		}
 		uint8_t reg = cbar_numplan_region(np, l.f[1], l.n[1]);
 		if (reg == CBAR_NONE) {
-			err = bad(d, name, &l, 1, "unknown region code");
+			err = cbar__bad(d, name, &l, 1, "unknown region code");
 			goto fail;
 		}
 		if (n >= cap) {
@@ -480,254 +465,6 @@ enum cbar_err cbar_numplan_load_cn_cities(struct cbar_numplan *np, const char *t
 	return CBAR_OK;
 fail:
 	free_cities(v, n);
-	return err;
-}
-
-/* ---- prefix tables and the two-level segment index ---------------------- */
-
-static int pfx_cmp_len(const void *a, const void *b)
-{
-	const struct cbar__pfx *x = a, *y = b;
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
-	return memcmp(x->digits, y->digits, x->len);
-}
-
-static uint32_t pfx_value(const struct cbar__pfx *p, uint32_t cur, bool carrier)
-{
-	return carrier ? (cur & ~(0xfu << 16)) | ((uint32_t)p->value << 16)
-	               : (cur & ~0xffffu) | p->value;
-}
-
-/*
- * Build l1/l2 from both tables.  Entries are applied shortest first, each
- * writing only its own field (city or carrier), so a longer prefix
- * overrides a shorter one field by field: the longest listed prefix wins.
- */
-static enum cbar_err build_index(struct cbar_numplan *np, struct cbar__pfx *seg, uint32_t nseg,
-                                 struct cbar__pfx *car, uint32_t ncar)
-{
-	uint32_t *l1 = calloc(CBAR__SEG_L1, sizeof *l1);
-	uint32_t *l2 = NULL, nblocks = 0, capblocks = 0;
-	if (!l1)
-		return CBAR_NOMEM;
-	/* Either table may still be empty (NULL): qsort wants a real array. */
-	if (nseg)
-		qsort(seg, nseg, sizeof *seg, pfx_cmp_len);
-	if (ncar)
-		qsort(car, ncar, sizeof *car, pfx_cmp_len);
-	uint32_t i = 0, j = 0;
-	while (i < nseg || j < ncar) {
-		bool carrier = i == nseg || (j < ncar && car[j].len <= seg[i].len);
-		const struct cbar__pfx *p = carrier ? &car[j++] : &seg[i++];
-		uint32_t v = 0;
-		for (unsigned k = 0; k < p->len && k < 5; k++)
-			v = v * 10 + (uint32_t)(p->digits[k] - '0');
-		if (p->len <= 5) {
-			uint32_t span = 1;
-			for (unsigned k = p->len; k < 5; k++)
-				span *= 10;
-			for (uint32_t x = v * span; x < (v + 1) * span; x++) {
-				if (l1[x] & CBAR__SEG_BLOCK) {
-					uint32_t *blk = l2 + (l1[x] & ~CBAR__SEG_BLOCK) * 100;
-					for (unsigned y = 0; y < 100; y++)
-						blk[y] = pfx_value(p, blk[y], carrier);
-				} else {
-					l1[x] = pfx_value(p, l1[x], carrier);
-				}
-			}
-			continue;
-		}
-		if (!(l1[v] & CBAR__SEG_BLOCK)) {
-			if (nblocks == capblocks) {
-				capblocks = capblocks ? capblocks * 2 : 1024;
-				uint32_t *n2 = realloc(l2, (size_t)capblocks * 100 * sizeof *n2);
-				if (!n2) {
-					free(l1);
-					free(l2);
-					return CBAR_NOMEM;
-				}
-				l2 = n2;
-			}
-			for (unsigned y = 0; y < 100; y++)
-				l2[nblocks * 100 + y] = l1[v];
-			l1[v] = CBAR__SEG_BLOCK | nblocks++;
-		}
-		uint32_t *blk = l2 + (l1[v] & ~CBAR__SEG_BLOCK) * 100;
-		unsigned lo = (unsigned)(p->digits[5] - '0') * 10, hi = lo + 10;
-		if (p->len == 7) {
-			lo += (unsigned)(p->digits[6] - '0');
-			hi = lo + 1;
-		}
-		for (unsigned y = lo; y < hi; y++)
-			blk[y] = pfx_value(p, blk[y], carrier);
-	}
-	free(np->l1);
-	free(np->l2);
-	np->l1 = l1;
-	np->l2 = l2;
-	np->nblocks = nblocks;
-	return CBAR_OK;
-}
-
-/* Read a prefix table: "PREFIX<TAB>VALUE" where lookup() maps the value. */
-static enum cbar_err load_prefixes(struct cbar_numplan *np, const char *text, size_t len,
-                                   const char *name, struct cbar_diag *d, bool carrier,
-                                   struct cbar__pfx **out, uint32_t *nout)
-{
-	struct reader r = {text, text + len, 0};
-	struct line l;
-	struct cbar__pfx *v = NULL;
-	uint32_t n = 0, cap = 0;
-	enum cbar_err err;
-
-	while (next_line(&r, &l)) {
-		if (l.nf != 2) {
-			err = bad(d, name, &l, l.nf > 2 ? 2 : l.nf - 1,
-			          carrier ? "expected 2 tab-separated fields: prefix carrier"
-			                  : "expected 2 tab-separated fields: prefix city_id");
-			goto fail;
-		}
-		if (!all_digits(l.f[0], l.n[0]) || l.n[0] > 7) {
-			err = bad(d, name, &l, 0,
-			          "prefix must be 1 to 7 digits of the national number");
-			goto fail;
-		}
-		unsigned value;
-		if (carrier) {
-			value = cbar_carrier_lookup(l.f[1], l.n[1]);
-			if (value == CBAR_CARRIER_NONE) {
-				err = bad(d, name, &l, 1, "unknown carrier (cmcc, cucc, ctcc, cbn)");
-				goto fail;
-			}
-		} else if (!parse_uint(l.f[1], l.n[1], UINT16_MAX, &value) || value == 0 ||
-		           value >= np->ncities) {
-			err = bad(d, name, &l, 1, "unknown city id (see the cities table)");
-			goto fail;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			struct cbar__pfx *nv = realloc(v, cap * sizeof *nv);
-			if (!nv) {
-				err = CBAR_NOMEM;
-				goto fail;
-			}
-			v = nv;
-		}
-		memset(&v[n], 0, sizeof v[n]);
-		memcpy(v[n].digits, l.f[0], l.n[0]);
-		v[n].len = (uint8_t)l.n[0];
-		v[n].value = (uint16_t)value;
-		n++;
-	}
-	*out = v;
-	*nout = n;
-	return CBAR_OK;
-fail:
-	free(v);
-	return err;
-}
-
-enum cbar_err cbar_numplan_load_cn_segments(struct cbar_numplan *np, const char *text,
-                                            size_t len, const char *name,
-                                            struct cbar_diag *d)
-{
-	struct cbar__pfx *v;
-	uint32_t n;
-	enum cbar_err err = load_prefixes(np, text, len, name, d, false, &v, &n);
-	if (err)
-		return err;
-	if ((err = build_index(np, v, n, np->car, np->ncar))) {
-		free(v);
-		return err;
-	}
-	free(np->seg);
-	np->seg = v;
-	np->nseg = n;
-	return CBAR_OK;
-}
-
-enum cbar_err cbar_numplan_load_cn_carriers(struct cbar_numplan *np, const char *text,
-                                            size_t len, const char *name,
-                                            struct cbar_diag *d)
-{
-	struct cbar__pfx *v;
-	uint32_t n;
-	enum cbar_err err = load_prefixes(np, text, len, name, d, true, &v, &n);
-	if (err)
-		return err;
-	if ((err = build_index(np, np->seg, np->nseg, v, n))) {
-		free(v);
-		return err;
-	}
-	free(np->car);
-	np->car = v;
-	np->ncar = n;
-	return CBAR_OK;
-}
-
-static int ported_cmp(const void *a, const void *b)
-{
-	const struct cbar__ported *x = a, *y = b;
-	return x->nsn < y->nsn ? -1 : x->nsn > y->nsn;
-}
-
-enum cbar_err cbar_numplan_load_cn_ported(struct cbar_numplan *np, const char *text,
-                                          size_t len, const char *name,
-                                          struct cbar_diag *d)
-{
-	struct reader r = {text, text + len, 0};
-	struct line l;
-	struct cbar__ported *v = NULL;
-	uint32_t n = 0, cap = 0;
-	enum cbar_err err;
-
-	while (next_line(&r, &l)) {
-		if (l.nf != 2) {
-			err = bad(d, name, &l, l.nf > 2 ? 2 : l.nf - 1,
-			          "expected 2 tab-separated fields: number carrier");
-			goto fail;
-		}
-		const char *p = l.f[0];
-		size_t pn = l.n[0];
-		if (pn > 3 && p[0] == '+' && p[1] == '8' && p[2] == '6') {
-			p += 3;
-			pn -= 3;
-		}
-		if (!all_digits(p, pn) || pn < 7 || pn > 12) {
-			err = bad(d, name, &l, 0,
-			          "number must be a Chinese national number (7 to 12 digits) or +86...");
-			goto fail;
-		}
-		enum cbar_carrier c = cbar_carrier_lookup(l.f[1], l.n[1]);
-		if (c == CBAR_CARRIER_NONE) {
-			err = bad(d, name, &l, 1, "unknown carrier (cmcc, cucc, ctcc, cbn)");
-			goto fail;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			struct cbar__ported *nv = realloc(v, cap * sizeof *nv);
-			if (!nv) {
-				err = CBAR_NOMEM;
-				goto fail;
-			}
-			v = nv;
-		}
-		uint64_t x = 0;
-		for (size_t i = 0; i < pn; i++)
-			x = x * 10 + (uint64_t)(p[i] - '0');
-		v[n].nsn = x;
-		v[n].carrier = (uint8_t)c;
-		n++;
-	}
-	if (n)
-		qsort(v, n, sizeof *v, ported_cmp);
-	free(np->ported);
-	np->ported = v;
-	np->nported = n;
-	return CBAR_OK;
-fail:
-	free(v);
 	return err;
 }
 
@@ -779,7 +516,7 @@ uint16_t cbar_numplan_country(const struct cbar_numplan *np, const char *s, size
 		s++;
 		len--;
 	}
-	if (parse_uint(s, len, 999, &cc) && len <= 3)
+	if (cbar__parse_uint(s, len, 999, &cc) && len <= 3)
 		return np->cc_country[cc];
 	for (uint32_t i = 1; i < np->ncountries; i++)
 		if (eq_ascii_nocase(np->countries[i].id, strlen(np->countries[i].id), s, len))

@@ -17,14 +17,14 @@ struct cbar__dpat {
 };
 
 struct cbar__country {
-	char id[4];          /* "CN"; "001" for non-geographic codes */
+	char id[4]; /* "CN"; "001" for non-geographic codes */
 	uint16_t cc;
 	uint8_t cc_len;
-	char ccs[4];         /* the calling code as digits: "86" */
+	char ccs[4]; /* the calling code as digits: "86" */
 	bool main;
-	uint32_t lenmask;    /* bit n: a national number of n digits is possible */
+	uint32_t lenmask; /* bit n: a national number of n digits is possible */
 	uint8_t minlen, maxlen;
-	char natpfx[8];      /* national (trunk) prefix, "" when none */
+	char natpfx[8]; /* national (trunk) prefix, "" when none */
 	uint8_t natpfx_len;
 	uint32_t start_at, start_n; /* how a national number can start, in
 	                               np->pats: one- and two-digit
@@ -65,7 +65,7 @@ struct cbar__ported {
  * index of a block of 100 values in l2 for the sixth and seventh digits.
  * A value packs city (bits 0-15) and carrier (bits 16-19).
  */
-#define CBAR__SEG_L1 100000u
+#define CBAR__SEG_L1    100000u
 #define CBAR__SEG_BLOCK 0x80000000u
 
 #define CBAR__MAX_REGIONS 64
@@ -73,9 +73,9 @@ struct cbar__ported {
 struct cbar_numplan {
 	struct cbar__country *countries; /* [0] unused: index 0 is CBAR_NONE */
 	uint32_t ncountries;
-	uint16_t cc_country[1000];  /* main country of each calling code */
-	uint8_t cc_count[1000];     /* how many countries share it */
-	uint32_t cc_lenmask[1000];  /* union of their national lengths */
+	uint16_t cc_country[1000]; /* main country of each calling code */
+	uint8_t cc_count[1000];    /* how many countries share it */
+	uint32_t cc_lenmask[1000]; /* union of their national lengths */
 	struct cbar__dpat *pats;
 	uint32_t npats;
 
@@ -86,7 +86,7 @@ struct cbar_numplan {
 
 	struct cbar__pfx *seg, *car; /* the tables as loaded */
 	uint32_t nseg, ncar;
-	uint32_t *l1, *l2;           /* built from seg and car */
+	uint32_t *l1, *l2; /* built from seg and car */
 	uint32_t nblocks;
 	uint16_t cn;                 /* country index of CN, or CBAR_NONE */
 	struct cbar__ported *ported; /* sorted by nsn */
@@ -103,5 +103,30 @@ static inline bool cbar__dpat_prefix(const struct cbar__dpat *p, const char *d, 
 			return false;
 	return true;
 }
+
+/* ---- the table reader numplan.c and numplan_prefix.c share ---- */
+
+#define MAX_FIELDS 10
+
+struct line {
+	const char *f[MAX_FIELDS]; /* field starts */
+	size_t n[MAX_FIELDS];      /* field lengths */
+	unsigned col[MAX_FIELDS];  /* 1-based columns */
+	unsigned nf;
+	unsigned lineno;
+};
+
+struct reader {
+	const char *p, *end;
+	unsigned lineno;
+};
+
+/* Next non-empty, non-comment line split on tabs; false at the end. */
+bool cbar__next_line(struct reader *r, struct line *l);
+/* A bad line: d names the file, the line and the field's column. */
+enum cbar_err cbar__bad(struct cbar_diag *d, const char *name, const struct line *l, unsigned field,
+                        const char *msg);
+bool cbar__all_digits(const char *s, size_t n);
+bool cbar__parse_uint(const char *s, size_t n, unsigned max, unsigned *out);
 
 #endif

@@ -437,12 +437,16 @@ static enum cbar_err st_list(struct ps *ps, const struct tok *kw)
 			break;
 		}
 		n++;
-		if (t.str || !t.n || t.s[0] != '+' || (err = cbar_zone_add(&z, t.s, t.n))) {
+		/* out of memory is not a bad entry */
+		err = t.str || !t.n || t.s[0] != '+' ? CBAR_ZONE_PREFIX : cbar_zone_add(&z, t.s, t.n);
+		if (err == CBAR_ZONE_PREFIX) {
 			err = fail(ps, CBAR_RULES_VALUE, t.col,
 			           "bad list entry '" TOKF "': want +digits (1 to 15) or file \"PATH\"",
 			           TOKA(&t));
 			goto fail;
 		}
+		if (err)
+			goto fail;
 	}
 	if (!n) {
 		err = fail(ps, CBAR_RULES_SYNTAX, name.col,

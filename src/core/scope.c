@@ -7,22 +7,22 @@
 static const char *const service_names[] = {[CBAR_VOICE] = "voice", [CBAR_SMS] = "sms"};
 static const char *const direction_names[] = {[CBAR_IN] = "in", [CBAR_OUT] = "out"};
 static const char *const decision_names[] = {
-	[CBAR_ALLOW] = "allow", [CBAR_BLOCK] = "block", [CBAR_ERROR] = "error"};
+    [CBAR_ALLOW] = "allow", [CBAR_BLOCK] = "block", [CBAR_ERROR] = "error"};
 
 /* The four pairs first, in the order scopes are written, then shorthands. */
 static const struct {
 	const char *name;
 	unsigned bits;
 } scope_words[] = {
-	{"voice-in", CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_IN)},
-	{"voice-out", CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_OUT)},
-	{"sms-in", CBAR_SCOPE_BIT(CBAR_SMS, CBAR_IN)},
-	{"sms-out", CBAR_SCOPE_BIT(CBAR_SMS, CBAR_OUT)},
-	{"voice", CBAR_SCOPE_VOICE},
-	{"sms", CBAR_SCOPE_SMS},
-	{"in", CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_IN) | CBAR_SCOPE_BIT(CBAR_SMS, CBAR_IN)},
-	{"out", CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_OUT) | CBAR_SCOPE_BIT(CBAR_SMS, CBAR_OUT)},
-	{"all", CBAR_SCOPE_ALL},
+    {"voice-in", CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_IN)},
+    {"voice-out", CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_OUT)},
+    {"sms-in", CBAR_SCOPE_BIT(CBAR_SMS, CBAR_IN)},
+    {"sms-out", CBAR_SCOPE_BIT(CBAR_SMS, CBAR_OUT)},
+    {"voice", CBAR_SCOPE_VOICE},
+    {"sms", CBAR_SCOPE_SMS},
+    {"in", CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_IN) | CBAR_SCOPE_BIT(CBAR_SMS, CBAR_IN)},
+    {"out", CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_OUT) | CBAR_SCOPE_BIT(CBAR_SMS, CBAR_OUT)},
+    {"all", CBAR_SCOPE_ALL},
 };
 
 const char *cbar_service_name(enum cbar_service s)
@@ -73,7 +73,8 @@ char *cbar_scope_str(unsigned scope, char *buf, size_t cap)
 	buf[0] = '\0';
 	for (size_t i = 0; i < 4; i++)
 		if (scope & scope_words[i].bits) {
-			int k = snprintf(buf + n, cap - n, "%s%s", n ? "," : "", scope_words[i].name);
+			int k =
+			    snprintf(buf + n, cap - n, "%s%s", n ? "," : "", scope_words[i].name);
 			if (k < 0 || (size_t)k >= cap - n)
 				break;
 			n += (size_t)k;

@@ -32,13 +32,17 @@ static const char *const sip_fail_names[] = {"302", "500", NULL};
 /* Every key of the file; docs/config.md documents each one. */
 static const struct key keys[] = {
 	{.section = "http", .name = "listen", .type = K_ADDR, F(http_listen)},
-	{.section = "http", .name = "threads", .type = K_UINT, F(http_threads), .min = 1, .max = 256},
+	{.section = "http", .name = "threads", .type = K_UINT, F(http_threads), .min = 0, .max = 256},
 	{.section = "http", .name = "body_max", .type = K_UINT, F(body_max), .min = 256,
 	 .max = 64u << 20},
 	{.section = "http", .name = "batch_max", .type = K_UINT, F(batch_max), .min = 1,
 	 .max = 100000},
 	{.section = "http", .name = "connection_timeout", .type = K_UINT, F(conn_timeout),
 	 .min = 1, .max = 3600},
+	{.section = "http", .name = "header_timeout", .type = K_UINT, F(header_timeout), .min = 0,
+	 .max = 3600},
+	{.section = "http", .name = "per_source_limit", .type = K_UINT, F(per_source), .min = 0,
+	 .max = 1000000},
 	{.section = "http", .name = "drain_timeout", .type = K_UINT, F(drain_timeout), .min = 0,
 	 .max = 3600},
 	{.section = "http", .name = "decide_auth", .type = K_ENUM, F(decide_auth),
@@ -67,18 +71,21 @@ static const struct key keys[] = {
 	{.section = "log", .name = "level", .type = K_ENUM, F(log_level), .names = level_names},
 	{.section = "log", .name = "decision_log", .type = K_BOOL, F(decision_log)},
 	{.section = "log", .name = "decision_file", .type = K_STR_OPT, F(decision_file)},
+	{.section = "log", .name = "decision_group", .type = K_STR_OPT, F(decision_group)},
 	{.section = "log", .name = "decision_retention_days", .type = K_UINT, F(decision_days),
 	 .min = 1, .max = 3650},
 };
 
-void config_init(struct daemon_config *c)
+void cbar_config_init(struct daemon_config *c)
 {
 	memset(c, 0, sizeof *c);
 	snprintf(c->http_listen, sizeof c->http_listen, "%s", "127.0.0.1:8080");
-	c->http_threads = 4;
+	c->http_threads = 0; /* one per core, at least 4 (http.h) */
 	c->body_max = 1u << 20;
 	c->batch_max = 1000;
 	c->conn_timeout = 30;
+	c->header_timeout = 10;
+	c->per_source = 256;
 	c->drain_timeout = 30;
 	c->decide_auth = DECIDE_AUTH_TOKEN;
 	snprintf(c->rules_file, sizeof c->rules_file, "%s", "etc/callbar/pilots.rules");
@@ -89,6 +96,7 @@ void config_init(struct daemon_config *c)
 	c->sip_ack_filter = true;
 	c->sip_tcp_idle = 120;
 	c->sip_tcp_per_source = 64;
+	c->sip_fail = 1; /* 500, as sip-serve: docs/sip.md "Fail mode" says why */
 	c->decision_days = 30;
 }
 
@@ -182,20 +190,19 @@ static enum cbar_err set_value(struct daemon_config *c, const struct key *k, con
 		struct config_specs *cs = (struct config_specs *)(void *)field;
 		struct sip_listener_cfg l;
 		struct sip_ingress ing[CONFIG_SPECS_MAX];
-		size_t ning = 0, at = 0;
-		char msg[160];
+		size_t ning = 0;
 		if (cs->n == CONFIG_SPECS_MAX)
 			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: more than %d lines",
 			                     k->section, k->name, CONFIG_SPECS_MAX);
 		if (vlen >= CONFIG_SPEC_LEN)
 			return cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: longer than %d bytes",
 			                     k->section, k->name, CONFIG_SPEC_LEN - 1);
-		if (!sip_listener_spec(v, vlen, &l, ing, CONFIG_SPECS_MAX, &ning, msg, sizeof msg,
-		                       &at)) {
+		struct cbar_diag ld = {0};
+		if (cbar_sip_listener_spec(v, vlen, &l, ing, CONFIG_SPECS_MAX, &ning, &ld)) {
 			enum cbar_err e = cbar_diag_set(d, CBAR_CONFIG, line, 0, "%s.%s: %s", k->section,
-			                                k->name, msg);
+			                                k->name, ld.msg);
 			if (d)
-				d->column = (unsigned)at; /* added to the value's column */
+				d->column = ld.column - 1; /* added to the value's column */
 			return e;
 		}
 		memcpy(cs->v[cs->n++], v, vlen + 1);
@@ -222,7 +229,7 @@ static enum cbar_err set_value(struct daemon_config *c, const struct key *k, con
 	return CBAR_INVAL;
 }
 
-enum cbar_err config_set(struct daemon_config *c, const char *key, const char *value,
+enum cbar_err cbar_config_set(struct daemon_config *c, const char *key, const char *value,
                          struct cbar_diag *d)
 {
 	const char *dot = strchr(key, '.');
@@ -328,7 +335,7 @@ static enum cbar_err parse_line(struct daemon_config *c, char *s, size_t len, un
 /* A configuration file is small; anything bigger is a mistake. */
 #define CONFIG_FILE_MAX (1u << 20)
 
-enum cbar_err config_load(struct daemon_config *c, const char *path, struct cbar_diag *d)
+enum cbar_err cbar_config_load(struct daemon_config *c, const char *path, struct cbar_diag *d)
 {
 	if (d)
 		d->file = path;
@@ -352,13 +359,13 @@ enum cbar_err config_load(struct daemon_config *c, const char *path, struct cbar
 		err = cbar_diag_set(d, CBAR_CONFIG, 0, 0, "larger than %u bytes", CONFIG_FILE_MAX);
 		goto done;
 	}
-	err = config_parse(c, buf, len, d);
+	err = cbar_config_parse(c, buf, len, d);
 done:
 	free(buf);
 	return err;
 }
 
-enum cbar_err config_parse(struct daemon_config *c, const char *buf, size_t len,
+enum cbar_err cbar_config_parse(struct daemon_config *c, const char *buf, size_t len,
                            struct cbar_diag *d)
 {
 	char sec[32] = "", *copy = malloc(len + 1); /* parse_line() works in place */
@@ -380,7 +387,7 @@ enum cbar_err config_parse(struct daemon_config *c, const char *buf, size_t len,
 	return err;
 }
 
-const char *config_url_redact(const char *url, char *out, size_t cap)
+const char *cbar_config_url_redact(const char *url, char *out, size_t cap)
 {
 	/* scheme://[user[:password]@]host[:port][/path][?query]: the
 	 * authority ends at the first '/', '?' or '#', its userinfo at the
@@ -416,7 +423,7 @@ const char *config_url_redact(const char *url, char *out, size_t cap)
 	return out;
 }
 
-void config_write(const struct daemon_config *c, FILE *f)
+void cbar_config_write(const struct daemon_config *c, FILE *f)
 {
 	const char *sec = "";
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -436,7 +443,7 @@ void config_write(const struct daemon_config *c, FILE *f)
 		switch (k->type) {
 		case K_URL: {
 			char r[CONFIG_PATH_MAX];
-			fprintf(f, "\"%s\"\n", config_url_redact(field, r, sizeof r));
+			fprintf(f, "\"%s\"\n", cbar_config_url_redact(field, r, sizeof r));
 			break;
 		}
 		case K_STR:

@@ -9,7 +9,7 @@
  * in it is an error naming file:line, as is a value out of its bounds.
  *
  * Ownership: struct daemon_config is a plain value with fixed-size fields;
- * config_init() fills the defaults, config_load() and config_set() overwrite
+ * cbar_config_init() fills the defaults, cbar_config_load() and cbar_config_set() overwrite
  * fields, and nothing needs releasing.  A load that fails may have set the
  * keys before the bad line; the caller stops then.
  */
@@ -42,6 +42,8 @@ struct daemon_config {
 	unsigned body_max;       /* bytes of a request body */
 	unsigned batch_max;      /* events in one batch */
 	unsigned conn_timeout;   /* seconds an idle connection is kept */
+	unsigned header_timeout; /* seconds to send a request's header; 0: no limit */
+	unsigned per_source;     /* HTTP connections from one address; 0: no limit */
 	unsigned drain_timeout;  /* seconds SIGTERM waits for requests */
 	unsigned decide_auth;    /* enum decide_auth */
 	bool metrics_auth;       /* /metrics needs a token */
@@ -58,27 +60,28 @@ struct daemon_config {
 	bool sip_ack_filter;     /* drop UDP ACKs in the kernel (default true) */
 	unsigned sip_tcp_idle;   /* seconds before an idle SIP TCP connection is closed */
 	unsigned sip_tcp_per_source; /* SIP TCP connections one source may hold */
-	struct config_specs sip_listeners; /* sip.listener lines (sip_listener_spec) */
+	struct config_specs sip_listeners; /* sip.listener lines (cbar_sip_listener_spec) */
 	char tokens_file[CONFIG_PATH_MAX];
 	char country[8];         /* context of numbers: ISO code or calling code */
 	unsigned log_level;      /* enum log_level */
 	bool decision_log;       /* log each decision with the peer number */
 	char decision_file[CONFIG_PATH_MAX]; /* PATH: PATH.YYYY-MM-DD a day; "": main log */
 	unsigned decision_days;  /* day files kept */
+	char decision_group[CONFIG_PATH_MAX]; /* "": files 0600; a group: 0640 and that group */
 };
 
 /* url for logs and messages: a password in it ("postgresql://u:PW@h/db",
  * "...?password=PW") written as "***".  Returns out. */
-const char *config_url_redact(const char *url, char *out, size_t cap);
+const char *cbar_config_url_redact(const char *url, char *out, size_t cap);
 
 /* The defaults: loopback, the example rule file, the embedded registry. */
-void config_init(struct daemon_config *c);
+void cbar_config_init(struct daemon_config *c);
 
 /* Read a configuration file over *c.  d->file is set to path. */
-enum cbar_err config_load(struct daemon_config *c, const char *path, struct cbar_diag *d);
+enum cbar_err cbar_config_load(struct daemon_config *c, const char *path, struct cbar_diag *d);
 
-/* The same over len bytes in memory (config_load's parser; fuzzed). */
-enum cbar_err config_parse(struct daemon_config *c, const char *buf, size_t len,
+/* The same over len bytes in memory (cbar_config_load's parser; fuzzed). */
+enum cbar_err cbar_config_parse(struct daemon_config *c, const char *buf, size_t len,
                            struct cbar_diag *d);
 
 /*
@@ -86,10 +89,10 @@ enum cbar_err config_parse(struct daemon_config *c, const char *buf, size_t len,
  * of 'callbar serve' use it so that a flag and a file line are checked
  * alike.
  */
-enum cbar_err config_set(struct daemon_config *c, const char *key, const char *value,
+enum cbar_err cbar_config_set(struct daemon_config *c, const char *key, const char *value,
                          struct cbar_diag *d);
 
 /* Write the effective configuration in the file format (--check). */
-void config_write(const struct daemon_config *c, FILE *f);
+void cbar_config_write(const struct daemon_config *c, FILE *f);
 
 #endif

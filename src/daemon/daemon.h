@@ -10,7 +10,7 @@
 #include "net/http.h"
 #include "callbar/number.h"
 #include "config.h"
-#include "hooks.h"
+#include "engine.h"
 #include "net/sip_server.h"
 #include "metrics.h"
 #include "slot.h"
@@ -33,7 +33,7 @@ struct daemon {
 	pthread_mutex_t reload_lock;     /* one reload at a time */
 	uint64_t version;                /* of the published snapshot (under reload_lock) */
 	struct token_store tokens;
-	struct daemon_hooks hooks;
+	struct engine *engine;           /* decisions and the registry (engine.h) */
 	struct ready_check ready[READY_CHECKS_MAX];
 	size_t nready;
 	struct http_server *http;
@@ -42,7 +42,7 @@ struct daemon {
 };
 
 /* Add a readiness check to /readyz (at start, before serving). */
-void daemon_ready_add(struct daemon *d, const char *name,
+void cbar_daemon_ready_add(struct daemon *d, const char *name,
                       enum cbar_err (*check)(void *ctx, struct cbar_diag *diag), void *ctx);
 
 /*
@@ -52,16 +52,17 @@ void daemon_ready_add(struct daemon *d, const char *name,
  * "sighup", "http") goes into the log.  Never call it inside a snapshot
  * read section.
  */
-enum cbar_err daemon_reload(struct daemon *d, const char *trigger, struct cbar_diag *diag);
+enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct cbar_diag *diag);
 
 /* The HTTP callbacks (routes.c). */
-extern const struct http_ops daemon_http_ops_template;
+extern const struct http_ops cbar_daemon_http_ops_template;
 
-/* Metric families (routes.c), all of them in daemon_metrics[]. */
-extern struct metric_family m_http_requests, m_http_duration, m_http_in_flight, m_decisions,
-	m_decision_duration, m_rules_info, m_rules_version, m_rules_count, m_rules_loaded,
-	m_reloads, m_registry_records, m_store_up, m_build_info, m_registry_seq;
-extern struct metric_family *const daemon_metrics[];
-extern const size_t daemon_metrics_count;
+/* Metric families (routes.c), all of them in cbar_daemon_metrics[]. */
+extern struct metric_family cbar_m_http_requests, cbar_m_http_duration, cbar_m_http_in_flight, cbar_m_decisions,
+	cbar_m_decision_duration, cbar_m_rules_info, cbar_m_rules_version, cbar_m_rules_count, cbar_m_rules_loaded,
+	cbar_m_reloads, cbar_m_registry_records, cbar_m_store_up, cbar_m_build_info, cbar_m_audit_head, cbar_m_unaudited,
+	cbar_m_chain_broken, cbar_m_registry_seq;
+extern struct metric_family *const cbar_daemon_metrics[];
+extern const size_t cbar_daemon_metrics_count;
 
 #endif

@@ -4,55 +4,53 @@
 #include "callbar/scope.h"
 #include "daemon.h"
 #include "decision.h"
+#include "engine.h"
 #include "log.h"
 #include "rule_counts.h"
 
 static const char *const front_names[] = {
 #define DAEMON__FRONT_NAME(name, label) [DAEMON_FRONT_##name] = label,
-	DAEMON_FRONT_MAP(DAEMON__FRONT_NAME)
+    DAEMON_FRONT_MAP(DAEMON__FRONT_NAME)
 #undef DAEMON__FRONT_NAME
 };
 
-const char *daemon_front_name(enum daemon_front f)
+const char *cbar_daemon_front_name(enum daemon_front f)
 {
 	return (unsigned)f < DAEMON_FRONT_COUNT ? front_names[f] : "?";
 }
 
-struct cbar_event_ctx snapshot_event_ctx(const struct daemon_snapshot *s)
+struct cbar_event_ctx cbar_snapshot_event_ctx(const struct daemon_snapshot *s)
 {
 	return (struct cbar_event_ctx){
-		.np = s->np, .country = s->country, .tz = cbar_rules_tz_offset(s->rules)};
+	    .np = s->np, .country = s->country, .tz = cbar_rules_tz_offset(s->rules)};
 }
 
-enum cbar_decision daemon_decide(struct daemon *d, const struct daemon_snapshot *s,
+enum cbar_decision cbar_daemon_decide(struct daemon *d, const struct daemon_snapshot *s,
                                  const struct cbar_event *ev, struct cbar_verdict *v)
 {
-	enum cbar_decision dec = d->hooks.decide_event
-	                                 ? d->hooks.decide_event(d->hooks.ctx, s->rules, ev, v)
-	                                 : cbar_decide(s->rules, ev, NULL, v);
+	enum cbar_decision dec = cbar_engine_decide(d->engine, s->rules, ev, v);
 	if ((unsigned)dec > CBAR_ERROR)
 		v->decision = dec = CBAR_ERROR;
 	return dec;
 }
 
-void daemon_record(const struct daemon_snapshot *s, enum daemon_front f,
+void cbar_daemon_record(const struct daemon_snapshot *s, enum daemon_front f,
                    const struct cbar_event *ev, const struct cbar_verdict *v)
 {
 	/* The rule's label (its reason, else its line) from the snapshot,
 	 * interned when it was built: counting takes no lock. */
 	uint32_t label = v->rule >= 0 && (size_t)v->rule < s->rule_count ? s->rule_label[v->rule]
-	                 : v->reason && !strcmp(v->reason, "emergency") ? s->label_emergency
-	                                                                  : s->label_default;
-	rule_count(label, (unsigned)f, ev->service == CBAR_SMS, ev->direction == CBAR_OUT,
+	                 : v->reason && !strcmp(v->reason, "emergency")  ? s->label_emergency
+	                                                                 : s->label_default;
+	cbar_rule_count(label, (unsigned)f, ev->service == CBAR_SMS, ev->direction == CBAR_OUT,
 	           (unsigned)v->decision);
 	/* log.decision_log: both numbers, so off by default (a line a call,
 	 * and a record of who called whom: only with a retention period). */
-	if (log_decisions())
-		log_decision("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "verdict",
-		             cbar_decision_name(v->decision), "rule",
-		             v->reason ? v->reason : "default", "service",
-		             cbar_service_name(ev->service), "direction",
-		             cbar_direction_name(ev->direction), "subscriber",
-		             ev->subscriber ? ev->subscriber->digits : "", "peer",
-		             ev->peer ? ev->peer->digits : "", "front", daemon_front_name(f));
+	if (cbar_log_decisions())
+		cbar_log_decision(
+		    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "verdict", cbar_decision_name(v->decision),
+		    "rule", v->reason ? v->reason : "default", "service",
+		    cbar_service_name(ev->service), "direction", cbar_direction_name(ev->direction),
+		    "subscriber", ev->subscriber ? ev->subscriber->digits : "", "peer",
+		    ev->peer ? ev->peer->digits : "", "front", cbar_daemon_front_name(f));
 }

@@ -2,8 +2,8 @@
  * callbar serve: the one decision path of every front end.
  *
  * A front end (HTTP, SIP, and any later one) reads its bytes into an event
- * (proto/event.h) in the context of the snapshot (snapshot_event_ctx()),
- * then calls daemon_decide() and daemon_record() inside the snapshot's read
+ * (proto/event.h) in the context of the snapshot (cbar_snapshot_event_ctx()),
+ * then calls cbar_daemon_decide() and cbar_daemon_record() inside the snapshot's read
  * section, and writes the verdict back in its own bytes (HTTP through
  * proto/verdict_json.h).  Nothing about how an event is decided, counted or
  * logged is done anywhere else.
@@ -24,21 +24,21 @@ enum daemon_front {
 #define DAEMON__FRONT(name, label) DAEMON_FRONT_##name,
 	DAEMON_FRONT_MAP(DAEMON__FRONT)
 #undef DAEMON__FRONT
-	DAEMON_FRONT_COUNT
+	    DAEMON_FRONT_COUNT
 };
-const char *daemon_front_name(enum daemon_front f);
+const char *cbar_daemon_front_name(enum daemon_front f);
 
 /* The context events are read in on snapshot s. */
-struct cbar_event_ctx snapshot_event_ctx(const struct daemon_snapshot *s);
+struct cbar_event_ctx cbar_snapshot_event_ctx(const struct daemon_snapshot *s);
 
 /* Decide ev on s's rules with the registry's unlock records (none when the
  * daemon has no registry).  Takes no lock; s must be held (read section). */
-enum cbar_decision daemon_decide(struct daemon *d, const struct daemon_snapshot *s,
+enum cbar_decision cbar_daemon_decide(struct daemon *d, const struct daemon_snapshot *s,
                                  const struct cbar_event *ev, struct cbar_verdict *v);
 
 /* Count one decision (callbar_decisions_total, lock-free per thread) and
  * write its decision-log line when decision logs are on. */
-void daemon_record(const struct daemon_snapshot *s, enum daemon_front f,
+void cbar_daemon_record(const struct daemon_snapshot *s, enum daemon_front f,
                    const struct cbar_event *ev, const struct cbar_verdict *v);
 
 #endif

@@ -2,7 +2,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +20,7 @@ static bool decision_lines;
 static FILE *out;
 
 /* Decision lines in files of their own, one a UTC day, kept for a number
- * of days (log_decision_file); all of it under dlock. */
+ * of days (cbar_log_decision_file); all of it under dlock. */
 static pthread_mutex_t dlock = PTHREAD_MUTEX_INITIALIZER;
 static char dpath[1024];   /* "" : decision lines go with the others */
 static unsigned dkeep;     /* days */
@@ -25,19 +29,19 @@ static char dday[11];      /* the open file's day, YYYY-MM-DD */
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-void log_setup(unsigned level, bool decisions, FILE *f)
+void cbar_log_setup(unsigned level, bool decisions, FILE *f)
 {
 	min_level = level;
 	decision_lines = decisions;
 	out = f;
 }
 
-bool log_enabled(enum log_level lv)
+bool cbar_log_enabled(enum log_level lv)
 {
 	return (unsigned)lv >= min_level;
 }
 
-bool log_decisions(void)
+bool cbar_log_decisions(void)
 {
 	return decision_lines;
 }
@@ -83,8 +87,40 @@ static void prune(time_t now)
 	closedir(dh);
 }
 
-enum cbar_err log_decision_file(const char *path, unsigned keep_days, struct cbar_diag *d)
+/* The group that may read the day files (log.decision_group), -1: none. */
+static gid_t dgid = (gid_t)-1;
+
+/* A day file: they hold both numbers of every call, so they are created
+ * 0600 (0640 for a configured group) whatever the umask, and an existing
+ * one is brought to that mode. */
+static FILE *day_open(const char *p)
 {
+	int fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NULL;
+	if ((dgid != (gid_t)-1 && fchown(fd, (uid_t)-1, dgid)) ||
+	    fchmod(fd, dgid != (gid_t)-1 ? 0640 : 0600)) {
+		close(fd);
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "a");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+enum cbar_err cbar_log_decision_file(const char *path, unsigned keep_days, const char *group,
+                                struct cbar_diag *d)
+{
+	if (group && group[0]) {
+		struct group *g = getgrnam(group);
+		if (!g)
+			return cbar_diag_set(d, CBAR_CONFIG, 0, 0, "log.decision_group: no group '%s'",
+			                     group);
+		dgid = g->gr_gid;
+	} else {
+		dgid = (gid_t)-1;
+	}
 	pthread_mutex_lock(&dlock);
 	if (dfile)
 		fclose(dfile);
@@ -98,7 +134,7 @@ enum cbar_err log_decision_file(const char *path, unsigned keep_days, struct cba
 		time_t now = time(NULL);
 		day_of(now, 0, day);
 		snprintf(p, sizeof p, "%s.%s", dpath, day);
-		if (!(dfile = fopen(p, "a")))
+		if (!(dfile = day_open(p)))
 			err = cbar_diag_set(d, CBAR_IO, 0, 0, "%s: %s", p, strerror(errno));
 		else
 			memcpy(dday, day, sizeof dday);
@@ -121,7 +157,7 @@ static bool decision_write(const char *s, size_t len)
 	if (strcmp(day, dday)) {
 		char p[1100];
 		snprintf(p, sizeof p, "%s.%s", dpath, day);
-		FILE *f = fopen(p, "a");
+		FILE *f = day_open(p);
 		if (f) { /* else keep writing the old one */
 			if (dfile)
 				fclose(dfile);
@@ -141,7 +177,7 @@ static bool decision_write(const char *s, size_t len)
 static void vline(enum log_level lv, const char *msg, bool decision, const char *fmt,
                   va_list ap);
 
-void log_line(enum log_level lv, const char *msg, const char *fmt, ...)
+void cbar_log_line(enum log_level lv, const char *msg, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -149,7 +185,7 @@ void log_line(enum log_level lv, const char *msg, const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_decision(const char *fmt, ...)
+void cbar_log_decision(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -160,7 +196,7 @@ void log_decision(const char *fmt, ...)
 static void vline(enum log_level lv, const char *msg, bool decision, const char *fmt,
                   va_list ap)
 {
-	if (!log_enabled(lv) && !decision)
+	if (!cbar_log_enabled(lv) && !decision)
 		return;
 	json_t *o = NULL;
 	if (fmt) {

@@ -7,8 +7,8 @@
  * threads never interleave within a line.
  *
  * What never goes into a log: an identity document number, a token, and a
- * peer number unless decision_log is on (the caller checks log_decisions()
- * and writes with log_decision(), which may go to day files kept for a
+ * peer number unless decision_log is on (the caller checks cbar_log_decisions()
+ * and writes with cbar_log_decision(), which may go to day files kept for a
  * retention period instead).
  * Subscriber numbers appear only in the lines of registry changes.
  */
@@ -23,19 +23,19 @@
 enum log_level { LOG_LV_DEBUG = 0, LOG_LV_INFO = 1, LOG_LV_WARN = 2, LOG_LV_ERROR = 3 };
 
 /* Lines below level are dropped; f is where lines go (NULL: stderr). */
-void log_setup(unsigned level, bool decisions, FILE *f);
+void cbar_log_setup(unsigned level, bool decisions, FILE *f);
 
-bool log_enabled(enum log_level lv);
-bool log_decisions(void);
+bool cbar_log_enabled(enum log_level lv);
+bool cbar_log_decisions(void);
 
 /* One line; fmt is a json_pack() object format for the extra fields, or
  * NULL for none. */
-void log_line(enum log_level lv, const char *msg, const char *fmt, ...);
+void cbar_log_line(enum log_level lv, const char *msg, const char *fmt, ...);
 
-/* A decision's line ("msg":"decision"; the caller checks log_decisions()):
- * to the decision files when log_decision_file() named them, else with the
+/* A decision's line ("msg":"decision"; the caller checks cbar_log_decisions()):
+ * to the decision files when cbar_log_decision_file() named them, else with the
  * other lines, whatever the level. */
-void log_decision(const char *fmt, ...);
+void cbar_log_decision(const char *fmt, ...);
 
 /*
  * Decision lines to files of their own: PATH.YYYY-MM-DD, one a UTC day,
@@ -43,6 +43,8 @@ void log_decision(const char *fmt, ...);
  * counts as one) are removed at start and at each new day.  path NULL or
  * "": back to the main stream.  CBAR_IO when today's file cannot be opened.
  */
-enum cbar_err log_decision_file(const char *path, unsigned keep_days, struct cbar_diag *d);
+/* group: the group that may read the files (0640), or ""/NULL (0600). */
+enum cbar_err cbar_log_decision_file(const char *path, unsigned keep_days, const char *group,
+                                struct cbar_diag *d);
 
 #endif

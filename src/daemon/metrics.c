@@ -26,7 +26,7 @@ static uint64_t hash_values(const char *const *values, size_t n)
 	return h;
 }
 
-static bool same(const struct metric_series *s, const char *const *values, size_t n)
+static bool same(const struct cbar_metric_series *s, const char *const *values, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(s->values[i], values[i]))
@@ -34,9 +34,9 @@ static bool same(const struct metric_series *s, const char *const *values, size_
 	return true;
 }
 
-static struct metric_series *series_new(const char *const *values, size_t n, uint64_t h)
+static struct cbar_metric_series *series_new(const char *const *values, size_t n, uint64_t h)
 {
-	struct metric_series *s = calloc(1, sizeof *s);
+	struct cbar_metric_series *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
 	s->hash = h;
@@ -50,9 +50,9 @@ static struct metric_series *series_new(const char *const *values, size_t n, uin
 	return s;
 }
 
-static struct metric_series *overflow_series(struct metric_family *f, size_t n)
+static struct cbar_metric_series *overflow_series(struct metric_family *f, size_t n)
 {
-	struct metric_series *s = atomic_load_explicit(&f->overflow, memory_order_acquire);
+	struct cbar_metric_series *s = atomic_load_explicit(&f->overflow, memory_order_acquire);
 	if (s)
 		return s;
 	const char *values[METRIC_LABELS_MAX] = {"overflow", "overflow", "overflow", "overflow"};
@@ -64,14 +64,14 @@ static struct metric_series *overflow_series(struct metric_family *f, size_t n)
 	return s;
 }
 
-struct metric_series *metric_series(struct metric_family *f, const char *const *values)
+struct cbar_metric_series *cbar_metric_series(struct metric_family *f, const char *const *values)
 {
 	size_t n = nlabels(f);
 	uint64_t h = hash_values(values, n);
 	size_t i = (size_t)(h % METRIC_SERIES_MAX);
 	/* Lock-free probe: a slot, once set, never changes. */
 	for (size_t k = 0; k < METRIC_SERIES_MAX; k++, i = (i + 1) % METRIC_SERIES_MAX) {
-		struct metric_series *s = atomic_load_explicit(&f->slot[i], memory_order_acquire);
+		struct cbar_metric_series *s = atomic_load_explicit(&f->slot[i], memory_order_acquire);
 		if (!s)
 			break;
 		if (s->hash == h && same(s, values, n))
@@ -81,10 +81,10 @@ struct metric_series *metric_series(struct metric_family *f, const char *const *
 	 * another thread may have added it meanwhile.  One slot is kept empty so
 	 * that every probe ends. */
 	pthread_mutex_lock(&f->lock);
-	struct metric_series *found = NULL;
+	struct cbar_metric_series *found = NULL;
 	i = (size_t)(h % METRIC_SERIES_MAX);
 	for (size_t k = 0; k < METRIC_SERIES_MAX; k++, i = (i + 1) % METRIC_SERIES_MAX) {
-		struct metric_series *s = atomic_load_explicit(&f->slot[i], memory_order_relaxed);
+		struct cbar_metric_series *s = atomic_load_explicit(&f->slot[i], memory_order_relaxed);
 		if (!s) {
 			if (atomic_load_explicit(&f->nseries, memory_order_relaxed) + 1 >=
 			    METRIC_SERIES_MAX)
@@ -105,7 +105,7 @@ struct metric_series *metric_series(struct metric_family *f, const char *const *
 	return overflow_series(f, n);
 }
 
-void metric_inc(struct metric_series *s, uint64_t n)
+void cbar_metric_inc(struct cbar_metric_series *s, uint64_t n)
 {
 	if (s)
 		atomic_fetch_add_explicit(&s->count, n, memory_order_relaxed);
@@ -125,20 +125,20 @@ static double bitsd(uint64_t b)
 	return v;
 }
 
-void metric_count_set(struct metric_family *f, const char *const *values, uint64_t v)
+void cbar_metric_count_set(struct metric_family *f, const char *const *values, uint64_t v)
 {
-	struct metric_series *s = metric_series(f, values);
+	struct cbar_metric_series *s = cbar_metric_series(f, values);
 	if (s)
 		atomic_store_explicit(&s->count, v, memory_order_relaxed);
 }
 
-void metric_set(struct metric_series *s, double v)
+void cbar_metric_set(struct cbar_metric_series *s, double v)
 {
 	if (s)
 		atomic_store_explicit(&s->bits, dbits(v), memory_order_relaxed);
 }
 
-void metric_observe(const struct metric_family *f, struct metric_series *s, double v)
+void cbar_metric_observe(const struct metric_family *f, struct cbar_metric_series *s, double v)
 {
 	if (!s)
 		return;
@@ -155,22 +155,22 @@ void metric_observe(const struct metric_family *f, struct metric_series *s, doub
 	atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
 }
 
-void metric_count(struct metric_family *f, const char *const *values, uint64_t n)
+void cbar_metric_count(struct metric_family *f, const char *const *values, uint64_t n)
 {
-	metric_inc(metric_series(f, values), n);
+	cbar_metric_inc(cbar_metric_series(f, values), n);
 }
 
-void metric_gauge(struct metric_family *f, const char *const *values, double v)
+void cbar_metric_gauge(struct metric_family *f, const char *const *values, double v)
 {
-	metric_set(metric_series(f, values), v);
+	cbar_metric_set(cbar_metric_series(f, values), v);
 }
 
-void metric_gauge_zero(struct metric_family *f)
+void cbar_metric_gauge_zero(struct metric_family *f)
 {
 	for (size_t i = 0; i < METRIC_SERIES_MAX; i++) {
-		struct metric_series *s = atomic_load_explicit(&f->slot[i], memory_order_acquire);
+		struct cbar_metric_series *s = atomic_load_explicit(&f->slot[i], memory_order_acquire);
 		if (s)
-			metric_set(s, 0);
+			cbar_metric_set(s, 0);
 	}
 }
 
@@ -186,7 +186,7 @@ static void put_value(struct cbar_buf *b, double v)
 
 /* {a="x",b="y"} with an extra label (le) when extra is not NULL. */
 static void put_labels(struct cbar_buf *b, const struct metric_family *f,
-                       const struct metric_series *s, const char *extra, const char *extra_v)
+                       const struct cbar_metric_series *s, const char *extra, const char *extra_v)
 {
 	size_t n = nlabels(f);
 	if (!n && !extra)
@@ -212,7 +212,7 @@ static void put_labels(struct cbar_buf *b, const struct metric_family *f,
 }
 
 static void render_series(struct cbar_buf *b, const struct metric_family *f,
-                          const struct metric_series *s)
+                          const struct cbar_metric_series *s)
 {
 	switch (f->type) {
 	case METRIC_COUNTER:
@@ -258,7 +258,7 @@ static void render_series(struct cbar_buf *b, const struct metric_family *f,
 	}
 }
 
-char *metrics_render(struct metric_family *const *fams, size_t n, size_t cap, size_t *len)
+char *cbar_metrics_render(struct metric_family *const *fams, size_t n, size_t cap, size_t *len)
 {
 	static const char *const type_names[] = {"counter", "gauge", "histogram"};
 	struct cbar_buf b;
@@ -268,18 +268,18 @@ char *metrics_render(struct metric_family *const *fams, size_t n, size_t cap, si
 		cbar_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
 		           type_names[f->type]);
 		for (size_t k = 0; k < METRIC_SERIES_MAX; k++) {
-			struct metric_series *s = atomic_load_explicit(&f->slot[k], memory_order_acquire);
+			struct cbar_metric_series *s = atomic_load_explicit(&f->slot[k], memory_order_acquire);
 			if (s)
 				render_series(&b, f, s);
 		}
-		struct metric_series *o = atomic_load_explicit(&f->overflow, memory_order_acquire);
+		struct cbar_metric_series *o = atomic_load_explicit(&f->overflow, memory_order_acquire);
 		if (o)
 			render_series(&b, f, o);
 	}
 	return cbar_buf_steal(&b, len);
 }
 
-static void series_free(struct metric_series *s)
+static void series_free(struct cbar_metric_series *s)
 {
 	if (!s)
 		return;
@@ -288,7 +288,7 @@ static void series_free(struct metric_series *s)
 	free(s);
 }
 
-void metrics_release(struct metric_family *const *fams, size_t n)
+void cbar_metrics_release(struct metric_family *const *fams, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct metric_family *f = fams[i];

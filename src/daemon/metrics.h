@@ -3,7 +3,7 @@
  *
  * A family (struct metric_family) is declared statically with its name,
  * help, type, label names and, for a histogram, its bucket bounds.  A series
- * is one combination of label values; metric_series() finds it or adds it.
+ * is one combination of label values; cbar_metric_series() finds it or adds it.
  * Finding is lock-free (an open-addressed table of atomic pointers); only
  * adding a new series takes the family's mutex, and a series once added is
  * never removed, so a pointer to one stays valid for the process's life
@@ -29,7 +29,7 @@
 
 enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 
-struct metric_series {
+struct cbar_metric_series {
 	char *values[METRIC_LABELS_MAX];
 	uint64_t hash;
 	_Atomic uint64_t count;      /* counter value; histogram observations */
@@ -45,36 +45,36 @@ struct metric_family {
 	const double *buckets;                 /* ascending upper bounds (histogram) */
 	size_t nbuckets;                       /* at most METRIC_BUCKETS_MAX */
 	/* The registry's own state; zero in the static declaration. */
-	struct metric_series *_Atomic slot[METRIC_SERIES_MAX];
+	struct cbar_metric_series *_Atomic slot[METRIC_SERIES_MAX];
 	_Atomic size_t nseries;
-	struct metric_series *_Atomic overflow;
+	struct cbar_metric_series *_Atomic overflow;
 	pthread_mutex_t lock; /* adding series */
 };
 
 /* The series of these label values (as many as the family has labels), or
  * NULL only when memory is short. */
-struct metric_series *metric_series(struct metric_family *f, const char *const *values);
+struct cbar_metric_series *cbar_metric_series(struct metric_family *f, const char *const *values);
 
-void metric_inc(struct metric_series *s, uint64_t n);
-void metric_set(struct metric_series *s, double v);
-void metric_observe(const struct metric_family *f, struct metric_series *s, double v);
+void cbar_metric_inc(struct cbar_metric_series *s, uint64_t n);
+void cbar_metric_set(struct cbar_metric_series *s, double v);
+void cbar_metric_observe(const struct metric_family *f, struct cbar_metric_series *s, double v);
 
 /* Convenience: find the series of f by values and update it. */
-void metric_count(struct metric_family *f, const char *const *values, uint64_t n);
-void metric_gauge(struct metric_family *f, const char *const *values, double v);
+void cbar_metric_count(struct metric_family *f, const char *const *values, uint64_t n);
+void cbar_metric_gauge(struct metric_family *f, const char *const *values, double v);
 /* Set a counter to a total kept elsewhere (per-thread counters summed when
  * the page is rendered, as the SIP workers keep theirs). */
-void metric_count_set(struct metric_family *f, const char *const *values, uint64_t v);
+void cbar_metric_count_set(struct metric_family *f, const char *const *values, uint64_t v);
 
 /* Set every series of a gauge family to 0 (for an "info" gauge whose label
  * values change, such as the rules hash: the old one drops to 0). */
-void metric_gauge_zero(struct metric_family *f);
+void cbar_metric_gauge_zero(struct metric_family *f);
 
 /* The text exposition of families fams[0..n-1], NUL-ended, for free(); NULL
  * when memory is short or the text would pass cap bytes. */
-char *metrics_render(struct metric_family *const *fams, size_t n, size_t cap, size_t *len);
+char *cbar_metrics_render(struct metric_family *const *fams, size_t n, size_t cap, size_t *len);
 
 /* Free every series (at exit, so leak checkers stay quiet). */
-void metrics_release(struct metric_family *const *fams, size_t n);
+void cbar_metrics_release(struct metric_family *const *fams, size_t n);
 
 #endif

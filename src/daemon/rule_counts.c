@@ -39,7 +39,7 @@ struct block {
 static struct block *blocks; /* every thread's, under lock */
 static _Thread_local struct block *mine;
 
-uint32_t rule_label_intern(const char *label)
+uint32_t cbar_rule_label_intern(const char *label)
 {
 	pthread_mutex_lock(&lock);
 	uint32_t n = atomic_load_explicit(&nnames, memory_order_relaxed), id;
@@ -65,7 +65,7 @@ uint32_t rule_label_intern(const char *label)
 	return id;
 }
 
-void rule_count(uint32_t label, unsigned front, unsigned service, unsigned direction,
+void cbar_rule_count(uint32_t label, unsigned front, unsigned service, unsigned direction,
                 unsigned verdict)
 {
 	if (label >= RULE_LABELS_MAX || front >= FRONTS || service > 1 || direction > 1 ||
@@ -95,7 +95,7 @@ void rule_count(uint32_t label, unsigned front, unsigned service, unsigned direc
 	                      memory_order_relaxed);
 }
 
-void rule_counts_each(void (*fn)(void *arg, const char *label, unsigned front,
+void cbar_rule_counts_each(void (*fn)(void *arg, const char *label, unsigned front,
                                  unsigned service, unsigned direction, unsigned verdict,
                                  uint64_t n),
                       void *arg)
@@ -125,7 +125,7 @@ void rule_counts_each(void (*fn)(void *arg, const char *label, unsigned front,
 	pthread_mutex_unlock(&lock);
 }
 
-void rule_counts_release(void)
+void cbar_rule_counts_release(void)
 {
 	pthread_mutex_lock(&lock);
 	while (blocks) {

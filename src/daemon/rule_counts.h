@@ -19,21 +19,21 @@
 #define RULE_LABELS_MAX 65536 /* past this, every new label counts as "other" */
 
 /* The id of label (copied when new); thread-safe, takes a mutex. */
-uint32_t rule_label_intern(const char *label);
+uint32_t cbar_rule_label_intern(const char *label);
 
-/* Count one decision of the calling thread: label from rule_label_intern(),
+/* Count one decision of the calling thread: label from cbar_rule_label_intern(),
  * front enum daemon_front (0..3), service 0 voice / 1 sms, direction 0 in /
  * 1 out, verdict enum cbar_decision (0 allow, 1 block, 2 error).  No lock. */
-void rule_count(uint32_t label, unsigned front, unsigned service, unsigned direction,
+void cbar_rule_count(uint32_t label, unsigned front, unsigned service, unsigned direction,
                 unsigned verdict);
 
 /* Every nonzero count, summed over the threads, with its label. */
-void rule_counts_each(void (*fn)(void *arg, const char *label, unsigned front,
+void cbar_rule_counts_each(void (*fn)(void *arg, const char *label, unsigned front,
                                  unsigned service, unsigned direction, unsigned verdict,
                                  uint64_t n),
                       void *arg);
 
 /* Free every block and label, once no thread counts any more (stop). */
-void rule_counts_release(void);
+void cbar_rule_counts_release(void);
 
 #endif

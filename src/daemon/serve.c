@@ -16,6 +16,7 @@ enum { SERVE_OK = 0, SERVE_BAD = 2 };
 #include "daemon.h"
 #include "log.h"
 #include "decision.h"
+#include "net/fd_limit.h"
 #include "rule_counts.h"
 #include "snapshot.h"
 
@@ -48,7 +49,7 @@ static const char help[] =
 	"Exit status: 0 after a clean stop, 1 when requests were cut at the drain\n"
 	"timeout, 2 for a bad configuration or rule file at start.\n";
 
-void daemon_ready_add(struct daemon *d, const char *name,
+void cbar_daemon_ready_add(struct daemon *d, const char *name,
                       enum cbar_err (*check)(void *ctx, struct cbar_diag *diag), void *ctx)
 {
 	if (d->nready < READY_CHECKS_MAX)
@@ -58,34 +59,40 @@ void daemon_ready_add(struct daemon *d, const char *name,
 static enum cbar_err ready_snapshot(void *ctx, struct cbar_diag *diag)
 {
 	struct daemon *d = ctx;
-	slot_read_begin();
-	bool have = slot_get(&d->rules) != NULL;
-	slot_read_end();
+	cbar_slot_read_begin();
+	bool have = cbar_slot_get(&d->rules) != NULL;
+	cbar_slot_read_end();
 	return have ? CBAR_OK : cbar_diag_set(diag, CBAR_UNAVAILABLE, 0, 0, "no rules loaded");
+}
+
+static enum cbar_err ready_tokens(void *ctx, struct cbar_diag *diag)
+{
+	struct daemon *d = ctx;
+	return token_store_ready(&d->tokens, diag);
 }
 
 static enum cbar_err ready_registry(void *ctx, struct cbar_diag *diag)
 {
 	struct daemon *d = ctx;
-	return d->hooks.registry_ready(d->hooks.ctx, diag);
+	return cbar_engine_ready(d->engine, diag);
 }
 
-enum cbar_err daemon_reload(struct daemon *d, const char *trigger, struct cbar_diag *diag)
+enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct cbar_diag *diag)
 {
 	pthread_mutex_lock(&d->reload_lock);
 	struct daemon_snapshot *s =
-		snapshot_build(d->cfg.rules_file, d->version + 1, d->np, d->country, diag);
+		cbar_snapshot_build(d->cfg.rules_file, d->version + 1, d->np, d->country, diag);
 	enum cbar_err err = CBAR_OK;
 	if (!s) {
 		err = CBAR_RELOAD;
-	} else if (slot_swap(&d->rules, s, snapshot_free)) {
-		snapshot_free(s);
+	} else if (cbar_slot_swap(&d->rules, s, cbar_snapshot_free)) {
+		cbar_snapshot_free(s);
 		cbar_diag_set(diag, CBAR_NOMEM, 0, 0, "out of memory");
 		err = CBAR_RELOAD;
 	}
 	if (err) {
-		metric_count(&m_reloads, (const char *const[]){"failed"}, 1);
-		log_line(LOG_LV_WARN, "reload failed; the rules in use stay", "{s:s,s:s,s:i,s:i,s:s}",
+		cbar_metric_count(&cbar_m_reloads, (const char *const[]){"failed"}, 1);
+		cbar_log_line(LOG_LV_WARN, "reload failed; the rules in use stay", "{s:s,s:s,s:i,s:i,s:s}",
 		         "trigger", trigger, "file", diag->file ? diag->file : "", "line", diag->line,
 		         "column", diag->column, "error", diag->msg);
 		pthread_mutex_unlock(&d->reload_lock);
@@ -94,13 +101,13 @@ enum cbar_err daemon_reload(struct daemon *d, const char *trigger, struct cbar_d
 	/* s is published: its fields are read here only under reload_lock,
 	 * and a later reload (the only one that frees it) waits for this one. */
 	d->version = s->version;
-	metric_gauge_zero(&m_rules_info);
-	metric_gauge(&m_rules_info, (const char *const[]){s->sha256}, 1);
-	metric_gauge(&m_rules_version, NULL, (double)s->version);
-	metric_gauge(&m_rules_count, NULL, (double)s->rule_count);
-	metric_gauge(&m_rules_loaded, NULL, (double)s->loaded_ms / 1000.0);
-	metric_count(&m_reloads, (const char *const[]){"ok"}, 1);
-	log_line(LOG_LV_INFO, "rules loaded", "{s:s,s:s,s:I,s:s,s:I}", "trigger", trigger, "file",
+	cbar_metric_gauge_zero(&cbar_m_rules_info);
+	cbar_metric_gauge(&cbar_m_rules_info, (const char *const[]){s->sha256}, 1);
+	cbar_metric_gauge(&cbar_m_rules_version, NULL, (double)s->version);
+	cbar_metric_gauge(&cbar_m_rules_count, NULL, (double)s->rule_count);
+	cbar_metric_gauge(&cbar_m_rules_loaded, NULL, (double)s->loaded_ms / 1000.0);
+	cbar_metric_count(&cbar_m_reloads, (const char *const[]){"ok"}, 1);
+	cbar_log_line(LOG_LV_INFO, "rules loaded", "{s:s,s:s,s:I,s:s,s:I}", "trigger", trigger, "file",
 	         s->path, "version", (json_int_t)s->version, "sha256", s->sha256, "rules",
 	         (json_int_t)s->rule_count);
 	pthread_mutex_unlock(&d->reload_lock);
@@ -184,9 +191,9 @@ static void free_pem(char **p)
 static enum cbar_decision sip_decide(void *p, const struct cbar_event *ev, struct cbar_verdict *v)
 {
 	struct daemon *d = p;
-	const struct daemon_snapshot *s = slot_get(&d->rules);
-	enum cbar_decision dec = daemon_decide(d, s, ev, v);
-	daemon_record(s, DAEMON_FRONT_SIP, ev, v);
+	const struct daemon_snapshot *s = cbar_slot_get(&d->rules);
+	enum cbar_decision dec = cbar_daemon_decide(d, s, ev, v);
+	cbar_daemon_record(s, DAEMON_FRONT_SIP, ev, v);
 	return dec;
 }
 
@@ -195,18 +202,18 @@ static enum cbar_decision sip_decide(void *p, const struct cbar_event *ev, struc
 static void sip_enter(void *p)
 {
 	(void)p;
-	slot_read_begin();
+	cbar_slot_read_begin();
 }
 
 static void sip_leave(void *p)
 {
 	(void)p;
-	slot_read_end();
+	cbar_slot_read_end();
 }
 
 /* sip.listen (direction out) and sip.listen_in (direction in): UDP and TCP
  * each, the default number sources; then each sip.listener line as it
- * describes itself (sip_listener_spec).  All take the status and fail mode
+ * describes itself (cbar_sip_listener_spec).  All take the status and fail mode
  * of [sip], and its ingress classes unless a line names its own (via=).
  * The SIP workers decide on the daemon's snapshot and unlock records. */
 #define SIP_INGRESS_MAX 64
@@ -220,7 +227,7 @@ static bool start_sip(struct daemon *d)
 	while (*ig) {
 		const char *e = strchr(ig, ',');
 		size_t n = e ? (size_t)(e - ig) : strlen(ig);
-		if (ning == SIP_INGRESS_MAX || !sip_ingress_parse(ig, n, &ing[ning])) {
+		if (ning == SIP_INGRESS_MAX || !cbar_sip_ingress_parse(ig, n, &ing[ning])) {
 			fprintf(stderr, "callbar serve: sip.ingress: want CIDR=NAME[,CIDR=NAME...] "
 			                "(at most %d), not '%.*s'\n",
 			        SIP_INGRESS_MAX, (int)n, ig);
@@ -246,17 +253,16 @@ static bool start_sip(struct daemon *d)
 	}
 	const struct config_specs *cs = &d->cfg.sip_listeners;
 	for (unsigned i = 0; i < cs->n; i++) {
-		char msg[160];
-		size_t at;
-		if (!sip_listener_spec(cs->v[i], strlen(cs->v[i]), &l[nl], ling, SIP_INGRESS_MAX,
-		                       &nling, msg, sizeof msg, &at)) {
-			fprintf(stderr, "callbar serve: sip.listener '%s': %s\n", cs->v[i], msg);
+		struct cbar_diag ld = {0};
+		if (cbar_sip_listener_spec(cs->v[i], strlen(cs->v[i]), &l[nl], ling, SIP_INGRESS_MAX,
+		                      &nling, &ld)) {
+			fprintf(stderr, "callbar serve: sip.listener '%s': %s\n", cs->v[i], ld.msg);
 			return false;
 		}
 		nl++;
 	}
 	for (size_t i = 0; i < nl; i++)
-		sip_listener_defaults(&l[i], d->cfg.sip_block ? 603 : 403, d->cfg.sip_fail == 0,
+		cbar_sip_listener_defaults(&l[i], d->cfg.sip_block ? 603 : 403, d->cfg.sip_fail == 0,
 		                      d->country, ing, ning);
 	struct sip_server_cfg sc = {
 		.listeners = l,
@@ -268,9 +274,9 @@ static bool start_sip(struct daemon *d)
 		.tcp_idle_s = d->cfg.sip_tcp_idle,
 		.tcp_per_source = d->cfg.sip_tcp_per_source,
 	};
-	char err[256];
-	if (sip_server_start(&sc, &d->sip, err, sizeof err)) {
-		fprintf(stderr, "callbar serve: sip: %s\n", err);
+	struct cbar_diag sd = {0};
+	if (cbar_sip_server_start(&sc, &d->sip, &sd)) {
+		fprintf(stderr, "callbar serve: sip: %s\n", sd.msg);
 		return false;
 	}
 	for (size_t i = 0; i < nl; i++) {
@@ -280,12 +286,12 @@ static bool start_sip(struct daemon *d)
 		char *colon = strrchr(addr, ':');
 		if (colon)
 			snprintf(colon, sizeof addr - (size_t)(colon - addr), ":%u",
-			         sip_server_port(d->sip, i));
+			         cbar_sip_server_port(d->sip, i));
 		const char *dir = l[i].direction == CBAR_IN ? "in" : "out";
 		unsigned t = l[i].transports;
-		log_line(LOG_LV_INFO, "sip listening", "{s:s,s:s,s:s,s:i}", "sip", addr, "direction",
+		cbar_log_line(LOG_LV_INFO, "sip listening", "{s:s,s:s,s:s,s:i}", "sip", addr, "direction",
 		         dir, "transports", t == SIP_UDP ? "udp" : t == SIP_TCP ? "tcp" : "udp,tcp",
-		         "workers", (int)sip_server_workers(d->sip));
+		         "workers", (int)cbar_sip_server_workers(d->sip));
 		printf("callbar serve: SIP on %s (%s, direction %s)\n", addr,
 		       t == SIP_UDP ? "UDP" : t == SIP_TCP ? "TCP" : "UDP and TCP", dir);
 	}
@@ -345,28 +351,43 @@ int cbar_serve_main(int argc, char **argv)
 		return SERVE_BAD;
 	}
 
+	/* SIGHUP, SIGTERM and SIGINT are taken by sigwait() in this thread
+	 * only.  They are blocked before anything starts a thread (the
+	 * registry follower, the SIP workers, the HTTP pool), so every thread
+	 * inherits the mask: a signal that found a thread not blocking it
+	 * would take its default action there and end the process without a
+	 * drain.  One that arrives while the daemon starts waits for the loop. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	static struct daemon dm; /* static: the signal loop and the routes share it */
 	struct daemon *d = &dm;
 	struct cbar_diag diag = {0};
 	int rc = SERVE_BAD;
-	config_init(&d->cfg);
-	if (config && config_load(&d->cfg, config, &diag)) {
+	cbar_config_init(&d->cfg);
+	if (config && cbar_config_load(&d->cfg, config, &diag)) {
 		print_diag(config, &diag);
 		return SERVE_BAD;
 	}
 	for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++)
-		if (flag_val[i] && config_set(&d->cfg, flag_keys[i].key, flag_val[i], &diag)) {
+		if (flag_val[i] && cbar_config_set(&d->cfg, flag_keys[i].key, flag_val[i], &diag)) {
 			fprintf(stderr, "callbar serve: --%s: %s\n", opts[i + 1].name, diag.msg);
 			return SERVE_BAD;
 		}
-	log_setup(d->cfg.log_level, d->cfg.decision_log, NULL);
+	cbar_log_setup(d->cfg.log_level, d->cfg.decision_log, NULL);
 	if (!check && d->cfg.decision_log && d->cfg.decision_file[0] &&
-	    log_decision_file(d->cfg.decision_file, d->cfg.decision_days, &diag)) {
+	    cbar_log_decision_file(d->cfg.decision_file, d->cfg.decision_days, d->cfg.decision_group,
+	                      &diag)) {
 		fprintf(stderr, "callbar serve: log.decision_file: %s\n", diag.msg);
 		return SERVE_BAD;
 	}
 	if (d->cfg.decision_log && !d->cfg.decision_file[0] && !check)
-		log_line(LOG_LV_WARN, "decision lines go to the main log: their retention is the log "
+		cbar_log_line(LOG_LV_WARN, "decision lines go to the main log: their retention is the log "
 		                      "system's (set log.decision_file for files kept "
 		                      "log.decision_retention_days)",
 		         NULL);
@@ -383,86 +404,100 @@ int cbar_serve_main(int argc, char **argv)
 		fprintf(stderr, "callbar serve: rules.country: unknown country '%s'\n", d->cfg.country);
 		goto out_np;
 	}
-	slot_init(&d->rules);
+	cbar_slot_init(&d->rules);
 	pthread_mutex_init(&d->reload_lock, NULL);
 	/* auth.tokens = registry: the tokens live in the unlock registry,
 	 * shared by every node; anything else names a token file. */
 	bool reg_tokens = !strcmp(d->cfg.tokens_file, "registry");
 	char url_r[CONFIG_PATH_MAX]; /* the registry URL for messages */
-	config_url_redact(d->cfg.registry_url, url_r, sizeof url_r);
+	cbar_config_url_redact(d->cfg.registry_url, url_r, sizeof url_r);
 	if (reg_tokens && check) {
 		/* --check does not reach the registry: nothing to open. */
-	} else if (reg_tokens ? token_registry_open(&d->tokens, d->cfg.registry_url, "serve", &diag)
-	                      : token_file_open(&d->tokens, d->cfg.tokens_file, &diag)) {
+	} else if (reg_tokens ? cbar_token_registry_open(&d->tokens, d->cfg.registry_url, "serve", &diag)
+	                      : cbar_token_file_open(&d->tokens, d->cfg.tokens_file, &diag)) {
 		if (reg_tokens)
 			diag.file = NULL; /* it is the URL, password and all */
 		print_diag(reg_tokens ? url_r : d->cfg.tokens_file, &diag);
 		goto out_slot;
 	}
+	/* A token file that is malformed or not to be trusted stops the start,
+	 * as a rule file that fails does; later it is a failing ready check. */
+	if (token_store_ready(&d->tokens, &diag)) {
+		fprintf(stderr, "callbar serve: %s\n", diag.msg);
+		goto out_tokens;
+	}
 	/* --check looks at the configuration and the rules only: it does not
 	 * need the registry to be up. */
-	if (!check && hooks_install(&d->hooks, d->cfg.registry_url, &diag)) {
+	if (!check && cbar_engine_open(&d->engine, d->cfg.registry_url, &diag)) {
 		diag.file = NULL; /* it is the URL, password and all */
 		print_diag(url_r, &diag);
 		goto out_tokens;
 	}
-	metric_gauge(&m_build_info, (const char *const[]){cbar_version, cbar_commit}, 1);
-	metric_count(&m_reloads, (const char *const[]){"ok"}, 0);
-	metric_count(&m_reloads, (const char *const[]){"failed"}, 0);
+	/* The audit chain's head at start, in the log an operator keeps
+	 * elsewhere: a later rewrite of the whole chain cannot match it. */
+	char head_hash[65];
+	int64_t head_seq;
+	struct cbar_diag hd = {0};
+	if (!check && cbar_engine_has_registry(d->engine) &&
+	    !cbar_engine_audit_head(d->engine, &head_seq, head_hash, &hd))
+		cbar_log_line(LOG_LV_INFO, "audit chain head", "{s:I,s:s}", "seq", (json_int_t)head_seq,
+		         "hash", head_hash);
+	cbar_metric_gauge(&cbar_m_build_info, (const char *const[]){cbar_version, cbar_commit}, 1);
+	cbar_metric_count(&cbar_m_reloads, (const char *const[]){"ok"}, 0);
+	cbar_metric_count(&cbar_m_reloads, (const char *const[]){"failed"}, 0);
 	/* The first snapshot: a daemon that cannot load its rules does not start. */
-	if (daemon_reload(d, "start", &diag)) {
+	if (cbar_daemon_reload(d, "start", &diag)) {
 		print_diag(d->cfg.rules_file, &diag);
-		goto out_hooks;
+		goto out_engine;
 	}
 	if (check) {
-		config_write(&d->cfg, stdout);
+		cbar_config_write(&d->cfg, stdout);
 		rc = SERVE_OK;
-		goto out_hooks;
+		goto out_engine;
 	}
-	daemon_ready_add(d, "rules", ready_snapshot, d);
-	if (d->hooks.registry_ready)
-		daemon_ready_add(d, "registry", ready_registry, d);
+	cbar_daemon_ready_add(d, "rules", ready_snapshot, d);
+	cbar_daemon_ready_add(d, "tokens", ready_tokens, d);
+	if (cbar_engine_has_registry(d->engine))
+		cbar_daemon_ready_add(d, "registry", ready_registry, d);
+	/* Thousands of SIP and HTTP connections need more descriptors than
+	 * the usual soft limit: take the hard one, before either server sizes
+	 * its connection cap from it (src/net/fd_limit.h). */
+	unsigned long nofile = cbar__fd_limit_raise();
 	if ((d->cfg.sip_listen[0] || d->cfg.sip_listen_in[0] || d->cfg.sip_listeners.n) &&
 	    !start_sip(d))
-		goto out_hooks;
+		goto out_engine;
 
-	/* Signals are taken by sigwait() in this thread only: block them
-	 * before the pool's threads start, so they inherit the mask. */
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	struct http_ops ops = daemon_http_ops_template;
+	struct http_ops ops = cbar_daemon_http_ops_template;
 	ops.ctx = d;
 	struct http_options ho = {
 		.listen = d->cfg.http_listen,
 		.threads = d->cfg.http_threads,
 		.body_max = d->cfg.body_max,
 		.conn_timeout = d->cfg.conn_timeout,
+		.header_timeout = d->cfg.header_timeout,
+		.per_source_limit = d->cfg.per_source,
 	};
 	if (!d->cfg.tls_cert[0] != !d->cfg.tls_key[0]) {
 		fprintf(stderr, "callbar serve: http.tls_cert and http.tls_key go together\n");
-		goto out_hooks;
+		goto out_engine;
 	}
 	if (d->cfg.tls_cert[0]) {
 		if (!(d->tls_cert_pem = read_pem(d->cfg.tls_cert, "http.tls_cert")) ||
 		    !(d->tls_key_pem = read_pem(d->cfg.tls_key, "http.tls_key")))
-			goto out_hooks;
+			goto out_engine;
 		ho.tls_cert_pem = d->tls_cert_pem;
 		ho.tls_key_pem = d->tls_key_pem;
 	}
-	if (http_start(&d->http, &ho, &ops, &diag)) {
+	if (cbar_http_start(&d->http, &ho, &ops, &diag)) {
 		fprintf(stderr, "callbar serve: %s\n", diag.msg);
-		goto out_hooks;
+		goto out_engine;
 	}
-	log_line(LOG_LV_INFO, "listening", "{s:s,s:i,s:s,s:s}", "http", http_bound(d->http),
-	         "threads", (int)d->cfg.http_threads, "decide_auth",
+	cbar_log_line(LOG_LV_INFO, "listening", "{s:s,s:i,s:I,s:I,s:s,s:s}", "http",
+	         cbar_http_bound(d->http), "threads", (int)cbar_http_threads(d->http), "connection_limit",
+	         (json_int_t)cbar_http_conn_limit(d->http), "descriptor_limit", (json_int_t)nofile,
+	         "decide_auth",
 	         d->cfg.decide_auth == DECIDE_AUTH_NONE ? "none" : "token", "registry", url_r);
-	print_try(http_bound(d->http), http_tls(d->http), &d->cfg);
+	print_try(cbar_http_bound(d->http), cbar_http_tls(d->http), &d->cfg);
 
 	for (;;) {
 		int sig;
@@ -470,34 +505,35 @@ int cbar_serve_main(int argc, char **argv)
 			continue;
 		if (sig == SIGHUP) {
 			struct cbar_diag rd = {0};
-			daemon_reload(d, "sighup", &rd);
+			cbar_daemon_reload(d, "sighup", &rd);
 			continue;
 		}
-		log_line(LOG_LV_INFO, "stopping: draining requests in flight", "{s:s,s:i,s:i}",
+		cbar_log_line(LOG_LV_INFO, "stopping: draining requests in flight", "{s:s,s:i,s:i}",
 		         "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", "in_flight",
-		         (int)http_in_flight(d->http), "timeout_s", (int)d->cfg.drain_timeout);
+		         (int)cbar_http_in_flight(d->http), "timeout_s", (int)d->cfg.drain_timeout);
 		break;
 	}
-	sip_server_stop(d->sip); /* stateless: nothing in flight to drain */
+	cbar_sip_server_stop(d->sip); /* stateless: nothing in flight to drain */
 	d->sip = NULL;
-	unsigned left = http_drain_and_stop(d->http, d->cfg.drain_timeout);
+	unsigned left = cbar_http_drain_and_stop(d->http, d->cfg.drain_timeout);
 	d->http = NULL;
-	log_line(left ? LOG_LV_WARN : LOG_LV_INFO, "stopped", "{s:i}", "cut", (int)left);
+	cbar_log_line(left ? LOG_LV_WARN : LOG_LV_INFO, "stopped", "{s:i}", "cut", (int)left);
 	rc = left ? 1 : SERVE_OK;
-out_hooks:
-	sip_server_stop(d->sip);
+out_engine:
+	cbar_sip_server_stop(d->sip);
 	d->sip = NULL;
 	free_pem(&d->tls_cert_pem);
 	free_pem(&d->tls_key_pem);
-	hooks_release(&d->hooks);
+	cbar_engine_close(d->engine);
+	d->engine = NULL;
 out_tokens:
 	token_store_release(&d->tokens);
 out_slot:
-	slot_release(&d->rules);
+	cbar_slot_release(&d->rules);
 	pthread_mutex_destroy(&d->reload_lock);
 out_np:
-	rule_counts_release(); /* every thread that counted is gone */
+	cbar_rule_counts_release(); /* every thread that counted is gone */
 	cbar_numplan_free(d->np);
-	metrics_release(daemon_metrics, daemon_metrics_count);
+	cbar_metrics_release(cbar_daemon_metrics, cbar_daemon_metrics_count);
 	return rc;
 }

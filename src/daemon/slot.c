@@ -9,7 +9,7 @@ struct slot_entry {
 	void (*release)(void *obj);
 };
 
-void slot_init(struct cbar_snapshot_slot *s)
+void cbar_slot_init(struct cbar_snapshot_slot *s)
 {
 	s->cur = NULL;
 	pthread_mutex_init(&s->writer, NULL);
@@ -25,24 +25,24 @@ static void entry_free(struct slot_entry *e)
 	free(e);
 }
 
-void slot_release(struct cbar_snapshot_slot *s)
+void cbar_slot_release(struct cbar_snapshot_slot *s)
 {
 	entry_free(s->cur);
 	s->cur = NULL;
 	pthread_mutex_destroy(&s->writer);
 }
 
-void slot_read_begin(void)
+void cbar_slot_read_begin(void)
 {
 	urcu_bp_read_lock();
 }
 
-void slot_read_end(void)
+void cbar_slot_read_end(void)
 {
 	urcu_bp_read_unlock();
 }
 
-void *slot_get(struct cbar_snapshot_slot *s)
+void *cbar_slot_get(struct cbar_snapshot_slot *s)
 {
 	/* The _sym functions rather than the macros: the macros use GNU
 	 * statement expressions, which -Wpedantic rejects. */
@@ -50,7 +50,7 @@ void *slot_get(struct cbar_snapshot_slot *s)
 	return e ? e->obj : NULL;
 }
 
-enum cbar_err slot_swap(struct cbar_snapshot_slot *s, void *obj, void (*release)(void *obj))
+enum cbar_err cbar_slot_swap(struct cbar_snapshot_slot *s, void *obj, void (*release)(void *obj))
 {
 	struct slot_entry *e = NULL;
 	if (obj) {

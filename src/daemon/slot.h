@@ -16,14 +16,14 @@
  * thread on its first read and cleans up when it exits.  Its read side is
  * a few instructions, a little more than memb's.
  *
- * Rules for readers: slot_read_begin() / slot_read_end() pair on one
+ * Rules for readers: cbar_slot_read_begin() / cbar_slot_read_end() pair on one
  * thread, may nest, and must not wait on a writer (a reader that called
- * slot_swap() inside its read section would wait for itself).  A reader
+ * cbar_slot_swap() inside its read section would wait for itself).  A reader
  * must not block for long inside: reloads wait for it.
  *
- * Ownership: the slot owns the current object; slot_swap() takes the new
+ * Ownership: the slot owns the current object; cbar_slot_swap() takes the new
  * one (NULL empties the slot) and frees the old one.
- * slot_release() frees the current object.
+ * cbar_slot_release() frees the current object.
  */
 #ifndef CALLBAR_DAEMON_SLOT_H
 #define CALLBAR_DAEMON_SLOT_H
@@ -36,26 +36,26 @@
 struct slot_entry; /* the object with its release function, private */
 
 struct cbar_snapshot_slot {
-	struct slot_entry *cur;  /* RCU-protected: read only through slot_get() */
+	struct slot_entry *cur;  /* RCU-protected: read only through cbar_slot_get() */
 	pthread_mutex_t writer;  /* one swap at a time */
 	uint64_t swaps;          /* how many swaps so far (under writer) */
 };
 
-void slot_init(struct cbar_snapshot_slot *s);
+void cbar_slot_init(struct cbar_snapshot_slot *s);
 /* Free the current object; no reader may be inside. */
-void slot_release(struct cbar_snapshot_slot *s);
+void cbar_slot_release(struct cbar_snapshot_slot *s);
 
-void slot_read_begin(void);
-void slot_read_end(void);
+void cbar_slot_read_begin(void);
+void cbar_slot_read_end(void);
 
 /* The current object, or NULL when the slot is empty.  Only between
- * slot_read_begin() and slot_read_end(); the pointer is not to be used
- * after slot_read_end(). */
-void *slot_get(struct cbar_snapshot_slot *s);
+ * cbar_slot_read_begin() and cbar_slot_read_end(); the pointer is not to be used
+ * after cbar_slot_read_end(). */
+void *cbar_slot_get(struct cbar_snapshot_slot *s);
 
 /* Publish obj (freed one day with release(obj)), wait for readers of the
  * old object to finish, and free it.  On CBAR_NOMEM nothing changed and
  * obj is still the caller's. */
-enum cbar_err slot_swap(struct cbar_snapshot_slot *s, void *obj, void (*release)(void *obj));
+enum cbar_err cbar_slot_swap(struct cbar_snapshot_slot *s, void *obj, void (*release)(void *obj));
 
 #endif

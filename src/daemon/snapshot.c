@@ -10,33 +10,7 @@
 #include "rule_counts.h"
 #include "snapshot.h"
 
-static char *slurp(const char *path, size_t *len, struct cbar_diag *d)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		cbar_diag_set(d, CBAR_IO, 0, 0, "cannot open: %s", strerror(errno));
-		return NULL;
-	}
-	char *buf = malloc(SNAPSHOT_FILE_MAX + 1);
-	size_t n = buf ? fread(buf, 1, SNAPSHOT_FILE_MAX + 1, f) : 0;
-	if (!buf)
-		cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
-	else if (ferror(f))
-		cbar_diag_set(d, CBAR_IO, 0, 0, "read error");
-	else if (n > SNAPSHOT_FILE_MAX)
-		cbar_diag_set(d, CBAR_TOO_BIG, 0, 0, "larger than %u bytes", SNAPSHOT_FILE_MAX);
-	else {
-		fclose(f);
-		*len = n;
-		buf[n] = '\0';
-		return buf;
-	}
-	fclose(f);
-	free(buf);
-	return NULL;
-}
-
-struct daemon_snapshot *snapshot_build(const char *path, uint64_t version,
+struct daemon_snapshot *cbar_snapshot_build(const char *path, uint64_t version,
                                        const struct cbar_numplan *np, uint16_t country,
                                        struct cbar_diag *d)
 {
@@ -54,35 +28,17 @@ struct daemon_snapshot *snapshot_build(const char *path, uint64_t version,
 		cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
 		goto fail;
 	}
-	if (!(s->text = slurp(path, &s->len, d)))
+	/* Read and compiled as every command reads a rule file (one limit,
+	 * the same checks): a file `callbar lint` accepts loads here. */
+	if (cbar_rules_read(np, path, &s->text, &s->len, &s->rules, d))
 		goto fail;
-
 	unsigned char h[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(h, (const unsigned char *)s->text, s->len);
 	sodium_bin2hex(s->sha256, sizeof s->sha256, h, sizeof h);
-
-	/* A NUL byte is no part of a rule file: say where, before the
-	 * compiler would call it a bad character. */
-	unsigned line = 1, col = 1;
-	for (size_t i = 0; i < s->len; i++) {
-		if (s->text[i] == '\0') {
-			cbar_diag_set(d, CBAR_INVAL, line, col, "NUL byte in a rule file");
-			goto fail;
-		}
-		if (s->text[i] == '\n')
-			line++, col = 1;
-		else
-			col++;
-	}
-	s->lines = line - (s->len && s->text[s->len - 1] == '\n');
-	if (!s->len)
-		s->lines = 0;
-	struct cbar_rules_loader loader = {rules_load_list, NULL};
-	if (cbar_rules_compile(np, s->text, s->len, s->path, &loader, d, &s->rules)) {
-		if (d)
-			d->file = path;
-		goto fail;
-	}
+	size_t line = 1;
+	for (size_t i = 0; i < s->len; i++)
+		line += s->text[i] == '\n';
+	s->lines = s->len ? line - (s->text[s->len - 1] == '\n') : 0;
 	s->rule_count = cbar_rules_count(s->rules);
 	/* each rule's metric label (its reason, else "default"), interned
 	 * now so that the SIP workers count by id */
@@ -92,10 +48,10 @@ struct daemon_snapshot *snapshot_build(const char *path, uint64_t version,
 	}
 	for (size_t i = 0; i < s->rule_count; i++) {
 		const char *why = cbar_rules_reason(s->rules, i);
-		s->rule_label[i] = rule_label_intern(why ? why : "default");
+		s->rule_label[i] = cbar_rule_label_intern(why ? why : "default");
 	}
-	s->label_default = rule_label_intern("default");
-	s->label_emergency = rule_label_intern("emergency");
+	s->label_default = cbar_rule_label_intern("default");
+	s->label_emergency = cbar_rule_label_intern("emergency");
 
 	struct timespec ts;
 	struct tm tm;
@@ -106,11 +62,11 @@ struct daemon_snapshot *snapshot_build(const char *path, uint64_t version,
 	snprintf(s->loaded_at + n, sizeof s->loaded_at - n, ".%03ldZ", ts.tv_nsec / 1000000);
 	return s;
 fail:
-	snapshot_free(s);
+	cbar_snapshot_free(s);
 	return NULL;
 }
 
-void snapshot_free(void *snap)
+void cbar_snapshot_free(void *snap)
 {
 	struct daemon_snapshot *s = snap;
 	if (!s)

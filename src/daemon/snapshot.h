@@ -21,8 +21,6 @@
 #include "callbar/number.h"
 #include "callbar/rules.h"
 
-/* A rule file larger than this is refused (a typo in a path, not rules). */
-#define SNAPSHOT_FILE_MAX (16u << 20)
 
 struct daemon_snapshot {
 	uint64_t version;   /* 1 for the first load, +1 for each later one */
@@ -34,7 +32,7 @@ struct daemon_snapshot {
 	const struct cbar_numplan *np; /* the plan numbers are parsed with */
 	uint16_t country;   /* the context of numbers (the subscriber's country) */
 	struct cbar_rules *rules; /* compiled; decisions read only this */
-	uint32_t *rule_label;     /* each rule's rule_label_intern() id (rule_counts.h) */
+	uint32_t *rule_label;     /* each rule's cbar_rule_label_intern() id (rule_counts.h) */
 	uint32_t label_default, label_emergency;
 	char *text;               /* the file's bytes */
 	size_t len;
@@ -47,11 +45,11 @@ struct daemon_snapshot {
  * recorded for the request handlers.  On failure returns NULL and d names
  * the file, line and column of the first problem; nothing is published.
  */
-struct daemon_snapshot *snapshot_build(const char *path, uint64_t version,
+struct daemon_snapshot *cbar_snapshot_build(const char *path, uint64_t version,
                                        const struct cbar_numplan *np, uint16_t country,
                                        struct cbar_diag *d);
 
 /* Free a snapshot (the slot's release function; takes void * for it). */
-void snapshot_free(void *snap);
+void cbar_snapshot_free(void *snap);
 
 #endif

@@ -6,11 +6,19 @@
  * temporary file and renamed over the old one while holding an flock() on
  * PATH.lock, so two 'callbar token' commands never lose each other's lines
  * and the daemon never reads half a file.  The daemon keeps the parsed list
- * in a snapshot slot and reads the file again when its inode, size or
- * modification time changed.
+ * in a snapshot slot and reads the file again when its inode, size,
+ * owner, mode or change times changed.
+ *
+ * Whoever may write the file may grant any role, so it is read only when
+ * it is a regular file owned by root or by the user reading it, and
+ * writable by no one else.  A file that fails that check or does not parse
+ * fails closed: the daemon accepts no token at all (and says why in
+ * /readyz) until the file is good again; keeping the list read before
+ * would keep a token alive that the broken edit meant to remove.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -34,27 +42,39 @@ struct tok_file {
 	char *path;
 	char *lockpath;
 	struct cbar_snapshot_slot slot; /* struct tok_list */
-	pthread_mutex_t reload; /* one reader of the file at a time */
-	struct stat bad;        /* a file that failed to parse (under reload) */
-	bool have_bad;
+	pthread_mutex_t reload;         /* one reader of the file at a time */
 };
 
-static const char *const role_names[] = {"none", "agent", "supervisor", "admin"};
+static const char *const role_names[] = {
+	[ROLE_NONE] = "none",   [ROLE_AGENT] = "agent",     [ROLE_SUPERVISOR] = "supervisor",
+	[ROLE_ADMIN] = "admin", [ROLE_GATEWAY] = "gateway",
+};
+#define NROLES (sizeof role_names / sizeof role_names[0])
 
-const char *role_name(enum role r)
+const char *cbar_role_name(enum role r)
 {
-	return (unsigned)r < 4 ? role_names[r] : "none";
+	return (unsigned)r < NROLES ? role_names[r] : "none";
 }
 
-enum role role_parse(const char *s)
+enum role cbar_role_parse(const char *s)
 {
-	for (unsigned i = 1; i < 4; i++)
+	for (unsigned i = 1; i < NROLES; i++)
 		if (!strcmp(s, role_names[i]))
 			return (enum role)i;
 	return ROLE_NONE;
 }
 
-bool token_name_ok(const char *name)
+/* The gateway's token sits on the SMS centre, a machine; were it ranked
+ * among the people's roles it would either get their routes or give them
+ * its own (a keyword relocks anyone), so it matches only itself. */
+bool cbar_role_allows(enum role have, enum role need)
+{
+	if (have == ROLE_GATEWAY || need == ROLE_GATEWAY)
+		return have == need;
+	return have != ROLE_NONE && have >= need;
+}
+
+bool cbar_token_name_ok(const char *name)
 {
 	size_t n = strlen(name);
 	if (n == 0 || n > TOKEN_NAME_MAX)
@@ -68,7 +88,7 @@ bool token_name_ok(const char *name)
 	return true;
 }
 
-void tok_list_free(void *p)
+void cbar_tok_list_free(void *p)
 {
 	struct tok_list *l = p;
 	if (l) {
@@ -100,7 +120,7 @@ static struct tok_list *list_parse(char *text, size_t len, struct cbar_diag *d)
 			f[nf++] = t;
 		struct tok_entry e = {0};
 		size_t hl = 0;
-		if (nf != 4 || !token_name_ok(f[0]) || (e.info.role = role_parse(f[1])) == ROLE_NONE ||
+		if (nf != 4 || !cbar_token_name_ok(f[0]) || (e.info.role = cbar_role_parse(f[1])) == ROLE_NONE ||
 		    strlen(f[2]) != 2 * sizeof e.hash ||
 		    sodium_hex2bin(e.hash, sizeof e.hash, f[2], strlen(f[2]), NULL, &hl, NULL) ||
 		    hl != sizeof e.hash) {
@@ -126,12 +146,34 @@ static struct tok_list *list_parse(char *text, size_t len, struct cbar_diag *d)
 	}
 	return l;
 fail:
-	tok_list_free(l);
+	cbar_tok_list_free(l);
 	return NULL;
 }
 
+/* CBAR_OK when the file st describes may be believed: a regular file, owned
+ * by root or by this process's user, writable by its owner only.  (The
+ * document key is held to more: readable by its owner only.  A token file
+ * keeps only hashes of random tokens, so reading it gives nothing away.) */
+static enum cbar_err file_trusted(const struct stat *st, struct cbar_diag *d)
+{
+	if (!S_ISREG(st->st_mode))
+		return cbar_diag_set(d, CBAR_CONFIG, 0, 0, "not a regular file");
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return cbar_diag_set(d, CBAR_CONFIG, 0, 0,
+		                     "owned by uid %u, neither root nor this user (uid %u); "
+		                     "chown it",
+		                     (unsigned)st->st_uid, (unsigned)geteuid());
+	if (st->st_mode & 022)
+		return cbar_diag_set(d, CBAR_CONFIG, 0, 0,
+		                     "writable by others (mode %03o): anyone could grant a role; "
+		                     "chmod 600 it",
+		                     (unsigned)(st->st_mode & 0777));
+	return CBAR_OK;
+}
+
 /* Read and parse path; a missing file is an empty list.  st gets the
- * file's identity (zero when missing). */
+ * file's identity (zero when missing).  A file file_trusted() refuses is
+ * not read. */
 static struct tok_list *list_read(const char *path, struct stat *st, struct cbar_diag *d)
 {
 	memset(st, 0, sizeof *st);
@@ -150,6 +192,8 @@ static struct tok_list *list_read(const char *path, struct stat *st, struct cbar
 		              TOKEN_FILE_MAX);
 		goto done;
 	}
+	if (file_trusted(st, d))
+		goto done;
 	if (!(buf = malloc((size_t)st->st_size + 1))) {
 		cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
 		goto done;
@@ -172,23 +216,41 @@ done:
 	return l;
 }
 
+/* The change time moves with chmod and chown as well as with writes: a
+ * file made writable by others is looked at again at once, and so is one
+ * put right. */
 static bool same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+	       a->st_mode == b->st_mode && a->st_uid == b->st_uid &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 /* Whether the published list was read from the file st describes. */
 static bool is_fresh(struct tok_file *tf, const struct stat *st)
 {
-	slot_read_begin();
-	const struct tok_list *l = slot_get(&tf->slot);
+	cbar_slot_read_begin();
+	const struct tok_list *l = cbar_slot_get(&tf->slot);
 	bool fresh = l && same_file(st, &l->st);
-	slot_read_end();
+	cbar_slot_read_end();
 	return fresh;
 }
 
-/* Read the file again when it changed since the list was read. */
+/* Whether the published list is one a bad file left empty. */
+static bool published_bad(struct tok_file *tf)
+{
+	cbar_slot_read_begin();
+	const struct tok_list *l = cbar_slot_get(&tf->slot);
+	bool bad = l && l->bad[0];
+	cbar_slot_read_end();
+	return bad;
+}
+
+/* Read the file again when it changed since the list was read.  A file
+ * that fails replaces the list with an empty one that says why (it is not
+ * read again until it changes); out of memory even for that empties the
+ * slot, which no token matches either. */
 static void refresh(struct tok_file *tf)
 {
 	struct stat st;
@@ -197,24 +259,53 @@ static void refresh(struct tok_file *tf)
 	if (is_fresh(tf, &st))
 		return;
 	pthread_mutex_lock(&tf->reload);
-	/* Another thread may have read it meanwhile; a file that failed to
-	 * parse is not read again until it changes, and keeps the good list. */
-	if (!is_fresh(tf, &st) && !(tf->have_bad && same_file(&st, &tf->bad))) {
+	if (!is_fresh(tf, &st)) { /* another thread may have read it meanwhile */
 		struct cbar_diag d = {0};
 		struct stat now;
+		bool was_bad = published_bad(tf);
 		struct tok_list *l = list_read(tf->path, &now, &d);
 		if (l) {
 			l->st = now;
-			if (slot_swap(&tf->slot, l, tok_list_free))
-				tok_list_free(l);
-		} else {
-			tf->bad = st;
-			tf->have_bad = true;
-			log_line(LOG_LV_ERROR, "token file unreadable; the tokens read before stay",
+			if (was_bad)
+				cbar_log_line(LOG_LV_INFO,
+				         "token file good again; its tokens are accepted",
+				         "{s:s,s:I}", "file", tf->path, "tokens", (json_int_t)l->n);
+		} else if ((l = calloc(1, sizeof *l))) {
+			l->st = st;
+			if (d.line)
+				snprintf(l->bad, sizeof l->bad, "token file %s:%u: %s", tf->path,
+				         d.line, d.msg);
+			else
+				snprintf(l->bad, sizeof l->bad, "token file %s: %s", tf->path,
+				         d.msg);
+			cbar_log_line(LOG_LV_ERROR,
+			         "token file refused: no token is accepted until it is good",
 			         "{s:s,s:i,s:s}", "file", tf->path, "line", d.line, "error", d.msg);
 		}
+		if (l && cbar_slot_swap(&tf->slot, l, cbar_tok_list_free)) {
+			cbar_tok_list_free(l);
+			l = NULL;
+		}
+		if (!l)
+			cbar_slot_swap(&tf->slot, NULL, cbar_tok_list_free);
 	}
 	pthread_mutex_unlock(&tf->reload);
+}
+
+/* CBAR_OK when the file's tokens are in use; else why none is accepted. */
+static enum cbar_err tf_ready(void *ctx, struct cbar_diag *d)
+{
+	struct tok_file *tf = ctx;
+	refresh(tf);
+	cbar_slot_read_begin();
+	const struct tok_list *l = cbar_slot_get(&tf->slot);
+	enum cbar_err err = CBAR_OK;
+	if (!l)
+		err = cbar_diag_set(d, CBAR_NOMEM, 0, 0, "token file %s: out of memory", tf->path);
+	else if (l->bad[0])
+		err = cbar_diag_set(d, CBAR_CONFIG, 0, 0, "%s; no token is accepted", l->bad);
+	cbar_slot_read_end();
+	return err;
 }
 
 static enum cbar_err tf_verify(void *ctx, const char *token, size_t len, struct token_info *who)
@@ -223,13 +314,13 @@ static enum cbar_err tf_verify(void *ctx, const char *token, size_t len, struct 
 	if (len == 0 || len > TOKEN_TEXT_MAX)
 		return CBAR_UNAUTHENTICATED;
 	refresh(tf);
-	slot_read_begin();
-	enum cbar_err err = tok_list_find(slot_get(&tf->slot), token, len, who);
-	slot_read_end();
+	cbar_slot_read_begin();
+	enum cbar_err err = cbar_tok_list_find(cbar_slot_get(&tf->slot), token, len, who);
+	cbar_slot_read_end();
 	return err;
 }
 
-enum cbar_err tok_list_find(const struct tok_list *l, const char *token, size_t len,
+enum cbar_err cbar_tok_list_find(const struct tok_list *l, const char *token, size_t len,
                             struct token_info *who)
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
@@ -248,7 +339,7 @@ enum cbar_err tok_list_find(const struct tok_list *l, const char *token, size_t 
 	return found ? CBAR_OK : CBAR_UNAUTHENTICATED;
 }
 
-void token_generate(char token[TOKEN_TEXT_MAX], char hex[2 * crypto_hash_sha256_BYTES + 1])
+void cbar_token_generate(char token[TOKEN_TEXT_MAX], char hex[2 * crypto_hash_sha256_BYTES + 1])
 {
 	unsigned char raw[32], h[crypto_hash_sha256_BYTES];
 	randombytes_buf(raw, sizeof raw);
@@ -283,7 +374,7 @@ static enum cbar_err list_write(const char *path, const struct tok_list *l, cons
 			continue;
 		char hex[2 * crypto_hash_sha256_BYTES + 1];
 		sodium_bin2hex(hex, sizeof hex, l->e[i].hash, sizeof l->e[i].hash);
-		fprintf(f, "%s\t%s\t%s\t%lld\n", l->e[i].info.name, role_name(l->e[i].info.role), hex,
+		fprintf(f, "%s\t%s\t%s\t%lld\n", l->e[i].info.name, cbar_role_name(l->e[i].info.role), hex,
 		        (long long)l->e[i].info.created);
 	}
 	if (extra)
@@ -315,11 +406,12 @@ static enum cbar_err tf_create(void *ctx, const char *name, enum role role,
                                char token[TOKEN_TEXT_MAX], struct cbar_diag *d)
 {
 	struct tok_file *tf = ctx;
-	if (!token_name_ok(name))
+	if (!cbar_token_name_ok(name))
 		return cbar_diag_set(d, CBAR_TOKEN_NAME, 0, 0,
 		                     "a name is 1 to %u of A-Z a-z 0-9 . _ - @", TOKEN_NAME_MAX);
 	if (role == ROLE_NONE)
-		return cbar_diag_set(d, CBAR_INVAL, 0, 0, "role must be agent, supervisor or admin");
+		return cbar_diag_set(d, CBAR_INVAL, 0, 0,
+		                     "role must be agent, supervisor, admin or gateway");
 	int lk = lock_take(tf, d);
 	if (lk < 0)
 		return CBAR_IO;
@@ -336,14 +428,14 @@ static enum cbar_err tf_create(void *ctx, const char *name, enum role role,
 			goto done;
 		}
 	char hex[2 * crypto_hash_sha256_BYTES + 1], line[256];
-	token_generate(token, hex);
-	snprintf(line, sizeof line, "%s\t%s\t%s\t%lld\n", name, role_name(role), hex,
+	cbar_token_generate(token, hex);
+	snprintf(line, sizeof line, "%s\t%s\t%s\t%lld\n", name, cbar_role_name(role), hex,
 	         (long long)time(NULL));
 	err = list_write(tf->path, l, NULL, line, d);
 	if (err)
 		sodium_memzero(token, TOKEN_TEXT_MAX);
 done:
-	tok_list_free(l);
+	cbar_tok_list_free(l);
 	close(lk);
 	return err;
 }
@@ -358,7 +450,7 @@ static enum cbar_err tf_list(void *ctx, void (*each)(void *arg, const struct tok
 		return CBAR_IO;
 	for (size_t i = 0; i < l->n; i++)
 		each(arg, &l->e[i].info);
-	tok_list_free(l);
+	cbar_tok_list_free(l);
 	return CBAR_OK;
 }
 
@@ -380,7 +472,7 @@ static enum cbar_err tf_revoke(void *ctx, const char *name, struct cbar_diag *d)
 		cbar_diag_set(d, CBAR_NOT_FOUND, 0, 0, "no token named '%s'", name);
 	else if (!err)
 		err = list_write(tf->path, l, name, NULL, d);
-	tok_list_free(l);
+	cbar_tok_list_free(l);
 	close(lk);
 	return err;
 }
@@ -388,7 +480,7 @@ static enum cbar_err tf_revoke(void *ctx, const char *name, struct cbar_diag *d)
 static void tf_release(void *ctx)
 {
 	struct tok_file *tf = ctx;
-	slot_release(&tf->slot);
+	cbar_slot_release(&tf->slot);
 	pthread_mutex_destroy(&tf->reload);
 	free(tf->path);
 	free(tf->lockpath);
@@ -400,10 +492,11 @@ static const struct token_store_ops file_ops = {
 	.create = tf_create,
 	.list = tf_list,
 	.revoke = tf_revoke,
+	.ready = tf_ready,
 	.release = tf_release,
 };
 
-enum cbar_err token_file_open(struct token_store *ts, const char *path, struct cbar_diag *d)
+enum cbar_err cbar_token_file_open(struct token_store *ts, const char *path, struct cbar_diag *d)
 {
 	if (d)
 		d->file = path;
@@ -418,9 +511,27 @@ enum cbar_err token_file_open(struct token_store *ts, const char *path, struct c
 		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
 	}
 	snprintf(tf->lockpath, n, "%s.lock", path);
-	slot_init(&tf->slot);
+	cbar_slot_init(&tf->slot);
 	pthread_mutex_init(&tf->reload, NULL);
 	ts->ops = &file_ops;
 	ts->ctx = tf;
 	return CBAR_OK;
+}
+
+/* The list of a token file's text, which is left as it is: list_parse() on
+ * a copy (it writes NULs into its text, and one byte past the end), for
+ * the fuzz target and whoever holds text that is not a file. */
+struct tok_list *cbar_tok_list_parse(const char *text, size_t len, struct cbar_diag *d)
+{
+	char *buf = malloc(len + 1);
+	if (!buf) {
+		cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+		return NULL;
+	}
+	if (len)
+		memcpy(buf, text, len);
+	struct tok_list *l = list_parse(buf, len, d);
+	sodium_memzero(buf, len);
+	free(buf);
+	return l;
 }

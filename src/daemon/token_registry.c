@@ -80,7 +80,7 @@ static int add_entry(void *arg, const struct cbar_store_token *t)
 	memset(e, 0, sizeof *e);
 	size_t hl = 0;
 	if (sodium_hex2bin(e->hash, sizeof e->hash, t->hash, strlen(t->hash), NULL, &hl, NULL) ||
-	    hl != sizeof e->hash || (e->info.role = role_parse(t->role)) == ROLE_NONE)
+	    hl != sizeof e->hash || (e->info.role = cbar_role_parse(t->role)) == ROLE_NONE)
 		return 0; /* not a token this version understands: skip it */
 	snprintf(e->info.name, sizeof e->info.name, "%s", t->name);
 	e->info.created = t->created;
@@ -102,11 +102,11 @@ static void refresh(struct tok_reg *tr, bool force)
 		if (err || b.bad) {
 			if (err && st)
 				drop(tr);
-			tok_list_free(b.l);
-			log_line(LOG_LV_ERROR, "tokens unreadable in the registry; the tokens read before stay",
+			cbar_tok_list_free(b.l);
+			cbar_log_line(LOG_LV_ERROR, "tokens unreadable in the registry; the tokens read before stay",
 			         "{s:s}", "error", d.msg[0] ? d.msg : cbar_err_message(err));
-		} else if (slot_swap(&tr->slot, b.l, tok_list_free)) {
-			tok_list_free(b.l);
+		} else if (cbar_slot_swap(&tr->slot, b.l, cbar_tok_list_free)) {
+			cbar_tok_list_free(b.l);
 		}
 		/* Failed or not, wait a while before asking again. */
 		atomic_store(&tr->loaded_ms, now_ms());
@@ -120,9 +120,9 @@ static enum cbar_err tr_verify(void *ctx, const char *token, size_t len, struct 
 	if (len == 0 || len > TOKEN_TEXT_MAX)
 		return CBAR_UNAUTHENTICATED;
 	refresh(tr, false);
-	slot_read_begin();
-	enum cbar_err err = tok_list_find(slot_get(&tr->slot), token, len, who);
-	slot_read_end();
+	cbar_slot_read_begin();
+	enum cbar_err err = cbar_tok_list_find(cbar_slot_get(&tr->slot), token, len, who);
+	cbar_slot_read_end();
 	return err;
 }
 
@@ -130,17 +130,18 @@ static enum cbar_err tr_create(void *ctx, const char *name, enum role role,
                                char token[TOKEN_TEXT_MAX], struct cbar_diag *d)
 {
 	struct tok_reg *tr = ctx;
-	if (!token_name_ok(name))
+	if (!cbar_token_name_ok(name))
 		return cbar_diag_set(d, CBAR_TOKEN_NAME, 0, 0,
 		                     "a name is 1 to %u of A-Z a-z 0-9 . _ - @", TOKEN_NAME_MAX);
 	if (role == ROLE_NONE)
-		return cbar_diag_set(d, CBAR_INVAL, 0, 0, "role must be agent, supervisor or admin");
+		return cbar_diag_set(d, CBAR_INVAL, 0, 0,
+		                     "role must be agent, supervisor, admin or gateway");
 	struct cbar_store_token t;
 	memset(&t, 0, sizeof t);
 	snprintf(t.name, sizeof t.name, "%s", name);
-	snprintf(t.role, sizeof t.role, "%s", role_name(role));
+	snprintf(t.role, sizeof t.role, "%s", cbar_role_name(role));
 	t.created = (int64_t)time(NULL);
-	token_generate(token, t.hash);
+	cbar_token_generate(token, t.hash);
 	pthread_mutex_lock(&tr->lock);
 	struct cbar_store *st = store(tr, d);
 	enum cbar_err err = st ? cbar_store_token_add(st, &t, tr->who, d) : CBAR_UNAVAILABLE;
@@ -165,7 +166,7 @@ static int list_one(void *arg, const struct cbar_store_token *t)
 	struct token_info info;
 	memset(&info, 0, sizeof info);
 	snprintf(info.name, sizeof info.name, "%s", t->name);
-	info.role = role_parse(t->role);
+	info.role = cbar_role_parse(t->role);
 	info.created = t->created;
 	e->fn(e->arg, &info);
 	return 0;
@@ -205,7 +206,7 @@ static enum cbar_err tr_revoke(void *ctx, const char *name, struct cbar_diag *d)
 static void tr_release(void *ctx)
 {
 	struct tok_reg *tr = ctx;
-	slot_release(&tr->slot);
+	cbar_slot_release(&tr->slot);
 	cbar_store_free(tr->st);
 	pthread_mutex_destroy(&tr->lock);
 	free(tr->url);
@@ -220,7 +221,7 @@ static const struct token_store_ops registry_ops = {
 	.release = tr_release,
 };
 
-enum cbar_err token_registry_open(struct token_store *ts, const char *url, const char *who,
+enum cbar_err cbar_token_registry_open(struct token_store *ts, const char *url, const char *who,
                                   struct cbar_diag *d)
 {
 	if (sodium_init() < 0)
@@ -232,7 +233,7 @@ enum cbar_err token_registry_open(struct token_store *ts, const char *url, const
 	}
 	snprintf(tr->who, sizeof tr->who, "%s", who ? who : "");
 	pthread_mutex_init(&tr->lock, NULL);
-	slot_init(&tr->slot);
+	cbar_slot_init(&tr->slot);
 	/* Open now, so a registry that cannot be reached is said at once. */
 	struct cbar_diag od = {0};
 	if (!store(tr, &od)) {

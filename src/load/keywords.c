@@ -16,18 +16,27 @@ static const char builtin[] =
 	"1901 relock all\n"
 	"KTGJDX unlock sms\n";
 
+/* Blanks between words: every isspace() byte but the newline, so that
+ * cbar_kw_find(), which trims isspace(), finds every keyword the table holds. */
+#define KW_BLANKS " \t\r\v\f"
+
 /* A small table of our own: split on blanks by hand, as the unlock file is. */
-static bool parse_table(const char *text, struct kw_table *t, struct cbar_diag *d)
+bool cbar_kw_table_parse(struct kw_table *t, const char *text, size_t len, struct cbar_diag *d)
 {
 	unsigned line = 0;
 	memset(t, 0, sizeof *t);
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+	for (const char *p = text, *end = text + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		char buf[256], *save = NULL;
 		line++;
 		if (n >= sizeof buf) {
 			cbar_diag_set(d, CBAR_CONFIG, line, 1, "line too long");
+			return false;
+		}
+		/* A NUL would silently cut the line short. */
+		if (memchr(p, 0, n)) {
+			cbar_diag_set(d, CBAR_CONFIG, line, 1, "NUL byte in the line");
 			return false;
 		}
 		memcpy(buf, p, n);
@@ -36,12 +45,12 @@ static bool parse_table(const char *text, struct kw_table *t, struct cbar_diag *
 		char *hash = strchr(buf, '#');
 		if (hash)
 			*hash = 0;
-		char *w = strtok_r(buf, " \t\r", &save);
+		char *w = strtok_r(buf, KW_BLANKS, &save);
 		if (!w)
 			continue;
 		if (!strcmp(w, "service")) {
 			char *num;
-			while ((num = strtok_r(NULL, " \t\r", &save))) {
+			while ((num = strtok_r(NULL, KW_BLANKS, &save))) {
 				if (t->nservice == 16 || strlen(num) >= 16) {
 					cbar_diag_set(d, CBAR_CONFIG, line, 1,
 					              "at most 16 service numbers of 15 digits");
@@ -51,8 +60,9 @@ static bool parse_table(const char *text, struct kw_table *t, struct cbar_diag *
 			}
 			continue;
 		}
-		char *act = strtok_r(NULL, " \t\r", &save), *sc = strtok_r(NULL, " \t\r", &save);
-		char *extra = strtok_r(NULL, " \t\r", &save);
+		char *act = strtok_r(NULL, KW_BLANKS, &save);
+		char *sc = strtok_r(NULL, KW_BLANKS, &save);
+		char *extra = strtok_r(NULL, KW_BLANKS, &save);
 		if (!act || !sc || extra || strlen(w) >= KW_MAX || t->n == 64) {
 			cbar_diag_set(d, CBAR_CONFIG, line, 1,
 			              "want KEYWORD unlock|relock SCOPE (at most 64 keywords of %d "
@@ -83,7 +93,7 @@ static bool parse_table(const char *text, struct kw_table *t, struct cbar_diag *
 	return true;
 }
 
-bool kw_table_load(struct kw_table *t, const char *file, struct cbar_diag *d)
+bool cbar_kw_table_load(struct kw_table *t, const char *file, struct cbar_diag *d)
 {
 	char *text = NULL;
 	size_t len;
@@ -91,16 +101,17 @@ bool kw_table_load(struct kw_table *t, const char *file, struct cbar_diag *d)
 		file = KW_DEFAULT_FILE;
 	if (d)
 		d->file = file ? file : "built-in keyword table";
-	if (file && !(text = read_file(file, 1 << 20, &len))) {
+	if (file && !(text = cbar_file_read(file, 1 << 20, &len))) {
 		cbar_diag_set(d, CBAR_IO, 0, 0, "%s", strerror(errno));
 		return false;
 	}
-	bool ok = parse_table(text ? text : builtin, t, d);
+	bool ok = text ? cbar_kw_table_parse(t, text, len, d)
+	               : cbar_kw_table_parse(t, builtin, sizeof builtin - 1, d);
 	free(text);
 	return ok;
 }
 
-bool kw_is_service(const struct kw_table *t, const char *to)
+bool cbar_kw_is_service(const struct kw_table *t, const char *to)
 {
 	for (unsigned i = 0; i < t->nservice; i++)
 		if (!strcmp(t->service[i], to))
@@ -108,7 +119,7 @@ bool kw_is_service(const struct kw_table *t, const char *to)
 	return false;
 }
 
-const struct kw *kw_find(const struct kw_table *t, const char *text)
+const struct kw *cbar_kw_find(const struct kw_table *t, const char *text)
 {
 	size_t b = 0, e = strlen(text);
 	while (b < e && isspace((unsigned char)text[b]))
@@ -126,7 +137,7 @@ const struct kw *kw_find(const struct kw_table *t, const char *text)
 	return NULL;
 }
 
-void kw_unknown_answer(const struct kw_table *t, char *msg, size_t cap)
+void cbar_kw_unknown_answer(const struct kw_table *t, char *msg, size_t cap)
 {
 	char sc[64];
 	size_t n = (size_t)snprintf(msg, cap, "未能识别的指令。可用指令 / Unknown keyword. Valid "
@@ -138,7 +149,7 @@ void kw_unknown_answer(const struct kw_table *t, char *msg, size_t cap)
 		                      i + 1 < t->n ? "," : "");
 }
 
-enum cbar_err kw_apply(struct cbar_store *st, const struct kw *k, uint64_t sub,
+enum cbar_err cbar_kw_apply(struct cbar_store *st, const struct kw *k, uint64_t sub,
                        const char *why, int64_t now, const char **result, char *msg,
                        size_t cap, struct cbar_diag *d)
 {

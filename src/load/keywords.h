@@ -37,23 +37,26 @@ struct kw_table {
 
 /* The table of file, or KW_DEFAULT_FILE when file is NULL and it exists,
  * else the built-in one.  On failure false with d naming file:line. */
-bool kw_table_load(struct kw_table *t, const char *file, struct cbar_diag *d);
+bool cbar_kw_table_load(struct kw_table *t, const char *file, struct cbar_diag *d);
+/* The table of a file's text (len bytes, no NUL needed), as cbar_kw_table_load()
+ * reads it; d gets the line but not the file name. */
+bool cbar_kw_table_parse(struct kw_table *t, const char *text, size_t len, struct cbar_diag *d);
 
 /* Whether to is one of the table's service numbers. */
-bool kw_is_service(const struct kw_table *t, const char *to);
+bool cbar_kw_is_service(const struct kw_table *t, const char *to);
 
 /* The keyword text names, or NULL. */
-const struct kw *kw_find(const struct kw_table *t, const char *text);
+const struct kw *cbar_kw_find(const struct kw_table *t, const char *text);
 
 /* The answer to an unknown keyword: the valid ones, in Chinese and English. */
-void kw_unknown_answer(const struct kw_table *t, char *msg, size_t cap);
+void cbar_kw_unknown_answer(const struct kw_table *t, char *msg, size_t cap);
 
 /*
  * Apply keyword k of subscriber sub on the store: result gets
  * "unlocked", "already-unlocked", "relocked" or "already-locked", msg the
  * answer to send back.  why names the message in the audit log.
  */
-enum cbar_err kw_apply(struct cbar_store *st, const struct kw *k, uint64_t sub,
+enum cbar_err cbar_kw_apply(struct cbar_store *st, const struct kw *k, uint64_t sub,
                        const char *why, int64_t now, const char **result, char *msg,
                        size_t cap, struct cbar_diag *d);
 

@@ -5,58 +5,19 @@
 #include <string.h>
 
 #include "callbar/data.h"
+#include "file.h"
 #include "numplan_load.h"
 
 /* Prefix tables are at most a few megabytes; a full national table of
  * 7-digit segments is under 64 MiB. */
 #define MAX_TABLE (64u << 20)
 
-char *read_file(const char *path, size_t max, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap + 1);
-	while (buf) {
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (n < cap) {
-			if (ferror(f)) {
-				free(buf);
-				buf = NULL;
-				errno = EIO;
-			}
-			break;
-		}
-		if (cap >= max) {
-			free(buf);
-			buf = NULL;
-			errno = EFBIG;
-			break;
-		}
-		cap *= 2;
-		char *nb = realloc(buf, cap + 1);
-		if (!nb) {
-			free(buf);
-			buf = NULL;
-		}
-		buf = nb;
-	}
-	fclose(f);
-	if (buf) {
-		buf[n] = 0;
-		*len = n;
-	}
-	return buf;
-}
-
 static bool load_table(struct cbar_numplan *np, const char *path,
                        enum cbar_err (*load)(struct cbar_numplan *, const char *, size_t,
                                              const char *, struct cbar_diag *))
 {
 	size_t len;
-	char *text = read_file(path, MAX_TABLE, &len);
+	char *text = cbar_file_read(path, MAX_TABLE, &len);
 	if (!text) {
 		fprintf(stderr, "callbar: %s: %s\n", path, strerror(errno));
 		return false;
@@ -74,7 +35,7 @@ static bool load_table(struct cbar_numplan *np, const char *path,
 	return true;
 }
 
-struct cbar_numplan *numplan_load(const struct numplan_files *files)
+struct cbar_numplan *cbar_numplan_load(const struct numplan_files *files)
 {
 	struct cbar_numplan *np = NULL;
 	struct cbar_diag d = {0};

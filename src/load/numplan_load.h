@@ -4,6 +4,7 @@
 #define CALLBAR_NUMPLAN_LOAD_H
 
 #include "callbar/number.h"
+#include "file.h"
 
 struct numplan_files {
 	const char *segments; /* NULL: the embedded table */
@@ -12,10 +13,7 @@ struct numplan_files {
 };
 
 /* The plan, or NULL after printing what went wrong (file:line:column). */
-struct cbar_numplan *numplan_load(const struct numplan_files *files);
+struct cbar_numplan *cbar_numplan_load(const struct numplan_files *files);
 
-/* Read a whole file into a new buffer (NUL-ended); NULL with errno set.
- * Files over max bytes fail with EFBIG. */
-char *read_file(const char *path, size_t max, size_t *len);
 
 #endif

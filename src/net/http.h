@@ -6,6 +6,30 @@
  * facing the network.  This file is the only one that includes it: the rest
  * of the daemon sees struct http_request and struct http_response.
  *
+ * The pool's threads wait on epoll (poll where the library has no epoll):
+ * select() cannot see a descriptor numbered 1024 or more, and a daemon
+ * that also holds thousands of SIP TCP connections gets such descriptors
+ * for its HTTP clients.
+ *
+ * What one client may take is bounded: connections per source address
+ * (per_source_limit), connections in all (conn_limit, by default the
+ * descriptor limit less HTTP_FD_RESERVE), seconds of
+ * silence (conn_timeout), and seconds to send a request's header
+ * (header_timeout): libmicrohttpd's own timeout restarts with every byte,
+ * so a client trickling one header line every few seconds would keep its
+ * connection for ever; a reaper thread cuts (shutdown()) a connection whose
+ * header is not in header_timeout seconds after the connection opened, or
+ * after the previous answer on a kept-alive connection.
+ *
+ * Before any op runs, a request is refused (400 through refuse(), and the
+ * connection closed) when its header is ambiguous: a NUL byte in a header
+ * field or a query argument (C strings would cut it short: a token
+ * "good\0junk" would be read as "good"), Authorization, Content-Length,
+ * Content-Type, Host or Transfer-Encoding given twice, Content-Length with
+ * Transfer-Encoding (a proxy in front may frame the body the other way),
+ * a query argument given twice (which one counts?), or more than
+ * HTTP_QUERY_MAX query arguments.
+ *
  * A request goes through the ops in this order, on one of the pool's
  * threads:
  *   begin()   once the headers are in.  It may answer at once (unknown
@@ -31,6 +55,11 @@
 
 struct http_server;
 
+/* The least number of request threads "auto" gives: a registry write that
+ * waits for the disk holds its thread, and every connection that thread
+ * serves, so even one core gets a few. */
+#define HTTP_THREADS_MIN 4
+
 struct http_request {
 	void *conn;          /* the library's connection; use the functions below */
 	const char *method;
@@ -44,6 +73,7 @@ struct http_request {
 
 struct http_response {
 	int status;
+	bool close;                /* close the connection after this answer */
 	char *body;                /* malloc()ed; the server frees it */
 	size_t len;
 	const char *content_type;  /* a static string */
@@ -56,39 +86,62 @@ struct http_ops {
 	void (*finish)(void *ctx, struct http_request *rq, struct http_response *resp);
 	void (*too_big)(void *ctx, struct http_request *rq, struct http_response *resp);
 	void (*done)(void *ctx, struct http_request *rq);
+	/* An ambiguous request (see above), answered 400 before begin();
+	 * field is the query argument at fault or NULL.  done() follows with
+	 * rq->user NULL. */
+	void (*refuse)(void *ctx, struct http_request *rq, struct http_response *resp,
+	               enum cbar_err code, const char *field, const char *message);
 	void *ctx;
 };
 
+/* Descriptors the default connection cap leaves free for the registry, the
+ * logs, rule and PEM files and reloads. */
+#define HTTP_FD_RESERVE 256u
+
+/* More query arguments than this are refused: no route takes so many, and
+ * finding a repeated one stays cheap. */
+#define HTTP_QUERY_MAX 32
+
 struct http_options {
 	const char *listen;     /* HOST:PORT; port 0: the kernel picks */
-	unsigned threads;
+	unsigned threads;       /* 0: one per online core, at least HTTP_THREADS_MIN */
 	size_t body_max;
-	unsigned conn_timeout;  /* seconds */
+	unsigned conn_timeout;  /* seconds of silence before a connection is closed */
+	unsigned header_timeout; /* seconds to send a request's header; 0: no limit */
+	unsigned per_source_limit; /* connections from one address; 0: no limit */
+	unsigned conn_limit;    /* connections in all; 0: the descriptor budget */
 	/* HTTPS when both are set: PEM text of the certificate (chain) and of
 	 * its private key (libmicrohttpd's GnuTLS does the TLS); NULL: HTTP. */
 	const char *tls_cert_pem, *tls_key_pem;
 };
 
 /* Start listening; on failure d says why (address in use, ...). */
-enum cbar_err http_start(struct http_server **out, const struct http_options *o,
+enum cbar_err cbar_http_start(struct http_server **out, const struct http_options *o,
                          const struct http_ops *ops, struct cbar_diag *d);
 
 /* The address actually bound ("127.0.0.1:41234"), for port 0. */
-const char *http_bound(const struct http_server *s);
+const char *cbar_http_bound(const struct http_server *s);
+
+/* Request threads running, and the connection cap in force. */
+unsigned cbar_http_threads(const struct http_server *s);
+unsigned cbar_http_conn_limit(const struct http_server *s);
+
+/* Connections cut by the header deadline since start. */
+unsigned long cbar_http_header_timeouts(const struct http_server *s);
 
 /* Whether it speaks HTTPS. */
-bool http_tls(const struct http_server *s);
+bool cbar_http_tls(const struct http_server *s);
 
 /* A request header or query argument, or NULL. */
-const char *http_header(const struct http_request *rq, const char *name);
-const char *http_query(const struct http_request *rq, const char *name);
+const char *cbar_http_header(const struct http_request *rq, const char *name);
+const char *cbar_http_query(const struct http_request *rq, const char *name);
 
 /* Call each(arg, key, value) for every query argument, in order. */
-void http_query_each(const struct http_request *rq,
+void cbar_http_query_each(const struct http_request *rq,
                      void (*each)(void *arg, const char *key, const char *value), void *arg);
 
 /* Requests begun and not yet done. */
-unsigned http_in_flight(const struct http_server *s);
+unsigned cbar_http_in_flight(const struct http_server *s);
 
 /*
  * Graceful stop: close the listening socket (new connections are refused),
@@ -96,6 +149,6 @@ unsigned http_in_flight(const struct http_server *s);
  * stop the threads and free everything.  Returns the requests still in
  * flight when it gave up waiting (0 for a clean drain).
  */
-unsigned http_drain_and_stop(struct http_server *s, unsigned timeout_s);
+unsigned cbar_http_drain_and_stop(struct http_server *s, unsigned timeout_s);
 
 #endif

@@ -18,7 +18,7 @@ static const uint16_t status_codes[SIP_ST_COUNT] = {
 #undef SIP__CODE
 };
 
-uint16_t sip_status_code(enum sip_status_slot s)
+uint16_t cbar_sip_status_code(enum sip_status_slot s)
 {
 	return (unsigned)s < SIP_ST_COUNT ? status_codes[s] : 0;
 }
@@ -31,7 +31,7 @@ static enum sip_status_slot status_slot(uint16_t status)
 	return SIP_ST_OTHER;
 }
 
-void sip_listener_init(struct sip_listener *l)
+void cbar_sip_listener_init(struct sip_listener *l)
 {
 	struct sip_listener_cfg *c = &l->cfg;
 	if (!c->nsub) {
@@ -151,13 +151,17 @@ static enum cbar_decision decide(const struct sip_listener *l, const struct cbar
 	in.ev.service = m->method == CBAR_SIP_MESSAGE ? CBAR_SMS : CBAR_VOICE;
 	in.ev.direction = c->direction;
 	in.ev.roaming = c->roaming;
+	/* A subscriber that cannot be read leaves the event to the engine all
+	 * the same: a call to an emergency number passes whoever makes it. */
 	enum cbar_err e = number_text(m, c->sub_src, c->nsub, text, sizeof text, &len);
 	if (!e)
-		e = cbar_event_subscriber(&in, &ec, text, len, NULL);
-	if (!e)
-		e = number_text(m, c->peer_src, c->npeer, text, sizeof text, &len);
-	if (!e)
-		e = cbar_event_peer(&in, &ec, text, len, NULL);
+		cbar_event_subscriber(&in, &ec, text, len, NULL);
+	else
+		in.ev.subscriber = NULL, in.sub_err = e;
+	/* An incoming call's caller ID comes from the network: missing,
+	 * anonymous or not a number, it is unknown (`from unknown`). */
+	e = number_text(m, c->peer_src, c->npeer, text, sizeof text, &len);
+	e = cbar_event_caller_id(&in, &ec, e ? NULL : text, len, NULL);
 	if (e) {
 		*v = (struct cbar_verdict){.decision = CBAR_ERROR, .rule = -1, .exempted_rule = -1,
 		                           .err = e};
@@ -168,7 +172,12 @@ static enum cbar_decision decide(const struct sip_listener *l, const struct cbar
 		in.ev.ingress = ing;
 		in.ev.ingress_len = strlen(ing);
 	}
-	return d->decide(d->ctx, &in.ev, v);
+	enum cbar_decision dec = d->decide(d->ctx, &in.ev, v);
+	if (in.sub_err && dec != CBAR_ALLOW) {
+		v->err = in.sub_err; /* not an emergency call: the subscriber is the fault */
+		v->decision = dec = CBAR_ERROR;
+	}
+	return dec;
 }
 
 static const char *base_name(const char *path)
@@ -177,7 +186,7 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-size_t sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
+size_t cbar_sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
                   const struct sip_decider *d, const char *buf, size_t len,
                   enum cbar_sip_transport tp, const struct sockaddr *src, int64_t now, char *out,
                   size_t cap, struct sip_counters *c)

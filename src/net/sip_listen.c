@@ -64,7 +64,7 @@ static bool sources(const char *v, size_t n, enum cbar_sip_source *src, unsigned
 }
 
 /* "10.1.0.0/16=intl-gateway" (no /: a host); false when malformed. */
-bool sip_ingress_parse(const char *s0, size_t len, struct sip_ingress *g)
+bool cbar_sip_ingress_parse(const char *s0, size_t len, struct sip_ingress *g)
 {
 	memset(g, 0, sizeof *g);
 	char s[160];
@@ -140,9 +140,9 @@ static bool allow_list(const char *v, size_t n, struct sip_listener_cfg *l, char
 	return true;
 }
 
-bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
-                       struct sip_ingress *ing, size_t cap, size_t *ning, char *err, size_t errcap,
-                       size_t *errat)
+static bool listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
+                          struct sip_ingress *ing, size_t cap, size_t *ning, char *err,
+                          size_t errcap, size_t *errat)
 {
 	size_t i = 0, first_via = *ning;
 	bool seen_dir = false, seen_tp = false, seen_sub = false, seen_peer = false;
@@ -236,7 +236,7 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 		} else if (word_is(v, kn, "allow")) {
 			ok = allow_list(val, vn, l, err, errcap);
 		} else if (word_is(v, kn, "via")) {
-			ok = *ning < cap && sip_ingress_parse(val, vn, &ing[*ning]);
+			ok = *ning < cap && cbar_sip_ingress_parse(val, vn, &ing[*ning]);
 			if (ok)
 				(*ning)++;
 			else if (*ning == cap)
@@ -273,7 +273,7 @@ bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 	return true;
 }
 
-void sip_listener_defaults(struct sip_listener_cfg *l, uint16_t block_status, bool fail_open,
+void cbar_sip_listener_defaults(struct sip_listener_cfg *l, uint16_t block_status, bool fail_open,
                            uint16_t country, const struct sip_ingress *ing, size_t ning)
 {
 	if (!(l->given & SIP_GIVEN_BLOCK))
@@ -285,4 +285,15 @@ void sip_listener_defaults(struct sip_listener_cfg *l, uint16_t block_status, bo
 		l->ingress = ing;
 		l->ningress = ning;
 	}
+}
+
+enum cbar_err cbar_sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
+                                struct sip_ingress *ing, size_t cap, size_t *ning,
+                                struct cbar_diag *d)
+{
+	char msg[sizeof d->msg];
+	size_t at = 0;
+	if (listener_spec(s, len, l, ing, cap, ning, msg, sizeof msg, &at))
+		return CBAR_OK;
+	return cbar_diag_set(d, CBAR_CONFIG, 0, (unsigned)at + 1, "%s", msg);
 }

@@ -62,7 +62,7 @@ void cbar__sip_publish(struct worker *w)
 		atomic_store_explicit(&w->pub[i], v[i], memory_order_relaxed);
 }
 
-void sip_server_counters(struct sip_server *s, struct sip_counters *sum)
+void cbar_sip_server_counters(struct sip_server *s, struct sip_counters *sum)
 {
 	uint64_t *v = (uint64_t *)(void *)sum;
 	for (unsigned k = 0; k < s->nworkers; k++)
@@ -217,7 +217,7 @@ static unsigned tcp_max_of_limit(void)
 	return (unsigned)(n >= 2 * SIP_FD_RESERVE ? n - SIP_FD_RESERVE : n / 2);
 }
 
-int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, char *err,
+static int server_start(const struct sip_server_cfg *cfg, struct sip_server **out, char *err,
                      size_t errcap)
 {
 	*out = NULL;
@@ -273,7 +273,7 @@ int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, 
 			       l->cfg.ningress * sizeof *l->ingress);
 		}
 		l->cfg.ingress = l->ingress;
-		sip_listener_init(l);
+		cbar_sip_listener_init(l);
 	}
 	for (unsigned k = 0; k < s->nworkers; k++) {
 		struct worker *w = &s->w[k];
@@ -337,21 +337,21 @@ int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, 
 nomem:
 	snprintf(err, errcap, "out of memory");
 fail:
-	sip_server_stop(s);
+	cbar_sip_server_stop(s);
 	return -1;
 }
 
-uint16_t sip_server_port(const struct sip_server *s, size_t i)
+uint16_t cbar_sip_server_port(const struct sip_server *s, size_t i)
 {
 	return i < s->nls ? get_port(&s->ls[i].cfg.addr) : 0;
 }
 
-unsigned sip_server_workers(const struct sip_server *s)
+unsigned cbar_sip_server_workers(const struct sip_server *s)
 {
 	return s->nworkers;
 }
 
-void sip_server_stop(struct sip_server *s)
+void cbar_sip_server_stop(struct sip_server *s)
 {
 	if (!s)
 		return;
@@ -389,4 +389,15 @@ void sip_server_stop(struct sip_server *s)
 	cbar__sip_tcp_admit_release(&s->admit);
 	pthread_mutex_destroy(&s->kdrop_lock);
 	free(s);
+}
+
+enum cbar_err cbar_sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out,
+                               struct cbar_diag *d)
+{
+	char msg[sizeof d->msg];
+	msg[0] = '\0';
+	if (!server_start(cfg, out, msg, sizeof msg))
+		return CBAR_OK;
+	return cbar_diag_set(d, strcmp(msg, "out of memory") ? CBAR_SIP_START : CBAR_NOMEM, 0, 0,
+	                     "%s", msg);
 }

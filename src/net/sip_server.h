@@ -16,9 +16,9 @@
  *   per listener, its own buffers and its own counters; nothing is shared
  *   between workers on the decision path and nothing is allocated per
  *   message (TCP allocates one capped buffer per connection).
- * - Ownership: sip_server_start() copies the configuration it is given
+ * - Ownership: cbar_sip_server_start() copies the configuration it is given
  *   (listeners, ingress classes); the numbering plan and the decider's
- *   context are borrowed and must outlive sip_server_stop().
+ *   context are borrowed and must outlive cbar_sip_server_stop().
  */
 #ifndef CALLBAR_NET_SIP_SERVER_H
 #define CALLBAR_NET_SIP_SERVER_H
@@ -71,13 +71,13 @@ struct sip_ingress {
 
 /* "10.1.0.0/16=intl-gateway" (no /: one host) into *g; false when
  * malformed. */
-bool sip_ingress_parse(const char *s, size_t len, struct sip_ingress *g);
+bool cbar_sip_ingress_parse(const char *s, size_t len, struct sip_ingress *g);
 
 /* The networks a listener answers (allow=), at most this many. */
 #define SIP_ALLOW_MAX 32
 
 struct sip_listener_cfg {
-	struct sockaddr_storage addr; /* port 0: any free port (see sip_server_port) */
+	struct sockaddr_storage addr; /* port 0: any free port (see cbar_sip_server_port) */
 	unsigned transports;          /* SIP_UDP | SIP_TCP */
 	enum cbar_direction direction;
 	/* where the numbers come from; nsub/npeer 0: the defaults,
@@ -87,10 +87,10 @@ struct sip_listener_cfg {
 	unsigned nsub, npeer;
 	uint16_t block_status;        /* 403 (0 means 403) or 603 */
 	bool fail_open;               /* error verdict: true 302, false 500 */
-	unsigned given;               /* SIP_GIVEN_*: set by sip_listener_spec() */
+	unsigned given;               /* SIP_GIVEN_*: set by cbar_sip_listener_spec() */
 	uint8_t roaming;              /* enum cbar_roaming of every event here; 0: not known */
 	uint16_t country;             /* context for national numbers (CN) */
-	const struct sip_ingress *ingress; /* copied by sip_server_start() */
+	const struct sip_ingress *ingress; /* copied by cbar_sip_server_start() */
 	size_t ningress;
 	/* allow=: the sources this listener answers; nallow 0: any.  A UDP
 	 * datagram from elsewhere is dropped unread (no reply: an open UDP
@@ -145,7 +145,7 @@ enum sip_status_slot {
 	SIP_ST_COUNT
 };
 
-/* Counters of one worker, or summed over them (sip_server_counters). */
+/* Counters of one worker, or summed over them (cbar_sip_server_counters). */
 struct sip_counters {
 	uint64_t received;        /* datagrams and framed TCP messages */
 	uint64_t answered[SIP_ST_COUNT];
@@ -157,7 +157,7 @@ struct sip_counters {
 	uint64_t tcp_idle_closed; /* of tcp_closed: by the idle limit */
 	/* UDP datagrams the kernel dropped before a worker read them: ACKs
 	 * removed by the ACK filter, and receive-buffer overflows (summed by
-	 * sip_server_counters(), 0 in a worker's own counters) */
+	 * cbar_sip_server_counters(), 0 in a worker's own counters) */
 	uint64_t udp_kernel_dropped;
 	uint64_t udp_refused_source;      /* datagrams from outside a listener's allow= */
 	uint64_t tcp_refused_not_allowed; /* connections from outside a listener's allow= */
@@ -166,7 +166,7 @@ struct sip_counters {
 };
 
 /* The code of a status slot (0 for SIP_ST_OTHER). */
-uint16_t sip_status_code(enum sip_status_slot s);
+uint16_t cbar_sip_status_code(enum sip_status_slot s);
 
 /*
  * A listener from its one-line description (docs/sip.md "Listeners"):
@@ -180,17 +180,17 @@ uint16_t sip_status_code(enum sip_status_slot s);
  * flagged in l->given); each via class is appended to ing[*ning] (at most
  * cap in all) and l->ingress points at this listener's (NULL when it has
  * none); allow= networks go to l->allow (at most SIP_ALLOW_MAX, over
- * every allow= word).  False with a message in err and the byte offset of the bad word
- * in *errat.
+ * every allow= word).  CBAR_OK, or CBAR_CONFIG with d's message and column
+ * (1-based: the byte of the bad word) set.
  */
-bool sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
-                       struct sip_ingress *ing, size_t cap, size_t *ning, char *err,
-                       size_t errcap, size_t *errat);
+enum cbar_err cbar_sip_listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
+                                struct sip_ingress *ing, size_t cap, size_t *ning,
+                                struct cbar_diag *d);
 
 /* The global settings for what l's description did not give itself: the
  * block status (403 or 603), the fail mode, the ingress classes (when it
  * names none); the country always. */
-void sip_listener_defaults(struct sip_listener_cfg *l, uint16_t block_status, bool fail_open,
+void cbar_sip_listener_defaults(struct sip_listener_cfg *l, uint16_t block_status, bool fail_open,
                            uint16_t country, const struct sip_ingress *ing, size_t ning);
 
 struct sip_server;
@@ -198,23 +198,24 @@ struct sip_server;
 /*
  * Bind every listener (UDP and/or TCP, one socket per worker each) and start
  * the workers.  A listener asking for port 0 gets one free port shared by
- * its UDP and TCP sockets and every worker.  On failure returns -1 with a
- * message in err (nothing left running or open) and *out NULL.
+ * its UDP and TCP sockets and every worker.  On failure returns
+ * CBAR_SIP_START (CBAR_NOMEM when memory ran short) with d's message set,
+ * nothing left running or open, and *out NULL.
  */
-int sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out, char *err,
-                     size_t errcap);
+enum cbar_err cbar_sip_server_start(const struct sip_server_cfg *cfg, struct sip_server **out,
+                               struct cbar_diag *d);
 
 /* The port listener i is bound to (after port 0 was resolved). */
-uint16_t sip_server_port(const struct sip_server *s, size_t i);
-unsigned sip_server_workers(const struct sip_server *s);
+uint16_t cbar_sip_server_port(const struct sip_server *s, size_t i);
+unsigned cbar_sip_server_workers(const struct sip_server *s);
 
 /* Add every worker's counters into *sum (zero it first).  Any thread may
  * call it while the server runs: each value is read atomically, the sum
  * is not a snapshot across counters. */
-void sip_server_counters(struct sip_server *s, struct sip_counters *sum);
+void cbar_sip_server_counters(struct sip_server *s, struct sip_counters *sum);
 
 /* Stop the workers, close every socket and free the server.  NULL is fine. */
-void sip_server_stop(struct sip_server *s);
+void cbar_sip_server_stop(struct sip_server *s);
 
 /* ---- the per-message path, without sockets (sip_handle.c) ---------------- */
 
@@ -231,13 +232,13 @@ struct sip_listener {
  * sender (for the ingress class; may be NULL), now the event time, c the
  * calling worker's counters (plain increments: one writer).
  */
-size_t sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
+size_t cbar_sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
                   const struct sip_decider *d, const char *buf, size_t len,
                   enum cbar_sip_transport tp, const struct sockaddr *src, int64_t now, char *out,
                   size_t cap, struct sip_counters *c);
 
 /* Fill the resolved part of l from l->cfg (defaults, cbar_sip_cfg); the
  * ingress pointer is left as the caller set it. */
-void sip_listener_init(struct sip_listener *l);
+void cbar_sip_listener_init(struct sip_listener *l);
 
 #endif

@@ -363,7 +363,7 @@ static bool conn_process(struct worker *w, struct conn *c)
 			ok = false;
 			break;
 		}
-		size_t olen = sip_handle(c->l, srv->cfg.np, &srv->cfg.decider, c->in + off, msglen,
+		size_t olen = cbar_sip_handle(c->l, srv->cfg.np, &srv->cfg.decider, c->in + off, msglen,
 		                         CBAR_SIP_STREAM, (const struct sockaddr *)&c->peer, now,
 		                         w->out, OUT_CAP, &w->local);
 		off += msglen;

@@ -121,7 +121,7 @@ static int udp_batch(struct worker *w, const struct sock *s, int flags)
 			len = IN_CAP; /* past CBAR_SIP_MAX_MSG: 513 */
 		char *out = w->out + (size_t)k * OUT_CAP;
 		size_t olen =
-		    sip_handle(s->l, srv->cfg.np, &srv->cfg.decider, w->in + (size_t)i * IN_CAP,
+		    cbar_sip_handle(s->l, srv->cfg.np, &srv->cfg.decider, w->in + (size_t)i * IN_CAP,
 		               len, CBAR_SIP_DGRAM, (const struct sockaddr *)&w->src[i], now, out,
 		               OUT_CAP, &w->local);
 		if (!olen)

@@ -96,7 +96,7 @@ struct sip_server {
 
 /* ---- sip_server.c: shared by the transports ------------------------------ */
 
-/* Copy the worker's counters where sip_server_counters() reads them. */
+/* Copy the worker's counters where cbar_sip_server_counters() reads them. */
 void cbar__sip_publish(struct worker *w);
 /* The event time: the fixed time of tests, else the wall clock's second. */
 int64_t cbar__sip_now(const struct sip_server *s);

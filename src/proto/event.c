@@ -65,7 +65,21 @@ enum cbar_err cbar_event_subscriber(struct cbar_event_in *in, const struct cbar_
 {
 	enum cbar_err err = number(c, c->country, s, len, "subscriber", &in->sub, e);
 	in->has_sub = !err;
+	in->sub_err = err;
+	in->ev.subscriber = err ? NULL : &in->sub;
 	return err;
+}
+
+/* "anonymous" in any case, as switches write a withheld caller ID. */
+static bool anonymous(const char *s, size_t len)
+{
+	static const char w[] = "anonymous";
+	if (len != sizeof w - 1)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((s[i] | 0x20) != w[i])
+			return false;
+	return true;
 }
 
 enum cbar_err cbar_event_peer(struct cbar_event_in *in, const struct cbar_event_ctx *c,
@@ -75,22 +89,40 @@ enum cbar_err cbar_event_peer(struct cbar_event_in *in, const struct cbar_event_
 	 * where the subscriber lives (a shared code such as +1 has no country:
 	 * then the operator's). */
 	uint16_t ctx = in->has_sub && in->sub.country ? in->sub.country : c->country;
-	return number(c, ctx, s, len, "peer", &in->peer, e);
+	if (in->ev.direction == CBAR_IN && (!len || anonymous(s, len))) {
+		in->ev.peer = NULL; /* a withheld caller: unknown, not an error */
+		return CBAR_OK;
+	}
+	enum cbar_err err = number(c, ctx, s, len, "peer", &in->peer, e);
+	in->ev.peer = err ? NULL : &in->peer;
+	return err;
+}
+
+enum cbar_err cbar_event_caller_id(struct cbar_event_in *in, const struct cbar_event_ctx *c,
+                                   const char *s, size_t len, struct cbar_event_error *e)
+{
+	if (in->ev.direction == CBAR_IN) {
+		if (!s || cbar_event_peer(in, c, s, len, NULL))
+			in->ev.peer = NULL;
+		return CBAR_OK;
+	}
+	if (!s)
+		return fail(e, CBAR_SIP_NO_NUMBER, "peer", "the request carries no called number");
+	return cbar_event_peer(in, c, s, len, e);
 }
 
 enum cbar_err cbar_event_time(struct cbar_event_in *in, const struct cbar_event_ctx *c,
-                              const char *s, size_t len, unsigned forms,
-                              struct cbar_event_error *e)
+                              const char *s, size_t len, unsigned forms, struct cbar_event_error *e)
 {
 	if (cbar_time_read(s, len, c->tz, forms, &in->ev.time))
 		return fail(e, CBAR_BAD_TIME, "time",
 		            (forms & CBAR_TIME_DATE)
-		                    ? "want 2022-05-08T09:30:00+08:00, ...Z, a time without a "
-		                      "zone (the rule file's), YYYY-MM-DD or @EPOCH"
+		                ? "want 2022-05-08T09:30:00+08:00, ...Z, a time without a "
+		                  "zone (the rule file's), YYYY-MM-DD or @EPOCH"
 		            : (forms & CBAR_TIME_LOCAL)
-		                    ? "want an ISO 8601 time such as 2022-05-08T09:30:00+08:00, "
-		                      "or one without a zone (the rule file's)"
-		                    : "want an ISO 8601 time such as 2022-05-08T09:30:00+08:00");
+		                ? "want an ISO 8601 time such as 2022-05-08T09:30:00+08:00, "
+		                  "or one without a zone (the rule file's)"
+		                : "want an ISO 8601 time such as 2022-05-08T09:30:00+08:00");
 	in->has_time = true;
 	return CBAR_OK;
 }
@@ -166,8 +198,7 @@ enum cbar_err cbar_event_region(struct cbar_event_in *in, const struct cbar_even
 
 /* ---- time ------------------------------------------------------------------ */
 
-enum cbar_err cbar_time_read(const char *s, size_t len, int32_t tz, unsigned forms,
-                             int64_t *out)
+enum cbar_err cbar_time_read(const char *s, size_t len, int32_t tz, unsigned forms, int64_t *out)
 {
 	/* The event's forms are the civil module's, bit for bit; a CDR or a
 	 * command line's time may put a space between date and time. */
@@ -177,4 +208,3 @@ enum cbar_err cbar_time_read(const char *s, size_t len, int32_t tz, unsigned for
 		flags |= CBAR_CIVIL_SPACE;
 	return cbar_civil_parse(s, len, flags, tz, out, NULL) ? CBAR_BAD_TIME : CBAR_OK;
 }
-

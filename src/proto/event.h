@@ -42,11 +42,26 @@ struct cbar_event_ctx {
 	int32_t tz;       /* the rule file's zone, seconds east of UTC */
 };
 
-/* An event being read, with the storage its pointers point into. */
+/*
+ * An event being read, with the storage its pointers point into.
+ *
+ * The subscriber and the peer may be missing from the event:
+ * - a subscriber that cannot be read leaves ev.subscriber NULL and its
+ *   error in sub_err: the engine still sees the event, because a call to an
+ *   emergency number passes whatever the caller (cbar_decide() allows it
+ *   and gives an error verdict otherwise); the front end then reports
+ *   sub_err unless the verdict is allow;
+ * - an incoming event's caller (the peer) that is absent, empty or
+ *   "anonymous" is unknown: ev.peer NULL, which rules match with
+ *   `from unknown`.  A caller's number that does not parse is unknown too
+ *   where the front end says the number came from the network
+ *   (cbar_event_caller_id(): SIP), and an error where a client wrote it.
+ */
 struct cbar_event_in {
 	struct cbar_event ev;
 	struct cbar_number sub, peer;
 	bool has_sub, has_time;
+	enum cbar_err sub_err; /* why ev.subscriber is NULL, CBAR_OK when it is not */
 };
 
 struct cbar_event_error {
@@ -80,6 +95,11 @@ enum cbar_err cbar_event_subscriber(struct cbar_event_in *in, const struct cbar_
                                     const char *s, size_t len, struct cbar_event_error *e);
 enum cbar_err cbar_event_peer(struct cbar_event_in *in, const struct cbar_event_ctx *c,
                               const char *s, size_t len, struct cbar_event_error *e);
+/* The caller as the network presented it (s NULL: absent): on an incoming
+ * event, one that does not parse is unknown rather than an error; on an
+ * outgoing one the peer is the called number, and must parse. */
+enum cbar_err cbar_event_caller_id(struct cbar_event_in *in, const struct cbar_event_ctx *c,
+                                   const char *s, size_t len, struct cbar_event_error *e);
 /* forms: enum cbar_event_time_form bits the front end accepts. */
 enum cbar_err cbar_event_time(struct cbar_event_in *in, const struct cbar_event_ctx *c,
                               const char *s, size_t len, unsigned forms,
@@ -103,7 +123,6 @@ enum cbar_err cbar_event_region(struct cbar_event_in *in, const struct cbar_even
  * (the civil module's one grammar, callbar/civil.h).  CBAR_OK or
  * CBAR_BAD_TIME.
  */
-enum cbar_err cbar_time_read(const char *s, size_t len, int32_t tz, unsigned forms,
-                             int64_t *out);
+enum cbar_err cbar_time_read(const char *s, size_t len, int32_t tz, unsigned forms, int64_t *out);
 
 #endif

@@ -83,7 +83,7 @@ static enum cbar_err fail(struct req_error *e, enum cbar_err code, const struct 
 	return code;
 }
 
-enum cbar_err req_number(const struct cbar_numplan *np, uint16_t country, const char *s,
+enum cbar_err cbar_req_number(const struct cbar_numplan *np, uint16_t country, const char *s,
                          size_t len, const char *field, struct cbar_number *out,
                          struct req_error *e)
 {
@@ -151,7 +151,7 @@ static enum cbar_err set_field(const struct field *f, const json_t *v, void *out
 	case F_NUMBER: {
 		char name[sizeof e->field];
 		snprintf(name, sizeof name, "%s%s", c->prefix, f->name);
-		return req_number(c->np, c->country, s, len, name, (struct cbar_number *)(void *)dst,
+		return cbar_req_number(c->np, c->country, s, len, name, (struct cbar_number *)(void *)dst,
 		                  e);
 	}
 	case F_TIME:
@@ -206,14 +206,32 @@ static enum cbar_err parse_object(const json_t *obj, const struct field *fields,
 	return CBAR_OK;
 }
 
-/* Decode one JSON value; a syntax error says where. */
+/* Decode one JSON value; a syntax error says where, and what in words of
+ * our own: jansson's text quotes the input near the error ("near '...'"),
+ * which may be an identity document number or a subscriber's. */
 static json_t *decode(const char *body, size_t len, struct ctx *c, struct req_error *e)
 {
+	static const char *const what[] = {
+		[json_error_invalid_utf8] = "invalid UTF-8",
+		[json_error_premature_end_of_input] = "premature end of input",
+		[json_error_end_of_input_expected] = "end of input expected",
+		[json_error_invalid_syntax] = "invalid syntax",
+		[json_error_null_character] = "NUL character not allowed",
+		[json_error_null_byte_in_key] = "NUL byte in an object key",
+		[json_error_duplicate_key] = "duplicate object key",
+		[json_error_numeric_overflow] = "number out of range",
+		[json_error_stack_overflow] = "nested too deeply",
+		[json_error_out_of_memory] = "out of memory",
+	};
 	json_error_t je;
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (!j) {
+		unsigned code = (unsigned)json_error_code(&je);
+		const char *w = code < sizeof what / sizeof what[0] && what[code]
+		                    ? what[code]
+		                    : "malformed JSON";
 		char msg[sizeof e->message];
-		snprintf(msg, sizeof msg, "line %d column %d: %s", je.line, je.column, je.text);
+		snprintf(msg, sizeof msg, "line %d column %d: %s", je.line, je.column, w);
 		fail(e, CBAR_BAD_JSON, c, NULL, msg);
 	}
 	return j;
@@ -284,9 +302,11 @@ static enum cbar_err decide_object(const json_t *obj, const struct cbar_event_ct
 	cbar_event_begin(in);
 #define STR(k) json_string_value(v[k]), json_string_length(v[k])
 	if (cbar_event_service(in, STR(D_SERVICE), &ee) ||
-	    cbar_event_direction(in, STR(D_DIRECTION), &ee) ||
-	    cbar_event_subscriber(in, ec, STR(D_SUBSCRIBER), &ee) ||
-	    cbar_event_peer(in, ec, STR(D_PEER), &ee))
+	    cbar_event_direction(in, STR(D_DIRECTION), &ee))
+		return event_fail(e, c, ee.field, &ee);
+	if (cbar_event_subscriber(in, ec, STR(D_SUBSCRIBER), &ee))
+		event_fail(&out->sub_error, c, ee.field, &ee);
+	if (cbar_event_peer(in, ec, STR(D_PEER), &ee))
 		return event_fail(e, c, ee.field, &ee);
 	if (v[D_AT]) {
 		if (cbar_event_time(in, ec, STR(D_AT), CBAR_TIME_ZONED, &ee))
@@ -312,7 +332,7 @@ static enum cbar_err decide_object(const json_t *obj, const struct cbar_event_ct
 	return CBAR_OK;
 }
 
-enum cbar_err req_decide_parse(const struct cbar_event_ctx *ec, const char *body, size_t len,
+enum cbar_err cbar_req_decide_parse(const struct cbar_event_ctx *ec, const char *body, size_t len,
                                struct decide_req *out, struct req_error *e)
 {
 	struct ctx c = {.np = ec->np, .country = ec->country};
@@ -326,7 +346,7 @@ enum cbar_err req_decide_parse(const struct cbar_event_ctx *ec, const char *body
 	return err;
 }
 
-enum cbar_err req_unlock_parse(const struct cbar_numplan *np, uint16_t country, const char *body,
+enum cbar_err cbar_req_unlock_parse(const struct cbar_numplan *np, uint16_t country, const char *body,
                                size_t len, struct unlock_req *out, struct req_error *e)
 {
 	memset(out, 0, sizeof *out);
@@ -338,11 +358,11 @@ enum cbar_err req_unlock_parse(const struct cbar_numplan *np, uint16_t country, 
 		err = fail(e, CBAR_MISSING_FIELD, NULL, "document",
 		           "level verified needs the identity document checked");
 	if (err)
-		unlock_req_wipe(out);
+		cbar_unlock_req_wipe(out);
 	return err;
 }
 
-enum cbar_err req_keyword_parse(const struct cbar_numplan *np, uint16_t country,
+enum cbar_err cbar_req_keyword_parse(const struct cbar_numplan *np, uint16_t country,
                                 const char *body, size_t len, struct keyword_req *out,
                                 struct req_error *e)
 {
@@ -366,7 +386,7 @@ static void batch_item(const struct cbar_event_ctx *ec, const json_t *j, size_t 
 		each(arg, i, &ev, NULL);
 }
 
-enum cbar_err req_batch_parse(const struct cbar_event_ctx *ec, const char *body, size_t len,
+enum cbar_err cbar_req_batch_parse(const struct cbar_event_ctx *ec, const char *body, size_t len,
                               size_t max,
                               void (*each)(void *arg, size_t i, const struct decide_req *ev,
                                            const struct req_error *item_err),
@@ -439,7 +459,7 @@ enum cbar_err req_batch_parse(const struct cbar_event_ctx *ec, const char *body,
 	return CBAR_OK;
 }
 
-int req_service(const char *s)
+int cbar_req_service(const char *s)
 {
 	for (int i = 0; scope_service_names[i]; i++)
 		if (!strcmp(s, scope_service_names[i]))
@@ -447,7 +467,7 @@ int req_service(const char *s)
 	return -1;
 }
 
-int req_direction(const char *s)
+int cbar_req_direction(const char *s)
 {
 	for (int i = 0; scope_direction_names[i]; i++)
 		if (!strcmp(s, scope_direction_names[i]))
@@ -455,7 +475,7 @@ int req_direction(const char *s)
 	return -1;
 }
 
-void unlock_req_wipe(struct unlock_req *u)
+void cbar_unlock_req_wipe(struct unlock_req *u)
 {
 	/* volatile: a wipe the compiler may not drop as a dead store. */
 	volatile char *p = u->doc_number;

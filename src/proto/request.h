@@ -11,7 +11,7 @@
  * in a batch) and a message.
  *
  * Nothing here logs or keeps a document number: struct unlock_req holds it
- * only until the registry hashes it, and unlock_req_wipe() clears it.
+ * only until the registry hashes it, and cbar_unlock_req_wipe() clears it.
  *
  * Enumerations use the rule engine's values (voice 0, sms 1; in 0, out 1),
  * and REQ_ANY (2) where a request may name both.
@@ -51,6 +51,10 @@ struct req_error {
 struct decide_req {
 	struct cbar_event_in in;
 	bool has_at; /* false: the daemon sets the time of the request */
+	/* in.sub_err set: the subscriber could not be read, and this is why;
+	 * the event is still decided (an emergency call passes), and the
+	 * error answered unless the verdict is allow. */
+	struct req_error sub_error;
 	char ingress[REQ_TEXT_MAX + 1]; /* "" when not given; in.ev.ingress points here */
 };
 
@@ -62,7 +66,7 @@ struct unlock_req {
 	char channel[REQ_TEXT_MAX + 1];   /* shop, app, hotline, keyword, api */
 	bool has_document;                /* required for level verified */
 	char doc_type[REQ_TEXT_MAX + 1];  /* resident, passport, hk-macao, taiwan */
-	char doc_number[REQ_DOC_MAX + 1]; /* raw: hash it, then unlock_req_wipe() */
+	char doc_number[REQ_DOC_MAX + 1]; /* raw: hash it, then cbar_unlock_req_wipe() */
 	bool has_expires;
 	int64_t expires;                  /* UTC seconds */
 };
@@ -82,11 +86,11 @@ struct keyword_req {
  * their subscriber.  Returns CBAR_OK and fills *out, or the error code
  * (also in e->code) with e filled.
  */
-enum cbar_err req_decide_parse(const struct cbar_event_ctx *c, const char *body, size_t len,
+enum cbar_err cbar_req_decide_parse(const struct cbar_event_ctx *c, const char *body, size_t len,
                                struct decide_req *out, struct req_error *e);
-enum cbar_err req_unlock_parse(const struct cbar_numplan *np, uint16_t country, const char *body,
+enum cbar_err cbar_req_unlock_parse(const struct cbar_numplan *np, uint16_t country, const char *body,
                                size_t len, struct unlock_req *out, struct req_error *e);
-enum cbar_err req_keyword_parse(const struct cbar_numplan *np, uint16_t country,
+enum cbar_err cbar_req_keyword_parse(const struct cbar_numplan *np, uint16_t country,
                                 const char *body, size_t len, struct keyword_req *out,
                                 struct req_error *e);
 
@@ -98,23 +102,23 @@ enum cbar_err req_keyword_parse(const struct cbar_numplan *np, uint16_t country,
  * (e filled) only when the batch as a whole is malformed or holds more than
  * max events; then each() may have been called for earlier lines.
  */
-enum cbar_err req_batch_parse(const struct cbar_event_ctx *c, const char *body, size_t len,
+enum cbar_err cbar_req_batch_parse(const struct cbar_event_ctx *c, const char *body, size_t len,
                               size_t max,
                               void (*each)(void *arg, size_t i, const struct decide_req *ev,
                                            const struct req_error *item_err),
                               void *arg, bool *lines, struct req_error *e);
 
 /* A number from a path or query ("subscriber"): field names it in e. */
-enum cbar_err req_number(const struct cbar_numplan *np, uint16_t country, const char *s,
+enum cbar_err cbar_req_number(const struct cbar_numplan *np, uint16_t country, const char *s,
                          size_t len, const char *field, struct cbar_number *out,
                          struct req_error *e);
 
 /* "voice", "sms", "any" (and "in", "out", "any") to REQ_* values; -1 if
  * none. */
-int req_service(const char *s);
-int req_direction(const char *s);
+int cbar_req_service(const char *s);
+int cbar_req_direction(const char *s);
 
 
-void unlock_req_wipe(struct unlock_req *u);
+void cbar_unlock_req_wipe(struct unlock_req *u);
 
 #endif

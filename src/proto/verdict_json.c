@@ -18,11 +18,21 @@ bool cbar_json_strn(struct cbar_buf *b, const char *s, size_t len)
 		const char *esc = NULL;
 		char u[6] = {'\\', 'u', '0', '0', 0, 0};
 		switch (ch) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
+		case '"':
+			esc = "\\\"";
+			break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
 		default:
 			if (ch < 0x20 || ch == 0x7f) {
 				u[4] = hex[ch >> 4];
@@ -57,8 +67,8 @@ static void name(struct cbar_buf *b, bool *first, const char *prefix, const char
 	cbar_buf_printf(b, "\"%s%s\":", prefix, n);
 }
 
-static bool members(struct cbar_buf *b, const struct cbar_verdict *v, const char *error,
-                    unsigned m, const char *prefix, bool first)
+static bool members(struct cbar_buf *b, const struct cbar_verdict *v, const char *error, unsigned m,
+                    const char *prefix, bool first)
 {
 	if (m & CBAR_VJ_VERDICT) {
 		name(b, &first, prefix, "verdict");
@@ -71,8 +81,12 @@ static bool members(struct cbar_buf *b, const struct cbar_verdict *v, const char
 			 * end whatever path a deployment gives it. */
 			const char *base = strrchr(v->file, '/');
 			char rule[512];
-			int n = snprintf(rule, sizeof rule, "%s:%u", base ? base + 1 : v->file, v->line);
-			cbar_json_strn(b, rule, n < 0 ? 0 : (size_t)n < sizeof rule ? (size_t)n : sizeof rule - 1);
+			int n = snprintf(rule, sizeof rule, "%s:%u", base ? base + 1 : v->file,
+			                 v->line);
+			cbar_json_strn(b, rule,
+			               n < 0                     ? 0
+			               : (size_t)n < sizeof rule ? (size_t)n
+			                                         : sizeof rule - 1);
 		} else {
 			cbar_buf_puts(b, "null");
 		}
@@ -103,7 +117,9 @@ static bool members(struct cbar_buf *b, const struct cbar_verdict *v, const char
 		name(b, &first, prefix, "exempted_by");
 		if (v->exempted) {
 			char sc[CBAR_SCOPE_TEXT_MAX];
-			cbar_buf_printf(b, "{\"subscriber\":\"+%" PRIu64 "\",\"scope\":\"%s\",\"level\":\"%s\"}",
+			cbar_buf_printf(b,
+			                "{\"subscriber\":\"+%" PRIu64
+			                "\",\"scope\":\"%s\",\"level\":\"%s\"}",
 			                v->exempted_by.subscriber,
 			                cbar_scope_str(v->exempted_by.scope, sc, sizeof sc),
 			                cbar_level_name(v->exempted_by.level));
@@ -113,8 +129,9 @@ static bool members(struct cbar_buf *b, const struct cbar_verdict *v, const char
 	}
 	if (m & CBAR_VJ_ERROR) {
 		name(b, &first, prefix, "error");
-		cbar_json_str(b, error ? error
-		                       : v->decision == CBAR_ERROR ? cbar_err_message(v->err) : NULL);
+		cbar_json_str(b, error                       ? error
+		                 : v->decision == CBAR_ERROR ? cbar_err_message(v->err)
+		                                             : NULL);
 	}
 	return !b->failed;
 }
@@ -126,8 +143,8 @@ bool cbar_verdict_json(struct cbar_buf *b, const struct cbar_verdict *v, const c
 	return cbar_buf_put(b, "}", 1);
 }
 
-bool cbar_verdict_json_members(struct cbar_buf *b, const struct cbar_verdict *v,
-                               const char *error, unsigned m, const char *prefix)
+bool cbar_verdict_json_members(struct cbar_buf *b, const struct cbar_verdict *v, const char *error,
+                               unsigned m, const char *prefix)
 {
 	return members(b, v, error, m, prefix, false);
 }

@@ -42,8 +42,8 @@ bool cbar_verdict_json(struct cbar_buf *b, const struct cbar_verdict *v, const c
  * The chosen members alone, each preceded by a comma, with names prefixed
  * by prefix ("" or "old_"): what batch appends to a record's own object.
  */
-bool cbar_verdict_json_members(struct cbar_buf *b, const struct cbar_verdict *v,
-                               const char *error, unsigned members, const char *prefix);
+bool cbar_verdict_json_members(struct cbar_buf *b, const struct cbar_verdict *v, const char *error,
+                               unsigned members, const char *prefix);
 
 /* A JSON string (escaped as RFC 8259 requires), or null for NULL. */
 bool cbar_json_str(struct cbar_buf *b, const char *s);

@@ -7,9 +7,12 @@
  * (BEGIN IMMEDIATE) and wait busy_ms for it; after that the caller gets
  * CBAR_STORE_BUSY and nothing has been written.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -17,6 +20,7 @@
 
 struct lite {
 	sqlite3 *db;
+	bool txn; /* between our BEGIN and its COMMIT or ROLLBACK */
 	char path[512];
 };
 
@@ -25,7 +29,12 @@ static enum cbar_err fail(struct cbar_store *s, int rc, struct cbar_diag *d, con
 	struct lite *l = s->be_state;
 	const char *msg = l && l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc);
 	enum cbar_err e;
+	if (rc == SQLITE_IOERR_NOMEM)
+		rc = SQLITE_NOMEM;
 	switch (rc & 0xff) {
+	case SQLITE_NOMEM:
+		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "%s: out of memory while %s",
+		                     l ? l->path : "?", what);
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return cbar_diag_set(d, CBAR_STORE_BUSY, 0, 0,
@@ -64,6 +73,18 @@ static enum cbar_err lite_open(struct cbar_store *s, const char *target, struct 
 		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
 	snprintf(l->path, sizeof l->path, "%s", target);
 	s->be_state = l;
+	/* The registry is the owner's alone whatever the umask: SQLite would
+	 * make a new file 0644 less the umask, and gives the -wal and -shm
+	 * files the main file's mode, so the main file is made here, 0600 (an
+	 * empty file is an empty database to SQLite).  An existing file keeps
+	 * the mode its owner gave it. */
+	if (strcmp(target, ":memory:")) {
+		int fd = open(target, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			(void)fchmod(fd, 0600); /* a umask that took the owner's bits */
+			close(fd);
+		}
+	}
 	int rc = sqlite3_open_v2(target, &l->db,
 	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	                         NULL);
@@ -97,25 +118,54 @@ static void lite_close(struct cbar_store *s)
 	s->be_state = NULL;
 }
 
-static enum cbar_err lite_begin(struct cbar_store *s, bool write, struct cbar_diag *d)
-{
-	return run(s, write ? "BEGIN IMMEDIATE" : "BEGIN", d);
-}
-
-static enum cbar_err lite_commit(struct cbar_store *s, struct cbar_diag *d)
+/*
+ * SQLite rolls a transaction back by itself after some errors (out of
+ * memory, a full disk, an I/O error), and the statements after it would
+ * then each commit on their own: half a change.  So every statement of a
+ * transaction first checks that it is still open, and so does COMMIT.
+ */
+static enum cbar_err lost(struct cbar_store *s, struct cbar_diag *d)
 {
 	struct lite *l = s->be_state;
-	enum cbar_err err = run(s, "COMMIT", d);
-	if (err && !sqlite3_get_autocommit(l->db))
-		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-	return err;
+	if (!l->txn || !sqlite3_get_autocommit(l->db))
+		return CBAR_OK;
+	l->txn = false;
+	return cbar_diag_set(d, CBAR_STORE_IO, 0, 0,
+	                     "%s: SQLite rolled the transaction back (out of memory or an I/O "
+	                     "error); nothing was written",
+	                     l->path);
 }
 
 static void lite_rollback(struct cbar_store *s)
 {
 	struct lite *l = s->be_state;
-	if (!sqlite3_get_autocommit(l->db))
+	l->txn = false;
+	/* A ROLLBACK that fails for want of memory is tried once more; then
+	 * the next BEGIN finds the transaction open and ends it. */
+	for (int i = 0; i < 2 && !sqlite3_get_autocommit(l->db); i++)
 		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static enum cbar_err lite_begin(struct cbar_store *s, bool write, struct cbar_diag *d)
+{
+	struct lite *l = s->be_state;
+	if (!sqlite3_get_autocommit(l->db))
+		lite_rollback(s); /* left open by a ROLLBACK that failed */
+	enum cbar_err err = run(s, write ? "BEGIN IMMEDIATE" : "BEGIN", d);
+	l->txn = !err;
+	return err;
+}
+
+static enum cbar_err lite_commit(struct cbar_store *s, struct cbar_diag *d)
+{
+	struct lite *l = s->be_state;
+	enum cbar_err err = lost(s, d);
+	if (!err)
+		err = run(s, "COMMIT", d);
+	l->txn = false;
+	if (err)
+		lite_rollback(s);
+	return err;
 }
 
 /* A parameter that is a canonical integer binds as one, so comparisons
@@ -138,7 +188,9 @@ static enum cbar_err lite_exec(struct cbar_store *s, const char *sql, int np,
 {
 	struct lite *l = s->be_state;
 	sqlite3_stmt *st = NULL;
-	enum cbar_err err = CBAR_OK;
+	enum cbar_err err = lost(s, d);
+	if (err)
+		return err;
 	int rc = sqlite3_prepare_v2(l->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return fail(s, rc, d, "preparing a statement");
@@ -161,8 +213,16 @@ static enum cbar_err lite_exec(struct cbar_store *s, const char *sql, int np,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!fn)
 			continue;
-		for (int i = 0; i < ncols; i++)
+		for (int i = 0; i < ncols; i++) {
+			/* NULL is also what SQLite gives when it has no memory
+			 * for the text: never read that as SQL NULL */
+			bool null = sqlite3_column_type(st, i) == SQLITE_NULL;
 			cols[i] = (const char *)sqlite3_column_text(st, i);
+			if (!cols[i] && !null) {
+				err = fail(s, SQLITE_NOMEM, d, "reading a row");
+				goto done;
+			}
+		}
 		if (fn(arg, ncols, cols))
 			break;
 	}
@@ -170,6 +230,8 @@ static enum cbar_err lite_exec(struct cbar_store *s, const char *sql, int np,
 		err = fail(s, rc, d, "writing or reading");
 done:
 	sqlite3_finalize(st);
+	if (!err)
+		err = lost(s, d);
 	return err;
 }
 

@@ -61,6 +61,16 @@ struct cbar_store {
 	bool in_import;
 	int64_t import_seq; /* the chain's head inside an import */
 	char import_hash[CBAR_STORE_HASH_HEX];
+	/* cbar_store_changes(): the last entry it verified (follow_seq 0:
+	 * none yet), so a round starts from a known hash without a query;
+	 * and the rows beyond the chain it has reported as unaudited, so
+	 * each is counted once (store_records.c). */
+	int64_t follow_seq;
+	char follow_hash[CBAR_STORE_HASH_HEX];
+	struct {
+		int64_t id, seq;
+	} reported[64];
+	unsigned nreported;
 };
 
 #endif

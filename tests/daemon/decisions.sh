@@ -15,10 +15,15 @@ conf() { # RETENTION_DAYS
 		"$PWD" "$1" >d.conf
 }
 conf 2
+umask 000 # the day files hold both numbers of every call: 0600 whatever the umask
 start_daemon --config d.conf
 call decide 200 -X POST "$U/v1/decide" \
 	-d '{"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567"}'
 stop_daemon
+umask 022
+m=$(stat -c %a "dl/decisions.jsonl.$today")
+[ "$m" = 600 ] || { echo "FAIL: today's decision file is $m, want 600"; fail=1; }
+[ "$(stat -c %a reg.db)" = 600 ] || { echo "FAIL: reg.db is $(stat -c %a reg.db), want 600"; fail=1; }
 has today "dl/decisions.jsonl.$today" '"msg":"decision"'
 has today_peer "dl/decisions.jsonl.$today" '"peer":"85291234567"'
 hasnt main_log serve.err '"msg":"decision"'
@@ -26,6 +31,17 @@ hasnt main_log_peer serve.err '85291234567'
 [ -e dl/decisions.jsonl.2020-01-01 ] && { echo "FAIL: a day file past retention was kept"; fail=1; }
 [ -e "dl/decisions.jsonl.$yesterday" ] || { echo "FAIL: yesterday's file (within 2 days) was removed"; fail=1; }
 [ -e dl/decisions.jsonl.notes ] || { echo "FAIL: a file not named by day was removed"; fail=1; }
+# log.decision_group: 0640 and that group, for the operator's log readers
+if getent group daemon >/dev/null; then
+	conf 2
+	printf 'decision_group = daemon\n' >>d.conf
+	start_daemon --config d.conf
+	call decide_g 200 -X POST "$U/v1/decide" \
+		-d '{"service":"voice","direction":"in","subscriber":"13805710000","peer":"+85291234567"}'
+	stop_daemon
+	g=$(stat -c '%a %G' "dl/decisions.jsonl.$today")
+	[ "$g" = "640 daemon" ] || { echo "FAIL: with decision_group the file is '$g'"; fail=1; }
+fi
 # one day: only today's file stays
 conf 1
 start_daemon --config d.conf

@@ -20,10 +20,12 @@ CONF
 A=$("$CB" token create --role admin --name ops --tokens tok 2>/dev/null)
 S=$("$CB" token create --role supervisor --name sup --tokens tok 2>/dev/null)
 G=$("$CB" token create --role agent --name shop1 --tokens tok 2>/dev/null)
+W=$("$CB" token create --role gateway --name smsc --tokens tok 2>/dev/null)
 start_daemon --config small.conf
 HA="Authorization: Bearer $A"
 HS="Authorization: Bearer $S"
 HG="Authorization: Bearer $G"
+HW="Authorization: Bearer $W"
 J="Content-Type: application/json"
 
 call healthz 200 "$U/healthz"
@@ -172,15 +174,15 @@ err audit_agent 403 FORBIDDEN null -H "$HG" "$U/v1/audit"
 err audit_limit 400 BAD_VALUE limit -H "$HS" "$U/v1/audit?limit=0"
 err audit_since 400 BAD_TIME since -H "$HS" "$U/v1/audit?since=yesterday"
 err audit_number 400 NUM_CHAR subscriber -H "$HS" "$U/v1/audit?subscriber=x"
-call keyword 200 -H "$HG" -d '{"subscriber":"13705710000","keyword":"1219"}' "$U/v1/keyword"
+call keyword 200 -H "$HW" -d '{"subscriber":"13705710000","keyword":"1219"}' "$U/v1/keyword"
 has keyword body.json '"result":"unlocked"'
 has keyword body.json '"subscriber":"+8613705710000"'
-call keyword_unknown 200 -H "$HG" -d '{"subscriber":"13705710000","keyword":"hello"}' "$U/v1/keyword"
+call keyword_unknown 200 -H "$HW" -d '{"subscriber":"13705710000","keyword":"hello"}' "$U/v1/keyword"
 has keyword_unknown body.json '"result":"unknown-keyword"'
 has keyword_unknown body.json 'KTGJDX'
 call keyword_status 200 -H "$HG" "$U/v1/unlocks/13705710000"
 has keyword_status body.json '"channel":"keyword"'
-err keyword_missing 400 MISSING_FIELD keyword -H "$HG" -d '{"subscriber":"13805710000"}' \
+err keyword_missing 400 MISSING_FIELD keyword -H "$HW" -d '{"subscriber":"13805710000"}' \
 	"$U/v1/keyword"
 
 # /metrics: valid exposition format, and it counted what happened above.
@@ -202,6 +204,53 @@ has metrics metrics.txt 'callbar_reloads_total{result="failed"} 0'
 has metrics metrics.txt 'callbar_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 2'
 has metrics metrics.txt '# TYPE callbar_decisions_total counter'
 has metrics metrics.txt '# TYPE callbar_decision_duration_seconds histogram'
+
+# Ambiguous requests: 400 with the error shape, and the connection closed.
+# A NUL in Authorization used to cut the token short ("valid\0junk" was
+# the valid token); a second Authorization or Content-Length, or a query
+# argument given twice, left the choice of which one counts to chance.
+hp=${U#http://}
+printf 'GET /v1/rules HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\000junk\r\n\r\n' "$G" |
+	python3 "$SRC/rawhttp.py" "$hp" >nul.txt
+has nul_auth nul.txt 'HTTP/1.1 400'
+has nul_auth nul.txt '"code":"BAD_HEADER"'
+has nul_auth nul.txt 'Connection: close'
+hasnt nul_auth nul.txt '"sha256"'
+printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: a\000b\r\n\r\n' |
+	python3 "$SRC/rawhttp.py" "$hp" >nul2.txt
+has nul_other nul2.txt '"code":"BAD_HEADER"'
+err two_auth 400 BAD_HEADER null -H "$HG" -H "Authorization: Bearer x" "$U/v1/rules"
+has two_auth body.json 'Authorization'
+hasnt two_auth body.json '"sha256"'
+err two_auth_same 400 BAD_HEADER null -H "$HG" -H "$HG" "$U/v1/rules"
+printf 'POST /v1/decide HTTP/1.1\r\nHost: x\r\n%s\r\nContent-Length: %d\r\nContent-Length: 2\r\n\r\n%s' \
+	"$HG" "${#EV}" "$EV" | python3 "$SRC/rawhttp.py" "$hp" >cl.txt
+has two_length cl.txt 'HTTP/1.1 400'
+has two_length cl.txt '"code":"BAD_HEADER"'
+has two_length cl.txt 'Content-Length'
+hasnt two_length cl.txt '"verdict"'
+printf 'POST /v1/decide HTTP/1.1\r\nHost: x\r\n%s\r\nContent-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' \
+	"$HG" "${#EV}" | python3 "$SRC/rawhttp.py" "$hp" >te.txt
+has length_and_chunked te.txt '"code":"BAD_HEADER"'
+printf 'GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n' | python3 "$SRC/rawhttp.py" "$hp" >host.txt
+has two_host host.txt '"code":"BAD_HEADER"'
+# A NUL in a value that is not the last header is found too; a plain
+# request with many headers (some empty or padded) passes.
+printf 'GET /v1/rules HTTP/1.1\r\nAuthorization: Bearer %s\000x\r\nHost: x\r\n\r\n' "$G" |
+	python3 "$SRC/rawhttp.py" "$hp" >nul3.txt
+has nul_first nul3.txt '"code":"BAD_HEADER"'
+has nul_first nul3.txt 'Authorization'
+call many_headers 200 -H "$HG" -H 'X-A: 1' -H 'X-B:' -H 'X-C:   spaced  ' -H 'Accept: */*' \
+	"$U/v1/rules"
+err dup_query 400 DUP_QUERY limit -H "$HS" "$U/v1/audit?limit=1&limit=2"
+err dup_query_delete 400 DUP_QUERY reason -X DELETE -H "$HS" \
+	"$U/v1/unlocks/13805710000?reason=a&service=sms&reason=b"
+err nul_query 400 BAD_VALUE reason -X DELETE -H "$HS" "$U/v1/unlocks/13805710000?reason=a%00b"
+q=$(seq 1 40 | sed 's/.*/a&=1/' | paste -sd'&')
+err many_query 400 BAD_VALUE null -H "$HS" "$U/v1/audit?$q"
+# and what is not ambiguous still passes
+call one_query 200 -H "$HS" "$U/v1/audit?limit=1"
+call healthz_after 200 "$U/healthz"
 
 # The logs are JSON lines and hold no number, document or token.
 hasnt log_doc serve.err 11010519491231002X

@@ -126,5 +126,19 @@ fi
 call final 200 -H "$H" "$U/v1/rules"
 has final body.json '"version":103'
 has final body.json "\"sha256\":\"$shaA\""
+# One reader for rule files: a file `callbar lint` accepts loads on reload,
+# whatever its size (17 MiB here, past the daemon's old 16 MiB limit).
+python3 -c '
+import sys
+with open("big.rules", "w") as f:
+    f.write("timezone +08:00\n")
+    line = "# " + "x" * 1000 + "\n"
+    for _ in range(17 * 1024):
+        f.write(line)
+    f.write("pass all\n")
+'
+"$CB" lint big.rules >lint.out 2>&1 || { echo "FAIL big_lint: lint refused big.rules"; cat lint.out; fail=1; }
+cp big.rules r.rules
+call big_reload 200 -X POST -H "$H" "$U/v1/reload"
 stop_daemon
 finish

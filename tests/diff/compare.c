@@ -67,7 +67,7 @@ static struct counter *tally_get(struct tally *t, const char *key)
 	return c;
 }
 
-static void tally_add(struct tally *t, const char *key)
+static void cbar_tally_add(struct tally *t, const char *key)
 {
 	tally_get(t, key)->n++;
 }
@@ -239,7 +239,7 @@ int main(int argc, char **argv)
 		const char *ctx = f[0], *input = f[1], *st = f[2], *lcc = f[3], *lnsn = f[4];
 		const char *form = nf > 5 ? f[5] : "-", *region = nf > 6 ? f[6] : "-";
 		total++;
-		tally_add(&forms_seen, form);
+		cbar_tally_add(&forms_seen, form);
 
 		uint16_t country = cbar_numplan_country(np, ctx, strlen(ctx));
 		struct cbar_number num;
@@ -253,7 +253,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		accepted++;
-		tally_add(&form_acc, form);
+		cbar_tally_add(&form_acc, form);
 		unsigned long cc = strtoul(lcc, NULL, 10);
 		if (cc < 1000)
 			cc_seen[cc] = true;
@@ -267,15 +267,15 @@ int main(int argc, char **argv)
 			snprintf(cls, sizeof cls, "%s", nsn_relation(lnsn, cbar_number_national(&num)));
 		else {
 			agree++;
-			tally_add(&form_agree, form);
+			cbar_tally_add(&form_agree, form);
 			continue;
 		}
 		char key[160], text[200];
-		tally_add(&classes, cls);
+		cbar_tally_add(&classes, cls);
 		snprintf(key, sizeof key, "%s|%s", cls, form);
-		tally_add(&by_form, key);
+		cbar_tally_add(&by_form, key);
 		snprintf(key, sizeof key, "%s|%s", cls, region);
-		tally_add(&by_region, key);
+		cbar_tally_add(&by_region, key);
 		if (err == CBAR_OK)
 			snprintf(text, sizeof text, "[%s] %s  lpn +%s %s  callbar +%u %s", ctx, input,
 			         lcc, lnsn, (unsigned)num.cc, cbar_number_national(&num));

@@ -1,0 +1,387 @@
+/*
+ * callbar serve: the decision engine and the unlock registry behind the
+ * daemon's routes (engine.h).
+ *
+ * Decisions read two RCU-published objects and take no lock: the rule
+ * snapshot (the daemon's) and the unlock view here, a base set loaded at
+ * start plus a delta of the registry's changes (unlockview.h).  A follower
+ * thread waits for the registry's notification of a change (PostgreSQL
+ * LISTEN/NOTIFY) or FOLLOW_MS, whichever comes first, asks for the changes
+ * since the last sequence it saw and publishes a new view when there are
+ * any, so an unlock made through the API or by `callbar unlock` in another
+ * process governs decisions within a second on either backend (at once on
+ * PostgreSQL).  When the registry cannot be reached the follower keeps
+ * the last view (decisions go on), /readyz says so, and it reconnects and
+ * catches up from the last change sequence it saw.
+ *
+ * Registry routes (unlock, relock, status, audit) share one store
+ * connection under a mutex: they are rare next to decisions, and a store
+ * handle is not for two threads at once.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "callbar/civil.h"
+#include "callbar/dochash.h"
+#include "callbar/idcheck.h"
+#include "callbar/store.h"
+#include "engine.h"
+#include "load/keyfile.h"
+#include "load/keywords.h"
+#include "log.h"
+#include "slot.h"
+#include "store/unlockview.h"
+
+#include "engine_impl.h"
+
+static void base_put(struct base_ref *b)
+{
+	if (b && atomic_fetch_sub(&b->refs, 1) == 1) {
+		cbar_unlockset_free(b->set);
+		free(b);
+	}
+}
+
+static void snap_release(void *obj)
+{
+	struct unlock_snap *s = obj;
+	base_put(s->base);
+	cbar_unlockset_free(s->delta);
+	free(s);
+}
+
+static enum cbar_err publish(struct engine *e, struct base_ref *base, struct cbar_unlockset *delta)
+{
+	struct unlock_snap *s = calloc(1, sizeof *s);
+	if (!s)
+		return CBAR_NOMEM;
+	atomic_fetch_add(&base->refs, 1);
+	s->base = base;
+	s->delta = delta;
+	s->view.base = base->set;
+	s->view.delta = delta;
+	atomic_store(&e->records,
+	             cbar_unlockset_count(base->set) + (delta ? cbar_unlockset_count(delta) : 0));
+	return cbar_slot_swap(&e->unlocks, s, snap_release);
+}
+
+int64_t cbar_engine__now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* ---- loading and following the registry ---------------------------------- */
+
+struct changes {
+	struct cbar_unlock *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static int add_change(void *arg, const struct cbar_store_record *r)
+{
+	struct changes *c = arg;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct cbar_unlock *v = realloc(c->v, cap * sizeof *v);
+		if (!v) {
+			c->oom = true;
+			return -1;
+		}
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = cbar_unlock_from_store(r->subscriber, r->scope, r->level, r->expires,
+	                                      r->status == CBAR_STORE_ACTIVE);
+	return 0;
+}
+
+/* Open the store if it is closed; under e->lock. */
+bool cbar_engine__store_up(struct engine *e)
+{
+	if (e->store)
+		return true;
+	struct cbar_diag d = {0};
+	struct cbar_store_opts o = {0};
+	if (cbar_store_open(&e->store, e->url, &o, &d)) {
+		e->store = NULL;
+		atomic_store(&e->store_ok, false);
+		return false;
+	}
+	atomic_store(&e->store_ok, true);
+	return true;
+}
+
+/* The store failed: close it so the next call reconnects; under e->lock. */
+void cbar_engine__store_down(struct engine *e)
+{
+	cbar_store_free(e->store);
+	e->store = NULL;
+	atomic_store(&e->store_ok, false);
+}
+
+/* One round of following; publishes a new view when something changed. */
+static void follow_round(struct engine *e);
+
+void cbar_engine__follow_once(struct engine *e)
+{
+	pthread_mutex_lock(&e->follow);
+	follow_round(e);
+	pthread_mutex_unlock(&e->follow);
+}
+
+static void follow_round(struct engine *e)
+{
+	struct changes c = {0};
+	struct cbar_diag d = {0};
+	struct cbar_store_unaudited u = {0};
+	int64_t head = e->head;
+	pthread_mutex_lock(&e->lock);
+	bool ok = cbar_engine__store_up(e);
+	if (ok && cbar_store_changes(e->store, e->head, add_change, &c, &head, &u, &d)) {
+		cbar_engine__store_down(e);
+		ok = false;
+	}
+	pthread_mutex_unlock(&e->lock);
+	/* Rows changed behind callbar's back are never applied: say so, and
+	 * count them (callbar_registry_unaudited_rows_total, alerted on). */
+	if (u.rows)
+		atomic_fetch_add(&e->unaudited, (uint_least64_t)u.rows);
+	if (u.rows)
+		cbar_log_line(LOG_LV_ERROR, "registry rows without a valid audit entry ignored",
+		         "{s:I,s:I,s:I}", "rows", (json_int_t)u.rows, "record", (json_int_t)u.id,
+		         "seq", (json_int_t)u.seq);
+	if (u.broken_at && u.broken_at != e->broken_at)
+		cbar_log_line(LOG_LV_ERROR, "registry audit chain broken: following stopped before it",
+		         "{s:I}", "entry", (json_int_t)u.broken_at);
+	e->broken_at = u.broken_at;
+	if (!ok || c.oom || c.n == 0) {
+		if (ok && !c.oom)
+			atomic_store(&e->seq, e->head = head);
+		free(c.v);
+		return;
+	}
+	cbar_slot_read_begin();
+	struct unlock_snap *cur = cbar_slot_get(&e->unlocks);
+	struct base_ref *base = cur->base;
+	atomic_fetch_add(&base->refs, 1);
+	struct cbar_unlockset *delta = NULL;
+	enum cbar_err err = cbar_unlockdelta_apply(cur->delta, c.v, c.n, &delta);
+	cbar_slot_read_end();
+	free(c.v);
+	if (!err && cbar_unlockset_count(delta) > DELTA_MAX) {
+		struct cbar_unlockset *merged = NULL;
+		struct base_ref *nb = calloc(1, sizeof *nb);
+		if (nb && !cbar_unlockset_merge(base->set, delta, &merged)) {
+			nb->set = merged;
+			atomic_init(&nb->refs, 1);
+			base_put(base);
+			base = nb;
+			cbar_unlockset_free(delta);
+			delta = NULL;
+		} else {
+			free(nb);
+		}
+	}
+	if (!err && !publish(e, base, delta))
+		atomic_store(&e->seq, e->head = head);
+	else
+		cbar_unlockset_free(delta);
+	base_put(base);
+}
+
+/*
+ * The follower waits on a connection of its own (PostgreSQL: LISTEN
+ * callbar_changes, so a change is seen at once; SQLite: a plain wait) and
+ * then asks for changes since the last sequence, at least every FOLLOW_MS
+ * whatever it heard, so a lost notification or connection costs at most
+ * that.  The waiting connection is reopened when it fails.
+ */
+static void *follower(void *arg)
+{
+	struct engine *e = arg;
+	struct cbar_store *watch = NULL;
+	while (!atomic_load(&e->stop)) {
+		struct cbar_diag d = {0};
+		struct cbar_store_opts o = {0};
+		if (!watch && cbar_store_open(&watch, e->url, &o, &d))
+			watch = NULL;
+		if (!watch || cbar_store_wait_change(watch, FOLLOW_MS, &d)) {
+			cbar_store_free(watch);
+			watch = NULL;
+			struct timespec ts = {0, FOLLOW_MS * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+		cbar_engine__follow_once(e);
+	}
+	cbar_store_free(watch);
+	return NULL;
+}
+
+/* ---- decide ------------------------------------------------------------- */
+
+enum cbar_decision cbar_engine_decide(struct engine *e, const struct cbar_rules *rules,
+                                 const struct cbar_event *ev, struct cbar_verdict *v)
+{
+	/* Inside the caller's read section (decision.h): the view cannot go
+	 * away until this returns. */
+	struct unlock_snap *us = cbar_slot_get(&e->unlocks);
+	struct cbar_unlock_lookup lk;
+	if (us)
+		lk = cbar_unlockview_lookup(&us->view);
+	return cbar_decide(rules, ev, us ? &lk : NULL, v);
+}
+
+enum cbar_err cbar_engine_ready(struct engine *e, struct cbar_diag *d)
+{
+	if (atomic_load(&e->store_ok))
+		return CBAR_OK;
+	return cbar_diag_set(d, CBAR_UNAVAILABLE, 0, 0,
+	                     "registry unreachable: deciding on the last copy");
+}
+
+int64_t cbar_engine_seq(struct engine *e)
+{
+	return atomic_load(&e->seq);
+}
+
+size_t cbar_engine_records(struct engine *e)
+{
+	return atomic_load(&e->records);
+}
+
+/* ---- install ------------------------------------------------------------- */
+
+/* The document key, found as the command line finds it (load/keyfile.h):
+ * a key that is named and cannot be read, or one the registry refuses,
+ * stops the start; a shared registry without one named decides and
+ * serves, but refuses verified unlocks (503) and says so at start. */
+static enum cbar_err load_key(struct engine *e, struct cbar_diag *d)
+{
+	char id[17];
+	enum cbar_err err = cbar_key_find(NULL, e->url, &e->key, d);
+	if (err == CBAR_NOT_FOUND) {
+		fprintf(stderr, "callbar serve: %s: verified unlocks are refused until it is\n",
+		        d->msg);
+		d->msg[0] = '\0';
+		return CBAR_OK;
+	}
+	if (err)
+		return err;
+	cbar_key_id(&e->key, id);
+	if ((err = cbar_store_bind_key(e->store, id, d))) {
+		cbar_key_release(&e->key);
+		return err;
+	}
+	e->have_key = true;
+	return CBAR_OK;
+}
+
+/* The embedded default keeps its SQLite file under var/: make the folder
+ * (one level) so a fresh checkout serves at once. */
+static void make_parent(const char *url)
+{
+	if (strncmp(url, "sqlite:", 7))
+		return;
+	const char *path = url + 7, *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return;
+	char dir[600];
+	snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	mkdir(dir, 0750); /* an error shows when the store opens */
+}
+
+enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url, struct cbar_diag *d)
+{
+	*out = NULL;
+	if (d)
+		d->file = registry_url;
+	struct engine *e = calloc(1, sizeof *e);
+	struct base_ref *base = calloc(1, sizeof *base);
+	enum cbar_err err = CBAR_NOMEM;
+	if (!e || !base || !(e->url = strdup(registry_url ? registry_url : "")))
+		goto fail;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->follow, NULL);
+	cbar_slot_init(&e->unlocks);
+	atomic_init(&base->refs, 1);
+	if (!(base->set = cbar_unlockset_new(1024)))
+		goto fail;
+	if (e->url[0]) {
+		struct cbar_store_opts o = {0};
+		make_parent(e->url);
+		if ((err = cbar_store_open(&e->store, e->url, &o, d)))
+			goto fail;
+		atomic_store(&e->store_ok, true);
+		if ((err = cbar_store_foreach_active(e->store, cbar_unlockset_add_active, base->set,
+		                                     &e->head, d)))
+			goto fail;
+		atomic_store(&e->seq, e->head);
+		if ((err = load_key(e, d)))
+			goto fail;
+		struct cbar_diag kd = {0};
+		if (!cbar_kw_table_load(&e->keywords, NULL, &kd)) {
+			err = cbar_diag_set(d, CBAR_CONFIG, kd.line, kd.column, "%s: %s", kd.file,
+			                    kd.msg);
+			goto fail;
+		}
+		e->have_keywords = true;
+	}
+	if ((err = publish(e, base, NULL)))
+		goto fail;
+	base_put(base);
+	base = NULL;
+	if (e->url[0]) {
+		if (pthread_create(&e->follower, NULL, follower, e)) {
+			err = cbar_diag_set(d, CBAR_NOMEM, 0, 0,
+			                    "cannot start the registry follower");
+			goto fail;
+		}
+		e->follower_on = true;
+	}
+	*out = e;
+	return CBAR_OK;
+fail:
+	if (base) {
+		cbar_unlockset_free(base->set);
+		free(base);
+	}
+	cbar_engine_close(e);
+	return err;
+}
+
+uint64_t cbar_engine_unaudited(struct engine *e, int64_t *broken_at)
+{
+	/* broken_at is the follower's; a torn read only delays the alarm by
+	 * one scrape */
+	*broken_at = e->broken_at;
+	return atomic_load(&e->unaudited);
+}
+
+bool cbar_engine_has_registry(const struct engine *e)
+{
+	return e && e->url[0];
+}
+
+void cbar_engine_close(struct engine *e)
+{
+	if (e) {
+		atomic_store(&e->stop, true);
+		if (e->follower_on)
+			pthread_join(e->follower, NULL);
+		cbar_slot_release(&e->unlocks);
+		cbar_store_free(e->store);
+		if (e->have_key)
+			cbar_key_release(&e->key);
+		pthread_mutex_destroy(&e->lock);
+		pthread_mutex_destroy(&e->follow);
+		free(e->url);
+		free(e);
+	}
+}

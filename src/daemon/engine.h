@@ -1,0 +1,120 @@
+/*
+ * callbar serve: the engine behind the routes and the SIP workers: the
+ * decision engine with the registry's unlock records, and the registry
+ * itself (store.h).  Every call is direct: a reader follows a decision from
+ * a listener to cbar_decide() through decision.c and cbar_engine_decide().
+ *
+ * The engine holds the unlock view (a base set loaded at start plus a
+ * delta of the registry's changes, published by RCU, engine.c) and follows
+ * the registry on a thread of its own; the registry routes' work (check a
+ * document, write, answer in JSON) is in registry_ops.c.
+ *
+ * Common contract of the registry calls (cbar_engine_unlock() and the rest):
+ * - the daemon has a registry (cbar_engine_has_registry()); the routes answer
+ *   503 NO_REGISTRY-style errors themselves when it has none;
+ * - who is the caller: the token's name and role (name "" when the route
+ *   is open).  An unlock records who.name as the agent;
+ * - the answer is a JSON object in *out (a new reference, which the
+ *   daemon sends and frees) and CBAR_OK; the daemon answers 200 (201 for
+ *   an unlock that created a record, when *created is set);
+ * - on failure a code, with d->msg; the daemon answers with the code's
+ *   HTTP status (docs/api.md: NOT_FOUND 404, BAD_VALUE and kin 400,
+ *   UNAVAILABLE 503, anything else 500).  *out is ignored;
+ * - they run on request threads, many at once, one store connection
+ *   under a mutex between them.
+ */
+#ifndef CALLBAR_DAEMON_ENGINE_H
+#define CALLBAR_DAEMON_ENGINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include <stdint.h>
+
+#include "proto/request.h"
+#include "callbar/error.h"
+#include "snapshot.h"
+#include "token_store.h"
+
+struct daemon_caller {
+	const char *name; /* the token's name; "" on an open route */
+	enum role role;
+};
+
+/* GET /v1/audit?subscriber=&since=&limit= */
+struct audit_query {
+	bool has_subscriber;
+	struct cbar_number subscriber;
+	bool has_since;
+	int64_t since;  /* UTC seconds */
+	unsigned limit; /* 1..1000, default 100 */
+};
+
+/* DELETE /v1/unlocks/{number}?service=&direction=&reason= */
+struct relock_req {
+	struct cbar_number subscriber;
+	uint8_t service;   /* REQ_VOICE, REQ_SMS, REQ_ANY */
+	uint8_t direction; /* REQ_IN, REQ_OUT, REQ_ANY */
+	char reason[REQ_TEXT_MAX + 1];
+};
+
+struct engine;
+
+/*
+ * Open the engine for a daemon about to start: registry_url is the
+ * configured URL (sqlite:PATH, postgresql://...; "" for none).  It opens the
+ * store, loads its active records, finds the document key and the keywords,
+ * and starts following the registry's changes; on failure d says why,
+ * nothing is left running and *out is NULL.
+ */
+enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url, struct cbar_diag *d);
+/* Stop following and close the store (NULL: nothing). */
+void cbar_engine_close(struct engine *e);
+/* Whether the daemon has a registry ("" URL: decisions without unlocks). */
+bool cbar_engine_has_registry(const struct engine *e);
+
+/* Decide one event on rules with the registry's unlock records (decision.c,
+ * for every front end).  Runs inside a snapshot read section and on many
+ * threads at once; takes no lock. */
+enum cbar_decision cbar_engine_decide(struct engine *e, const struct cbar_rules *rules,
+                                 const struct cbar_event *ev, struct cbar_verdict *v);
+
+/* PUT /v1/unlocks/{number}.  req->doc_number is the raw document number
+ * (level verified): checked, hashed with the registry's key, never stored,
+ * logged or returned; the daemon wipes it afterwards.  tz: the rule file's
+ * zone, for the document's validity dates. */
+enum cbar_err cbar_engine_unlock(struct engine *e, const struct daemon_caller *who,
+                            const struct cbar_number *subscriber, const struct unlock_req *req,
+                            int32_t tz, json_t **out, bool *created, struct cbar_diag *d);
+/* DELETE /v1/unlocks/{number}: revoke (relock). */
+enum cbar_err cbar_engine_relock(struct engine *e, const struct daemon_caller *who,
+                            const struct relock_req *req, json_t **out, struct cbar_diag *d);
+/* GET /v1/unlocks/{number}: the subscriber's records; NOT_FOUND when none. */
+enum cbar_err cbar_engine_status(struct engine *e, const struct daemon_caller *who,
+                            const struct cbar_number *subscriber, json_t **out,
+                            struct cbar_diag *d);
+/* GET /v1/audit */
+enum cbar_err cbar_engine_audit(struct engine *e, const struct daemon_caller *who,
+                           const struct audit_query *q, json_t **out, struct cbar_diag *d);
+/* POST /v1/keyword: the SMS centre saw a subscriber text a keyword to the
+ * service number (a 'self' unlock, or a relock keyword). */
+enum cbar_err cbar_engine_keyword(struct engine *e, const struct daemon_caller *who,
+                             const struct keyword_req *req, json_t **out, struct cbar_diag *d);
+
+/* /readyz and callbar_store_up: CBAR_OK when the registry answers. */
+enum cbar_err cbar_engine_ready(struct engine *e, struct cbar_diag *d);
+/* Unlock records held (callbar_registry_records). */
+size_t cbar_engine_records(struct engine *e);
+/* The registry's change sequence this node's copy has followed up to
+ * (callbar_registry_sequence); read without waiting for the follower. */
+int64_t cbar_engine_seq(struct engine *e);
+/* Registry rows the follower left out because no audit entry vouches for
+ * them (callbar_registry_unaudited_rows_total), and the audit entry the
+ * chain broke at (0: none). */
+uint64_t cbar_engine_unaudited(struct engine *e, int64_t *broken_at);
+/* GET /v1/audit/head, callbar_audit_head_seq and the start's log line: the
+ * audit chain's last entry as stored (seq; hash, 64 hex digits and a NUL:
+ * 0 and zeros for an empty registry), for an outside system to anchor. */
+enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[65], struct cbar_diag *d);
+
+#endif

@@ -1,0 +1,289 @@
+/*
+ * callbar serve: the registry routes' work behind engine.h: check a
+ * document, write to the registry, answer in JSON.  One store connection,
+ * under the engine's mutex, serves them all: they are rare next to
+ * decisions, and a store handle is not for two threads at once.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "callbar/civil.h"
+#include "callbar/idcheck.h"
+#include "engine_impl.h"
+#include "log.h"
+
+/* ---- the registry routes --------------------------------------------------- */
+
+static json_t *json_time(int64_t t)
+{
+	if (!t)
+		return json_null();
+	char buf[40];
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static json_t *json_opt(const char *s)
+{
+	return s && s[0] ? json_string(s) : json_null();
+}
+
+/* A record as the API shows it: never the document number or its hash. */
+static json_t *json_record(const struct cbar_store_record *r)
+{
+	char sc[64], num[24];
+	snprintf(num, sizeof num, "+%" PRIu64, r->subscriber);
+	return json_pack(
+	    "{s:I,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", (json_int_t)r->id,
+	    "subscriber", num, "status", cbar_store_status_key(r->status), "scope",
+	    cbar_store_scope_str(r->scope, sc, sizeof sc), "level", cbar_store_level_key(r->level),
+	    "channel", cbar_store_channel_key(r->channel), "created", json_time(r->created),
+	    "expires", json_time(r->expires), "agent", json_opt(r->agent), "document",
+	    json_opt(r->doc_type), "revoked", json_time(r->revoked_at), "revoked_by",
+	    json_opt(r->revoked_by), "revoked_why", json_opt(r->revoked_why));
+}
+
+/* REQ_* service and direction to store scope bits. */
+static unsigned scope_of(uint8_t service, uint8_t direction)
+{
+	unsigned s = 0;
+	for (unsigned sv = 0; sv < 2; sv++)
+		for (unsigned dr = 0; dr < 2; dr++)
+			if ((service == REQ_ANY || service == sv) &&
+			    (direction == REQ_ANY || direction == dr))
+				s |= CBAR_SCOPE_BIT(sv, dr);
+	return s;
+}
+
+/* Today's date (YYYYMMDD) in the rule file's zone tz, for a document's
+ * validity dates. */
+static uint32_t today_ymd(int64_t now, int32_t tz)
+{
+	int64_t y, t = now + tz;
+	unsigned m, d;
+	cbar_civil_from_days(t >= 0 ? t / 86400 : (t - 86399) / 86400, &y, &m, &d);
+	return (uint32_t)(y * 10000 + m * 100 + d);
+}
+
+/* A registry route runs between store_begin() and store_end(): one at a
+ * time on the one connection, opened again if it was lost.  A call that
+ * finds the server gone closes it, for the next one (or the follower) to
+ * reopen. */
+static bool store_begin(struct engine *e, struct cbar_diag *d)
+{
+	pthread_mutex_lock(&e->lock);
+	if (cbar_engine__store_up(e))
+		return true;
+	pthread_mutex_unlock(&e->lock);
+	cbar_diag_set(d, CBAR_UNAVAILABLE, 0, 0, "the registry cannot be reached");
+	return false;
+}
+
+static enum cbar_err store_end(struct engine *e, enum cbar_err err)
+{
+	if (err == CBAR_STORE_DOWN)
+		cbar_engine__store_down(e);
+	pthread_mutex_unlock(&e->lock);
+	return err;
+}
+
+enum cbar_err cbar_engine_unlock(struct engine *e, const struct daemon_caller *who,
+                            const struct cbar_number *subscriber, const struct unlock_req *req,
+                            int32_t tz, json_t **out, bool *created, struct cbar_diag *d)
+{
+	int64_t now = cbar_engine__now();
+	struct cbar_store_unlock_req r = {
+	    .subscriber = subscriber->e164,
+	    .scope = scope_of(req->service, req->direction),
+	    .level = req->level == REQ_LEVEL_VERIFIED ? CBAR_STORE_VERIFIED : CBAR_STORE_SELF,
+	    .expires = req->has_expires ? req->expires : 0,
+	    .channel =
+	        req->channel[0] ? cbar_store_channel_parse(req->channel) : CBAR_STORE_CHANNEL_API,
+	    .agent = who->name,
+	    .now = now,
+	};
+	if (!r.channel)
+		return cbar_diag_set(d, CBAR_BAD_VALUE, 0, 0, "channel: unknown channel");
+	char canon[CBAR_DOC_MAX + 1], hash[CBAR_STORE_HASH_HEX];
+	if (r.level == CBAR_STORE_VERIFIED || req->has_document) {
+		if (!req->has_document)
+			return cbar_diag_set(d, CBAR_MISSING_FIELD, 0, 0,
+			                     "document: level verified needs an identity document");
+		enum cbar_doc_type t = cbar_doc_lookup(req->doc_type, strlen(req->doc_type));
+		if (t == CBAR_DOC_NONE)
+			return cbar_diag_set(d, CBAR_BAD_VALUE, 0, 0,
+			                     "document.type: unknown document type (cn-resident, "
+			                     "passport, hkmo-permit, ...)");
+		struct cbar_diag id = {0};
+		enum cbar_err err = cbar_idcheck(t, req->doc_number, strlen(req->doc_number),
+		                                 today_ymd(now, tz), canon, &id);
+		if (err)
+			return cbar_diag_set(d, err, 0, 0, "document.number: %s", id.msg);
+		if (!e->have_key)
+			return cbar_diag_set(d, CBAR_UNAVAILABLE, 0, 0,
+			                     "no document hashing key is configured");
+		r.doc_type = cbar_doc_key(t);
+		cbar_doc_hash(&e->key, r.doc_type, canon, hash);
+		r.doc_hash = hash;
+	}
+	struct cbar_store_record rec;
+	bool changed = false;
+	if (!store_begin(e, d))
+		return CBAR_UNAVAILABLE;
+	enum cbar_err err = store_end(e, cbar_store_unlock(e->store, &r, &rec, &changed, d));
+	memset(canon, 0, sizeof canon);
+	if (err)
+		return err;
+	*created = changed;
+	*out = json_record(&rec);
+	cbar_engine__follow_once(e);
+	return *out ? CBAR_OK : CBAR_NOMEM;
+}
+
+enum cbar_err cbar_engine_relock(struct engine *e, const struct daemon_caller *who,
+                            const struct relock_req *req, json_t **out, struct cbar_diag *d)
+{
+	struct cbar_store_record rec;
+	memset(&rec, 0, sizeof rec);
+	if (!store_begin(e, d))
+		return CBAR_UNAVAILABLE;
+	enum cbar_err err = store_end(e, cbar_store_relock(e->store, req->subscriber.e164,
+	                                                   scope_of(req->service, req->direction),
+	                                                   who->name[0] ? who->name : "api",
+	                                                   req->reason[0] ? req->reason : "api",
+	                                                   cbar_engine__now(), &rec, d));
+	if (err == CBAR_STORE_NOTFOUND)
+		return cbar_diag_set(d, CBAR_NOT_FOUND, 0, 0, "no active unlock covers that scope");
+	if (err)
+		return err;
+	*out = json_pack("{s:b,s:o}", "relocked", 1, "active",
+	                 rec.id ? json_record(&rec) : json_null());
+	cbar_engine__follow_once(e);
+	return *out ? CBAR_OK : CBAR_NOMEM;
+}
+
+static int collect_record(void *arg, const struct cbar_store_record *r)
+{
+	json_t *a = arg;
+	return json_array_append_new(a, json_record(r)) ? -1 : 0;
+}
+
+enum cbar_err cbar_engine_status(struct engine *e, const struct daemon_caller *who,
+                            const struct cbar_number *subscriber, json_t **out, struct cbar_diag *d)
+{
+	(void)who;
+	json_t *hist = json_array();
+	if (!hist)
+		return CBAR_NOMEM;
+	enum cbar_err err = CBAR_UNAVAILABLE;
+	if (store_begin(e, d))
+		err = store_end(
+		    e, cbar_store_history(e->store, subscriber->e164, collect_record, hist, d));
+	if (err) {
+		json_decref(hist);
+		return err;
+	}
+	if (!json_array_size(hist)) {
+		json_decref(hist);
+		return cbar_diag_set(d, CBAR_NOT_FOUND, 0, 0, "no unlock record for this number");
+	}
+	json_t *active = json_null();
+	size_t i;
+	json_t *r;
+	json_array_foreach(hist, i, r)
+	{
+		if (!strcmp(json_string_value(json_object_get(r, "status")), "active")) {
+			json_decref(active);
+			active = json_incref(r);
+		}
+	}
+	char num[24];
+	snprintf(num, sizeof num, "+%s", subscriber->digits);
+	*out = json_pack("{s:s,s:o,s:o}", "subscriber", num, "active", active, "history", hist);
+	return *out ? CBAR_OK : CBAR_NOMEM;
+}
+
+struct audit_acc {
+	json_t *a;
+	const struct audit_query *q;
+};
+
+static int collect_audit(void *arg, const struct cbar_store_audit *a)
+{
+	struct audit_acc *acc = arg;
+	if (acc->q->has_subscriber && a->subscriber != acc->q->subscriber.e164)
+		return 0;
+	char num[24];
+	snprintf(num, sizeof num, "+%" PRIu64, a->subscriber);
+	/* subscriber and record null: a change of no subscriber's (a token) */
+	json_t *o = json_pack("{s:I,s:o,s:s,s:s,s:o,s:o,s:o,s:o,s:s}", "seq", (json_int_t)a->seq,
+	                      "time", json_time(a->at), "who", a->who, "what", a->what,
+	                      "subscriber", a->subscriber ? json_string(num) : json_null(),
+	                      "record", a->record ? json_integer(a->record) : json_null(), "before",
+	                      json_opt(a->before), "after", json_opt(a->after), "hash", a->hash);
+	if (!o || json_array_append_new(acc->a, o))
+		return -1;
+	return json_array_size(acc->a) >= acc->q->limit;
+}
+
+enum cbar_err cbar_engine_audit(struct engine *e, const struct daemon_caller *who,
+                           const struct audit_query *q, json_t **out, struct cbar_diag *d)
+{
+	(void)who;
+	struct audit_acc acc = {json_array(), q};
+	if (!acc.a)
+		return CBAR_NOMEM;
+	enum cbar_err err = CBAR_UNAVAILABLE;
+	if (store_begin(e, d))
+		err = store_end(e, cbar_store_audit(e->store, q->has_since ? q->since : 0,
+		                                    collect_audit, &acc, d));
+	if (err) {
+		json_decref(acc.a);
+		return err;
+	}
+	*out = json_pack("{s:o}", "entries", acc.a);
+	return *out ? CBAR_OK : CBAR_NOMEM;
+}
+
+/* A keyword the SMS centre saw: the same table and effect as `callbar
+ * keyword` (keywords.h); an unknown keyword is answered with the valid
+ * ones, as a text to send back. */
+enum cbar_err cbar_engine_keyword(struct engine *e, const struct daemon_caller *who,
+                             const struct keyword_req *req, json_t **out, struct cbar_diag *d)
+{
+	char msg[1024], why[80], num[24];
+	const char *result = "unknown-keyword";
+	const struct kw *k = cbar_kw_find(&e->keywords, req->keyword);
+	snprintf(num, sizeof num, "+%s", req->subscriber.digits);
+	if (!k) {
+		cbar_kw_unknown_answer(&e->keywords, msg, sizeof msg);
+	} else {
+		snprintf(why, sizeof why, "keyword %s via %s", k->word,
+		         who->name[0] ? who->name : "api");
+		if (!store_begin(e, d))
+			return CBAR_UNAVAILABLE;
+		enum cbar_err err = store_end(e, cbar_kw_apply(e->store, k, req->subscriber.e164, why,
+		                                          req->has_at ? req->at : cbar_engine__now(),
+		                                          &result, msg, sizeof msg, d));
+		if (err)
+			return err;
+		cbar_engine__follow_once(e);
+	}
+	*out = json_pack("{s:s,s:s,s:s}", "subscriber", num, "result", result, "answer", msg);
+	return *out ? CBAR_OK : CBAR_NOMEM;
+}
+
+enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[CBAR_STORE_HASH_HEX],
+                                struct cbar_diag *d)
+{
+	if (!store_begin(e, d))
+		return CBAR_UNAVAILABLE;
+	return store_end(e, cbar_store_chain_head(e->store, seq, hash, d));
+}
