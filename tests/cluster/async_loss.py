@@ -147,3 +147,4 @@ if __name__ == "__main__":
             if n.proc and n.proc.poll() is None:
                 n.proc.kill()
                 n.proc.wait()
+        run.shutil.rmtree(run.WORK, ignore_errors=True)
