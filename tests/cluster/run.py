@@ -5,13 +5,17 @@ standby by streaming replication, tests/cluster/pg_pair.sh) and three
 
     postgresql://127.0.0.1:P1,127.0.0.1:P2/callbar?target_session_attrs=read-write
 
-with decisions over HTTP to every node and unlocks on random nodes running
-all along, while faults happen one at a time:
+with decisions over HTTP to every node, texts from abroad (SIP MESSAGE)
+through Kamailio's dispatcher over the nodes' SIP listeners
+(docs/kamailio/callbar.cfg with CALLBAR_LIST: OPTIONS probing, a hash of
+the caller) and unlocks on random nodes running all along, while faults
+happen one at a time:
 
   1. the standby stops: a synchronous commit waits for it, so an unlock
      hangs (no answer, never a 201) until the standby is back, then succeeds;
      decisions go on;
-  2. one callbar node is killed (SIGKILL) and started again;
+  2. one callbar node is killed (SIGKILL) and started again: Kamailio takes
+     it out of its set and the texts go on being decided by the others;
   3. the primary is killed (SIGKILL) and the standby promoted;
   4. everything is stopped and started again.
 
@@ -35,6 +39,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -48,9 +53,11 @@ WORK = "/tmp/callbar-cluster-%d" % os.getpid()
 PGDIR = WORK + "/pg"
 # Below the kernel's ephemeral range (32768-60999), so that a client socket
 # never takes a killed node's port (or connects to itself on it).
-BASE = 21000 + (os.getpid() % 1000) * 8
+BASE = 21000 + (os.getpid() % 600) * 16
 P1, P2 = BASE, BASE + 1
 NODE_PORTS = [BASE + 2, BASE + 3, BASE + 4]
+SIP_PORTS = [BASE + 5, BASE + 6, BASE + 7]  # each node's SIP (direction in)
+KAM_PORT, UAS_PORT = BASE + 8, BASE + 9      # Kamailio; where allowed texts go
 URL = ("postgresql://127.0.0.1:%d,127.0.0.1:%d/callbar?user=postgres"
        "&target_session_attrs=read-write&connect_timeout=2" % (P1, P2))
 PROPAGATION = 1.0   # an acknowledged unlock governs every node within this
@@ -64,6 +71,7 @@ pass all
 failures = []
 figures = {}
 NODES = []  # every node started, to be killed by its pid whatever happens
+FRONTS = []
 
 
 def fail(msg):
@@ -137,7 +145,8 @@ class Node:
             f.write("[http]\nlisten = 127.0.0.1:%d\ndecide_auth = none\nthreads = 8\n"
                     "drain_timeout = 5\n[rules]\nfile = %s\n[registry]\nurl = \"%s\"\n"
                     "[auth]\ntokens = %s/tokens\n[log]\nlevel = warn\n"
-                    % (self.port, self.rules, URL, WORK))
+                    "[sip]\nlisten_in = 127.0.0.1:%d\n"
+                    % (self.port, self.rules, URL, WORK, SIP_PORTS[i]))
         self.proc = None
         self.down = True
 
@@ -292,6 +301,125 @@ def unlocker(st, nodes, rnd, token, first, last):
         time.sleep(rnd.uniform(0.05, 0.2))
 
 
+# ---- the SIP front: Kamailio's dispatcher over the nodes -------------------
+
+class SipFront:
+    """Kamailio (docs/kamailio/callbar.cfg with CALLBAR_LIST: the three
+    nodes' SIP listeners, probed with OPTIONS, a hash of the caller) and a
+    UAS behind it answering 200 to every text callbar lets through."""
+
+    def __init__(self):
+        self.dir = WORK + "/kamailio"
+        os.makedirs(self.dir, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        with open(self.dir + "/nodes.list", "w") as f:
+            for p in SIP_PORTS:
+                f.write("1 sip:127.0.0.1:%d 0 0\n" % p)
+        self.uas = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.uas.bind(("127.0.0.1", UAS_PORT))
+        self.uas.settimeout(0.2)
+        self.stop = False
+        self.uas_thread = threading.Thread(target=self.serve_uas)
+        self.uas_thread.start()
+        kam = shutil.which("kamailio") or "/usr/sbin/kamailio"
+        self.log = open(self.dir + "/kamailio.log", "w")
+        self.proc = subprocess.Popen(
+            [kam, "-f", os.path.join(TOP, "docs/kamailio/callbar.cfg"), "-DD", "-E", "-m", "64",
+             "-M", "8", "-Y", self.dir, "-w", self.dir, "-l", "udp:127.0.0.1:%d" % KAM_PORT,
+             "-A", 'CALLBAR_LIST="%s/nodes.list"' % self.dir,
+             "-A", 'NEXT_HOP="sip:127.0.0.1:%d"' % UAS_PORT],
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def serve_uas(self):
+        while not self.stop:
+            try:
+                data, addr = self.uas.recvfrom(65535)
+            except socket.timeout:
+                continue
+            head = data.decode(errors="replace").split("\r\n\r\n", 1)[0].split("\r\n")
+            if not head or head[0].startswith("SIP/2.0"):
+                continue
+            keep = [l for l in head[1:] if l.split(":", 1)[0].strip().lower() in
+                    ("via", "v", "from", "f", "call-id", "i", "cseq")]
+            to = [l for l in head[1:] if l.split(":", 1)[0].strip().lower() in ("to", "t")]
+            reply = ["SIP/2.0 200 OK"] + keep + [to[0] + ";tag=uas" if to else "To: <sip:x>",
+                                                 "Content-Length: 0", "", ""]
+            self.uas.sendto("\r\n".join(reply).encode(), addr)
+
+    def close(self):
+        self.stop = True
+        self.uas_thread.join()
+        self.uas.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def sip_message(sock, sub, peer, timeout=8.0):
+    """A text from peer to our subscriber through Kamailio: the final status
+    (200 delivered, 403 barred...), or 0 when none came within timeout."""
+    cid = "%x@cluster" % random.getrandbits(64)
+    port = sock.getsockname()[1]
+    body = "hi"
+    msg = ("MESSAGE sip:%s@127.0.0.1:%d SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%x;rport\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:%s@abroad.invalid>;tag=%x\r\n"
+           "To: <sip:%s@127.0.0.1>\r\nCall-ID: %s\r\nCSeq: 1 MESSAGE\r\n"
+           "Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
+           % (sub, KAM_PORT, port, random.getrandbits(48), peer, random.getrandbits(32), sub,
+              cid, len(body), body)).encode()
+    t0 = now()
+    resend = t0
+    gap = 0.5
+    while now() - t0 < timeout:
+        if now() >= resend:  # Timer E: retransmit, 0.5 s, then doubling
+            sock.sendto(msg, ("127.0.0.1", KAM_PORT))
+            resend = now() + gap
+            gap = min(gap * 2, 4)
+        sock.settimeout(max(0.01, min(resend, t0 + timeout) - now()))
+        try:
+            data = sock.recv(65535).decode(errors="replace")
+        except socket.timeout:
+            continue
+        if ("Call-ID: %s" % cid) not in data and ("i: %s" % cid) not in data:
+            continue
+        status = int(data.split(" ", 2)[1])
+        if status >= 200:
+            return status
+    return 0
+
+
+def sip_loader(st, rnd, nsubs, out):
+    """Texts from abroad through Kamailio, each answer checked like an HTTP
+    decision: 200 (delivered) only for an unlocked subscriber, 403 only for
+    one never unlocked."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    while not st.stop:
+        sub = sub_number(rnd.randrange(nsubs))
+        peer = "+8529%07d" % rnd.randrange(10000000)
+        t0 = now()
+        status = sip_message(sock, sub, peer)
+        t1 = now()
+        with st.lock:
+            out["n"] = out.get("n", 0) + 1
+            out["max_s"] = max(out.get("max_s", 0), t1 - t0)
+            ack, tried = st.acked.get(sub), st.attempted.get(sub)
+            if status not in (200, 403):
+                out.setdefault("failed", []).append("SIP text to %s: %s after %.1f s"
+                                                    % (sub, status or "no answer", t1 - t0))
+            elif ack is not None and ack + PROPAGATION < t0 and status != 200:
+                out.setdefault("wrong", []).append("SIP: %s barred after its unlock" % sub)
+            elif (tried is None or tried > t1) and status != 403:
+                out.setdefault("wrong", []).append("SIP: %s delivered, never unlocked" % sub)
+        time.sleep(0.01)
+    sock.close()
+
+
 # ---- checks ----------------------------------------------------------------
 
 def check_everywhere(st, nodes, what):
@@ -358,6 +486,19 @@ def main():
     NODES.extend(nodes)
     for n in nodes:
         n.start()
+    front = SipFront()
+    FRONTS.append(front)
+    ok = False
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    for _ in range(50):  # Kamailio up and its probes answered: a text is decided
+        if sip_message(probe, sub_number(3999), "+85291234567", timeout=1) == 403:
+            ok = True
+            break
+        time.sleep(0.1)
+    probe.close()
+    if not ok:
+        raise RuntimeError("Kamailio did not start: " + open(front.dir + "/kamailio.log").read()[-3000:])
     rnd = random.Random(16)
     st = State()
     nsubs = 4000
@@ -365,6 +506,8 @@ def main():
                for s in (1, 2)]
     threads.append(threading.Thread(target=unlocker,
                                     args=(st, nodes, random.Random(3), token, 0, 3000)))
+    sip = {}
+    threads.append(threading.Thread(target=sip_loader, args=(st, random.Random(4), nsubs, sip)))
     for t in threads:
         t.start()
     try:
@@ -464,6 +607,7 @@ def main():
         st.stop = True
         for t in threads:
             t.join()
+        front.close()
 
     # ---- after the failover ------------------------------------------------
     print("== checks after the failover", flush=True)
@@ -476,6 +620,22 @@ def main():
     figure("unlocks_without_answer", st.unknown_writes)
     for m in st.failed[:5] + st.wrong[:5]:
         fail(m)
+    figure("sip_texts", sip.get("n", 0))
+    figure("sip_texts_failed", len(sip.get("failed", [])))
+    figure("sip_texts_wrong", len(sip.get("wrong", [])))
+    figure("sip_text_slowest_s", "%.2f" % sip.get("max_s", 0))
+    for m in sip.get("failed", [])[:5] + sip.get("wrong", [])[:5]:
+        fail(m)
+    if sip.get("n", 0) < 50:
+        fail("only %d texts went through Kamailio" % sip.get("n", 0))
+    # The dispatcher spread the callers over every node (node 3 since its restart).
+    for n in nodes:
+        text = str(request(n.port, "GET", "/metrics")[1])
+        got = sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
+                  if l.startswith("callbar_decisions_total{") and 'front="sip"' in l)
+        figure("sip_decisions_node%d" % (n.i + 1), int(got))
+        if got == 0:
+            fail("node %d decided no SIP text: the dispatcher did not use it" % (n.i + 1))
     prop = sorted(st.propagation)
     if prop:
         p99 = prop[min(len(prop) - 1, int(len(prop) * 0.99))]
@@ -564,6 +724,8 @@ if __name__ == "__main__":
     finally:
         subprocess.run(["sh", PAIR, "clean", PGDIR], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
+        for fr in FRONTS:
+            fr.close()
         for n in NODES:
             if n.proc and n.proc.poll() is None:
                 n.proc.kill()
