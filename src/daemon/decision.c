@@ -26,7 +26,7 @@ struct cbar_event_ctx cbar_snapshot_event_ctx(const struct daemon_snapshot *s)
 }
 
 enum cbar_decision cbar_daemon_decide(struct daemon *d, const struct daemon_snapshot *s,
-                                 const struct cbar_event *ev, struct cbar_verdict *v)
+                                      const struct cbar_event *ev, struct cbar_verdict *v)
 {
 	enum cbar_decision dec = cbar_engine_decide(d->engine, s->rules, ev, v);
 	if ((unsigned)dec > CBAR_ERROR)
@@ -35,7 +35,7 @@ enum cbar_decision cbar_daemon_decide(struct daemon *d, const struct daemon_snap
 }
 
 void cbar_daemon_record(const struct daemon_snapshot *s, enum daemon_front f,
-                   const struct cbar_event *ev, const struct cbar_verdict *v)
+                        const struct cbar_event *ev, const struct cbar_verdict *v)
 {
 	/* The rule's label (its reason, else its line) from the snapshot,
 	 * interned when it was built: counting takes no lock. */
@@ -43,7 +43,7 @@ void cbar_daemon_record(const struct daemon_snapshot *s, enum daemon_front f,
 	                 : v->reason && !strcmp(v->reason, "emergency")  ? s->label_emergency
 	                                                                 : s->label_default;
 	cbar_rule_count(label, (unsigned)f, ev->service == CBAR_SMS, ev->direction == CBAR_OUT,
-	           (unsigned)v->decision);
+	                (unsigned)v->decision);
 	/* log.decision_log: both numbers, so off by default (a line a call,
 	 * and a record of who called whom: only with a retention period). */
 	if (cbar_log_decisions())
