@@ -11,3 +11,5 @@ if [ -n "$bad" ]; then
 	exit 1
 fi
 echo "core is pure: $(nm -u "$lib" | awk '{print $NF}' | sort -u | tr '\n' ' ')"
+# and the layers above it include downhill only (tests/layers.sh)
+sh "$(dirname "$0")/layers.sh" "$(dirname "$0")/../src"

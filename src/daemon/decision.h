@@ -34,11 +34,11 @@ struct cbar_event_ctx cbar_snapshot_event_ctx(const struct daemon_snapshot *s);
 /* Decide ev on s's rules with the registry's unlock records (none when the
  * daemon has no registry).  Takes no lock; s must be held (read section). */
 enum cbar_decision cbar_daemon_decide(struct daemon *d, const struct daemon_snapshot *s,
-                                 const struct cbar_event *ev, struct cbar_verdict *v);
+                                      const struct cbar_event *ev, struct cbar_verdict *v);
 
 /* Count one decision (callbar_decisions_total, lock-free per thread) and
  * write its decision-log line when decision logs are on. */
 void cbar_daemon_record(const struct daemon_snapshot *s, enum daemon_front f,
-                   const struct cbar_event *ev, const struct cbar_verdict *v);
+                        const struct cbar_event *ev, const struct cbar_verdict *v);
 
 #endif

@@ -71,7 +71,7 @@ static enum cbar_err publish(struct engine *e, struct base_ref *base, struct cba
 	return cbar_slot_swap(&e->unlocks, s, snap_release);
 }
 
-int64_t cbar_engine__now(void)
+int64_t cbar__engine_now(void)
 {
 	return (int64_t)time(NULL);
 }
@@ -103,7 +103,7 @@ static int add_change(void *arg, const struct cbar_store_record *r)
 }
 
 /* Open the store if it is closed; under e->lock. */
-bool cbar_engine__store_up(struct engine *e)
+bool cbar__engine_store_up(struct engine *e)
 {
 	if (e->store)
 		return true;
@@ -119,7 +119,7 @@ bool cbar_engine__store_up(struct engine *e)
 }
 
 /* The store failed: close it so the next call reconnects; under e->lock. */
-void cbar_engine__store_down(struct engine *e)
+void cbar__engine_store_down(struct engine *e)
 {
 	cbar_store_free(e->store);
 	e->store = NULL;
@@ -129,7 +129,7 @@ void cbar_engine__store_down(struct engine *e)
 /* One round of following; publishes a new view when something changed. */
 static void follow_round(struct engine *e);
 
-void cbar_engine__follow_once(struct engine *e)
+void cbar__engine_follow_once(struct engine *e)
 {
 	pthread_mutex_lock(&e->follow);
 	follow_round(e);
@@ -143,9 +143,9 @@ static void follow_round(struct engine *e)
 	struct cbar_store_unaudited u = {0};
 	int64_t head = e->head;
 	pthread_mutex_lock(&e->lock);
-	bool ok = cbar_engine__store_up(e);
+	bool ok = cbar__engine_store_up(e);
 	if (ok && cbar_store_changes(e->store, e->head, add_change, &c, &head, &u, &d)) {
-		cbar_engine__store_down(e);
+		cbar__engine_store_down(e);
 		ok = false;
 	}
 	pthread_mutex_unlock(&e->lock);
@@ -155,11 +155,12 @@ static void follow_round(struct engine *e)
 		atomic_fetch_add(&e->unaudited, (uint_least64_t)u.rows);
 	if (u.rows)
 		cbar_log_line(LOG_LV_ERROR, "registry rows without a valid audit entry ignored",
-		         "{s:I,s:I,s:I}", "rows", (json_int_t)u.rows, "record", (json_int_t)u.id,
-		         "seq", (json_int_t)u.seq);
+		              "{s:I,s:I,s:I}", "rows", (json_int_t)u.rows, "record",
+		              (json_int_t)u.id, "seq", (json_int_t)u.seq);
 	if (u.broken_at && u.broken_at != e->broken_at)
-		cbar_log_line(LOG_LV_ERROR, "registry audit chain broken: following stopped before it",
-		         "{s:I}", "entry", (json_int_t)u.broken_at);
+		cbar_log_line(LOG_LV_ERROR,
+		              "registry audit chain broken: following stopped before it", "{s:I}",
+		              "entry", (json_int_t)u.broken_at);
 	e->broken_at = u.broken_at;
 	if (!ok || c.oom || c.n == 0) {
 		if (ok && !c.oom)
@@ -207,6 +208,7 @@ static void *follower(void *arg)
 {
 	struct engine *e = arg;
 	struct cbar_store *watch = NULL;
+	int64_t head_logged = cbar__engine_now(); /* serve.c logs it at start */
 	while (!atomic_load(&e->stop)) {
 		struct cbar_diag d = {0};
 		struct cbar_store_opts o = {0};
@@ -218,7 +220,19 @@ static void *follower(void *arg)
 			struct timespec ts = {0, FOLLOW_MS * 1000000L};
 			nanosleep(&ts, NULL);
 		}
-		cbar_engine__follow_once(e);
+		cbar__engine_follow_once(e);
+		/* The chain's head in the log once an hour, for an outside system
+		 * to anchor: a rewrite of the whole chain cannot match them all. */
+		int64_t now = cbar__engine_now();
+		if (now - head_logged >= HEAD_LOG_S) {
+			char hash[CBAR_STORE_HASH_HEX];
+			int64_t seq;
+			struct cbar_diag hd = {0};
+			head_logged = now;
+			if (!cbar_engine_audit_head(e, &seq, hash, &hd))
+				cbar_log_line(LOG_LV_INFO, "audit chain head", "{s:I,s:s}", "seq",
+				              (json_int_t)seq, "hash", hash);
+		}
 	}
 	cbar_store_free(watch);
 	return NULL;
@@ -227,7 +241,7 @@ static void *follower(void *arg)
 /* ---- decide ------------------------------------------------------------- */
 
 enum cbar_decision cbar_engine_decide(struct engine *e, const struct cbar_rules *rules,
-                                 const struct cbar_event *ev, struct cbar_verdict *v)
+                                      const struct cbar_event *ev, struct cbar_verdict *v)
 {
 	/* Inside the caller's read section (decision.h): the view cannot go
 	 * away until this returns. */

@@ -77,29 +77,29 @@ bool cbar_engine_has_registry(const struct engine *e);
  * for every front end).  Runs inside a snapshot read section and on many
  * threads at once; takes no lock. */
 enum cbar_decision cbar_engine_decide(struct engine *e, const struct cbar_rules *rules,
-                                 const struct cbar_event *ev, struct cbar_verdict *v);
+                                      const struct cbar_event *ev, struct cbar_verdict *v);
 
 /* PUT /v1/unlocks/{number}.  req->doc_number is the raw document number
  * (level verified): checked, hashed with the registry's key, never stored,
  * logged or returned; the daemon wipes it afterwards.  tz: the rule file's
  * zone, for the document's validity dates. */
 enum cbar_err cbar_engine_unlock(struct engine *e, const struct daemon_caller *who,
-                            const struct cbar_number *subscriber, const struct unlock_req *req,
-                            int32_t tz, json_t **out, bool *created, struct cbar_diag *d);
+                                 const struct cbar_number *subscriber, const struct unlock_req *req,
+                                 int32_t tz, json_t **out, bool *created, struct cbar_diag *d);
 /* DELETE /v1/unlocks/{number}: revoke (relock). */
 enum cbar_err cbar_engine_relock(struct engine *e, const struct daemon_caller *who,
-                            const struct relock_req *req, json_t **out, struct cbar_diag *d);
+                                 const struct relock_req *req, json_t **out, struct cbar_diag *d);
 /* GET /v1/unlocks/{number}: the subscriber's records; NOT_FOUND when none. */
 enum cbar_err cbar_engine_status(struct engine *e, const struct daemon_caller *who,
-                            const struct cbar_number *subscriber, json_t **out,
-                            struct cbar_diag *d);
+                                 const struct cbar_number *subscriber, json_t **out,
+                                 struct cbar_diag *d);
 /* GET /v1/audit */
 enum cbar_err cbar_engine_audit(struct engine *e, const struct daemon_caller *who,
-                           const struct audit_query *q, json_t **out, struct cbar_diag *d);
+                                const struct audit_query *q, json_t **out, struct cbar_diag *d);
 /* POST /v1/keyword: the SMS centre saw a subscriber text a keyword to the
  * service number (a 'self' unlock, or a relock keyword). */
 enum cbar_err cbar_engine_keyword(struct engine *e, const struct daemon_caller *who,
-                             const struct keyword_req *req, json_t **out, struct cbar_diag *d);
+                                  const struct keyword_req *req, json_t **out, struct cbar_diag *d);
 
 /* /readyz and callbar_store_up: CBAR_OK when the registry answers. */
 enum cbar_err cbar_engine_ready(struct engine *e, struct cbar_diag *d);
@@ -115,6 +115,7 @@ uint64_t cbar_engine_unaudited(struct engine *e, int64_t *broken_at);
 /* GET /v1/audit/head, callbar_audit_head_seq and the start's log line: the
  * audit chain's last entry as stored (seq; hash, 64 hex digits and a NUL:
  * 0 and zeros for an empty registry), for an outside system to anchor. */
-enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[65], struct cbar_diag *d);
+enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[65],
+                                     struct cbar_diag *d);
 
 #endif

@@ -20,6 +20,8 @@
 
 /* How often the follower asks the registry for changes. */
 #define FOLLOW_MS 250
+/* How often the follower writes the audit chain's head to the log. */
+#define HEAD_LOG_S 3600
 /* Past this many changed subscribers the delta is folded into the base. */
 #define DELTA_MAX 65536
 
@@ -61,13 +63,13 @@ struct engine {
 };
 
 /* Open the store if it is closed; under e->lock. */
-bool cbar_engine__store_up(struct engine *e);
+bool cbar__engine_store_up(struct engine *e);
 /* The store failed: close it so the next call reconnects; under e->lock. */
-void cbar_engine__store_down(struct engine *e);
+void cbar__engine_store_down(struct engine *e);
 /* One round of following now (a route that just wrote calls it, so its
  * change governs decisions at once). */
-void cbar_engine__follow_once(struct engine *e);
+void cbar__engine_follow_once(struct engine *e);
 /* Now, UTC seconds. */
-int64_t cbar_engine__now(void);
+int64_t cbar__engine_now(void);
 
 #endif

@@ -79,7 +79,7 @@ static uint32_t today_ymd(int64_t now, int32_t tz)
 static bool store_begin(struct engine *e, struct cbar_diag *d)
 {
 	pthread_mutex_lock(&e->lock);
-	if (cbar_engine__store_up(e))
+	if (cbar__engine_store_up(e))
 		return true;
 	pthread_mutex_unlock(&e->lock);
 	cbar_diag_set(d, CBAR_UNAVAILABLE, 0, 0, "the registry cannot be reached");
@@ -89,16 +89,16 @@ static bool store_begin(struct engine *e, struct cbar_diag *d)
 static enum cbar_err store_end(struct engine *e, enum cbar_err err)
 {
 	if (err == CBAR_STORE_DOWN)
-		cbar_engine__store_down(e);
+		cbar__engine_store_down(e);
 	pthread_mutex_unlock(&e->lock);
 	return err;
 }
 
 enum cbar_err cbar_engine_unlock(struct engine *e, const struct daemon_caller *who,
-                            const struct cbar_number *subscriber, const struct unlock_req *req,
-                            int32_t tz, json_t **out, bool *created, struct cbar_diag *d)
+                                 const struct cbar_number *subscriber, const struct unlock_req *req,
+                                 int32_t tz, json_t **out, bool *created, struct cbar_diag *d)
 {
-	int64_t now = cbar_engine__now();
+	int64_t now = cbar__engine_now();
 	struct cbar_store_unlock_req r = {
 	    .subscriber = subscriber->e164,
 	    .scope = scope_of(req->service, req->direction),
@@ -143,12 +143,12 @@ enum cbar_err cbar_engine_unlock(struct engine *e, const struct daemon_caller *w
 		return err;
 	*created = changed;
 	*out = json_record(&rec);
-	cbar_engine__follow_once(e);
+	cbar__engine_follow_once(e);
 	return *out ? CBAR_OK : CBAR_NOMEM;
 }
 
 enum cbar_err cbar_engine_relock(struct engine *e, const struct daemon_caller *who,
-                            const struct relock_req *req, json_t **out, struct cbar_diag *d)
+                                 const struct relock_req *req, json_t **out, struct cbar_diag *d)
 {
 	struct cbar_store_record rec;
 	memset(&rec, 0, sizeof rec);
@@ -158,14 +158,14 @@ enum cbar_err cbar_engine_relock(struct engine *e, const struct daemon_caller *w
 	                                                   scope_of(req->service, req->direction),
 	                                                   who->name[0] ? who->name : "api",
 	                                                   req->reason[0] ? req->reason : "api",
-	                                                   cbar_engine__now(), &rec, d));
+	                                                   cbar__engine_now(), &rec, d));
 	if (err == CBAR_STORE_NOTFOUND)
 		return cbar_diag_set(d, CBAR_NOT_FOUND, 0, 0, "no active unlock covers that scope");
 	if (err)
 		return err;
 	*out = json_pack("{s:b,s:o}", "relocked", 1, "active",
 	                 rec.id ? json_record(&rec) : json_null());
-	cbar_engine__follow_once(e);
+	cbar__engine_follow_once(e);
 	return *out ? CBAR_OK : CBAR_NOMEM;
 }
 
@@ -176,7 +176,8 @@ static int collect_record(void *arg, const struct cbar_store_record *r)
 }
 
 enum cbar_err cbar_engine_status(struct engine *e, const struct daemon_caller *who,
-                            const struct cbar_number *subscriber, json_t **out, struct cbar_diag *d)
+                                 const struct cbar_number *subscriber, json_t **out,
+                                 struct cbar_diag *d)
 {
 	(void)who;
 	json_t *hist = json_array();
@@ -234,7 +235,7 @@ static int collect_audit(void *arg, const struct cbar_store_audit *a)
 }
 
 enum cbar_err cbar_engine_audit(struct engine *e, const struct daemon_caller *who,
-                           const struct audit_query *q, json_t **out, struct cbar_diag *d)
+                                const struct audit_query *q, json_t **out, struct cbar_diag *d)
 {
 	(void)who;
 	struct audit_acc acc = {json_array(), q};
@@ -256,7 +257,7 @@ enum cbar_err cbar_engine_audit(struct engine *e, const struct daemon_caller *wh
  * keyword` (keywords.h); an unknown keyword is answered with the valid
  * ones, as a text to send back. */
 enum cbar_err cbar_engine_keyword(struct engine *e, const struct daemon_caller *who,
-                             const struct keyword_req *req, json_t **out, struct cbar_diag *d)
+                                  const struct keyword_req *req, json_t **out, struct cbar_diag *d)
 {
 	char msg[1024], why[80], num[24];
 	const char *result = "unknown-keyword";
@@ -269,19 +270,20 @@ enum cbar_err cbar_engine_keyword(struct engine *e, const struct daemon_caller *
 		         who->name[0] ? who->name : "api");
 		if (!store_begin(e, d))
 			return CBAR_UNAVAILABLE;
-		enum cbar_err err = store_end(e, cbar_kw_apply(e->store, k, req->subscriber.e164, why,
-		                                          req->has_at ? req->at : cbar_engine__now(),
-		                                          &result, msg, sizeof msg, d));
+		enum cbar_err err =
+		    store_end(e, cbar_kw_apply(e->store, k, req->subscriber.e164, why,
+		                               req->has_at ? req->at : cbar__engine_now(), &result,
+		                               msg, sizeof msg, d));
 		if (err)
 			return err;
-		cbar_engine__follow_once(e);
+		cbar__engine_follow_once(e);
 	}
 	*out = json_pack("{s:s,s:s,s:s}", "subscriber", num, "result", result, "answer", msg);
 	return *out ? CBAR_OK : CBAR_NOMEM;
 }
 
 enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[CBAR_STORE_HASH_HEX],
-                                struct cbar_diag *d)
+                                     struct cbar_diag *d)
 {
 	if (!store_begin(e, d))
 		return CBAR_UNAVAILABLE;

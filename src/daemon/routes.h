@@ -32,7 +32,8 @@ typedef void handler_fn(struct daemon *d, struct http_request *rq, struct req_ct
                         struct http_response *resp);
 
 /* The registry's routes (routes_registry.c). */
-handler_fn cbar_h_unlock_put, cbar_h_unlock_delete, cbar_h_unlock_get, cbar_h_audit, cbar_h_audit_head, cbar_h_keyword;
+handler_fn cbar_h_unlock_put, cbar_h_unlock_delete, cbar_h_unlock_get, cbar_h_audit,
+    cbar_h_audit_head, cbar_h_keyword;
 
 /* Who may call a route: a role, or the decide_auth setting.  NEED_GATEWAY
  * is the SMS centre's role and no one else's (cbar_role_allows()). */
@@ -51,13 +52,14 @@ struct route {
 void cbar_respond_json(struct http_response *resp, int status, json_t *j);
 /* {"error":{"code":NAME,"message":message,"field":field|null}} */
 json_t *cbar_error_object(enum cbar_err code, const char *field, const char *message);
-void cbar_respond_error(struct http_response *resp, int status, enum cbar_err code, const char *field,
-                   const char *message);
+void cbar_respond_error(struct http_response *resp, int status, enum cbar_err code,
+                        const char *field, const char *message);
 /* The HTTP status of an error from a parser or the engine. */
 int cbar_status_of(enum cbar_err e);
 void cbar_respond_req_error(struct http_response *resp, const struct req_error *e);
 /* The engine's failure, with its status. */
-void cbar_respond_hook_error(struct http_response *resp, enum cbar_err e, const struct cbar_diag *diag);
+void cbar_respond_hook_error(struct http_response *resp, enum cbar_err e,
+                             const struct cbar_diag *diag);
 /* 404 for a registry route on a node without a registry. */
 void cbar_respond_no_registry(struct http_response *resp);
 /* The rule file's zone: dates a route reads or checks are the operator's. */
