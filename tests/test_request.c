@@ -6,7 +6,8 @@
  * (an error.h name, or OK) and field=NAME (the field the error names, "-"
  * for none); for an accepted body, values: service, direction, subscriber,
  * peer (E.164 digits), at (UTC seconds), ingress, level, channel, doc,
- * expires, keyword; for a batch, events=N and errors=N.
+ * expires, keyword, sub_error and sub_field (a subscriber that could not be
+ * read, and the body still decided); for a batch, events=N and errors=N.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -88,6 +89,8 @@ static void run_case(void **state)
 			want_int(c, "roaming", r.in.ev.roaming);
 			want_int(c, "carrier", r.in.ev.carrier);
 			want_int(c, "region", r.in.ev.region);
+			want(c, "sub_error", r.in.sub_err ? cbar_err_name(r.in.sub_err) : "OK");
+			want(c, "sub_field", r.in.sub_err ? r.sub_error.field : "-");
 		}
 	} else if (!strcmp(kind, "unlock")) {
 		struct unlock_req r;

@@ -83,6 +83,11 @@ CN_CARRIERS = {
 # 22.101 section 10.1.1), added to each region's own list.
 UNIVERSAL_EMERGENCY = ["112", "911"]
 
+# Emergency numbers a country has that libphonenumber's short-number data
+# does not list as emergency: China's 12110 is the police's SMS alarm
+# number (a text to it is an emergency message, never barred).
+NATIONAL_EMERGENCY = {"CN": ["12110"]}
+
 PH = "{urn:ignored}"
 
 
@@ -312,7 +317,8 @@ def countries(src):
             gd.findtext("nationalNumberPattern") if gd is not None else "")
         em = emerg.get(rid, [])
         if rid != "001":  # non-geographic entities have no emergency service
-            em = list(dict.fromkeys(em + UNIVERSAL_EMERGENCY))
+            em = list(dict.fromkeys(em + UNIVERSAL_EMERGENCY +
+                                    NATIONAL_EMERGENCY.get(rid, [])))
         em.sort(key=lambda s: (pattern_len(s), s))
         rows.append((rid, cc, t.get("mainCountryForCode") == "true", intl_pat,
                      npfx, sorted(lens), first or "-", em))

@@ -15,7 +15,7 @@
 static const char help_check[] =
 	"usage: callbar check --rules FILE [--unlocked FILE | --registry URL]\n"
 	"                     --service voice|sms\n"
-	"                     --direction in|out --subscriber NUM --peer NUM\n"
+	"                     --direction in|out [--subscriber NUM] --peer NUM\n"
 	"                     [--at TIME] [--ingress NAME] [--carrier C] [--region R]\n"
 	"                     [--roaming yes|no] [--json]\n"
 	"\n"
@@ -27,7 +27,9 @@ static const char help_check[] =
 	"  --registry URL     unlock records from the registry: sqlite:PATH or\n"
 	"                     postgres://... (docs/registry.md)\n"
 	"  --service, --direction   what happens: voice|sms, in|out (our subscriber's side)\n"
-	"  --subscriber NUM   our subscriber; --peer NUM the other party (any usual form)\n"
+	"  --subscriber NUM   our subscriber; --peer NUM the other party (any usual form);\n"
+	"                     without --subscriber only a call to an emergency number is\n"
+	"                     decided (allowed), anything else is bad input\n"
 	"  --at TIME          2022-05-08T09:30:00+08:00, ...Z, a date alone (midnight in\n"
 	"                     the rule file's time zone) or @EPOCH; default now\n"
 	"  --ingress NAME     trunk class the event came in on (intl-gateway)\n"
@@ -130,10 +132,9 @@ static int parse_args(int argc, char **argv, struct args *a, const char *help)
 		default: fputs(help, stderr); return CLI_BAD;
 		}
 	}
-	if (optind < argc || !a->rules || !a->service || !a->direction || !a->subscriber ||
-	    !a->peer) {
-		fprintf(stderr, "callbar %s: --rules, --service, --direction, --subscriber and --peer "
-		                "are required\n", argv[0]);
+	if (optind < argc || !a->rules || !a->service || !a->direction || !a->peer) {
+		fprintf(stderr, "callbar %s: --rules, --service, --direction and --peer are required\n",
+		        argv[0]);
 		fputs(help, stderr);
 		return CLI_BAD;
 	}
@@ -193,9 +194,11 @@ static int run(int argc, char **argv, bool explain)
 	if (FLAG("--service", a.service, cbar_event_service(&in, a.service, strlen(a.service), &ee)) ||
 	    FLAG("--direction", a.direction,
 	         cbar_event_direction(&in, a.direction, strlen(a.direction), &ee)) ||
-	    (cbar_event_subscriber(&in, &ec, a.subscriber, strlen(a.subscriber), &sub_e) &&
-	     (snprintf(sub_msg, sizeof sub_msg, "--subscriber '%.100s': %s", a.subscriber,
-	               sub_e.message),
+	    ((a.subscriber ? cbar_event_subscriber(&in, &ec, a.subscriber, strlen(a.subscriber),
+	                                           &sub_e)
+	                   : cbar_event_no_subscriber(&in, &sub_e)) &&
+	     (snprintf(sub_msg, sizeof sub_msg, "--subscriber '%.100s': %s",
+	               a.subscriber ? a.subscriber : "", sub_e.message),
 	      false)) ||
 	    FLAG("--peer", a.peer, cbar_event_peer(&in, &ec, a.peer, strlen(a.peer), &ee)) ||
 	    (a.at && FLAG("--at", a.at,

@@ -126,7 +126,9 @@ const char *cbar_cdr_json(const char *s, size_t len, json_t **obj, const char **
 		} else if (json_is_string(x)) {
 			f[i] = json_string_value(x);
 			n[i] = json_string_length(x);
-		} else if (i == CBAR_CDR_INGRESS && !x) {
+		} else if ((i == CBAR_CDR_INGRESS || i == CBAR_CDR_SUBSCRIBER) && !x) {
+			/* No subscriber is an empty one: the record is still decided,
+			 * since a call to an emergency number passes whoever calls. */
 			f[i] = "";
 			n[i] = 0;
 		} else {

@@ -70,6 +70,14 @@ enum cbar_err cbar_event_subscriber(struct cbar_event_in *in, const struct cbar_
 	return err;
 }
 
+enum cbar_err cbar_event_no_subscriber(struct cbar_event_in *in, struct cbar_event_error *e)
+{
+	in->has_sub = false;
+	in->sub_err = CBAR_MISSING_FIELD;
+	in->ev.subscriber = NULL;
+	return fail(e, CBAR_MISSING_FIELD, "subscriber", "required field is missing");
+}
+
 /* "anonymous" in any case, as switches write a withheld caller ID. */
 static bool anonymous(const char *s, size_t len)
 {

@@ -93,6 +93,10 @@ enum cbar_err cbar_event_direction(struct cbar_event_in *in, const char *s, size
                                    struct cbar_event_error *e);
 enum cbar_err cbar_event_subscriber(struct cbar_event_in *in, const struct cbar_event_ctx *c,
                                     const char *s, size_t len, struct cbar_event_error *e);
+/* The front end has no subscriber at all (no field, no flag, an empty
+ * column): as one that cannot be read, CBAR_MISSING_FIELD in sub_err, so
+ * that a call to an emergency number is still decided (and allowed). */
+enum cbar_err cbar_event_no_subscriber(struct cbar_event_in *in, struct cbar_event_error *e);
 enum cbar_err cbar_event_peer(struct cbar_event_in *in, const struct cbar_event_ctx *c,
                               const char *s, size_t len, struct cbar_event_error *e);
 /* The caller as the network presented it (s NULL: absent): on an incoming

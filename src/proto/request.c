@@ -259,7 +259,10 @@ enum dk { D_SERVICE, D_DIRECTION, D_SUBSCRIBER, D_PEER, D_AT, D_INGRESS, D_ROAMI
           D_REGION, D_COUNT };
 static const char *const decide_names[D_COUNT] = {
 	"service", "direction", "subscriber", "peer", "at", "ingress", "roaming", "carrier", "region"};
-static const bool decide_required[D_COUNT] = {true, true, true, true};
+/* The subscriber is not required here: without one, the event is still
+ * decided (a call to an emergency number passes whoever calls) and the
+ * missing field is the answer otherwise (sub_error). */
+static const bool decide_required[D_COUNT] = {true, true, false, true};
 
 /* The event module's error as the body's: the member's name (with the
  * batch's "[3]." before it) and what is wrong. */
@@ -306,7 +309,8 @@ static enum cbar_err decide_object(const json_t *obj, const struct cbar_event_ct
 	if (cbar_event_service(in, STR(D_SERVICE), &ee) ||
 	    cbar_event_direction(in, STR(D_DIRECTION), &ee))
 		return event_fail(e, c, ee.field, &ee);
-	if (cbar_event_subscriber(in, ec, STR(D_SUBSCRIBER), &ee))
+	if (v[D_SUBSCRIBER] ? cbar_event_subscriber(in, ec, STR(D_SUBSCRIBER), &ee)
+	                    : cbar_event_no_subscriber(in, &ee))
 		event_fail(&out->sub_error, c, ee.field, &ee);
 	if (cbar_event_peer(in, ec, STR(D_PEER), &ee))
 		return event_fail(e, c, ee.field, &ee);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The cross-front-end cases: every event of cases.txt through `callbar check`,
-`callbar batch`, HTTP (POST /v1/decide) and SIP (UDP), with one rule file and
-one SQLite registry.  Each front end's answer must be the case's verdict,
+`callbar batch`, HTTP (POST /v1/decide) and SIP (UDP and TCP, on `callbar serve`
+and on `callbar sip-serve`), with one rule file and one SQLite registry.  Each front end's answer must be the case's verdict,
 rule, reason and exempting record.
 
 usage: run.py CALLBAR SRCDIR      (SRCDIR: tests/frontends)
@@ -59,10 +59,24 @@ def norm_json(v):
     return (v["verdict"], v.get("rule") or "-", v.get("reason") or "-", exs)
 
 
+def given(c, k):
+    """The event's number field as a front end other than SIP sends it: None
+    when left out ("none"), a SIP URI's user part (or nothing) otherwise."""
+    v = c[k]
+    if v == "none":
+        return None
+    if v.startswith("sip:"):
+        v = v[4:]
+        return v.split("@")[0] if "@" in v else ""
+    return v
+
+
 def check(c, reg):
     args = [CB, "check", "--rules", RULES, "--registry", reg, "--service", c["service"],
-            "--direction", c["direction"], "--subscriber", c["subscriber"], "--peer", c["peer"],
-            "--json"]
+            "--direction", c["direction"], "--json"]
+    for k in ("subscriber", "peer"):
+        if given(c, k) is not None:
+            args += ["--" + k, given(c, k)]
     for k in ("at", "ingress", "roaming"):
         if c[k]:
             args += ["--" + k, c[k]]
@@ -76,8 +90,10 @@ def check(c, reg):
 def batch(cases, reg, now):
     with open("in.jsonl", "w") as f:
         for c in cases:
-            o = {"time": c["at"] or now, "service": c["service"], "direction": c["direction"],
-                 "subscriber": c["subscriber"], "peer": c["peer"]}
+            o = {"time": c["at"] or now, "service": c["service"], "direction": c["direction"]}
+            for k in ("subscriber", "peer"):
+                if given(c, k) is not None:
+                    o[k] = given(c, k)
             if c["ingress"]:
                 o["ingress"] = c["ingress"]
             if c["roaming"]:
@@ -89,8 +105,10 @@ def batch(cases, reg, now):
 
 
 def http(url, c):
-    o = {"service": c["service"], "direction": c["direction"], "subscriber": c["subscriber"],
-         "peer": c["peer"]}
+    o = {"service": c["service"], "direction": c["direction"]}
+    for k in ("subscriber", "peer"):
+        if given(c, k) is not None:
+            o[k] = given(c, k)
     if c["at"]:
         o["at"] = c["at"]
     if c["ingress"]:
@@ -106,28 +124,58 @@ def http(url, c):
 
 
 def sip_uri(number):
+    if number == "none":
+        return "sip:callbar.test"
+    if number.startswith("sip:"):
+        return number
     return "sip:" + number.replace(" ", "") + "@callbar.test;user=phone"
 
 
-def sip(port, c, seq):
-    """One INVITE (voice) or MESSAGE (sms) over UDP; its answer as a verdict."""
+def sip_recv_tcp(s):
+    """One response from a TCP stream: the head, then Content-Length bytes."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65535)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def sip(port, c, seq, tcp=False):
+    """One INVITE (voice) or MESSAGE (sms) over UDP or TCP; its answer as a
+    verdict."""
     method = "INVITE" if c["service"] == "voice" else "MESSAGE"
     if c["direction"] == "out":  # our subscriber calls: From, and the peer in the Request-URI
         ruri, frm, to = sip_uri(c["peer"]), sip_uri(c["subscriber"]), sip_uri(c["peer"])
     else:  # someone calls our subscriber: the peer in From, our subscriber in the Request-URI
         ruri, frm, to = sip_uri(c["subscriber"]), sip_uri(c["peer"]), sip_uri(c["subscriber"])
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
     s.settimeout(5)
+    try:
+        if tcp:
+            s.connect(("127.0.0.1", port))
+        else:
+            s.bind(("127.0.0.1", 0))
+    except OSError as e:
+        s.close()
+        return ("no-connect", str(e), "", "")
     lp = s.getsockname()[1]
+    tp = "TCP" if tcp else "UDP"
     msg = (f"{method} {ruri} SIP/2.0\r\n"
-           f"Via: SIP/2.0/UDP 127.0.0.1:{lp};branch=z9hG4bK-front-{seq}\r\n"
+           f"Via: SIP/2.0/{tp} 127.0.0.1:{lp};branch=z9hG4bK-front-{seq}\r\n"
            f"Max-Forwards: 70\r\nFrom: <{frm}>;tag=f{seq}\r\nTo: <{to}>\r\n"
            f"Call-ID: front-{seq}@callbar.test\r\nCSeq: 1 {method}\r\n"
            f"Contact: <sip:test@127.0.0.1:{lp}>\r\nContent-Length: 0\r\n\r\n")
-    s.sendto(msg.encode(), ("127.0.0.1", port))
     try:
-        data = s.recv(65535).decode("utf-8", "replace")
+        if tcp:
+            s.sendall(msg.encode())
+            data = sip_recv_tcp(s).decode("utf-8", "replace")
+        else:
+            s.sendto(msg.encode(), ("127.0.0.1", port))
+            data = s.recv(65535).decode("utf-8", "replace")
+        if not data:
+            return ("no-answer", "", "", "")
     except socket.timeout:
         return ("no-answer", "", "", "")
     finally:
@@ -199,11 +247,37 @@ def main():
             results[c["name"]]["http"] = http(url, c)
             if not (c["at"] or c["ingress"] or c["roaming"]):
                 results[c["name"]]["sip"] = sip(sips[c["direction"]], c, i)
+                results[c["name"]]["sip-tcp"] = sip(sips[c["direction"]], c, i, tcp=True)
     finally:
         d.terminate()
         d.wait(timeout=30)
 
-    fronts = {"check": 0, "batch": 0, "http": 0, "sip": 0}
+    # The standalone SIP server: the same listeners, the same answers.
+    out = open("sip.out", "w")
+    d = subprocess.Popen([CB, "sip-serve", "--rules", RULES, "--registry", reg,
+                          "--sip", "127.0.0.1:0", "--sip-in", "127.0.0.1:0", "--workers", "1"],
+                         stdout=out, stderr=open("sip.err", "w"))
+    try:
+        sips = {}
+        for _ in range(400):
+            for m in re.finditer(r"sip (in|out) [^ ]*:(\d+) ", open("sip.out").read()):
+                sips[m.group(1)] = int(m.group(2))
+            if len(sips) == 2 or d.poll() is not None:
+                break
+            time.sleep(0.05)
+        if len(sips) != 2:
+            sys.exit("sip-serve did not start:\n" + open("sip.out").read() +
+                     open("sip.err").read())
+        for i, c in enumerate(cases):
+            if not (c["at"] or c["ingress"] or c["roaming"]):
+                results[c["name"]]["sip-serve"] = sip(sips[c["direction"]], c, i)
+                results[c["name"]]["sip-serve-tcp"] = sip(sips[c["direction"]], c, i, tcp=True)
+    finally:
+        d.terminate()
+        d.wait(timeout=30)
+
+    fronts = {k: 0 for k in ("check", "batch", "http", "sip", "sip-tcp", "sip-serve",
+                             "sip-serve-tcp")}
     for c in cases:
         for front, got in results[c["name"]].items():
             fronts[front] += 1
@@ -214,6 +288,7 @@ def main():
           (len(cases), ", ".join(f"{k} {v}" for k, v in fronts.items())))
     if failures:
         print("serve.err:\n" + open("serve.err").read()[-3000:])
+        print("sip.err:\n" + open("sip.err").read()[-3000:])
     shutil.rmtree(work, ignore_errors=True)
     return 1 if failures else 0
 
