@@ -14,7 +14,7 @@
 # The awk baseline: load the unlocked numbers into an array, then per record
 # block when the peer is written +CC with CC not 86 and the subscriber is not
 # unlocked.  callbar does much more per record: both numbers normalised and
-# classified (region, carrier), the full pilots.rules (10 rules, zones,
+# classified (region, carrier), the full pilots.rules (11 rules, zones,
 # dates, carriers, regions, unless levels and scopes), verdict, rule and
 # reason written out.
 set -eu

@@ -127,6 +127,12 @@ t kw_relock2 0 "$cb" keyword $R --subscriber 13905710000 --to 10086 --text 1901 
 has kw_relock2 out.txt '"result":"already-locked"'
 t kw_to 2 "$cb" keyword $R --subscriber 13905710000 --to 12345 --text 1219
 has kw_to err.txt "not a service number"
+# Hebei's keyword restores texts only: its reply says texts, not calls.
+t kw_hebei 0 "$cb" keyword $R --subscriber 13903110001 --to 10086 --text ktgjdx
+has kw_hebei out.txt "International texts are now unlocked"
+has kw_hebei out.txt "国际及港澳台短信"
+hasnt kw_hebei out.txt "calls"
+hasnt kw_hebei out.txt "通话"
 printf 'service 10001\nKTGJDX unlock sms-in\n' >kw.conf
 t kw_file 0 "$cb" keyword $R --keywords kw.conf --subscriber 13905710001 --to 10001 --text ktgjdx --json
 has kw_file out.txt '(sms-in)'

@@ -149,6 +149,18 @@ void cbar_kw_unknown_answer(const struct kw_table *t, char *msg, size_t cap)
 		                      i + 1 < t->n ? "," : "");
 }
 
+/* What a scope lets through, in the reply's two languages: a keyword that
+ * restores texts only (Hebei's KTGJDX) must not tell the subscriber that
+ * calls are restored too. */
+static void scope_words(unsigned scope, const char **zh, const char **en)
+{
+	bool voice = scope & (CBAR_STORE_VOICE_IN | CBAR_STORE_VOICE_OUT),
+	     sms = scope & (CBAR_STORE_SMS_IN | CBAR_STORE_SMS_OUT);
+	*zh = voice && sms ? "国际及港澳台通话和短信" : voice ? "国际及港澳台通话" : "国际及港澳台短信";
+	*en = voice && sms ? "International calls and texts" : voice ? "International calls"
+	                                                          : "International texts";
+}
+
 enum cbar_err cbar_kw_apply(struct cbar_store *st, const struct kw *k, uint64_t sub,
                        const char *why, int64_t now, const char **result, char *msg,
                        size_t cap, struct cbar_diag *d)
@@ -156,7 +168,9 @@ enum cbar_err cbar_kw_apply(struct cbar_store *st, const struct kw *k, uint64_t 
 	char sc[64];
 	struct cbar_store_record rec;
 	enum cbar_err err;
+	const char *zh, *en;
 	cbar_store_scope_str(k->scope, sc, sizeof sc);
+	scope_words(k->scope, &zh, &en);
 	if (k->unlock) {
 		struct cbar_store_unlock_req req = {
 			.subscriber = sub,
@@ -168,27 +182,22 @@ enum cbar_err cbar_kw_apply(struct cbar_store *st, const struct kw *k, uint64_t 
 		bool changed;
 		if ((err = cbar_store_unlock(st, &req, &rec, &changed, d)))
 			return err;
-		snprintf(msg, cap,
-		         "您的号码已开通国际及港澳台通信 (%s)。/ International calls and texts are now "
-		         "unlocked on your number (%s).",
-		         sc, sc);
+		snprintf(msg, cap, "您的号码已开通%s (%s)。/ %s are now unlocked on your number (%s).",
+		         zh, sc, en, sc);
 		*result = changed ? "unlocked" : "already-unlocked";
 		return CBAR_OK;
 	}
 	err = cbar_store_relock(st, sub, k->scope, "channel:keyword", why, now, &rec, d);
 	if (err == CBAR_STORE_NOTFOUND) {
-		snprintf(msg, cap, "%s",
-		         "您的号码未开通国际及港澳台通信。/ International calls and texts are "
-		         "not unlocked on your number.");
+		snprintf(msg, cap, "您的号码未开通%s。/ %s are not unlocked on your number.", zh,
+		         en);
 		*result = "already-locked";
 		return CBAR_OK;
 	}
 	if (err)
 		return err;
-	snprintf(msg, cap,
-	         "您的号码已关闭国际及港澳台通信 (%s)。/ International calls and texts are now "
-	         "locked on your number (%s).",
-	         sc, sc);
+	snprintf(msg, cap, "您的号码已关闭%s (%s)。/ %s are now locked on your number (%s).", zh, sc,
+	         en, sc);
 	*result = "relocked";
 	return CBAR_OK;
 }
