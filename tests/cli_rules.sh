@@ -328,5 +328,30 @@ CALLBAR_BATCH_CHUNK=1000 "$cb" batch --threads 2 --rules "$rules" big.csv out.cs
 [ $? = 2 ] || { echo "FAIL chunk-knob: a chunk too small accepted"; fail=1; }
 unset CALLBAR_BATCH_CHUNK
 
+# --- the operator's numbering on check and batch ------------------------------
+# 19200000000 has no region in the built-in data: the operator's segment
+# table puts it in Shijiazhuang (city 34), Hebei, where texts from abroad are
+# barred from 2022-05-05.  13805710000 (Zhejiang, China Mobile) ported to
+# China Telecom is no longer under China Mobile's call bar.
+pil=$src/../etc/callbar/pilots.rules
+printf '1920000\t34\n' >seg.tsv
+printf '13805710000\tctcc\n' >ported.tsv
+he="--service sms --direction in --subscriber 19200000000 --peer +85291234567 --at 2022-05-08"
+t seg_none 0 "$cb" check --rules "$pil" $he
+t seg_hebei 1 "$cb" check --rules "$pil" $he --segments seg.tsv
+has seg_hebei out.txt "reason=he-intl-sms-in"
+zj="--service voice --direction in --subscriber 13805710000 --peer +85291234567 --at 2022-06-01"
+t ported_none 1 "$cb" check --rules "$pil" $zj
+t ported_ctcc 0 "$cb" check --rules "$pil" $zj --ported ported.tsv
+t seg_bad 2 "$cb" check --rules "$pil" $he --segments nonexistent.tsv
+printf 'time,service,direction,subscriber,peer\n2022-05-08,sms,in,19200000000,+85291234567\n2022-06-01,voice,in,13805710000,+85291234567\n' >num.csv
+t batch_plain 0 "$cb" batch --rules "$pil" num.csv
+has batch_plain out.txt "19200000000,+85291234567,allow"
+has batch_plain out.txt "13805710000,+85291234567,block"
+t batch_numbering 0 "$cb" batch --rules "$pil" --segments seg.tsv --ported ported.tsv num.csv
+has batch_numbering out.txt "19200000000,+85291234567,block"
+has batch_numbering out.txt "he-intl-sms-in"
+has batch_numbering out.txt "13805710000,+85291234567,allow"
+
 cd .. && rm -rf cbar_rules_$$
 exit $fail

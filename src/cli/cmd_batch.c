@@ -30,7 +30,8 @@
 static const char help[] =
 	"usage: callbar batch --rules FILE [--unlocked FILE | --registry URL]\n"
 	"                     [--format csv|jsonl] [--compare OLD [--changed]]\n"
-	"                     [--threads N] [IN [OUT]]\n"
+	"                     [--threads N] [--segments FILE] [--ported FILE]\n"
+	"                     [--carriers FILE] [IN [OUT]]\n"
 	"\n"
 	"Decide every event of a CDR file (default: standard input to standard output)\n"
 	"and write each record with its verdict, rule (file:line) and reason appended.\n"
@@ -53,6 +54,11 @@ static const char help[] =
 	"Bad records are reported on stderr with their line number (the first 20),\n"
 	"written out with verdict 'error' and counted.  A summary by verdict and by\n"
 	"rule goes to stderr; a progress bar too when stderr is a terminal.\n"
+	"\n"
+	"The operator's numbering: --segments FILE (number prefixes to carrier,\n"
+	"region and city), --ported FILE (NUMBER<TAB>CARRIER), --carriers FILE, as\n"
+	"callbar number reads them; the subscriber's carrier and region come from the\n"
+	"ported list, else the segment table, else the built-in data.\n"
 	"\n"
 	"--threads N decides on N threads (1 to 256, default 1; 0: one per CPU):\n"
 	"a reader cuts the input into blocks of whole lines, N threads decide them\n"
@@ -214,8 +220,11 @@ int cbar_cmd_batch(int argc, char **argv)
 		{"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
 		{"compare", required_argument, NULL, 'c'}, {"changed", no_argument, NULL, 'C'},
 		{"threads", required_argument, NULL, 't'},
+		{"segments", required_argument, NULL, 'G'}, {"ported", required_argument, NULL, 'P'},
+		{"carriers", required_argument, NULL, 'K'},
 		{0, 0, 0, 0},
 	};
+	struct numplan_files files = {0};
 	const char *rules_path = NULL, *unlocked = NULL, *registry = NULL, *format = "csv";
 	const char *old_path = NULL;
 	bool changed_only = false;
@@ -230,6 +239,9 @@ int cbar_cmd_batch(int argc, char **argv)
 		case 'f': format = optarg; break;
 		case 'c': old_path = optarg; break;
 		case 'C': changed_only = true; break;
+		case 'G': files.segments = optarg; break;
+		case 'P': files.ported = optarg; break;
+		case 'K': files.carriers = optarg; break;
 		case 't':
 			if (!read_count(optarg, MAX_THREADS, &threads)) {
 				fprintf(stderr, "callbar batch: --threads '%s': want 1 to %d, or 0 for one "
@@ -255,7 +267,6 @@ int cbar_cmd_batch(int argc, char **argv)
 	size_t block = block_size();
 	if (!block)
 		return CLI_BAD;
-	struct numplan_files files = {0};
 	struct batch b = {0};
 	struct cbar_numplan *np = cbar_numplan_load(&files);
 	struct cbar_rules *rules = NULL, *old = NULL;

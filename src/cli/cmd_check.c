@@ -17,7 +17,8 @@ static const char help_check[] =
 	"                     --service voice|sms\n"
 	"                     --direction in|out [--subscriber NUM] --peer NUM\n"
 	"                     [--at TIME] [--ingress NAME] [--carrier C] [--region R]\n"
-	"                     [--roaming yes|no] [--json]\n"
+	"                     [--roaming yes|no] [--json] [--segments FILE]\n"
+	"                     [--ported FILE] [--carriers FILE]\n"
 	"\n"
 	"Decide one call or message against a rule file (docs/rules.md).\n"
 	"\n"
@@ -39,6 +40,13 @@ static const char help_check[] =
 	"                     'roaming yes|no'; not given: such rules do not match)\n"
 	"  --json             one JSON object: verdict, rule, reason, announcement,\n"
 	"                     exempted_by, error\n"
+	"  --segments FILE    the operator's table of number prefixes (carrier, region,\n"
+	"                     city), in place of the built-in one (docs/numbering.md)\n"
+	"  --ported FILE      the operator's ported numbers: NUMBER<TAB>CARRIER\n"
+	"  --carriers FILE    the operator's carrier prefixes (as callbar number)\n"
+	"                     The subscriber's carrier and region: --carrier/--region,\n"
+	"                     else the ported list, else the segment table, else the\n"
+	"                     built-in data.\n"
 	"\n"
 	"Exit status: 0 allow, 1 block, 2 error or bad input.\n";
 
@@ -51,6 +59,7 @@ static const char help_explain[] =
 struct args {
 	const char *rules, *unlocked, *registry, *service, *direction, *subscriber, *peer, *at, *ingress;
 	const char *carrier, *region, *roaming;
+	struct numplan_files files; /* the operator's numbering tables */
 	bool json;
 };
 
@@ -109,7 +118,9 @@ static int parse_args(int argc, char **argv, struct args *a, const char *help)
 		{"carrier", required_argument, NULL, 'c'},    {"region", required_argument, NULL, 'g'},
 		{"roaming", required_argument, NULL, 'm'},
 		{"json", no_argument, NULL, 'j'},             {"help", no_argument, NULL, 'h'},
-		{"registry", required_argument, NULL, 'R'},   {0, 0, 0, 0},
+		{"registry", required_argument, NULL, 'R'},   {"segments", required_argument, NULL, 'G'},
+		{"ported", required_argument, NULL, 'P'},     {"carriers", required_argument, NULL, 'C'},
+		{0, 0, 0, 0},
 	};
 	int c;
 	optind = 1;
@@ -125,6 +136,9 @@ static int parse_args(int argc, char **argv, struct args *a, const char *help)
 		case 't': a->at = optarg; break;
 		case 'i': a->ingress = optarg; break;
 		case 'c': a->carrier = optarg; break;
+		case 'G': a->files.segments = optarg; break;
+		case 'P': a->files.ported = optarg; break;
+		case 'C': a->files.carriers = optarg; break;
 		case 'm': a->roaming = optarg; break;
 		case 'g': a->region = optarg; break;
 		case 'j': a->json = true; break;
@@ -163,8 +177,7 @@ static int run(int argc, char **argv, bool explain)
 	if (rc >= 0)
 		return rc;
 	const char *cmd = argv[0];
-	struct numplan_files files = {0};
-	struct cbar_numplan *np = cbar_numplan_load(&files);
+	struct cbar_numplan *np = cbar_numplan_load(&a.files);
 	struct cbar_rules *rules = NULL;
 	struct cbar_unlockset *us = NULL;
 	char msg[300];
