@@ -21,7 +21,8 @@ static const char help[] =
 	"                         [--block-status 403|603] [--fail-mode 302|500]\n"
 	"                         [--ingress CIDR=NAME ...] [--workers N] [--at TIME]\n"
 	"                         [--coalesce-us N] [--no-ack-filter] [--tcp-idle S]\n"
-	"                         [--tcp-per-source N]\n"
+	"                         [--tcp-per-source N] [--segments FILE] [--ported FILE]\n"
+	"                         [--carriers FILE]\n"
 	"\n"
 	"Answer SIP INVITE (voice) and MESSAGE (SMS) over UDP and TCP as a stateless\n"
 	"redirect server: 302 with Contact = the Request-URI when allowed, 403 (or 603)\n"
@@ -61,6 +62,8 @@ static const char help[] =
 	"                      (default 64); more are closed at once\n"
 	"  --no-ack-filter     UDP: let ACKs reach the workers (counted as dropped)\n"
 	"                      rather than dropping them in the kernel (docs/sip.md)\n"
+	"  --segments FILE, --ported FILE, --carriers FILE   the operator's numbering\n"
+	"                      tables, as callbar check reads them\n"
 	"\n"
 	"Prints one line per listener (\"sip out 127.0.0.1:5060 udp,tcp\") once bound.\n"
 	"SIGTERM or SIGINT stops it (exit 0) after printing its counters to stderr.\n";
@@ -150,8 +153,11 @@ int cbar_cmd_sip_serve(int argc, char **argv)
 		{"listener", required_argument, NULL, 'L'},
 		{"tcp-idle", required_argument, NULL, 'I'},
 		{"tcp-per-source", required_argument, NULL, 'P'},
+		{"segments", required_argument, NULL, 'G'},  {"ported", required_argument, NULL, 'T'},
+		{"carriers", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},            {0, 0, 0, 0},
 	};
+	struct numplan_files files = {0};
 	const char *rules_path = NULL, *unlocked = NULL, *registry = NULL, *at = NULL;
 	struct sip_listener_cfg ls[MAX_LISTENERS];
 	struct sip_ingress ing[MAX_INGRESS], ling[MAX_INGRESS]; /* --ingress; --listener via */
@@ -166,6 +172,9 @@ int cbar_cmd_sip_serve(int argc, char **argv)
 		case 'u': unlocked = optarg; break;
 		case 'R': registry = optarg; break;
 		case 't': at = optarg; break;
+		case 'G': files.segments = optarg; break;
+		case 'T': files.ported = optarg; break;
+		case 'K': files.carriers = optarg; break;
 		case 'o':
 		case 'i':
 			if (nls == MAX_LISTENERS) {
@@ -248,7 +257,6 @@ int cbar_cmd_sip_serve(int argc, char **argv)
 		fprintf(stderr, "callbar sip-serve: --unlocked and --registry exclude each other\n");
 		return CLI_BAD;
 	}
-	struct numplan_files files = {0};
 	struct cbar_numplan *np = cbar_numplan_load(&files);
 	struct cbar_rules *rules = NULL;
 	struct cbar_unlockset *us = NULL;

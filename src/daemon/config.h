@@ -63,6 +63,9 @@ struct daemon_config {
 	struct config_specs sip_listeners; /* sip.listener lines (cbar_sip_listener_spec) */
 	char tokens_file[CONFIG_PATH_MAX];
 	char country[8];         /* context of numbers: ISO code or calling code */
+	/* The operator's numbering (numbering.*): "" keeps the built-in table. */
+	char num_segments[CONFIG_PATH_MAX], num_carriers[CONFIG_PATH_MAX];
+	char num_ported[CONFIG_PATH_MAX];
 	unsigned log_level;      /* enum log_level */
 	bool decision_log;       /* log each decision with the peer number */
 	char decision_file[CONFIG_PATH_MAX]; /* PATH: PATH.YYYY-MM-DD a day; "": main log */

@@ -14,6 +14,7 @@ enum { SERVE_OK = 0, SERVE_BAD = 2 };
 #include "callbar/version.h"
 #include "net/addr.h"
 #include "daemon.h"
+#include "load/numplan_load.h"
 #include "log.h"
 #include "decision.h"
 #include "net/fd_limit.h"
@@ -358,10 +359,14 @@ int cbar_serve_main(int argc, char **argv)
 		fputs("callbar serve: libsodium failed to start\n", stderr);
 		return SERVE_BAD;
 	}
-	if (cbar_numplan_embedded(&d->np, &diag)) {
-		print_diag("numbering data", &diag);
+	/* The operator's numbering (numbering.*) in place of the built-in
+	 * tables, for every front end: HTTP and SIP parse with this one plan. */
+	const struct numplan_files nf = {
+	    .segments = d->cfg.num_segments[0] ? d->cfg.num_segments : NULL,
+	    .carriers = d->cfg.num_carriers[0] ? d->cfg.num_carriers : NULL,
+	    .ported = d->cfg.num_ported[0] ? d->cfg.num_ported : NULL};
+	if (!(d->np = cbar_numplan_load(&nf)))
 		return SERVE_BAD;
-	}
 	d->country = cbar_numplan_country(d->np, d->cfg.country, strlen(d->cfg.country));
 	if (d->country == CBAR_NONE) {
 		fprintf(stderr, "callbar serve: rules.country: unknown country '%s'\n", d->cfg.country);

@@ -20,6 +20,11 @@ import urllib.request
 
 CB, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 RULES = os.path.join(SRC, "front.rules")
+# The operator's numbering, given to every front end (segments.tsv replaces
+# the built-in segment table; ported.tsv moves numbers to another carrier).
+SEGMENTS = os.path.join(SRC, "segments.tsv")
+PORTED = os.path.join(SRC, "ported.tsv")
+NUMBERING = ["--segments", SEGMENTS, "--ported", PORTED]
 DOC = "11010519491231002X"  # a valid GB 11643 number, for verified unlocks
 failures = 0
 
@@ -73,7 +78,7 @@ def given(c, k):
 
 def check(c, reg):
     args = [CB, "check", "--rules", RULES, "--registry", reg, "--service", c["service"],
-            "--direction", c["direction"], "--json"]
+            "--direction", c["direction"], "--json"] + NUMBERING
     for k in ("subscriber", "peer"):
         if given(c, k) is not None:
             args += ["--" + k, given(c, k)]
@@ -99,8 +104,8 @@ def batch(cases, reg, now):
             if c["roaming"]:
                 o["roaming"] = c["roaming"] == "yes"
             f.write(json.dumps(o) + "\n")
-    subprocess.run([CB, "batch", "--rules", RULES, "--registry", reg, "--format", "jsonl",
-                    "in.jsonl", "out.jsonl"], capture_output=True)
+    subprocess.run([CB, "batch", "--rules", RULES, "--registry", reg, "--format", "jsonl"] +
+                   NUMBERING + ["in.jsonl", "out.jsonl"], capture_output=True)
     return [norm_json(json.loads(l)) for l in open("out.jsonl")]
 
 
@@ -222,7 +227,8 @@ def main():
 
     with open("serve.conf", "w") as f:
         f.write("[sip]\nlisten = 127.0.0.1:0\nlisten_in = 127.0.0.1:0\n"
-                "[http]\ndecide_auth = none\n")
+                "[http]\ndecide_auth = none\n"
+                f"[numbering]\nsegments = {SEGMENTS}\nported = {PORTED}\n")
     out = open("serve.out", "w")
     d = subprocess.Popen([CB, "serve", "--config", "serve.conf", "--http", "127.0.0.1:0",
                           "--rules", RULES, "--registry", reg, "--tokens", "tok"],
@@ -255,7 +261,8 @@ def main():
     # The standalone SIP server: the same listeners, the same answers.
     out = open("sip.out", "w")
     d = subprocess.Popen([CB, "sip-serve", "--rules", RULES, "--registry", reg,
-                          "--sip", "127.0.0.1:0", "--sip-in", "127.0.0.1:0", "--workers", "1"],
+                          "--sip", "127.0.0.1:0", "--sip-in", "127.0.0.1:0", "--workers", "1"] +
+                         NUMBERING,
                          stdout=out, stderr=open("sip.err", "w"))
     try:
         sips = {}
