@@ -11,13 +11,16 @@
 /* Prefix tables are at most a few megabytes; a full national table of
  * 7-digit segments is under 64 MiB. */
 #define MAX_TABLE (64u << 20)
+/* A ported-number list holds a line a number: tens of millions of numbers
+ * in a country of 1.7 billion lines, about 18 bytes each. */
+#define MAX_PORTED (1024u << 20)
 
-static bool load_table(struct cbar_numplan *np, const char *path,
+static bool load_table(struct cbar_numplan *np, const char *path, size_t cap,
                        enum cbar_err (*load)(struct cbar_numplan *, const char *, size_t,
                                              const char *, struct cbar_diag *))
 {
 	size_t len;
-	char *text = cbar_file_read(path, MAX_TABLE, &len);
+	char *text = cbar_file_read(path, cap, &len);
 	if (!text) {
 		fprintf(stderr, "callbar: %s: %s\n", path, strerror(errno));
 		return false;
@@ -46,9 +49,11 @@ struct cbar_numplan *cbar_numplan_load(const struct numplan_files *files)
 		        err == CBAR_DATA ? d.msg : cbar_err_message(err));
 		return NULL;
 	}
-	if ((files->carriers && !load_table(np, files->carriers, cbar_numplan_load_cn_carriers)) ||
-	    (files->segments && !load_table(np, files->segments, cbar_numplan_load_cn_segments)) ||
-	    (files->ported && !load_table(np, files->ported, cbar_numplan_load_cn_ported))) {
+	if ((files->carriers &&
+	     !load_table(np, files->carriers, MAX_TABLE, cbar_numplan_load_cn_carriers)) ||
+	    (files->segments &&
+	     !load_table(np, files->segments, MAX_TABLE, cbar_numplan_load_cn_segments)) ||
+	    (files->ported && !load_table(np, files->ported, MAX_PORTED, cbar_numplan_load_cn_ported))) {
 		cbar_numplan_free(np);
 		return NULL;
 	}
