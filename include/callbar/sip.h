@@ -259,6 +259,16 @@ enum cbar_sip_source {
 enum cbar_err cbar_sip_number_text(const struct cbar_sip_msg *m, enum cbar_sip_source src,
                                    char *buf, size_t cap, size_t *len);
 
+/*
+ * The value of the first header field called name (any case; compact forms
+ * are not expanded) in the message's header section, buf[0..len), blanks
+ * around it trimmed.  For the fields callbar keeps no copy of, such as one a
+ * switch adds with the subscriber's carrier.  Returns false when absent;
+ * folded (obsolete multi-line) values give their first line only.
+ */
+bool cbar_sip_header_find(const char *buf, size_t len, const char *name, size_t nlen,
+                          struct cbar_sip_str *out);
+
 /* cbar_sip_number_text() then cbar_number_parse() in the given country. */
 enum cbar_err cbar_sip_number(const struct cbar_numplan *np, uint16_t country,
                               const struct cbar_sip_msg *m, enum cbar_sip_source src,

@@ -41,6 +41,7 @@ static const char help[] =
 	"                      'ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]\n"
 	"                      [subscriber=SRC,...] [peer=SRC,...] [via=CIDR=NAME]...\n"
 	"                      [block=403|603] [fail=302|500] [roaming=yes|no]\n"
+	"                      [carrier=HEADER] [region=HEADER]\n"
 	"                      [allow=CIDR,...]' with SRC ruri, to, from or pai,\n"
 	"                      tried in order; allow= the only sources answered\n"
 	"                      (others: UDP dropped, TCP closed); its via classes\n"

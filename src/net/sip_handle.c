@@ -139,7 +139,9 @@ static enum cbar_err number_text(const struct cbar_sip_msg *m, const enum cbar_s
  * The numbers are read by the shared event module, as every front end's. */
 static enum cbar_decision decide(const struct sip_listener *l, const struct cbar_numplan *np,
                                  const struct sip_decider *d, const struct cbar_sip_msg *m,
-                                 const struct sockaddr *src, int64_t now, struct cbar_verdict *v)
+                                 const char *buf, size_t blen, const struct sockaddr *src,
+                                 int64_t now,
+                                 struct cbar_verdict *v)
 {
 	const struct sip_listener_cfg *c = &l->cfg;
 	const struct cbar_event_ctx ec = {.np = np, .country = c->country};
@@ -167,6 +169,16 @@ static enum cbar_decision decide(const struct sip_listener *l, const struct cbar
 		                           .err = e};
 		return CBAR_ERROR;
 	}
+	/* The switch's word on the subscriber's carrier and region (listener
+	 * carrier= and region=) before the numbering data; an unknown value
+	 * is the switch's mistake, and the data decides as if it were absent. */
+	struct cbar_sip_str h;
+	if (c->carrier_hdr[0] &&
+	    cbar_sip_header_find(buf, blen, c->carrier_hdr, strlen(c->carrier_hdr), &h))
+		cbar_event_carrier(&in, h.p, h.len, NULL);
+	if (c->region_hdr[0] &&
+	    cbar_sip_header_find(buf, blen, c->region_hdr, strlen(c->region_hdr), &h))
+		cbar_event_region(&in, &ec, h.p, h.len, NULL);
 	const char *ing = ingress_of(l, src);
 	if (ing) {
 		in.ev.ingress = ing;
@@ -207,7 +219,7 @@ size_t cbar_sip_handle(const struct sip_listener *l, const struct cbar_numplan *
 		break;
 	case CBAR_SIP_DECIDE: {
 		struct cbar_verdict v;
-		enum cbar_decision dec = decide(l, np, d, &m, src, now, &v);
+		enum cbar_decision dec = decide(l, np, d, &m, buf, len, src, now, &v);
 		if ((unsigned)dec > CBAR_ERROR)
 			dec = CBAR_ERROR;
 		c->decisions[dec]++;

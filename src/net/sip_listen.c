@@ -6,6 +6,7 @@
  *   ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]
  *             [subscriber=SRC[,SRC...]] [peer=SRC[,SRC...]] [via=CIDR=NAME]...
  *             [block=403|603] [fail=302|500] [roaming=yes|no]
+ *             [carrier=HEADER] [region=HEADER]
  *             [allow=CIDR[,CIDR...]]...
  *
  * SRC is ruri, to, from or pai, tried in the order written.  Words are
@@ -14,6 +15,7 @@
  * Hand-written: a dozen words of our own syntax.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,7 +177,7 @@ static bool listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 		if (!eq) {
 			snprintf(err, errcap,
 			         "'%.*s': want NAME=VALUE (direction, transport, "
-			         "subscriber, peer, via, block, fail, roaming, allow)",
+			         "subscriber, peer, via, block, fail, roaming, carrier, region, allow)",
 			         (int)(n > 64 ? 64 : n), v);
 			return false;
 		}
@@ -233,6 +235,16 @@ static bool listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 			l->roaming = word_is(val, vn, "yes") ? CBAR_ROAMING_YES : CBAR_ROAMING_NO;
 			if (!ok)
 				snprintf(err, errcap, "roaming: want yes or no");
+		} else if (word_is(v, kn, "carrier") || word_is(v, kn, "region")) {
+			char *h = v[0] == 'c' ? l->carrier_hdr : l->region_hdr;
+			ok = vn && vn < SIP_HDR_NAME_MAX && !h[0];
+			for (size_t k = 0; ok && k < vn; k++)
+				ok = isalnum((unsigned char)val[k]) || strchr("-.!%*_+`'~", val[k]);
+			if (ok)
+				memcpy(h, val, vn), h[vn] = 0;
+			else
+				snprintf(err, errcap, "%.*s: want a header field name (a token, once)",
+				         (int)kn, v);
 		} else if (word_is(v, kn, "allow")) {
 			ok = allow_list(val, vn, l, err, errcap);
 		} else if (word_is(v, kn, "via")) {
@@ -247,7 +259,7 @@ static bool listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 		} else {
 			snprintf(err, errcap,
 			         "unknown option '%.*s' (direction, transport, subscriber, "
-			         "peer, via, block, fail, roaming, allow)",
+			         "peer, via, block, fail, roaming, carrier, region, allow)",
 			         (int)(kn > 32 ? 32 : kn), v);
 			return false;
 		}

@@ -76,6 +76,8 @@ bool cbar_sip_ingress_parse(const char *s, size_t len, struct sip_ingress *g);
 /* The networks a listener answers (allow=), at most this many. */
 #define SIP_ALLOW_MAX 32
 
+#define SIP_HDR_NAME_MAX 48
+
 struct sip_listener_cfg {
 	struct sockaddr_storage addr; /* port 0: any free port (see cbar_sip_server_port) */
 	unsigned transports;          /* SIP_UDP | SIP_TCP */
@@ -90,6 +92,10 @@ struct sip_listener_cfg {
 	unsigned given;               /* SIP_GIVEN_*: set by cbar_sip_listener_spec() */
 	uint8_t roaming;              /* enum cbar_roaming of every event here; 0: not known */
 	uint16_t country;             /* context for national numbers (CN) */
+	/* carrier=HEADER, region=HEADER: the header fields the switch writes the
+	 * subscriber's carrier and region in (""): none); they come before the
+	 * numbering data, as HTTP decide's fields do. */
+	char carrier_hdr[SIP_HDR_NAME_MAX], region_hdr[SIP_HDR_NAME_MAX];
 	const struct sip_ingress *ingress; /* copied by cbar_sip_server_start() */
 	size_t ningress;
 	/* allow=: the sources this listener answers; nallow 0: any.  A UDP

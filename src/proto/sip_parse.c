@@ -958,3 +958,37 @@ enum cbar_err cbar_sip_frame(const char *buf, size_t len, size_t *skip, size_t *
 	*msglen = total;
 	return CBAR_OK;
 }
+
+bool cbar_sip_header_find(const char *buf, size_t len, const char *name, size_t nlen,
+                          struct cbar_sip_str *out)
+{
+	const char *p = memchr(buf, '\n', len), *end = buf + len;
+	while (p && ++p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((eol ? eol : end) - p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (!n)
+			return false; /* the blank line: the body starts */
+		size_t k = 0;
+		while (k < n && k < nlen && (p[k] | 0x20) == (name[k] | 0x20))
+			k++;
+		if (k == nlen) {
+			size_t c = k;
+			while (c < n && (p[c] == ' ' || p[c] == '\t'))
+				c++;
+			if (c < n && p[c] == ':') {
+				c++;
+				while (c < n && (p[c] == ' ' || p[c] == '\t'))
+					c++;
+				while (n > c && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+					n--;
+				out->p = p + c;
+				out->len = n - c;
+				return true;
+			}
+		}
+		p = eol;
+	}
+	return false;
+}

@@ -147,7 +147,7 @@ def sip_recv_tcp(s):
     return data
 
 
-def sip(port, c, seq, tcp=False):
+def sip(port, c, seq, tcp=False, extra=""):
     """One INVITE (voice) or MESSAGE (sms) over UDP or TCP; its answer as a
     verdict."""
     method = "INVITE" if c["service"] == "voice" else "MESSAGE"
@@ -171,7 +171,7 @@ def sip(port, c, seq, tcp=False):
            f"Via: SIP/2.0/{tp} 127.0.0.1:{lp};branch=z9hG4bK-front-{seq}\r\n"
            f"Max-Forwards: 70\r\nFrom: <{frm}>;tag=f{seq}\r\nTo: <{to}>\r\n"
            f"Call-ID: front-{seq}@callbar.test\r\nCSeq: 1 {method}\r\n"
-           f"Contact: <sip:test@127.0.0.1:{lp}>\r\nContent-Length: 0\r\n\r\n")
+           f"Contact: <sip:test@127.0.0.1:{lp}>\r\n{extra}Content-Length: 0\r\n\r\n")
     try:
         if tcp:
             s.sendall(msg.encode())
@@ -203,6 +203,46 @@ def sip(port, c, seq, tcp=False):
         m = re.match(r"(\+\d+);scope=([^;]+);level=(\w+)$", u)
         ex = f"{m.group(1)}/{m.group(2)}/{m.group(3)}" if m else "bad:" + u
     return (verdict, hdr.get("x-callbar-rule", "-"), reason, ex)
+
+
+# The switch's word on the subscriber's carrier and region, in header fields
+# a listener names (carrier=, region=), before the numbering data.
+HEADER_CASES = [
+    # (name, subscriber, extra headers, want)
+    ("hdr-region", "19300000000", "X-Region: CN-HA\r\n", ("block", "front.rules:10", "ha-sms", "-")),
+    ("hdr-no-region", "19300000000", "", ("allow", "front.rules:16", "-", "-")),
+    ("hdr-carrier", "13805710008", "x-carrier:  ctcc \r\n", ("allow", "front.rules:16", "-", "-")),
+    ("hdr-bad-carrier", "13805710008", "X-Carrier: nonesuch\r\n",
+     ("block", "front.rules:11", "zj-voice", "-")),
+]
+
+
+def switch_headers(reg):
+    out = open("hdr.out", "w")
+    d = subprocess.Popen([CB, "sip-serve", "--rules", RULES, "--registry", reg, "--workers", "1",
+                          "--listener", "127.0.0.1:0 direction=in carrier=X-Carrier region=X-Region"]
+                         + NUMBERING, stdout=out, stderr=open("hdr.err", "w"))
+    try:
+        port = None
+        for _ in range(400):
+            m = re.search(r"sip in [^ ]*:(\d+) ", open("hdr.out").read())
+            if m or d.poll() is not None:
+                port = m and int(m.group(1))
+                break
+            time.sleep(0.05)
+        if not port:
+            sys.exit("sip-serve did not start:\n" + open("hdr.err").read())
+        for i, (name, sub, extra, want) in enumerate(HEADER_CASES):
+            c = {"service": "sms" if "region" in name else "voice", "direction": "in",
+                 "subscriber": sub, "peer": "+447911123456"}
+            for tcp in (False, True):
+                got = sip(port, c, 1000 + i, tcp=tcp, extra=extra)
+                if got != want:
+                    fail(f"{name} ({'tcp' if tcp else 'udp'}): got {' '.join(got)} "
+                         f"want {' '.join(want)}")
+    finally:
+        d.terminate()
+        d.wait(timeout=30)
 
 
 def main():
@@ -282,6 +322,8 @@ def main():
     finally:
         d.terminate()
         d.wait(timeout=30)
+
+    switch_headers(reg)
 
     fronts = {k: 0 for k in ("check", "batch", "http", "sip", "sip-tcp", "sip-serve",
                              "sip-serve-tcp")}
