@@ -125,8 +125,8 @@ one_case() {
 			printf "    IN.gz:          %7.3f s (cpu %7.3f s)  %7.2f M records/s  = %.2f x uncompressed\n", $8, $9, $1 / $8 / 1e6, $4 / $8
 			printf "    IN.zst:         %7.3f s (cpu %7.3f s)  %7.2f M records/s  = %.2f x uncompressed\n", $10, $11, $1 / $10 / 1e6, $4 / $10
 			printf "    goals: >= 15 M/s %s; >= 3 x awk %s; threads >= 1.8 x %s; zst >= 0.8 x %s\n",
-				r >= 15 ? "met" : "NOT met", $2 / $4 >= 3 ? "met" : "NOT met",
-				$4 / $6 >= 1.8 ? "met" : "NOT met", $4 / $10 >= 0.8 ? "met" : "NOT met" }'
+				(r >= 15 ? "met" : "NOT met"), ($2 / $4 >= 3 ? "met" : "NOT met"),
+				($4 / $6 >= 1.8 ? "met" : "NOT met"), ($4 / $10 >= 0.8 ? "met" : "NOT met") }'
 	done
 }
 

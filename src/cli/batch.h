@@ -124,4 +124,20 @@ void cbar_batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total);
  */
 bool cbar_batch_threads(struct batch *b, FILE *in, unsigned threads);
 
+/* batch_io.c */
+
+/*
+ * Compressed input: when *in starts with gzip's or zstd's magic byte, start
+ * a thread decompressing it and replace *in by the plain stream (name is
+ * for messages).  Likewise an output whose name ends in .gz or .zst: *out
+ * becomes the plain stream a thread compresses into the file.  false after
+ * saying why on stderr (nothing started then).
+ */
+bool cbar_batch_io_input(FILE **in, const char *name);
+bool cbar_batch_io_output(FILE **out, const char *name);
+/* Close the plain streams, wait for the threads and put the files back in
+ * *in and *out; false when a compressed stream was bad or a write failed
+ * (said on stderr). */
+bool cbar_batch_io_finish(FILE **in, FILE **out, FILE *in_file, FILE *out_file);
+
 #endif
