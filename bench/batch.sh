@@ -120,7 +120,7 @@ one_case() {
 		zs=$(secs "$cb" batch --rules "$rules" --unlocked "$unl" "$csv.zst" /dev/null)
 		printf '%s %s %s %s %s %s %s\n' "$nr" "$a" "$c" "$t2" "$gz" "$zs" "$r" | mawk '{
 			r = $1 / $4 / 1e6
-			printf "  callbar %-16s %7.3f s (cpu %7.3f s)  %7.2f M records/s  = %.2f x awk\n", $13 ":", $4, $5, r, $2 / $4
+			printf "  callbar %-16s %7.3f s (cpu %7.3f s)  %7.2f M records/s  = %.2f x awk\n", $12 ":", $4, $5, r, $2 / $4
 			printf "    --threads 2:    %7.3f s (cpu %7.3f s)  %7.2f M records/s  = %.2f x one thread\n", $6, $7, $1 / $6 / 1e6, $4 / $6
 			printf "    IN.gz:          %7.3f s (cpu %7.3f s)  %7.2f M records/s  = %.2f x uncompressed\n", $8, $9, $1 / $8 / 1e6, $4 / $8
 			printf "    IN.zst:         %7.3f s (cpu %7.3f s)  %7.2f M records/s  = %.2f x uncompressed\n", $10, $11, $1 / $10 / 1e6, $4 / $10

@@ -118,6 +118,7 @@ static bool run(struct batch *b, FILE *in)
 			if (cbar_batch_line(b, s, len) && b->progress && !(b->line & 0xfffff))
 				cbar_batch_say_progress(b->line, b->bytes, b->total);
 		}
+		cbar_batch_drain(b); /* its records' lines are about to move */
 		memmove(buf, buf + i, have - i);
 		have -= i;
 		if (eof && have == 0)
@@ -310,6 +311,9 @@ int cbar_cmd_batch(int argc, char **argv)
 	b.ocap = OUT_BLOCK;
 	b.obuf = malloc(OUT_BLOCK);
 	b.changed_only = changed_only;
+	/* Not in the help, for tests: each record decided alone rather than
+	 * in batches, to compare the two. */
+	b.single = getenv("CALLBAR_BATCH_SINGLE") && !strcmp(getenv("CALLBAR_BATCH_SINGLE"), "1");
 	if (!b.obuf || !cbar_batch_ruleset_init(&b.now, rules, rules_path) ||
 	    (old && !cbar_batch_ruleset_init(&b.old, old, old_path)) ||
 	    !cbar_tally_init(&b.t, cbar_rules_count(rules), old ? cbar_rules_count(old) : 0)) {
