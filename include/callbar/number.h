@@ -164,4 +164,13 @@ enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
                                 const char *s, size_t len, struct cbar_number *out,
                                 size_t *errat);
 
+/*
+ * A hint, for callers that parse many numbers: start fetching into the
+ * cache the segment data cbar_number_parse() will read to classify s if it
+ * is a Chinese mobile number (bare, +86, 86 or 0086 in front), so that the
+ * memory latency overlaps other work.  Reads only the small first-level
+ * table; does nothing for other numbers.  Never fails, changes nothing.
+ */
+void cbar_number_prefetch(const struct cbar_numplan *np, const char *s, size_t len);
+
 #endif
