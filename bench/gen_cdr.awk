@@ -23,7 +23,8 @@ BEGIN {
 	if (seed == "")
 		seed = 42
 	srand(seed)
-	nunl = 1000000
+	if (nunl == "")
+		nunl = 1000000
 	nseg = 0
 	ncc = 0
 }

@@ -2,11 +2,14 @@
  * callbar batch: compressed input and output (batch.h).
  *
  * A CDR export usually comes compressed.  The input is looked at before
- * anything reads it: a stream whose first byte is 0x1f (gzip's magic is
- * 1f 8b) or 0x28 (zstd's is 28 b5 2f fd) is decompressed; no CSV or JSON
- * line starts with either byte.  Only one byte is peeked (getc, ungetc: the
- * one byte of push-back C guarantees), so standard input from a pipe works
- * as a file does.  An output whose name ends in .gz or .zst is compressed.
+ * anything reads it: a stream that begins with gzip's magic (1f 8b) or
+ * zstd's (28 b5 2f fd) is decompressed.  Only one byte can be peeked
+ * (getc, ungetc: the one byte of push-back C guarantees, so that standard
+ * input from a pipe works as a file does): a stream whose first byte is
+ * 0x1f or 0x28 goes to the thread, which reads the rest of the magic and
+ * copies the stream as it is when it is not one (no record begins with
+ * either byte, but a bad one may).  An output whose name ends in .gz or
+ * .zst is compressed.
  *
  * Each side runs on a thread of its own, joined to the unchanged reading
  * and writing code by a pipe: the decompressor reads the compressed stream
@@ -49,7 +52,8 @@ struct side {
 	const char *name;
 	pthread_t id;
 	bool started;
-	bool ok; /* set by the thread */
+	bool ok;     /* set by the thread */
+	size_t head; /* bytes already in the input buffer when decompressing starts */
 };
 
 static struct side in_side, out_side;
@@ -82,6 +86,8 @@ static bool gunzip(struct side *sd, unsigned char *ib, unsigned char *ob)
 	z_stream z = {0};
 	if (inflateInit2(&z, 15 + 32) != Z_OK) /* +32: gzip or zlib header */
 		return say(sd, "out of memory"), false;
+	z.next_in = ib;
+	z.avail_in = (uInt)sd->head;
 	bool ok = false, member_end = false, full = false;
 	for (;;) {
 		/* A full output buffer may leave output inside zlib: inflate
@@ -126,7 +132,7 @@ static bool unzstd(struct side *sd, unsigned char *ib, unsigned char *ob)
 	ZSTD_DCtx *dc = ZSTD_createDCtx();
 	if (!dc)
 		return say(sd, "out of memory"), false;
-	ZSTD_inBuffer in = {ib, 0, 0};
+	ZSTD_inBuffer in = {ib, sd->head, 0};
 	size_t left = 0; /* 0: at a frame's end */
 	bool ok = false, full = false;
 	for (;;) {
@@ -220,6 +226,41 @@ static bool zstd(struct side *sd, unsigned char *ib, unsigned char *ob)
 	return ok;
 }
 
+/* An input whose first byte only looked like a format's: copied as it is,
+ * the bytes already read (head) first. */
+static bool copy(struct side *sd, const unsigned char *head, size_t nh, unsigned char *ib)
+{
+	if (!put_all(sd->fd, head, nh))
+		return true;
+	for (;;) {
+		size_t got = fread(ib, 1, ZBUF, sd->f);
+		if (!got)
+			break;
+		if (!put_all(sd->fd, ib, got))
+			return true;
+	}
+	if (ferror(sd->f))
+		say(sd, "read error");
+	return !ferror(sd->f);
+}
+
+/* Decompress when the input's first four bytes are the magic of its
+ * codec; else copy it (see the top of the file). */
+static bool decompress(struct side *sd, unsigned char *ib, unsigned char *ob)
+{
+	static const unsigned char gz[] = {0x1f, 0x8b}, zs[] = {0x28, 0xb5, 0x2f, 0xfd};
+	unsigned char head[4];
+	size_t nh = fread(head, 1, sizeof head, sd->f);
+	bool is = sd->codec == GZIP ? nh >= 2 && !memcmp(head, gz, 2)
+	                            : nh == 4 && !memcmp(head, zs, 4);
+	if (!is)
+		return copy(sd, head, nh, ib);
+	/* The codecs read from ib: put the four bytes back in front. */
+	memcpy(ib, head, nh);
+	sd->head = nh;
+	return sd->codec == GZIP ? gunzip(sd, ib, ob) : unzstd(sd, ib, ob);
+}
+
 static void *side_main(void *arg)
 {
 	struct side *sd = arg;
@@ -233,7 +274,7 @@ static void *side_main(void *arg)
 	else if (sd->out)
 		sd->ok = sd->codec == GZIP ? zip(sd, ib, ob) : zstd(sd, ib, ob);
 	else
-		sd->ok = sd->codec == GZIP ? gunzip(sd, ib, ob) : unzstd(sd, ib, ob);
+		sd->ok = decompress(sd, ib, ob);
 	free(ib);
 	free(ob);
 	close(sd->fd);
