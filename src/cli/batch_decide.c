@@ -208,6 +208,16 @@ void cbar_batch_drain(struct batch *b)
 	const struct cbar_event *ev[DECIDE_BATCH];
 	struct cbar_verdict v[DECIDE_BATCH], ov;
 	size_t ne = 0;
+	/* The numbers' second-level segment data, their first-level entries
+	 * fetched when the records were cut (csv_record()). */
+	for (size_t i = 0; i < k && !b->single; i++) {
+		const struct pending *p = &b->pend[i];
+		if (p->bad)
+			continue;
+		cbar_number_prefetch(b->np, p->f[CBAR_CDR_SUBSCRIBER], p->n[CBAR_CDR_SUBSCRIBER],
+		                     true);
+		cbar_number_prefetch(b->np, p->f[CBAR_CDR_PEER], p->n[CBAR_CDR_PEER], true);
+	}
 	for (size_t i = 0; i < k; i++) {
 		struct pending *p = &b->pend[i];
 		if (!p->bad)
@@ -236,8 +246,9 @@ void cbar_batch_drain(struct batch *b)
 	b->line = line;
 }
 
-/* A CSV record: cut now, its numbers' segment data prefetched, read and
- * decided with the others of its batch (cbar_batch_drain()). */
+/* A CSV record: cut now, its numbers' first-level segment data
+ * prefetched, read and decided with the others of its batch
+ * (cbar_batch_drain()). */
 static void csv_record(struct batch *b, const char *s, size_t len)
 {
 	struct pending *p = &b->pend[b->npend++];
@@ -248,8 +259,9 @@ static void csv_record(struct batch *b, const char *s, size_t len)
 	p->bad = b->map ? cbar_cdr_mapped(b->map, s, len, p->f, p->n) /* the header's layout */
 	                : cbar_cdr_fixed(s, len, p->f, p->n, &p->nf);
 	if (!p->bad && !b->single) {
-		cbar_number_prefetch(b->np, p->f[CBAR_CDR_SUBSCRIBER], p->n[CBAR_CDR_SUBSCRIBER]);
-		cbar_number_prefetch(b->np, p->f[CBAR_CDR_PEER], p->n[CBAR_CDR_PEER]);
+		cbar_number_prefetch(b->np, p->f[CBAR_CDR_SUBSCRIBER], p->n[CBAR_CDR_SUBSCRIBER],
+		                     false);
+		cbar_number_prefetch(b->np, p->f[CBAR_CDR_PEER], p->n[CBAR_CDR_PEER], false);
 	}
 	if (b->npend == DECIDE_BATCH)
 		cbar_batch_drain(b);

@@ -377,7 +377,7 @@ static enum cbar_err finish(const struct cbar_numplan *np, const struct cbar__co
 	return CBAR_OK;
 }
 
-void cbar_number_prefetch(const struct cbar_numplan *np, const char *s, size_t len)
+void cbar_number_prefetch(const struct cbar_numplan *np, const char *s, size_t len, bool second)
 {
 	if (!np || !np->l1)
 		return;
@@ -395,6 +395,10 @@ void cbar_number_prefetch(const struct cbar_numplan *np, const char *s, size_t l
 			return;
 	for (unsigned k = 0; k < 5; k++)
 		v = v * 10 + (uint32_t)(s[k] - '0');
+	if (!second) {
+		__builtin_prefetch(&np->l1[v]);
+		return;
+	}
 	uint32_t x = np->l1[v];
 	if (x & CBAR__SEG_BLOCK)
 		__builtin_prefetch(&np->l2[(x & ~CBAR__SEG_BLOCK) * 100 + (unsigned)(s[5] - '0') * 10 +
