@@ -164,16 +164,4 @@ enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
                                 const char *s, size_t len, struct cbar_number *out,
                                 size_t *errat);
 
-/*
- * A hint, for callers that parse many numbers: start fetching into the
- * cache the segment data cbar_number_parse() will read to classify s if it
- * is a Chinese mobile number (bare, +86, 86 or 0086 in front), so that the
- * memory latency overlaps other work.  The data is two tables, the second
- * found through the first: call it with second false for a batch of
- * numbers (it fetches their first-level entries), then with second true
- * (it reads those and fetches the second-level ones), then parse.  Does
- * nothing for other numbers; never fails, changes nothing.
- */
-void cbar_number_prefetch(const struct cbar_numplan *np, const char *s, size_t len, bool second);
-
 #endif

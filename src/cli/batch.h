@@ -57,16 +57,14 @@ struct chunk; /* batch_threads.c */
  * together (cbar_decide_many()), then written in order. */
 #define DECIDE_BATCH 32
 
-/* A CSV record cut and waiting for its decision: the line it came from
- * (which must stay put until the batch is drained), its line number, its
- * fields, then its event or why it is bad. */
+/* A CSV record read and waiting for its decision: the line it came from
+ * (which must stay put until the batch is drained), its line number, and
+ * its event or why it is bad. */
 struct pending {
 	const char *s;
 	size_t len;
 	uint64_t line;
 	const char *bad; /* NULL, or why (static text, or msg) */
-	const char *f[CBAR_CDR_FIELDS]; /* its fields, until it is read */
-	size_t n[CBAR_CDR_FIELDS], nf;
 	char msg[160];
 	struct cbar_event_in in;
 	struct cbar_event_error sub_e;

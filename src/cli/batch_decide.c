@@ -208,24 +208,9 @@ void cbar_batch_drain(struct batch *b)
 	const struct cbar_event *ev[DECIDE_BATCH];
 	struct cbar_verdict v[DECIDE_BATCH], ov;
 	size_t ne = 0;
-	/* The numbers' second-level segment data, their first-level entries
-	 * fetched when the records were cut (csv_record()). */
-	for (size_t i = 0; i < k && !b->single; i++) {
-		const struct pending *p = &b->pend[i];
-		if (p->bad)
-			continue;
-		cbar_number_prefetch(b->np, p->f[CBAR_CDR_SUBSCRIBER], p->n[CBAR_CDR_SUBSCRIBER],
-		                     true);
-		cbar_number_prefetch(b->np, p->f[CBAR_CDR_PEER], p->n[CBAR_CDR_PEER], true);
-	}
-	for (size_t i = 0; i < k; i++) {
-		struct pending *p = &b->pend[i];
-		if (!p->bad)
-			p->bad = read_event(b, p->f, p->n, p->nf, &p->in, &p->sub_e, p->msg,
-			                    sizeof p->msg);
-		if (!p->bad)
-			ev[ne++] = &p->in.ev;
-	}
+	for (size_t i = 0; i < k; i++)
+		if (!b->pend[i].bad)
+			ev[ne++] = &b->pend[i].in.ev;
 	/* The decisions of the records that were read, together: their unlock
 	 * probes overlap (cbar_decide_many()). */
 	if (b->single)
@@ -246,23 +231,20 @@ void cbar_batch_drain(struct batch *b)
 	b->line = line;
 }
 
-/* A CSV record: cut now, its numbers' first-level segment data
- * prefetched, read and decided with the others of its batch
- * (cbar_batch_drain()). */
+/* A CSV record: cut and read into its event now, while the line is in the
+ * cache; decided with the others of its batch (cbar_batch_drain()). */
 static void csv_record(struct batch *b, const char *s, size_t len)
 {
+	const char *f[CBAR_CDR_FIELDS];
+	size_t n[CBAR_CDR_FIELDS], nf = CBAR_CDR_FIELDS;
 	struct pending *p = &b->pend[b->npend++];
 	p->s = s;
 	p->len = len;
 	p->line = b->line;
-	p->nf = CBAR_CDR_FIELDS;
-	p->bad = b->map ? cbar_cdr_mapped(b->map, s, len, p->f, p->n) /* the header's layout */
-	                : cbar_cdr_fixed(s, len, p->f, p->n, &p->nf);
-	if (!p->bad && !b->single) {
-		cbar_number_prefetch(b->np, p->f[CBAR_CDR_SUBSCRIBER], p->n[CBAR_CDR_SUBSCRIBER],
-		                     false);
-		cbar_number_prefetch(b->np, p->f[CBAR_CDR_PEER], p->n[CBAR_CDR_PEER], false);
-	}
+	p->bad = b->map ? cbar_cdr_mapped(b->map, s, len, f, n) /* the header's layout */
+	                : cbar_cdr_fixed(s, len, f, n, &nf);
+	if (!p->bad)
+		p->bad = read_event(b, f, n, nf, &p->in, &p->sub_e, p->msg, sizeof p->msg);
 	if (b->npend == DECIDE_BATCH)
 		cbar_batch_drain(b);
 }

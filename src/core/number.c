@@ -377,34 +377,6 @@ static enum cbar_err finish(const struct cbar_numplan *np, const struct cbar__co
 	return CBAR_OK;
 }
 
-void cbar_number_prefetch(const struct cbar_numplan *np, const char *s, size_t len, bool second)
-{
-	if (!np || !np->l1)
-		return;
-	if (len && s[0] == '+')
-		s++, len--;
-	if (len == 15 && !memcmp(s, "0086", 4))
-		s += 4, len -= 4;
-	else if (len == 13 && s[0] == '8' && s[1] == '6')
-		s += 2, len -= 2;
-	if (len != 11 || s[0] != '1')
-		return;
-	uint32_t v = 0;
-	for (unsigned k = 0; k < 7; k++)
-		if ((unsigned char)(s[k] - '0') > 9)
-			return;
-	for (unsigned k = 0; k < 5; k++)
-		v = v * 10 + (uint32_t)(s[k] - '0');
-	if (!second) {
-		__builtin_prefetch(&np->l1[v]);
-		return;
-	}
-	uint32_t x = np->l1[v];
-	if (x & CBAR__SEG_BLOCK)
-		__builtin_prefetch(&np->l2[(x & ~CBAR__SEG_BLOCK) * 100 + (unsigned)(s[5] - '0') * 10 +
-		                           (unsigned)(s[6] - '0')]);
-}
-
 enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
                                 const char *s, size_t len, struct cbar_number *out,
                                 size_t *errat)
