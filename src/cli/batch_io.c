@@ -210,7 +210,8 @@ static bool zstd(struct side *sd, unsigned char *ib, unsigned char *ob)
 		size_t left;
 		do {
 			ZSTD_outBuffer out = {ob, ZBUF, 0};
-			left = ZSTD_compressStream2(cc, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+			left =
+			    ZSTD_compressStream2(cc, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
 			if (ZSTD_isError(left)) {
 				say(sd, ZSTD_getErrorName(left));
 				ZSTD_freeCCtx(cc);
@@ -251,8 +252,8 @@ static bool decompress(struct side *sd, unsigned char *ib, unsigned char *ob)
 	static const unsigned char gz[] = {0x1f, 0x8b}, zs[] = {0x28, 0xb5, 0x2f, 0xfd};
 	unsigned char head[4];
 	size_t nh = fread(head, 1, sizeof head, sd->f);
-	bool is = sd->codec == GZIP ? nh >= 2 && !memcmp(head, gz, 2)
-	                            : nh == 4 && !memcmp(head, zs, 4);
+	bool is =
+	    sd->codec == GZIP ? nh >= 2 && !memcmp(head, gz, 2) : nh == 4 && !memcmp(head, zs, 4);
 	if (!is)
 		return copy(sd, head, nh, ib);
 	/* The codecs read from ib: put the four bytes back in front. */
