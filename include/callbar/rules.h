@@ -204,6 +204,10 @@ enum cbar_decision cbar_explain(const struct cbar_rules *r, const struct cbar_ev
  * without `unless` that matches a superset, or an empty date range.
  * Returns how many warnings were given.
  */
+/* Whether rule i names regions (`region ...`): such a rule cannot match a
+ * subscriber whose region the numbering data does not know. */
+bool cbar_rules_names_region(const struct cbar_rules *r, size_t i);
+
 typedef void (*cbar_lint_fn)(void *ctx, unsigned line, const char *msg);
 size_t cbar_rules_lint(const struct cbar_rules *r, cbar_lint_fn warn, void *ctx);
 

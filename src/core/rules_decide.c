@@ -44,6 +44,11 @@ const char *cbar_rules_file(const struct cbar_rules *r)
 	return r->file;
 }
 
+bool cbar_rules_names_region(const struct cbar_rules *r, size_t i)
+{
+	return i < r->nrules && !r->rules[i].any_region;
+}
+
 bool cbar_rules_blocks(const struct cbar_rules *r, size_t i)
 {
 	return i < r->nrules && r->rules[i].block;
