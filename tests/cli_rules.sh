@@ -358,6 +358,17 @@ t batch_numbering 0 "$cb" batch --rules "$pil" --segments seg.tsv --ported porte
 has batch_numbering out.txt "19200000000,+85291234567,block"
 has batch_numbering out.txt "he-intl-sms-in"
 has batch_numbering out.txt "13805710000,+85291234567,allow"
+# The switch's carrier and region columns come before the numbering data.
+printf 'time,service,direction,subscriber,peer,carrier,region\n2022-05-08,sms,in,19200000000,+85291234567,,CN-HE\n2022-06-01,voice,in,13805710000,+85291234567,ctcc,\n2022-06-01,voice,in,13805710000,+85291234567,,\n2022-06-01,voice,in,13805710000,+85291234567,nonesuch,\n' >cr.csv
+t batch_carrier_region 1 "$cb" batch --rules "$pil" cr.csv
+has batch_carrier_region out.txt "19200000000,+85291234567,,CN-HE,block"
+has batch_carrier_region out.txt "13805710000,+85291234567,ctcc,,allow"
+has batch_carrier_region out.txt "13805710000,+85291234567,,,block"
+has batch_carrier_region out.txt "nonesuch,,error"
+printf '{"time":"2022-05-08","service":"sms","direction":"in","subscriber":"19200000000","peer":"+85291234567","region":"hebei"}\n' >cr.jsonl
+t batch_region_jsonl 0 "$cb" batch --rules "$pil" --format jsonl cr.jsonl
+has batch_region_jsonl out.txt '"verdict":"block"'
+has batch_region_jsonl out.txt '"reason":"he-intl-sms-in"'
 
 cd .. && rm -rf cbar_rules_$$
 exit $fail

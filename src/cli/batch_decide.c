@@ -90,7 +90,11 @@ static const char *read_event(const struct batch *b, const char *const *f, const
 	    (cbar_event_subscriber(in, &ec, f[3], n[3], sub_e), false) ||
 	    cbar_event_peer(in, &ec, f[4], n[4], &e) ||
 	    (nf > 5 && cbar_event_ingress(in, f[5], n[5], &e)) ||
-	    (nf > 6 && cbar_event_roaming(in, f[6], n[6], &e))) {
+	    (nf > 6 && cbar_event_roaming(in, f[6], n[6], &e)) ||
+	    (nf > CBAR_CDR_CARRIER && n[CBAR_CDR_CARRIER] &&
+	     cbar_event_carrier(in, f[CBAR_CDR_CARRIER], n[CBAR_CDR_CARRIER], &e)) ||
+	    (nf > CBAR_CDR_REGION && n[CBAR_CDR_REGION] &&
+	     cbar_event_region(in, &ec, f[CBAR_CDR_REGION], n[CBAR_CDR_REGION], &e))) {
 		snprintf(msg, cap, "%s: %s", e.field, e.message);
 		return msg;
 	}

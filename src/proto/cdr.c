@@ -12,7 +12,8 @@ static const char *const map_names[CBAR_CDR_FIELDS] = {
 	[CBAR_CDR_TIME] = "time",           [CBAR_CDR_SERVICE] = "service",
 	[CBAR_CDR_DIRECTION] = "direction", [CBAR_CDR_SUBSCRIBER] = "subscriber",
 	[CBAR_CDR_PEER] = "peer",           [CBAR_CDR_INGRESS] = "ingress",
-	[CBAR_CDR_ROAMING] = "roaming",
+	[CBAR_CDR_ROAMING] = "roaming",     [CBAR_CDR_CARRIER] = "carrier",
+	[CBAR_CDR_REGION] = "region",
 };
 
 bool cbar_cdr_header(const char *s, size_t len, struct cbar_cdr_map *m)
@@ -36,7 +37,8 @@ bool cbar_cdr_header(const char *s, size_t len, struct cbar_cdr_map *m)
 		if (m->col[k] < 0)
 			return false;
 	/* The fixed layout keeps the fast cut. */
-	m->custom = m->col[CBAR_CDR_ROAMING] >= 0 || m->ncols > 6 ||
+	m->custom = m->col[CBAR_CDR_ROAMING] >= 0 || m->col[CBAR_CDR_CARRIER] >= 0 ||
+	            m->col[CBAR_CDR_REGION] >= 0 || m->ncols > 6 ||
 	            (m->ncols == 6 && m->col[CBAR_CDR_INGRESS] != CBAR_CDR_INGRESS);
 	for (int k = 0; k <= CBAR_CDR_PEER; k++)
 		m->custom = m->custom || m->col[k] != k;
@@ -141,5 +143,14 @@ const char *cbar_cdr_json(const char *s, size_t len, json_t **obj, const char **
 	n[CBAR_CDR_ROAMING] = strlen(f[CBAR_CDR_ROAMING]);
 	if (rm && !json_is_boolean(rm))
 		return "key 'roaming' not true or false";
+	for (int i = CBAR_CDR_CARRIER; i <= CBAR_CDR_REGION; i++) {
+		json_t *x = json_object_get(o, map_names[i]);
+		if (x && !json_is_string(x)) {
+			snprintf(tx->msg, sizeof tx->msg, "key '%s' not a string", map_names[i]);
+			return tx->msg;
+		}
+		f[i] = x ? json_string_value(x) : "";
+		n[i] = x ? json_string_length(x) : 0;
+	}
 	return NULL;
 }

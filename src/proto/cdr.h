@@ -39,6 +39,8 @@ enum cbar_cdr_field {
 	CBAR_CDR_PEER,
 	CBAR_CDR_INGRESS,
 	CBAR_CDR_ROAMING,
+	CBAR_CDR_CARRIER, /* the subscriber's, when the switch knows it (else the numbering) */
+	CBAR_CDR_REGION,
 	CBAR_CDR_FIELDS
 };
 
@@ -80,8 +82,9 @@ struct cbar_cdr_json_text {
  * A JSON-lines record: s parsed into *obj (what json_loadb() made of it:
  * NULL when it did not parse, maybe not an object; the caller's to
  * json_decref() in any case) and, when it is a record, every field of
- * CBAR_CDR_FIELDS into f[], n[].  "time" is a string or an integer, "ingress" and "roaming" may be
- * absent (empty), "roaming" is true or false (read as "yes", "no").
+ * CBAR_CDR_FIELDS into f[], n[].  "time" is a string or an integer, "ingress", "roaming",
+ * "subscriber", "carrier" and "region" may be absent (empty), "roaming" is
+ * true or false (read as "yes", "no").
  */
 const char *cbar_cdr_json(const char *s, size_t len, json_t **obj, const char **f, size_t *n,
                           struct cbar_cdr_json_text *tx);
