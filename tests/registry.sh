@@ -112,6 +112,40 @@ has status_json out.txt '"document":"cn-resident"'
 t history 0 "$cb" history 13805710000 $R --json
 [ "$(wc -l <out.txt)" = 2 ] || { echo "FAIL history: want 2 records"; cat out.txt; fail=1; }
 
+# --- the effective status: the engine of check, with the registry's unlocks ----
+# For a line of every province of the pilots policy (and lines with unlocks
+# that do and do not restore), `status --rules` must say what `check` decides
+# for a call and a text from and to a number abroad, now.
+pil=$src/etc/callbar/pilots.rules
+"$cb" unlock 15837100001 --scope sms --level self $R >/dev/null
+"$cb" unlock 13903110001 --scope sms --level self $R >/dev/null
+"$cb" unlock 13805710009 --scope all --level self $R >/dev/null
+for n in 13805710000 13805710009 13305710000 18605710000 15837100000 15837100001 \
+	13903110000 13903110001 13907910000 13904110000 13985100000 13005710000; do
+	t eff_$n 0 "$cb" status $n $R --rules "$pil" --json
+	for sd in "voice in" "voice out" "sms in" "sms out"; do
+		set -- $sd
+		"$cb" check --rules "$pil" --registry "$REG" --service $1 --direction $2 --subscriber $n \
+			--peer +85291234567 --json >chk.json 2>/dev/null
+		python3 - "$n" "$1" "$2" out.txt chk.json <<'PY' || fail=1
+import json, sys
+n, svc, d, st, ck = sys.argv[1:]
+e = [x for x in json.load(open(st))["effective"] if x["service"] == svc and x["direction"] == d][0]
+c = json.load(open(ck))
+want_rule = c["rule"] if c["verdict"] == "block" else None
+if e["verdict"] != c["verdict"] or (want_rule and not e["rule"].endswith(want_rule.split("/")[-1])):
+    print(f"FAIL effective {n} {svc} {d}: status {e} check {c}")
+    sys.exit(1)
+PY
+	done
+done
+t eff_henan 0 "$cb" status 15837100001 $R --rules "$pil"
+has eff_henan out.txt "sms in: barred by"
+has eff_henan out.txt "(ha-intl-sms-in) since 2022-05-07; the unlock on file does not restore it; to restore: "
+has eff_henan out.txt "ID card"
+t eff_hebei 0 "$cb" status 13903110001 $R --rules "$pil"
+has eff_hebei out.txt "(he-intl-sms-in) since 2022-05-05; the unlock on file restores it"
+
 # --- keywords ---------------------------------------------------------------------
 t kw_unlock 0 "$cb" keyword $R --subscriber 13905710000 --to 10086 --text " 1219 "
 has kw_unlock out.txt "unlocked on your number"

@@ -207,6 +207,8 @@ enum cbar_decision cbar_explain(const struct cbar_rules *r, const struct cbar_ev
 /* Whether rule i names regions (`region ...`): such a rule cannot match a
  * subscriber whose region the numbering data does not know. */
 bool cbar_rules_names_region(const struct cbar_rules *r, size_t i);
+/* Rule i's `since` (UTC seconds; 0: none). */
+int64_t cbar_rules_since(const struct cbar_rules *r, size_t i);
 
 typedef void (*cbar_lint_fn)(void *ctx, unsigned line, const char *msg);
 size_t cbar_rules_lint(const struct cbar_rules *r, cbar_lint_fn warn, void *ctx);

@@ -49,6 +49,11 @@ bool cbar_rules_names_region(const struct cbar_rules *r, size_t i)
 	return i < r->nrules && !r->rules[i].any_region;
 }
 
+int64_t cbar_rules_since(const struct cbar_rules *r, size_t i)
+{
+	return i < r->nrules ? r->rules[i].since : 0;
+}
+
 bool cbar_rules_blocks(const struct cbar_rules *r, size_t i)
 {
 	return i < r->nrules && r->rules[i].block;
