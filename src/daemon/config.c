@@ -53,6 +53,7 @@ static const struct key keys[] = {
 	{.section = "rules", .name = "file", .type = K_STR, F(rules_file)},
 	{.section = "rules", .name = "country", .type = K_STR, F(country)},
 	{.section = "registry", .name = "url", .type = K_URL, F(registry_url)},
+	{.section = "registry", .name = "snapshot", .type = K_STR_OPT, F(registry_snapshot)},
 	{.section = "sip", .name = "listen", .type = K_ADDR_OPT, F(sip_listen)},
 	{.section = "sip", .name = "listen_in", .type = K_ADDR_OPT, F(sip_listen_in)},
 	{.section = "sip", .name = "block_status", .type = K_ENUM, F(sip_block),
