@@ -134,6 +134,33 @@ static uint64_t run_decide_ahead(void *arg, size_t n)
 	return acc;
 }
 
+static uint64_t run_lookup(void *arg, size_t n)
+{
+	struct world *w = arg;
+	uint64_t acc = 0;
+	struct cbar_unlock u[8];
+	size_t k;
+	for (size_t i = 0; i < n; i++) {
+		cbar_unlockset_find(w->set, w->subs[i & (NEV - 1)].e164, u, 8, &k);
+		acc += k;
+	}
+	return acc;
+}
+
+static uint64_t run_lookup_ahead(void *arg, size_t n)
+{
+	struct world *w = arg;
+	uint64_t acc = 0;
+	struct cbar_unlock u[8];
+	size_t k;
+	for (size_t i = 0; i < n; i++) {
+		cbar_unlockset_prefetch(w->set, w->subs[(i + AHEAD) & (NEV - 1)].e164);
+		cbar_unlockset_find(w->set, w->subs[i & (NEV - 1)].e164, u, 8, &k);
+		acc += k;
+	}
+	return acc;
+}
+
 static void huge_pages(void)
 {
 	char line[256];
@@ -264,6 +291,14 @@ int main(int argc, char **argv)
 		snprintf(goal, sizeof goal, "goal >= 0.7 x the rate at %zu records: %s", w[0].n,
 		         res.ratio >= 0.7 ? "met" : "NOT met");
 		bench_report(name, "dec", &res, goal);
+	}
+	if (nw > 1 && getenv("BENCH_LOOKUP")) {
+		struct bench_result res =
+			bench_compare("lookup", run_lookup, &w[0], run_lookup, &w[nw - 1], ops, rounds);
+		bench_report("lookup only, first vs last", "op", &res, "(no goal)");
+		res = bench_compare("lookup ahead", run_lookup_ahead, &w[0], run_lookup_ahead,
+		                    &w[nw - 1], ops, rounds);
+		bench_report("lookup ahead 8, first vs last", "op", &res, "(no goal)");
 	}
 	for (int i = 0; i < nw; i++) {
 		cbar_unlockset_free(w[i].set);

@@ -210,6 +210,54 @@ enum cbar_err cbar_unlockset_add(struct cbar_unlockset *s, const struct cbar_unl
 	return CBAR_OK;
 }
 
+struct cbar_unlockset *cbar_unlockset_clone(const struct cbar_unlockset *s, size_t more)
+{
+	if ((double)(s->n + more) > (double)s->nb * PER * MAX_LOAD) {
+		/* No room: a fitted table for all, filled record by record. */
+		struct cbar_unlockset *c = set_new(buckets_for(s->n + more));
+		if (!c)
+			return NULL;
+		for (size_t i = 0; i < s->nb; i++)
+			for (unsigned j = 0; j < PER; j++)
+				if (s->b[i].key[j])
+					put(c->b, c->nb, s->b[i].key[j], s->b[i].exp[j]);
+		c->n = s->n;
+		return c;
+	}
+	struct cbar_unlockset *c = calloc(1, sizeof *c);
+	if (c && !(c->b = table_alloc(s->nb, false))) {
+		free(c);
+		return NULL;
+	}
+	if (c) {
+		memcpy(c->b, s->b, s->nb * sizeof *s->b);
+		c->nb = s->nb;
+		c->n = s->n;
+	}
+	return c;
+}
+
+size_t cbar_unlockset_remove(struct cbar_unlockset *s, uint64_t subscriber)
+{
+	size_t k = 0, i = home(subscriber, s->nb);
+	/* A freed slot keeps the overflow marks it leaves: they only ever make
+	 * a lookup read one bucket more, never miss a record. */
+	for (size_t left = s->nb; left; left--) {
+		struct bucket *b = &s->b[i];
+		for (unsigned j = 0; j < PER; j++)
+			if (b->key[j] && (b->key[j] & SUB_MASK) == subscriber) {
+				b->key[j] = 0;
+				b->exp[j] = 0;
+				k++;
+			}
+		if (!(b->meta & OVERFLOWED))
+			break;
+		i = i + 1 == s->nb ? 0 : i + 1;
+	}
+	s->n -= k;
+	return k;
+}
+
 enum cbar_err cbar_unlockset_find(void *ctx, uint64_t subscriber, struct cbar_unlock *out,
                                   size_t cap, size_t *n)
 {

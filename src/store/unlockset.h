@@ -48,6 +48,14 @@ enum cbar_err cbar_unlockset_fit(struct cbar_unlockset *s);
  * CBAR_INVAL for the number 0 or one past 50 bits (no E.164 number is). */
 enum cbar_err cbar_unlockset_add(struct cbar_unlockset *s, const struct cbar_unlock *u);
 
+/* A copy of s with room for more records: the table copied as it is when
+ * it has the room (a memory copy, not a rebuild), else a fitted one.  NULL
+ * when memory is short. */
+struct cbar_unlockset *cbar_unlockset_clone(const struct cbar_unlockset *s, size_t more);
+
+/* Remove every record of subscriber; returns how many. */
+size_t cbar_unlockset_remove(struct cbar_unlockset *s, uint64_t subscriber);
+
 /*
  * Add the records of a text (the format above).  Numbers are read in the
  * context of country (a cbar_numplan_country() index).  On a bad line
