@@ -164,6 +164,56 @@ static void round_trip(void **state)
 	cbar_unlockset_free(r);
 }
 
+/* The set itself, filled to its limit so that probe runs meet: every
+ * subscriber's lookup gives exactly its records, after adds, replaces,
+ * removes, a fit, a clone and a merge. */
+static void dense_set_exact(void **state)
+{
+	(void)state;
+	enum { N = 3000 };
+	static uint8_t want[N]; /* scope bits of the record, 0: none */
+	static uint32_t want_exp[N];
+	struct cbar_unlockset *s = cbar_unlockset_new(N);
+	for (int round = 0; round < 3; round++)
+		for (uint64_t i = 0; i < N; i++) {
+			struct cbar_unlock u = {.subscriber = 8613100000000 + i * 101,
+			                        .scope = (uint8_t)(1 + i % 15),
+			                        .expires = 1800000000u + (uint32_t)round,
+			                        .level = 1, .active = 1};
+			/* the same number, scope and level: replaced */
+			assert_int_equal(cbar_unlockset_add(s, &u), CBAR_OK);
+			want[i] = u.scope;
+			want_exp[i] = u.expires;
+		}
+	for (uint64_t i = 0; i < N; i += 3)
+		assert_int_equal(cbar_unlockset_remove(s, 8613100000000 + i * 101), 1);
+	for (uint64_t i = 0; i < N; i += 3)
+		want[i] = 0;
+	assert_int_equal(cbar_unlockset_fit(s), CBAR_OK);
+	struct cbar_unlockset *c = cbar_unlockset_clone(s, 0);
+	assert_non_null(c);
+	const struct cbar_unlockset *sets[] = {s, c};
+	for (size_t k = 0; k < 2; k++)
+		for (uint64_t i = 0; i < N; i++) {
+			struct cbar_unlock out[4];
+			size_t n = 9;
+			cbar_unlockset_find((void *)sets[k], 8613100000000 + i * 101, out, 4, &n);
+			assert_int_equal(n, want[i] ? 1 : 0);
+			if (n) {
+				assert_int_equal(out[0].scope, want[i]);
+				assert_int_equal(out[0].expires, want_exp[i]);
+			}
+		}
+	size_t n = 9;
+	struct cbar_unlock out[1];
+	cbar_unlockset_find(s, 0, out, 1, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(cbar_unlockset_count(c), cbar_unlockset_count(s));
+	assert_true(cbar_unlockset_bytes(s) <= 16 * cbar_unlockset_count(s) + 256);
+	cbar_unlockset_free(c);
+	cbar_unlockset_free(s);
+}
+
 static long file_size(const char *p)
 {
 	FILE *f = fopen(p, "rb");
@@ -407,6 +457,7 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(dense_set_exact),
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(every_corruption_refused),
 		cmocka_unit_test(catch_up_equals_full_load),

@@ -198,17 +198,23 @@ enum cbar_err cbar_unlockset_fit(struct cbar_unlockset *s)
 	return rebuild(s, nb);
 }
 
-/* Call fn on every slot of subscriber's probe runs (both candidates and
- * the overflow after each) until it returns true; the second run is skipped
- * when both candidates are one bucket. */
+/* Run BODY on every slot of subscriber's probe runs: the first candidate and
+ * the marked buckets after it, then the second and those after it.  The
+ * runs may meet: the second is skipped when it starts inside the first and
+ * stops where the first began, so no bucket is seen twice. */
 #define PROBE(s, subscriber, b, j, BODY)                                                   \
 	do {                                                                               \
-		size_t h_[2];                                                              \
+		size_t h_[2], seen_ = 0;                                                   \
 		homes(subscriber, (s)->nb, h_);                                            \
-		for (unsigned r_ = 0; r_ < (h_[0] == h_[1] ? 1u : 2u); r_++) {             \
+		for (unsigned r_ = 0; r_ < 2; r_++) {                                      \
 			size_t i_ = h_[r_];                                                \
+			if (r_ && (h_[1] + (s)->nb - h_[0]) % (s)->nb < seen_)             \
+				break;                                                     \
 			for (size_t left_ = (s)->nb; left_; left_--) {                     \
+				if (r_ && i_ == h_[0])                                     \
+					break;                                             \
 				b = &(s)->b[i_];                                           \
+				seen_ += !r_;                                              \
 				for (unsigned j = 0; j < PER; j++)                         \
 					BODY                                               \
 				if (!(b->meta & OVERFLOWED))                               \
