@@ -278,6 +278,7 @@ static void unlock_latency(const char *url, PGconn *c, size_t m)
 	for (int i = 0; i < 2; i++)
 		pthread_create(&t[i], NULL, follow, &f[i]);
 	int64_t audit0 = one_int(c, "SELECT pg_total_relation_size('audit')");
+	int64_t wal0 = one_int(c, "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn");
 	double *lat = calloc(m, sizeof *lat);
 	for (size_t i = 0; i < m; i++) {
 		struct cbar_store_unlock_req r = {
@@ -305,6 +306,9 @@ static void unlock_latency(const char *url, PGconn *c, size_t m)
 	       "max %.2f ms; followers applied %zu and %zu changes\n",
 	       m, lat[m / 2], lat[m * 99 / 100], lat[m - 1], f[0].applied, f[1].applied);
 	int64_t audit1 = one_int(c, "SELECT pg_total_relation_size('audit')");
+	int64_t wal1 = one_int(c, "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn");
+	printf("WAL: %.0f bytes an unlock (what a streaming replica receives)\n",
+	       (double)(wal1 - wal0) / (double)m);
 	int64_t avg = one_int(c, "SELECT avg(pg_column_size(a.*))::bigint FROM audit a");
 	printf("audit: %.0f bytes an entry on disk with its indexes (growth over %zu entries), "
 	       "%" PRId64 " bytes a row on average\n",
