@@ -18,30 +18,39 @@ import math
 MEASURED = {
     # build/bench/bench_scale 1000000 100000000: table, load factor, header
     "bytes_per_record": 15.06,
+    # bench_scale: what a decision costs more with 100 M records than with
+    # 1 M (the unlock probe misses the cache): 1/1.12 M - 1/12.58 M s
+    "decide_extra_us_100m": 0.81,
     # sh bench/sip_kamailio.sh build-rel 5000 20 3: CPU (user + system,
     # kernel included) per SIP INVITE decided and answered, ACK filter on
     "sip_cpu_us_per_call": 5.5,
     # sh bench/http_decide.sh build 5 32: POST /v1/decide, one event a
     # request, 2 cores shared with the load generator: per core, at least
     "http_decisions_per_core": 47000,
-    # build/bench/bench_ready DIR 100000000: snapshot read, page cache
-    # warm (a restart) and cold (after a reboot), MB/s
-    "snapshot_read_warm_mb_s": 1100.0,
-    "snapshot_read_cold_mb_s": 300.0,
+    # build/bench/bench_ready DIR 10000000 PG_URL: snapshot read and
+    # checked, MB/s, page cache warm (a restart); the "cold" read (pages
+    # dropped with posix_fadvise) ran as fast on this VM's host-cached disk,
+    # so put the target disk's sequential read here
+    "snapshot_read_warm_mb_s": 560.0,
+    "snapshot_read_cold_mb_s": 560.0,
     # build/bench/bench_ready DIR 10000000 PG_URL: COPY binary into the set
-    "pg_copy_records_per_s": 700000.0,
-    # bench_ready: PostgreSQL bytes a record (unlock table + its 4 indexes)
-    "pg_bytes_per_record": 180.0,
-    # bench_ready: audit bytes an entry (table + indexes), WAL an unlock
-    "audit_bytes_per_entry": 683.0,
-    "wal_bytes_per_unlock": 2500.0,
-    # bench_registry (pipeline mode): durable unlocks a second, one
-    # PostgreSQL primary, fsync on; the lower figure is a slow-fsync disk
-    "pg_unlocks_per_s": 2600.0,
+    # (10 M records in 26.7 s on the loaded machine)
+    "pg_copy_records_per_s": 373000.0,
+    # bench_ready at 10 M: PostgreSQL bytes a record (unlock table 1,225 MB
+    # + its 4 indexes 678 MB, / 10 M)
+    "pg_bytes_per_record": 190.0,
+    # bench_ready: audit bytes an entry (table + indexes, growth over 2,000
+    # unlocks at 10 M), WAL an unlock (pg_current_wal_lsn before and after)
+    "audit_bytes_per_entry": 565.0,
+    "wal_bytes_per_unlock": 1230.0,
+    # bench_ready at 10 M: one client, unlocks one after another, p50
+    # 0.93 ms, so about 1,000/s (bench_registry: 2,600/s on a quiet day);
+    # the lower figure is the slow-fsync disk of the first registry runs
+    "pg_unlocks_per_s": 1000.0,
     "pg_unlocks_per_s_slow_disk": 250.0,
-    # bench_ready: what a follower reads per change (record row + audit
-    # entry, as text over the wire), bytes; estimated from the row sizes
-    "follow_bytes_per_change": 1000.0,
+    # what a follower reads a change: the record row (122 B at 10 M) and
+    # its audit entry (430 B a row), as text, with protocol: an estimate
+    "follow_bytes_per_change": 700.0,
 }
 PROCESS_OVERHEAD_MB = 256  # rules, numbering plan, HTTP/SIP buffers, libraries
 
@@ -61,7 +70,9 @@ def model(a):
     dec_texts = a.texts * a.decisions_per_text
     sip_dec = dec_calls * a.sip_share + (dec_texts if a.texts_via == "sip" else 0)
     http_dec = dec_calls * (1 - a.sip_share) + (dec_texts if a.texts_via == "http" else 0)
-    cores = (sip_dec * m["sip_cpu_us_per_call"] / 1e6 + http_dec / m["http_decisions_per_core"])
+    extra = m["decide_extra_us_100m"] if a.registrations > 1e7 else 0.0
+    cores = (sip_dec * m["sip_cpu_us_per_call"] / 1e6 + http_dec / m["http_decisions_per_core"]
+             + (sip_dec + http_dec) * extra / 1e6)
     cores_needed = cores / a.utilisation
     nodes_cpu = math.ceil(cores_needed / a.cores_per_node)
     nodes = max(nodes_cpu + a.spare_nodes, a.min_nodes)
@@ -69,7 +80,8 @@ def model(a):
                  f"SIP {sip_dec:,.0f}, HTTP {http_dec:,.0f}"))
     rows.append(("cores busy at peak", f"{cores:,.1f}",
                  f"SIP {m['sip_cpu_us_per_call']} us a call; HTTP "
-                 f"{m['http_decisions_per_core']:,} a core"))
+                 f"{m['http_decisions_per_core']:,} a core; + {extra} us a decision for a "
+                 f"table past the cache"))
     rows.append(("decision nodes", f"{nodes}",
                  f"{nodes_cpu} for CPU at {a.utilisation:.0%} of {a.cores_per_node} cores, "
                  f"+{a.spare_nodes} spare, at least {a.min_nodes}"))
