@@ -72,6 +72,14 @@ static uint64_t sum_end(const struct sum *s)
 	return h;
 }
 
+uint64_t cbar__snapshot_checksum(const void *p, size_t n)
+{
+	struct sum s;
+	sum_init(&s);
+	sum_add(&s, p, n & ~(size_t)31);
+	return sum_end(&s);
+}
+
 /* ---- identity ------------------------------------------------------------ */
 
 enum cbar_err cbar_unlock_snapshot_id_of(struct cbar_store *s, int64_t seq, const char *key_id,

@@ -74,4 +74,8 @@ enum cbar_err cbar_unlock_snapshot_check(struct cbar_store *s, const char *key_i
                                          const struct cbar_unlock_snapshot_id *id,
                                          struct cbar_diag *d);
 
+/* The file's checksum over n bytes (n a multiple of 32: the header and the
+ * buckets), for the fuzz target to make inputs that pass it.  Internal. */
+uint64_t cbar__snapshot_checksum(const void *p, size_t n);
+
 #endif
