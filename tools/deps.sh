@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install the Debian packages callbar builds and tests with, when missing.
 # As root it runs apt-get; otherwise it names what is missing and fails.
+#   sh tools/deps.sh        what make check needs
+#   sh tools/deps.sh deb    what make deb needs (the packaging tools) on top
 set -eu
 pkgs="cmake ninja-build gcc g++ make pkg-config python3 libcmocka-dev libphonenumber-dev libjansson-dev"
 # the unlock registry: SQLite, libsodium, libpq; the sqlite3 and psql
@@ -11,9 +13,15 @@ pkgs="$pkgs libsqlite3-dev sqlite3 libsodium-dev libpq-dev postgresql-15 postgre
 pkgs="$pkgs libmicrohttpd-dev liburcu-dev curl prometheus"
 # HTTPS tests make their certificate with openssl
 pkgs="$pkgs openssl"
+# the manual pages (man/*.scd) and their test (groff is in every Debian)
+pkgs="$pkgs scdoc"
 # the SIP server's tests and benchmark: sipp, and Kamailio (tm, sl, rr,
 # uac_redirect, mtree, htable, db_text are all in the main package)
 pkgs="$pkgs sip-tester kamailio"
+# make deb: dpkg-buildpackage, debhelper, lintian (only when asked)
+if [ "${1:-}" = deb ]; then
+	pkgs="$pkgs dpkg-dev debhelper devscripts lintian fakeroot"
+fi
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

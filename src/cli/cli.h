@@ -30,6 +30,8 @@ int cbar_cmd_import(int argc, char **argv);
 int cbar_cmd_keyword(int argc, char **argv);
 /* The SIP server on its own (cmd_sip_serve.c, src/net/). */
 int cbar_cmd_sip_serve(int argc, char **argv);
+/* Several daemons at once (cmd_cluster.c). */
+int cbar_cmd_cluster(int argc, char **argv);
 
 /* Write s as a JSON string (with quotes), or null when s is NULL. */
 void cbar_json_fput(FILE *f, const char *s);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "callbar/version.h"
 #include "cli.h"
 #include "daemon/serve.h"
 
@@ -22,6 +23,7 @@ static const struct cli_command commands[] = {
 	{"serve", cbar_serve_main, "run the daemon: HTTP/JSON and SIP decisions, registry, metrics"},
 	{"token", cbar_token_main, "create, list and revoke the daemon's API tokens"},
 	{"sip-serve", cbar_cmd_sip_serve, "answer SIP INVITE and MESSAGE (UDP, TCP) by the rules"},
+	{"cluster", cbar_cmd_cluster, "ask several daemons whether they are ready and agree"},
 };
 
 static void usage(FILE *f)
@@ -29,7 +31,17 @@ static void usage(FILE *f)
 	fputs("usage: callbar COMMAND [OPTIONS] [ARGS]\n\ncommands:\n", f);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fputs("\n'callbar COMMAND --help' explains a command.\n", f);
+	fputs("\n'callbar COMMAND --help' explains a command; 'callbar --version' names the "
+	      "build.\n",
+	      f);
+}
+
+/* The version and the commit the binary was built from, as /metrics
+ * callbar_build_info gives them, so an operator can match the two. */
+static int version(void)
+{
+	printf("callbar %s (commit %s)\n", cbar_version, cbar_commit);
+	return CLI_OK;
 }
 
 int main(int argc, char **argv)
@@ -42,6 +54,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return CLI_OK;
 	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+		return version();
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);

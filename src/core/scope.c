@@ -88,6 +88,8 @@ unsigned cbar_scope_parse(const char *s, size_t len)
 {
 	unsigned bits = 0;
 	size_t at = 0;
+	if (len && s[len - 1] == ',') /* "voice," as the registry has always read it */
+		len--;
 	if (!len)
 		return 0;
 	while (at <= len) {

@@ -61,7 +61,7 @@ extern const struct http_ops cbar_daemon_http_ops_template;
 extern struct metric_family cbar_m_http_requests, cbar_m_http_duration, cbar_m_http_in_flight, cbar_m_decisions,
 	cbar_m_decision_duration, cbar_m_rules_info, cbar_m_rules_version, cbar_m_rules_count, cbar_m_rules_loaded,
 	cbar_m_reloads, cbar_m_registry_records, cbar_m_store_up, cbar_m_build_info, cbar_m_audit_head, cbar_m_unaudited,
-	cbar_m_chain_broken;
+	cbar_m_chain_broken, cbar_m_registry_seq;
 extern struct metric_family *const cbar_daemon_metrics[];
 extern const size_t cbar_daemon_metrics_count;
 

@@ -100,11 +100,18 @@ struct metric_family cbar_m_audit_head = {
             "hash).",
     .type = METRIC_GAUGE,
     LOCK};
-struct metric_family cbar_m_build_info = {.name = "callbar_build_info",
-                                     .help = "Always 1; the version of callbar running.",
-                                     .type = METRIC_GAUGE,
-                                     .labels = {"version"},
-                                     LOCK};
+struct metric_family cbar_m_build_info = {
+    .name = "callbar_build_info",
+    .help = "Always 1; the version of callbar running and the commit it was built from.",
+    .type = METRIC_GAUGE,
+    .labels = {"version", "commit"},
+    LOCK};
+struct metric_family cbar_m_registry_seq = {
+    .name = "callbar_registry_sequence",
+    .help = "The registry's change sequence this node's copy has followed up to; the nodes of "
+            "one registry converge on the same value (callbar cluster status).",
+    .type = METRIC_GAUGE,
+    LOCK};
 
 struct metric_family cbar_m_sip_messages = {
     .name = "callbar_sip_messages_total",
@@ -133,6 +140,7 @@ struct metric_family *const cbar_daemon_metrics[] = {
     &cbar_m_decision_duration, &cbar_m_rules_info,       &cbar_m_rules_version, &cbar_m_rules_count,    &cbar_m_rules_loaded,
     &cbar_m_reloads,           &cbar_m_registry_records, &cbar_m_store_up,      &cbar_m_sip_messages,   &cbar_m_sip_answers,
     &cbar_m_sip_tcp,           &cbar_m_audit_head,       &cbar_m_unaudited,     &cbar_m_chain_broken,
+    &cbar_m_registry_seq,
 };
 
 /* One count of cbar_rule_counts_each() into callbar_decisions_total. */
@@ -195,6 +203,7 @@ char *cbar_daemon_metrics_page(struct daemon *d, size_t *len)
 	if (cbar_engine_has_registry(d->engine)) {
 		int64_t broken = 0;
 		cbar_metric_gauge(&cbar_m_registry_records, NULL, (double)cbar_engine_records(d->engine));
+		cbar_metric_gauge(&cbar_m_registry_seq, NULL, (double)cbar_engine_seq(d->engine));
 		cbar_metric_count_set(&cbar_m_unaudited, NULL, cbar_engine_unaudited(d->engine, &broken));
 		cbar_metric_gauge(&cbar_m_chain_broken, NULL, (double)broken);
 	}

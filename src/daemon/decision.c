@@ -1,4 +1,6 @@
 /* callbar serve: the one decision path of every front end (decision.h). */
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "callbar/scope.h"
@@ -6,6 +8,8 @@
 #include "decision.h"
 #include "engine.h"
 #include "log.h"
+#include "proto/buf.h"
+#include "proto/verdict_json.h"
 #include "rule_counts.h"
 
 static const char *const front_names[] = {
@@ -34,6 +38,32 @@ enum cbar_decision cbar_daemon_decide(struct daemon *d, const struct daemon_snap
 	return dec;
 }
 
+/* The decision-log line: the verdict as every front end writes it
+ * (proto/verdict_json.h: verdict, rule, reason, exempting record, error;
+ * not the announcement's texts), then the event and the front end. */
+static void log_line(enum daemon_front f, const struct cbar_event *ev,
+                     const struct cbar_verdict *v)
+{
+	struct cbar_buf b;
+	cbar_buf_init(&b, 1u << 16);
+	cbar_buf_printf(&b, "{\"front\":\"%s\"", cbar_daemon_front_name(f));
+	cbar_verdict_json_members(&b, v, NULL,
+	                          CBAR_VJ_VERDICT | CBAR_VJ_RULE | CBAR_VJ_REASON | CBAR_VJ_EXEMPTED |
+	                                  CBAR_VJ_ERROR,
+	                          "");
+	cbar_buf_printf(&b, ",\"service\":\"%s\",\"direction\":\"%s\",\"subscriber\":\"%s\","
+	                    "\"peer\":\"%s\"}",
+	                cbar_service_name(ev->service), cbar_direction_name(ev->direction),
+	                ev->subscriber ? ev->subscriber->digits : "",
+	                ev->peer ? ev->peer->digits : "");
+	size_t len = 0;
+	char *text = cbar_buf_steal(&b, &len);
+	json_t *o = text ? json_loadb(text, len, 0, NULL) : NULL;
+	free(text);
+	if (o)
+		cbar_log_decision_object(o);
+}
+
 void cbar_daemon_record(const struct daemon_snapshot *s, enum daemon_front f,
                         const struct cbar_event *ev, const struct cbar_verdict *v)
 {
@@ -47,10 +77,5 @@ void cbar_daemon_record(const struct daemon_snapshot *s, enum daemon_front f,
 	/* log.decision_log: both numbers, so off by default (a line a call,
 	 * and a record of who called whom: only with a retention period). */
 	if (cbar_log_decisions())
-		cbar_log_decision(
-		    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "verdict", cbar_decision_name(v->decision),
-		    "rule", v->reason ? v->reason : "default", "service",
-		    cbar_service_name(ev->service), "direction", cbar_direction_name(ev->direction),
-		    "subscriber", ev->subscriber ? ev->subscriber->digits : "", "peer",
-		    ev->peer ? ev->peer->digits : "", "front", cbar_daemon_front_name(f));
+		log_line(f, ev, v);
 }

@@ -169,7 +169,7 @@ static void follow_round(struct engine *e)
 	e->broken_at = u.broken_at;
 	if (!ok || c.oom || c.n == 0) {
 		if (ok && !c.oom)
-			e->head = head;
+			atomic_store(&e->seq, e->head = head);
 		free(c.v);
 		return;
 	}
@@ -197,7 +197,7 @@ static void follow_round(struct engine *e)
 		}
 	}
 	if (!err && !publish(e, base, delta))
-		e->head = head;
+		atomic_store(&e->seq, e->head = head);
 	else
 		cbar_unlockset_free(delta);
 	base_put(base);
@@ -259,12 +259,47 @@ enum cbar_decision cbar_engine_decide(struct engine *e, const struct cbar_rules 
 	return cbar_decide(rules, ev, us ? &lk : NULL, v);
 }
 
+/* A registry route runs between store_begin() and store_end(): one at a
+ * time on the one connection, opened again if it was lost.  A call that
+ * finds the server gone closes it, for the next one (or the follower) to
+ * reopen. */
+bool cbar__engine_store_begin(struct engine *e, struct cbar_diag *d)
+{
+	pthread_mutex_lock(&e->lock);
+	if (cbar__engine_store_up(e))
+		return true;
+	pthread_mutex_unlock(&e->lock);
+	cbar_diag_set(d, CBAR_UNAVAILABLE, 0, 0, "the registry cannot be reached");
+	return false;
+}
+
+enum cbar_err cbar__engine_store_end(struct engine *e, enum cbar_err err)
+{
+	if (err == CBAR_STORE_DOWN)
+		cbar__engine_store_down(e);
+	pthread_mutex_unlock(&e->lock);
+	return err;
+}
+
+enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[CBAR_STORE_HASH_HEX],
+                                     struct cbar_diag *d)
+{
+	if (!cbar__engine_store_begin(e, d))
+		return CBAR_UNAVAILABLE;
+	return cbar__engine_store_end(e, cbar_store_chain_head(e->store, seq, hash, d));
+}
+
 enum cbar_err cbar_engine_ready(struct engine *e, struct cbar_diag *d)
 {
 	if (atomic_load(&e->store_ok))
 		return CBAR_OK;
 	return cbar_diag_set(d, CBAR_UNAVAILABLE, 0, 0,
 	                     "registry unreachable: deciding on the last copy");
+}
+
+int64_t cbar_engine_seq(struct engine *e)
+{
+	return atomic_load(&e->seq);
 }
 
 size_t cbar_engine_records(struct engine *e)
@@ -450,6 +485,7 @@ enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url,
 		/* The key first: the snapshot must have been made with it. */
 		if ((err = load_key(e, d)) || (err = load_unlocks(e, base, &from_snapshot, d)))
 			goto fail;
+		atomic_store(&e->seq, e->head);
 		struct cbar_diag kd = {0};
 		if (!cbar_kw_table_load(&e->keywords, NULL, &kd)) {
 			err = cbar_diag_set(d, CBAR_CONFIG, kd.line, kd.column, "%s: %s", kd.file,

@@ -110,6 +110,9 @@ enum cbar_err cbar_engine_keyword(struct engine *e, const struct daemon_caller *
 enum cbar_err cbar_engine_ready(struct engine *e, struct cbar_diag *d);
 /* Unlock records held (callbar_registry_records). */
 size_t cbar_engine_records(struct engine *e);
+/* The registry's change sequence this node's copy has followed up to
+ * (callbar_registry_sequence); read without waiting for the follower. */
+int64_t cbar_engine_seq(struct engine *e);
 /* Registry rows the follower left out because no audit entry vouches for
  * them (callbar_registry_unaudited_rows_total), and the audit entry the
  * chain broke at (0: none). */

@@ -58,6 +58,7 @@ struct engine {
 	                                      0: none (under follow) */
 	atomic_bool store_ok;
 	atomic_size_t records;
+	_Atomic int64_t seq; /* head, for the metrics: read without follow */
 	atomic_bool stop;
 	struct kw_table keywords; /* for POST /v1/keyword */
 	bool have_keywords;
@@ -75,6 +76,10 @@ void cbar__engine_store_down(struct engine *e);
 /* One round of following now (a route that just wrote calls it, so its
  * change governs decisions at once). */
 void cbar__engine_follow_once(struct engine *e);
+/* A registry route runs between these two: one at a time on the one
+ * connection, opened again if it was lost (false: unreachable, d says so). */
+bool cbar__engine_store_begin(struct engine *e, struct cbar_diag *d);
+enum cbar_err cbar__engine_store_end(struct engine *e, enum cbar_err err);
 /* Now, UTC seconds. */
 int64_t cbar__engine_now(void);
 

@@ -193,6 +193,8 @@ void cbar_log_decision(const char *fmt, ...)
 	va_end(ap);
 }
 
+static void write_line(enum log_level lv, const char *msg, bool decision, json_t *o);
+
 static void vline(enum log_level lv, const char *msg, bool decision, const char *fmt,
                   va_list ap)
 {
@@ -205,8 +207,17 @@ static void vline(enum log_level lv, const char *msg, bool decision, const char 
 	}
 	if (!o)
 		o = json_object();
-	if (!o)
-		return;
+	if (o)
+		write_line(lv, msg, decision, o);
+}
+
+void cbar_log_decision_object(json_t *o)
+{
+	write_line(LOG_LV_INFO, "decision", true, o);
+}
+
+static void write_line(enum log_level lv, const char *msg, bool decision, json_t *o)
+{
 	struct timespec ts;
 	struct tm tm;
 	char when[40];

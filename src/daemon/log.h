@@ -15,6 +15,7 @@
 #ifndef CALLBAR_DAEMON_LOG_H
 #define CALLBAR_DAEMON_LOG_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -36,6 +37,8 @@ void cbar_log_line(enum log_level lv, const char *msg, const char *fmt, ...);
  * to the decision files when cbar_log_decision_file() named them, else with the
  * other lines, whatever the level. */
 void cbar_log_decision(const char *fmt, ...);
+/* The same with the line's members as an object (taken). */
+void cbar_log_decision_object(json_t *o);
 
 /*
  * Decision lines to files of their own: PATH.YYYY-MM-DD, one a UTC day,

@@ -72,28 +72,6 @@ static uint32_t today_ymd(int64_t now, int32_t tz)
 	return (uint32_t)(y * 10000 + m * 100 + d);
 }
 
-/* A registry route runs between store_begin() and store_end(): one at a
- * time on the one connection, opened again if it was lost.  A call that
- * finds the server gone closes it, for the next one (or the follower) to
- * reopen. */
-static bool store_begin(struct engine *e, struct cbar_diag *d)
-{
-	pthread_mutex_lock(&e->lock);
-	if (cbar__engine_store_up(e))
-		return true;
-	pthread_mutex_unlock(&e->lock);
-	cbar_diag_set(d, CBAR_UNAVAILABLE, 0, 0, "the registry cannot be reached");
-	return false;
-}
-
-static enum cbar_err store_end(struct engine *e, enum cbar_err err)
-{
-	if (err == CBAR_STORE_DOWN)
-		cbar__engine_store_down(e);
-	pthread_mutex_unlock(&e->lock);
-	return err;
-}
-
 enum cbar_err cbar_engine_unlock(struct engine *e, const struct daemon_caller *who,
                                  const struct cbar_number *subscriber, const struct unlock_req *req,
                                  int32_t tz, json_t **out, bool *created, struct cbar_diag *d)
@@ -135,9 +113,10 @@ enum cbar_err cbar_engine_unlock(struct engine *e, const struct daemon_caller *w
 	}
 	struct cbar_store_record rec;
 	bool changed = false;
-	if (!store_begin(e, d))
+	if (!cbar__engine_store_begin(e, d))
 		return CBAR_UNAVAILABLE;
-	enum cbar_err err = store_end(e, cbar_store_unlock(e->store, &r, &rec, &changed, d));
+	enum cbar_err err =
+	    cbar__engine_store_end(e, cbar_store_unlock(e->store, &r, &rec, &changed, d));
 	memset(canon, 0, sizeof canon);
 	if (err)
 		return err;
@@ -152,13 +131,14 @@ enum cbar_err cbar_engine_relock(struct engine *e, const struct daemon_caller *w
 {
 	struct cbar_store_record rec;
 	memset(&rec, 0, sizeof rec);
-	if (!store_begin(e, d))
+	if (!cbar__engine_store_begin(e, d))
 		return CBAR_UNAVAILABLE;
-	enum cbar_err err = store_end(e, cbar_store_relock(e->store, req->subscriber.e164,
-	                                                   scope_of(req->service, req->direction),
-	                                                   who->name[0] ? who->name : "api",
-	                                                   req->reason[0] ? req->reason : "api",
-	                                                   cbar__engine_now(), &rec, d));
+	enum cbar_err err =
+	    cbar__engine_store_end(e, cbar_store_relock(e->store, req->subscriber.e164,
+	                                                scope_of(req->service, req->direction),
+	                                                who->name[0] ? who->name : "api",
+	                                                req->reason[0] ? req->reason : "api",
+	                                                cbar__engine_now(), &rec, d));
 	if (err == CBAR_STORE_NOTFOUND)
 		return cbar_diag_set(d, CBAR_NOT_FOUND, 0, 0, "no active unlock covers that scope");
 	if (err)
@@ -184,8 +164,8 @@ enum cbar_err cbar_engine_status(struct engine *e, const struct daemon_caller *w
 	if (!hist)
 		return CBAR_NOMEM;
 	enum cbar_err err = CBAR_UNAVAILABLE;
-	if (store_begin(e, d))
-		err = store_end(
+	if (cbar__engine_store_begin(e, d))
+		err = cbar__engine_store_end(
 		    e, cbar_store_history(e->store, subscriber->e164, collect_record, hist, d));
 	if (err) {
 		json_decref(hist);
@@ -242,9 +222,10 @@ enum cbar_err cbar_engine_audit(struct engine *e, const struct daemon_caller *wh
 	if (!acc.a)
 		return CBAR_NOMEM;
 	enum cbar_err err = CBAR_UNAVAILABLE;
-	if (store_begin(e, d))
-		err = store_end(e, cbar_store_audit(e->store, q->has_since ? q->since : 0,
-		                                    collect_audit, &acc, d));
+	if (cbar__engine_store_begin(e, d))
+		err = cbar__engine_store_end(e,
+		                             cbar_store_audit(e->store, q->has_since ? q->since : 0,
+		                                              collect_audit, &acc, d));
 	if (err) {
 		json_decref(acc.a);
 		return err;
@@ -268,24 +249,16 @@ enum cbar_err cbar_engine_keyword(struct engine *e, const struct daemon_caller *
 	} else {
 		snprintf(why, sizeof why, "keyword %s via %s", k->word,
 		         who->name[0] ? who->name : "api");
-		if (!store_begin(e, d))
+		if (!cbar__engine_store_begin(e, d))
 			return CBAR_UNAVAILABLE;
-		enum cbar_err err =
-		    store_end(e, cbar_kw_apply(e->store, k, req->subscriber.e164, why,
-		                               req->has_at ? req->at : cbar__engine_now(), &result,
-		                               msg, sizeof msg, d));
+		enum cbar_err err = cbar__engine_store_end(
+		    e, cbar_kw_apply(e->store, k, req->subscriber.e164, why,
+		                     req->has_at ? req->at : cbar__engine_now(), &result, msg,
+		                     sizeof msg, d));
 		if (err)
 			return err;
 		cbar__engine_follow_once(e);
 	}
 	*out = json_pack("{s:s,s:s,s:s}", "subscriber", num, "result", result, "answer", msg);
 	return *out ? CBAR_OK : CBAR_NOMEM;
-}
-
-enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[CBAR_STORE_HASH_HEX],
-                                     struct cbar_diag *d)
-{
-	if (!store_begin(e, d))
-		return CBAR_UNAVAILABLE;
-	return store_end(e, cbar_store_chain_head(e->store, seq, hash, d));
 }

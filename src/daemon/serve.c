@@ -11,6 +11,7 @@
 
 enum { SERVE_OK = 0, SERVE_BAD = 2 };
 #include "callbar/data.h"
+#include "callbar/version.h"
 #include "net/addr.h"
 #include "daemon.h"
 #include "log.h"
@@ -74,43 +75,6 @@ static enum cbar_err ready_registry(void *ctx, struct cbar_diag *diag)
 {
 	struct daemon *d = ctx;
 	return cbar_engine_ready(d->engine, diag);
-}
-
-enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct cbar_diag *diag)
-{
-	pthread_mutex_lock(&d->reload_lock);
-	struct daemon_snapshot *s =
-		cbar_snapshot_build(d->cfg.rules_file, d->version + 1, d->np, d->country, diag);
-	enum cbar_err err = CBAR_OK;
-	if (!s) {
-		err = CBAR_RELOAD;
-	} else if (cbar_slot_swap(&d->rules, s, cbar_snapshot_free)) {
-		cbar_snapshot_free(s);
-		cbar_diag_set(diag, CBAR_NOMEM, 0, 0, "out of memory");
-		err = CBAR_RELOAD;
-	}
-	if (err) {
-		cbar_metric_count(&cbar_m_reloads, (const char *const[]){"failed"}, 1);
-		cbar_log_line(LOG_LV_WARN, "reload failed; the rules in use stay", "{s:s,s:s,s:i,s:i,s:s}",
-		         "trigger", trigger, "file", diag->file ? diag->file : "", "line", diag->line,
-		         "column", diag->column, "error", diag->msg);
-		pthread_mutex_unlock(&d->reload_lock);
-		return err;
-	}
-	/* s is published: its fields are read here only under reload_lock,
-	 * and a later reload (the only one that frees it) waits for this one. */
-	d->version = s->version;
-	cbar_metric_gauge_zero(&cbar_m_rules_info);
-	cbar_metric_gauge(&cbar_m_rules_info, (const char *const[]){s->sha256}, 1);
-	cbar_metric_gauge(&cbar_m_rules_version, NULL, (double)s->version);
-	cbar_metric_gauge(&cbar_m_rules_count, NULL, (double)s->rule_count);
-	cbar_metric_gauge(&cbar_m_rules_loaded, NULL, (double)s->loaded_ms / 1000.0);
-	cbar_metric_count(&cbar_m_reloads, (const char *const[]){"ok"}, 1);
-	cbar_log_line(LOG_LV_INFO, "rules loaded", "{s:s,s:s,s:I,s:s,s:I}", "trigger", trigger, "file",
-	         s->path, "version", (json_int_t)s->version, "sha256", s->sha256, "rules",
-	         (json_int_t)s->rule_count);
-	pthread_mutex_unlock(&d->reload_lock);
-	return CBAR_OK;
 }
 
 static void print_diag(const char *what, const struct cbar_diag *d)
@@ -442,7 +406,7 @@ int cbar_serve_main(int argc, char **argv)
 	    !cbar_engine_audit_head(d->engine, &head_seq, head_hash, &hd))
 		cbar_log_line(LOG_LV_INFO, "audit chain head", "{s:I,s:s}", "seq", (json_int_t)head_seq,
 		         "hash", head_hash);
-	cbar_metric_gauge(&cbar_m_build_info, (const char *const[]){CBAR_VERSION}, 1);
+	cbar_metric_gauge(&cbar_m_build_info, (const char *const[]){cbar_version, cbar_commit}, 1);
 	cbar_metric_count(&cbar_m_reloads, (const char *const[]){"ok"}, 0);
 	cbar_metric_count(&cbar_m_reloads, (const char *const[]){"failed"}, 0);
 	/* The first snapshot: a daemon that cannot load its rules does not start. */

@@ -35,11 +35,6 @@ static void errf(char *err, size_t cap, const char *what, const char *tp,
 		snprintf(err, cap, "%s %s %s: %s", what, tp, addr, strerror(errno));
 }
 
-socklen_t cbar__sip_addr_len(const struct sockaddr_storage *a)
-{
-	return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
 static uint16_t get_port(const struct sockaddr_storage *a)
 {
 	return ntohs(a->ss_family == AF_INET6
@@ -47,20 +42,7 @@ static uint16_t get_port(const struct sockaddr_storage *a)
 	                 : ((const struct sockaddr_in *)(const void *)a)->sin_port);
 }
 
-int cbar__sip_ep_add(int ep, int fd, uint32_t events, void *item)
-{
-	struct epoll_event ev = {.events = events, .data.ptr = item};
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-}
-
 /* ---- counters -------------------------------------------------------------- */
-
-void cbar__sip_publish(struct worker *w)
-{
-	const uint64_t *v = (const uint64_t *)(const void *)&w->local;
-	for (size_t i = 0; i < NCOUNTERS; i++)
-		atomic_store_explicit(&w->pub[i], v[i], memory_order_relaxed);
-}
 
 void cbar_sip_server_counters(struct sip_server *s, struct sip_counters *sum)
 {
@@ -73,15 +55,6 @@ void cbar_sip_server_counters(struct sip_server *s, struct sip_counters *sum)
 			v[i] += atomic_load_explicit(&s->u[k].pub[i], memory_order_relaxed);
 	for (unsigned k = 0; k < s->nu; k++)
 		sum->udp_kernel_dropped += cbar__sip_udp_kernel_drops(s, &s->u[k]);
-}
-
-int64_t cbar__sip_now(const struct sip_server *s)
-{
-	if (s->cfg.fixed_time)
-		return s->cfg.fixed_time;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-	return (int64_t)ts.tv_sec;
 }
 
 static void worker_release(struct worker *w, size_t nls)

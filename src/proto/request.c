@@ -83,23 +83,25 @@ static enum cbar_err fail(struct req_error *e, enum cbar_err code, const struct 
 	return code;
 }
 
+/* A subscriber's number from a path or a query: read as an event's
+ * subscriber is (proto/event.h), in the operator's country. */
 enum cbar_err cbar_req_number(const struct cbar_numplan *np, uint16_t country, const char *s,
-                         size_t len, const char *field, struct cbar_number *out,
-                         struct req_error *e)
+                              size_t len, const char *field, struct cbar_number *out,
+                              struct req_error *e)
 {
-	size_t at = 0;
-	enum cbar_err err;
-	if (len > REQ_NUMBER_MAX)
-		err = CBAR_NUM_TOO_LONG, at = REQ_NUMBER_MAX;
-	else
-		err = cbar_number_parse(np, country, s, len, out, &at);
+	const struct cbar_event_ctx ec = {.np = np, .country = country};
+	struct cbar_event_in in;
+	struct cbar_event_error ee;
+	cbar_event_begin(&in);
+	enum cbar_err err = cbar_event_subscriber(&in, &ec, s, len, &ee);
 	if (err) {
 		e->code = err;
 		snprintf(e->field, sizeof e->field, "%s", field);
-		snprintf(e->message, sizeof e->message, "%s: %s at byte %zu", field,
-		         cbar_err_message(err), at);
+		snprintf(e->message, sizeof e->message, "%s: %s", field, ee.message);
+		return err;
 	}
-	return err;
+	*out = in.sub;
+	return CBAR_OK;
 }
 
 /* Text fields: letters, digits and . _ - : + / (trunk classes, channels,

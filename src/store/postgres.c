@@ -81,6 +81,16 @@ static enum cbar_err fail(struct cbar_store *s, const PGresult *r, struct cbar_d
 		                     msg_of(p->conn, NULL));
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	enum cbar_err e = CBAR_STORE_IO;
+	/* The server going away (class 08, connection; 57, a shutdown or a
+	 * crash of the primary, whose FATAL arrives before the socket closes)
+	 * or a server that takes no writes (25006, a standby): the registry is
+	 * down for now, not broken; a failover ends it and the write may be
+	 * retried. */
+	if (state && (!strncmp(state, "08", 2) || !strncmp(state, "57", 2) ||
+	              !strcmp(state, "25006")))
+		return cbar_diag_set(d, CBAR_STORE_DOWN, 0, 0,
+		                     "registry server unavailable while %s: %s SQLSTATE %s", what,
+		                     msg_of(p->conn, r), state);
 	if (state && !strncmp(state, "53", 2))
 		e = CBAR_STORE_IO; /* insufficient resources: disk full, out of memory */
 	else if (state && (!strcmp(state, "55P03") || !strcmp(state, "40P01")))

@@ -26,6 +26,7 @@ m=$(stat -c %a "dl/decisions.jsonl.$today")
 [ "$(stat -c %a reg.db)" = 600 ] || { echo "FAIL: reg.db is $(stat -c %a reg.db), want 600"; fail=1; }
 has today "dl/decisions.jsonl.$today" '"msg":"decision"'
 has today_peer "dl/decisions.jsonl.$today" '"peer":"85291234567"'
+has today_verdict "dl/decisions.jsonl.$today" '"msg":"decision","front":"http","verdict":"'
 hasnt main_log serve.err '"msg":"decision"'
 hasnt main_log_peer serve.err '85291234567'
 [ -e dl/decisions.jsonl.2020-01-01 ] && { echo "FAIL: a day file past retention was kept"; fail=1; }

@@ -111,6 +111,14 @@ err too_big_chunked 413 TOO_BIG null -H "$HG" -H 'Transfer-Encoding: chunked' -H
 call batch 200 -H "$HG" -d "[$EV,$BL]" "$U/v1/decide/batch"
 tr -d ' \n' <body.json | grep -q '"verdict":"allow".*"verdict":"block"' ||
 	{ echo "FAIL batch: answers not in order:"; cat body.json; fail=1; }
+# a bad event in the middle gets its own error, in its place; a bad
+# subscriber calling 110 is still an emergency call (allowed)
+BAD='{"service":"voice","direction":"in","subscriber":"13805710000","peer":"abc"}'
+E110='{"service":"voice","direction":"out","subscriber":"anonymous","peer":"110"}'
+call batch_mixed 200 -H "$HG" -d "[$BAD,$E110]" "$U/v1/decide/batch"
+has batch_mixed body.json '{"error":{"code":"NUM_CHAR","message":"[0].peer: character not allowed in a telephone number at byte 0","field":"[0].peer"}}'
+tr -d ' \n' <body.json | grep -q '"field":"\[0\].peer".*"verdict":"allow".*"reason":"emergency"' ||
+	{ echo "FAIL batch_mixed: answers not in order:"; cat body.json; fail=1; }
 printf '%s\n%s\n' "$BL" "$EV" >ev.jsonl
 call batch_lines 200 -H "$HG" -H 'Content-Type: application/x-ndjson' \
 	--data-binary @ev.jsonl "$U/v1/decide/batch"

@@ -127,8 +127,9 @@ sp=$spy
 sipp_run cfg_listener_via u1 invite_302 -set ruri "sip:+8613805710000@$h" -set from "sip:+85291234567@$h"
 stop_daemon
 # log.decision_log on: a SIP decision is logged as an HTTP one is
-has decision_log serve.err '"msg":"decision","verdict":"block","rule":"intl-barred","service":"voice","direction":"out","subscriber":"8613805710000","peer":"85291234567","front":"sip"'
-has decision_log_allow serve.err '"verdict":"allow","rule":"default","service":"voice","direction":"in"'
+has decision_log serve.err "\"msg\":\"decision\",\"front\":\"sip\",\"verdict\":\"block\",\"rule\":\"ingress.rules:$rb\",\"reason\":\"intl-barred\",\"exempted_by\":null,\"error\":null,\"service\":\"voice\",\"direction\":\"out\",\"subscriber\":\"8613805710000\",\"peer\":\"85291234567\""
+has decision_log_allow serve.err '"verdict":"allow","rule":"ingress.rules:'
+has decision_log_allow serve.err '"service":"voice","direction":"in"'
 printf '[sip]\ningress = 10.0.0.0/33=x\n' >bad.conf
 "$CB" serve --config bad.conf --rules "$rules" --registry "sqlite:$PWD/reg3.db" --http 127.0.0.1:0 \
 	--sip 127.0.0.1:0 >bad.out 2>&1 &&
