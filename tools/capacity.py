@@ -33,18 +33,19 @@ MEASURED = {
     # so put the target disk's sequential read here
     "snapshot_read_warm_mb_s": 560.0,
     "snapshot_read_cold_mb_s": 560.0,
-    # build/bench/bench_ready DIR 10000000 PG_URL: COPY binary into the set
-    # (10 M records in 26.7 s on the loaded machine)
-    "pg_copy_records_per_s": 373000.0,
-    # bench_ready at 10 M: PostgreSQL bytes a record (unlock table 1,225 MB
-    # + its 4 indexes 678 MB, / 10 M)
+    # build/bench/bench_ready DIR 30000000 PG_URL: COPY binary into the set
+    # (29.7 M records in 33.4 s; 10 M took 26.7 s on a busier machine)
+    "pg_copy_records_per_s": 890000.0,
+    # bench_ready at 30 M: PostgreSQL bytes a record (unlock table 3,674 MB
+    # + its 4 indexes 2,027 MB, / 30 M; the same at 10 M)
     "pg_bytes_per_record": 190.0,
     # bench_ready: audit bytes an entry (table + indexes, growth over 2,000
-    # unlocks at 10 M), WAL an unlock (pg_current_wal_lsn before and after)
+    # unlocks at 10 M and 30 M), WAL an unlock (pg_current_wal_lsn before
+    # and after; 1,230 at 100 k, 1,642 at 30 M)
     "audit_bytes_per_entry": 565.0,
-    "wal_bytes_per_unlock": 1230.0,
-    # bench_ready at 10 M: one client, unlocks one after another, p50
-    # 0.93 ms, so about 1,000/s (bench_registry: 2,600/s on a quiet day);
+    "wal_bytes_per_unlock": 1642.0,
+    # bench_ready at 10 M and 30 M: one client, unlocks one after another,
+    # p50 0.93 and 0.96 ms, so about 1,000/s (bench_registry: 2,600/s on a quiet day);
     # the lower figure is the slow-fsync disk of the first registry runs
     "pg_unlocks_per_s": 1000.0,
     "pg_unlocks_per_s_slow_disk": 250.0,
