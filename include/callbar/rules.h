@@ -173,6 +173,22 @@ enum cbar_decision cbar_decide(const struct cbar_rules *r, const struct cbar_eve
                                const struct cbar_unlock_lookup *lk, struct cbar_verdict *v);
 
 /*
+ * Decide n events at once: v[i] is what cbar_decide(r, ev[i], lk, &v[i])
+ * gives, for every i.  The events are first decided as far as each goes
+ * without its unlock records; those that reach a rule with `unless` have
+ * their records prefetched (lk->prefetch), and are finished once the
+ * others are: the memory latency of a big unlock table overlaps the other
+ * events' work instead of stalling each.  An event no `unless` rule
+ * reaches never touches the table.  Front ends that receive events in
+ * batches (batch's CSV records, the SIP workers' recvmmsg, the HTTP batch
+ * route) call this.  Allocates nothing; n may be any size (taken
+ * CBAR_DECIDE_MANY_MAX at a time).
+ */
+#define CBAR_DECIDE_MANY_MAX 64
+void cbar_decide_many(const struct cbar_rules *r, const struct cbar_event *const *ev, size_t n,
+                      const struct cbar_unlock_lookup *lk, struct cbar_verdict *v);
+
+/*
  * The same decision by the slow path, rule by rule, telling note() about
  * every rule looked at: whether it matched and, if not, the first condition
  * that failed (a sentence).  Must agree with cbar_decide() (tests check).

@@ -23,6 +23,7 @@
 
 #include "callbar/rules.h"
 #include "proto/cdr.h"
+#include "proto/event.h"
 
 #define IN_BLOCK    (4u << 20) /* input read this much at a time; a chunk is one block */
 #define OUT_BLOCK   (1u << 20) /* one thread: output written this much at a time */
@@ -51,6 +52,23 @@ struct tally {
 
 struct batch;
 struct chunk; /* batch_threads.c */
+
+/* CSV records are read into events this many at a time and decided
+ * together (cbar_decide_many()), then written in order. */
+#define DECIDE_BATCH 32
+
+/* A CSV record read and waiting for its decision: the line it came from
+ * (which must stay put until the batch is drained), its line number, and
+ * its event or why it is bad. */
+struct pending {
+	const char *s;
+	size_t len;
+	uint64_t line;
+	const char *bad; /* NULL, or why (static text, or msg) */
+	char msg[160];
+	struct cbar_event_in in;
+	struct cbar_event_error sub_e;
+};
 
 /* A worker's chunk, for its records: put()'s slow path when obuf is full,
  * and a bad record's report (batch_threads.c sets them). */
@@ -83,6 +101,10 @@ struct batch {
 	struct cbar_cdr_map own_map;    /* one thread: the header read */
 	bool progress;
 	uint64_t bytes, total; /* read so far, the file's size (0: unknown) */
+	struct pending pend[DECIDE_BATCH]; /* CSV records read, not yet decided */
+	size_t npend;
+	bool single; /* decide each record alone (cbar_decide), for tests:
+	                CALLBAR_BATCH_SINGLE=1 */
 };
 
 /* batch_decide.c */
@@ -97,8 +119,14 @@ void cbar_batch_ruleset_free(struct ruleset *rs);
 bool cbar_batch_line(struct batch *b, const char *s, size_t len);
 
 /* Decide every line of [s, s + n): lines end at '\n', and a last piece
- * without one is a line too (a cut over-long line, or the file's end). */
+ * without one is a line too (a cut over-long line, or the file's end).
+ * Every record is decided and written when it returns. */
 void cbar_batch_lines(struct batch *b, const char *s, size_t n);
+
+/* Decide and write the CSV records cbar_batch_line() has read and left
+ * waiting (up to DECIDE_BATCH): due before their lines' bytes move or go,
+ * and at the end. */
+void cbar_batch_drain(struct batch *b);
 
 /* A tally for rule files of nr and old_nr rules (old_nr 0: no --compare):
  * false when memory is short (then cbar_tally_release() is still due). */
@@ -123,5 +151,21 @@ void cbar_batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total);
  * then cut short.
  */
 bool cbar_batch_threads(struct batch *b, FILE *in, unsigned threads);
+
+/* batch_io.c */
+
+/*
+ * Compressed input: when *in starts with gzip's or zstd's magic byte, start
+ * a thread decompressing it and replace *in by the plain stream (name is
+ * for messages).  Likewise an output whose name ends in .gz or .zst: *out
+ * becomes the plain stream a thread compresses into the file.  false after
+ * saying why on stderr (nothing started then).
+ */
+bool cbar_batch_io_input(FILE **in, const char *name);
+bool cbar_batch_io_output(FILE **out, const char *name);
+/* Close the plain streams, wait for the threads and put the files back in
+ * *in and *out; false when a compressed stream was bad or a write failed
+ * (said on stderr). */
+bool cbar_batch_io_finish(FILE **in, FILE **out, FILE *in_file, FILE *out_file);
 
 #endif

@@ -69,45 +69,77 @@ static void report(struct batch *b, const char *msg)
 #define CDR_TIME_FORMS                                                           \
 	(CBAR_TIME_DIGITS | CBAR_TIME_ZONED | CBAR_TIME_LOCAL | CBAR_TIME_DATE | CBAR_TIME_EPOCH)
 
-/* Decide one event given as fields (and by the old rules into *ov with
- * --compare); NULL on success, else what is wrong.  The fields are read by
- * the event module every front end reads with (proto/event.h).  Numbers
- * are parsed afresh for every record: a memo of repeated numbers was tried
- * and lost (hashing the text costs about what parsing does, and on 160,000
- * distinct subscribers a cache-sized memo hits 7%). */
-static const char *decide(struct batch *b, const char *const *f, const size_t *n,
-                          size_t nf, struct cbar_verdict *v, struct cbar_verdict *ov, char *msg,
-                          size_t cap)
+/* Read one event given as fields into *in (sub_e: why the subscriber
+ * cannot be read, when it cannot); NULL on success, else what is wrong.
+ * The fields are read by the event module every front end reads with
+ * (proto/event.h).  Numbers are parsed afresh for every record: a memo of
+ * repeated numbers was tried and lost (hashing the text costs about what
+ * parsing does, and on 160,000 distinct subscribers a cache-sized memo hits
+ * 7%). */
+static const char *read_event(const struct batch *b, const char *const *f, const size_t *n,
+                              size_t nf, struct cbar_event_in *in,
+                              struct cbar_event_error *sub_e, char *msg, size_t cap)
 {
 	const struct cbar_event_ctx ec = {.np = b->np, .country = b->cn, .tz = b->tz};
-	struct cbar_event_in in;
-	struct cbar_event_error e, sub_e;
-	cbar_event_begin(&in);
+	struct cbar_event_error e;
+	cbar_event_begin(in);
 	/* A subscriber that cannot be read is the record's fault unless the
 	 * call is to an emergency number (allowed whoever calls). */
-	if (cbar_event_time(&in, &ec, f[0], n[0], CDR_TIME_FORMS, &e) ||
-	    cbar_event_service(&in, f[1], n[1], &e) || cbar_event_direction(&in, f[2], n[2], &e) ||
-	    (cbar_event_subscriber(&in, &ec, f[3], n[3], &sub_e), false) ||
-	    cbar_event_peer(&in, &ec, f[4], n[4], &e) ||
-	    (nf > 5 && cbar_event_ingress(&in, f[5], n[5], &e)) ||
-	    (nf > 6 && cbar_event_roaming(&in, f[6], n[6], &e))) {
+	if (cbar_event_time(in, &ec, f[0], n[0], CDR_TIME_FORMS, &e) ||
+	    cbar_event_service(in, f[1], n[1], &e) || cbar_event_direction(in, f[2], n[2], &e) ||
+	    (cbar_event_subscriber(in, &ec, f[3], n[3], sub_e), false) ||
+	    cbar_event_peer(in, &ec, f[4], n[4], &e) ||
+	    (nf > 5 && cbar_event_ingress(in, f[5], n[5], &e)) ||
+	    (nf > 6 && cbar_event_roaming(in, f[6], n[6], &e))) {
 		snprintf(msg, cap, "%s: %s", e.field, e.message);
 		return msg;
 	}
-	enum cbar_decision dec = cbar_decide(b->now.rules, &in.ev, b->lk, v);
-	if (in.sub_err && dec != CBAR_ALLOW) {
-		snprintf(msg, cap, "%s: %s", sub_e.field, sub_e.message);
+	return NULL;
+}
+
+/* After the decision v of an event read by read_event(): NULL when it
+ * stands, else what is wrong with the record. */
+static const char *decided(const struct cbar_event_in *in, const struct cbar_event_error *sub_e,
+                           const struct cbar_verdict *v, char *msg, size_t cap)
+{
+	if (in->sub_err && v->decision != CBAR_ALLOW) {
+		snprintf(msg, cap, "%s: %s", sub_e->field, sub_e->message);
 		return msg;
 	}
-	if (dec == CBAR_ERROR) {
+	if (v->decision == CBAR_ERROR) {
 		snprintf(msg, cap, "%s", cbar_err_message(v->err));
 		return msg;
 	}
-	if (b->old.rules && cbar_decide(b->old.rules, &in.ev, b->lk, ov) == CBAR_ERROR) {
+	return NULL;
+}
+
+/* --compare: the old file's decision of an event that the new one
+ * decided; NULL, or what is wrong. */
+static const char *decide_old(const struct batch *b, const struct cbar_event_in *in,
+                              struct cbar_verdict *ov, char *msg, size_t cap)
+{
+	if (b->old.rules && cbar_decide(b->old.rules, &in->ev, b->lk, ov) == CBAR_ERROR) {
 		snprintf(msg, cap, "old rules: %s", cbar_err_message(ov->err));
 		return msg;
 	}
 	return NULL;
+}
+
+/* Decide one event given as fields (and by the old rules into *ov with
+ * --compare); NULL on success, else what is wrong. */
+static const char *decide(struct batch *b, const char *const *f, const size_t *n,
+                          size_t nf, struct cbar_verdict *v, struct cbar_verdict *ov, char *msg,
+                          size_t cap)
+{
+	struct cbar_event_in in;
+	struct cbar_event_error sub_e;
+	const char *bad = read_event(b, f, n, nf, &in, &sub_e, msg, cap);
+	if (bad)
+		return bad;
+	cbar_decide(b->now.rules, &in.ev, b->lk, v);
+	if ((bad = decided(&in, &sub_e, v, msg, cap)))
+		return bad;
+	return decide_old(b, &in, ov, msg, cap);
 }
 
 /* The index of a verdict's rule text: the rule, or [nrules] for an
@@ -139,15 +171,11 @@ static bool compare(struct batch *b, const struct cbar_verdict *v, const struct 
 }
 
 
-/* Decide a record cut into fields (bad: why it cannot be, else NULL) and
- * write it with its verdict. */
-static void csv_decided(struct batch *b, const char *s, size_t len, const char *bad,
-                        const char *const *f, const size_t *n, size_t nf)
+/* Write a CSV record with its verdict (bad: why it has none, else NULL),
+ * counted. */
+static void csv_write(struct batch *b, const char *s, size_t len, const char *bad,
+                      const struct cbar_verdict *v, const struct cbar_verdict *ov)
 {
-	struct cbar_verdict v, ov;
-	char msg[160];
-	if (!bad)
-		bad = decide(b, f, n, nf, &v, &ov, msg, sizeof msg);
 	if (bad) {
 		report(b, bad);
 		b->t.count[CBAR_ERROR]++;
@@ -157,27 +185,68 @@ static void csv_decided(struct batch *b, const char *s, size_t len, const char *
 		puts_(b, b->old.rules ? ",error,,bad-record,error,,bad-record\n" : ",error,,bad-record\n");
 		return;
 	}
-	count(b, &v);
-	if (!compare(b, &v, &ov))
+	count(b, v);
+	if (!compare(b, v, ov))
 		return;
 	put(b, s, len);
-	size_t t = rule_slot(&b->now, &v);
+	size_t t = rule_slot(&b->now, v);
 	if (!b->old.rules) {
 		put(b, b->now.tail[t], b->now.tail_len[t]);
 		return;
 	}
-	size_t o = rule_slot(&b->old, &ov);
+	size_t o = rule_slot(&b->old, ov);
 	put(b, b->now.tail[t], b->now.tail_len[t] - 1); /* without its newline */
 	put(b, b->old.tail[o], b->old.tail_len[o]);
 }
 
+void cbar_batch_drain(struct batch *b)
+{
+	size_t k = b->npend;
+	if (!k)
+		return;
+	b->npend = 0;
+	const struct cbar_event *ev[DECIDE_BATCH];
+	struct cbar_verdict v[DECIDE_BATCH], ov;
+	size_t ne = 0;
+	for (size_t i = 0; i < k; i++)
+		if (!b->pend[i].bad)
+			ev[ne++] = &b->pend[i].in.ev;
+	/* The decisions of the records that were read, together: their unlock
+	 * probes overlap (cbar_decide_many()). */
+	if (b->single)
+		for (size_t i = 0; i < ne; i++)
+			cbar_decide(b->now.rules, ev[i], b->lk, &v[i]);
+	else
+		cbar_decide_many(b->now.rules, ev, ne, b->lk, v);
+	uint64_t line = b->line;
+	for (size_t i = 0, j = 0; i < k; i++) {
+		struct pending *p = &b->pend[i];
+		b->line = p->line; /* for a report */
+		const char *bad = p->bad;
+		const struct cbar_verdict *vi = bad ? NULL : &v[j++];
+		if (!bad && !(bad = decided(&p->in, &p->sub_e, vi, p->msg, sizeof p->msg)))
+			bad = decide_old(b, &p->in, &ov, p->msg, sizeof p->msg);
+		csv_write(b, p->s, p->len, bad, vi, &ov);
+	}
+	b->line = line;
+}
+
+/* A CSV record: cut and read into its event now, while the line is in the
+ * cache; decided with the others of its batch (cbar_batch_drain()). */
 static void csv_record(struct batch *b, const char *s, size_t len)
 {
 	const char *f[CBAR_CDR_FIELDS];
 	size_t n[CBAR_CDR_FIELDS], nf = CBAR_CDR_FIELDS;
-	const char *bad = b->map ? cbar_cdr_mapped(b->map, s, len, f, n) /* the header's layout */
-	                         : cbar_cdr_fixed(s, len, f, n, &nf);
-	csv_decided(b, s, len, bad, f, n, nf);
+	struct pending *p = &b->pend[b->npend++];
+	p->s = s;
+	p->len = len;
+	p->line = b->line;
+	p->bad = b->map ? cbar_cdr_mapped(b->map, s, len, f, n) /* the header's layout */
+	                : cbar_cdr_fixed(s, len, f, n, &nf);
+	if (!p->bad)
+		p->bad = read_event(b, f, n, nf, &p->in, &p->sub_e, p->msg, sizeof p->msg);
+	if (b->npend == DECIDE_BATCH)
+		cbar_batch_drain(b);
 }
 
 static void jsonl_record(struct batch *b, const char *s, size_t len)
@@ -271,6 +340,7 @@ static inline bool decide_line(struct batch *b, const char *s, size_t len)
 	if (!len)
 		return false;
 	if (len >= MAX_RECORD) {
+		cbar_batch_drain(b); /* its report after theirs */
 		report(b, "record too long");
 		b->t.count[CBAR_ERROR]++;
 		return false;
@@ -296,6 +366,7 @@ void cbar_batch_lines(struct batch *b, const char *s, size_t n)
 		decide_line(b, s, len);
 		s += len + (nl != NULL);
 	}
+	cbar_batch_drain(b);
 }
 
 bool cbar_batch_ruleset_init(struct ruleset *rs, const struct cbar_rules *rules, const char *path)

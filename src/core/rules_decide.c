@@ -220,22 +220,23 @@ static void set_emergency(struct cbar_verdict *v)
 	v->reason = "emergency";
 }
 
-enum cbar_decision cbar_decide(const struct cbar_rules *rs, const struct cbar_event *ev,
-                               const struct cbar_unlock_lookup *lk, struct cbar_verdict *v)
+/* What decide_from() returns when it stops at a rule needing the unlock
+ * records (stop_unless), beside the enum cbar_decision values. */
+#define NEED_UNLOCKS 3
+
+/*
+ * The decision from rule `from` on, the bitmaps' candidates in file order.
+ * With stop_unless it stops at the first candidate whose other conditions
+ * hold and that has an `unless` (before any record is fetched), returns
+ * NEED_UNLOCKS and sets *at to that rule: cbar_decide_many() then prefetches
+ * the records and goes on from there.  Before that rule nothing was
+ * exempted (an exemption needs the records), so going on from it decides as
+ * one call would.
+ */
+static int decide_from(const struct cbar_rules *rs, const struct cbar_event *ev,
+                       const struct cbar_unlock_lookup *lk, struct cbar_verdict *v, size_t from,
+                       bool stop_unless, size_t *at)
 {
-	verdict_init(v);
-	if (!rs || !ev)
-		return set_error(v, CBAR_INVAL);
-	/* Emergency numbers before anything that can fail: a call to 110
-	 * passes even when the rest of the event is not usable. */
-	if (cbar__is_emergency(rs, ev)) {
-		set_emergency(v);
-		return CBAR_ALLOW;
-	}
-	if (!event_ok(ev))
-		return set_error(v, CBAR_INVAL);
-	if (lk && lk->prefetch && rs->any_unless)
-		lk->prefetch(lk->ctx, ev->subscriber->e164);
 	/* The peer's bitmap: the deepest node on its digits that has one; an
 	 * unknown peer has its own. */
 	const struct cbar__node *trie = rs->trie;
@@ -260,14 +261,20 @@ enum cbar_decision cbar_decide(const struct cbar_rules *rs, const struct cbar_ev
 	struct unlocks u;
 	u.fetched = false;
 	u.err = CBAR_OK;
-	for (size_t i = 0; i < w; i++) {
+	for (size_t i = from / 64; i < w; i++) {
 		uint64_t m = pv[i] & sd[i] & cv[i] & gv[i];
+		if (i == from / 64)
+			m &= ~UINT64_C(0) << (from % 64);
 		while (m) {
 			size_t ri = i * 64 + (size_t)__builtin_ctzll(m);
 			m &= m - 1;
 			const struct cbar__rule *r = &rs->rules[ri];
 			if (late_conditions(r, ev))
 				continue;
+			if (stop_unless && r->unless) {
+				*at = ri;
+				return NEED_UNLOCKS;
+			}
 			const struct cbar_unlock *rec = NULL;
 			int x = exempt(r, ev, lk, &u, &rec);
 			if (x < 0)
@@ -284,6 +291,68 @@ enum cbar_decision cbar_decide(const struct cbar_rules *rs, const struct cbar_ev
 		}
 	}
 	return set_error(v, CBAR_INVAL); /* unreachable: the default matches */
+}
+
+/* What every decision checks first: NULL rules or event, an emergency
+ * peer, an event not fit to decide.  -1 when the rules are to be looked
+ * at, else the decision (made). */
+static int decide_first(const struct cbar_rules *rs, const struct cbar_event *ev,
+                        struct cbar_verdict *v)
+{
+	verdict_init(v);
+	if (!rs || !ev)
+		return set_error(v, CBAR_INVAL);
+	/* Emergency numbers before anything that can fail: a call to 110
+	 * passes even when the rest of the event is not usable. */
+	if (cbar__is_emergency(rs, ev)) {
+		set_emergency(v);
+		return CBAR_ALLOW;
+	}
+	if (!event_ok(ev))
+		return set_error(v, CBAR_INVAL);
+	return -1;
+}
+
+enum cbar_decision cbar_decide(const struct cbar_rules *rs, const struct cbar_event *ev,
+                               const struct cbar_unlock_lookup *lk, struct cbar_verdict *v)
+{
+	int d = decide_first(rs, ev, v);
+	if (d >= 0)
+		return (enum cbar_decision)d;
+	if (lk && lk->prefetch && rs->any_unless)
+		lk->prefetch(lk->ctx, ev->subscriber->e164);
+	return (enum cbar_decision)decide_from(rs, ev, lk, v, 0, false, NULL);
+}
+
+void cbar_decide_many(const struct cbar_rules *rs, const struct cbar_event *const *ev, size_t n,
+                      const struct cbar_unlock_lookup *lk, struct cbar_verdict *v)
+{
+	/* First pass: every event decided as far as it goes without its
+	 * unlock records; the ones that need them are noted and their records
+	 * prefetched.  Second pass: those go on from the rule that needs the
+	 * records, by then (mostly) in the cache.  Events that no `unless`
+	 * rule reaches never touch the unlock table. */
+	size_t wait[CBAR_DECIDE_MANY_MAX], at[CBAR_DECIDE_MANY_MAX];
+	while (n) {
+		size_t k = n < CBAR_DECIDE_MANY_MAX ? n : CBAR_DECIDE_MANY_MAX, nw = 0;
+		bool pf = lk && lk->prefetch;
+		for (size_t i = 0; i < k; i++) {
+			if (decide_first(rs, ev[i], &v[i]) >= 0)
+				continue;
+			if (decide_from(rs, ev[i], lk, &v[i], 0, true, &at[nw]) != NEED_UNLOCKS)
+				continue;
+			if (pf)
+				lk->prefetch(lk->ctx, ev[i]->subscriber->e164);
+			wait[nw++] = i;
+		}
+		for (size_t j = 0; j < nw; j++) {
+			size_t i = wait[j];
+			decide_from(rs, ev[i], lk, &v[i], at[j], false, NULL);
+		}
+		ev += k;
+		v += k;
+		n -= k;
+	}
 }
 
 /* Tell note() about rule i: why, then ": arg" when there is one. */

@@ -1,0 +1,157 @@
+/*
+ * callbar: cbar_decide_many() gives, for every event, what cbar_decide()
+ * gives for it alone: the decision, the rule, the exempting record and
+ * rule, the error.  Random events against a generated rule file with
+ * `unless unlocked` and `unless verified` rules in many orders, an unlock
+ * set holding half the subscribers (some records expired, revoked or of
+ * one scope), in batches of every size up to past CBAR_DECIDE_MANY_MAX;
+ * also with no lookup, a lookup without prefetch, one that fails (every
+ * event reaching an `unless` is then an error) and events unfit to decide.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "callbar/data.h"
+#include "callbar/rules.h"
+#include "store/unlockset.h"
+
+#define NEV 20000
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static uint64_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static const char rules_text[] =
+    "timezone +08:00\n"
+    "zone mainland +86\n"
+    "zone hkmotw +852 +853 +886\n"
+    "zone abroad !mainland\n"
+    "emergency 110 112 119 120 122\n"
+    "block in  sms   from abroad carrier cmcc region CN-ZJ since 2021-08-10 unless unlocked reason "
+    "a\n"
+    "block in  voice from hkmotw unless verified reason b\n"
+    "block out any   to +44 since 2022-03-01 reason c\n"
+    "block out voice to abroad unless unlocked reason d\n"
+    "block in  any   from abroad region CN-HA unless verified reason e\n"
+    "block in  any   from unknown via intl-gateway reason f\n"
+    "block any sms   to abroad until 2022-06-01 unless unlocked reason g\n"
+    "pass all\n";
+
+static const char *const segs[] = {"138057", "133057", "150371", "189371",
+                                   "139079", "186041", "135123", "177777"};
+static const char *const peers[] = {"+85291234567",   "+447911123456", "+12025550100",
+                                    "13805710000",    "110",           "+886912345678",
+                                    "+8613905710000", "+4930123456"};
+
+static enum cbar_err fail_find(void *ctx, uint64_t s, struct cbar_unlock *out, size_t cap,
+                               size_t *n)
+{
+	(void)ctx, (void)s, (void)out, (void)cap;
+	*n = 0;
+	return CBAR_UNLOCK_STORE;
+}
+
+static void same_verdict(const struct cbar_verdict *a, const struct cbar_verdict *b, size_t i)
+{
+	if (a->decision != b->decision || a->rule != b->rule || a->exempted != b->exempted ||
+	    a->exempted_rule != b->exempted_rule || a->err != b->err ||
+	    (a->exempted && a->exempted_by.subscriber != b->exempted_by.subscriber) ||
+	    a->reason != b->reason)
+		fail_msg("event %zu: decide_many %d rule %d, decide %d rule %d", i, b->decision,
+		         b->rule, a->decision, a->rule);
+}
+
+static void test_many(void **state)
+{
+	(void)state;
+	struct cbar_numplan *np;
+	struct cbar_rules *rules;
+	struct cbar_diag d;
+	assert_int_equal(cbar_numplan_embedded(&np, &d), CBAR_OK);
+	assert_int_equal(
+	    cbar_rules_compile(np, rules_text, sizeof rules_text - 1, "t.rules", NULL, &d, &rules),
+	    CBAR_OK);
+	uint16_t cn = cbar_numplan_country(np, "CN", 2);
+	struct cbar_unlockset *us = cbar_unlockset_new(NEV);
+	struct cbar_number *subs = calloc(NEV, sizeof *subs), *pn = calloc(NEV, sizeof *pn);
+	struct cbar_event *ev = calloc(NEV, sizeof *ev);
+	const struct cbar_event **evp = calloc(NEV, sizeof *evp);
+	struct cbar_verdict *one = calloc(NEV, sizeof *one), *many = calloc(NEV, sizeof *many);
+	assert_non_null(us && subs && pn && ev && evp && one && many);
+	for (size_t i = 0; i < NEV; i++) {
+		uint64_t r = next();
+		char s[32];
+		snprintf(s, sizeof s, "%s%05u", segs[r % 8], (unsigned)((r >> 8) % 100000));
+		assert_int_equal(cbar_number_parse(np, cn, s, strlen(s), &subs[i], NULL), CBAR_OK);
+		const char *p = peers[(r >> 30) % 8];
+		assert_int_equal(cbar_number_parse(np, cn, p, strlen(p), &pn[i], NULL), CBAR_OK);
+		ev[i] = (struct cbar_event){
+		    .time = 1609459200 + (int64_t)((r >> 33) % 63072000),
+		    .service = (enum cbar_service)((r >> 60) & 1),
+		    .direction = (enum cbar_direction)((r >> 61) & 1),
+		    .subscriber = (r >> 20) % 50 ? &subs[i] : NULL, /* a few unfit */
+		    .peer = (r >> 26) % 10 ? &pn[i] : NULL,         /* some unknown */
+		    .ingress = (r >> 40) % 3 ? NULL : "intl-gateway",
+		    .ingress_len = 12,
+		};
+		evp[i] = &ev[i];
+		if ((r >> 44) % 2) {
+			struct cbar_unlock u = {
+			    .subscriber = subs[i].e164,
+			    .scope = (uint8_t)((r >> 46) % 3 ? CBAR_SCOPE_ALL : CBAR_SCOPE_SMS),
+			    .level = (uint8_t)((r >> 48) % 2 + 1),
+			    .active = (r >> 50) % 8 != 0,
+			    .expires =
+			        (r >> 53) % 5 ? 0 : (uint32_t)(1609459200 + (r >> 55) % 63072000)};
+			assert_int_equal(cbar_unlockset_add(us, &u), CBAR_OK);
+		}
+	}
+	struct cbar_unlock_lookup with = cbar_unlockset_lookup(us), nopf = with;
+	nopf.prefetch = NULL;
+	const struct cbar_unlock_lookup failing = {fail_find, NULL, NULL};
+	const struct cbar_unlock_lookup *lks[] = {&with, &nopf, &failing, NULL};
+	size_t exempted = 0, errors = 0;
+	for (size_t l = 0; l < 4; l++) {
+		for (size_t i = 0; i < NEV; i++)
+			cbar_decide(rules, &ev[i], lks[l], &one[i]);
+		/* batches of every size from 1 to 2 * CBAR_DECIDE_MANY_MAX + 1 */
+		for (size_t i = 0, k = 1; i < NEV;
+		     i += k, k = k % (2 * CBAR_DECIDE_MANY_MAX + 1) + 1)
+			cbar_decide_many(rules, evp + i, NEV - i < k ? NEV - i : k, lks[l],
+			                 many + i);
+		for (size_t i = 0; i < NEV; i++) {
+			same_verdict(&one[i], &many[i], i);
+			exempted += one[i].exempted;
+			errors += one[i].decision == CBAR_ERROR;
+		}
+	}
+	assert_true(exempted > NEV / 50); /* the unless paths were taken */
+	assert_true(errors > NEV / 20);   /* and the failing lookup's */
+	free(subs);
+	free(pn);
+	free(ev);
+	free(evp);
+	free(one);
+	free(many);
+	cbar_unlockset_free(us);
+	cbar_rules_free(rules);
+	cbar_numplan_free(np);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_many)};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
