@@ -110,7 +110,9 @@ static void snapshot_times(const char *dir, struct cbar_unlockset *s)
 			struct cbar_unlockset *delta = cbar_unlockset_new(65536), *m = NULL;
 			for (size_t i = 0; i < 65536; i++) {
 				struct cbar_unlock u = {.subscriber = subscriber(i * 3),
-				                        .scope = 15, .level = 1, .active = i % 4 != 0};
+				                        .scope = 15,
+				                        .level = 1,
+				                        .active = i % 4 != 0};
 				cbar_unlockset_add(delta, &u);
 			}
 			t0 = now_s();
@@ -142,8 +144,10 @@ static void pg_ok(PGconn *c, PGresult *r, ExecStatusType want, const char *what)
 static void fill_pg(PGconn *c, size_t n)
 {
 	double t0 = now_s();
-	pg_ok(c, PQexec(c, "DROP INDEX unlock_subscriber; DROP INDEX unlock_doc; DROP INDEX unlock_seq"),
-	      PGRES_COMMAND_OK, "drop indexes");
+	pg_ok(
+	    c,
+	    PQexec(c, "DROP INDEX unlock_subscriber; DROP INDEX unlock_doc; DROP INDEX unlock_seq"),
+	    PGRES_COMMAND_OK, "drop indexes");
 	pg_ok(c, PQexec(c, "COPY unlock FROM STDIN"), PGRES_COPY_IN, "copy in");
 	char buf[1 << 16];
 	size_t k = 0;
@@ -151,11 +155,11 @@ static void fill_pg(PGconn *c, size_t n)
 		uint64_t r = mix(i);
 		/* Bulk rows carry seq 0: before the audit chain, so followers
 		 * never see them as changes. */
-		k += (size_t)snprintf(buf + k, sizeof buf - k,
-		                      "%zu\t%" PRIu64 "\t%u\t%s\tactive\t1700000000\t%u\t%s\t\t\t\t0\t\t\t0\n",
-		                      i + 1000000000, subscriber(i), r % 3 ? 15u : 12u,
-		                      r % 3 ? "self" : "verified", r % 5 ? 0u : 1900000000u,
-		                      r % 3 ? "keyword" : "shop");
+		k += (size_t)snprintf(
+		    buf + k, sizeof buf - k,
+		    "%zu\t%" PRIu64 "\t%u\t%s\tactive\t1700000000\t%u\t%s\t\t\t\t0\t\t\t0\n",
+		    i + 1000000000, subscriber(i), r % 3 ? 15u : 12u, r % 3 ? "self" : "verified",
+		    r % 5 ? 0u : 1900000000u, r % 3 ? "keyword" : "shop");
 		if (k > sizeof buf - 200) {
 			PQputCopyData(c, buf, (int)k);
 			k = 0;
@@ -207,7 +211,7 @@ static struct cbar_unlockset *load_copy_binary(PGconn *c)
 		unsigned ver = p[30];
 		int64_t exp = (int64_t)be64(p + 35);
 		struct cbar_unlock u = cbar_unlock_from_store(
-			sub, (unsigned)scope, ver ? CBAR_STORE_VERIFIED : CBAR_STORE_SELF, exp, true);
+		    sub, (unsigned)scope, ver ? CBAR_STORE_VERIFIED : CBAR_STORE_SELF, exp, true);
 		if (cbar_unlockset_add(s, &u)) {
 			fprintf(stderr, "add failed\n");
 			exit(1);
@@ -221,11 +225,11 @@ static struct cbar_unlockset *load_copy_binary(PGconn *c)
 
 static void sizes(PGconn *c)
 {
-	PGresult *r = PQexec(
-		c, "SELECT c.relname, c.relkind, pg_relation_size(c.oid), "
-		   "coalesce((SELECT reltuples::bigint FROM pg_class WHERE oid = c.oid), 0) "
-		   "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-		   "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i') ORDER BY 3 DESC");
+	PGresult *r =
+	    PQexec(c, "SELECT c.relname, c.relkind, pg_relation_size(c.oid), "
+	              "coalesce((SELECT reltuples::bigint FROM pg_class WHERE oid = c.oid), 0) "
+	              "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+	              "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i') ORDER BY 3 DESC");
 	printf("%-22s %-6s %12s %12s\n", "relation", "kind", "bytes", "rows (est.)");
 	for (int i = 0; i < PQntuples(r); i++)
 		printf("%-22s %-6s %12s %12s\n", PQgetvalue(r, i, 0),
@@ -301,11 +305,11 @@ static void unlock_latency(const char *url, PGconn *c, size_t m)
 	double *lat = calloc(m, sizeof *lat);
 	for (size_t i = 0; i < m; i++) {
 		struct cbar_store_unlock_req r = {
-			.subscriber = 8619900000000ull + mix(i) % 100000000ull,
-			.scope = CBAR_STORE_SCOPE_ALL,
-			.level = CBAR_STORE_SELF,
-			.channel = CBAR_STORE_CHANNEL_API,
-			.now = 1700000000 + (int64_t)i,
+		    .subscriber = 8619900000000ull + mix(i) % 100000000ull,
+		    .scope = CBAR_STORE_SCOPE_ALL,
+		    .level = CBAR_STORE_SELF,
+		    .channel = CBAR_STORE_CHANNEL_API,
+		    .now = 1700000000 + (int64_t)i,
 		};
 		struct cbar_store_record out;
 		bool changed;
@@ -321,9 +325,10 @@ static void unlock_latency(const char *url, PGconn *c, size_t m)
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
 	qsort(lat, m, sizeof *lat, cmp_double);
-	printf("unlock latency, %zu durable unlocks while 2 nodes follow: p50 %.2f ms, p99 %.2f ms, "
-	       "max %.2f ms; followers applied %zu and %zu changes\n",
-	       m, lat[m / 2], lat[m * 99 / 100], lat[m - 1], f[0].applied, f[1].applied);
+	printf(
+	    "unlock latency, %zu durable unlocks while 2 nodes follow: p50 %.2f ms, p99 %.2f ms, "
+	    "max %.2f ms; followers applied %zu and %zu changes\n",
+	    m, lat[m / 2], lat[m * 99 / 100], lat[m - 1], f[0].applied, f[1].applied);
 	int64_t audit1 = one_int(c, "SELECT pg_total_relation_size('audit')");
 	int64_t wal1 = one_int(c, "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn");
 	printf("WAL: %.0f bytes an unlock (what a streaming replica receives)\n",

@@ -23,7 +23,7 @@
 #include "harness.h"
 #include "store/unlockset.h"
 
-#define NEV (1u << 20)
+#define NEV     (1u << 20)
 #define MAXSETS 8
 
 static struct cbar_numplan *np;
@@ -67,9 +67,10 @@ static char *gen_rules(size_t n, size_t *len)
 {
 	size_t cap = 4096 + n * 200;
 	char *t = malloc(cap), *p = t;
-	p += sprintf(p, "timezone +08:00\nzone mainland +86\nzone hkmotw +852 +853 +886\n"
-	                "zone abroad !mainland\nzone greater mainland hkmotw\nzone overseas !greater\n"
-	                "emergency 110 112 119 120 122\nlist scam");
+	p += sprintf(p,
+	             "timezone +08:00\nzone mainland +86\nzone hkmotw +852 +853 +886\n"
+	             "zone abroad !mainland\nzone greater mainland hkmotw\nzone overseas !greater\n"
+	             "emergency 110 112 119 120 122\nlist scam");
 	for (int i = 0; i < 500; i++)
 		p += sprintf(p, " +8617%05d", (int)(next() % 100000));
 	p += sprintf(p, "\nannounce a zh \"发送1219到10086\" en \"text 1219 to 10086\"\n");
@@ -85,8 +86,9 @@ static char *gen_rules(size_t n, size_t *len)
 			p += sprintf(p, " carrier %s", carriers[(r >> 18) % 6]);
 		p += sprintf(p, " region %s", regions[(r >> 22) % 20]);
 		if ((r >> 28) % 2)
-			p += sprintf(p, " since 20%02u-%02u-%02u", (unsigned)(21 + (r >> 30) % 3),
-			             (unsigned)(1 + (r >> 33) % 12), (unsigned)(1 + (r >> 37) % 28));
+			p +=
+			    sprintf(p, " since 20%02u-%02u-%02u", (unsigned)(21 + (r >> 30) % 3),
+			            (unsigned)(1 + (r >> 33) % 12), (unsigned)(1 + (r >> 37) % 28));
 		if ((r >> 42) % 3 == 0)
 			p += sprintf(p, " via intl-gateway");
 		if ((r >> 44) % 3)
@@ -127,7 +129,8 @@ static uint64_t run_decide_ahead(void *arg, size_t n)
 	struct cbar_unlock_lookup lk = cbar_unlockset_lookup(w->set);
 	struct cbar_verdict v;
 	for (size_t i = 0; i < n; i++) {
-		cbar_unlockset_prefetch(w->set, w->events[(i + AHEAD) & (NEV - 1)].subscriber->e164);
+		cbar_unlockset_prefetch(w->set,
+		                        w->events[(i + AHEAD) & (NEV - 1)].subscriber->e164);
 		acc += (uint64_t)cbar_decide(rules, &w->events[i & (NEV - 1)], &lk, &v) +
 		       (uint64_t)v.rule;
 	}
@@ -228,7 +231,7 @@ static void build(struct world *w, uint64_t salt)
 	fflush(stdout);
 	/* Events: subscriber half from the set, half at random. */
 	uint16_t cn = cbar_numplan_country(np, "CN", 2);
-	static const char *abroad[] = {"+85291234567", "+85366123456", "+886912345678",
+	static const char *abroad[] = {"+85291234567", "+85366123456",  "+886912345678",
 	                               "+12025550100", "+447911123456", "+4930123456",
 	                               "+81312345678", "+2348012345678"};
 	w->subs = calloc(NEV, sizeof *w->subs);
@@ -238,7 +241,8 @@ static void build(struct world *w, uint64_t salt)
 	for (size_t i = 0; i < NEV; i++) {
 		char s[32], p[32];
 		uint64_t r = next();
-		uint64_t sub = r % 2 ? subscriber(salt, (r >> 1) % w->n) : subscriber(~salt, r >> 1);
+		uint64_t sub =
+		    r % 2 ? subscriber(salt, (r >> 1) % w->n) : subscriber(~salt, r >> 1);
 		snprintf(s, sizeof s, "+%" PRIu64, sub);
 		if ((r >> 40) % 10 < 6)
 			snprintf(p, sizeof p, "%s%08u", seg[(r >> 44) % 8],
@@ -250,13 +254,14 @@ static void build(struct world *w, uint64_t salt)
 			fprintf(stderr, "bad generated number %s or %s\n", s, p);
 			exit(1);
 		}
-		w->events[i] = (struct cbar_event){.time = 1609459200 + (int64_t)((r >> 8) % 94608000),
-		                                   .service = (enum cbar_service)((r >> 50) % 2),
-		                                   .direction = (enum cbar_direction)((r >> 51) % 2),
-		                                   .subscriber = &w->subs[i],
-		                                   .peer = &w->peers[i],
-		                                   .ingress = (r >> 52) % 4 ? NULL : "intl-gateway",
-		                                   .ingress_len = 12};
+		w->events[i] =
+		    (struct cbar_event){.time = 1609459200 + (int64_t)((r >> 8) % 94608000),
+		                        .service = (enum cbar_service)((r >> 50) % 2),
+		                        .direction = (enum cbar_direction)((r >> 51) % 2),
+		                        .subscriber = &w->subs[i],
+		                        .peer = &w->peers[i],
+		                        .ingress = (r >> 52) % 4 ? NULL : "intl-gateway",
+		                        .ingress_len = 12};
 		struct cbar_unlock u[8];
 		size_t k;
 		cbar_unlockset_find(w->set, w->subs[i].e164, u, 8, &k);
@@ -300,7 +305,7 @@ int main(int argc, char **argv)
 		char name[80], goal[80];
 		snprintf(name, sizeof name, "decide 1k rules, %zu vs %zu", w[0].n, w[nw - 1].n);
 		struct bench_result res =
-			bench_compare(name, run_decide, &w[0], run_decide, &w[nw - 1], ops, rounds);
+		    bench_compare(name, run_decide, &w[0], run_decide, &w[nw - 1], ops, rounds);
 		snprintf(goal, sizeof goal, "goal >= 0.7 x the rate at %zu records: %s", w[0].n,
 		         res.ratio >= 0.7 ? "met" : "NOT met");
 		bench_report(name, "dec", &res, goal);
@@ -313,15 +318,15 @@ int main(int argc, char **argv)
 		bench_report(name, "dec", &res, goal);
 		snprintf(name, sizeof name, "decide ahead %d, %zu vs %zu", AHEAD, w[0].n,
 		         w[nw - 1].n);
-		res = bench_compare(name, run_decide_ahead, &w[0], run_decide_ahead, &w[nw - 1], ops,
-		                    rounds);
+		res = bench_compare(name, run_decide_ahead, &w[0], run_decide_ahead, &w[nw - 1],
+		                    ops, rounds);
 		snprintf(goal, sizeof goal, "goal >= 0.7 x the rate at %zu records: %s", w[0].n,
 		         res.ratio >= 0.7 ? "met" : "NOT met");
 		bench_report(name, "dec", &res, goal);
 	}
 	if (nw > 1 && getenv("BENCH_LOOKUP")) {
 		struct bench_result res =
-			bench_compare("lookup", run_lookup, &w[0], run_lookup, &w[nw - 1], ops, rounds);
+		    bench_compare("lookup", run_lookup, &w[0], run_lookup, &w[nw - 1], ops, rounds);
 		bench_report("lookup only, first vs last", "op", &res, "(no goal)");
 		res = bench_compare("lookup ahead", run_lookup_ahead, &w[0], run_lookup_ahead,
 		                    &w[nw - 1], ops, rounds);

@@ -62,17 +62,17 @@ static void unlock(struct cbar_store *s, uint64_t sub, unsigned scope, enum cbar
                    int64_t expires)
 {
 	struct cbar_store_unlock_req r = {
-		.subscriber = sub,
-		.scope = scope,
-		.level = lv,
-		.expires = expires,
-		.channel = lv == CBAR_STORE_VERIFIED ? CBAR_STORE_CHANNEL_SHOP : CBAR_STORE_CHANNEL_API,
-		.agent = lv == CBAR_STORE_VERIFIED ? "alice" : NULL,
-		.doc_type = lv == CBAR_STORE_VERIFIED ? "cn-resident" : NULL,
-		.doc_hash = lv == CBAR_STORE_VERIFIED
-		                    ? "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-		                    : NULL,
-		.now = 1700000000,
+	    .subscriber = sub,
+	    .scope = scope,
+	    .level = lv,
+	    .expires = expires,
+	    .channel = lv == CBAR_STORE_VERIFIED ? CBAR_STORE_CHANNEL_SHOP : CBAR_STORE_CHANNEL_API,
+	    .agent = lv == CBAR_STORE_VERIFIED ? "alice" : NULL,
+	    .doc_type = lv == CBAR_STORE_VERIFIED ? "cn-resident" : NULL,
+	    .doc_hash = lv == CBAR_STORE_VERIFIED
+	                    ? "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	                    : NULL,
+	    .now = 1700000000,
 	};
 	char doc[65];
 	snprintf(doc, sizeof doc, "%064llx", (unsigned long long)sub);
@@ -179,7 +179,8 @@ static void dense_set_exact(void **state)
 			struct cbar_unlock u = {.subscriber = 8613100000000 + i * 101,
 			                        .scope = (uint8_t)(1 + i % 15),
 			                        .expires = 1800000000u + (uint32_t)round,
-			                        .level = 1, .active = 1};
+			                        .level = 1,
+			                        .active = 1};
 			/* the same number, scope and level: replaced */
 			assert_int_equal(cbar_unlockset_add(s, &u), CBAR_OK);
 			want[i] = u.scope;
@@ -254,8 +255,8 @@ static void every_corruption_refused(void **state)
 	(void)state;
 	struct cbar_unlockset *s = cbar_unlockset_new(16);
 	for (uint64_t i = 0; i < 300; i++) {
-		struct cbar_unlock u = {.subscriber = 8613900000000 + i * 31, .scope = 15,
-		                        .level = 1, .active = 1};
+		struct cbar_unlock u = {
+		    .subscriber = 8613900000000 + i * 31, .scope = 15, .level = 1, .active = 1};
 		assert_int_equal(cbar_unlockset_add(s, &u), CBAR_OK);
 	}
 	struct cbar_unlock_snapshot_id id = {.seq = 7};
@@ -269,8 +270,9 @@ static void every_corruption_refused(void **state)
 	assert_int_equal((size - 256 - 16) % 64, 0);
 	/* One byte changed in every field of the header, in the records, in
 	 * the checksum and in the end mark. */
-	long at[] = {0, 7, 8, 12, 16, 24, 32, 40, 48, 56, 119, 120, 184, 200, 208, 255, 256, 300,
-	             size / 2, size - 17, size - 16, size - 9, size - 8, size - 1};
+	long at[] = {0,   7,   8,        12,        16,        24,       32,       40,
+	             48,  56,  119,      120,       184,       200,      208,      255,
+	             256, 300, size / 2, size - 17, size - 16, size - 9, size - 8, size - 1};
 	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
 		copy_file(good, bad);
 		FILE *f = fopen(bad, "r+b");
@@ -394,7 +396,7 @@ static void identity_refused(void **state)
 {
 	(void)state;
 	struct cbar_store *a = open_reg_first("id-a.db", 8613500000999),
-			  *b = open_reg_first("id-b.db", 8613400000999);
+	                  *b = open_reg_first("id-b.db", 8613400000999);
 	struct cbar_diag d = {0};
 	for (uint64_t i = 0; i < 20; i++)
 		unlock(a, 8613500000000 + i, CBAR_STORE_SCOPE_ALL, CBAR_STORE_SELF, 0);
@@ -457,11 +459,9 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(dense_set_exact),
-		cmocka_unit_test(round_trip),
-		cmocka_unit_test(every_corruption_refused),
-		cmocka_unit_test(catch_up_equals_full_load),
-		cmocka_unit_test(identity_refused),
+	    cmocka_unit_test(dense_set_exact),          cmocka_unit_test(round_trip),
+	    cmocka_unit_test(every_corruption_refused), cmocka_unit_test(catch_up_equals_full_load),
+	    cmocka_unit_test(identity_refused),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[600];

@@ -11,11 +11,11 @@
 
 #include "unlock_snapshot.h"
 
-#define HEAD 256
-#define TRAIL 16
+#define HEAD   256
+#define TRAIL  16
 #define BUCKET 64
-#define BOM 0x0102030405060708ull
-#define CHUNK (64u << 20)
+#define BOM    0x0102030405060708ull
+#define CHUNK  (64u << 20)
 
 static const char magic[8] = "CBARSNAP", end_magic[8] = "CBAREND";
 
@@ -83,8 +83,7 @@ uint64_t cbar__snapshot_checksum(const void *p, size_t n)
 /* ---- identity ------------------------------------------------------------ */
 
 enum cbar_err cbar_unlock_snapshot_id_of(struct cbar_store *s, int64_t seq, const char *key_id,
-                                         struct cbar_unlock_snapshot_id *id,
-                                         struct cbar_diag *d)
+                                         struct cbar_unlock_snapshot_id *id, struct cbar_diag *d)
 {
 	enum cbar_err err;
 	memset(id, 0, sizeof *id);
@@ -173,7 +172,8 @@ enum cbar_err cbar_unlock_snapshot_write(const char *path, const struct cbar_unl
 	memcpy(t + 8, end_magic, 8);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return cbar_diag_set(d, CBAR_IO, 0, 0, "cannot create %s: %s", tmp, strerror(errno));
+		return cbar_diag_set(d, CBAR_IO, 0, 0, "cannot create %s: %s", tmp,
+		                     strerror(errno));
 	if ((err = write_all(fd, h, HEAD, tmp, d)) || (err = write_all(fd, img, bytes, tmp, d)) ||
 	    (err = write_all(fd, t, TRAIL, tmp, d)))
 		goto fail;
@@ -245,7 +245,8 @@ enum cbar_err cbar_unlock_snapshot_read(const char *path, struct cbar_unlock_sna
 	memcpy(&version, h + 8, 4);
 	memcpy(&hsize, h + 12, 4);
 	if (memcmp(h, magic, 8)) {
-		err = cbar_diag_set(d, CBAR_SNAPSHOT, 0, 0, "not a callbar unlock snapshot (magic)");
+		err =
+		    cbar_diag_set(d, CBAR_SNAPSHOT, 0, 0, "not a callbar unlock snapshot (magic)");
 		goto fail;
 	}
 	if (version != CBAR_SNAPSHOT_VERSION || hsize != HEAD) {
@@ -291,7 +292,8 @@ enum cbar_err cbar_unlock_snapshot_read(const char *path, struct cbar_unlock_sna
 	if ((err = read_all(fd, t, TRAIL, d)))
 		goto fail;
 	if (memcmp(t + 8, end_magic, 8) || get64(t, 0) != sum_end(&s)) {
-		err = cbar_diag_set(d, CBAR_SNAPSHOT, 0, 0, "checksum mismatch: the file is damaged");
+		err =
+		    cbar_diag_set(d, CBAR_SNAPSHOT, 0, 0, "checksum mismatch: the file is damaged");
 		goto fail;
 	}
 	if (cbar__unlockset_adopt(img, (size_t)nb, (size_t)n, out)) {
@@ -327,12 +329,14 @@ enum cbar_err cbar_unlock_snapshot_check(struct cbar_store *s, const char *key_i
 	if (strcmp(key_id, id->key_id))
 		return cbar_diag_set(d, CBAR_SNAPSHOT, 0, 0,
 		                     "made with another document key (id %s, this node's %s)",
-		                     id->key_id[0] ? id->key_id : "none", key_id[0] ? key_id : "none");
+		                     id->key_id[0] ? id->key_id : "none",
+		                     key_id[0] ? key_id : "none");
 	if ((err = cbar_store_chain_head(s, &head, NULL, d)))
 		return err;
 	if (id->seq < 0 || id->seq > head)
 		return cbar_diag_set(d, CBAR_SNAPSHOT, 0, 0,
-		                     "at change %" PRId64 ", past this registry's last change %" PRId64
+		                     "at change %" PRId64
+		                     ", past this registry's last change %" PRId64
 		                     " (a registry restored from a backup?)",
 		                     id->seq, head);
 	if (id->seq > 0) {

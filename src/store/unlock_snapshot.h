@@ -51,8 +51,7 @@ struct cbar_unlock_snapshot_id {
 /* The identity of registry s at seq with document key key_id (NULL or "":
  * none): two indexed reads. */
 enum cbar_err cbar_unlock_snapshot_id_of(struct cbar_store *s, int64_t seq, const char *key_id,
-                                         struct cbar_unlock_snapshot_id *id,
-                                         struct cbar_diag *d);
+                                         struct cbar_unlock_snapshot_id *id, struct cbar_diag *d);
 
 /* Write set as path's snapshot: a file beside it, synced, then renamed over
  * path, so a crash leaves the old snapshot or the new one. */

@@ -21,16 +21,16 @@
 
 #include "unlockset.h"
 
-#define PER 5
-#define SUB_BITS 50
-#define SUB_MASK ((1ull << SUB_BITS) - 1)
-#define SCOPE_SHIFT 50 /* 4 bits */
-#define LEVEL_SHIFT 54 /* 2 bits */
+#define PER          5
+#define SUB_BITS     50
+#define SUB_MASK     ((1ull << SUB_BITS) - 1)
+#define SCOPE_SHIFT  50 /* 4 bits */
+#define LEVEL_SHIFT  54 /* 2 bits */
 #define ACTIVE_SHIFT 56
-#define OVERFLOWED 1u
+#define OVERFLOWED   1u
 /* The load factor a set is sized for, and the one past which it grows. */
-#define FIT_LOAD 0.85
-#define MAX_LOAD 0.9
+#define FIT_LOAD   0.85
+#define MAX_LOAD   0.9
 #define HUGE_ALIGN (2u << 20)
 
 struct bucket {
@@ -77,17 +77,18 @@ static inline unsigned used(const struct bucket *b)
 static inline uint64_t pack(const struct cbar_unlock *u)
 {
 	return u->subscriber | (uint64_t)(u->scope & 15u) << SCOPE_SHIFT |
-	       (uint64_t)(u->level & 3u) << LEVEL_SHIFT | (uint64_t)(u->active != 0) << ACTIVE_SHIFT;
+	       (uint64_t)(u->level & 3u) << LEVEL_SHIFT |
+	       (uint64_t)(u->active != 0) << ACTIVE_SHIFT;
 }
 
 static inline struct cbar_unlock unpack(uint64_t key, uint32_t exp)
 {
 	struct cbar_unlock u = {
-		.subscriber = key & SUB_MASK,
-		.expires = exp,
-		.scope = (uint8_t)(key >> SCOPE_SHIFT & 15u),
-		.level = (uint8_t)(key >> LEVEL_SHIFT & 3u),
-		.active = (uint8_t)(key >> ACTIVE_SHIFT & 1u),
+	    .subscriber = key & SUB_MASK,
+	    .expires = exp,
+	    .scope = (uint8_t)(key >> SCOPE_SHIFT & 15u),
+	    .level = (uint8_t)(key >> LEVEL_SHIFT & 3u),
+	    .active = (uint8_t)(key >> ACTIVE_SHIFT & 1u),
 	};
 	return u;
 }
@@ -202,26 +203,24 @@ enum cbar_err cbar_unlockset_fit(struct cbar_unlockset *s)
  * the marked buckets after it, then the second and those after it.  The
  * runs may meet: the second is skipped when it starts inside the first and
  * stops where the first began, so no bucket is seen twice. */
-#define PROBE(s, subscriber, b, j, BODY)                                                   \
-	do {                                                                               \
-		size_t h_[2], seen_ = 0;                                                   \
-		homes(subscriber, (s)->nb, h_);                                            \
-		for (unsigned r_ = 0; r_ < 2; r_++) {                                      \
-			size_t i_ = h_[r_];                                                \
-			if (r_ && (h_[1] + (s)->nb - h_[0]) % (s)->nb < seen_)             \
-				break;                                                     \
-			for (size_t left_ = (s)->nb; left_; left_--) {                     \
-				if (r_ && i_ == h_[0])                                     \
-					break;                                             \
-				b = &(s)->b[i_];                                           \
-				seen_ += !r_;                                              \
-				for (unsigned j = 0; j < PER; j++)                         \
-					BODY                                               \
-				if (!(b->meta & OVERFLOWED))                               \
-					break;                                             \
-				i_ = i_ + 1 == (s)->nb ? 0 : i_ + 1;                       \
-			}                                                                  \
-		}                                                                          \
+#define PROBE(s, subscriber, b, j, BODY)                                                           \
+	do {                                                                                       \
+		size_t h_[2], seen_ = 0;                                                           \
+		homes(subscriber, (s)->nb, h_);                                                    \
+		for (unsigned r_ = 0; r_ < 2; r_++) {                                              \
+			size_t i_ = h_[r_];                                                        \
+			if (r_ && (h_[1] + (s)->nb - h_[0]) % (s)->nb < seen_)                     \
+				break;                                                             \
+			for (size_t left_ = (s)->nb; left_; left_--) {                             \
+				if (r_ && i_ == h_[0])                                             \
+					break;                                                     \
+				b = &(s)->b[i_];                                                   \
+				seen_ += !r_;                                                      \
+				for (unsigned j = 0; j < PER; j++)                                 \
+					BODY if (!(b->meta & OVERFLOWED)) break;                   \
+				i_ = i_ + 1 == (s)->nb ? 0 : i_ + 1;                               \
+			}                                                                          \
+		}                                                                                  \
 	} while (0)
 
 enum cbar_err cbar_unlockset_add(struct cbar_unlockset *s, const struct cbar_unlock *u)
@@ -339,8 +338,7 @@ void cbar_unlockset_prefetch(void *ctx, uint64_t subscriber)
 	__builtin_prefetch(&s->b[h[1]]);
 }
 
-const void *cbar__unlockset_image(const struct cbar_unlockset *s, size_t *bytes,
-                                  size_t *nbuckets)
+const void *cbar__unlockset_image(const struct cbar_unlockset *s, size_t *bytes, size_t *nbuckets)
 {
 	*bytes = s->nb * sizeof(struct bucket);
 	*nbuckets = s->nb;
@@ -380,13 +378,13 @@ static const struct {
 	const char *word;
 	uint8_t scope;
 } scopes[] = {
-	{"voice", CBAR_SCOPE_VOICE},
-	{"sms", CBAR_SCOPE_SMS},
-	{"all", CBAR_SCOPE_ALL},
-	{"voice-in", CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_IN)},
-	{"voice-out", CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_OUT)},
-	{"sms-in", CBAR_SCOPE_BIT(CBAR_SMS, CBAR_IN)},
-	{"sms-out", CBAR_SCOPE_BIT(CBAR_SMS, CBAR_OUT)},
+    {"voice", CBAR_SCOPE_VOICE},
+    {"sms", CBAR_SCOPE_SMS},
+    {"all", CBAR_SCOPE_ALL},
+    {"voice-in", CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_IN)},
+    {"voice-out", CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_OUT)},
+    {"sms-in", CBAR_SCOPE_BIT(CBAR_SMS, CBAR_IN)},
+    {"sms-out", CBAR_SCOPE_BIT(CBAR_SMS, CBAR_OUT)},
 };
 
 static bool is_blank(char c)
@@ -414,7 +412,8 @@ static enum cbar_err parse_scope(const char *s, size_t n, uint8_t *scope, size_t
 			j++;
 		size_t k;
 		for (k = 0; k < sizeof scopes / sizeof scopes[0]; k++)
-			if (strlen(scopes[k].word) == j - i && !memcmp(scopes[k].word, s + i, j - i))
+			if (strlen(scopes[k].word) == j - i &&
+			    !memcmp(scopes[k].word, s + i, j - i))
 				break;
 		if (k == sizeof scopes / sizeof scopes[0]) {
 			*bad = i;
@@ -427,8 +426,8 @@ static enum cbar_err parse_scope(const char *s, size_t n, uint8_t *scope, size_t
 }
 
 enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_numplan *np,
-                                  uint16_t country, const char *text, size_t len,
-                                  const char *name, struct cbar_diag *d)
+                                  uint16_t country, const char *text, size_t len, const char *name,
+                                  struct cbar_diag *d)
 {
 	unsigned line = 0;
 	if (d)
@@ -448,27 +447,31 @@ enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_nu
 			size_t at = 0;
 			enum cbar_err err = cbar_number_parse(np, country, f, n, &num, &at);
 			if (err)
-				return cbar_diag_set(d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(f - ls + at) + 1,
-				                     "bad number '%.*s': %s", (int)(n > 40 ? 40 : n), f,
-				                     cbar_err_message(err));
+				return cbar_diag_set(
+				    d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(f - ls + at) + 1,
+				    "bad number '%.*s': %s", (int)(n > 40 ? 40 : n), f,
+				    cbar_err_message(err));
 			struct cbar_unlock u = {.subscriber = num.e164, .active = 1};
 			size_t bad = 0;
 			const char *sf, *lf, *xf;
 			size_t sn = field(&p, ce, &sf);
 			if (!sn)
-				return cbar_diag_set(d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(p - ls) + 1,
-				                     "missing scope (voice, sms, voice,sms or all)");
+				return cbar_diag_set(
+				    d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(p - ls) + 1,
+				    "missing scope (voice, sms, voice,sms or all)");
 			if (parse_scope(sf, sn, &u.scope, &bad))
-				return cbar_diag_set(d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(sf - ls + bad) + 1,
-				                     "bad scope '%.*s': want voice, sms, voice,sms or all",
-				                     (int)(sn > 40 ? 40 : sn), sf);
+				return cbar_diag_set(
+				    d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(sf - ls + bad) + 1,
+				    "bad scope '%.*s': want voice, sms, voice,sms or all",
+				    (int)(sn > 40 ? 40 : sn), sf);
 			size_t ln = field(&p, ce, &lf);
 			if (ln == 4 && !memcmp(lf, "self", 4))
 				u.level = CBAR_UNLOCK_SELF;
 			else if (ln == 8 && !memcmp(lf, "verified", 8))
 				u.level = CBAR_UNLOCK_VERIFIED;
 			else
-				return cbar_diag_set(d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(lf - ls) + 1,
+				return cbar_diag_set(d, CBAR_UNLOCK_SYNTAX, line,
+				                     (unsigned)(lf - ls) + 1,
 				                     "bad level '%.*s': want self or verified",
 				                     (int)(ln > 40 ? 40 : ln), lf);
 			/* Optional: expires=EPOCH-SECONDS (UTC), revoked. */
@@ -484,10 +487,11 @@ enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_nu
 					for (; k < xn && xf[k] >= '0' && xf[k] <= '9'; k++)
 						v = v * 10 + (uint64_t)(xf[k] - '0');
 				if (k != xn || xn <= 8 || v == 0 || v > UINT32_MAX)
-					return cbar_diag_set(d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(xf - ls) + 1,
-					                     "unexpected '%.*s' after the level (expires=SECONDS "
-					                     "or revoked)",
-					                     (int)(xn > 40 ? 40 : xn), xf);
+					return cbar_diag_set(
+					    d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(xf - ls) + 1,
+					    "unexpected '%.*s' after the level (expires=SECONDS "
+					    "or revoked)",
+					    (int)(xn > 40 ? 40 : xn), xf);
 				u.expires = (uint32_t)v;
 			}
 			if ((err = cbar_unlockset_add(s, &u)))

@@ -62,8 +62,8 @@ size_t cbar_unlockset_remove(struct cbar_unlockset *s, uint64_t subscriber);
  * returns CBAR_UNLOCK_SYNTAX with line and column in d.
  */
 enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_numplan *np,
-                                  uint16_t country, const char *text, size_t len,
-                                  const char *name, struct cbar_diag *d);
+                                  uint16_t country, const char *text, size_t len, const char *name,
+                                  struct cbar_diag *d);
 
 /* Call fn for every record (any order); stop early when fn returns non-zero,
  * which is then returned. */
@@ -88,8 +88,7 @@ static inline struct cbar_unlock_lookup cbar_unlockset_lookup(struct cbar_unlock
  * read back, which takes the buffer on success.  The adoption checks every
  * key and the count n, CBAR_INVAL when they do not hold.
  */
-const void *cbar__unlockset_image(const struct cbar_unlockset *s, size_t *bytes,
-                                  size_t *nbuckets);
+const void *cbar__unlockset_image(const struct cbar_unlockset *s, size_t *bytes, size_t *nbuckets);
 void *cbar__unlockset_image_alloc(size_t nbuckets);
 enum cbar_err cbar__unlockset_adopt(void *image, size_t nbuckets, size_t n,
                                     struct cbar_unlockset **out);

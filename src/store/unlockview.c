@@ -131,11 +131,11 @@ static int add_active(void *arg, const struct cbar_unlock *u)
  * copy: at 100 million records a memory copy of 1.5 GB, not 100 million
  * inserts. */
 enum cbar_err cbar_unlockset_merge(const struct cbar_unlockset *base,
-                                   const struct cbar_unlockset *delta,
-                                   struct cbar_unlockset **out)
+                                   const struct cbar_unlockset *delta, struct cbar_unlockset **out)
 {
 	size_t more = delta ? cbar_unlockset_count(delta) : 0;
-	struct cbar_unlockset *m = base ? cbar_unlockset_clone(base, more) : cbar_unlockset_new(more);
+	struct cbar_unlockset *m =
+	    base ? cbar_unlockset_clone(base, more) : cbar_unlockset_new(more);
 	if (!m)
 		return CBAR_NOMEM;
 	struct fold f = {m, CBAR_OK};
