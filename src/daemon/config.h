@@ -52,6 +52,7 @@ struct daemon_config {
 	char rules_file[CONFIG_PATH_MAX];
 	char registry_url[CONFIG_PATH_MAX];
 	char registry_snapshot[CONFIG_PATH_MAX]; /* the unlock snapshot file; empty: none */
+	char registry_read_url[CONFIG_PATH_MAX]; /* a standby to load the unlock set from; "": url */
 	char sip_listen[CONFIG_ADDR_MAX]; /* empty: no SIP */
 	char sip_listen_in[CONFIG_ADDR_MAX]; /* empty: no listener for direction in */
 	unsigned sip_block;      /* 0: 403, 1: 603 */

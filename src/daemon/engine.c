@@ -40,6 +40,7 @@
 #include "store/unlock_snapshot.h"
 #include "store/unlockview.h"
 
+#include "config.h"
 #include "engine_impl.h"
 
 static void base_put(struct base_ref *b)
@@ -324,6 +325,36 @@ static const char *key_id_of(struct engine *e, char id[17])
 	return id;
 }
 
+/* The full load from a standby (registry.read_url): the set as of the
+ * standby's sequence, which the follower then catches up from the primary.
+ * false (logged, the set left empty) when the standby cannot be read. */
+static bool load_from_standby(struct engine *e, struct base_ref *base)
+{
+	struct cbar_store *rs = NULL;
+	struct cbar_store_opts o = {0};
+	struct cbar_diag rd = {0};
+	char url_r[600];
+	int64_t head = 0;
+	double t0 = mono_s();
+	cbar_config_url_redact(e->read_url, url_r, sizeof url_r);
+	enum cbar_err err = cbar_store_open(&rs, e->read_url, &o, &rd);
+	if (!err)
+		err = cbar_store_foreach_active(rs, cbar_unlockset_add_active, base->set, &head, &rd);
+	cbar_store_free(rs);
+	if (err) {
+		cbar_log_line(LOG_LV_WARN, "registry.read_url unreadable: loading from registry.url",
+		              "{s:s,s:s}", "read_url", url_r, "why", rd.msg);
+		cbar_unlockset_free(base->set);
+		base->set = cbar_unlockset_new(1024);
+		return false;
+	}
+	e->head = head;
+	cbar_log_line(LOG_LV_INFO, "unlock set loaded from registry.read_url", "{s:s,s:I,s:I,s:f}",
+	              "read_url", url_r, "records", (json_int_t)cbar_unlockset_count(base->set),
+	              "seq", (json_int_t)head, "seconds", mono_s() - t0);
+	return true;
+}
+
 /* The unlock set at start: from the snapshot when there is one and it
  * checks out (then *from_snapshot and e->head is its seq), else every active
  * record of the registry.  A refused snapshot is logged and costs only
@@ -359,9 +390,12 @@ static enum cbar_err load_unlocks(struct engine *e, struct base_ref *base, bool 
 			return CBAR_OK;
 		}
 	}
-	if ((err = cbar_store_foreach_active(e->store, cbar_unlockset_add_active, base->set,
-	                                     &e->head, d)) ||
-	    (err = cbar_unlockset_fit(base->set)))
+	if (e->read_url && load_from_standby(e, base))
+		*from_snapshot = true; /* as of an older seq: caught up before serving */
+	else if ((err = cbar_store_foreach_active(e->store, cbar_unlockset_add_active, base->set,
+	                                          &e->head, d)))
+		return err;
+	if ((err = cbar_unlockset_fit(base->set)))
 		return err;
 	base->seq = e->head;
 	if (e->snapshot)
@@ -457,7 +491,7 @@ static void make_parent(const char *url)
 }
 
 enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url,
-                               const char *snapshot, struct cbar_diag *d)
+                               const char *read_url, const char *snapshot, struct cbar_diag *d)
 {
 	bool from_snapshot = false;
 	*out = NULL;
@@ -467,7 +501,8 @@ enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url,
 	struct base_ref *base = calloc(1, sizeof *base);
 	enum cbar_err err = CBAR_NOMEM;
 	if (!e || !base || !(e->url = strdup(registry_url ? registry_url : "")) ||
-	    (snapshot && snapshot[0] && !(e->snapshot = strdup(snapshot))))
+	    (snapshot && snapshot[0] && !(e->snapshot = strdup(snapshot))) ||
+	    (read_url && read_url[0] && !(e->read_url = strdup(read_url))))
 		goto fail;
 	e->snapshot_seq = -1;
 	pthread_mutex_init(&e->lock, NULL);
@@ -498,7 +533,8 @@ enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url,
 		goto fail;
 	base_put(base);
 	base = NULL;
-	/* Ready means caught up: the changes since the snapshot's seq. */
+	/* Ready means caught up: the changes since the snapshot's (or the
+	 * standby's) seq. */
 	if (from_snapshot)
 		cbar__engine_follow_once(e);
 	if (e->url[0]) {
@@ -548,6 +584,7 @@ void cbar_engine_close(struct engine *e)
 		pthread_mutex_destroy(&e->lock);
 		pthread_mutex_destroy(&e->follow);
 		free(e->url);
+		free(e->read_url);
 		free(e->snapshot);
 		free(e);
 	}

@@ -69,10 +69,14 @@ struct engine;
  * is the unlock snapshot file ([registry] snapshot): read at start instead
  * of the whole registry when it checks out, then caught up from its
  * sequence before this returns; written after a full load, after the base
- * is rebuilt (at most every SNAPSHOT_EVERY_S) and at close.
+ * is rebuilt (at most every SNAPSHOT_EVERY_S) and at close.  read_url (""
+ * or NULL: none) names a standby of the registry to make the full load
+ * from, so that many nodes starting at once do not load the primary; the
+ * changes since are then caught up from registry_url, and a standby that
+ * cannot be read is logged and the load made from registry_url.
  */
 enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url,
-                               const char *snapshot, struct cbar_diag *d);
+                               const char *read_url, const char *snapshot, struct cbar_diag *d);
 /* Stop following and close the store (NULL: nothing). */
 void cbar_engine_close(struct engine *e);
 /* Whether the daemon has a registry ("" URL: decisions without unlocks). */

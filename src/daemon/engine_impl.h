@@ -44,6 +44,7 @@ struct unlock_snap {
 
 struct engine {
 	char *url;
+	char *read_url;             /* a standby for the full load at start, or NULL */
 	pthread_mutex_t lock;     /* the store connection */
 	struct cbar_store *store; /* NULL while the registry is unreachable */
 	struct cbar_key key;
