@@ -100,7 +100,8 @@
 	X(RELOAD, 149, "the rule file failed to load; the old rules stay")      \
 	X(BAD_HEADER, 150, "HTTP header field with a NUL byte, or repeated where one is allowed") \
 	X(DUP_QUERY, 151, "query argument given more than once")               \
-	X(SIP_START, 160, "the SIP server could not start")
+	X(SIP_START, 160, "the SIP server could not start")                     \
+	X(SNAPSHOT, 170, "unlock snapshot refused")
 
 enum cbar_err {
 #define CBAR__ERR_ENUM(name, code, msg) CBAR_##name = code,

@@ -251,6 +251,14 @@ enum cbar_err cbar_store_chain_head(struct cbar_store *s, int64_t *seq,
                                     char hash[CBAR_STORE_HASH_HEX], struct cbar_diag *d);
 
 /*
+ * The hash of the audit entry seq as stored ("" when there is none): one
+ * indexed read.  The unlock snapshot (src/store/unlock_snapshot.h) names
+ * its registry by entry 1 and its place in the history by entry seq.
+ */
+enum cbar_err cbar_store_entry_hash(struct cbar_store *s, int64_t seq,
+                                    char hash[CBAR_STORE_HASH_HEX], struct cbar_diag *d);
+
+/*
  * Wait at most timeout_ms for a change made through another connection:
  * PostgreSQL wakes on NOTIFY callbar_changes at once (this connection
  * LISTENs from the first call, so keep it for waiting only); SQLite has no

@@ -56,6 +56,8 @@ static const struct key keys[] = {
 	{.section = "numbering", .name = "carriers", .type = K_STR_OPT, F(num_carriers)},
 	{.section = "numbering", .name = "ported", .type = K_STR_OPT, F(num_ported)},
 	{.section = "registry", .name = "url", .type = K_URL, F(registry_url)},
+	{.section = "registry", .name = "snapshot", .type = K_STR_OPT, F(registry_snapshot)},
+	{.section = "registry", .name = "read_url", .type = K_URL, F(registry_read_url)},
 	{.section = "sip", .name = "listen", .type = K_ADDR_OPT, F(sip_listen)},
 	{.section = "sip", .name = "listen_in", .type = K_ADDR_OPT, F(sip_listen_in)},
 	{.section = "sip", .name = "block_status", .type = K_ENUM, F(sip_block),
@@ -440,6 +442,10 @@ void cbar_config_write(const struct daemon_config *c, FILE *f)
 			const struct config_specs *cs = (const void *)field;
 			for (unsigned j = 0; j < cs->n; j++)
 				fprintf(f, "%s = \"%s\"\n", k->name, cs->v[j]);
+			continue;
+		}
+		if (k->type == K_URL && !field[0]) { /* an optional URL not set: said so */
+			fprintf(f, "# %s: not set\n", k->name);
 			continue;
 		}
 		fprintf(f, "%s = ", k->name);

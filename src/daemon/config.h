@@ -51,6 +51,8 @@ struct daemon_config {
 	char tls_key[CONFIG_PATH_MAX];  /* its PEM private key */
 	char rules_file[CONFIG_PATH_MAX];
 	char registry_url[CONFIG_PATH_MAX];
+	char registry_snapshot[CONFIG_PATH_MAX]; /* the unlock snapshot file; empty: none */
+	char registry_read_url[CONFIG_PATH_MAX]; /* a standby to load the unlock set from; "": url */
 	char sip_listen[CONFIG_ADDR_MAX]; /* empty: no SIP */
 	char sip_listen_in[CONFIG_ADDR_MAX]; /* empty: no listener for direction in */
 	unsigned sip_block;      /* 0: 403, 1: 603 */

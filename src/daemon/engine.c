@@ -18,6 +18,7 @@
  * connection under a mutex: they are rare next to decisions, and a store
  * handle is not for two threads at once.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -36,8 +37,10 @@
 #include "load/keywords.h"
 #include "log.h"
 #include "slot.h"
+#include "store/unlock_snapshot.h"
 #include "store/unlockview.h"
 
+#include "config.h"
 #include "engine_impl.h"
 
 static void base_put(struct base_ref *b)
@@ -128,6 +131,9 @@ void cbar__engine_store_down(struct engine *e)
 
 /* One round of following; publishes a new view when something changed. */
 static void follow_round(struct engine *e);
+/* Write the unlock snapshot when the base is newer than the last one
+ * written (and, unless now, SNAPSHOT_EVERY_S has passed). */
+static void snapshot_save(struct engine *e, bool now);
 
 void cbar__engine_follow_once(struct engine *e)
 {
@@ -181,6 +187,7 @@ static void follow_round(struct engine *e)
 		struct base_ref *nb = calloc(1, sizeof *nb);
 		if (nb && !cbar_unlockset_merge(base->set, delta, &merged)) {
 			nb->set = merged;
+			nb->seq = head;
 			atomic_init(&nb->refs, 1);
 			base_put(base);
 			base = nb;
@@ -221,6 +228,7 @@ static void *follower(void *arg)
 			nanosleep(&ts, NULL);
 		}
 		cbar__engine_follow_once(e);
+		snapshot_save(e, false);
 		/* The chain's head in the log once an hour, for an outside system
 		 * to anchor: a rewrite of the whole chain cannot match them all. */
 		int64_t now = cbar__engine_now();
@@ -300,6 +308,147 @@ size_t cbar_engine_records(struct engine *e)
 	return atomic_load(&e->records);
 }
 
+/* ---- the unlock snapshot ------------------------------------------------- */
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *key_id_of(struct engine *e, char id[17])
+{
+	id[0] = '\0';
+	if (e->have_key)
+		cbar_key_id(&e->key, id);
+	return id;
+}
+
+/* The full load from a standby (registry.read_url): the set as of the
+ * standby's sequence, which the follower then catches up from the primary.
+ * false (logged, the set left empty) when the standby cannot be read. */
+static bool load_from_standby(struct engine *e, struct base_ref *base)
+{
+	struct cbar_store *rs = NULL;
+	struct cbar_store_opts o = {0};
+	struct cbar_diag rd = {0};
+	char url_r[600];
+	int64_t head = 0;
+	double t0 = mono_s();
+	cbar_config_url_redact(e->read_url, url_r, sizeof url_r);
+	enum cbar_err err = cbar_store_open(&rs, e->read_url, &o, &rd);
+	if (!err)
+		err = cbar_store_foreach_active(rs, cbar_unlockset_add_active, base->set, &head, &rd);
+	cbar_store_free(rs);
+	if (err) {
+		cbar_log_line(LOG_LV_WARN, "registry.read_url unreadable: loading from registry.url",
+		              "{s:s,s:s}", "read_url", url_r, "why", rd.msg);
+		cbar_unlockset_free(base->set);
+		base->set = cbar_unlockset_new(1024);
+		return false;
+	}
+	e->head = head;
+	cbar_log_line(LOG_LV_INFO, "unlock set loaded from registry.read_url", "{s:s,s:I,s:I,s:f}",
+	              "read_url", url_r, "records", (json_int_t)cbar_unlockset_count(base->set),
+	              "seq", (json_int_t)head, "seconds", mono_s() - t0);
+	return true;
+}
+
+/* The unlock set at start: from the snapshot when there is one and it
+ * checks out (then *from_snapshot and e->head is its seq), else every active
+ * record of the registry.  A refused snapshot is logged and costs only
+ * time: the full load follows. */
+static enum cbar_err load_unlocks(struct engine *e, struct base_ref *base, bool *from_snapshot,
+                                  struct cbar_diag *d)
+{
+	char kid[17];
+	double t0 = mono_s();
+	enum cbar_err err;
+	if (e->snapshot) {
+		struct cbar_unlock_snapshot_id id;
+		struct cbar_unlockset *set = NULL;
+		struct cbar_diag sd = {0};
+		struct stat st;
+		if (stat(e->snapshot, &st) && errno == ENOENT)
+			cbar_log_line(LOG_LV_INFO, "no unlock snapshot yet: loading the registry",
+			              "{s:s}", "file", e->snapshot);
+		else if ((err = cbar_unlock_snapshot_read(e->snapshot, &id, &set, &sd)) ||
+		         (err = cbar_unlock_snapshot_check(e->store, key_id_of(e, kid), &id, &sd))) {
+			cbar_log_line(LOG_LV_WARN, "unlock snapshot refused: loading the registry in full",
+			              "{s:s,s:s}", "file", e->snapshot, "why", sd.msg);
+			cbar_unlockset_free(set);
+		} else {
+			cbar_unlockset_free(base->set);
+			base->set = set;
+			base->seq = e->head = id.seq;
+			e->snapshot_seq = id.seq;
+			*from_snapshot = true;
+			cbar_log_line(LOG_LV_INFO, "unlock snapshot loaded", "{s:s,s:I,s:I,s:f}", "file",
+			              e->snapshot, "records", (json_int_t)cbar_unlockset_count(set), "seq",
+			              (json_int_t)id.seq, "seconds", mono_s() - t0);
+			return CBAR_OK;
+		}
+	}
+	if (e->read_url && load_from_standby(e, base))
+		*from_snapshot = true; /* as of an older seq: caught up before serving */
+	else if ((err = cbar_store_foreach_active(e->store, cbar_unlockset_add_active, base->set,
+	                                          &e->head, d)))
+		return err;
+	if ((err = cbar_unlockset_fit(base->set)))
+		return err;
+	base->seq = e->head;
+	if (e->snapshot)
+		cbar_log_line(LOG_LV_INFO, "registry loaded in full", "{s:I,s:I,s:f}", "records",
+		              (json_int_t)cbar_unlockset_count(base->set), "seq", (json_int_t)e->head,
+		              "seconds", mono_s() - t0);
+	return CBAR_OK;
+}
+
+static void snapshot_save(struct engine *e, bool now)
+{
+	if (!e->snapshot)
+		return;
+	int64_t t = cbar__engine_now();
+	cbar_slot_read_begin();
+	struct unlock_snap *cur = cbar_slot_get(&e->unlocks);
+	struct base_ref *base = cur ? cur->base : NULL;
+	if (base)
+		atomic_fetch_add(&base->refs, 1);
+	cbar_slot_read_end();
+	if (!base)
+		return;
+	if (base->seq == e->snapshot_seq ||
+	    (!now && e->snapshot_seq >= 0 && t - e->snapshot_at < SNAPSHOT_EVERY_S)) {
+		base_put(base);
+		return;
+	}
+	struct cbar_unlock_snapshot_id id;
+	struct cbar_diag d = {0};
+	char kid[17];
+	double t0 = mono_s();
+	pthread_mutex_lock(&e->lock);
+	enum cbar_err err = cbar__engine_store_up(e)
+	                            ? cbar_unlock_snapshot_id_of(e->store, base->seq,
+	                                                         key_id_of(e, kid), &id, &d)
+	                            : CBAR_STORE_DOWN;
+	pthread_mutex_unlock(&e->lock);
+	/* The base is immutable: it is written without holding anything. */
+	if (!err)
+		err = cbar_unlock_snapshot_write(e->snapshot, base->set, &id, &d);
+	e->snapshot_at = t; /* a failure is tried again after the same wait */
+	if (err) {
+		cbar_log_line(LOG_LV_WARN, "unlock snapshot not written", "{s:s,s:s}", "file",
+		              e->snapshot, "why", d.msg[0] ? d.msg : cbar_err_message(err));
+	} else {
+		e->snapshot_seq = base->seq;
+		cbar_log_line(LOG_LV_INFO, "unlock snapshot written", "{s:s,s:I,s:I,s:f}", "file",
+		              e->snapshot, "records", (json_int_t)cbar_unlockset_count(base->set),
+		              "seq", (json_int_t)base->seq, "seconds", mono_s() - t0);
+	}
+	base_put(base);
+}
+
 /* ---- install ------------------------------------------------------------- */
 
 /* The document key, found as the command line finds it (load/keyfile.h):
@@ -341,16 +490,21 @@ static void make_parent(const char *url)
 	mkdir(dir, 0750); /* an error shows when the store opens */
 }
 
-enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url, struct cbar_diag *d)
+enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url,
+                               const char *read_url, const char *snapshot, struct cbar_diag *d)
 {
+	bool from_snapshot = false;
 	*out = NULL;
 	if (d)
 		d->file = registry_url;
 	struct engine *e = calloc(1, sizeof *e);
 	struct base_ref *base = calloc(1, sizeof *base);
 	enum cbar_err err = CBAR_NOMEM;
-	if (!e || !base || !(e->url = strdup(registry_url ? registry_url : "")))
+	if (!e || !base || !(e->url = strdup(registry_url ? registry_url : "")) ||
+	    (snapshot && snapshot[0] && !(e->snapshot = strdup(snapshot))) ||
+	    (read_url && read_url[0] && !(e->read_url = strdup(read_url))))
 		goto fail;
+	e->snapshot_seq = -1;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->follow, NULL);
 	cbar_slot_init(&e->unlocks);
@@ -363,12 +517,10 @@ enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url, st
 		if ((err = cbar_store_open(&e->store, e->url, &o, d)))
 			goto fail;
 		atomic_store(&e->store_ok, true);
-		if ((err = cbar_store_foreach_active(e->store, cbar_unlockset_add_active, base->set,
-		                                     &e->head, d)))
+		/* The key first: the snapshot must have been made with it. */
+		if ((err = load_key(e, d)) || (err = load_unlocks(e, base, &from_snapshot, d)))
 			goto fail;
 		atomic_store(&e->seq, e->head);
-		if ((err = load_key(e, d)))
-			goto fail;
 		struct cbar_diag kd = {0};
 		if (!cbar_kw_table_load(&e->keywords, NULL, &kd)) {
 			err = cbar_diag_set(d, CBAR_CONFIG, kd.line, kd.column, "%s: %s", kd.file,
@@ -381,6 +533,10 @@ enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url, st
 		goto fail;
 	base_put(base);
 	base = NULL;
+	/* Ready means caught up: the changes since the snapshot's (or the
+	 * standby's) seq. */
+	if (from_snapshot)
+		cbar__engine_follow_once(e);
 	if (e->url[0]) {
 		if (pthread_create(&e->follower, NULL, follower, e)) {
 			err = cbar_diag_set(d, CBAR_NOMEM, 0, 0,
@@ -419,6 +575,8 @@ void cbar_engine_close(struct engine *e)
 		atomic_store(&e->stop, true);
 		if (e->follower_on)
 			pthread_join(e->follower, NULL);
+		if (e->follower_on)
+			snapshot_save(e, true);
 		cbar_slot_release(&e->unlocks);
 		cbar_store_free(e->store);
 		if (e->have_key)
@@ -426,6 +584,8 @@ void cbar_engine_close(struct engine *e)
 		pthread_mutex_destroy(&e->lock);
 		pthread_mutex_destroy(&e->follow);
 		free(e->url);
+		free(e->read_url);
+		free(e->snapshot);
 		free(e);
 	}
 }

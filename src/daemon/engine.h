@@ -65,9 +65,18 @@ struct engine;
  * configured URL (sqlite:PATH, postgresql://...; "" for none).  It opens the
  * store, loads its active records, finds the document key and the keywords,
  * and starts following the registry's changes; on failure d says why,
- * nothing is left running and *out is NULL.
+ * nothing is left running and *out is NULL.  snapshot (NULL or "": none)
+ * is the unlock snapshot file ([registry] snapshot): read at start instead
+ * of the whole registry when it checks out, then caught up from its
+ * sequence before this returns; written after a full load, after the base
+ * is rebuilt (at most every SNAPSHOT_EVERY_S) and at close.  read_url (""
+ * or NULL: none) names a standby of the registry to make the full load
+ * from, so that many nodes starting at once do not load the primary; the
+ * changes since are then caught up from registry_url, and a standby that
+ * cannot be read is logged and the load made from registry_url.
  */
-enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url, struct cbar_diag *d);
+enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url,
+                               const char *read_url, const char *snapshot, struct cbar_diag *d);
 /* Stop following and close the store (NULL: nothing). */
 void cbar_engine_close(struct engine *e);
 /* Whether the daemon has a registry ("" URL: decisions without unlocks). */

@@ -25,10 +25,14 @@
 /* Past this many changed subscribers the delta is folded into the base. */
 #define DELTA_MAX 65536
 
+/* The unlock snapshot is written again at most this often (seconds). */
+#define SNAPSHOT_EVERY_S 600
+
 /* The base set, shared by the views built on it until a merge replaces it. */
 struct base_ref {
 	struct cbar_unlockset *set;
 	atomic_int refs;
+	int64_t seq; /* the registry change the set reflects */
 };
 
 /* One published view: what decisions read. */
@@ -40,6 +44,7 @@ struct unlock_snap {
 
 struct engine {
 	char *url;
+	char *read_url;             /* a standby for the full load at start, or NULL */
 	pthread_mutex_t lock;     /* the store connection */
 	struct cbar_store *store; /* NULL while the registry is unreachable */
 	struct cbar_key key;
@@ -60,6 +65,9 @@ struct engine {
 	bool have_keywords;
 	pthread_t follower;
 	bool follower_on;
+	char *snapshot;           /* the unlock snapshot file; NULL: none */
+	int64_t snapshot_seq;     /* the base seq last written; -1: none (follower) */
+	int64_t snapshot_at;      /* when (unix seconds) */
 };
 
 /* Open the store if it is closed; under e->lock. */

@@ -431,3 +431,12 @@ enum cbar_err cbar_store_chain_head(struct cbar_store *s, int64_t *seq,
 		memcpy(hash, h.hash, CBAR_STORE_HASH_HEX);
 	return CBAR_OK;
 }
+
+enum cbar_err cbar_store_entry_hash(struct cbar_store *s, int64_t seq,
+                                    char hash[CBAR_STORE_HASH_HEX], struct cbar_diag *d)
+{
+	char b[24];
+	const char *p[] = {I64(b, seq)};
+	hash[0] = '\0';
+	return cbar__q(s, "SELECT hash FROM audit WHERE seq = ?", 1, p, cbar__row_text, hash, d);
+}

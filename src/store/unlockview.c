@@ -106,24 +106,46 @@ fail:
 	return err;
 }
 
-enum cbar_err cbar_unlockset_merge(const struct cbar_unlockset *base,
-                                   const struct cbar_unlockset *delta,
-                                   struct cbar_unlockset **out)
+struct fold {
+	struct cbar_unlockset *to;
+	enum cbar_err err;
+};
+
+static int drop_subscriber(void *arg, const struct cbar_unlock *u)
 {
-	size_t want = (base ? cbar_unlockset_count(base) : 0) +
-	              (delta ? cbar_unlockset_count(delta) : 0);
-	struct cbar_unlockset *m = cbar_unlockset_new(want);
+	struct fold *f = arg;
+	cbar_unlockset_remove(f->to, u->subscriber);
+	return 0;
+}
+
+static int add_active(void *arg, const struct cbar_unlock *u)
+{
+	struct fold *f = arg;
+	if (!u->active)
+		return 0;
+	f->err = cbar_unlockset_add(f->to, u);
+	return f->err != CBAR_OK;
+}
+
+/* The base is copied as a block and the delta's subscribers replaced in the
+ * copy: at 100 million records a memory copy of 1.5 GB, not 100 million
+ * inserts. */
+enum cbar_err cbar_unlockset_merge(const struct cbar_unlockset *base,
+                                   const struct cbar_unlockset *delta, struct cbar_unlockset **out)
+{
+	size_t more = delta ? cbar_unlockset_count(delta) : 0;
+	struct cbar_unlockset *m =
+	    base ? cbar_unlockset_clone(base, more) : cbar_unlockset_new(more);
 	if (!m)
 		return CBAR_NOMEM;
-	struct copy c = {m, delta, true, CBAR_OK};
-	if (base && cbar_unlockset_foreach(base, copy_one, &c))
-		goto fail;
-	c.skip = NULL;
-	if (delta && cbar_unlockset_foreach(delta, copy_one, &c))
-		goto fail;
+	struct fold f = {m, CBAR_OK};
+	if (delta) {
+		cbar_unlockset_foreach(delta, drop_subscriber, &f);
+		if (cbar_unlockset_foreach(delta, add_active, &f)) {
+			cbar_unlockset_free(m);
+			return f.err;
+		}
+	}
 	*out = m;
 	return CBAR_OK;
-fail:
-	cbar_unlockset_free(m);
-	return c.err;
 }
