@@ -280,6 +280,9 @@ static void run_case(void **state)
 		r.rule_len = strlen(r.rule);
 		r.announcement = "unlock-intl-zh";
 		r.announcement_len = strlen(r.announcement);
+		/* a quote, a backslash and a line break: escaped, escaped, dropped */
+		r.warning = "发送\"1219\"\\到\n10086";
+		r.warning_len = strlen(r.warning);
 	}
 	check(c, "reply", next == CBAR_SIP_DROP ? "-" : num(r.status, b2));
 	if (next != CBAR_SIP_DROP) {
@@ -287,7 +290,7 @@ static void run_case(void **state)
 		size_t olen;
 		check_reply(c, &m, !e, &r, out, &olen);
 		out[olen] = 0;
-		for (int i = 1; i <= 4; i++) {
+		for (int i = 1; i <= 5; i++) {
 			char key[16];
 			snprintf(key, sizeof key, i == 1 ? "has" : "has%d", i);
 			if (case_expect(c->field[1], key, want, sizeof want) &&

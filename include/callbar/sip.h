@@ -304,6 +304,12 @@ struct cbar_sip_reply {
 	const char *unlock;
 	size_t unlock_len;
 	uint8_t q850_cause;
+	/* 403/603: Warning: 399 callbar "TEXT" (RFC 3261 20.43), the text the
+	 * caller's phone may show: the announcement in the rule file's first
+	 * language.  A quoted-string: '"' and '\' escaped, control characters
+	 * dropped.  NULL: none. */
+	const char *warning;
+	size_t warning_len;
 };
 
 /*

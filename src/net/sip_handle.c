@@ -245,6 +245,12 @@ size_t cbar_sip_handle(const struct sip_listener *l, const struct cbar_numplan *
 			r.announcement = v.announcement->name;
 			r.announcement_len = strlen(v.announcement->name);
 		}
+		/* What the caller's phone may show: the announcement in the rule
+		 * file's first language (the operator's own, zh in the pilots). */
+		if (dec == CBAR_BLOCK && v.announcement && v.announcement->ntexts) {
+			r.warning = v.announcement->texts[0].text;
+			r.warning_len = strlen(r.warning);
+		}
 		if (v.exempted) {
 			char sc[CBAR_SCOPE_TEXT_MAX];
 			int n = snprintf(unlock, sizeof unlock, "+%" PRIu64 ";scope=%s;level=%s",

@@ -345,6 +345,11 @@ enum cbar_err cbar_sip_reply_build(const struct cbar_sip_msg *m, const struct cb
 			put_text(&w, r->announcement, r->announcement_len, false);
 			puts_(&w, "\r\n");
 		}
+		if (r->warning) {
+			puts_(&w, "Warning: 399 callbar \"");
+			put_text(&w, r->warning, r->warning_len, true);
+			puts_(&w, "\"\r\n");
+		}
 	}
 	/* A call let through says why too: the rule that allowed it, its
 	 * reason, and the unlock record that exempted it from a bar. */
