@@ -142,6 +142,48 @@ void cbar__engine_follow_once(struct engine *e)
 	pthread_mutex_unlock(&e->follow);
 }
 
+/*
+ * The registry went back: its last change is older than the one the set
+ * reflects.  After an asynchronous failover the promoted standby may lack
+ * the primary's last changes; unlocks it never received must not go on
+ * exempting calls.  Load it in full again, as at start.  One indexed read
+ * a round when nothing changed.
+ */
+static void rewound(struct engine *e)
+{
+	struct cbar_diag d = {0};
+	char hash[CBAR_STORE_HASH_HEX];
+	int64_t seq = 0, head = 0;
+	struct base_ref *nb = calloc(1, sizeof *nb);
+	if (!nb)
+		return;
+	pthread_mutex_lock(&e->lock);
+	bool back = e->store && !cbar_store_chain_head(e->store, &seq, hash, &d) && seq < e->head;
+	enum cbar_err err = CBAR_OK;
+	if (back && (!(nb->set = cbar_unlockset_new(1024)) ||
+	             (err = cbar_store_foreach_active(e->store, cbar_unlockset_add_active, nb->set,
+	                                              &head, &d)) ||
+	             (err = cbar_unlockset_fit(nb->set))))
+		back = false;
+	pthread_mutex_unlock(&e->lock);
+	if (!back) {
+		if (err)
+			cbar_log_line(LOG_LV_ERROR, "registry went back; its reload failed, trying again",
+			              "{s:s}", "why", d.msg);
+		cbar_unlockset_free(nb->set);
+		free(nb);
+		return;
+	}
+	atomic_init(&nb->refs, 1);
+	nb->seq = head;
+	cbar_log_line(LOG_LV_WARN, "registry sequence went back (a failover lost changes): reloaded",
+	              "{s:I,s:I,s:I}", "had", (json_int_t)e->head, "now", (json_int_t)head,
+	              "records", (json_int_t)cbar_unlockset_count(nb->set));
+	if (!publish(e, nb, NULL))
+		atomic_store(&e->seq, e->head = head);
+	base_put(nb);
+}
+
 static void follow_round(struct engine *e)
 {
 	struct changes c = {0};
@@ -169,8 +211,10 @@ static void follow_round(struct engine *e)
 		              "entry", (json_int_t)u.broken_at);
 	e->broken_at = u.broken_at;
 	if (!ok || c.oom || c.n == 0) {
-		if (ok && !c.oom)
+		if (ok && !c.oom) {
 			atomic_store(&e->seq, e->head = head);
+			rewound(e);
+		}
 		free(c.v);
 		return;
 	}
