@@ -147,6 +147,31 @@ run roaming_no "$c_no" u1 invite_403 -set ruri "sip:13805710000@$h" -set from "s
 kill -TERM $cpid
 wait $cpid || { echo "FAIL: sip-serve C exit after SIGTERM"; fail=1; }
 
+# N: a block with an announcement redirected to the announcement server
+# (block=annc), the announcement's name and first language in the RFC 4240
+# URI of the --annc-uri template; an allowed call is redirected to itself.
+"$cb" sip-serve --workers 1 --rules "$rules" --at 2022-06-15 \
+	--listener "127.0.0.1:0 block=annc" \
+	--annc-uri 'sip:annc@ms.example;play=file:///annc/{name}-{lang}.wav' \
+	>"$dir/N.out" 2>"$dir/N.err" &
+npid=$!
+i=0
+while [ "$(grep -c '^sip ' "$dir/N.out" 2>/dev/null)" != 1 ]; do
+	i=$((i + 1))
+	[ $i -lt 200 ] && kill -0 $npid 2>/dev/null || { echo "FAIL: sip-serve N did not start"; cat "$dir/N.err"; exit 1; }
+	sleep 0.05
+done
+n_annc=$(awk 'NR == 1 {n = split($3, a, ":"); print a[n]}' "$dir/N.out")
+for tp in u1 t1; do
+	run annc "$n_annc" $tp invite_annc -set ruri "sip:+85291234567@$h;user=phone" \
+		-set from "sip:13805710000@$h" \
+		-set annc "sip:annc@ms.example;play=file:///annc/zj-cmcc-unlock-zh.wav"
+	run annc_allow "$n_annc" $tp invite_302 -set ruri "sip:13900000000@$h" \
+		-set from "sip:13805710000@$h"
+done
+kill -TERM $npid
+wait $npid || { echo "FAIL: sip-serve N exit after SIGTERM"; fail=1; }
+
 for name in A B; do
 	p=$(echo $pids | cut -d' ' -f$([ $name = A ] && echo 1 || echo 2))
 	kill -TERM "$p"

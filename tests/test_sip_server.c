@@ -530,7 +530,7 @@ static void listener_spec(void **state)
 		{"1.2.3.4:5 direction=in direction=out", 23, "'direction' given twice"},
 		{"1.2.3.4:5 colour=blue", 10, "unknown option 'colour'"},
 		{"1.2.3.4:5 in", 10, "want NAME=VALUE"},
-		{"1.2.3.4:5 block=404", 10, "block: want 403 or 603"},
+		{"1.2.3.4:5 block=404", 10, "block: want 403, 603 or annc"},
 		{"1.2.3.4:5 fail=200", 10, "fail: want 302 or 500"},
 		{"1.2.3.4:5 fail=302 fail=500", 19, "'fail' given twice"},
 		{"1.2.3.4:5 roaming=maybe", 10, "roaming: want yes or no"},

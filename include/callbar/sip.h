@@ -310,6 +310,11 @@ struct cbar_sip_reply {
 	 * dropped.  NULL: none. */
 	const char *warning;
 	size_t warning_len;
+	/* 3xx: the Contact instead of the Request-URI (an announcement
+	 * server's RFC 4240 annc URI, for a block answered by redirect);
+	 * NULL: the Request-URI. */
+	const char *contact;
+	size_t contact_len;
 };
 
 /*

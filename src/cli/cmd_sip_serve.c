@@ -22,7 +22,7 @@ static const char help[] =
 	"                         [--ingress CIDR=NAME ...] [--workers N] [--at TIME]\n"
 	"                         [--coalesce-us N] [--no-ack-filter] [--tcp-idle S]\n"
 	"                         [--tcp-per-source N] [--segments FILE] [--ported FILE]\n"
-	"                         [--carriers FILE]\n"
+	"                         [--carriers FILE] [--annc-uri TEMPLATE]\n"
 	"\n"
 	"Answer SIP INVITE (voice) and MESSAGE (SMS) over UDP and TCP as a stateless\n"
 	"redirect server: 302 with Contact = the Request-URI when allowed, 403 (or 603)\n"
@@ -40,7 +40,7 @@ static const char help[] =
 	"  --listener SPEC     a listener described in full (repeatable):\n"
 	"                      'ADDR:PORT [direction=out|in] [transport=udp|tcp|udp,tcp]\n"
 	"                      [subscriber=SRC,...] [peer=SRC,...] [via=CIDR=NAME]...\n"
-	"                      [block=403|603] [fail=302|500] [roaming=yes|no]\n"
+	"                      [block=403|603|annc] [fail=302|500] [roaming=yes|no]\n"
 	"                      [carrier=HEADER] [region=HEADER]\n"
 	"                      [allow=CIDR,...]' with SRC ruri, to, from or pai,\n"
 	"                      tried in order; allow= the only sources answered\n"
@@ -63,6 +63,9 @@ static const char help[] =
 	"                      (default 64); more are closed at once\n"
 	"  --no-ack-filter     UDP: let ACKs reach the workers (counted as dropped)\n"
 	"                      rather than dropping them in the kernel (docs/sip.md)\n"
+	"  --annc-uri T        the announcement server's RFC 4240 URI for listeners\n"
+	"                      with block=annc: {name} and {lang} replaced, e.g.\n"
+	"                      'sip:annc@ms.example;play=file:///annc/{name}-{lang}.wav'\n"
 	"  --segments FILE, --ported FILE, --carriers FILE   the operator's numbering\n"
 	"                      tables, as callbar check reads them\n"
 	"\n"
@@ -156,9 +159,11 @@ int cbar_cmd_sip_serve(int argc, char **argv)
 		{"tcp-per-source", required_argument, NULL, 'P'},
 		{"segments", required_argument, NULL, 'G'},  {"ported", required_argument, NULL, 'T'},
 		{"carriers", required_argument, NULL, 'K'},
+		{"annc-uri", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},            {0, 0, 0, 0},
 	};
 	struct numplan_files files = {0};
+	const char *annc = NULL;
 	const char *rules_path = NULL, *unlocked = NULL, *registry = NULL, *at = NULL;
 	struct sip_listener_cfg ls[MAX_LISTENERS];
 	struct sip_ingress ing[MAX_INGRESS], ling[MAX_INGRESS]; /* --ingress; --listener via */
@@ -176,6 +181,7 @@ int cbar_cmd_sip_serve(int argc, char **argv)
 		case 'G': files.segments = optarg; break;
 		case 'T': files.ported = optarg; break;
 		case 'K': files.carriers = optarg; break;
+		case 'N': annc = optarg; break;
 		case 'o':
 		case 'i':
 			if (nls == MAX_LISTENERS) {
@@ -295,8 +301,10 @@ int cbar_cmd_sip_serve(int argc, char **argv)
 		ctx.have_lk = true;
 	}
 	cfg.decider = (struct sip_decider){.decide = decide, .ctx = &ctx};
-	for (size_t i = 0; i < nls; i++)
+	for (size_t i = 0; i < nls; i++) {
 		cbar_sip_listener_defaults(&ls[i], (uint16_t)block, fail_open, cn, ing, ning);
+		ls[i].annc_uri = annc;
+	}
 	/* The workers inherit this mask, so the signals come to sigwait() here. */
 	sigset_t set;
 	sigemptyset(&set);

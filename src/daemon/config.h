@@ -63,6 +63,7 @@ struct daemon_config {
 	unsigned sip_tcp_idle;   /* seconds before an idle SIP TCP connection is closed */
 	unsigned sip_tcp_per_source; /* SIP TCP connections one source may hold */
 	struct config_specs sip_listeners; /* sip.listener lines (cbar_sip_listener_spec) */
+	char sip_annc_uri[CONFIG_PATH_MAX]; /* block=annc's RFC 4240 URI template; "": none */
 	char tokens_file[CONFIG_PATH_MAX];
 	char country[8];         /* context of numbers: ISO code or calling code */
 	/* The operator's numbering (numbering.*): "" keeps the built-in table. */

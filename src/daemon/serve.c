@@ -225,9 +225,11 @@ static bool start_sip(struct daemon *d)
 		}
 		nl++;
 	}
-	for (size_t i = 0; i < nl; i++)
+	for (size_t i = 0; i < nl; i++) {
 		cbar_sip_listener_defaults(&l[i], d->cfg.sip_block ? 603 : 403, d->cfg.sip_fail == 0,
 		                      d->country, ing, ning);
+		l[i].annc_uri = d->cfg.sip_annc_uri[0] ? d->cfg.sip_annc_uri : NULL;
+	}
 	struct sip_server_cfg sc = {
 		.listeners = l,
 		.nlisteners = nl,

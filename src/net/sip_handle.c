@@ -192,6 +192,24 @@ static enum cbar_decision decide(const struct sip_listener *l, const struct cbar
 	return dec;
 }
 
+/* The annc URI: the template with {name} and {lang} replaced; false when
+ * it does not fit. */
+static bool annc_uri(char *out, size_t cap, const char *t, const char *name, const char *lang)
+{
+	size_t n = 0;
+	while (*t) {
+		const char *v = !strncmp(t, "{name}", 6) ? name : !strncmp(t, "{lang}", 6) ? lang : NULL;
+		size_t k = v ? strlen(v) : 1;
+		if (n + k >= cap)
+			return false;
+		memcpy(out + n, v ? v : t, k);
+		n += k;
+		t += v ? 6 : 1;
+	}
+	out[n] = 0;
+	return true;
+}
+
 static const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
@@ -205,7 +223,7 @@ size_t cbar_sip_handle(const struct sip_listener *l, const struct cbar_numplan *
 {
 	struct cbar_sip_msg m;
 	uint16_t status;
-	char rule[256], unlock[96];
+	char rule[256], unlock[96], annc[512];
 	struct cbar_sip_reply r = {0};
 	c->received++;
 	enum cbar_err pe = cbar_sip_parse(buf, len, tp, &m);
@@ -250,6 +268,16 @@ size_t cbar_sip_handle(const struct sip_listener *l, const struct cbar_numplan *
 		if (dec == CBAR_BLOCK && v.announcement && v.announcement->ntexts) {
 			r.warning = v.announcement->texts[0].text;
 			r.warning_len = strlen(r.warning);
+		}
+		/* block=annc: the caller hears the announcement, from the
+		 * operator's media server, rather than a tone. */
+		if (dec == CBAR_BLOCK && l->cfg.block_annc && l->cfg.annc_uri && v.announcement &&
+		    v.announcement->name &&
+		    annc_uri(annc, sizeof annc, l->cfg.annc_uri, v.announcement->name,
+		             v.announcement->ntexts ? v.announcement->texts[0].lang : "")) {
+			status = 302;
+			r.contact = annc;
+			r.contact_len = strlen(annc);
 		}
 		if (v.exempted) {
 			char sc[CBAR_SCOPE_TEXT_MAX];

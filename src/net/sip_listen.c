@@ -216,11 +216,13 @@ static bool listener_spec(const char *s, size_t len, struct sip_listener_cfg *l,
 				    sub ? "subscriber" : "peer", SIP_MAX_SOURCES);
 		} else if (word_is(v, kn, "block")) {
 			seen = &seen_block;
-			ok = word_is(val, vn, "403") || word_is(val, vn, "603");
+			ok = word_is(val, vn, "403") || word_is(val, vn, "603") ||
+			     word_is(val, vn, "annc");
 			l->block_status = word_is(val, vn, "603") ? 603 : 403;
+			l->block_annc = word_is(val, vn, "annc");
 			l->given |= SIP_GIVEN_BLOCK;
 			if (!ok)
-				snprintf(err, errcap, "block: want 403 or 603");
+				snprintf(err, errcap, "block: want 403, 603 or annc");
 		} else if (word_is(v, kn, "fail")) {
 			seen = &seen_fail;
 			ok = word_is(val, vn, "302") || word_is(val, vn, "500");

@@ -96,6 +96,12 @@ struct sip_listener_cfg {
 	 * subscriber's carrier and region in (""): none); they come before the
 	 * numbering data, as HTTP decide's fields do. */
 	char carrier_hdr[SIP_HDR_NAME_MAX], region_hdr[SIP_HDR_NAME_MAX];
+	/* block=annc: a block with an announcement is answered 302 to the
+	 * announcement server, annc_uri with {name} and {lang} replaced (the
+	 * announcement's name and first language; RFC 4240), e.g.
+	 * sip:annc@ms.example;play=file:///annc/{name}-{lang}.wav.  Borrowed. */
+	bool block_annc;
+	const char *annc_uri;
 	const struct sip_ingress *ingress; /* copied by cbar_sip_server_start() */
 	size_t ningress;
 	/* allow=: the sources this listener answers; nallow 0: any.  A UDP

@@ -322,7 +322,11 @@ enum cbar_err cbar_sip_reply_build(const struct cbar_sip_msg *m, const struct cb
 		put(&w, m->cseq_method_name.p, m->cseq_method_name.len);
 		puts_(&w, "\r\n");
 	}
-	if (r->status >= 300 && r->status < 400 && m->ruri.raw.len) {
+	if (r->status >= 300 && r->status < 400 && r->contact) {
+		puts_(&w, "Contact: <");
+		put_text(&w, r->contact, r->contact_len, false);
+		puts_(&w, ">\r\n");
+	} else if (r->status >= 300 && r->status < 400 && m->ruri.raw.len) {
 		puts_(&w, "Contact: <");
 		put(&w, m->ruri.raw.p, m->ruri.raw.len);
 		puts_(&w, ">\r\n");
