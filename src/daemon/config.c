@@ -73,6 +73,7 @@ static const struct key keys[] = {
 	 .min = 1, .max = 65535},
 	{.section = "sip", .name = "listener", .type = K_LISTENER, F(sip_listeners)},
 	{.section = "sip", .name = "annc_uri", .type = K_STR_OPT, F(sip_annc_uri)},
+	{.section = "keywords", .name = "file", .type = K_STR_OPT, F(keywords_file)},
 	{.section = "auth", .name = "tokens", .type = K_STR, F(tokens_file)},
 	{.section = "log", .name = "level", .type = K_ENUM, F(log_level), .names = level_names},
 	{.section = "log", .name = "decision_log", .type = K_BOOL, F(decision_log)},

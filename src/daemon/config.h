@@ -64,6 +64,7 @@ struct daemon_config {
 	unsigned sip_tcp_per_source; /* SIP TCP connections one source may hold */
 	struct config_specs sip_listeners; /* sip.listener lines (cbar_sip_listener_spec) */
 	char sip_annc_uri[CONFIG_PATH_MAX]; /* block=annc's RFC 4240 URI template; "": none */
+	char keywords_file[CONFIG_PATH_MAX]; /* keywords.file; "": the built-in table */
 	char tokens_file[CONFIG_PATH_MAX];
 	char country[8];         /* context of numbers: ISO code or calling code */
 	/* The operator's numbering (numbering.*): "" keeps the built-in table. */

@@ -535,7 +535,8 @@ static void make_parent(const char *url)
 }
 
 enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url,
-                               const char *read_url, const char *snapshot, struct cbar_diag *d)
+                               const char *read_url, const char *snapshot, const char *keywords,
+                               struct cbar_diag *d)
 {
 	bool from_snapshot = false;
 	*out = NULL;
@@ -566,7 +567,8 @@ enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url,
 			goto fail;
 		atomic_store(&e->seq, e->head);
 		struct cbar_diag kd = {0};
-		if (!cbar_kw_table_load(&e->keywords, NULL, &kd)) {
+		if (!cbar_kw_table_load_given(&e->keywords, keywords && keywords[0] ? keywords : NULL,
+		                              &kd)) {
 			err = cbar_diag_set(d, CBAR_CONFIG, kd.line, kd.column, "%s: %s", kd.file,
 			                    kd.msg);
 			goto fail;

@@ -75,8 +75,10 @@ struct engine;
  * changes since are then caught up from registry_url, and a standby that
  * cannot be read is logged and the load made from registry_url.
  */
+/* keywords: the keyword table (keywords.file; NULL or "": the built-in one). */
 enum cbar_err cbar_engine_open(struct engine **out, const char *registry_url,
-                               const char *read_url, const char *snapshot, struct cbar_diag *d);
+                               const char *read_url, const char *snapshot, const char *keywords,
+                               struct cbar_diag *d);
 /* Stop following and close the store (NULL: nothing). */
 void cbar_engine_close(struct engine *e);
 /* Whether the daemon has a registry ("" URL: decisions without unlocks). */

@@ -399,7 +399,7 @@ int cbar_serve_main(int argc, char **argv)
 	/* --check looks at the configuration and the rules only: it does not
 	 * need the registry to be up. */
 	if (!check && cbar_engine_open(&d->engine, d->cfg.registry_url, d->cfg.registry_read_url,
-	                               d->cfg.registry_snapshot, &diag)) {
+	                               d->cfg.registry_snapshot, d->cfg.keywords_file, &diag)) {
 		diag.file = NULL; /* it is the URL, password and all */
 		print_diag(url_r, &diag);
 		goto out_tokens;

@@ -95,10 +95,15 @@ bool cbar_kw_table_parse(struct kw_table *t, const char *text, size_t len, struc
 
 bool cbar_kw_table_load(struct kw_table *t, const char *file, struct cbar_diag *d)
 {
-	char *text = NULL;
-	size_t len;
 	if (!file && !access(KW_DEFAULT_FILE, F_OK))
 		file = KW_DEFAULT_FILE;
+	return cbar_kw_table_load_given(t, file, d);
+}
+
+bool cbar_kw_table_load_given(struct kw_table *t, const char *file, struct cbar_diag *d)
+{
+	char *text = NULL;
+	size_t len;
 	if (d)
 		d->file = file ? file : "built-in keyword table";
 	if (file && !(text = cbar_file_read(file, 1 << 20, &len))) {

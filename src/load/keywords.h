@@ -38,6 +38,9 @@ struct kw_table {
 /* The table of file, or KW_DEFAULT_FILE when file is NULL and it exists,
  * else the built-in one.  On failure false with d naming file:line. */
 bool cbar_kw_table_load(struct kw_table *t, const char *file, struct cbar_diag *d);
+/* The table of file, or the built-in one when file is NULL: the daemon's
+ * (keywords.file), which never looks in the working folder. */
+bool cbar_kw_table_load_given(struct kw_table *t, const char *file, struct cbar_diag *d);
 /* The table of a file's text (len bytes, no NUL needed), as cbar_kw_table_load()
  * reads it; d gets the line but not the file name. */
 bool cbar_kw_table_parse(struct kw_table *t, const char *text, size_t len, struct cbar_diag *d);
