@@ -16,7 +16,11 @@ file = r.rules
 url = sqlite:reg/callbar.db
 [auth]
 tokens = tok
+[keywords]
+file = kw.conf
 CONF
+# The keyword table of keywords.file: the built-in keywords and one of our own.
+printf 'service 10086\n1219 unlock all\n1901 relock all\nKTGJDX unlock sms\nOPENSMS unlock sms\n' >kw.conf
 A=$("$CB" token create --role admin --name ops --tokens tok 2>/dev/null)
 S=$("$CB" token create --role supervisor --name sup --tokens tok 2>/dev/null)
 G=$("$CB" token create --role agent --name shop1 --tokens tok 2>/dev/null)
@@ -188,6 +192,9 @@ has keyword body.json '"subscriber":"+8613705710000"'
 call keyword_unknown 200 -H "$HW" -d '{"subscriber":"13705710000","keyword":"hello"}' "$U/v1/keyword"
 has keyword_unknown body.json '"result":"unknown-keyword"'
 has keyword_unknown body.json 'KTGJDX'
+call keyword_file 200 -H "$HW" -d '{"subscriber":"13705710009","keyword":"opensms"}' "$U/v1/keyword"
+has keyword_file body.json '"result":"unlocked"'
+has keyword_file body.json 'International texts are now unlocked'
 call keyword_status 200 -H "$HG" "$U/v1/unlocks/13705710000"
 has keyword_status body.json '"channel":"keyword"'
 err keyword_missing 400 MISSING_FIELD keyword -H "$HW" -d '{"subscriber":"13805710000"}' \
