@@ -82,9 +82,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		        .fail_open = sel & 4,
 		        .country = cbar_numplan_country(np, "CN", 2),
 		        .ingress = &ing,
-		        .ningress = 1},
+		        .ningress = 1,
+		        .block_annc = sel & 32,
+		        .annc_uri = sel & 64 ? "sip:annc@ms.example;play=file:///{name}-{lang}.wav" : NULL},
 		.ingress = &ing,
 	};
+	/* the carrier and region header fields, looked up in the message */
+	if (sel & 128) {
+		memcpy(l.cfg.carrier_hdr, "X-Carrier", 10);
+		memcpy(l.cfg.region_hdr, "x-region", 9);
+	}
 	cbar_sip_listener_init(&l);
 	struct sockaddr_in src = {.sin_family = AF_INET,
 	                          .sin_addr.s_addr = htonl(sel & 8 ? 0x0a010203 : 0x7f000001)};
