@@ -50,8 +50,6 @@ int cbar_status_of(enum cbar_err e)
 	case CBAR_STORE_DOWN:
 	case CBAR_STORE_OPEN:
 		return 503;
-	case CBAR_NOT_BUILT:
-		return 501;
 	case CBAR_UNAVAILABLE:
 		return 503;
 	case CBAR_TOO_BIG:
