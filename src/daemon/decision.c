@@ -1,6 +1,4 @@
 /* callbar serve: the one decision path of every front end (decision.h). */
-#include <jansson.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "callbar/scope.h"
@@ -46,22 +44,19 @@ static void log_line(enum daemon_front f, const struct cbar_event *ev,
 {
 	struct cbar_buf b;
 	cbar_buf_init(&b, 1u << 16);
-	cbar_buf_printf(&b, "{\"front\":\"%s\"", cbar_daemon_front_name(f));
+	cbar_buf_printf(&b, "\"front\":\"%s\"", cbar_daemon_front_name(f));
 	cbar_verdict_json_members(&b, v, NULL,
 	                          CBAR_VJ_VERDICT | CBAR_VJ_RULE | CBAR_VJ_REASON | CBAR_VJ_EXEMPTED |
 	                                  CBAR_VJ_ERROR,
 	                          "");
 	cbar_buf_printf(&b, ",\"service\":\"%s\",\"direction\":\"%s\",\"subscriber\":\"%s\","
-	                    "\"peer\":\"%s\"}",
+	                    "\"peer\":\"%s\"",
 	                cbar_service_name(ev->service), cbar_direction_name(ev->direction),
 	                ev->subscriber ? ev->subscriber->digits : "",
 	                ev->peer ? ev->peer->digits : "");
-	size_t len = 0;
-	char *text = cbar_buf_steal(&b, &len);
-	json_t *o = text ? json_loadb(text, len, 0, NULL) : NULL;
-	free(text);
-	if (o)
-		cbar_log_decision_object(o);
+	if (!b.failed)
+		cbar_log_decision_members(b.p, b.len);
+	cbar_buf_release(&b);
 }
 
 void cbar_daemon_record(const struct daemon_snapshot *s, enum daemon_front f,

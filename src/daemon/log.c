@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proto/buf.h"
 
 static unsigned min_level = LOG_LV_INFO;
 static bool decision_lines;
@@ -174,74 +175,81 @@ static bool decision_write(const char *s, size_t len)
 	return true;
 }
 
-static void vline(enum log_level lv, const char *msg, bool decision, const char *fmt,
-                  va_list ap);
+static void write_line(enum log_level lv, const char *msg, json_t *o);
 
 void cbar_log_line(enum log_level lv, const char *msg, const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	vline(lv, msg, false, fmt, ap);
-	va_end(ap);
-}
-
-void cbar_log_decision(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vline(LOG_LV_INFO, "decision", true, fmt, ap);
-	va_end(ap);
-}
-
-static void write_line(enum log_level lv, const char *msg, bool decision, json_t *o);
-
-static void vline(enum log_level lv, const char *msg, bool decision, const char *fmt,
-                  va_list ap)
-{
-	if (!cbar_log_enabled(lv) && !decision)
+	if (!cbar_log_enabled(lv))
 		return;
+	va_list ap;
+	va_start(ap, fmt);
 	json_t *o = NULL;
 	if (fmt) {
 		json_error_t je;
 		o = json_vpack_ex(&je, 0, fmt, ap);
 	}
+	va_end(ap);
 	if (!o)
 		o = json_object();
 	if (o)
-		write_line(lv, msg, decision, o);
+		write_line(lv, msg, o);
 }
 
-void cbar_log_decision_object(json_t *o)
-{
-	write_line(LOG_LV_INFO, "decision", true, o);
-}
-
-static void write_line(enum log_level lv, const char *msg, bool decision, json_t *o)
+/* The line's time: 2024-05-01T12:00:00.000Z. */
+static void stamp(char when[40])
 {
 	struct timespec ts;
 	struct tm tm;
-	char when[40];
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	size_t n = strftime(when, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + n, 40 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
 
+/* A whole line (its newline included) in one write, so that lines of
+ * different threads do not interleave: a decision's to the day files when
+ * there are some. */
+static void emit(const char *s, size_t len, bool decision)
+{
+	FILE *f = out ? out : stderr;
+	if (decision && decision_write(s, len))
+		return;
+	flockfile(f);
+	fwrite(s, 1, len, f);
+	fflush(f);
+	funlockfile(f);
+}
+
+void cbar_log_decision_members(const char *members, size_t len)
+{
+	char when[40];
+	struct cbar_buf b;
+	stamp(when);
+	cbar_buf_init(&b, len + 128);
+	cbar_buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"decision\",", when,
+	                level_names[LOG_LV_INFO]);
+	cbar_buf_put(&b, members, len);
+	cbar_buf_put(&b, "}\n", 2);
+	size_t n = 0;
+	char *s = cbar_buf_steal(&b, &n);
+	if (s)
+		emit(s, n, true);
+	free(s);
+}
+
+static void write_line(enum log_level lv, const char *msg, json_t *o)
+{
+	char when[40];
+	stamp(when);
 	/* ts, level and msg first: a reader scanning lines sees them first. */
 	json_t *line = json_pack("{s:s,s:s,s:s}", "ts", when, "level", level_names[lv], "msg", msg);
 	if (line) {
 		json_object_update(line, o);
 		char *s = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		if (s) {
-			FILE *f = out ? out : stderr;
 			size_t len = strlen(s);
 			s[len] = '\n';
-			/* One write: lines of different threads do not interleave. */
-			if (!decision || !decision_write(s, len + 1)) {
-				flockfile(f);
-				fwrite(s, 1, len + 1, f);
-				fflush(f);
-				funlockfile(f);
-			}
+			emit(s, len + 1, false);
 			free(s);
 		}
 		json_decref(line);

@@ -8,14 +8,13 @@
  *
  * What never goes into a log: an identity document number, a token, and a
  * peer number unless decision_log is on (the caller checks cbar_log_decisions()
- * and writes with cbar_log_decision(), which may go to day files kept for a
+ * and writes with cbar_log_decision_members(), which may go to day files kept for a
  * retention period instead).
  * Subscriber numbers appear only in the lines of registry changes.
  */
 #ifndef CALLBAR_DAEMON_LOG_H
 #define CALLBAR_DAEMON_LOG_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -33,20 +32,20 @@ bool cbar_log_decisions(void);
  * NULL for none. */
 void cbar_log_line(enum log_level lv, const char *msg, const char *fmt, ...);
 
-/* A decision's line ("msg":"decision"; the caller checks cbar_log_decisions()):
- * to the decision files when cbar_log_decision_file() named them, else with the
- * other lines, whatever the level. */
-void cbar_log_decision(const char *fmt, ...);
-/* The same with the line's members as an object (taken). */
-void cbar_log_decision_object(json_t *o);
+/* A decision's line ("msg":"decision"; the caller checks
+ * cbar_log_decisions()), its members already written as JSON (the inside of
+ * an object, no braces): the decision path writes them once, never a JSON
+ * value built and printed again.  To the day files of
+ * cbar_log_decision_file() when it named them, else the main stream. */
+void cbar_log_decision_members(const char *members, size_t len);
 
 /*
  * Decision lines to files of their own: PATH.YYYY-MM-DD, one a UTC day,
  * the next opened at midnight; day files older than keep_days (today
  * counts as one) are removed at start and at each new day.  path NULL or
- * "": back to the main stream.  CBAR_IO when today's file cannot be opened.
+ * "": back to the main stream.  group: the group that may read the files
+ * (0640), or ""/NULL (0600).  CBAR_IO when today's file cannot be opened.
  */
-/* group: the group that may read the files (0640), or ""/NULL (0600). */
 enum cbar_err cbar_log_decision_file(const char *path, unsigned keep_days, const char *group,
                                 struct cbar_diag *d);
 

@@ -77,14 +77,6 @@ static bool match(const char *pattern, const char *path, char *param, size_t cap
 
 /* ---- handlers --------------------------------------------------------- */
 
-/* The event's time when the body gave none: now. */
-static int64_t now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec;
-}
-
 static void h_metrics(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
                       struct http_response *resp)
 {
@@ -189,7 +181,7 @@ static bool decide_one(struct daemon *d, const struct daemon_snapshot *s, struct
 	struct cbar_verdict v;
 	struct timespec t0;
 	if (!rq->has_at)
-		cbar_event_at(&rq->in, now_s());
+		cbar_event_at(&rq->in, cbar_routes_now());
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cbar_daemon_decide(d, s, &rq->in.ev, &v);
 	cbar_metric_observe(&cbar_m_decision_duration, cbar_metric_series(&cbar_m_decision_duration, NULL),

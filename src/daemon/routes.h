@@ -62,6 +62,8 @@ void cbar_respond_hook_error(struct http_response *resp, enum cbar_err e,
                              const struct cbar_diag *diag);
 /* 404 for a registry route on a node without a registry. */
 void cbar_respond_no_registry(struct http_response *resp);
+/* Now, UTC seconds: an event's or a keyword's time when the body gave none. */
+int64_t cbar_routes_now(void);
 /* The rule file's zone: dates a route reads or checks are the operator's. */
 int32_t cbar_rules_tz(struct daemon *d);
 

@@ -1,6 +1,7 @@
 /* callbar serve: the HTTP answers and errors every route writes (routes.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "routes.h"
 #include "slot.h"
@@ -102,4 +103,11 @@ int32_t cbar_rules_tz(struct daemon *d)
 	int32_t tz = s ? cbar_rules_tz_offset(s->rules) : 0;
 	cbar_slot_read_end();
 	return tz;
+}
+
+int64_t cbar_routes_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
 }

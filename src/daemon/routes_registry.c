@@ -15,14 +15,6 @@
 static const char *const svc_label[] = {"voice", "sms", "any"};
 static const char *const dir_label[] = {"in", "out", "any"};
 
-/* The event's time when the body gave none: now. */
-static int64_t now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec;
-}
-
 /* The {number} of the path as a subscriber number. */
 static bool path_number(struct daemon *d, struct req_ctx *rc, struct cbar_number *n,
                         struct http_response *resp)
@@ -240,7 +232,7 @@ void cbar_h_keyword(struct daemon *d, struct http_request *rq, struct req_ctx *r
 		return;
 	}
 	if (!k.has_at)
-		k.at = now_s();
+		k.at = cbar_routes_now();
 	if (!cbar_engine_has_registry(d->engine)) {
 		cbar_respond_no_registry(resp);
 		return;

@@ -64,7 +64,6 @@ enum cbar_err cbar_event_subscriber(struct cbar_event_in *in, const struct cbar_
                                     const char *s, size_t len, struct cbar_event_error *e)
 {
 	enum cbar_err err = number(c, c->country, s, len, "subscriber", &in->sub, e);
-	in->has_sub = !err;
 	in->sub_err = err;
 	in->ev.subscriber = err ? NULL : &in->sub;
 	return err;
@@ -72,7 +71,6 @@ enum cbar_err cbar_event_subscriber(struct cbar_event_in *in, const struct cbar_
 
 enum cbar_err cbar_event_no_subscriber(struct cbar_event_in *in, struct cbar_event_error *e)
 {
-	in->has_sub = false;
 	in->sub_err = CBAR_MISSING_FIELD;
 	in->ev.subscriber = NULL;
 	return fail(e, CBAR_MISSING_FIELD, "subscriber", "required field is missing");
@@ -96,7 +94,7 @@ enum cbar_err cbar_event_peer(struct cbar_event_in *in, const struct cbar_event_
 	/* The peer in our subscriber's country: a national number is national
 	 * where the subscriber lives (a shared code such as +1 has no country:
 	 * then the operator's). */
-	uint16_t ctx = in->has_sub && in->sub.country ? in->sub.country : c->country;
+	uint16_t ctx = in->ev.subscriber && in->sub.country ? in->sub.country : c->country;
 	if (in->ev.direction == CBAR_IN && (!len || anonymous(s, len))) {
 		in->ev.peer = NULL; /* a withheld caller: unknown, not an error */
 		return CBAR_OK;
@@ -131,24 +129,21 @@ enum cbar_err cbar_event_time(struct cbar_event_in *in, const struct cbar_event_
 		                ? "want an ISO 8601 time such as 2022-05-08T09:30:00+08:00, "
 		                  "or one without a zone (the rule file's)"
 		                : "want an ISO 8601 time such as 2022-05-08T09:30:00+08:00");
-	in->has_time = true;
 	return CBAR_OK;
 }
 
 void cbar_event_at(struct cbar_event_in *in, int64_t t)
 {
 	in->ev.time = t;
-	in->has_time = true;
 }
 
-/* Trunk classes: letters, digits and . _ - : + / */
-static bool text_ok(const char *s, size_t len)
+bool cbar_text_ok(const char *s, size_t len, bool alnum_only)
 {
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 		             (ch >= '0' && ch <= '9');
-		if (!alnum && (!ch || !strchr("._-:+/", ch)))
+		if (!alnum && (alnum_only || !ch || !strchr("._-:+/", ch)))
 			return false;
 	}
 	return true;
@@ -157,7 +152,7 @@ static bool text_ok(const char *s, size_t len)
 enum cbar_err cbar_event_ingress(struct cbar_event_in *in, const char *s, size_t len,
                                  struct cbar_event_error *e)
 {
-	if (len > CBAR_EVENT_TEXT_MAX || !text_ok(s, len))
+	if (len > CBAR_EVENT_TEXT_MAX || !cbar_text_ok(s, len, false))
 		return fail(e, CBAR_BAD_VALUE, "ingress",
 		            "want 1 to 64 of A-Z a-z 0-9 . _ - : + /");
 	in->ev.ingress = len ? s : NULL;

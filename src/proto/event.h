@@ -60,7 +60,6 @@ struct cbar_event_ctx {
 struct cbar_event_in {
 	struct cbar_event ev;
 	struct cbar_number sub, peer;
-	bool has_sub, has_time;
 	enum cbar_err sub_err; /* why ev.subscriber is NULL, CBAR_OK when it is not */
 };
 
@@ -110,6 +109,10 @@ enum cbar_err cbar_event_time(struct cbar_event_in *in, const struct cbar_event_
                               struct cbar_event_error *e);
 /* The time as an instant (a front end that reads the clock itself). */
 void cbar_event_at(struct cbar_event_in *in, int64_t t);
+/* Whether s holds only letters, digits and . _ - : + / (trunk classes,
+ * channels, keywords, document types), or with alnum_only letters and
+ * digits (a document number).  Every text field of every front end. */
+bool cbar_text_ok(const char *s, size_t len, bool alnum_only);
 /* A trunk class: 1 to 64 of A-Z a-z 0-9 . _ - : + /; empty means none. */
 enum cbar_err cbar_event_ingress(struct cbar_event_in *in, const char *s, size_t len,
                                  struct cbar_event_error *e);

@@ -104,20 +104,6 @@ enum cbar_err cbar_req_number(const struct cbar_numplan *np, uint16_t country, c
 	return CBAR_OK;
 }
 
-/* Text fields: letters, digits and . _ - : + / (trunk classes, channels,
- * keywords, document types); a document number: letters and digits. */
-static bool text_ok(const char *s, size_t len, bool doc)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		             (ch >= '0' && ch <= '9');
-		if (!alnum && (doc || !strchr("._-:+/", ch) || ch == '\0'))
-			return false;
-	}
-	return len > 0;
-}
-
 static enum cbar_err parse_object(const json_t *obj, const struct field *fields, void *out,
                                   struct ctx *c, struct req_error *e);
 
@@ -163,7 +149,7 @@ static enum cbar_err set_field(const struct field *f, const json_t *v, void *out
 		return CBAR_OK;
 	case F_TEXT:
 	case F_DOC:
-		if (len >= f->size || !text_ok(s, len, f->kind == F_DOC))
+		if (len >= f->size || !len || !cbar_text_ok(s, len, f->kind == F_DOC))
 			/* Never echo a document number back. */
 			return fail(e, CBAR_BAD_VALUE, c, f->name,
 			            f->kind == F_DOC ? "want 1 to 40 letters and digits"
