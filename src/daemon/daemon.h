@@ -14,6 +14,7 @@
 #include "net/sip_server.h"
 #include "metrics.h"
 #include "slot.h"
+#include "session.h"
 #include "token_store.h"
 
 /* One readiness check: CBAR_OK when ready, else d->msg says why. */
@@ -39,6 +40,7 @@ struct daemon {
 	struct http_server *http;
 	struct sip_server *sip;          /* NULL: no SIP listener */
 	char *tls_cert_pem, *tls_key_pem; /* http.tls_cert/tls_key read at start */
+	struct sessions sessions;        /* the web console's (session.h) */
 };
 
 /* Add a readiness check to /readyz (at start, before serving). */

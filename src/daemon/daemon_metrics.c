@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "decision.h"
 #include "routes.h"
+#include "console.h"
 #include "rule_counts.h"
 #include "callbar/scope.h"
 
@@ -141,6 +142,7 @@ struct metric_family *const cbar_daemon_metrics[] = {
     &cbar_m_reloads,           &cbar_m_registry_records, &cbar_m_store_up,      &cbar_m_sip_messages,   &cbar_m_sip_answers,
     &cbar_m_sip_tcp,           &cbar_m_audit_head,       &cbar_m_unaudited,     &cbar_m_chain_broken,
     &cbar_m_registry_seq,
+    &cbar_m_console_signins, &cbar_m_console_sessions,
 };
 
 /* One count of cbar_rule_counts_each() into callbar_decisions_total. */
@@ -199,6 +201,7 @@ char *cbar_daemon_metrics_page(struct daemon *d, size_t *len)
 {
 	cbar_metric_gauge(&cbar_m_http_in_flight, NULL, cbar_http_in_flight(d->http));
 	collect_sip(d);
+	cbar_console_collect(d);
 	cbar_rule_counts_each(decision_count, NULL);
 	if (cbar_engine_has_registry(d->engine)) {
 		int64_t broken = 0;

@@ -374,6 +374,10 @@ int cbar_serve_main(int argc, char **argv)
 		fprintf(stderr, "callbar serve: rules.country: unknown country '%s'\n", d->cfg.country);
 		goto out_np;
 	}
+	if (cbar_sessions_init(&d->sessions)) {
+		fputs("callbar serve: out of memory\n", stderr);
+		goto out_np;
+	}
 	cbar_slot_init(&d->rules);
 	pthread_mutex_init(&d->reload_lock, NULL);
 	/* auth.tokens = registry: the tokens live in the unlock registry,
@@ -503,6 +507,7 @@ out_slot:
 	cbar_slot_release(&d->rules);
 	pthread_mutex_destroy(&d->reload_lock);
 out_np:
+	cbar_sessions_release(&d->sessions);
 	cbar_rule_counts_release(); /* every thread that counted is gone */
 	cbar_numplan_free(d->np);
 	cbar_metrics_release(cbar_daemon_metrics, cbar_daemon_metrics_count);
