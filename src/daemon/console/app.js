@@ -32,6 +32,7 @@
     b.setAttribute("lang", state.lang === "zh" ? "en" : "zh");
     document.title = t("title");
     if (state.page === "dashboard") loadDashboard();
+    if (state.status) renderStatus(state.status);
   }
 
   /* One call of the API: {status, body}; a change carries the CSRF token. */
@@ -72,8 +73,8 @@
     else if (!allowed(page)) page = "agent";
     state.page = page;
     ["signin", "agent", "supervisor", "admin", "dashboard"].forEach(function (p) {
-      $("page-" + p).hidden = p !== page;
-      var a = $("nav-" + p);
+      var sec = $("page-" + p), a = $("nav-" + p);
+      if (sec) sec.hidden = p !== page;
       if (a) a.setAttribute("aria-current", p === page ? "page" : "false");
     });
     if (page === "dashboard") loadDashboard();
@@ -135,6 +136,9 @@
   function lookup(number) {
     $("lookup-error").textContent = "";
     return api("GET", "/v1/subscribers/" + enc(number)).then(function (r) {
+      var e = r.body && r.body.error;
+      return r.status === 404 && e && e.code === "NO_ROUTE" ? lookupOld(number) : r;
+    }).then(function (r) {
       if (r.status !== 200) {
         $("status").hidden = true;
         $("lookup-error").textContent = errText(r);
@@ -144,8 +148,35 @@
       renderStatus(r.body);
     });
   }
+  /* A daemon without GET /v1/subscribers (older than the console): the
+   * records, and the four decisions with a number abroad. */
+  var COMBOS = [["voice", "in"], ["voice", "out"], ["sms", "in"], ["sms", "out"]];
+  function lookupOld(number) {
+    return api("GET", "/v1/unlocks/" + enc(number)).then(function (r) {
+      var e = r.body && r.body.error;
+      if (r.status !== 200 && !(e && e.code === "NOT_FOUND")) return r;
+      var rec = r.status === 200 ? r.body : {active: null, history: []};
+      return Promise.all(COMBOS.map(function (c) {
+        return api("POST", "/v1/decide", {service: c[0], direction: c[1], subscriber: number.trim(),
+                                          peer: "+85291234567"});
+      })).then(function (rs) {
+        var bad = rs.filter(function (x) { return x.status !== 200; })[0];
+        if (bad) return bad;
+        return {status: 200, body: {
+          subscriber: rec.subscriber || number.trim(), unlocked: !!rec.active, active: rec.active,
+          history: rec.history,
+          effective: rs.map(function (x, i) {
+            var v = x.body;
+            return {service: COMBOS[i][0], direction: COMBOS[i][1], verdict: v.verdict, rule: v.rule,
+                    reason: v.reason, since: null, unlock_restores: !!v.exempted_by,
+                    restore: v.verdict === "block" && v.announcement ? v.announcement.en : null};
+          })}};
+      });
+    });
+  }
   function scopeText(rec) { return rec.scope; }
   function renderStatus(s) {
+    state.status = s;
     $("status").hidden = false;
     $("status-number").textContent = s.subscriber;
     var a = s.active, sum = $("status-summary");
@@ -193,7 +224,7 @@
       var e = r.body && r.body.error;
       /* The check's message goes beside the field; the number itself is
        * never shown again (the server does not echo it either). */
-      if (e && e.field && e.field.indexOf("document") === 0) {
+      if (e && ((e.field && e.field.indexOf("document") === 0) || /^ID_/.test(e.code))) {
         $("doc-number-error").textContent = e.message + " (" + e.code + ")";
         $("doc-number").setAttribute("aria-invalid", "true");
         $("doc-number").focus();
