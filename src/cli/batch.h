@@ -48,6 +48,7 @@ struct tally {
 	uint64_t *old_per_rule; /* --compare: by the old file's rule */
 	uint64_t changes[3][3]; /* --compare: [old][new] verdicts */
 	uint64_t *changed_by;   /* --compare: changed records by the new deciding rule */
+	struct report_tally *rep; /* --report: made on first use (batch_report.h) */
 };
 
 struct batch;
@@ -105,6 +106,7 @@ struct batch {
 	size_t npend;
 	bool single; /* decide each record alone (cbar_decide), for tests:
 	                CALLBAR_BATCH_SINGLE=1 */
+	bool report; /* --report FILE: count what its plots show */
 };
 
 /* batch_decide.c */

@@ -9,7 +9,9 @@ import base64
 import json
 import os
 import socket
+import shutil
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -52,7 +54,9 @@ class Driver:
         if not drv or not chrome:
             raise WebDriverError("chromium and chromium-driver are needed (tools/deps.sh)")
         self.port = free_port()
-        log = open(os.path.join(log_dir or ".", "chromedriver.log"), "w")
+        # A profile of its own: two tests may run browsers at once.
+        self.profile = tempfile.mkdtemp(prefix="cbar_chromium_")
+        log = open(os.path.join(log_dir or ".", "chromedriver-%d.log" % os.getpid()), "w")
         self.proc = subprocess.Popen([drv, "--port=%d" % self.port], stdout=log, stderr=log)
         self.base = "http://127.0.0.1:%d" % self.port
         deadline = time.monotonic() + 30
@@ -69,7 +73,7 @@ class Driver:
                 "--window-size=%d,%d" % (width, height), "--no-first-run",
                 "--disable-extensions", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--lang=en-US",
-                "--user-data-dir=" + os.path.abspath(os.path.join(log_dir or ".", "profile"))]
+                "--user-data-dir=" + self.profile]
         if no_network:
             # Every request that is not to a file goes to a proxy that is
             # not there: a page that needs the network fails visibly.
@@ -109,6 +113,7 @@ class Driver:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        shutil.rmtree(self.profile, ignore_errors=True)
 
     # ---- pages and elements ----
     def get(self, url):
