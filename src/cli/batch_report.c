@@ -420,7 +420,7 @@ static const char *const page_tail[] = {
     "for(var i=0;i<n;i++){var y=H-B;cols.forEach(function(c){var v=D.time[c][i];if(!v)return;"
     "var h=(H-B-T)*v/max;y-=h;var r=sv('rect',{x:L+i*bw+1,y:y,width:Math.max(bw-2,1),height:h,'class':c});"
     "r.appendChild(sv('title',{},labels[i]+' '+c+': '+v));g.appendChild(r)});"
-    "if(n<=24||i%Math.ceil(n/12)===0)g.appendChild(sv('text',{x:L+i*bw,y:H-B+14,'class':'tick'},labels[i]))}"
+    "if(n<=8||i%Math.ceil(n/8)===0)g.appendChild(sv('text',{x:L+i*bw,y:H-B+14,'class':'tick'},labels[i].slice(5)))}"
     "R.appendChild(g);var lg=el('p',{'class':'legend'});"
     "lg.appendChild(el('span',{'class':'la'},'\\u25a0 allow'));lg.appendChild(el('span',{'class':'lb'},'\\u25a0 block'));"
     "lg.appendChild(el('span',{'class':'le'},'\\u25a0 error'));R.appendChild(lg)}\n",

@@ -347,9 +347,12 @@
     return api("GET", "/console/api/series?minutes=" + min).then(function (r) {
       if (r.status !== 200) return;
       var j = r.body, o = {start: j.start, step: j.step, empty: t("dash.empty")};
-      var v = {};
-      Object.keys(j.verdict).forEach(function (k) { v[t(k)] = j.verdict[k]; });
-      window.CB_plot($("chart-verdict"), Object.assign({series: v}, o));
+      var v = {}, colours = {};
+      Object.keys(j.verdict).forEach(function (k) {
+        v[t(k)] = j.verdict[k];
+        colours[t(k)] = {allow: "c3", block: "c1", error: "c2"}[k];
+      });
+      window.CB_plot($("chart-verdict"), Object.assign({series: v, colours: colours}, o));
       window.CB_plot($("chart-front"), Object.assign({series: j.front}, o));
       window.CB_plot($("chart-rule"), Object.assign({series: j.rule}, o));
       var dl = $("registry");

@@ -1,6 +1,7 @@
 /* callbar console: a small SVG line chart, no library.
  * CB_plot(el, {start: unix seconds of the first point, step: seconds,
  *              series: {name: [numbers...]}, empty: text})
+ *              colours: {name: "c0".."c7"} (optional)}
  * draws one line per series with a legend; the SVG's data-total attribute
  * holds the sum of every point (the browser test reads it). */
 "use strict";
@@ -39,10 +40,13 @@ window.CB_plot = function (el, o) {
     svg.appendChild(mk("text", {x: W - R, y: H - 6, "class": "tick", "text-anchor": "end"},
                        hhmm(o.start + (n - 1) * o.step)));
   }
+  /* A series' colour: the one o.colours gives it (allow green, block red),
+   * else the next of eight. */
+  function cls(k, idx) { return (o.colours && o.colours[k]) || "c" + (idx % 8); }
   var title = [];
   names.forEach(function (k, idx) {
     var pts = o.series[k].map(function (v, i) { return x(i).toFixed(1) + "," + y(v).toFixed(1); });
-    var line = mk("polyline", {points: pts.join(" "), "class": "line c" + (idx % 8)});
+    var line = mk("polyline", {points: pts.join(" "), "class": "line " + cls(k, idx)});
     line.appendChild(mk("title", {}, k));
     svg.appendChild(line);
     title.push(k);
@@ -56,7 +60,7 @@ window.CB_plot = function (el, o) {
   legend.className = "legend";
   names.forEach(function (k, idx) {
     var li = document.createElement("li");
-    li.className = "c" + (idx % 8);
+    li.className = cls(k, idx);
     var sum = o.series[k].reduce(function (a, b) { return a + b; }, 0);
     li.textContent = k + " (" + sum + ")";
     legend.appendChild(li);
