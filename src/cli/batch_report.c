@@ -10,7 +10,7 @@
 #include "callbar/civil.h"
 #include "callbar/number.h"
 
-#define NV 3
+#define NV         3
 #define EMPTY_HOUR INT64_MIN
 
 struct hour {
@@ -21,7 +21,7 @@ struct hour {
 struct report_tally {
 	struct hour *hours; /* open addressing, at most half full */
 	size_t hcap, hn;
-	uint64_t outside[NV];  /* past REPORT_HOURS_MAX distinct hours */
+	uint64_t outside[NV]; /* past REPORT_HOURS_MAX distinct hours */
 	uint64_t region[256][NV];
 	uint64_t carrier[256][NV];
 	uint64_t *block_rule; /* blocks by rule index; [i] grows as rules are met */
@@ -218,8 +218,8 @@ static json_t *rule_row(const struct ruleset *rs, size_t i, uint64_t n)
 {
 	size_t nr = cbar_rules_count(rs->rules);
 	const char *reason = i < nr ? cbar_rules_reason(rs->rules, i) : "emergency";
-	return json_pack("{s:s,s:s?,s:I}", "rule", i < nr ? rs->rule_txt[i] : "emergency",
-	                 "reason", reason, "n", (json_int_t)n);
+	return json_pack("{s:s,s:s?,s:I}", "rule", i < nr ? rs->rule_txt[i] : "emergency", "reason",
+	                 reason, "n", (json_int_t)n);
 }
 
 /* The summary's per-rule lines (cmd_batch.c print_per_rule()) as rows. */
@@ -258,8 +258,9 @@ static int cmp_i64(const void *a, const void *b)
  * days, else by day; every hour (day) between the first and the last. */
 static json_t *time_json(const struct report_tally *r, int32_t tz)
 {
-	json_t *t = json_pack("{s:s,s:[],s:[],s:[],s:[],s:o}", "unit", "hour", "labels", "allow",
-	                      "block", "error", "outside", verdicts(r ? r->outside : (uint64_t[NV]){0}));
+	json_t *t =
+	    json_pack("{s:s,s:[],s:[],s:[],s:[],s:o}", "unit", "hour", "labels", "allow", "block",
+	              "error", "outside", verdicts(r ? r->outside : (uint64_t[NV]){0}));
 	if (!r || !r->hn)
 		return t;
 	int64_t *at = malloc(r->hn * sizeof *at);
@@ -347,11 +348,12 @@ static json_t *report_json(const struct batch *b, const char *rules_path, const 
 	for (size_t i = 0; r && i < r->nblock_rule && i < nr; i++)
 		if (r->block_rule[i])
 			json_array_append_new(blocks, rule_row(&b->now, i, r->block_rule[i]));
-	json_t *j = json_pack("{s:s,s:s?,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "rules", rules_path,
-	                      "compare_with", old_path, "tz_offset", (int)b->tz, "totals", totals,
-	                      "time", time_json(r, b->tz), "per_rule", rule_rows(&b->now, t->per_rule),
-	                      "blocks_by_rule", blocks, "by_region", region_json(b, r), "by_carrier",
-	                      carrier_json(r), "incomplete", r && r->short_of_memory);
+	json_t *j =
+	    json_pack("{s:s,s:s?,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "rules", rules_path,
+	              "compare_with", old_path, "tz_offset", (int)b->tz, "totals", totals, "time",
+	              time_json(r, b->tz), "per_rule", rule_rows(&b->now, t->per_rule),
+	              "blocks_by_rule", blocks, "by_region", region_json(b, r), "by_carrier",
+	              carrier_json(r), "incomplete", r && r->short_of_memory);
 	if (!b->old.rules)
 		return j;
 	json_t *ch = json_object();
@@ -399,7 +401,9 @@ static const char *const page_tail[] = {
     "\"use strict\";\n",
     "(function(){\n",
     "var D=JSON.parse(document.getElementById('cbar-data').textContent);\n",
-    "var R=document.getElementById('report'),NS='http://www.w3.org/2000/svg',V=['allow','block','error'];\n",
+    "var "
+    "R=document.getElementById('report'),NS='http://www.w3.org/2000/"
+    "svg',V=['allow','block','error'];\n",
     "function el(t,a,x){var e=document.createElement(t);for(var k in a)e.setAttribute(k,a[k]);"
     "if(x!==undefined)e.textContent=x;return e}\n",
     "function sv(t,a,x){var e=document.createElementNS(NS,t);for(var k in a)e.setAttribute(k,a[k]);"
@@ -408,53 +412,79 @@ static const char *const page_tail[] = {
     "function p(x,c){R.appendChild(el('p',c?{'class':c}:{},x))}\n",
     "function table(head,rows){var t=el('table');var tr=el('tr');head.forEach(function(h){"
     "tr.appendChild(el('th',{},h))});t.appendChild(tr);rows.forEach(function(r){var tr=el('tr');"
-    "r.forEach(function(c){tr.appendChild(el('td',typeof c==='number'?{'class':'n'}:{},String(c)))});"
+    "r.forEach(function(c){tr.appendChild(el('td',typeof "
+    "c==='number'?{'class':'n'}:{},String(c)))});"
     "t.appendChild(tr)});R.appendChild(t)}\n",
     /* stacked bars over time */
     "function stacked(id,labels,cols){var n=labels.length,W=900,H=260,L=50,B=40,T=10,max=1,tot=0;"
-    "for(var i=0;i<n;i++){var s=0;cols.forEach(function(c){s+=D.time[c][i]});max=Math.max(max,s);tot+=s}"
+    "for(var i=0;i<n;i++){var "
+    "s=0;cols.forEach(function(c){s+=D.time[c][i]});max=Math.max(max,s);tot+=s}"
     "var g=sv('svg',{viewBox:'0 0 '+W+' '+H,id:id,'data-total':String(tot),role:'img'});"
     "var bw=(W-L-10)/Math.max(n,1);"
     "g.appendChild(sv('line',{x1:L,y1:H-B,x2:W-10,y2:H-B,'class':'axis'}));"
     "g.appendChild(sv('text',{x:L-4,y:T+10,'text-anchor':'end','class':'tick'},String(max)));"
     "for(var i=0;i<n;i++){var y=H-B;cols.forEach(function(c){var v=D.time[c][i];if(!v)return;"
-    "var h=(H-B-T)*v/max;y-=h;var r=sv('rect',{x:L+i*bw+1,y:y,width:Math.max(bw-2,1),height:h,'class':c});"
+    "var h=(H-B-T)*v/max;y-=h;var "
+    "r=sv('rect',{x:L+i*bw+1,y:y,width:Math.max(bw-2,1),height:h,'class':c});"
     "r.appendChild(sv('title',{},labels[i]+' '+c+': '+v));g.appendChild(r)});"
-    "if(n<=8||i%Math.ceil(n/8)===0)g.appendChild(sv('text',{x:L+i*bw,y:H-B+14,'class':'tick'},labels[i].slice(5)))}"
+    "if(n<=8||i%Math.ceil(n/"
+    "8)===0)g.appendChild(sv('text',{x:L+i*bw,y:H-B+14,'class':'tick'},labels[i].slice(5)))}"
     "R.appendChild(g);var lg=el('p',{'class':'legend'});"
-    "lg.appendChild(el('span',{'class':'la'},'\\u25a0 allow'));lg.appendChild(el('span',{'class':'lb'},'\\u25a0 block'));"
+    "lg.appendChild(el('span',{'class':'la'},'\\u25a0 "
+    "allow'));lg.appendChild(el('span',{'class':'lb'},'\\u25a0 block'));"
     "lg.appendChild(el('span',{'class':'le'},'\\u25a0 error'));R.appendChild(lg)}\n",
     /* horizontal bars */
     "function bars(id,rows){var W=900,rowh=22,L=260,H=rows.length*rowh+10,max=1,tot=0;"
     "rows.forEach(function(r){max=Math.max(max,r[1]);tot+=r[1]});"
-    "var g=sv('svg',{viewBox:'0 0 '+W+' '+Math.max(H,30),id:id,'data-total':String(tot),role:'img'});"
-    "rows.forEach(function(r,i){g.appendChild(sv('text',{x:L-6,y:i*rowh+16,'text-anchor':'end','class':'tick'},r[0]));"
-    "g.appendChild(sv('rect',{x:L,y:i*rowh+4,width:Math.max((W-L-80)*r[1]/max,1),height:rowh-8,'class':'bar'}));"
+    "var g=sv('svg',{viewBox:'0 0 '+W+' "
+    "'+Math.max(H,30),id:id,'data-total':String(tot),role:'img'});"
+    "rows.forEach(function(r,i){g.appendChild(sv('text',{x:L-6,y:i*rowh+16,'text-anchor':'end','"
+    "class':'tick'},r[0]));"
+    "g.appendChild(sv('rect',{x:L,y:i*rowh+4,width:Math.max((W-L-80)*r[1]/"
+    "max,1),height:rowh-8,'class':'bar'}));"
     "g.appendChild(sv('text',{x:L+(W-L-80)*r[1]/max+6,y:i*rowh+16,'class':'tick'},String(r[1])))});"
     "R.appendChild(g)}\n",
     "var T=D.totals;\n",
-    "p('Rules: '+D.rules+(D.compare_with?' (compared with '+D.compare_with+')':'')+'. '+T.records+' records: '"
-    "+T.allow+' allow, '+T.block+' block, '+T.error+' error. Times in the rule file\\u2019s zone (UTC'+"
+    "p('Rules: '+D.rules+(D.compare_with?' (compared with '+D.compare_with+')':'')+'. "
+    "'+T.records+' records: '"
+    "+T.allow+' allow, '+T.block+' block, '+T.error+' error. Times in the rule file\\u2019s zone "
+    "(UTC'+"
     "(D.tz_offset>=0?'+':'-')+String(Math.abs(D.tz_offset)/3600)+').');\n",
     "if(D.incomplete)p('Memory ran short: some counts below are incomplete.','muted');\n",
     "h2('Records by verdict per '+D.time.unit);stacked('plot-time',D.time.labels,V);\n",
     "var und=T.error-D.time.error.reduce(function(a,b){return a+b},0);"
     "if(und>0)p(und+' bad records (no time read) are counted as errors but not drawn.','muted');\n",
-    "h2('Blocks by rule');bars('plot-rules',D.blocks_by_rule.map(function(r){return[r.rule+' '+(r.reason||''),r.n]}));\n",
-    "h2('Blocks by province (subscriber\\u2019s region)');bars('plot-region',D.by_region.filter(function(r){return r.block})"
+    "h2('Blocks by rule');bars('plot-rules',D.blocks_by_rule.map(function(r){return[r.rule+' "
+    "'+(r.reason||''),r.n]}));\n",
+    "h2('Blocks by province (subscriber\\u2019s "
+    "region)');bars('plot-region',D.by_region.filter(function(r){return r.block})"
     ".map(function(r){return[r.key+' '+r.name_zh,r.block]}));\n",
-    "h2('Blocks by carrier (subscriber\\u2019s)');bars('plot-carrier',D.by_carrier.filter(function(r){return r.block})"
+    "h2('Blocks by carrier "
+    "(subscriber\\u2019s)');bars('plot-carrier',D.by_carrier.filter(function(r){return r.block})"
     ".map(function(r){return[r.key+' '+r.name_zh,r.block]}));\n",
-    "h2('Every rule that decided (the summary)');table(['rule','reason','records'],D.per_rule.map(function(r){return[r.rule,r.reason||'-',r.n]}));\n",
-    "h2('By province');table(['region','','allow','block','error'],D.by_region.map(function(r){return[r.key,r.name_zh+' '+r.name_en,r.allow,r.block,r.error]}));\n",
-    "h2('By carrier');table(['carrier','','allow','block','error'],D.by_carrier.map(function(r){return[r.key,r.name_zh+' '+r.name_en,r.allow,r.block,r.error]}));\n",
+    "h2('Every rule that decided (the "
+    "summary)');table(['rule','reason','records'],D.per_rule.map(function(r){return[r.rule,r."
+    "reason||'-',r.n]}));\n",
+    "h2('By "
+    "province');table(['region','','allow','block','error'],D.by_region.map(function(r){return[r."
+    "key,r.name_zh+' '+r.name_en,r.allow,r.block,r.error]}));\n",
+    "h2('By "
+    "carrier');table(['carrier','','allow','block','error'],D.by_carrier.map(function(r){return[r."
+    "key,r.name_zh+' '+r.name_en,r.allow,r.block,r.error]}));\n",
     "if(D.compare){var C=D.compare;h2('Compared with '+D.compare_with);"
-    "p(C.changed+' of '+C.decided+' decided records change verdict; '+(C.newly_barred_at_least?'at least ':'')"
-    "+C.newly_barred_subscribers+' subscribers would newly be barred (a record the old file allowed and the new one blocks).');"
+    "p(C.changed+' of '+C.decided+' decided records change verdict; '+(C.newly_barred_at_least?'at "
+    "least ':'')"
+    "+C.newly_barred_subscribers+' subscribers would newly be barred (a record the old file "
+    "allowed and the new one blocks).');"
     "table(['change','records'],Object.keys(C.changes).map(function(k){return[k,C.changes[k]]}));"
-    "h2('Which rule now decides the changed records');bars('plot-changed',C.changed_by.map(function(r){return[r.rule+' '+(r.reason||''),r.n]}));"
-    "table(['rule','reason','records'],C.changed_by.map(function(r){return[r.rule,r.reason||'-',r.n]}));"
-    "h2('The old file\\u2019s rules');table(['rule','reason','records'],C.old_per_rule.map(function(r){return[r.rule,r.reason||'-',r.n]}))}\n",
+    "h2('Which rule now decides the changed "
+    "records');bars('plot-changed',C.changed_by.map(function(r){return[r.rule+' "
+    "'+(r.reason||''),r.n]}));"
+    "table(['rule','reason','records'],C.changed_by.map(function(r){return[r.rule,r.reason||'-',r."
+    "n]}));"
+    "h2('The old file\\u2019s "
+    "rules');table(['rule','reason','records'],C.old_per_rule.map(function(r){return[r.rule,r."
+    "reason||'-',r.n]}))}\n",
     "document.body.setAttribute('data-drawn','1');\n",
     "})();\n</script>\n</body>\n</html>\n",
 };

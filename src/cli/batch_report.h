@@ -26,7 +26,7 @@
 #include "callbar/rules.h"
 
 #define REPORT_HOURS_MAX (1u << 20)
-#define REPORT_SUBS_MAX (1u << 22)
+#define REPORT_SUBS_MAX  (1u << 22)
 
 struct report_tally;
 struct batch;

@@ -74,17 +74,23 @@ bool cbar_console_asset(const char *path, struct http_response *resp)
 
 /* No inline script or style anywhere: the page's own files only, and
  * data: images for the charts' exports; nothing may frame it. */
-#define CSP                                                                                      \
-	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "       \
+#define CSP                                                                                        \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "          \
 	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 static const char *const security_headers[] = {
-    "Content-Security-Policy", CSP,
-    "X-Frame-Options",         "DENY",
-    "Referrer-Policy",         "no-referrer",
-    "X-Content-Type-Options",  "nosniff",
-    "Cross-Origin-Opener-Policy", "same-origin",
-    "Cross-Origin-Resource-Policy", "same-origin",
+    "Content-Security-Policy",
+    CSP,
+    "X-Frame-Options",
+    "DENY",
+    "Referrer-Policy",
+    "no-referrer",
+    "X-Content-Type-Options",
+    "nosniff",
+    "Cross-Origin-Opener-Policy",
+    "same-origin",
+    "Cross-Origin-Resource-Policy",
+    "same-origin",
 };
 #define NSECURITY (sizeof security_headers / sizeof security_headers[0])
 
@@ -198,8 +204,9 @@ void cbar_h_console_signin(struct daemon *d, struct http_request *rq, struct req
 	if (!cbar_signin_allowed(&d->sessions, addr, now, &retry)) {
 		count_signin("limited");
 		snprintf(rc->allow, sizeof rc->allow, "%u", retry ? retry : 1);
-		cbar_respond_error(resp, 429, CBAR_UNAUTHENTICATED, NULL,
-		                   "too many failed sign-ins from this address; wait and try again");
+		cbar_respond_error(
+		    resp, 429, CBAR_UNAUTHENTICATED, NULL,
+		    "too many failed sign-ins from this address; wait and try again");
 		resp->header_name = "Retry-After";
 		resp->header_value = rc->allow;
 		return;
@@ -272,7 +279,8 @@ void cbar_h_console_signout(struct daemon *d, struct http_request *rq, struct re
                             struct http_response *resp)
 {
 	(void)rq;
-	bool ended = rc->by_cookie && cbar_session_end(&d->sessions, rc->session, strlen(rc->session));
+	bool ended =
+	    rc->by_cookie && cbar_session_end(&d->sessions, rc->session, strlen(rc->session));
 	set_cookie(d, rc, NULL);
 	if (ended)
 		cbar_log_line(LOG_LV_INFO, "console sign-out", "{s:s}", "by", rc->token.name);
@@ -298,15 +306,15 @@ static json_t *registry_json(struct daemon *d)
 	struct cbar_diag hd = {0};
 	if (up && cbar_engine_audit_head(d->engine, &head, NULL, &hd))
 		head = -1;
-	json_t *j = json_pack("{s:b,s:I,s:I,s:I,s:I}", "up", up, "records",
-	                      (json_int_t)cbar_engine_records(d->engine), "seq", (json_int_t)seq,
-	                      "unaudited", (json_int_t)unaudited, "chain_broken_at",
-	                      (json_int_t)broken);
+	json_t *j =
+	    json_pack("{s:b,s:I,s:I,s:I,s:I}", "up", up, "records",
+	              (json_int_t)cbar_engine_records(d->engine), "seq", (json_int_t)seq,
+	              "unaudited", (json_int_t)unaudited, "chain_broken_at", (json_int_t)broken);
 	/* Lag: changes the registry has that this node's copy has not
 	 * followed yet (every change is an audit entry). */
 	json_object_set_new(j, "head", head >= 0 ? json_integer(head) : json_null());
-	json_object_set_new(j, "lag", head >= 0 ? json_integer(head > seq ? head - seq : 0)
-	                                        : json_null());
+	json_object_set_new(j, "lag",
+	                    head >= 0 ? json_integer(head > seq ? head - seq : 0) : json_null());
 	return j;
 }
 
@@ -369,10 +377,11 @@ void cbar_h_console_rules(struct daemon *d, struct http_request *rq, struct req_
 	cbar_rule_counts_each(count_into, counts);
 	cbar_slot_read_begin();
 	const struct daemon_snapshot *s = cbar_slot_get(&d->rules);
-	json_t *j = s ? json_pack("{s:s,s:s,s:I,s:s,s:I,s:s%}", "file", s->path, "sha256", s->sha256,
-	                          "version", (json_int_t)s->version, "loaded_at", s->loaded_at,
-	                          "rules", (json_int_t)s->rule_count, "text", s->text, s->len)
-	              : NULL;
+	json_t *j =
+	    s ? json_pack("{s:s,s:s,s:I,s:s,s:I,s:s%}", "file", s->path, "sha256", s->sha256,
+	                  "version", (json_int_t)s->version, "loaded_at", s->loaded_at, "rules",
+	                  (json_int_t)s->rule_count, "text", s->text, s->len)
+	      : NULL;
 	cbar_slot_read_end();
 	if (!j) {
 		json_decref(counts);
@@ -405,7 +414,8 @@ void cbar_h_console_audit_state(struct daemon *d, struct http_request *rq, struc
 	}
 	uint64_t unaudited = cbar_engine_unaudited(d->engine, &broken);
 	cbar_respond_json(resp, 200,
-	                  json_pack("{s:b,s:I,s:s,s:I,s:I}", "ok", !broken && !unaudited, "head_seq",
-	                            (json_int_t)seq, "head_hash", hash, "unaudited_rows",
-	                            (json_int_t)unaudited, "chain_broken_at", (json_int_t)broken));
+	                  json_pack("{s:b,s:I,s:s,s:I,s:I}", "ok", !broken && !unaudited,
+	                            "head_seq", (json_int_t)seq, "head_hash", hash,
+	                            "unaudited_rows", (json_int_t)unaudited, "chain_broken_at",
+	                            (json_int_t)broken));
 }

@@ -25,7 +25,7 @@
 
 #include "routes.h"
 
-#define CONSOLE_COOKIE "cbar_session"
+#define CONSOLE_COOKIE      "cbar_session"
 #define CONSOLE_CSRF_HEADER "X-CSRF-Token"
 
 /* The console's own routes (routes.c's table). */

@@ -11,8 +11,8 @@
 #include "series.h"
 
 #define NVERDICTS 3
-#define OTHER SERIES_RULES /* the shared series of the labels past SERIES_RULES */
-#define CLAIMED INT64_MIN  /* a slot being cleared */
+#define OTHER     SERIES_RULES /* the shared series of the labels past SERIES_RULES */
+#define CLAIMED   INT64_MIN    /* a slot being cleared */
 
 struct minute {
 	_Atomic int64_t at; /* unix minute this slot counts; CLAIMED while cleared */
@@ -51,8 +51,8 @@ static struct minute *slot_of(int64_t m)
 		if (at > m && at != CLAIMED)
 			return NULL; /* a time from before the slot's minute: not kept */
 		if (at != CLAIMED &&
-		    atomic_compare_exchange_strong_explicit(&s->at, &at, CLAIMED, memory_order_acq_rel,
-		                                            memory_order_relaxed)) {
+		    atomic_compare_exchange_strong_explicit(
+		        &s->at, &at, CLAIMED, memory_order_acq_rel, memory_order_relaxed)) {
 			for (size_t i = 0; i < NVERDICTS; i++)
 				atomic_store_explicit(&s->verdict[i], 0, memory_order_relaxed);
 			for (size_t i = 0; i < SERIES_FRONTS; i++)
@@ -76,7 +76,8 @@ static unsigned rule_index(uint32_t label)
 			return i;
 		if (!have) {
 			uint32_t zero = 0;
-			if (atomic_compare_exchange_strong(&rule_label[i], &zero, want) || zero == want)
+			if (atomic_compare_exchange_strong(&rule_label[i], &zero, want) ||
+			    zero == want)
 				return i;
 		}
 	}
@@ -117,8 +118,8 @@ static json_t *column(int64_t start, unsigned n, size_t off)
 		const struct minute *s = &ring[m % SERIES_MINUTES];
 		uint64_t v = 0;
 		if (atomic_load_explicit(&s->at, memory_order_acquire) == m)
-			v = atomic_load_explicit(
-			    (const _Atomic uint64_t *)((const char *)s + off), memory_order_relaxed);
+			v = atomic_load_explicit((const _Atomic uint64_t *)((const char *)s + off),
+			                         memory_order_relaxed);
 		json_array_append_new(a, json_integer((json_int_t)v));
 	}
 	return a;
@@ -133,10 +134,10 @@ static json_t *reloads_json(void)
 		const struct reload_entry *e = &reloads[(nreloads - 1 - k) % SERIES_RELOADS];
 		char at[40];
 		cbar_civil_format(e->at, 0, at, sizeof at);
-		json_array_append_new(
-		    a, json_pack("{s:s,s:s,s:b,s:I,s:s,s:s?}", "at", at, "trigger", e->trigger, "ok",
-		                 e->ok, "version", (json_int_t)e->version, "sha256", e->sha256, "error",
-		                 e->ok ? NULL : e->error));
+		json_array_append_new(a, json_pack("{s:s,s:s,s:b,s:I,s:s,s:s?}", "at", at,
+		                                   "trigger", e->trigger, "ok", e->ok, "version",
+		                                   (json_int_t)e->version, "sha256", e->sha256,
+		                                   "error", e->ok ? NULL : e->error));
 	}
 	pthread_mutex_unlock(&reload_lock);
 	return a;
@@ -150,27 +151,30 @@ json_t *cbar_series_json(int64_t now, unsigned minutes, const char *(*front_name
 	int64_t start = now / 60 - minutes + 1;
 	json_t *v = json_object(), *f = json_object(), *r = json_object();
 	for (size_t i = 0; i < NVERDICTS; i++)
-		json_object_set_new(v, verdicts[i],
-		                    column(start, minutes, offsetof(struct minute, verdict) +
-		                                               i * sizeof(uint64_t)));
+		json_object_set_new(
+		    v, verdicts[i],
+		    column(start, minutes,
+		           offsetof(struct minute, verdict) + i * sizeof(uint64_t)));
 	for (unsigned i = 0; i < SERIES_FRONTS; i++) {
 		const char *name = front_name(i);
 		if (name && strcmp(name, "?"))
-			json_object_set_new(f, name,
-			                    column(start, minutes, offsetof(struct minute, front) +
-			                                               i * sizeof(uint64_t)));
+			json_object_set_new(
+			    f, name,
+			    column(start, minutes,
+			           offsetof(struct minute, front) + i * sizeof(uint64_t)));
 	}
 	for (unsigned i = 0; i <= SERIES_RULES; i++) {
 		uint32_t id = i < SERIES_RULES ? atomic_load(&rule_label[i]) : 0;
 		const char *name = i == OTHER ? "other" : id ? cbar_rule_label_name(id - 1) : NULL;
 		if (name)
-			json_object_set_new(r, name,
-			                    column(start, minutes, offsetof(struct minute, rule) +
-			                                               i * sizeof(uint64_t)));
+			json_object_set_new(
+			    r, name,
+			    column(start, minutes,
+			           offsetof(struct minute, rule) + i * sizeof(uint64_t)));
 	}
 	return json_pack("{s:i,s:I,s:i,s:o,s:o,s:o,s:o}", "step", 60, "start",
-	                 (json_int_t)(start * 60), "minutes", (int)minutes, "verdict", v, "front", f,
-	                 "rule", r, "reloads", reloads_json());
+	                 (json_int_t)(start * 60), "minutes", (int)minutes, "verdict", v, "front",
+	                 f, "rule", r, "reloads", reloads_json());
 }
 
 void cbar_series_reset(void)

@@ -21,8 +21,8 @@
 #include <stdint.h>
 
 #define SERIES_MINUTES 1440 /* 24 hours */
-#define SERIES_RULES 32
-#define SERIES_FRONTS 4     /* as rule_counts.h: front ends counted */
+#define SERIES_RULES   32
+#define SERIES_FRONTS  4 /* as rule_counts.h: front ends counted */
 #define SERIES_RELOADS 32
 
 /* Count one decision at unix second now: verdict enum cbar_decision, front

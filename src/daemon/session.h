@@ -35,13 +35,13 @@
 
 #include "token_store.h"
 
-#define SESSION_MAX 1024
-#define SESSION_IDLE_S 900      /* 15 minutes unused */
-#define SESSION_LIFE_S 28800    /* 8 hours, a shop's working day */
-#define SESSION_ID_LEN 43       /* 32 random bytes, base64url without padding */
-#define SIGNIN_WINDOW_S 60
+#define SESSION_MAX      1024
+#define SESSION_IDLE_S   900   /* 15 minutes unused */
+#define SESSION_LIFE_S   28800 /* 8 hours, a shop's working day */
+#define SESSION_ID_LEN   43    /* 32 random bytes, base64url without padding */
+#define SIGNIN_WINDOW_S  60
 #define SIGNIN_FAILS_MAX 5
-#define SIGNIN_ADDRS 256
+#define SIGNIN_ADDRS     256
 
 struct session_entry {
 	uint8_t id_hash[32]; /* SHA-256 of the id; all zero: a free entry */
@@ -51,7 +51,7 @@ struct session_entry {
 };
 
 struct signin_addr {
-	uint64_t key; /* a hash of the address; 0: free */
+	uint64_t key;   /* a hash of the address; 0: free */
 	int64_t window; /* when its window began */
 	unsigned fails;
 };

@@ -76,8 +76,9 @@ static void session_full_and_revoked(void **state)
 	for (int i = 2; i < SESSION_MAX; i++)
 		cbar_session_begin(&s, TOK, strlen(TOK), 3, id, csrf);
 	assert_int_equal(cbar_session_count(&s, 3), SESSION_MAX);
-	assert_true(cbar_session_find(&s, first, SESSION_ID_LEN, 4, &v)); /* used: no longer the oldest */
-	cbar_session_begin(&s, TOK, strlen(TOK), 5, id, csrf); /* pushes out "second" */
+	assert_true(
+	    cbar_session_find(&s, first, SESSION_ID_LEN, 4, &v)); /* used: no longer the oldest */
+	cbar_session_begin(&s, TOK, strlen(TOK), 5, id, csrf);    /* pushes out "second" */
 	assert_int_equal(cbar_session_count(&s, 5), SESSION_MAX);
 	assert_false(cbar_session_find(&s, second, SESSION_ID_LEN, 5, &v));
 	assert_true(cbar_session_find(&s, first, SESSION_ID_LEN, 5, &v));
@@ -139,7 +140,8 @@ static void series_minutes(void **state)
 	/* the window: minutes t0 - 60, t0, t0 + 60 */
 	json_t *j = cbar_series_json(t0 + 60, 3, front_name);
 	assert_int_equal(json_integer_value(json_object_get(j, "start")), t0 - 60);
-	assert_int_equal(json_array_size(json_object_get(json_object_get(j, "verdict"), "allow")), 3);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j, "verdict"), "allow")),
+	                 3);
 	assert_int_equal(at(j, "verdict", "allow", 0), 0);
 	assert_int_equal(at(j, "verdict", "allow", 1), 1);
 	assert_int_equal(at(j, "verdict", "block", 1), 1);
