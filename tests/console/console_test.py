@@ -198,13 +198,11 @@ def main():
         st, _, page = request(base + "/console/")
         check("index has no inline script", st == 200 and not re.search(r"<script>|<script [^>]*>[^<]", page))
 
-        # Does this daemon have GET /v1/subscribers/{number} (contract 1)?
+        # The agent's page reads GET /v1/subscribers/{number} (the status
+        # `callbar status --json` prints).
         st, _, b = request(base + "/v1/subscribers/" + HENAN, token=agent)
-        has_status_route = st == 200
-        lookup_expected = () if has_status_route else (("/v1/subscribers/", 404), ("/v1/unlocks/", 404))
-        if not has_status_route:
-            print("note: no GET /v1/subscribers/{number} here; the page falls back to "
-                  "/v1/unlocks and /v1/decide (their 404s are expected)")
+        check("GET /v1/subscribers/{number} answers", st == 200 and "effective" in b, (st, b))
+        lookup_expected = ()
 
         d = webdriver.Driver(log_dir=art)
         p = Page(d, base, art)

@@ -136,9 +136,6 @@
   function lookup(number) {
     $("lookup-error").textContent = "";
     return api("GET", "/v1/subscribers/" + enc(number)).then(function (r) {
-      var e = r.body && r.body.error;
-      return r.status === 404 && e && e.code === "NO_ROUTE" ? lookupOld(number) : r;
-    }).then(function (r) {
       if (r.status !== 200) {
         $("status").hidden = true;
         $("lookup-error").textContent = errText(r);
@@ -146,32 +143,6 @@
       }
       state.number = r.body.subscriber;
       renderStatus(r.body);
-    });
-  }
-  /* A daemon without GET /v1/subscribers (older than the console): the
-   * records, and the four decisions with a number abroad. */
-  var COMBOS = [["voice", "in"], ["voice", "out"], ["sms", "in"], ["sms", "out"]];
-  function lookupOld(number) {
-    return api("GET", "/v1/unlocks/" + enc(number)).then(function (r) {
-      var e = r.body && r.body.error;
-      if (r.status !== 200 && !(e && e.code === "NOT_FOUND")) return r;
-      var rec = r.status === 200 ? r.body : {active: null, history: []};
-      return Promise.all(COMBOS.map(function (c) {
-        return api("POST", "/v1/decide", {service: c[0], direction: c[1], subscriber: number.trim(),
-                                          peer: "+85291234567"});
-      })).then(function (rs) {
-        var bad = rs.filter(function (x) { return x.status !== 200; })[0];
-        if (bad) return bad;
-        return {status: 200, body: {
-          subscriber: rec.subscriber || number.trim(), unlocked: !!rec.active, active: rec.active,
-          history: rec.history,
-          effective: rs.map(function (x, i) {
-            var v = x.body;
-            return {service: COMBOS[i][0], direction: COMBOS[i][1], verdict: v.verdict, rule: v.rule,
-                    reason: v.reason, since: null, unlock_restores: !!v.exempted_by,
-                    restore: v.verdict === "block" && v.announcement ? v.announcement.en : null};
-          })}};
-      });
     });
   }
   function scopeText(rec) { return rec.scope; }
