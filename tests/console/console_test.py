@@ -226,8 +226,12 @@ def main():
         p.log_ok("agent sign-in")
 
         # ---- look up a Henan subscriber: texts from abroad barred ----
-        d.type("#lookup-number", HENAN_WRITTEN)
-        d.click("#lookup-submit")
+        # With the keyboard: the page's heading has the focus, Tab goes to
+        # the number, Enter sends it.
+        d.keys(webdriver.KEYS["TAB"])
+        check("keyboard: Tab from the heading reaches the number", d.active_id() == "lookup-number",
+              d.active_id())
+        d.keys(HENAN_WRITTEN + webdriver.KEYS["ENTER"])
         row = '#effective tr[data-service="sms"][data-direction="in"]'
         d.wait(lambda: d.exists(row), "the line's status")
         check("Henan: texts from abroad barred",
