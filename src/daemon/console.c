@@ -419,3 +419,29 @@ void cbar_h_console_audit_state(struct daemon *d, struct http_request *rq, struc
 	                            "unaudited_rows", (json_int_t)unaudited, "chain_broken_at",
 	                            (json_int_t)broken));
 }
+
+/* POST /console/api/audit-verify (supervisor): `callbar audit --verify`,
+ * the whole chain from its first entry, on a button (it holds the
+ * registry's connection while it walks). */
+void cbar_h_console_audit_verify(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                                 struct http_response *resp)
+{
+	(void)rq, (void)rc;
+	if (!cbar_engine_has_registry(d->engine)) {
+		cbar_respond_no_registry(resp);
+		return;
+	}
+	int64_t n = 0, bad = 0;
+	char head[65] = "";
+	struct cbar_diag diag = {0};
+	enum cbar_err e = cbar_engine_audit_verify(d->engine, &n, &bad, head, &diag);
+	if (e && e != CBAR_AUDIT_BROKEN) {
+		cbar_respond_hook_error(resp, e, &diag);
+		return;
+	}
+	cbar_respond_json(
+	    resp, 200,
+	    e ? json_pack("{s:b,s:I,s:I,s:s}", "ok", 0, "entries", (json_int_t)n, "first_bad",
+	                  (json_int_t)bad, "error", diag.msg)
+	      : json_pack("{s:b,s:I,s:s}", "ok", 1, "entries", (json_int_t)n, "head", head));
+}

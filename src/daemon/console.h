@@ -30,7 +30,8 @@
 
 /* The console's own routes (routes.c's table). */
 handler_fn cbar_h_console_signin, cbar_h_console_session, cbar_h_console_signout,
-    cbar_h_console_series, cbar_h_console_rules, cbar_h_console_audit_state;
+    cbar_h_console_series, cbar_h_console_rules, cbar_h_console_audit_state,
+    cbar_h_console_audit_verify;
 
 /* A GET of one of the console's files (or of /console, redirected):
  * true with resp filled, false when path names none. */

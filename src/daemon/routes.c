@@ -82,6 +82,10 @@ static const struct route routes[] = {
      .pattern = "/console/api/audit-state",
      .access = NEED_SUPERVISOR,
      .handler = cbar_h_console_audit_state},
+    {.method = "POST",
+     .pattern = "/console/api/audit-verify",
+     .access = NEED_SUPERVISOR,
+     .handler = cbar_h_console_audit_verify},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

@@ -316,6 +316,10 @@ def main():
         d.wait(lambda: d.text("#audit-state"), "the audit chain's state")
         check("supervisor: audit chain intact", "intact" in d.text("#audit-state"), d.text("#audit-state"))
         d.wait(lambda: len(d.find_all("#audit tbody tr")) >= 1, "audit entries")
+        d.click("#audit-verify")
+        d.wait(lambda: "entries" in d.text("#audit-verify-result"), "audit --verify's result")
+        check("supervisor: audit --verify says the chain is ok",
+              "chain ok" in d.text("#audit-verify-result"), d.text("#audit-verify-result"))
         d.type("#relock-number", HENAN)
         d.select("#relock-service", "sms")
         d.type("#relock-reason", "fraud-report")

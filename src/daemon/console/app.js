@@ -233,6 +233,17 @@
         else $("relock-error").textContent = errText(r);
       });
     });
+    $("audit-verify").addEventListener("click", function () {
+      var p = $("audit-verify-result");
+      p.textContent = "…";
+      api("POST", "/console/api/audit-verify").then(function (r) {
+        if (r.status !== 200) { p.textContent = errText(r); return; }
+        var j = r.body;
+        p.textContent = j.ok ? t("sup.verify.ok", {n: j.entries, head: j.head})
+          : t("sup.verify.bad", {bad: j.first_bad, n: j.entries, error: j.error});
+        p.className = j.ok ? "ok" : "bad";
+      });
+    });
     $("audit-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
       loadAudit();
