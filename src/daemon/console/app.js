@@ -244,9 +244,42 @@
         p.className = j.ok ? "ok" : "bad";
       });
     });
+    $("bars-show").addEventListener("click", loadBars);
     $("audit-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
       loadAudit();
+    });
+  }
+  /* The auto-bars of fraud limits (GET /v1/bars), on a button: a daemon
+   * without limits has no such route. */
+  function loadBars() {
+    var p = $("bars-result"), tab = $("bars");
+    return api("GET", "/v1/bars").then(function (r) {
+      var e = r.body && r.body.error;
+      tab.hidden = true;
+      if (r.status === 404 && e && e.code === "NO_ROUTE") { p.textContent = t("sup.bars.nolimits"); return; }
+      if (r.status !== 200) { p.textContent = errText(r); return; }
+      var b = clearRows("bars");
+      p.textContent = r.body.bars.length ? "" : t("sup.bars.none");
+      tab.hidden = !r.body.bars.length;
+      r.body.bars.forEach(function (x) {
+        var tr = document.createElement("tr");
+        [x.key, x.limit, x.rule, x.reason, x.count, x.since, x.until].forEach(function (v) { cell(tr, v); });
+        var td = document.createElement("td"), btn = document.createElement("button");
+        btn.type = "button";
+        btn.textContent = t("sup.bars.lift");
+        btn.addEventListener("click", function () {
+          api("DELETE", "/v1/bars/" + encodeURIComponent(x.key)).then(function (d) {
+            if (d.status !== 200) { p.textContent = errText(d); return; }
+            loadBars().then(function () {
+              p.textContent = t("sup.bars.lifted", {n: d.body.lifted, key: x.key});
+            });
+          });
+        });
+        td.appendChild(btn);
+        tr.appendChild(td);
+        b.appendChild(tr);
+      });
     });
   }
   function loadAuditState() {
