@@ -1,6 +1,5 @@
 /* callbar serve: the one decision path of every front end (decision.h). */
 #include <string.h>
-#include <time.h>
 
 #include "callbar/scope.h"
 #include "daemon.h"
@@ -10,7 +9,6 @@
 #include "proto/buf.h"
 #include "proto/verdict_json.h"
 #include "rule_counts.h"
-#include "series.h"
 
 static const char *const front_names[] = {
 #define DAEMON__FRONT_NAME(name, label) [DAEMON_FRONT_##name] = label,
@@ -71,11 +69,6 @@ void cbar_daemon_record(const struct daemon_snapshot *s, enum daemon_front f,
 	                                                                 : s->label_default;
 	cbar_rule_count(label, (unsigned)f, ev->service == CBAR_SMS, ev->direction == CBAR_OUT,
 	                (unsigned)v->decision);
-	/* The console's per-minute rings (series.h), on the coarse clock: a
-	 * minute's bucket needs no better, and it costs no system call. */
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME_COARSE, &now);
-	cbar_series_count((int64_t)now.tv_sec, (unsigned)v->decision, (unsigned)f, label);
 	/* log.decision_log: both numbers, so off by default (a line a call,
 	 * and a record of who called whom: only with a retention period). */
 	if (cbar_log_decisions())

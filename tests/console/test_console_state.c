@@ -5,7 +5,8 @@
  * sessions ended, failed sign-ins limited per address and forgiven when the
  * window ends) and the per-minute series (series.c: counts land in their
  * minute, a slot is cleared when its minute comes round again a day later,
- * labels past SERIES_RULES share "other", the reload history newest first).
+ * labels past SERIES_RULES share "other", the reload history newest first),
+ * fed from the decision counts of rule_counts.h as the daemon feeds them.
  * Times are given, never read: "now" is a parameter of every call.
  */
 #include <setjmp.h>
@@ -127,16 +128,25 @@ static json_int_t at(json_t *j, const char *group, const char *name, size_t i)
 	return json_integer_value(json_array_get(a, i));
 }
 
+/* One decision, as the decision path counts it (rule_counts.h). */
+static void decided(uint32_t label, unsigned front, unsigned verdict)
+{
+	cbar_rule_count(label, front, 1, 0, verdict);
+}
+
 static void series_minutes(void **state)
 {
 	(void)state;
-	cbar_series_reset();
 	uint32_t r1 = cbar_rule_label_intern("series-r1"), r2 = cbar_rule_label_intern("series-r2");
+	cbar_series_reset();
 	int64_t t0 = 1700000000 / 60 * 60; /* a minute's start */
-	cbar_series_count(t0, 0, 0, r1);
-	cbar_series_count(t0 + 59, 1, 0, r2);
-	cbar_series_count(t0 + 60, 1, 1, r2);
-	cbar_series_count(t0 + 60, 2, 1, r2);
+	decided(r1, 0, 0);
+	decided(r2, 0, 1);
+	cbar_series_sample(t0 + 59); /* both in minute t0 */
+	decided(r2, 1, 1);
+	decided(r2, 1, 2);
+	cbar_series_sample(t0 + 60);
+	cbar_series_sample(t0 + 61); /* nothing new */
 	/* the window: minutes t0 - 60, t0, t0 + 60 */
 	json_t *j = cbar_series_json(t0 + 60, 3, front_name);
 	assert_int_equal(json_integer_value(json_object_get(j, "start")), t0 - 60);
@@ -155,7 +165,8 @@ static void series_minutes(void **state)
 	assert_int_equal(at(j, "rule", "series-r2", 2), 2);
 	json_decref(j);
 	/* a day later the same slot counts the new minute only */
-	cbar_series_count(t0 + 86400, 0, 0, r1);
+	decided(r1, 0, 0);
+	cbar_series_sample(t0 + 86400);
 	j = cbar_series_json(t0 + 86400, 1440, front_name);
 	assert_int_equal(at(j, "verdict", "allow", 1439), 1);
 	assert_int_equal(at(j, "verdict", "block", 1439), 0);
@@ -166,8 +177,9 @@ static void series_minutes(void **state)
 	assert_int_equal(sum, 2);
 	assert_int_equal(at(j, "verdict", "allow", 0), 0);
 	json_decref(j);
-	/* a time from before a slot's minute is not counted into it */
-	cbar_series_count(t0, 0, 0, r1);
+	/* a sample dated before a slot's minute adds nothing to it */
+	decided(r1, 0, 0);
+	cbar_series_sample(t0);
 	j = cbar_series_json(t0 + 86400, 1, front_name);
 	assert_int_equal(at(j, "verdict", "allow", 0), 1);
 	json_decref(j);
@@ -178,15 +190,20 @@ static void series_labels_and_reloads(void **state)
 	(void)state;
 	cbar_series_reset();
 	int64_t t = 1700000000;
+	/* Labels counted by the test before keep their series. */
+	json_t *j = cbar_series_json(t, 1, front_name);
+	size_t before = json_object_size(json_object_get(j, "rule")) - 1;
+	json_decref(j);
 	char name[32];
 	for (int i = 0; i < SERIES_RULES + 5; i++) {
 		snprintf(name, sizeof name, "lbl-%d", i);
-		cbar_series_count(t, 1, 0, cbar_rule_label_intern(name));
+		decided(cbar_rule_label_intern(name), 0, 1);
 	}
-	json_t *j = cbar_series_json(t, 1, front_name);
+	j = cbar_series_json(t, 1, front_name);
 	assert_int_equal(json_object_size(json_object_get(j, "rule")), SERIES_RULES + 1);
-	assert_int_equal(at(j, "rule", "other", 0), 5);
+	assert_int_equal(at(j, "rule", "other", 0), 5 + before);
 	assert_int_equal(at(j, "rule", "lbl-0", 0), 1);
+	assert_int_equal(at(j, "verdict", "block", 0), SERIES_RULES + 5);
 	json_decref(j);
 	for (int i = 0; i < SERIES_RELOADS + 3; i++)
 		cbar_series_reload(t + i, "sighup", i % 2 == 0, (uint64_t)i + 1, "ab",
@@ -202,6 +219,17 @@ static void series_labels_and_reloads(void **state)
 	json_decref(j);
 }
 
+/* The sampling thread starts and stops (it samples on its own; what it
+ * samples is tested above with given times). */
+static void series_thread(void **state)
+{
+	(void)state;
+	assert_int_equal(cbar_series_start(), CBAR_OK);
+	cbar_series_stop();
+	cbar_series_stop(); /* once is enough */
+	cbar_rule_counts_release();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +238,7 @@ int main(void)
 	    cmocka_unit_test(signin_limit),
 	    cmocka_unit_test(series_minutes),
 	    cmocka_unit_test(series_labels_and_reloads),
+	    cmocka_unit_test(series_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
