@@ -65,13 +65,6 @@ uint32_t cbar_rule_label_intern(const char *label)
 	return id;
 }
 
-const char *cbar_rule_label_name(uint32_t id)
-{
-	if (id >= RULE_LABELS_MAX || id >= atomic_load_explicit(&nnames, memory_order_acquire))
-		return NULL;
-	return names[id];
-}
-
 void cbar_rule_count(uint32_t label, unsigned front, unsigned service, unsigned direction,
                 unsigned verdict)
 {

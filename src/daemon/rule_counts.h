@@ -21,10 +21,6 @@
 /* The id of label (copied when new); thread-safe, takes a mutex. */
 uint32_t cbar_rule_label_intern(const char *label);
 
-/* The name of a label id from cbar_rule_label_intern() (lives as long as
- * the table), or NULL for an id never handed out.  No lock. */
-const char *cbar_rule_label_name(uint32_t id);
-
 /* Count one decision of the calling thread: label from cbar_rule_label_intern(),
  * front enum daemon_front (0..3), service 0 voice / 1 sms, direction 0 in /
  * 1 out, verdict enum cbar_decision (0 allow, 1 block, 2 error).  No lock. */
