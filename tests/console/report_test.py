@@ -149,6 +149,25 @@ def main():
         d4, _ = report_data(html4)
         check("four threads: the same report", d4 == d and p4.returncode == 1)
 
+        # ---- JSON lines in: the same counts ----
+        jl = os.path.join(work, "cdr.jsonl")
+        with open(cdr) as f, open(jl, "w") as g:
+            rows = list(csv.reader(f))
+            for r in rows[1:]:
+                if len(r) == 5:
+                    g.write(json.dumps(dict(zip(rows[0], r))) + "\n")
+        htmlj = os.path.join(work, "rj.html")
+        pj = subprocess.run([cb, "batch", "--format", "jsonl", "--rules", rules, "--compare", old,
+                             "--report", htmlj, jl, os.path.join(work, "outj.jsonl")],
+                            capture_output=True, text=True)
+        dj, _ = report_data(htmlj)
+        same = {k: dj[k] for k in ("per_rule", "blocks_by_rule", "by_region", "by_carrier", "time")}
+        want = {k: d[k] for k in same}
+        want["time"] = dict(d["time"])
+        check("JSON lines: the same report but the bad line", pj.returncode == 0 and same == want and
+              dj["totals"]["error"] == 0 and dj["compare"]["newly_barred_subscribers"] ==
+              c["newly_barred_subscribers"], pj.stderr[-300:])
+
         # ---- opened from disk, no network, no console error ----
         drv = webdriver.Driver(no_network=True, log_dir=art)
         try:
