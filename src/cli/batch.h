@@ -87,6 +87,7 @@ struct batch {
 	uint16_t cn;
 	int32_t tz;
 	size_t block; /* IN_BLOCK, or CALLBAR_BATCH_CHUNK for tests */
+	bool report;  /* --report FILE: count what its plots show */
 
 	/* This thread's. */
 	struct tally t;
@@ -106,7 +107,6 @@ struct batch {
 	size_t npend;
 	bool single; /* decide each record alone (cbar_decide), for tests:
 	                CALLBAR_BATCH_SINGLE=1 */
-	bool report; /* --report FILE: count what its plots show */
 };
 
 /* batch_decide.c */

@@ -7,6 +7,8 @@
 
 #include <pthread.h>
 
+#include "session.h"
+
 #include "net/http.h"
 #include "callbar/number.h"
 #include "config.h"
@@ -14,7 +16,6 @@
 #include "net/sip_server.h"
 #include "metrics.h"
 #include "slot.h"
-#include "session.h"
 #include "token_store.h"
 
 /* One readiness check: CBAR_OK when ready, else d->msg says why. */
@@ -34,13 +35,13 @@ struct daemon {
 	pthread_mutex_t reload_lock;     /* one reload at a time */
 	uint64_t version;                /* of the published snapshot (under reload_lock) */
 	struct token_store tokens;
+	struct sessions sessions;        /* the web console's, made with tokens (session.h) */
 	struct engine *engine;           /* decisions and the registry (engine.h) */
 	struct ready_check ready[READY_CHECKS_MAX];
 	size_t nready;
 	struct http_server *http;
 	struct sip_server *sip;          /* NULL: no SIP listener */
 	char *tls_cert_pem, *tls_key_pem; /* http.tls_cert/tls_key read at start */
-	struct sessions sessions;        /* the web console's (session.h) */
 };
 
 /* Add a readiness check to /readyz (at start, before serving). */

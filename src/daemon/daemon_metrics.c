@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "console.h"
 #include "daemon.h"
 #include "decision.h"
 #include "routes.h"
-#include "console.h"
 #include "rule_counts.h"
 #include "callbar/scope.h"
 
@@ -137,12 +137,12 @@ struct metric_family cbar_m_sip_tcp = {
     .labels = {"event"},
     LOCK};
 struct metric_family *const cbar_daemon_metrics[] = {
+    &cbar_m_console_signins,   &cbar_m_console_sessions, /* the web console's (console.c) */
     &cbar_m_build_info,        &cbar_m_http_requests,    &cbar_m_http_duration, &cbar_m_http_in_flight, &cbar_m_decisions,
     &cbar_m_decision_duration, &cbar_m_rules_info,       &cbar_m_rules_version, &cbar_m_rules_count,    &cbar_m_rules_loaded,
     &cbar_m_reloads,           &cbar_m_registry_records, &cbar_m_store_up,      &cbar_m_sip_messages,   &cbar_m_sip_answers,
     &cbar_m_sip_tcp,           &cbar_m_audit_head,       &cbar_m_unaudited,     &cbar_m_chain_broken,
     &cbar_m_registry_seq,
-    &cbar_m_console_signins, &cbar_m_console_sessions,
 };
 
 /* One count of cbar_rule_counts_each() into callbar_decisions_total. */
@@ -199,9 +199,9 @@ const size_t cbar_daemon_metrics_count = sizeof cbar_daemon_metrics / sizeof cba
 
 char *cbar_daemon_metrics_page(struct daemon *d, size_t *len)
 {
+	cbar_console_collect(d);
 	cbar_metric_gauge(&cbar_m_http_in_flight, NULL, cbar_http_in_flight(d->http));
 	collect_sip(d);
-	cbar_console_collect(d);
 	cbar_rule_counts_each(decision_count, NULL);
 	if (cbar_engine_has_registry(d->engine)) {
 		int64_t broken = 0;
