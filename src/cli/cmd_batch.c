@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "batch.h"
-#include "batch_report.h"
 #include "cli.h"
+#include "batch_report.h"
 #include "load/numplan_load.h"
 #include "load/rules_load.h"
 
@@ -229,6 +229,7 @@ static void summary(const struct batch *b, const char *old_path)
 int cbar_cmd_batch(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{"report", required_argument, NULL, 'H'},
 		{"rules", required_argument, NULL, 'r'}, {"unlocked", required_argument, NULL, 'u'},
 		{"registry", required_argument, NULL, 'R'},
 		{"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
@@ -236,7 +237,6 @@ int cbar_cmd_batch(int argc, char **argv)
 		{"threads", required_argument, NULL, 't'},
 		{"segments", required_argument, NULL, 'G'}, {"ported", required_argument, NULL, 'P'},
 		{"carriers", required_argument, NULL, 'K'},
-		{"report", required_argument, NULL, 'H'},
 		{0, 0, 0, 0},
 	};
 	struct numplan_files files = {0};
@@ -368,9 +368,9 @@ int cbar_cmd_batch(int argc, char **argv)
 	if (!cbar_batch_io_finish(&in, &out, in_file, out_file))
 		goto out;
 	summary(&b, old_path);
-	if (report && !cbar_report_write(report, &b, rules_path, old_path))
-		goto out;
 	rc = b.t.count[CBAR_ERROR] ? CLI_BLOCK : CLI_OK;
+	if (report && !cbar_report_write(report, &b, rules_path, old_path))
+		rc = CLI_BAD; /* the records are written; the report is not */
 out:
 	cbar_batch_io_finish(&in, &out, in_file, out_file);
 	if (in && in != stdin)

@@ -199,7 +199,6 @@ const size_t cbar_daemon_metrics_count = sizeof cbar_daemon_metrics / sizeof cba
 
 char *cbar_daemon_metrics_page(struct daemon *d, size_t *len)
 {
-	cbar_console_collect(d);
 	cbar_metric_gauge(&cbar_m_http_in_flight, NULL, cbar_http_in_flight(d->http));
 	collect_sip(d);
 	cbar_rule_counts_each(decision_count, NULL);
@@ -223,5 +222,6 @@ char *cbar_daemon_metrics_page(struct daemon *d, size_t *len)
 		if (!cbar_engine_audit_head(d->engine, &seq, NULL, &diag))
 			cbar_metric_gauge(&cbar_m_audit_head, NULL, (double)seq);
 	}
+	cbar_console_collect(d);
 	return cbar_metrics_render(cbar_daemon_metrics, cbar_daemon_metrics_count, METRICS_MAX, len);
 }
