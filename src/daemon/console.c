@@ -1,4 +1,5 @@
 /* callbar serve: the web console's files, sessions and routes (console.h). */
+#include <errno.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 #include "console.h"
 #include "decision.h"
+#include "load/file.h"
 #include "log.h"
 #include "rule_counts.h"
 #include "series.h"
@@ -367,27 +369,67 @@ static void count_into(void *arg, const char *label, unsigned front, unsigned se
 	json_integer_set(c, json_integer_value(c) + (json_int_t)n);
 }
 
-/* GET /console/api/rules (admin): the rule file in use, as text, with its
- * hash, and the decisions counted by rule label since the start. */
+/* The rule file's text shown by the console: at most this (a bigger file
+ * is said to be too large to show, not sent). */
+#define RULES_SHOWN_MAX (4u << 20)
+
+static void sha256_hex(const char *p, size_t n, char hex[65])
+{
+	uint8_t h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const uint8_t *)p, n);
+	sodium_bin2hex(hex, 65, h, sizeof h);
+}
+
+/* The file as it is on disk now, for a reload that failed: the line at
+ * fault is in it, not in the rules in use. */
+static json_t *rules_on_disk(struct daemon *d)
+{
+	size_t len = 0;
+	char *text = cbar_file_read(d->cfg.rules_file, RULES_SHOWN_MAX, &len);
+	if (!text)
+		return json_pack("{s:s,s:s,s:n,s:s}", "source", "disk", "file", d->cfg.rules_file,
+		                 "text", "error", strerror(errno));
+	char hex[65];
+	sha256_hex(text, len, hex);
+	json_t *j = json_pack("{s:s,s:s,s:s%,s:s}", "source", "disk", "file", d->cfg.rules_file,
+	                      "text", text, len, "sha256", hex);
+	free(text);
+	return j;
+}
+
+/* GET /console/api/rules[?source=disk] (admin): the rule file in use, as
+ * text, with its hash (or the file as it is on disk now), and the
+ * decisions counted by rule label since the start. */
 void cbar_h_console_rules(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
                           struct http_response *resp)
 {
-	(void)rq, (void)rc;
+	(void)rc;
+	const char *src = cbar_http_query(rq, "source");
+	if (src && strcmp(src, "disk") && strcmp(src, "running")) {
+		cbar_respond_error(resp, 400, CBAR_BAD_VALUE, "source", "want running or disk");
+		return;
+	}
 	json_t *counts = json_object();
 	cbar_rule_counts_each(count_into, counts);
+	json_t *j = NULL;
 	cbar_slot_read_begin();
 	const struct daemon_snapshot *s = cbar_slot_get(&d->rules);
-	json_t *j =
-	    s ? json_pack("{s:s,s:s,s:I,s:s,s:I,s:s%}", "file", s->path, "sha256", s->sha256,
-	                  "version", (json_int_t)s->version, "loaded_at", s->loaded_at, "rules",
-	                  (json_int_t)s->rule_count, "text", s->text, s->len)
-	      : NULL;
+	if (s) {
+		json_t *text =
+		    s->len <= RULES_SHOWN_MAX ? json_stringn(s->text, s->len) : json_null();
+		j = json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:o}", "source", "running", "file", s->path,
+		              "sha256", s->sha256, "version", (json_int_t)s->version, "loaded_at",
+		              s->loaded_at, "rules", (json_int_t)s->rule_count, "text",
+		              text ? text : json_null());
+	}
 	cbar_slot_read_end();
 	if (!j) {
 		json_decref(counts);
 		cbar_respond_error(resp, 503, CBAR_UNAVAILABLE, NULL, "no rules loaded");
 		return;
 	}
+	if (src && !strcmp(src, "disk"))
+		json_object_set_new(j, "disk", rules_on_disk(d));
 	json_object_set_new(j, "counters", counts);
 	cbar_respond_json(resp, 200, j);
 }

@@ -359,6 +359,10 @@ def main():
         d.wait(lambda: d.text("#reload-result"), "the reload's answer")
         check("admin: the failed reload names line and column",
               re.search(r":%d:\d+: " % (nlines + 1), d.text("#reload-result")), d.text("#reload-result"))
+        d.wait(lambda: d.exists("#rules-text li.error-line"), "the line at fault marked")
+        check("admin: the line at fault is marked in the file on disk",
+              d.text("#rules-text li.error-line") == "block sideways" and
+              d.js("return document.querySelector('#rules-text li.error-line').id") == "line-%d" % (nlines + 1))
         p.shots("admin")
         shutil.copy(rules, os.path.join(work, "r.rules"))
         p.log_ok("admin", (("/v1/reload", 422),))

@@ -313,20 +313,28 @@
   }
 
   /* ---- admin ---- */
+  /* The rule file in use; after a failed reload (errLine), the file as it
+   * is on disk, with the line at fault marked and scrolled to. */
   function loadRules(errLine) {
-    return api("GET", "/console/api/rules").then(function (r) {
+    var q = errLine ? "?source=disk" : "";
+    return api("GET", "/console/api/rules" + q).then(function (r) {
       if (r.status !== 200) { $("rules-meta").textContent = errText(r); return; }
-      var j = r.body;
-      $("rules-meta").textContent = t("admin.meta", {file: j.file, v: j.version, n: j.rules, at: j.loaded_at, sha: j.sha256});
+      var j = r.body, shown = errLine && j.disk ? j.disk : j;
+      var meta = t("admin.meta", {file: j.file, v: j.version, n: j.rules, at: j.loaded_at, sha: j.sha256});
+      if (shown !== j) meta += " " + t("admin.disk", {sha: shown.sha256 || "—"});
+      $("rules-meta").textContent = meta;
       var ol = $("rules-text");
       ol.textContent = "";
-      j.text.replace(/\n$/, "").split("\n").forEach(function (line, i) {
+      if (shown.text === null) { ol.textContent = shown.error || t("admin.toolarge"); return; }
+      shown.text.replace(/\n$/, "").split("\n").forEach(function (line, i) {
         var li = document.createElement("li");
         li.id = "line-" + (i + 1);
         li.textContent = line || " ";
         if (errLine === i + 1) li.className = "error-line";
         ol.appendChild(li);
       });
+      var bad = $("line-" + errLine);
+      if (bad) bad.scrollIntoView({block: "center"});
       var b = clearRows("counters");
       Object.keys(j.counters).sort().forEach(function (k) {
         var c = j.counters[k], tr = document.createElement("tr");
@@ -348,8 +356,8 @@
         }
         p.textContent = errText(r);
         p.className = "bad";
-        /* "file:LINE:COLUMN: message": the line is marked in the text below,
-         * which is still the file in use (the failed one did not replace it). */
+        /* "file:LINE:COLUMN: message": the line is marked in the file on
+         * disk (the rules in use are still the old ones). */
         var m = r.body && r.body.error && /:(\d+):(\d+): /.exec(r.body.error.message);
         loadRules(m ? Number(m[1]) : undefined);
       });
