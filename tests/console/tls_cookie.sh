@@ -1,7 +1,8 @@
 #!/bin/sh
 # The console over HTTPS: the session cookie is Secure there (and not over
 # plain HTTP, where a browser would drop a Secure cookie), HttpOnly and
-# SameSite=Strict on both; the security headers come over HTTPS too.
+# SameSite=Strict on both; the security headers come over HTTPS too; a
+# revoked token's session ends.
 # usage: tls_cookie.sh CALLBAR tests/daemon
 . "$2/lib.sh"
 command -v openssl >/dev/null || { echo "FAIL: openssl not installed (tools/deps.sh)"; exit 1; }
@@ -36,5 +37,14 @@ hasnt secure_plain hdr.txt 'Secure'
 # another site cannot set it without the browser asking first).
 call signin_form 400 -d "token=$G" "$U/console/api/session"
 hasnt form_no_cookie hdr.txt 'Set-Cookie'
+# A session lives as long as its token: revoked, the cookie is refused at
+# the next request, and the session is gone.
+call signin_again 200 -c jar -H "Content-Type: application/json" -d "{\"token\":\"$G\"}" \
+	"$U/console/api/session"
+call cookie_rules 200 -b jar "$U/v1/rules"
+"$CB" token revoke shop1 --tokens tok 2>/dev/null || { echo "FAIL: token revoke"; fail=1; }
+call revoked_rules 401 -b jar "$U/v1/rules"
+call revoked_session 200 -b jar "$U/console/api/session"
+has revoked_session body.json '"signed_in":false'
 stop_daemon
 exit $fail
