@@ -24,9 +24,24 @@
     Object.keys(args || {}).forEach(function (k) { s = s.split("{" + k + "}").join(String(args[k])); });
     return s;
   }
+  /* A message of the page's own, kept with its key so that switching the
+   * language says it again in the other one. */
+  function say(el, key, args) {
+    el.setAttribute("data-msg", key);
+    el.setAttribute("data-args", JSON.stringify(args || {}));
+    el.textContent = t(key, args);
+    el.setAttribute("data-said", el.textContent);
+  }
   function translate() {
     document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
     document.querySelectorAll("[data-i18n]").forEach(function (e) { e.textContent = t(e.getAttribute("data-i18n")); });
+    document.querySelectorAll("[data-msg]").forEach(function (e) {
+      /* only while it still says it (not replaced by other text since) */
+      if (e.textContent === e.getAttribute("data-said"))
+        say(e, e.getAttribute("data-msg"), JSON.parse(e.getAttribute("data-args") || "{}"));
+      else
+        e.removeAttribute("data-msg");
+    });
     var b = $("lang");
     b.textContent = state.lang === "zh" ? "English" : "中文";
     b.setAttribute("lang", state.lang === "zh" ? "en" : "zh");
@@ -189,7 +204,7 @@
     $("doc-number-error").textContent = "";
     return api("PUT", "/v1/unlocks/" + enc(state.number), body).then(function (r) {
       if (r.status === 200 || r.status === 201) {
-        $("unlock-result").textContent = r.status === 201 ? t("unlock.done") : t("unlock.same");
+        say($("unlock-result"), r.status === 201 ? "unlock.done" : "unlock.same");
         return lookup(state.number);
       }
       var e = r.body && r.body.error;
@@ -229,7 +244,7 @@
       $("relock-error").textContent = "";
       $("relock-result").textContent = "";
       api("DELETE", "/v1/unlocks/" + enc($("relock-number").value) + q).then(function (r) {
-        if (r.status === 200) $("relock-result").textContent = t("sup.relocked");
+        if (r.status === 200) say($("relock-result"), "sup.relocked");
         else $("relock-error").textContent = errText(r);
       });
     });
@@ -239,8 +254,8 @@
       api("POST", "/console/api/audit-verify").then(function (r) {
         if (r.status !== 200) { p.textContent = errText(r); return; }
         var j = r.body;
-        p.textContent = j.ok ? t("sup.verify.ok", {n: j.entries, head: j.head})
-          : t("sup.verify.bad", {bad: j.first_bad, n: j.entries, error: j.error});
+        if (j.ok) say(p, "sup.verify.ok", {n: j.entries, head: j.head});
+        else say(p, "sup.verify.bad", {bad: j.first_bad, n: j.entries, error: j.error});
         p.className = j.ok ? "ok" : "bad";
       });
     });
@@ -257,7 +272,7 @@
     return api("GET", "/v1/bars").then(function (r) {
       var e = r.body && r.body.error;
       tab.hidden = true;
-      if (r.status === 404 && e && e.code === "NO_ROUTE") { p.textContent = t("sup.bars.nolimits"); return; }
+      if (r.status === 404 && e && e.code === "NO_ROUTE") { say(p, "sup.bars.nolimits"); return; }
       if (r.status !== 200) { p.textContent = errText(r); return; }
       var b = clearRows("bars");
       p.textContent = r.body.bars.length ? "" : t("sup.bars.none");
@@ -272,7 +287,7 @@
           api("DELETE", "/v1/bars/" + encodeURIComponent(x.key)).then(function (d) {
             if (d.status !== 200) { p.textContent = errText(d); return; }
             loadBars().then(function () {
-              p.textContent = t("sup.bars.lifted", {n: d.body.lifted, key: x.key});
+              say(p, "sup.bars.lifted", {n: d.body.lifted, key: x.key});
             });
           });
         });
@@ -287,8 +302,8 @@
       var p = $("audit-state");
       if (r.status !== 200) { p.textContent = errText(r); return; }
       var j = r.body;
-      p.textContent = j.ok ? t("sup.chain.ok", {seq: j.head_seq})
-        : t("sup.chain.bad", {at: j.chain_broken_at, rows: j.unaudited_rows});
+      if (j.ok) say(p, "sup.chain.ok", {seq: j.head_seq});
+      else say(p, "sup.chain.bad", {at: j.chain_broken_at, rows: j.unaudited_rows});
       p.className = j.ok ? "ok" : "bad";
     });
     loadAudit();
@@ -350,7 +365,7 @@
       p.textContent = "";
       api("POST", "/v1/reload").then(function (r) {
         if (r.status === 200) {
-          p.textContent = t("admin.reloaded", {v: r.body.rules.version});
+          say(p, "admin.reloaded", {v: r.body.rules.version});
           p.className = "ok";
           return loadRules();
         }
