@@ -1,4 +1,5 @@
 /* callbar serve: the web console's files, sessions and routes (console.h). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -187,6 +188,20 @@ static void count_signin(const char *result)
 	cbar_metric_count(&cbar_m_console_signins, (const char *const[]){result}, 1);
 }
 
+/* The address failed sign-ins are counted by: an IPv4 address, or an
+ * IPv6 address's /64 (one host commonly holds a whole /64 and could
+ * otherwise change address at every try). */
+static void limit_key(char *addr, size_t cap)
+{
+	struct in6_addr a6;
+	if (!strchr(addr, ':') || inet_pton(AF_INET6, addr, &a6) != 1)
+		return;
+	memset(a6.s6_addr + 8, 0, 8);
+	char buf[INET6_ADDRSTRLEN];
+	if (inet_ntop(AF_INET6, &a6, buf, sizeof buf))
+		snprintf(addr, cap, "%s/64", buf);
+}
+
 /* POST /console/api/session {"token":"cbt_..."}: a session for the token's
  * holder.  The body must be JSON (a form of another site cannot send it
  * without the browser asking first). */
@@ -197,13 +212,16 @@ void cbar_h_console_signin(struct daemon *d, struct http_request *rq, struct req
 	unsigned retry = 0;
 	int64_t now = mono_s();
 	cbar_http_peer(rq, addr, sizeof addr);
+	char key[sizeof addr + 4];
+	snprintf(key, sizeof key, "%s", addr);
+	limit_key(key, sizeof key);
 	const char *ct = cbar_http_header(rq, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/json", 16)) {
 		cbar_respond_error(resp, 400, CBAR_BAD_HEADER, "Content-Type",
 		                   "send the token as application/json");
 		return;
 	}
-	if (!cbar_signin_allowed(&d->sessions, addr, now, &retry)) {
+	if (!cbar_signin_allowed(&d->sessions, key, now, &retry)) {
 		count_signin("limited");
 		snprintf(rc->allow, sizeof rc->allow, "%u", retry ? retry : 1);
 		cbar_respond_error(
@@ -224,7 +242,7 @@ void cbar_h_console_signin(struct daemon *d, struct http_request *rq, struct req
 	if (!token || len == 0 || len >= TOKEN_TEXT_MAX ||
 	    d->tokens.ops->verify(d->tokens.ctx, token, len, &rc->token)) {
 		json_decref(body);
-		cbar_signin_failed(&d->sessions, addr, now);
+		cbar_signin_failed(&d->sessions, key, now);
 		count_signin("failed");
 		cbar_log_line(LOG_LV_WARN, "console sign-in failed", "{s:s}", "address", addr);
 		cbar_respond_error(resp, 401, CBAR_UNAUTHENTICATED, "token",
