@@ -65,11 +65,14 @@ class Daemon:
             time.sleep(0.05)
 
     def stop(self):
+        """SIGTERM; the exit status (0 after a clean stop; the sanitizers
+        make it something else on a leak or an error)."""
         self.proc.send_signal(signal.SIGTERM)
         try:
-            self.proc.wait(30)
+            return self.proc.wait(30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            return -1
 
     def log(self):
         self.err.seek(0)
@@ -427,7 +430,9 @@ def main():
     finally:
         if d:
             d.quit()
-        daemon.stop()
+        rc = daemon.stop()
+        check("the daemon stops cleanly (exit 0: no leak, no sanitizer error)", rc == 0,
+              (rc, daemon.log()[-2000:]))
         shutil.rmtree(work, ignore_errors=True)
     print("%d failed: %s" % (len(failures), ", ".join(failures)) if failures else "all passed")
     return 1 if failures else 0
