@@ -9,7 +9,8 @@
  * under /console/api/ (sign-in and sign-out, the dashboard's series, the
  * rule file as text, the audit chain's state).
  *
- * Every answer under /console carries the security headers (a
+ * Every answer under /console, and every answer to a request made with
+ * the session's cookie, carries the security headers (a
  * Content-Security-Policy without inline script, frame-ancestors 'none' and
  * X-Frame-Options DENY, Referrer-Policy no-referrer, nosniff).
  *

@@ -430,7 +430,9 @@ static bool on_begin(void *ctx, struct http_request *rq, struct http_response *r
 	bool done = (console && (!strcmp(rq->method, "GET") || !strcmp(rq->method, "HEAD")) &&
 	             cbar_console_asset(rq->path, resp)) ||
 	            route_begin(d, rq, rc, resp);
-	if (done && console)
+	/* The console's answers, and every answer to its session: the
+	 * security headers (console.h). */
+	if (done && (console || rc->by_cookie))
 		cbar_console_headers(rc, resp);
 	return done;
 }
@@ -440,7 +442,7 @@ static void on_finish(void *ctx, struct http_request *rq, struct http_response *
 	struct daemon *d = ctx;
 	struct req_ctx *rc = rq->user;
 	rc->route->handler(d, rq, rc, resp);
-	if (cbar_console_path(rq->path))
+	if (cbar_console_path(rq->path) || rc->by_cookie)
 		cbar_console_headers(rc, resp);
 }
 

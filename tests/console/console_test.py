@@ -302,8 +302,11 @@ def main():
         cookie = "cbar_session=" + sc.get("value", "")
         st, _, b = request(base + "/v1/unlocks/" + HENAN, "PUT", body={"channel": "shop"}, cookie=cookie)
         check("outside the page too: no CSRF token, 403", st == 403, (st, b))
-        st, _, b = request(base + "/v1/rules", cookie=cookie)
+        st, hd, b = request(base + "/v1/rules", cookie=cookie)
         check("the cookie authenticates the API (GET /v1/rules)", st == 200, (st, b))
+        check("an API answer to the session has the security headers",
+              hd.get("X-Content-Type-Options") == "nosniff" and "frame-ancestors 'none'" in
+              hd.get("Content-Security-Policy", ""), dict(hd))
         p.log_ok("forged relock and missing CSRF", (("/v1/unlocks/", 403), ("/v1/decide", 403)))
 
         # ---- the dashboard, after that traffic ----
