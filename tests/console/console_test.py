@@ -260,6 +260,16 @@ def main():
         p.shots("agent")
         p.log_ok("lookup", lookup_expected)
 
+        # ---- self unlock (what the keyword does): a Henan line's texts from
+        # abroad stay barred, since its rule wants a verified unlock ----
+        d.click("#self-unlock")
+        d.wait(lambda: "self" in d.text("#status-summary"), "the self unlock on the line")
+        check("self unlock: the line is unlocked at level self", "self" in d.text("#status-summary"),
+              d.text("#status-summary"))
+        check("self unlock: texts from abroad still barred (the rule wants verified)",
+              d.js("return document.querySelector(arguments[0]).dataset.verdict", row) == "block")
+        p.log_ok("self unlock")
+
         # ---- a bad identity number: the check's error beside the field ----
         d.select("#unlock-service", "sms")
         d.select("#unlock-direction", "in")
