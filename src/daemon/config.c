@@ -75,6 +75,11 @@ static const struct key keys[] = {
 	{.section = "sip", .name = "annc_uri", .type = K_STR_OPT, F(sip_annc_uri)},
 	{.section = "keywords", .name = "file", .type = K_STR_OPT, F(keywords_file)},
 	{.section = "auth", .name = "tokens", .type = K_STR, F(tokens_file)},
+	{.section = "console", .name = "enabled", .type = K_BOOL, F(console)},
+	{.section = "console", .name = "idle_timeout", .type = K_UINT, F(console_idle), .min = 60,
+	 .max = 86400},
+	{.section = "console", .name = "lifetime", .type = K_UINT, F(console_life), .min = 300,
+	 .max = 604800},
 	{.section = "log", .name = "level", .type = K_ENUM, F(log_level), .names = level_names},
 	{.section = "log", .name = "decision_log", .type = K_BOOL, F(decision_log)},
 	{.section = "log", .name = "decision_file", .type = K_STR_OPT, F(decision_file)},
@@ -95,6 +100,9 @@ void cbar_config_init(struct daemon_config *c)
 	c->per_source = 256;
 	c->drain_timeout = 30;
 	c->decide_auth = DECIDE_AUTH_TOKEN;
+	c->console = true;
+	c->console_idle = 900;    /* SESSION_IDLE_S */
+	c->console_life = 28800;  /* SESSION_LIFE_S */
 	snprintf(c->rules_file, sizeof c->rules_file, "%s", "etc/callbar/pilots.rules");
 	snprintf(c->registry_url, sizeof c->registry_url, "%s", "sqlite:var/callbar.db");
 	snprintf(c->tokens_file, sizeof c->tokens_file, "%s", "var/tokens");

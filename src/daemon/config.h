@@ -49,6 +49,9 @@ struct daemon_config {
 	bool metrics_auth;       /* /metrics needs a token */
 	char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate (chain); empty: plain HTTP */
 	char tls_key[CONFIG_PATH_MAX];  /* its PEM private key */
+	bool console;              /* the web console at /console/ (docs/console.md) */
+	unsigned console_idle;     /* seconds a console session may stay unused */
+	unsigned console_life;     /* seconds a console session lasts at most */
 	char rules_file[CONFIG_PATH_MAX];
 	char registry_url[CONFIG_PATH_MAX];
 	char registry_snapshot[CONFIG_PATH_MAX]; /* the unlock snapshot file; empty: none */

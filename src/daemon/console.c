@@ -273,7 +273,7 @@ void cbar_h_console_signin(struct daemon *d, struct http_request *rq, struct req
 	cbar_respond_json(resp, 200,
 	                  json_pack("{s:s,s:s,s:s,s:i,s:i}", "name", rc->token.name, "role",
 	                            cbar_role_name(rc->token.role), "csrf", csrf, "idle_timeout",
-	                            SESSION_IDLE_S, "lifetime", SESSION_LIFE_S));
+	                            (int)d->sessions.idle_s, "lifetime", (int)d->sessions.life_s));
 	sodium_memzero(csrf, sizeof csrf);
 }
 
@@ -290,7 +290,7 @@ void cbar_h_console_session(struct daemon *d, struct http_request *rq, struct re
 	cbar_respond_json(resp, 200,
 	                  json_pack("{s:b,s:s,s:s,s:s,s:i}", "signed_in", 1, "name", rc->token.name,
 	                            "role", cbar_role_name(rc->token.role), "csrf", rc->csrf,
-	                            "idle_timeout", SESSION_IDLE_S));
+	                            "idle_timeout", (int)d->sessions.idle_s));
 }
 
 /* DELETE /console/api/session: sign out; the session ends here, on the

@@ -388,7 +388,8 @@ static bool route_begin(struct daemon *d, struct http_request *rq, struct req_ct
 	 * the header, the web console's session cookie may stand for the
 	 * token it was made with (console.h). */
 	const char *auth = cbar_http_header(rq, "Authorization");
-	enum console_auth ca = auth ? CONSOLE_NO_SESSION : cbar_console_auth(d, rq, rc);
+	enum console_auth ca =
+	    auth || !d->cfg.console ? CONSOLE_NO_SESSION : cbar_console_auth(d, rq, rc);
 	if (ca == CONSOLE_NO_CSRF) {
 		cbar_respond_error(resp, 403, CBAR_FORBIDDEN, CONSOLE_CSRF_HEADER,
 		                   "a change made with the console's session needs its CSRF token");
@@ -427,6 +428,10 @@ static bool on_begin(void *ctx, struct http_request *rq, struct http_response *r
 	rq->user = rc;
 	rc->who.name = "";
 	bool console = cbar_console_path(rq->path);
+	if (console && !d->cfg.console) { /* console.enabled = off: no such path */
+		cbar_respond_error(resp, 404, CBAR_NO_ROUTE, NULL, NULL);
+		return true;
+	}
 	bool done = (console && (!strcmp(rq->method, "GET") || !strcmp(rq->method, "HEAD")) &&
 	             cbar_console_asset(rq->path, resp)) ||
 	            route_begin(d, rq, rc, resp);

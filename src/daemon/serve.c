@@ -379,6 +379,8 @@ int cbar_serve_main(int argc, char **argv)
 		fputs("callbar serve: out of memory\n", stderr);
 		goto out_np;
 	}
+	d->sessions.idle_s = d->cfg.console_idle;
+	d->sessions.life_s = d->cfg.console_life;
 	cbar_slot_init(&d->rules);
 	pthread_mutex_init(&d->reload_lock, NULL);
 	/* auth.tokens = registry: the tokens live in the unlock registry,

@@ -47,4 +47,24 @@ call revoked_rules 401 -b jar "$U/v1/rules"
 call revoked_session 200 -b jar "$U/console/api/session"
 has revoked_session body.json '"signed_in":false'
 stop_daemon
+
+# [console]: the session's idle time from the configuration; and a node
+# without the console, where its paths are 404 (sessions live in a node's
+# memory: the cookie of the run before names none here either).
+G=$("$CB" token create --role agent --name shop2 --tokens tok 2>/dev/null)
+printf '[console]\nidle_timeout = 120\nlifetime = 600\n' | cat plain.conf - >short.conf
+start_daemon --config short.conf
+call signin_short 200 -c jar -H "Content-Type: application/json" -d "{\"token\":\"$G\"}" \
+	"$U/console/api/session"
+has idle_conf body.json '"idle_timeout":120'
+has life_conf body.json '"lifetime":600'
+stop_daemon
+printf '[console]\nenabled = off\n' | cat plain.conf - >off.conf
+start_daemon --config off.conf
+err off_page 404 NO_ROUTE null "$U/console/"
+err off_signin 404 NO_ROUTE null -H "Content-Type: application/json" -d "{\"token\":\"$G\"}" \
+	"$U/console/api/session"
+call off_cookie 401 -b jar "$U/v1/rules"
+call off_bearer 200 -H "Authorization: Bearer $G" "$U/v1/rules"
+stop_daemon
 exit $fail
