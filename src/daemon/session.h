@@ -7,8 +7,10 @@
  * cookie and a random CSRF token in the answer's body, and never keeps the
  * API token.  The table is bounded (SESSION_MAX): a sign-in into a full
  * table pushes out the session used least recently.  A session ends when
- * its holder signs out, after SESSION_IDLE_S seconds unused, or
- * SESSION_LIFE_S seconds after it began, whichever comes first.
+ * its holder signs out, after idle_s seconds unused, or life_s seconds
+ * after it began, whichever comes first (SESSION_IDLE_S and SESSION_LIFE_S
+ * unless the daemon sets them from console.idle_timeout and
+ * console.lifetime).
  *
  * The table keeps the API token itself, in this process's memory only, so
  * that every request made with the cookie is checked against the token
