@@ -418,6 +418,10 @@
     });
   }
   $("dash-refresh").addEventListener("click", loadDashboard);
+  /* The dashboard draws itself again every minute while it is shown (a
+   * request a minute does not keep an idle session alive for ever: the
+   * session's lifetime still ends it). */
+  setInterval(function () { if (state.page === "dashboard" && state.role) loadDashboard(); }, 60000);
   $("dash-minutes").addEventListener("change", loadDashboard);
 
   /* ---- start ---- */
