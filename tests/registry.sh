@@ -162,14 +162,55 @@ has kw_relock2 out.txt '"result":"already-locked"'
 t kw_to 2 "$cb" keyword $R --subscriber 13905710000 --to 12345 --text 1219
 has kw_to err.txt "not a service number"
 # Hebei's keyword restores texts only: its reply says texts, not calls.
-t kw_hebei 0 "$cb" keyword $R --subscriber 13903110001 --to 10086 --text ktgjdx
+t kw_hebei 0 "$cb" keyword $R --subscriber 13903110002 --to 10086 --text ktgjdx
 has kw_hebei out.txt "International texts are now unlocked"
 has kw_hebei out.txt "国际及港澳台短信"
 hasnt kw_hebei out.txt "calls"
 hasnt kw_hebei out.txt "通话"
 printf 'service 10001\nKTGJDX unlock sms-in\n' >kw.conf
 t kw_file 0 "$cb" keyword $R --keywords kw.conf --subscriber 13905710001 --to 10001 --text ktgjdx --json
-has kw_file out.txt '(sms-in)'
+has kw_file out.txt 'International texts are now unlocked'
+hasnt kw_file out.txt 'sms-in'
+# The truth after a keyword: a Henan line's texts from abroad need an ID
+# card, so a registration by text is recorded but does not restore them,
+# and the reply says where to go (the rule's announcement); texting it
+# again changes nothing and says so.
+t kw_henan 0 "$cb" keyword $R --subscriber 15837100002 --to 10086 --text 1219 --json
+has kw_henan out.txt '"result":"unlocked"'
+has kw_henan out.txt '"restored":false'
+has kw_henan out.txt 'does not restore this'
+has kw_henan out.txt 'visit an operator'"'"'s shop in person with your ID card'
+has kw_henan out.txt '请本人携带身份证到营业厅办理'
+hasnt kw_henan out.txt 'are now unlocked'
+t kw_henan2 0 "$cb" keyword $R --subscriber 15837100002 --to 10086 --text 1219 --json
+has kw_henan2 out.txt '"result":"already-unlocked"'
+has kw_henan2 out.txt 'nothing has changed'
+has kw_henan2 out.txt '"restored":false'
+t kw_zj 0 "$cb" keyword $R --subscriber 13805710020 --to 10086 --text 1219 --json
+has kw_zj out.txt '"restored":true'
+has kw_zj out.txt 'International calls and texts are now unlocked'
+t kw_zj2 0 "$cb" keyword $R --subscriber 13805710020 --to 10086 --text 1219
+has kw_zj2 out.txt 'were already unlocked on your number; nothing has changed'
+# Service numbers belong to carriers: a China Telecom line texting China
+# Mobile's 10086 is refused, told its own, and nothing is written.
+t kw_carrier 0 "$cb" keyword $R --subscriber 13305710020 --to 10086 --text 1219 --json
+has kw_carrier out.txt '"result":"wrong-carrier"'
+has kw_carrier out.txt 'please text 10000'
+t kw_carrier_status 0 "$cb" status 13305710020 $R
+has kw_carrier_status out.txt 'locked (no active unlock)'
+t kw_carrier_ok 0 "$cb" keyword $R --subscriber 13305710020 --to 10000 --text 1219 --json
+has kw_carrier_ok out.txt '"result":"unlocked"'
+printf 'service 10086\nservice 10010 carrier unicom\n1219 unlock all\nreply unlocked 已开通 / open\n' >kwr.conf
+t kw_reply 0 "$cb" keyword $R --keywords kwr.conf --subscriber 13805710021 --to 10086 --text 1219
+has kw_reply out.txt '已开通 / open'
+t kw_reply_carrier 0 "$cb" keyword $R --keywords kwr.conf --subscriber 13805710021 --to 10010 --text 1219
+has kw_reply_carrier out.txt 'is not the service number of your operator; please text 10086.'
+printf 'service 10086 carrier nowhere\n1219 unlock all\n' >kwbad2.conf
+t kw_badcarrier 2 "$cb" keyword $R --keywords kwbad2.conf --subscriber 13805710021 --to 10086 --text 1219
+has kw_badcarrier err.txt 'kwbad2.conf:1: want service NUMBER... carrier'
+printf 'service 10086\n1219 unlock all\nreply unlocked\n' >kwbad3.conf
+t kw_badreply 2 "$cb" keyword $R --keywords kwbad3.conf --subscriber 13805710021 --to 10086 --text 1219
+has kw_badreply err.txt 'kwbad3.conf:3: want reply'
 printf 'service 10001\nKTGJDX open sms\n' >kwbad.conf
 t kw_badfile 2 "$cb" keyword $R --keywords kwbad.conf --subscriber 13905710001 --to 10001 --text x
 has kw_badfile err.txt "kwbad.conf:2: action 'open'"

@@ -404,6 +404,9 @@ int cbar_serve_main(int argc, char **argv)
 		print_diag(url_r, &diag);
 		goto out_tokens;
 	}
+	/* keyword answers tell the truth from the rules in use */
+	if (!check)
+		cbar_engine_set_rules(d->engine, &d->rules);
 	/* The audit chain's head at start, in the log an operator keeps
 	 * elsewhere: a later rewrite of the whole chain cannot match it. */
 	char head_hash[65];
