@@ -161,6 +161,14 @@ static enum cbar_decision sip_decide(void *p, const struct cbar_event *ev, struc
 	return dec;
 }
 
+/* The numbering plan of the snapshot a SIP worker holds (after enter). */
+static const struct cbar_numplan *sip_plan(void *p)
+{
+	struct daemon *d = p;
+	const struct daemon_snapshot *s = cbar_slot_get(&d->rules);
+	return s ? s->np : d->np;
+}
+
 /* A worker holds the snapshot from before it decides a batch until the
  * replies, which quote the verdict's strings, are built. */
 static void sip_enter(void *p)
@@ -234,7 +242,7 @@ static bool start_sip(struct daemon *d)
 		.listeners = l,
 		.nlisteners = nl,
 		.np = d->np,
-		.decider = {sip_decide, d, sip_enter, sip_leave},
+		.decider = {sip_decide, d, sip_enter, sip_leave, sip_plan},
 		.coalesce_us = d->cfg.sip_coalesce_us,
 		.ack_filter = d->cfg.sip_ack_filter,
 		.tcp_idle_s = d->cfg.sip_tcp_idle,
@@ -361,12 +369,12 @@ int cbar_serve_main(int argc, char **argv)
 		fputs("callbar serve: libsodium failed to start\n", stderr);
 		return SERVE_BAD;
 	}
-	/* The operator's numbering (numbering.*) in place of the built-in
-	 * tables, for every front end: HTTP and SIP parse with this one plan. */
-	const struct numplan_files nf = {
-	    .segments = d->cfg.num_segments[0] ? d->cfg.num_segments : NULL,
-	    .carriers = d->cfg.num_carriers[0] ? d->cfg.num_carriers : NULL,
-	    .ported = d->cfg.num_ported[0] ? d->cfg.num_ported : NULL};
+	/* The built-in numbering: the country and the registry routes'
+	 * numbers.  The operator's numbering (numbering.*) is loaded with
+	 * each reload into the snapshot (reload.c), which every front end
+	 * decides on: HTTP through the snapshot's event context, SIP through
+	 * sip_plan(). */
+	const struct numplan_files nf = {0};
 	if (!(d->np = cbar_numplan_load(&nf)))
 		return SERVE_BAD;
 	d->country = cbar_numplan_country(d->np, d->cfg.country, strlen(d->cfg.country));
