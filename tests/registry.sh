@@ -200,6 +200,18 @@ t kw_carrier_status 0 "$cb" status 13305710020 $R
 has kw_carrier_status out.txt 'locked (no active unlock)'
 t kw_carrier_ok 0 "$cb" keyword $R --subscriber 13305710020 --to 10000 --text 1219 --json
 has kw_carrier_ok out.txt '"result":"unlocked"'
+# the operator's numbering: a China Telecom number ported to China Mobile
+# texts 10086; a segment only the operator's table knows is in Hebei
+printf '13305710021\tcmcc\n' >kwp.tsv
+t kw_ported 0 "$cb" keyword $R --subscriber 13305710021 --to 10086 --text 1219 --ported kwp.tsv --json
+has kw_ported out.txt '"result":"unlocked"'
+printf '1920000\t34\n' >kws.tsv
+t st_segments 0 "$cb" status 19200000000 $R --rules "$pil" --segments kws.tsv
+has st_segments out.txt "sms in: barred by pilots.rules:"
+has st_segments out.txt "(he-intl-sms-in) since 2022-05-05"
+has st_segments out.txt "(a self registration restores it)"
+t st_nosegments 0 "$cb" status 19200000000 $R --rules "$pil"
+has st_nosegments out.txt "sms in: allowed (no rule bars it)"
 printf 'service 10086\nservice 10010 carrier unicom\n1219 unlock all\nreply unlocked 已开通 / open\n' >kwr.conf
 t kw_reply 0 "$cb" keyword $R --keywords kwr.conf --subscriber 13805710021 --to 10086 --text 1219
 has kw_reply out.txt '已开通 / open'

@@ -19,6 +19,7 @@
 static const char help[] =
 	"usage: callbar keyword --subscriber NUMBER --to SERVICE --text TEXT\n"
 	"                       [--keywords FILE] [--registry URL] [--rules FILE] [--json]\n"
+	"                       [--segments FILE] [--ported FILE] [--carriers FILE]\n"
 	"\n"
 	"Act on a text message a subscriber sent to a service number: a keyword\n"
 	"of the table unlocks or relocks their line (level self, channel keyword);\n"
@@ -31,7 +32,9 @@ static const char help[] =
 	"\n"
 	"  --keywords FILE   the keyword table (format: etc/callbar/keywords.conf);\n"
 	"                    default " KW_DEFAULT_FILE " when it exists, else the\n"
-	"                    built-in table (1219 unlock, 1901 relock, KTGJDX sms)\n" REG_HELP_COMMON
+	"                    built-in table (1219 unlock, 1901 relock, KTGJDX sms)\n"
+	"  --segments FILE, --ported FILE, --carriers FILE   the operator's numbering\n"
+	"                    (as callbar check): the subscriber's carrier and region\n" REG_HELP_COMMON
 	"\n"
 	"Exit status: 0 answered (unknown keywords too), 2 bad input (SERVICE is not\n"
 	"a service number of the table, a bad table) or registry error.\n";
@@ -57,10 +60,14 @@ int cbar_cmd_keyword(int argc, char **argv)
 		{"to", required_argument, NULL, 't'},
 		{"text", required_argument, NULL, 'x'},
 		{"keywords", required_argument, NULL, 'k'},
+		{"segments", required_argument, NULL, 'G'},
+		{"ported", required_argument, NULL, 'P'},
+		{"carriers", required_argument, NULL, 'C'},
 		REG_LONGOPTS,
 		{0, 0, 0, 0},
 	};
 	struct reg r;
+	struct numplan_files nf = {0};
 	const char *subs = NULL, *to = NULL, *text = NULL, *file = NULL;
 	int c, rc = CLI_BAD;
 	cbar_reg_init(&r, "keyword");
@@ -76,6 +83,9 @@ int cbar_cmd_keyword(int argc, char **argv)
 		case 't': to = optarg; break;
 		case 'x': text = optarg; break;
 		case 'k': file = optarg; break;
+		case 'G': nf.segments = optarg; break;
+		case 'P': nf.ported = optarg; break;
+		case 'C': nf.carriers = optarg; break;
 		case 'h':
 			fputs(help, stdout);
 			return CLI_OK;
@@ -102,7 +112,18 @@ int cbar_cmd_keyword(int argc, char **argv)
 	}
 	const struct kw *k = cbar_kw_find(&t, text);
 	uint64_t sub;
-	if (!cbar_reg_open(&r) || !cbar_reg_number(&r, subs, &sub))
+	if (!cbar_reg_open(&r))
+		goto done;
+	/* The operator's numbering: the subscriber's carrier (for the service
+	 * number) and region (for the rules), as the daemon reads them. */
+	if (nf.segments || nf.ported || nf.carriers) {
+		struct cbar_numplan *np = cbar_numplan_load(&nf);
+		if (!np)
+			goto done;
+		cbar_numplan_free(r.np);
+		r.np = np;
+	}
+	if (!cbar_reg_number(&r, subs, &sub))
 		goto done;
 	char msg[2048], num[24];
 	struct cbar_number sn;
