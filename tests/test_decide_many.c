@@ -120,7 +120,7 @@ static void test_many(void **state)
 	}
 	struct cbar_unlock_lookup with = cbar_unlockset_lookup(us), nopf = with;
 	nopf.prefetch = NULL;
-	const struct cbar_unlock_lookup failing = {fail_find, NULL, NULL};
+	const struct cbar_unlock_lookup failing = {.find = fail_find};
 	const struct cbar_unlock_lookup *lks[] = {&with, &nopf, &failing, NULL};
 	size_t exempted = 0, errors = 0;
 	for (size_t l = 0; l < 4; l++) {
