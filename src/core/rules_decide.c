@@ -287,21 +287,30 @@ static bool limit_key(const struct cbar_limit_info *l, const struct cbar_event *
  */
 static int limit_hit(const struct cbar_rules *rs, size_t ri, const struct cbar_event *ev,
                      const struct cbar_unlock_lookup *lk, struct cbar_verdict *v,
-                     enum cbar_err *err)
+                     enum cbar_err *err, struct cbar_limit_query *qo, struct cbar_limit_answer *ao)
 {
 	const struct cbar__rule *r = &rs->rules[ri];
 	const struct cbar_limit_info *l = &rs->limits[r->lim - 1];
 	struct cbar_limit_query q = {.limit = r->lim - 1, .time = ev->time};
 	struct cbar_limit_answer a = {0};
+	if (qo)
+		qo->key = 0;
 	if (!lk || !lk->limits || !lk->limits->hit || !limit_key(l, ev, &q))
 		return 0;
 	if ((*err = lk->limits->hit(lk->limits->ctx, rs, &q, &a)))
 		return -1;
-	v->limit_rule = (int)ri;
-	v->limit_key = q.key;
-	v->limit_count = a.count;
-	v->limit_bar_until = a.barred ? a.bar_until : 0;
-	v->limit_new_bar = a.new_bar;
+	if (qo) {
+		*qo = q;
+		*ao = a;
+	}
+	/* The verdict names the limit that bars, else the first that counted. */
+	if (a.barred || v->limit_rule < 0) {
+		v->limit_rule = (int)ri;
+		v->limit_key = q.key;
+		v->limit_count = a.count;
+		v->limit_bar_until = a.barred ? a.bar_until : 0;
+		v->limit_new_bar = a.new_bar;
+	}
 	return a.barred;
 }
 
@@ -358,7 +367,7 @@ static int decide_from(const struct cbar_rules *rs, const struct cbar_event *ev,
 			}
 			if (r->lim) {
 				enum cbar_err le = CBAR_OK;
-				int x = limit_hit(rs, ri, ev, lk, v, &le);
+				int x = limit_hit(rs, ri, ev, lk, v, &le, NULL, NULL);
 				if (x < 0)
 					return set_error(v, le);
 				if (x > 0)
@@ -474,28 +483,30 @@ static const char *peer_why(const struct cbar_rules *rs, const struct cbar__rule
 
 /* What explain says of a limit its conditions match: the key, the count
  * and, when barred, until when (in the file's zone). */
-static void limit_note(const struct cbar_rules *rs, size_t i, bool barred,
-                       const struct cbar_verdict *v, cbar_explain_fn note, void *ctx)
+static void limit_note(const struct cbar_rules *rs, size_t i, const struct cbar_limit_query *q,
+                       const struct cbar_limit_answer *a, cbar_explain_fn note, void *ctx)
 {
 	const struct cbar__rule *r = &rs->rules[i];
 	const struct cbar_limit_info *l = &rs->limits[r->lim - 1];
 	char buf[200], key[32], until[40];
-	if (v->limit_rule != (int)i) {
+	if (!q->key) {
 		note(ctx, i, r->line, false,
-		     "limit: the event has no key for it (unknown peer), not counted");
+		     "limit: no counting state, or the event has no key for it (unknown peer): "
+		     "not counted");
 		return;
 	}
-	cbar_limit_key_text(l, v->limit_key, key, sizeof key);
-	if (barred) {
-		cbar_civil_format(v->limit_bar_until, rs->tz, until, sizeof until);
-		snprintf(buf, sizeof buf, "limit: key %s %s, count %u (more than %u in %us): block until %s",
-		         key, v->limit_new_bar ? "goes over now" : "is barred", v->limit_count,
-		         l->threshold, l->window, until);
+	cbar_limit_key_text(l, q->key, key, sizeof key);
+	if (a->barred) {
+		cbar_civil_format(a->bar_until, rs->tz, until, sizeof until);
+		snprintf(buf, sizeof buf,
+		         "limit: key %s %s, count %u (more than %u in %us): block until %s", key,
+		         a->new_bar ? "goes over now" : "is barred", a->count, l->threshold,
+		         l->window, until);
 	} else {
 		snprintf(buf, sizeof buf, "limit: key %s counted, %u of at most %u in %us; not barred",
-		         key, v->limit_count, l->threshold, l->window);
+		         key, a->count, l->threshold, l->window);
 	}
-	note(ctx, i, r->line, barred, buf);
+	note(ctx, i, r->line, a->barred, buf);
 }
 
 enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_event *ev,
@@ -543,7 +554,9 @@ enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_e
 		}
 		if (r->lim) {
 			enum cbar_err le = CBAR_OK;
-			int x = limit_hit(rs, i, ev, lk, v, &le);
+			struct cbar_limit_query q;
+			struct cbar_limit_answer a;
+			int x = limit_hit(rs, i, ev, lk, v, &le, &q, &a);
 			if (x < 0) {
 				if (note)
 					notef(note, ctx, i, r, false, "counting state unavailable",
@@ -551,7 +564,7 @@ enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_e
 				return set_error(v, le);
 			}
 			if (note)
-				limit_note(rs, i, x > 0, v, note, ctx);
+				limit_note(rs, i, &q, &a, note, ctx);
 			if (x > 0)
 				return set_rule(rs, i, v);
 			continue;
