@@ -181,6 +181,7 @@ struct cbar_verdict {
 	/* The limit that barred the event (rule is then that limit), or, when
 	 * it passed, the last limit that counted it; limit_rule -1: none. */
 	int limit_rule;
+	const struct cbar_limit_info *limit; /* its definition, NULL: none */
 	uint64_t limit_key;
 	uint32_t limit_count;
 	int64_t limit_bar_until;   /* when the key's bar expires; 0: not barred */

@@ -306,6 +306,7 @@ static int limit_hit(const struct cbar_rules *rs, size_t ri, const struct cbar_e
 	/* The verdict names the limit that bars, else the first that counted. */
 	if (a.barred || v->limit_rule < 0) {
 		v->limit_rule = (int)ri;
+		v->limit = l;
 		v->limit_key = q.key;
 		v->limit_count = a.count;
 		v->limit_bar_until = a.barred ? a.bar_until : 0;
@@ -651,8 +652,8 @@ static size_t limit_lint(const struct cbar_rules *rs, const struct cbar__rule *b
 	if (l->bar < l->window) {
 		if (warn)
 			warn(ctx, b->line,
-			     "bar shorter than the window: a barred key is free again while its "
-			     "events still fill the window");
+			     "bar shorter than the window: a key let go after its bar counts from "
+			     "zero, so it can pass more than the threshold in one window");
 		n++;
 	}
 	return n;
