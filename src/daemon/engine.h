@@ -61,6 +61,7 @@ struct relock_req {
 };
 
 struct engine;
+struct cbar_limit_counter;
 
 /*
  * Open the engine for a daemon about to start: registry_url is the
@@ -91,6 +92,11 @@ bool cbar_engine_has_registry(const struct engine *e);
  * threads at once; takes no lock. */
 enum cbar_decision cbar_engine_decide(struct engine *e, const struct cbar_rules *rules,
                                       const struct cbar_event *ev, struct cbar_verdict *v);
+/* The same with the counting state of limits (limits.h; NULL: none). */
+enum cbar_decision cbar_engine_decide_limits(struct engine *e, const struct cbar_rules *rules,
+                                             const struct cbar_event *ev,
+                                             const struct cbar_limit_counter *limits,
+                                             struct cbar_verdict *v);
 
 /* PUT /v1/unlocks/{number}.  req->doc_number is the raw document number
  * (level verified): checked, hashed with the registry's key, never stored,

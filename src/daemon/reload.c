@@ -5,6 +5,7 @@
 
 #include "daemon.h"
 #include "load/numplan_load.h"
+#include "limits.h"
 #include "log.h"
 #include "snapshot.h"
 
@@ -37,9 +38,17 @@ enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct c
 			cbar_numplan_free(np);
 	}
 	enum cbar_err err = CBAR_OK;
+	/* The limits count for the new rules before they are published,
+	 * keeping the counters of the limits that did not change. */
+	if (s && d->limits && cbar_daemon_limits_use(d->limits, s->rules))
+		cbar_log_line(LOG_LV_WARN, "out of memory for the limits' counting state: "
+		                           "limits count nothing until the next reload",
+		              "{s:s}", "trigger", trigger);
 	if (!s) {
 		err = CBAR_RELOAD;
 	} else if (cbar_slot_swap(&d->rules, s, cbar_snapshot_free)) {
+		if (d->limits)
+			cbar_daemon_limits_use(d->limits, NULL); /* s goes: nothing may point at it */
 		cbar_snapshot_free(s);
 		cbar_diag_set(diag, CBAR_NOMEM, 0, 0, "out of memory");
 		err = CBAR_RELOAD;
