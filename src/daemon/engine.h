@@ -156,5 +156,11 @@ uint64_t cbar_engine_unaudited(struct engine *e, int64_t *broken_at);
  * 0 and zeros for an empty registry), for an outside system to anchor. */
 enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[65],
                                      struct cbar_diag *d);
+/* `callbar audit --verify` on the registry (cbar_store_audit_verify()):
+ * CBAR_OK with *n entries and head, or CBAR_AUDIT_BROKEN with *bad and d.
+ * It walks the whole chain holding the registry's connection, so the
+ * registry routes wait for it: the console asks for it on a button. */
+enum cbar_err cbar_engine_audit_verify(struct engine *e, int64_t *n, int64_t *bad, char head[65],
+                                       struct cbar_diag *d);
 
 #endif

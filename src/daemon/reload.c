@@ -2,11 +2,14 @@
  * start, SIGHUP, POST /v1/reload): build a new snapshot beside the one in
  * use and swap it in, or keep the old one and say why (daemon.h). */
 #include <pthread.h>
+#include <stdio.h>
 
 #include "daemon.h"
 #include "load/numplan_load.h"
 #include "limits.h"
 #include "log.h"
+#include "routes.h"
+#include "series.h"
 #include "snapshot.h"
 
 enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct cbar_diag *diag)
@@ -59,6 +62,10 @@ enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct c
 		              "{s:s,s:s,s:i,s:i,s:s}", "trigger", trigger, "file",
 		              diag->file ? diag->file : "", "line", diag->line, "column",
 		              diag->column, "error", diag->msg);
+		char where[sizeof diag->msg + 1200];
+		snprintf(where, sizeof where, "%s:%u:%u: %s", diag->file ? diag->file : "?",
+		         diag->line, diag->column, diag->msg);
+		cbar_series_reload(cbar_routes_now(), trigger, false, d->version, NULL, where);
 		pthread_mutex_unlock(&d->reload_lock);
 		return err;
 	}
@@ -74,6 +81,7 @@ enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct c
 	cbar_log_line(LOG_LV_INFO, "rules loaded", "{s:s,s:s,s:I,s:s,s:I}", "trigger", trigger,
 	              "file", s->path, "version", (json_int_t)s->version, "sha256", s->sha256,
 	              "rules", (json_int_t)s->rule_count);
+	cbar_series_reload(s->loaded_ms / 1000, trigger, true, s->version, s->sha256, NULL);
 	pthread_mutex_unlock(&d->reload_lock);
 	return CBAR_OK;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "serve.h"
+#include "series.h"
 
 enum { SERVE_OK = 0, SERVE_BAD = 2 };
 #include "callbar/data.h"
@@ -386,6 +387,10 @@ int cbar_serve_main(int argc, char **argv)
 		fprintf(stderr, "callbar serve: rules.country: unknown country '%s'\n", d->cfg.country);
 		goto out_np;
 	}
+	if (cbar_sessions_init(&d->sessions)) {
+		fputs("callbar serve: out of memory\n", stderr);
+		goto out_np;
+	}
 	cbar_slot_init(&d->rules);
 	pthread_mutex_init(&d->reload_lock, NULL);
 	/* auth.tokens = registry: the tokens live in the unlock registry,
@@ -488,6 +493,11 @@ int cbar_serve_main(int argc, char **argv)
 		ho.tls_cert_pem = d->tls_cert_pem;
 		ho.tls_key_pem = d->tls_key_pem;
 	}
+	/* The console's per-minute series, sampled from the decision counts. */
+	if (cbar_series_start()) {
+		fputs("callbar serve: cannot start the series' thread\n", stderr);
+		goto out_engine;
+	}
 	if (cbar_http_start(&d->http, &ho, &ops, &diag)) {
 		fprintf(stderr, "callbar serve: %s\n", diag.msg);
 		goto out_engine;
@@ -536,6 +546,8 @@ out_slot:
 	cbar_slot_release(&d->rules);
 	pthread_mutex_destroy(&d->reload_lock);
 out_np:
+	cbar_series_stop();
+	cbar_sessions_release(&d->sessions);
 	cbar_rule_counts_release(); /* every thread that counted is gone */
 	cbar_numplan_free(d->np);
 	cbar_metrics_release(cbar_daemon_metrics, cbar_daemon_metrics_count);
