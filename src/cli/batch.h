@@ -107,7 +107,25 @@ struct batch {
 	size_t npend;
 	bool single; /* decide each record alone (cbar_decide), for tests:
 	                CALLBAR_BATCH_SINGLE=1 */
+
+	/* Limits (docs/limits.md): the old file's lookup with its own counting
+	 * state (NULL: lk), and the bars the new file's limits set, kept for
+	 * the summary.  Limits count in input order, so a file with limits is
+	 * decided on one thread (cmd_batch.c): nothing here is shared. */
+	const struct cbar_unlock_lookup *old_lk;
+	struct batch_bar *bars;
+	size_t nbars, capbars;
 };
+
+/* A key a limit barred: its limit, key, and the bar's end. */
+struct batch_bar {
+	const struct cbar_limit_info *limit;
+	uint64_t key;
+	uint64_t line; /* the record that went over */
+	uint32_t count;
+	int64_t until;
+};
+#define MAX_BARS_KEPT 100000 /* bars listed in the summary; more are counted */
 
 /* batch_decide.c */
 

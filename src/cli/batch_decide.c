@@ -123,7 +123,8 @@ static const char *decided(const struct cbar_event_in *in, const struct cbar_eve
 static const char *decide_old(const struct batch *b, const struct cbar_event_in *in,
                               struct cbar_verdict *ov, char *msg, size_t cap)
 {
-	if (b->old.rules && cbar_decide(b->old.rules, &in->ev, b->lk, ov) == CBAR_ERROR) {
+	if (b->old.rules &&
+	    cbar_decide(b->old.rules, &in->ev, b->old_lk ? b->old_lk : b->lk, ov) == CBAR_ERROR) {
 		snprintf(msg, cap, "old rules: %s", cbar_err_message(ov->err));
 		return msg;
 	}
@@ -153,8 +154,31 @@ static size_t rule_slot(const struct ruleset *rs, const struct cbar_verdict *v)
 	return v->rule >= 0 ? (size_t)v->rule : cbar_rules_count(rs->rules);
 }
 
+/* A bar a limit set, for the summary (as many as MAX_BARS_KEPT; all are
+ * counted in nbars). */
+static void note_bar(struct batch *b, const struct cbar_verdict *v)
+{
+	if (b->nbars < MAX_BARS_KEPT && b->nbars == b->capbars) {
+		size_t nc = b->capbars ? b->capbars * 2 : 64;
+		struct batch_bar *nb = realloc(b->bars, nc * sizeof *nb);
+		if (!nb)
+			return; /* the verdicts stand; the list is shorter */
+		b->bars = nb;
+		b->capbars = nc;
+	}
+	if (b->nbars < b->capbars)
+		b->bars[b->nbars] = (struct batch_bar){.limit = v->limit,
+		                                       .key = v->limit_key,
+		                                       .line = b->line,
+		                                       .count = v->limit_count,
+		                                       .until = v->limit_bar_until};
+	b->nbars++;
+}
+
 static void count(struct batch *b, const struct cbar_verdict *v)
 {
+	if (v->limit_new_bar)
+		note_bar(b, v);
 	b->t.count[v->decision]++;
 	if (v->rule >= 0 || v->decision == CBAR_ALLOW)
 		b->t.per_rule[rule_slot(&b->now, v)]++;
@@ -312,7 +336,8 @@ static void jsonl_record(struct batch *b, const char *s, size_t len)
 		                          CBAR_VJ_VERDICT | CBAR_VJ_RULE | CBAR_VJ_REASON | CBAR_VJ_ERROR,
 		                          "");
 	} else {
-		const unsigned m = CBAR_VJ_VERDICT | CBAR_VJ_RULE | CBAR_VJ_REASON | CBAR_VJ_EXEMPTED;
+		const unsigned m =
+			CBAR_VJ_VERDICT | CBAR_VJ_RULE | CBAR_VJ_REASON | CBAR_VJ_EXEMPTED | CBAR_VJ_LIMIT;
 		cbar_verdict_json_members(&jb, &v, NULL, m, "");
 		if (b->old.rules)
 			cbar_verdict_json_members(&jb, &ov, NULL, m, "old_");

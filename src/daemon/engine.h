@@ -34,6 +34,7 @@
 #include "proto/request.h"
 #include "callbar/error.h"
 #include "load/status.h"
+#include "slot.h"
 #include "snapshot.h"
 #include "token_store.h"
 
@@ -60,6 +61,7 @@ struct relock_req {
 };
 
 struct engine;
+struct cbar_limit_counter;
 
 /*
  * Open the engine for a daemon about to start: registry_url is the
@@ -90,6 +92,11 @@ bool cbar_engine_has_registry(const struct engine *e);
  * threads at once; takes no lock. */
 enum cbar_decision cbar_engine_decide(struct engine *e, const struct cbar_rules *rules,
                                       const struct cbar_event *ev, struct cbar_verdict *v);
+/* The same with the counting state of limits (limits.h; NULL: none). */
+enum cbar_decision cbar_engine_decide_limits(struct engine *e, const struct cbar_rules *rules,
+                                             const struct cbar_event *ev,
+                                             const struct cbar_limit_counter *limits,
+                                             struct cbar_verdict *v);
 
 /* PUT /v1/unlocks/{number}.  req->doc_number is the raw document number
  * (level verified): checked, hashed with the registry's key, never stored,
@@ -118,9 +125,20 @@ bool cbar_engine_unlock_lookup(struct engine *e, struct cbar_unlock_lookup *lk);
 enum cbar_err cbar_engine_audit(struct engine *e, const struct daemon_caller *who,
                                 const struct audit_query *q, json_t **out, struct cbar_diag *d);
 /* POST /v1/keyword: the SMS centre saw a subscriber text a keyword to the
- * service number (a 'self' unlock, or a relock keyword). */
+ * service number (a 'self' unlock, or a relock keyword).  The one keyword
+ * path: every front end that receives keywords calls it.  req->to (""
+ * when not known) is the service number texted: one of another carrier's
+ * is refused (result "wrong-carrier", nothing written).  The answer:
+ * {"subscriber","result","answer","restored":bool|null}, restored false
+ * when an unlock leaves a service of its scope barred (the answer says
+ * where to go instead). */
 enum cbar_err cbar_engine_keyword(struct engine *e, const struct daemon_caller *who,
                                   const struct keyword_req *req, json_t **out, struct cbar_diag *d);
+
+/* The daemon's rules slot (struct daemon_snapshot), for the keyword
+ * answers' effective status and the subscriber's carrier; set once before
+ * serving (NULL: answers without them). */
+void cbar_engine_set_rules(struct engine *e, struct cbar_snapshot_slot *rules);
 
 /* /readyz and callbar_store_up: CBAR_OK when the registry answers. */
 enum cbar_err cbar_engine_ready(struct engine *e, struct cbar_diag *d);

@@ -86,6 +86,11 @@ static const struct route routes[] = {
     {.method = "GET", .pattern = "/v1/audit", .access = NEED_SUPERVISOR, .handler = cbar_h_audit},
     {.method = "GET", .pattern = "/v1/audit/head", .access = METRICS, .handler = cbar_h_audit_head},
     {.method = "POST", .pattern = "/v1/keyword", .access = NEED_GATEWAY, .handler = cbar_h_keyword},
+    {.method = "GET", .pattern = "/v1/bars", .access = NEED_SUPERVISOR, .handler = cbar_h_bars_list},
+    {.method = "DELETE",
+     .pattern = "/v1/bars/{key}",
+     .access = NEED_SUPERVISOR,
+     .handler = cbar_h_bars_delete},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
