@@ -61,7 +61,7 @@ static void test_status(void **state)
 	                           .level = CBAR_UNLOCK_SELF,
 	                           .active = 1}},
 	                    .n = 1};
-	struct cbar_unlock_lookup lk = {find, &self, NULL};
+	struct cbar_unlock_lookup lk = {.find = find, .ctx = &self};
 	struct cbar_status_entry e[CBAR_STATUS_ENTRIES];
 	cbar_status_effective(rs, &sub, &peer, &lk, now, e);
 	char day[16];

@@ -62,6 +62,11 @@ struct cbar__rule {
 	bool dflt;      /* unconditional: the file's default */
 	char *reason;
 	int32_t announce; /* index into ann, -1: none */
+	/* `from invalid` / `from self` (peer conditions without a set, checked
+	 * after the bitmaps); `limit` statements: lim is the limit's index + 1
+	 * (0: an ordinary rule), its definition in rs->limits. */
+	bool invalid, self;
+	uint32_t lim;
 };
 
 struct cbar__emerg {
@@ -99,6 +104,9 @@ struct cbar_rules {
 	uint64_t *vecbits; /* nvec bitmaps */
 	size_t nvec;
 	uint32_t unknown_vec; /* the bitmap of an unknown peer (a vec id) */
+
+	struct cbar_limit_info *limits; /* `limit` statements, in file order */
+	size_t nlimits;
 };
 
 /*

@@ -81,6 +81,10 @@ static const struct key keys[] = {
 	{.section = "log", .name = "decision_group", .type = K_STR_OPT, F(decision_group)},
 	{.section = "log", .name = "decision_retention_days", .type = K_UINT, F(decision_days),
 	 .min = 1, .max = 3650},
+	{.section = "limits", .name = "max_keys", .type = K_UINT, F(limits_max_keys), .min = 8,
+	 .max = 1u << 28},
+	{.section = "limits", .name = "tolerance", .type = K_UINT, F(limits_tolerance), .min = 0,
+	 .max = 86400},
 };
 
 void cbar_config_init(struct daemon_config *c)
@@ -105,6 +109,8 @@ void cbar_config_init(struct daemon_config *c)
 	c->sip_tcp_per_source = 64;
 	c->sip_fail = 1; /* 500, as sip-serve: docs/sip.md "Fail mode" says why */
 	c->decision_days = 30;
+	c->limits_max_keys = 65536;
+	c->limits_tolerance = 5;
 }
 
 static const struct key *find_key(const char *section, size_t slen, const char *name,

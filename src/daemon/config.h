@@ -75,6 +75,9 @@ struct daemon_config {
 	char decision_file[CONFIG_PATH_MAX]; /* PATH: PATH.YYYY-MM-DD a day; "": main log */
 	unsigned decision_days;  /* day files kept */
 	char decision_group[CONFIG_PATH_MAX]; /* "": files 0600; a group: 0640 and that group */
+	/* limits.*: the counting state of `limit` statements (docs/limits.md) */
+	unsigned limits_max_keys;  /* keys tracked per limit */
+	unsigned limits_tolerance; /* seconds an event may be late and still count */
 };
 
 /* url for logs and messages: a password in it ("postgresql://u:PW@h/db",

@@ -61,6 +61,7 @@ struct relock_req {
 };
 
 struct engine;
+struct cbar_limit_counter;
 
 /*
  * Open the engine for a daemon about to start: registry_url is the
@@ -91,6 +92,11 @@ bool cbar_engine_has_registry(const struct engine *e);
  * threads at once; takes no lock. */
 enum cbar_decision cbar_engine_decide(struct engine *e, const struct cbar_rules *rules,
                                       const struct cbar_event *ev, struct cbar_verdict *v);
+/* The same with the counting state of limits (limits.h; NULL: none). */
+enum cbar_decision cbar_engine_decide_limits(struct engine *e, const struct cbar_rules *rules,
+                                             const struct cbar_event *ev,
+                                             const struct cbar_limit_counter *limits,
+                                             struct cbar_verdict *v);
 
 /* PUT /v1/unlocks/{number}.  req->doc_number is the raw document number
  * (level verified): checked, hashed with the registry's key, never stored,
@@ -150,5 +156,11 @@ uint64_t cbar_engine_unaudited(struct engine *e, int64_t *broken_at);
  * 0 and zeros for an empty registry), for an outside system to anchor. */
 enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[65],
                                      struct cbar_diag *d);
+/* `callbar audit --verify` on the registry (cbar_store_audit_verify()):
+ * CBAR_OK with *n entries and head, or CBAR_AUDIT_BROKEN with *bad and d.
+ * It walks the whole chain holding the registry's connection, so the
+ * registry routes wait for it: the console asks for it on a button. */
+enum cbar_err cbar_engine_audit_verify(struct engine *e, int64_t *n, int64_t *bad, char head[65],
+                                       struct cbar_diag *d);
 
 #endif

@@ -2,9 +2,13 @@
  * start, SIGHUP, POST /v1/reload): build a new snapshot beside the one in
  * use and swap it in, or keep the old one and say why (daemon.h). */
 #include <pthread.h>
+#include <stdio.h>
 
 #include "daemon.h"
+#include "limits.h"
 #include "log.h"
+#include "routes.h"
+#include "series.h"
 #include "snapshot.h"
 
 enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct cbar_diag *diag)
@@ -14,9 +18,17 @@ enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct c
 	    cbar_snapshot_build_numbered(d->cfg.rules_file, d->version + 1, d->np, d->cfg.num_segments,
 	                                 d->cfg.num_carriers, d->cfg.num_ported, d->country, diag);
 	enum cbar_err err = CBAR_OK;
+	/* The limits count for the new rules before they are published,
+	 * keeping the counters of the limits that did not change. */
+	if (s && d->limits && cbar_daemon_limits_use(d->limits, s->rules))
+		cbar_log_line(LOG_LV_WARN, "out of memory for the limits' counting state: "
+		                           "limits count nothing until the next reload",
+		              "{s:s}", "trigger", trigger);
 	if (!s) {
 		err = CBAR_RELOAD;
 	} else if (cbar_slot_swap(&d->rules, s, cbar_snapshot_free)) {
+		if (d->limits)
+			cbar_daemon_limits_use(d->limits, NULL); /* s goes: nothing may point at it */
 		cbar_snapshot_free(s);
 		cbar_diag_set(diag, CBAR_NOMEM, 0, 0, "out of memory");
 		err = CBAR_RELOAD;
@@ -27,6 +39,10 @@ enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct c
 		              "{s:s,s:s,s:i,s:i,s:s}", "trigger", trigger, "file",
 		              diag->file ? diag->file : "", "line", diag->line, "column",
 		              diag->column, "error", diag->msg);
+		char where[sizeof diag->msg + 1200];
+		snprintf(where, sizeof where, "%s:%u:%u: %s", diag->file ? diag->file : "?",
+		         diag->line, diag->column, diag->msg);
+		cbar_series_reload(cbar_routes_now(), trigger, false, d->version, NULL, where);
 		pthread_mutex_unlock(&d->reload_lock);
 		return err;
 	}
@@ -42,6 +58,7 @@ enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct c
 	cbar_log_line(LOG_LV_INFO, "rules loaded", "{s:s,s:s,s:I,s:s,s:I}", "trigger", trigger,
 	              "file", s->path, "version", (json_int_t)s->version, "sha256", s->sha256,
 	              "rules", (json_int_t)s->rule_count);
+	cbar_series_reload(s->loaded_ms / 1000, trigger, true, s->version, s->sha256, NULL);
 	pthread_mutex_unlock(&d->reload_lock);
 	return CBAR_OK;
 }

@@ -6,14 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "serve.h"
+#include "series.h"
 
 enum { SERVE_OK = 0, SERVE_BAD = 2 };
 #include "callbar/data.h"
 #include "callbar/version.h"
 #include "net/addr.h"
+#include "bars.h"
+#include "callbar/store.h"
 #include "daemon.h"
+#include "limits.h"
 #include "load/numplan_load.h"
 #include "log.h"
 #include "decision.h"
@@ -382,6 +387,10 @@ int cbar_serve_main(int argc, char **argv)
 		fprintf(stderr, "callbar serve: rules.country: unknown country '%s'\n", d->cfg.country);
 		goto out_np;
 	}
+	if (cbar_sessions_init(&d->sessions)) {
+		fputs("callbar serve: out of memory\n", stderr);
+		goto out_np;
+	}
 	cbar_slot_init(&d->rules);
 	pthread_mutex_init(&d->reload_lock, NULL);
 	/* auth.tokens = registry: the tokens live in the unlock registry,
@@ -427,6 +436,11 @@ int cbar_serve_main(int argc, char **argv)
 	cbar_metric_gauge(&cbar_m_build_info, (const char *const[]){cbar_version, cbar_commit}, 1);
 	cbar_metric_count(&cbar_m_reloads, (const char *const[]){"ok"}, 0);
 	cbar_metric_count(&cbar_m_reloads, (const char *const[]){"failed"}, 0);
+	/* Limits count from the first snapshot on (limits.h). */
+	if (cbar_daemon_limits_new(&d->limits, d->cfg.limits_max_keys, d->cfg.limits_tolerance)) {
+		fputs("callbar serve: out of memory\n", stderr);
+		goto out_engine;
+	}
 	/* The first snapshot: a daemon that cannot load its rules does not start. */
 	if (cbar_daemon_reload(d, "start", &diag)) {
 		print_diag(d->cfg.rules_file, &diag);
@@ -436,6 +450,15 @@ int cbar_serve_main(int argc, char **argv)
 		cbar_config_write(&d->cfg, stdout);
 		rc = SERVE_OK;
 		goto out_engine;
+	}
+	if (cbar_engine_has_registry(d->engine)) {
+		char node[CBAR_STORE_NAME_MAX + 1] = "callbar@", host[256] = "";
+		gethostname(host, sizeof host - 1);
+		snprintf(node + 8, sizeof node - 8, "%.*s", (int)(sizeof node - 9), host);
+		if (cbar_daemon_bars_start(&d->bars, d->engine, d->limits, node)) {
+			fputs("callbar serve: cannot start following the registry's bars\n", stderr);
+			goto out_engine;
+		}
 	}
 	cbar_daemon_ready_add(d, "rules", ready_snapshot, d);
 	cbar_daemon_ready_add(d, "tokens", ready_tokens, d);
@@ -469,6 +492,11 @@ int cbar_serve_main(int argc, char **argv)
 			goto out_engine;
 		ho.tls_cert_pem = d->tls_cert_pem;
 		ho.tls_key_pem = d->tls_key_pem;
+	}
+	/* The console's per-minute series, sampled from the decision counts. */
+	if (cbar_series_start()) {
+		fputs("callbar serve: cannot start the series' thread\n", stderr);
+		goto out_engine;
 	}
 	if (cbar_http_start(&d->http, &ho, &ops, &diag)) {
 		fprintf(stderr, "callbar serve: %s\n", diag.msg);
@@ -506,14 +534,20 @@ out_engine:
 	d->sip = NULL;
 	free_pem(&d->tls_cert_pem);
 	free_pem(&d->tls_key_pem);
+	cbar_daemon_bars_stop(d->bars); /* writes this node's last bars */
+	d->bars = NULL;
 	cbar_engine_close(d->engine);
 	d->engine = NULL;
+	cbar_daemon_limits_free(d->limits);
+	d->limits = NULL;
 out_tokens:
 	token_store_release(&d->tokens);
 out_slot:
 	cbar_slot_release(&d->rules);
 	pthread_mutex_destroy(&d->reload_lock);
 out_np:
+	cbar_series_stop();
+	cbar_sessions_release(&d->sessions);
 	cbar_rule_counts_release(); /* every thread that counted is gone */
 	cbar_numplan_free(d->np);
 	cbar_metrics_release(cbar_daemon_metrics, cbar_daemon_metrics_count);

@@ -79,7 +79,7 @@ static enum cbar_err records_find(void *ctx, uint64_t subscriber, struct cbar_un
 
 struct cbar_unlock_lookup cbar_status_records_lookup(const struct cbar_status_records *r)
 {
-	return (struct cbar_unlock_lookup){records_find, (void *)r, NULL};
+	return (struct cbar_unlock_lookup){.find = records_find, .ctx = (void *)r};
 }
 
 bool cbar_status_decide(const struct cbar_rules *rules, const struct cbar_numplan *np, uint16_t cn,
