@@ -52,7 +52,8 @@ bool cbar_rules_names_region(const struct cbar_rules *r, size_t i)
 
 int64_t cbar_rules_since(const struct cbar_rules *r, size_t i)
 {
-	return i < r->nrules ? r->rules[i].since : 0;
+	/* a rule without `since` holds from the beginning of time (INT64_MIN) */
+	return i < r->nrules && r->rules[i].since != INT64_MIN ? r->rules[i].since : 0;
 }
 
 bool cbar_rules_blocks(const struct cbar_rules *r, size_t i)

@@ -33,6 +33,7 @@
 
 #include "proto/request.h"
 #include "callbar/error.h"
+#include "load/status.h"
 #include "snapshot.h"
 #include "token_store.h"
 
@@ -110,6 +111,15 @@ enum cbar_err cbar_engine_relock(struct engine *e, const struct daemon_caller *w
 enum cbar_err cbar_engine_status(struct engine *e, const struct daemon_caller *who,
                                  const struct cbar_number *subscriber, json_t **out,
                                  struct cbar_diag *d);
+/* GET /v1/subscribers/{number}: the subscriber's active record and
+ * history into r (load/status.h; to release), empty on a node without a
+ * registry. */
+enum cbar_err cbar_engine_records_of(struct engine *e, uint64_t subscriber,
+                                     struct cbar_status_records *r, struct cbar_diag *d);
+/* The unlock view decisions read, as a lookup for cbar_decide(): only
+ * inside a snapshot read section (decision.h), as cbar_engine_decide().
+ * false when the daemon has no view (no registry): no records. */
+bool cbar_engine_unlock_lookup(struct engine *e, struct cbar_unlock_lookup *lk);
 /* GET /v1/audit */
 enum cbar_err cbar_engine_audit(struct engine *e, const struct daemon_caller *who,
                                 const struct audit_query *q, json_t **out, struct cbar_diag *d);

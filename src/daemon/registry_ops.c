@@ -191,6 +191,25 @@ enum cbar_err cbar_engine_status(struct engine *e, const struct daemon_caller *w
 	return *out ? CBAR_OK : CBAR_NOMEM;
 }
 
+enum cbar_err cbar_engine_records_of(struct engine *e, uint64_t subscriber,
+                                     struct cbar_status_records *r, struct cbar_diag *d)
+{
+	cbar_status_records_init(r, subscriber);
+	if (!cbar_engine_has_registry(e))
+		return CBAR_OK;
+	if (!cbar__engine_store_begin(e, d))
+		return CBAR_UNAVAILABLE;
+	return cbar__engine_store_end(e, cbar_status_records_read(e->store, subscriber, r, d));
+}
+
+bool cbar_engine_unlock_lookup(struct engine *e, struct cbar_unlock_lookup *lk)
+{
+	struct unlock_snap *us = e ? cbar_slot_get(&e->unlocks) : NULL;
+	if (us)
+		*lk = cbar_unlockview_lookup(&us->view);
+	return us != NULL;
+}
+
 struct audit_acc {
 	json_t *a;
 	const struct audit_query *q;

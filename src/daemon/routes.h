@@ -33,7 +33,7 @@ typedef void handler_fn(struct daemon *d, struct http_request *rq, struct req_ct
 
 /* The registry's routes (routes_registry.c). */
 handler_fn cbar_h_unlock_put, cbar_h_unlock_delete, cbar_h_unlock_get, cbar_h_audit,
-    cbar_h_audit_head, cbar_h_keyword;
+    cbar_h_audit_head, cbar_h_keyword, cbar_h_subscriber_get;
 handler_fn cbar_h_bars_list, cbar_h_bars_delete; /* routes_bars.c */
 
 /* Who may call a route: a role, or the decide_auth setting.  NEED_GATEWAY
