@@ -143,8 +143,12 @@ for n in 1 2 3 4; do
 	curl -s -o body.json -d "$(ev 1370571000$n +447700900003 $((NOW + n)))" "$UA/v1/decide"
 done
 has wave3 body.json '"verdict":"block"'
-sleep 0.5 # the node writes its bars each 0.25 s
-"$CB" bars list --registry "$reg" >bars.txt
+# the node writes its bars to the registry each 0.25 s: wait for it (2 s at most)
+n=0
+until "$CB" bars list --registry "$reg" >bars.txt && grep -q '+447700900003' bars.txt; do
+	n=$((n + 1)); [ $n -ge 20 ] && break
+	sleep 0.1
+done
 has cli_list bars.txt '+447700900003 bars.rules:4 wangiri count 4'
 "$CB" bars lift +447700900003 --as ops --registry "$reg" >lift.txt ||
 	{ echo "FAIL: callbar bars lift"; cat lift.txt; fail=1; }
