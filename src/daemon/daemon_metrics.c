@@ -137,19 +137,6 @@ struct metric_family cbar_m_sip_tcp = {
     .type = METRIC_COUNTER,
     .labels = {"event"},
     LOCK};
-struct metric_family cbar_m_limit_hits = {
-    .name = "callbar_limit_hits_total",
-    .help = "Events a limit statement barred on this node (result=\"barred\"), and keys that "
-            "went over on this node (result=\"over\"), by limit (its reason, else its line).",
-    .type = METRIC_COUNTER,
-    .labels = {"limit", "result"},
-    LOCK};
-struct metric_family cbar_m_limit_bars = {
-    .name = "callbar_limit_bars",
-    .help = "Keys barred now by each limit: this node's and the registry's auto-bars.",
-    .type = METRIC_GAUGE,
-    .labels = {"limit"},
-    LOCK};
 struct metric_family *const cbar_daemon_metrics[] = {
     &cbar_m_build_info,        &cbar_m_http_requests,    &cbar_m_http_duration, &cbar_m_http_in_flight, &cbar_m_decisions,
     &cbar_m_decision_duration, &cbar_m_rules_info,       &cbar_m_rules_version, &cbar_m_rules_count,    &cbar_m_rules_loaded,
