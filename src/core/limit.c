@@ -126,6 +126,15 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+/* The first place of key's set: the hash scaled to the number of sets by
+ * a multiply (Lemire's reduction), not a division, which would cost more
+ * than the rest of finding the key. */
+__extension__ typedef unsigned __int128 u128;
+static size_t set_of(const struct table *t, uint64_t key)
+{
+	return (size_t)(((u128)mix64(key ^ t->id) * t->nsets) >> 64) * WAYS;
+}
+
 static uint32_t clamp_time(int64_t t)
 {
 	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
@@ -256,7 +265,7 @@ static void slot_clear(struct table *t, size_t i)
 static size_t find_slot(struct table *t, uint64_t key, int64_t t0, bool *evicted)
 {
 	*evicted = false;
-	size_t base = (size_t)(mix64(key ^ t->id) % t->nsets) * WAYS;
+	size_t base = set_of(t, key);
 	size_t victim = SIZE_MAX;
 	for (size_t i = base; i < base + WAYS; i++) {
 		if (KEY(&t->slots[i]) == key)
@@ -434,7 +443,7 @@ void cbar_limiter_prefetch(const struct cbar_limiter *lm, size_t limit, uint64_t
 	if (limit >= lm->ntables || !lm->t[limit].slots)
 		return;
 	const struct table *t = &lm->t[limit];
-	size_t base = (size_t)(mix64(key ^ t->id) % t->nsets) * WAYS;
+	size_t base = set_of(t, key);
 	__builtin_prefetch(&t->slots[base]);
 }
 
@@ -478,7 +487,7 @@ bool cbar_limiter_lift(struct cbar_limiter *lm, size_t limit, uint64_t key)
 	if (limit >= lm->ntables || !key)
 		return false;
 	struct table *t = &lm->t[limit];
-	size_t base = (size_t)(mix64(key ^ t->id) % t->nsets) * WAYS;
+	size_t base = set_of(t, key);
 	for (size_t i = base; i < base + WAYS; i++)
 		if (KEY(&t->slots[i]) == key) {
 			bool was = t->slots[i].bar_until != 0;
