@@ -496,6 +496,19 @@ static void bars(void **state)
 	int64_t entries, bad;
 	char head[CBAR_STORE_HASH_HEX];
 	assert_int_equal(cbar_store_audit_verify(s, &entries, &bad, head, &d), CBAR_OK);
+	/* A bar written by hand, or one lengthened by hand, is not honoured. */
+	sql("INSERT INTO bar VALUES (999999, '+447700900002', '00112233aabbccdd', 'x:1', 'x', 1, "
+	    "1772330400, 1772416800, 0, '')");
+	assert_int_equal(cbar_store_bar_add(s, &b, "callbar@a", &added, &d), CBAR_OK);
+	assert_true(added);
+	n = 0;
+	assert_int_equal(cbar_store_bars(s, 1772330800, 0, 0, count_bar, &n, &d), CBAR_OK);
+	assert_int_equal(n, 1);
+	sqlf("UPDATE bar SET until = 1900000000 WHERE id = %lld", (long long)b.id);
+	n = 0;
+	assert_int_equal(cbar_store_bars(s, 1772330800, 0, 0, count_bar, &n, &d), CBAR_OK);
+	assert_int_equal(n, 0);
+	sql("DELETE FROM bar");
 }
 
 static void key_in_chain(void **state)
