@@ -48,6 +48,7 @@ struct tally {
 	uint64_t *old_per_rule; /* --compare: by the old file's rule */
 	uint64_t changes[3][3]; /* --compare: [old][new] verdicts */
 	uint64_t *changed_by;   /* --compare: changed records by the new deciding rule */
+	struct report_tally *rep; /* --report: made on first use (batch_report.h) */
 };
 
 struct batch;
@@ -86,6 +87,7 @@ struct batch {
 	uint16_t cn;
 	int32_t tz;
 	size_t block; /* IN_BLOCK, or CALLBAR_BATCH_CHUNK for tests */
+	bool report;  /* --report FILE: count what its plots show */
 
 	/* This thread's. */
 	struct tally t;

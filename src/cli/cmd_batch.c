@@ -22,6 +22,7 @@
 #include "callbar/civil.h"
 #include "callbar/limit.h"
 #include "cli.h"
+#include "batch_report.h"
 #include "load/numplan_load.h"
 #include "load/rules_load.h"
 
@@ -33,7 +34,7 @@ static const char help[] =
 	"usage: callbar batch --rules FILE [--unlocked FILE | --registry URL]\n"
 	"                     [--format csv|jsonl] [--compare OLD [--changed]]\n"
 	"                     [--threads N] [--segments FILE] [--ported FILE]\n"
-	"                     [--carriers FILE] [IN [OUT]]\n"
+	"                     [--carriers FILE] [--report FILE.html] [IN [OUT]]\n"
 	"\n"
 	"Decide every event of a CDR file (default: standard input to standard output)\n"
 	"and write each record with its verdict, rule (file:line) and reason appended.\n"
@@ -54,6 +55,12 @@ static const char help[] =
 	"appends old_verdict, old_rule and old_reason; --changed writes only the\n"
 	"records whose verdict differs.  The summary counts the changes by old and\n"
 	"new verdict and by the rule that now decides.\n"
+	"\n"
+	"--report FILE.html writes one self-contained HTML file (no network needed\n"
+	"to open it) with plots: records by verdict per hour or day, blocks by rule,\n"
+	"by the subscriber's province and carrier, and with --compare the changes\n"
+	"(which rule now decides, how many subscribers would newly be barred).  Its\n"
+	"numbers are the summary's.\n"
 	"\n"
 	"Bad records are reported on stderr with their line number (the first 20),\n"
 	"written out with verdict 'error' and counted.  A summary by verdict and by\n"
@@ -248,6 +255,7 @@ static void summary_bars(const struct batch *b)
 int cbar_cmd_batch(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{"report", required_argument, NULL, 'H'},
 		{"rules", required_argument, NULL, 'r'}, {"unlocked", required_argument, NULL, 'u'},
 		{"registry", required_argument, NULL, 'R'},
 		{"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
@@ -261,7 +269,7 @@ int cbar_cmd_batch(int argc, char **argv)
 	};
 	struct numplan_files files = {0};
 	const char *rules_path = NULL, *unlocked = NULL, *registry = NULL, *format = "csv";
-	const char *old_path = NULL;
+	const char *old_path = NULL, *report = NULL;
 	bool changed_only = false;
 	unsigned long threads = 1, max_keys = CBAR_LIMIT_MAX_KEYS_DEFAULT,
 	              tolerance = CBAR_LIMIT_TOLERANCE_DEFAULT;
@@ -278,6 +286,7 @@ int cbar_cmd_batch(int argc, char **argv)
 		case 'G': files.segments = optarg; break;
 		case 'P': files.ported = optarg; break;
 		case 'K': files.carriers = optarg; break;
+		case 'H': report = optarg; break;
 		case 't':
 			if (!read_count(optarg, MAX_THREADS, &threads)) {
 				fprintf(stderr, "callbar batch: --threads '%s': want 1 to %d, or 0 for one "
@@ -389,6 +398,7 @@ int cbar_cmd_batch(int argc, char **argv)
 	b.ocap = OUT_BLOCK;
 	b.obuf = malloc(OUT_BLOCK);
 	b.changed_only = changed_only;
+	b.report = report != NULL;
 	/* Not in the help, for tests: each record decided alone rather than
 	 * in batches, to compare the two. */
 	b.single = getenv("CALLBAR_BATCH_SINGLE") && !strcmp(getenv("CALLBAR_BATCH_SINGLE"), "1");
@@ -425,6 +435,8 @@ int cbar_cmd_batch(int argc, char **argv)
 	summary(&b, old_path);
 	summary_bars(&b);
 	rc = b.t.count[CBAR_ERROR] ? CLI_BLOCK : CLI_OK;
+	if (report && !cbar_report_write(report, &b, rules_path, old_path))
+		rc = CLI_BAD; /* the records are written; the report is not */
 out:
 	cbar_batch_io_finish(&in, &out, in_file, out_file);
 	if (in && in != stdin)

@@ -5,12 +5,14 @@
 
 #include "callbar/scope.h"
 #include "cli.h"
+#include "load/numplan_load.h"
 #include "load/rules_load.h"
 #include "load/status.h"
 #include "registry.h"
 
 static const char status_help[] =
 	"usage: callbar status NUMBER [--registry URL] [--rules FILE] [--json]\n"
+	"                      [--segments FILE] [--ported FILE] [--carriers FILE]\n"
 	"\n"
 	"Show a subscriber's active unlock (or that the line is locked) and every\n"
 	"earlier record.  Identity documents show as their type only: the registry\n"
@@ -20,7 +22,10 @@ static const char status_help[] =
 	"callbar check with the registry's unlocks: for calls and texts, in and out,\n"
 	"with a number abroad (+852 9123 4567), whether they are barred, by which\n"
 	"rule and since when, what the unlock on file does, and how to restore them\n"
-	"(the rule's announcement).\n" REG_HELP_COMMON
+	"(the rule's announcement), and whether a self registration would.  The\n"
+	"daemon's GET /v1/subscribers/NUMBER answers the same.\n" REG_HELP_COMMON
+	"  --segments FILE, --ported FILE, --carriers FILE   the operator's numbering\n"
+	"                    (as callbar check): the subscriber's region and carrier\n"
 	"\n"
 	"Exit status: 0 (unlocked or not), 2 bad input or registry error.\n";
 
@@ -109,17 +114,55 @@ static void print_effective(const struct cbar_status_entry *eff, bool unlocked, 
 
 static int run(int argc, char **argv, const char *cmd, const char *help, bool status)
 {
+	static const struct option opts[] = {
+		{"segments", required_argument, NULL, 'G'},
+		{"ported", required_argument, NULL, 'P'},
+		{"carriers", required_argument, NULL, 'C'},
+		REG_LONGOPTS,
+		{0, 0, 0, 0},
+	};
 	struct reg r;
+	struct numplan_files nf = {0};
 	int c, rc = CLI_BAD;
 	cbar_reg_init(&r, cmd);
-	if ((c = cbar_reg_options_only(&r, argc, argv, help)) >= 0)
+	if (!status && (c = cbar_reg_options_only(&r, argc, argv, help)) >= 0)
 		return c;
+	if (status)
+		optind = 1;
+	while (status && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int k = cbar_reg_option(&r, c, optarg);
+		if (k < 0)
+			return CLI_BAD;
+		if (k)
+			continue;
+		switch (c) {
+		case 'G': nf.segments = optarg; break;
+		case 'P': nf.ported = optarg; break;
+		case 'C': nf.carriers = optarg; break;
+		case 'h':
+			fputs(help, stdout);
+			return CLI_OK;
+		default:
+			fputs(help, stderr);
+			return CLI_BAD;
+		}
+	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "callbar %s: want exactly one NUMBER\n", cmd);
 		return CLI_BAD;
 	}
 	uint64_t sub;
-	if (!cbar_reg_open(&r) || !cbar_reg_number(&r, argv[optind], &sub))
+	if (!cbar_reg_open(&r))
+		goto done;
+	/* The operator's numbering, as check and the daemon decide with it. */
+	if (nf.segments || nf.ported || nf.carriers) {
+		struct cbar_numplan *np = cbar_numplan_load(&nf);
+		if (!np)
+			goto done;
+		cbar_numplan_free(r.np);
+		r.np = np;
+	}
+	if (!cbar_reg_number(&r, argv[optind], &sub))
 		goto done;
 	struct cbar_diag d = {0};
 	struct out o = {r.json, 0};

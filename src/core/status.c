@@ -39,6 +39,7 @@ static bool restores(const struct cbar_rules *r, const struct cbar_event *ev,
 	                               .scope = (uint8_t)CBAR_SCOPE_BIT(ev->service, ev->direction),
 	                               .level = (uint8_t)lv,
 	                               .active = 1}};
+	/* No limits: a what-if must not count as traffic. */
 	struct cbar_unlock_lookup l = {.find = with_one_find, .ctx = &w};
 	struct cbar_verdict v;
 	return cbar_decide(r, ev, &l, &v) == CBAR_ALLOW;

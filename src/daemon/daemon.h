@@ -7,6 +7,8 @@
 
 #include <pthread.h>
 
+#include "session.h"
+
 #include "net/http.h"
 #include "callbar/number.h"
 #include "config.h"
@@ -33,6 +35,7 @@ struct daemon {
 	pthread_mutex_t reload_lock;     /* one reload at a time */
 	uint64_t version;                /* of the published snapshot (under reload_lock) */
 	struct token_store tokens;
+	struct sessions sessions;        /* the web console's, made with tokens (session.h) */
 	struct engine *engine;           /* decisions and the registry (engine.h) */
 	struct ready_check ready[READY_CHECKS_MAX];
 	size_t nready;

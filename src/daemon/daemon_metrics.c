@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "console.h"
 #include "daemon.h"
 #include "limits.h"
 #include "decision.h"
@@ -138,6 +139,7 @@ struct metric_family cbar_m_sip_tcp = {
     .labels = {"event"},
     LOCK};
 struct metric_family *const cbar_daemon_metrics[] = {
+    &cbar_m_console_signins,   &cbar_m_console_sessions, /* the web console's (console.c) */
     &cbar_m_build_info,        &cbar_m_http_requests,    &cbar_m_http_duration, &cbar_m_http_in_flight, &cbar_m_decisions,
     &cbar_m_decision_duration, &cbar_m_rules_info,       &cbar_m_rules_version, &cbar_m_rules_count,    &cbar_m_rules_loaded,
     &cbar_m_reloads,           &cbar_m_registry_records, &cbar_m_store_up,      &cbar_m_sip_messages,   &cbar_m_sip_answers,
@@ -233,5 +235,6 @@ char *cbar_daemon_metrics_page(struct daemon *d, size_t *len)
 		if (!cbar_engine_audit_head(d->engine, &seq, NULL, &diag))
 			cbar_metric_gauge(&cbar_m_audit_head, NULL, (double)seq);
 	}
+	cbar_console_collect(d);
 	return cbar_metrics_render(cbar_daemon_metrics, cbar_daemon_metrics_count, METRICS_MAX, len);
 }

@@ -344,6 +344,14 @@ enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[C
 	return cbar__engine_store_end(e, cbar_store_chain_head(e->store, seq, hash, d));
 }
 
+enum cbar_err cbar_engine_audit_verify(struct engine *e, int64_t *n, int64_t *bad,
+                                       char head[CBAR_STORE_HASH_HEX], struct cbar_diag *d)
+{
+	if (!cbar__engine_store_begin(e, d))
+		return CBAR_UNAVAILABLE;
+	return cbar__engine_store_end(e, cbar_store_audit_verify(e->store, n, bad, head, d));
+}
+
 enum cbar_err cbar_engine_ready(struct engine *e, struct cbar_diag *d)
 {
 	if (atomic_load(&e->store_ok))

@@ -34,6 +34,7 @@
 #include "proto/request.h"
 #include "callbar/error.h"
 #include "load/status.h"
+#include "slot.h"
 #include "snapshot.h"
 #include "token_store.h"
 
@@ -124,9 +125,20 @@ bool cbar_engine_unlock_lookup(struct engine *e, struct cbar_unlock_lookup *lk);
 enum cbar_err cbar_engine_audit(struct engine *e, const struct daemon_caller *who,
                                 const struct audit_query *q, json_t **out, struct cbar_diag *d);
 /* POST /v1/keyword: the SMS centre saw a subscriber text a keyword to the
- * service number (a 'self' unlock, or a relock keyword). */
+ * service number (a 'self' unlock, or a relock keyword).  The one keyword
+ * path: every front end that receives keywords calls it.  req->to (""
+ * when not known) is the service number texted: one of another carrier's
+ * is refused (result "wrong-carrier", nothing written).  The answer:
+ * {"subscriber","result","answer","restored":bool|null}, restored false
+ * when an unlock leaves a service of its scope barred (the answer says
+ * where to go instead). */
 enum cbar_err cbar_engine_keyword(struct engine *e, const struct daemon_caller *who,
                                   const struct keyword_req *req, json_t **out, struct cbar_diag *d);
+
+/* The daemon's rules slot (struct daemon_snapshot), for the keyword
+ * answers' effective status and the subscriber's carrier; set once before
+ * serving (NULL: answers without them). */
+void cbar_engine_set_rules(struct engine *e, struct cbar_snapshot_slot *rules);
 
 /* /readyz and callbar_store_up: CBAR_OK when the registry answers. */
 enum cbar_err cbar_engine_ready(struct engine *e, struct cbar_diag *d);
@@ -144,5 +156,11 @@ uint64_t cbar_engine_unaudited(struct engine *e, int64_t *broken_at);
  * 0 and zeros for an empty registry), for an outside system to anchor. */
 enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[65],
                                      struct cbar_diag *d);
+/* `callbar audit --verify` on the registry (cbar_store_audit_verify()):
+ * CBAR_OK with *n entries and head, or CBAR_AUDIT_BROKEN with *bad and d.
+ * It walks the whole chain holding the registry's connection, so the
+ * registry routes wait for it: the console asks for it on a button. */
+enum cbar_err cbar_engine_audit_verify(struct engine *e, int64_t *n, int64_t *bad, char head[65],
+                                       struct cbar_diag *d);
 
 #endif

@@ -68,22 +68,22 @@ static void queue_bar(struct daemon_limits *dl, const struct cbar_limit_info *l,
 		dl->nrecent++;
 }
 
-/* The limits' metric families (listed in cbar_daemon_metrics[]): defined
- * here, where they are counted, so that the page depends on this file and
- * not the other way round. */
+/* The limits' metric families live here, beside what counts them;
+ * daemon_metrics.c lists them on the page. */
+#define LOCK .lock = PTHREAD_MUTEX_INITIALIZER
 struct metric_family cbar_m_limit_hits = {
     .name = "callbar_limit_hits_total",
     .help = "Events a limit statement barred on this node (result=\"barred\"), and keys that "
             "went over on this node (result=\"over\"), by limit (its reason, else its line).",
     .type = METRIC_COUNTER,
     .labels = {"limit", "result"},
-    .lock = PTHREAD_MUTEX_INITIALIZER};
+    LOCK};
 struct metric_family cbar_m_limit_bars = {
     .name = "callbar_limit_bars",
     .help = "Keys barred now by each limit: this node's and the registry's auto-bars.",
     .type = METRIC_GAUGE,
     .labels = {"limit"},
-    .lock = PTHREAD_MUTEX_INITIALIZER};
+    LOCK};
 
 static enum cbar_err hit(void *ctx, const struct cbar_rules *rules, const struct cbar_limit_query *q,
                          struct cbar_limit_answer *a)

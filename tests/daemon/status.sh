@@ -88,6 +88,38 @@ err no_token 401 UNAUTHENTICATED null "$U/v1/subscribers/13805710000"
 err gateway 403 FORBIDDEN null -H "Authorization: Bearer $W" "$U/v1/subscribers/13805710000"
 err bad_number 400 NUM_CHAR number -H "$HG" "$U/v1/subscribers/12x"
 err query 400 UNKNOWN_FIELD at -H "$HG" "$U/v1/subscribers/13805710000?at=1"
+
+# POST /v1/keyword answers from the same status: a Henan line's 1219 is
+# recorded but does not restore its texts from abroad (the reply says where
+# to go); twice changes nothing; a service number of another carrier is
+# refused and nothing is written.
+HW="Authorization: Bearer $W"
+call kw_henan 200 -H "$HW" -d '{"subscriber":"15837100003","keyword":"1219","to":"10086"}' \
+	"$U/v1/keyword"
+has kw_henan body.json '"result":"unlocked"'
+has kw_henan body.json '"restored":false'
+has kw_henan body.json 'with your ID card'
+call kw_henan2 200 -H "$HW" -d '{"subscriber":"15837100003","keyword":"1219","to":"10086"}' \
+	"$U/v1/keyword"
+has kw_henan2 body.json '"result":"already-unlocked"'
+has kw_henan2 body.json 'nothing has changed'
+call kw_henan_status 200 -H "$HG" "$U/v1/subscribers/15837100003"
+has kw_henan_status body.json '"channel":"keyword"'
+has kw_henan_status body.json '"reason":"ha-intl-sms-in","since":"2022-05-07","unlock_restores":false'
+call kw_hebei 200 -H "$HW" -d '{"subscriber":"13903110003","keyword":"ktgjdx","to":"10086"}' \
+	"$U/v1/keyword"
+has kw_hebei body.json '"restored":true'
+has kw_hebei body.json 'International texts are now unlocked'
+hasnt kw_hebei body.json 'sms-in'
+call kw_carrier 200 -H "$HW" -d '{"subscriber":"13305710030","keyword":"1219","to":"10086"}' \
+	"$U/v1/keyword"
+has kw_carrier body.json '"result":"wrong-carrier"'
+has kw_carrier body.json 'please text 10000'
+call kw_carrier_status 200 -H "$HG" "$U/v1/subscribers/13305710030"
+has kw_carrier_status body.json '"unlocked":false'
+# without "to" (a gateway that does not say) the carrier is not checked
+call kw_no_to 200 -H "$HW" -d '{"subscriber":"13305710030","keyword":"1219"}' "$U/v1/keyword"
+has kw_no_to body.json '"result":"unlocked"'
 stop_daemon
 
 # A node without a registry still answers from its rules: no records.
