@@ -105,7 +105,13 @@ struct cbar_limit_counter {
 	enum cbar_err (*hit)(void *ctx, const struct cbar_rules *rules,
 	                     const struct cbar_limit_query *q, struct cbar_limit_answer *a);
 	void *ctx;
+	/* Optional (may be NULL): start fetching the state of limit's key.
+	 * cbar_decide() calls it first thing for the keys the event has (of
+	 * the first CBAR_LIMIT_PREFETCH_MAX limits), so the memory latency
+	 * overlaps the rule matching; it must not change anything. */
+	void (*prefetch)(void *ctx, const struct cbar_rules *rules, uint32_t limit, uint64_t key);
 };
+#define CBAR_LIMIT_PREFETCH_MAX 8
 
 /*
  * Reads a file named in a rule file.  path is as written (not NUL-ended),

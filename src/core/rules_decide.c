@@ -280,6 +280,22 @@ static bool limit_key(const struct cbar_limit_info *l, const struct cbar_event *
 	return false;
 }
 
+/* Start fetching the counting state of the event's keys (the first limits'),
+ * before the rules are matched (struct cbar_limit_counter.prefetch). */
+static void limits_prefetch(const struct cbar_rules *rs, const struct cbar_event *ev,
+                            const struct cbar_unlock_lookup *lk)
+{
+	if (!lk || !lk->limits || !lk->limits->prefetch)
+		return;
+	for (size_t k = 0; k < rs->nlimits && k < CBAR_LIMIT_PREFETCH_MAX; k++) {
+		struct cbar_limit_query q;
+		const struct cbar__rule *r = &rs->rules[rs->limits[k].rule];
+		if ((r->scope & CBAR_SCOPE_BIT(ev->service, ev->direction)) &&
+		    limit_key(&rs->limits[k], ev, &q))
+			lk->limits->prefetch(lk->limits->ctx, rs, (uint32_t)k, q.key);
+	}
+}
+
 /*
  * Limit rule r for the event: -1 the counting state failed (*err), 1 the
  * key is barred (the verdict is the limit's block), 0 the event was
@@ -422,6 +438,8 @@ enum cbar_decision cbar_decide(const struct cbar_rules *rs, const struct cbar_ev
 		return (enum cbar_decision)d;
 	if (lk && lk->prefetch && rs->any_unless)
 		lk->prefetch(lk->ctx, ev->subscriber->e164);
+	if (rs->nlimits)
+		limits_prefetch(rs, ev, lk);
 	return (enum cbar_decision)decide_from(rs, ev, lk, v, 0, STOP_NONE, NULL);
 }
 
@@ -439,6 +457,12 @@ void cbar_decide_many(const struct cbar_rules *rs, const struct cbar_event *cons
 	while (n) {
 		size_t k = n < CBAR_DECIDE_MANY_MAX ? n : CBAR_DECIDE_MANY_MAX, nw = 0;
 		bool pf = lk && lk->prefetch;
+		/* The limits' state of every event first: a batch's fetches
+		 * overlap each other and the first events' rule matching. */
+		if (rs && rs->nlimits)
+			for (size_t i = 0; i < k; i++)
+				if (ev[i] && event_ok(ev[i]))
+					limits_prefetch(rs, ev[i], lk);
 		for (size_t i = 0; i < k; i++) {
 			if (decide_first(rs, ev[i], &v[i]) >= 0)
 				continue;
