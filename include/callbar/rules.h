@@ -107,6 +107,8 @@ struct cbar_event {
 	const char *ingress;                 /* trunk class, NULL when not known */
 	size_t ingress_len;
 	uint8_t roaming;                     /* enum cbar_roaming; 0: not known */
+	bool peer_alnum;                     /* the peer is an alphanumeric sender (SMPP TON 5):
+	                                        peer is NULL, `from alphanumeric` matches */
 };
 
 enum cbar_decision { CBAR_ALLOW = 0, CBAR_BLOCK = 1, CBAR_ERROR = 2 };

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "engine.h"
 #include "net/sip_server.h"
+#include "net/smpp_server.h"
 #include "metrics.h"
 #include "slot.h"
 #include "token_store.h"
@@ -39,6 +40,8 @@ struct daemon {
 	struct http_server *http;
 	struct sip_server *sip;          /* NULL: no SIP listener */
 	char *tls_cert_pem, *tls_key_pem; /* http.tls_cert/tls_key read at start */
+	struct smpp_server *smpp;        /* NULL: no SMPP listener */
+	struct smpp_peers *smpp_peers;   /* its peers file */
 };
 
 /* Add a readiness check to /readyz (at start, before serving). */
