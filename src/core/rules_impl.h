@@ -62,6 +62,7 @@ struct cbar__rule {
 	bool dflt;      /* unconditional: the file's default */
 	char *reason;
 	int32_t announce; /* index into ann, -1: none */
+	bool alnum;       /* `from alphanumeric`: only an alphanumeric sender (set is -1) */
 };
 
 struct cbar__emerg {
@@ -99,6 +100,7 @@ struct cbar_rules {
 	uint64_t *vecbits; /* nvec bitmaps */
 	size_t nvec;
 	uint32_t unknown_vec; /* the bitmap of an unknown peer (a vec id) */
+	uint32_t alnum_vec;   /* the bitmap of an alphanumeric sender (a vec id) */
 };
 
 /*

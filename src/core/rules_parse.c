@@ -205,6 +205,10 @@ static enum cbar_err add_set(struct ps *ps, const struct tok *name, enum cbar__s
 			return fail(ps, CBAR_RULES_NAME, name->col,
 			            "'unknown' is reserved: 'from unknown' names a caller the network "
 			            "does not identify");
+		if (name->n == 12 && !memcmp(name->s, "alphanumeric", 12))
+			return fail(ps, CBAR_RULES_NAME, name->col,
+			            "'alphanumeric' is reserved: 'from alphanumeric' names a sender "
+			            "written in letters");
 		int other = find_named(ps, name->s, name->n);
 		if (other >= 0)
 			return fail(ps, CBAR_RULES_NAME, name->col,
@@ -625,6 +629,16 @@ static enum cbar_err cl_peer(struct ps *ps, const struct tok *kw, struct rule_ct
 		r->unknown = true;
 		return CBAR_OK;
 	}
+	/* A sender named by letters (SMPP TON 5, "PAYPAL"): no number, no
+	 * country; what it is, is where it came in (`via`). */
+	if (n == 12 && !memcmp(s, "alphanumeric", 12)) {
+		if (neg)
+			return fail(ps, CBAR_RULES_SYNTAX, t.col,
+			            "'!alphanumeric' is not a peer condition: put the 'alphanumeric' "
+			            "rule first");
+		r->alnum = true;
+		return CBAR_OK;
+	}
 	if (n && s[0] == '+') {
 		struct cbar_zone z;
 		int idx;
@@ -891,7 +905,7 @@ static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
 		            "'since' to the ramp date");
 	r->dflt = r->scope == CBAR_SCOPE_ALL && r->set < 0 && !r->unknown && !r->carriers && r->any_region &&
 	          r->since == INT64_MIN && r->until == INT64_MAX && !r->ingress && !r->unless &&
-	          !r->ramp_end && !r->roaming;
+	          !r->ramp_end && !r->roaming && !r->alnum;
 	return CBAR_OK;
 }
 
