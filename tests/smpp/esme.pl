@@ -9,6 +9,7 @@
 #   esme.pl PORT SYSID PW rx SECONDS            bind_receiver, print receipts
 use strict;
 use warnings;
+use IO::Select;
 use Net::SMPP;
 
 my ($port, $sysid, $pw, $what, @a) = @ARGV;
@@ -33,16 +34,18 @@ if ($what eq 'submit') {
 	    registered_delivery => $rcpt ? 1 : 0);
 	printf "status=0x%x id=%s\n", $r->{status}, $r->{message_id} // '';
 	if ($rcpt && !$r->{status}) {
-		local $SIG{ALRM} = sub { print "receipt none\n"; exit 1 };
-		alarm 10;
-		while (my $p = $c->read_pdu()) {
+		my $sel = IO::Select->new($c);
+		my $got = 0;
+		while ($sel->can_read(10)) {
+			my $p = $c->read_pdu() or last;
 			if ($p->{cmd} == 0x00000005) {
 				$c->deliver_sm_resp(seq => $p->{seq}, message_id => '');
 				print "receipt $p->{short_message}\n";
+				$got = 1;
 				last;
 			}
 		}
-		alarm 0;
+		print "receipt none\n" unless $got;
 	}
 } elsif ($what eq 'burst') {
 	my ($n, $src, $dst) = @a;
@@ -60,9 +63,10 @@ if ($what eq 'submit') {
 	printf "status=0x%x count=%d\n", $_, $st{$_} for sort { $a <=> $b } keys %st;
 } elsif ($what eq 'rx') {
 	my ($secs) = @a;
-	local $SIG{ALRM} = sub { exit 0 };
-	alarm $secs;
-	while (my $p = $c->read_pdu()) {
+	my $sel = IO::Select->new($c);
+	my $end = time + $secs;
+	while (time < $end && $sel->can_read($end - time)) {
+		my $p = $c->read_pdu() or last;
 		if ($p->{cmd} == 0x00000005) {
 			$c->deliver_sm_resp(seq => $p->{seq}, message_id => '');
 			print "receipt $p->{short_message}\n";
