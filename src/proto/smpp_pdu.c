@@ -301,12 +301,10 @@ size_t cbar_smpp_write_resp_id(uint8_t *buf, size_t cap, uint32_t id, uint32_t s
 	struct smpp_w w;
 	cbar_smpp_w_init(&w, buf, cap);
 	cbar_smpp_w_begin(&w, id, status, seq);
-	/* A bind response carries the system_id even on an error; the
-	 * message responses have no body then (v3.4 4.4.2). */
-	if (!status || (id & ~SMPP_RESP_BIT) == SMPP_BIND_RECEIVER ||
-	    (id & ~SMPP_RESP_BIT) == SMPP_BIND_TRANSMITTER ||
-	    (id & ~SMPP_RESP_BIT) == SMPP_BIND_TRANSCEIVER)
-		cbar_smpp_w_cstr(&w, s, n, SMPP_MESSAGE_ID_MAX);
+	/* v3.4 (4.4.2) leaves the body of an error response out, but ESMEs
+	 * such as Kannel read a message_id in every submit_sm_resp: an error
+	 * carries an empty one, which both readings accept. */
+	cbar_smpp_w_cstr(&w, status ? "" : s, status ? 0 : n, SMPP_MESSAGE_ID_MAX);
 	return cbar_smpp_w_end(&w, 0);
 }
 

@@ -237,7 +237,7 @@ size_t cbar_smpp_w_end(struct smpp_w *w, size_t start);
 size_t cbar_smpp_write_empty(uint8_t *buf, size_t cap, uint32_t id, uint32_t status,
                              uint32_t seq);
 /* A response carrying one C-octet string (message_id or system_id); on an
- * error status the body is left empty, as SMPP v3.4 says. */
+ * error status that string is empty (a bind response's system_id too). */
 size_t cbar_smpp_write_resp_id(uint8_t *buf, size_t cap, uint32_t id, uint32_t status,
                                uint32_t seq, const void *s, size_t n);
 /* A bind request (callbar's own binds to the home SMSC). */
