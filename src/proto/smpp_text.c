@@ -46,6 +46,8 @@ struct out {
 /* One code point as UTF-8, full-width forms folded to ASCII first. */
 static void put_cp(struct out *o, uint32_t cp)
 {
+	if (!cp)
+		return; /* a NUL means nothing in a text, and would cut it short */
 	if (cp >= 0xFF01 && cp <= 0xFF5E)
 		cp -= 0xFF01 - 0x21;
 	else if (cp == 0x3000)
