@@ -14,6 +14,13 @@
  * before the first is read (the fastest a loop of lookups goes).  Goal: at
  * least half the baseline's rate.
  *
+ * limits: the same events, in time order (a clock advancing a second every
+ * 16 events, never going back between runs), decided on the 1,000 rules
+ * with three `limit` statements in front of them (per subscriber: events,
+ * distinct peers, events of every kind; a limiter of 65,536 keys a limit,
+ * so keys are evicted all the time) against the same rules without them.
+ * Goal: at least half the rate without limits.  Bytes per tracked key too.
+ *
  * compile: 100,000 generated rules, compiled whole (parse + tables).
  * Baseline: one memchr pass counting the lines of the same text.  Goal:
  * under half a second.
@@ -23,6 +30,7 @@
 #include <string.h>
 
 #include "callbar/data.h"
+#include "callbar/limit.h"
 #include "callbar/rules.h"
 #include "harness.h"
 #include "store/unlockset.h"
@@ -151,6 +159,36 @@ static uint64_t run_decide_many(void *arg, size_t n)
 	return acc;
 }
 
+/* The limits benchmark: rules with limits, their counting state, and one
+ * clock for both sides so that time only moves on. */
+static struct cbar_rules *lrules;
+static struct cbar_limiter *limiter;
+static uint64_t ticks;
+
+static const char limits_head[] =
+	"limit out voice to abroad per subscriber 10/1h bar 2h reason irsf\n"
+	"limit in any from abroad per subscriber distinct peer 20/10m bar 1h reason inflood\n"
+	"limit any any per subscriber 100/1m bar 1h reason flood\n";
+
+static uint64_t run_timed(void *arg, size_t n)
+{
+	uint64_t acc = 0;
+	struct cbar_unlock_lookup lk = cbar_unlockset_lookup(uset);
+	struct cbar_limit_counter c;
+	const struct cbar_rules *r = arg ? lrules : rules;
+	if (arg) {
+		c = cbar_limiter_counter(limiter);
+		lk.limits = &c;
+	}
+	struct cbar_verdict v;
+	for (size_t i = 0; i < n; i++) {
+		struct cbar_event ev = events[i & (NEV - 1)];
+		ev.time = 1704067200 + (int64_t)(ticks++ >> 4);
+		acc += (uint64_t)cbar_decide(r, &ev, &lk, &v) + (uint64_t)v.rule;
+	}
+	return acc;
+}
+
 static const char *ctext;
 static size_t clen;
 
@@ -195,6 +233,23 @@ int main(int argc, char **argv)
 	if (cbar_rules_compile(np, text, len, "gen.rules", NULL, &d, &rules)) {
 		fprintf(stderr, "gen.rules:%u:%u: %s\n", d.line, d.column, d.msg);
 		return 1;
+	}
+	/* The same rules with three limits first (after the file's head, which
+	 * ends at the announcement). */
+	{
+		const char *at = strstr(text, "\nannounce a ");
+		at = at ? strchr(at + 1, '\n') + 1 : text;
+		size_t h = (size_t)(at - text), lh = sizeof limits_head - 1;
+		char *lt = malloc(len + lh);
+		memcpy(lt, text, h);
+		memcpy(lt + h, limits_head, lh);
+		memcpy(lt + h + lh, at, len - h);
+		if (cbar_rules_compile(np, lt, len + lh, "gen-limits.rules", NULL, &d, &lrules) ||
+		    cbar_limiter_new(lrules, NULL, NULL, &limiter)) {
+			fprintf(stderr, "gen-limits.rules:%u:%u: %s\n", d.line, d.column, d.msg);
+			return 1;
+		}
+		free(lt);
 	}
 	free(text);
 	/* 10M unlocked subscribers among 20M random mobile numbers. */
@@ -252,6 +307,19 @@ int main(int argc, char **argv)
 	bench_report("decide_many (batches of 32)", "dec", &res,
 	             res.ratio >= 0.5 ? "goal >= 0.5 x prefetched lookups: met"
 	                              : "goal >= 0.5 x prefetched lookups: NOT met");
+
+	/* Three limits against none, the same events in time order. */
+	res = bench_compare("limits", run_timed, NULL, run_timed, (void *)1, n, rounds);
+	bench_report("decide, 3 limits vs none", "dec", &res,
+	             res.ratio >= 0.5 ? "goal >= 0.5 x without limits: met"
+	                              : "goal >= 0.5 x without limits: NOT met");
+	printf("  bytes per tracked key:");
+	for (size_t k = 0; k < cbar_rules_limits(lrules); k++)
+		printf(" %s %zu", cbar_rules_limit(lrules, k)->reason,
+		       cbar_limit_key_bytes(cbar_rules_limit(lrules, k)));
+	printf("; limiter cap %zu bytes for 65,536 keys a limit\n", cbar_limiter_bytes(limiter));
+	cbar_limiter_free(limiter);
+	cbar_rules_free(lrules);
 
 	ctext = gen_rules(100000, &clen);
 	res = bench_compare("compile", run_lines, NULL, run_compile, NULL, 1, rounds < 5 ? rounds : 5);

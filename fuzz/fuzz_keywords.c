@@ -57,10 +57,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    k->scope)
 			abort();
 	}
+	for (unsigned i = 0; i < t.nservice; i++)
+		if (t.service_carrier[i] >= CBAR_CARRIER_COUNT)
+			abort();
+	for (int i = 0; i < KW_REPLY_COUNT; i++)
+		if (!memchr(t.reply[i], 0, sizeof t.reply[i]) || !t.reply[i][0])
+			abort();
 	char small[40], big[8192];
 	cbar_kw_unknown_answer(&t, small, sizeof small);
 	cbar_kw_unknown_answer(&t, big, sizeof big);
 	if (!memchr(small, 0, sizeof small) || !memchr(big, 0, sizeof big))
+		abort();
+	/* Every reply, with and without a rule still barring, within its buffer. */
+	static const struct cbar_text tx[] = {{"zh", "去营业厅"}, {"en", "visit a shop {how_en}"}};
+	static const struct cbar_announcement an = {"a", tx, 2};
+	struct cbar_status_entry eff[CBAR_STATUS_ENTRIES] = {{0}};
+	for (int i = 0; i < CBAR_STATUS_ENTRIES; i++) {
+		eff[i].service = i < 2 ? CBAR_VOICE : CBAR_SMS;
+		eff[i].direction = i % 2 ? CBAR_OUT : CBAR_IN;
+		eff[i].decision = CBAR_BLOCK;
+		eff[i].announcement = &an;
+	}
+	for (int w = 0; w < KW_REPLY_COUNT; w++) {
+		bool restored;
+		cbar_kw_reply(&t, &t.kw[0], (enum kw_reply)w, eff, &restored, small, sizeof small);
+		cbar_kw_reply(&t, &t.kw[0], (enum kw_reply)w, NULL, NULL, big, sizeof big);
+		if (!memchr(small, 0, sizeof small) || !memchr(big, 0, sizeof big))
+			abort();
+	}
+	cbar_kw_wrong_carrier(&t, t.service[0], CBAR_CARRIER_CMCC, small, sizeof small);
+	if (!memchr(small, 0, sizeof small))
 		abort();
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "callbar/data.h"
+#include "callbar/limit.h"
 #include "callbar/rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -69,7 +70,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                              "13812345678", "+447911123456", NULL};
 	enum { NSUB = 4, NPEER = sizeof peers / sizeof peers[0] };
 	uint16_t cn = cbar_numplan_country(np, "CN", 2);
-	struct cbar_unlock_lookup lk = {.find = find};
+	/* Limits count on twin states (decide on one, explain on the other),
+	 * with few keys so that keys are evicted. */
+	struct cbar_limiter *la = NULL, *lb = NULL;
+	struct cbar_limiter_config lc = {.max_keys = 16, .tolerance = 5};
+	if (cbar_limiter_new(r, &lc, NULL, &la) || cbar_limiter_new(r, &lc, NULL, &lb))
+		abort();
+	struct cbar_limit_counter ca = cbar_limiter_counter(la), cb = cbar_limiter_counter(lb);
+	struct cbar_unlock_lookup lk = {.find = find, .limits = &ca}, lk2 = {.find = find, .limits = &cb};
 	for (unsigned i = 0; i < NSUB * NPEER * 4; i++) {
 		struct cbar_number sub, peer;
 		const char *s = subs[i % NSUB], *p = peers[(i / NSUB) % NPEER];
@@ -82,13 +90,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		                        .subscriber = &sub,
 		                        .peer = p ? &peer : NULL,
 		                        .ingress = i % 3 ? NULL : "intl-gateway",
-		                        .ingress_len = 12};
+		                        .ingress_len = 12,
+		                        .peer_invalid = !p && i % 2};
+		if (i % 5 == 0 && p) /* the caller is the callee */
+			ev.peer = ev.direction == CBAR_IN ? &sub : ev.peer;
+		if (cbar_rules_limits(r)) /* windows of minutes, a little out of order */
+			ev.time = 1600000000 + (int64_t)(i / (NSUB * NPEER)) * 4000000 + (int64_t)(i % 7) * 30;
 		struct cbar_verdict a, b;
 		enum cbar_decision x = cbar_decide(r, &ev, &lk, &a);
-		enum cbar_decision y = cbar_explain(r, &ev, &lk, NULL, NULL, &b);
-		if (x != y || x == CBAR_ERROR || a.rule != b.rule || a.exempted != b.exempted)
+		enum cbar_decision y = cbar_explain(r, &ev, &lk2, NULL, NULL, &b);
+		if (x != y || x == CBAR_ERROR || a.rule != b.rule || a.exempted != b.exempted ||
+		    a.limit_count != b.limit_count || a.limit_bar_until != b.limit_bar_until)
 			abort();
 	}
+	cbar_limiter_free(la);
+	cbar_limiter_free(lb);
 	cbar_rules_free(r);
 	return 0;
 }

@@ -36,7 +36,7 @@ start)
 	as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
 		-o "-k $dir -p $port -c listen_addresses='' -c max_connections=50" start >/dev/null ||
 		{ cat "$dir/server.log" >&2; exit 1; }
-	for db in callbar callbar2 callbar_store callbar_crash callbar_fail callbar_live callbar_tokens; do
+	for db in callbar callbar2 callbar_store callbar_crash callbar_fail callbar_live callbar_tokens callbar_bars; do
 		as_pg "$bin/psql" -q -X -h "$dir" -p "$port" -U postgres -d postgres \
 			-c "CREATE DATABASE $db" >/dev/null
 	done

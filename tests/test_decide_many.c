@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "callbar/data.h"
+#include "callbar/limit.h"
 #include "callbar/rules.h"
 #include "store/unlockset.h"
 
@@ -120,7 +121,7 @@ static void test_many(void **state)
 	}
 	struct cbar_unlock_lookup with = cbar_unlockset_lookup(us), nopf = with;
 	nopf.prefetch = NULL;
-	const struct cbar_unlock_lookup failing = {fail_find, NULL, NULL};
+	const struct cbar_unlock_lookup failing = {.find = fail_find};
 	const struct cbar_unlock_lookup *lks[] = {&with, &nopf, &failing, NULL};
 	size_t exempted = 0, errors = 0;
 	for (size_t l = 0; l < 4; l++) {
@@ -150,8 +151,113 @@ static void test_many(void **state)
 	cbar_numplan_free(np);
 }
 
+/*
+ * With limits among `unless` rules: limits count events in the order
+ * given, so a batch decided at once must bar the same events as one by
+ * one, with two limiters fed the same events.  Few callers and
+ * subscribers, events in time order, so keys go over and bars expire.
+ */
+static const char limits_text[] =
+    "timezone +08:00\n"
+    "zone mainland +86\n"
+    "zone abroad !mainland\n"
+    "emergency 110 112 119 120 122\n"
+    "limit in voice from abroad per peer distinct subscriber 5/10m bar 1h reason wangiri\n"
+    "block in sms from abroad unless unlocked reason a\n"
+    "limit out any per subscriber 4/1h bar 30m reason irsf\n"
+    "block out voice to abroad unless verified reason b\n"
+    "limit in any from abroad per peer-prefix 4 12/1m bar 10m reason range\n"
+    "pass all\n";
+
+static void same_limit(const struct cbar_verdict *a, const struct cbar_verdict *b, size_t i)
+{
+	same_verdict(a, b, i);
+	if (a->limit_rule != b->limit_rule || a->limit_key != b->limit_key ||
+	    a->limit_count != b->limit_count || a->limit_bar_until != b->limit_bar_until ||
+	    a->limit_new_bar != b->limit_new_bar)
+		fail_msg("event %zu: limit %d key %llu count %u vs limit %d key %llu count %u", i,
+		         b->limit_rule, (unsigned long long)b->limit_key, b->limit_count,
+		         a->limit_rule, (unsigned long long)a->limit_key, a->limit_count);
+}
+
+static void test_many_limits(void **state)
+{
+	(void)state;
+	struct cbar_numplan *np;
+	struct cbar_rules *rules;
+	struct cbar_diag d;
+	assert_int_equal(cbar_numplan_embedded(&np, &d), CBAR_OK);
+	assert_int_equal(cbar_rules_compile(np, limits_text, sizeof limits_text - 1, "l.rules",
+	                                    NULL, &d, &rules),
+	                 CBAR_OK);
+	uint16_t cn = cbar_numplan_country(np, "CN", 2);
+	struct cbar_unlockset *us = cbar_unlockset_new(NEV);
+	struct cbar_number *subs = calloc(NEV, sizeof *subs), *pn = calloc(NEV, sizeof *pn);
+	struct cbar_event *ev = calloc(NEV, sizeof *ev);
+	const struct cbar_event **evp = calloc(NEV, sizeof *evp);
+	struct cbar_verdict *one = calloc(NEV, sizeof *one), *many = calloc(NEV, sizeof *many);
+	assert_non_null(us && subs && pn && ev && evp && one && many);
+	int64_t t = 1767225600;
+	for (size_t i = 0; i < NEV; i++) {
+		uint64_t r = next();
+		char s[32], p[32];
+		snprintf(s, sizeof s, "1380571%04u", (unsigned)(r % 40));
+		assert_int_equal(cbar_number_parse(np, cn, s, strlen(s), &subs[i], NULL), CBAR_OK);
+		snprintf(p, sizeof p, "+44791100%04u", (unsigned)((r >> 8) % 12));
+		assert_int_equal(cbar_number_parse(np, cn, p, strlen(p), &pn[i], NULL), CBAR_OK);
+		t += (int64_t)((r >> 16) % 7);
+		ev[i] = (struct cbar_event){
+		    .time = t,
+		    .service = (enum cbar_service)((r >> 60) & 1),
+		    .direction = (enum cbar_direction)((r >> 61) & 1),
+		    .subscriber = &subs[i],
+		    .peer = (r >> 26) % 10 ? &pn[i] : NULL,
+		};
+		evp[i] = &ev[i];
+		if ((r >> 44) % 3 == 0) {
+			struct cbar_unlock u = {.subscriber = subs[i].e164,
+			                        .scope = CBAR_SCOPE_ALL,
+			                        .level = (uint8_t)((r >> 48) % 2 + 1),
+			                        .active = 1};
+			assert_int_equal(cbar_unlockset_add(us, &u), CBAR_OK);
+		}
+	}
+	struct cbar_limiter *la, *lb;
+	struct cbar_limiter_config cfg = {.max_keys = 256, .tolerance = 5};
+	assert_int_equal(cbar_limiter_new(rules, &cfg, NULL, &la), CBAR_OK);
+	assert_int_equal(cbar_limiter_new(rules, &cfg, NULL, &lb), CBAR_OK);
+	struct cbar_limit_counter ca = cbar_limiter_counter(la), cb = cbar_limiter_counter(lb);
+	struct cbar_unlock_lookup a = cbar_unlockset_lookup(us), b = a;
+	a.limits = &ca;
+	b.limits = &cb;
+	for (size_t i = 0; i < NEV; i++)
+		cbar_decide(rules, &ev[i], &a, &one[i]);
+	for (size_t i = 0, k = 1; i < NEV; i += k, k = k % (2 * CBAR_DECIDE_MANY_MAX + 1) + 1)
+		cbar_decide_many(rules, evp + i, NEV - i < k ? NEV - i : k, &b, many + i);
+	size_t barred = 0, news = 0;
+	for (size_t i = 0; i < NEV; i++) {
+		same_limit(&one[i], &many[i], i);
+		barred += one[i].limit_bar_until != 0;
+		news += one[i].limit_new_bar;
+	}
+	assert_true(barred > NEV / 20); /* the limits went over */
+	assert_true(news > 10);         /* and bars expired and came again */
+	cbar_limiter_free(la);
+	cbar_limiter_free(lb);
+	free(subs);
+	free(pn);
+	free(ev);
+	free(evp);
+	free(one);
+	free(many);
+	cbar_unlockset_free(us);
+	cbar_rules_free(rules);
+	cbar_numplan_free(np);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(test_many)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_many),
+	                                   cmocka_unit_test(test_many_limits)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

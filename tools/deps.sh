@@ -16,6 +16,10 @@ pkgs="$pkgs libmicrohttpd-dev liburcu-dev curl prometheus"
 pkgs="$pkgs zlib1g-dev libzstd-dev gzip zstd"
 # HTTPS tests make their certificate with openssl
 pkgs="$pkgs openssl"
+# the web console's browser tests: Debian's headless Chromium, driven over
+# W3C WebDriver by chromium-driver (nothing from npm: CI reaches only
+# Debian's mirror), and a CJK font for the Chinese screenshots
+pkgs="$pkgs chromium chromium-driver fonts-wqy-microhei"
 # the manual pages (man/*.scd) and their test (groff is in every Debian)
 pkgs="$pkgs scdoc"
 # the SIP server's tests and benchmark: sipp, and Kamailio (tm, sl, rr,

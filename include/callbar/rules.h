@@ -26,6 +26,9 @@
 #include "callbar/error.h"
 #include "callbar/number.h"
 
+struct cbar_rules;
+struct cbar_limit_counter;
+
 enum cbar_service { CBAR_VOICE = 0, CBAR_SMS = 1 };
 enum cbar_direction { CBAR_IN = 0, CBAR_OUT = 1 };
 
@@ -65,6 +68,43 @@ struct cbar_unlock_lookup {
 	 * into the cache.  cbar_decide() calls it first thing, so the memory
 	 * latency of a big table overlaps the rule matching. */
 	void (*prefetch)(void *ctx, uint64_t subscriber);
+	/* Optional (may be NULL): the counting state of `limit` statements
+	 * (below).  The lookup is the state the caller lends a decision;
+	 * without counting state a limit counts nothing and never bars. */
+	const struct cbar_limit_counter *limits;
+};
+
+/*
+ * The counting state of `limit` statements, which the caller provides as it
+ * provides the unlock lookup: the core keeps no state between decisions.
+ * callbar/limit.h has the pure counter (struct cbar_limiter) that the
+ * front ends wrap; a daemon adds its lock and the registry's shared bars.
+ *
+ * For every event that reaches a limit (its conditions hold, its key is
+ * known), the decision calls hit() once, in the order the events are given
+ * (cbar_decide_many() keeps that order).  hit() says whether the key is
+ * barred at the event's time, and if it is not, counts the event and bars
+ * the key when the count goes over the threshold (that event is the first
+ * one barred).  An error (state unavailable) makes the verdict error.
+ */
+struct cbar_limit_query {
+	uint32_t limit;       /* the limit's index among the snapshot's limits */
+	uint64_t key;         /* see cbar_limit_key_text() */
+	uint64_t counterpart; /* distinct counting: whom the key met; else 0 */
+	int64_t time;         /* the event's time, UTC seconds */
+};
+
+struct cbar_limit_answer {
+	bool barred;       /* the key is barred: the limit blocks the event */
+	bool new_bar;      /* this event took the key over the threshold */
+	uint32_t count;    /* the count in the window, this event included */
+	int64_t bar_until; /* when a bar expires (barred); 0 otherwise */
+};
+
+struct cbar_limit_counter {
+	enum cbar_err (*hit)(void *ctx, const struct cbar_rules *rules,
+	                     const struct cbar_limit_query *q, struct cbar_limit_answer *a);
+	void *ctx;
 };
 
 /*
@@ -109,6 +149,11 @@ struct cbar_event {
 	uint8_t roaming;                     /* enum cbar_roaming; 0: not known */
 	bool peer_alnum;                     /* the peer is an alphanumeric sender (SMPP TON 5):
 	                                        peer is NULL, `from alphanumeric` matches */
+	/* The caller presented a number the numbering data refuses (unknown
+	 * country code, impossible length): peer is then NULL (unknown) and
+	 * `from invalid` matches too.  A parsed peer shorter than any
+	 * subscriber number of its country is invalid by its own flags. */
+	bool peer_invalid;
 };
 
 enum cbar_decision { CBAR_ALLOW = 0, CBAR_BLOCK = 1, CBAR_ERROR = 2 };
@@ -135,6 +180,14 @@ struct cbar_verdict {
 	struct cbar_unlock exempted_by;
 	int exempted_rule;         /* the rule it was exempted from, -1 for none */
 	enum cbar_err err;         /* why the decision is CBAR_ERROR */
+	/* The limit that barred the event (rule is then that limit), or, when
+	 * it passed, the last limit that counted it; limit_rule -1: none. */
+	int limit_rule;
+	const struct cbar_limit_info *limit; /* its definition, NULL: none */
+	uint64_t limit_key;
+	uint32_t limit_count;
+	int64_t limit_bar_until;   /* when the key's bar expires; 0: not barred */
+	bool limit_new_bar;        /* this event took the key over */
 };
 
 struct cbar_rules;
@@ -214,6 +267,35 @@ int64_t cbar_rules_since(const struct cbar_rules *r, size_t i);
 
 typedef void (*cbar_lint_fn)(void *ctx, unsigned line, const char *msg);
 size_t cbar_rules_lint(const struct cbar_rules *r, cbar_lint_fn warn, void *ctx);
+
+/*
+ * Limits (`limit` statements; docs/rules.md).  A limit is a rule (it has an
+ * index i among the rules) and has an index among the limits.
+ */
+enum cbar_limit_per { CBAR_PER_PEER = 1, CBAR_PER_SUBSCRIBER = 2, CBAR_PER_PEER_PREFIX = 3 };
+struct cbar_limit_info {
+	size_t rule;           /* its index among the rules */
+	unsigned line;
+	const char *reason;    /* NULL when none */
+	uint64_t id;           /* a hash of its definition: same text, same id */
+	enum cbar_limit_per per;
+	uint8_t prefix;        /* per peer-prefix N: N */
+	uint8_t distinct;      /* 0: counts events; 1: distinct subscribers, 2: peers */
+	uint32_t threshold;    /* more than this in the window goes over */
+	uint32_t window;       /* seconds */
+	uint32_t bar;          /* seconds */
+	bool subsecond;        /* the window was written shorter than a second */
+};
+/* The largest threshold N of N/WINDOW: what one key remembers is bounded
+ * by it. */
+#define CBAR_LIMIT_THRESHOLD_MAX 10000
+size_t cbar_rules_limits(const struct cbar_rules *r);
+/* Limit k's definition; NULL when k is out of range. */
+const struct cbar_limit_info *cbar_rules_limit(const struct cbar_rules *r, size_t k);
+/* A key as text: "+8613805710000", or "+447911*" for a prefix key; buf of
+ * at least 24 bytes.  Returns buf. */
+const char *cbar_limit_key_text(const struct cbar_limit_info *l, uint64_t key, char *buf,
+                                size_t cap);
 
 /* Whether a scope covers the event, and a record holds at time t for a
  * rule needing level (CBAR_UNLOCK_SELF: any level). */

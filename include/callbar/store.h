@@ -292,6 +292,42 @@ enum cbar_err cbar_store_token_list(struct cbar_store *s,
 enum cbar_err cbar_store_token_revoke(struct cbar_store *s, const char *name, const char *who,
                                       int64_t now, struct cbar_diag *d);
 
+/*
+ * Auto-bars: keys a `limit` statement barred (docs/limits.md), shared by
+ * every node of the registry.  A bar is a change like the others: the next
+ * seq (its id) and an audit entry "auto-bar" by who (the node) naming the
+ * limit; lifting one is an entry "bar-lift" by who.  Subscriber and record
+ * of the entries are 0; the text is "key=KEY limit=ID rule=FILE:LINE
+ * reason=R count=N until=UNTIL".  Nothing is deleted: a lifted bar keeps
+ * lifted_at and lifted_by.
+ */
+struct cbar_store_bar {
+	int64_t id;        /* the seq of the change that set it */
+	char key[24];      /* "+447911123456", or "+447911*" for a prefix */
+	char limit[17];    /* the limit's id (its definition's hash), 16 hex */
+	char rule[128];    /* the limit's "file:line" where it was set */
+	char reason[65];   /* "" for none */
+	uint32_t count;
+	int64_t created;   /* unix seconds: the event that went over */
+	int64_t until;     /* the bar holds before this */
+	int64_t lifted_at; /* 0: not lifted */
+	char lifted_by[CBAR_STORE_NAME_MAX + 1];
+};
+/* Record a bar (b->id is set); a bar of the same limit and key that is
+ * active at b->created is left alone and its id given (*added false). */
+enum cbar_err cbar_store_bar_add(struct cbar_store *s, struct cbar_store_bar *b, const char *who,
+                                 bool *added, struct cbar_diag *d);
+/* Bars not lifted whose until is after now (now 0: every bar, lifted or
+ * not, newest first, at most limit), or, with since > 0, the bars lifted
+ * at or after since (for nodes to drop them). */
+enum cbar_err cbar_store_bars(struct cbar_store *s, int64_t now, int64_t since, unsigned limit,
+                              int (*fn)(void *arg, const struct cbar_store_bar *b), void *arg,
+                              struct cbar_diag *d);
+/* Lift the active bars of key (every limit's, or limit's when not NULL):
+ * *n how many; CBAR_STORE_NOTFOUND when none is active at now. */
+enum cbar_err cbar_store_bar_lift(struct cbar_store *s, const char *key, const char *limit,
+                                  const char *who, int64_t now, unsigned *n, struct cbar_diag *d);
+
 /* One audit entry (docs/registry.md: the canonical form). */
 struct cbar_store_audit {
 	int64_t seq, at;

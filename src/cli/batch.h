@@ -48,6 +48,7 @@ struct tally {
 	uint64_t *old_per_rule; /* --compare: by the old file's rule */
 	uint64_t changes[3][3]; /* --compare: [old][new] verdicts */
 	uint64_t *changed_by;   /* --compare: changed records by the new deciding rule */
+	struct report_tally *rep; /* --report: made on first use (batch_report.h) */
 };
 
 struct batch;
@@ -86,6 +87,7 @@ struct batch {
 	uint16_t cn;
 	int32_t tz;
 	size_t block; /* IN_BLOCK, or CALLBAR_BATCH_CHUNK for tests */
+	bool report;  /* --report FILE: count what its plots show */
 
 	/* This thread's. */
 	struct tally t;
@@ -105,7 +107,25 @@ struct batch {
 	size_t npend;
 	bool single; /* decide each record alone (cbar_decide), for tests:
 	                CALLBAR_BATCH_SINGLE=1 */
+
+	/* Limits (docs/limits.md): the old file's lookup with its own counting
+	 * state (NULL: lk), and the bars the new file's limits set, kept for
+	 * the summary.  Limits count in input order, so a file with limits is
+	 * decided on one thread (cmd_batch.c): nothing here is shared. */
+	const struct cbar_unlock_lookup *old_lk;
+	struct batch_bar *bars;
+	size_t nbars, capbars;
 };
+
+/* A key a limit barred: its limit, key, and the bar's end. */
+struct batch_bar {
+	const struct cbar_limit_info *limit;
+	uint64_t key;
+	uint64_t line; /* the record that went over */
+	uint32_t count;
+	int64_t until;
+};
+#define MAX_BARS_KEPT 100000 /* bars listed in the summary; more are counted */
 
 /* batch_decide.c */
 

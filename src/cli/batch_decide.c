@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "batch_report.h"
 #include "proto/buf.h"
 #include "proto/cdr.h"
 #include "proto/event.h"
@@ -122,7 +123,8 @@ static const char *decided(const struct cbar_event_in *in, const struct cbar_eve
 static const char *decide_old(const struct batch *b, const struct cbar_event_in *in,
                               struct cbar_verdict *ov, char *msg, size_t cap)
 {
-	if (b->old.rules && cbar_decide(b->old.rules, &in->ev, b->lk, ov) == CBAR_ERROR) {
+	if (b->old.rules &&
+	    cbar_decide(b->old.rules, &in->ev, b->old_lk ? b->old_lk : b->lk, ov) == CBAR_ERROR) {
 		snprintf(msg, cap, "old rules: %s", cbar_err_message(ov->err));
 		return msg;
 	}
@@ -132,18 +134,17 @@ static const char *decide_old(const struct batch *b, const struct cbar_event_in 
 /* Decide one event given as fields (and by the old rules into *ov with
  * --compare); NULL on success, else what is wrong. */
 static const char *decide(struct batch *b, const char *const *f, const size_t *n,
-                          size_t nf, struct cbar_verdict *v, struct cbar_verdict *ov, char *msg,
-                          size_t cap)
+                          size_t nf, struct cbar_event_in *in, struct cbar_verdict *v,
+                          struct cbar_verdict *ov, char *msg, size_t cap)
 {
-	struct cbar_event_in in;
 	struct cbar_event_error sub_e;
-	const char *bad = read_event(b, f, n, nf, &in, &sub_e, msg, cap);
+	const char *bad = read_event(b, f, n, nf, in, &sub_e, msg, cap);
 	if (bad)
 		return bad;
-	cbar_decide(b->now.rules, &in.ev, b->lk, v);
-	if ((bad = decided(&in, &sub_e, v, msg, cap)))
+	cbar_decide(b->now.rules, &in->ev, b->lk, v);
+	if ((bad = decided(in, &sub_e, v, msg, cap)))
 		return bad;
-	return decide_old(b, &in, ov, msg, cap);
+	return decide_old(b, in, ov, msg, cap);
 }
 
 /* The index of a verdict's rule text: the rule, or [nrules] for an
@@ -153,11 +154,42 @@ static size_t rule_slot(const struct ruleset *rs, const struct cbar_verdict *v)
 	return v->rule >= 0 ? (size_t)v->rule : cbar_rules_count(rs->rules);
 }
 
+/* A bar a limit set, for the summary (as many as MAX_BARS_KEPT; all are
+ * counted in nbars). */
+static void note_bar(struct batch *b, const struct cbar_verdict *v)
+{
+	if (b->nbars < MAX_BARS_KEPT && b->nbars == b->capbars) {
+		size_t nc = b->capbars ? b->capbars * 2 : 64;
+		struct batch_bar *nb = realloc(b->bars, nc * sizeof *nb);
+		if (!nb)
+			return; /* the verdicts stand; the list is shorter */
+		b->bars = nb;
+		b->capbars = nc;
+	}
+	if (b->nbars < b->capbars)
+		b->bars[b->nbars] = (struct batch_bar){.limit = v->limit,
+		                                       .key = v->limit_key,
+		                                       .line = b->line,
+		                                       .count = v->limit_count,
+		                                       .until = v->limit_bar_until};
+	b->nbars++;
+}
+
 static void count(struct batch *b, const struct cbar_verdict *v)
 {
+	if (v->limit_new_bar)
+		note_bar(b, v);
 	b->t.count[v->decision]++;
 	if (v->rule >= 0 || v->decision == CBAR_ALLOW)
 		b->t.per_rule[rule_slot(&b->now, v)]++;
+}
+
+/* --report: what the report's plots count (batch_report.c). */
+static void report_count(struct batch *b, const struct cbar_event *ev,
+                         const struct cbar_verdict *v, const struct cbar_verdict *ov)
+{
+	if (b->report)
+		cbar_report_count(&b->t.rep, ev, b->tz, v, b->old.rules ? ov : NULL);
 }
 
 /* --compare: count the old verdict; whether the record is to be written. */
@@ -178,7 +210,8 @@ static bool compare(struct batch *b, const struct cbar_verdict *v, const struct 
 /* Write a CSV record with its verdict (bad: why it has none, else NULL),
  * counted. */
 static void csv_write(struct batch *b, const char *s, size_t len, const char *bad,
-                      const struct cbar_verdict *v, const struct cbar_verdict *ov)
+                      const struct cbar_event *ev, const struct cbar_verdict *v,
+                      const struct cbar_verdict *ov)
 {
 	if (bad) {
 		report(b, bad);
@@ -190,6 +223,7 @@ static void csv_write(struct batch *b, const char *s, size_t len, const char *ba
 		return;
 	}
 	count(b, v);
+	report_count(b, ev, v, ov);
 	if (!compare(b, v, ov))
 		return;
 	put(b, s, len);
@@ -230,7 +264,7 @@ void cbar_batch_drain(struct batch *b)
 		const struct cbar_verdict *vi = bad ? NULL : &v[j++];
 		if (!bad && !(bad = decided(&p->in, &p->sub_e, vi, p->msg, sizeof p->msg)))
 			bad = decide_old(b, &p->in, &ov, p->msg, sizeof p->msg);
-		csv_write(b, p->s, p->len, bad, vi, &ov);
+		csv_write(b, p->s, p->len, bad, &p->in.ev, vi, &ov);
 	}
 	b->line = line;
 }
@@ -259,10 +293,11 @@ static void jsonl_record(struct batch *b, const char *s, size_t len)
 	size_t n[CBAR_CDR_FIELDS];
 	struct cbar_cdr_json_text tx;
 	struct cbar_verdict v, ov;
+	struct cbar_event_in in;
 	json_t *o;
 	const char *bad = cbar_cdr_json(s, len, &o, f, n, &tx);
 	if (!bad)
-		bad = decide(b, f, n, CBAR_CDR_FIELDS, &v, &ov, tx.msg, sizeof tx.msg);
+		bad = decide(b, f, n, CBAR_CDR_FIELDS, &in, &v, &ov, tx.msg, sizeof tx.msg);
 	if (!o || !json_is_object(o)) {
 		json_decref(o);
 		o = json_object();
@@ -283,6 +318,7 @@ static void jsonl_record(struct batch *b, const char *s, size_t len)
 		write = !(b->old.rules && b->changed_only);
 	} else {
 		count(b, &v);
+		report_count(b, &in.ev, &v, &ov);
 		write = compare(b, &v, &ov);
 	}
 	char *txt = write ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -300,7 +336,8 @@ static void jsonl_record(struct batch *b, const char *s, size_t len)
 		                          CBAR_VJ_VERDICT | CBAR_VJ_RULE | CBAR_VJ_REASON | CBAR_VJ_ERROR,
 		                          "");
 	} else {
-		const unsigned m = CBAR_VJ_VERDICT | CBAR_VJ_RULE | CBAR_VJ_REASON | CBAR_VJ_EXEMPTED;
+		const unsigned m =
+			CBAR_VJ_VERDICT | CBAR_VJ_RULE | CBAR_VJ_REASON | CBAR_VJ_EXEMPTED | CBAR_VJ_LIMIT;
 		cbar_verdict_json_members(&jb, &v, NULL, m, "");
 		if (b->old.rules)
 			cbar_verdict_json_members(&jb, &ov, NULL, m, "old_");
@@ -431,6 +468,7 @@ bool cbar_tally_init(struct tally *t, size_t nr, size_t old_nr)
 
 void cbar_tally_add(struct tally *to, const struct tally *from, size_t nr, size_t old_nr)
 {
+	cbar_report_add(&to->rep, from->rep);
 	for (int i = 0; i < 3; i++) {
 		to->count[i] += from->count[i];
 		for (int k = 0; k < 3; k++)
@@ -451,5 +489,6 @@ void cbar_tally_release(struct tally *t)
 	free(t->per_rule);
 	free(t->old_per_rule);
 	free(t->changed_by);
+	cbar_report_free(t->rep);
 	*t = (struct tally){0};
 }

@@ -25,6 +25,7 @@ int cbar_cmd_relock(int argc, char **argv);
 int cbar_cmd_status(int argc, char **argv);
 int cbar_cmd_history(int argc, char **argv);
 int cbar_cmd_audit(int argc, char **argv);
+int cbar_cmd_bars(int argc, char **argv);
 int cbar_cmd_export(int argc, char **argv);
 int cbar_cmd_import(int argc, char **argv);
 int cbar_cmd_keyword(int argc, char **argv);

@@ -19,7 +19,10 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "callbar/civil.h"
+#include "callbar/limit.h"
 #include "cli.h"
+#include "batch_report.h"
 #include "load/numplan_load.h"
 #include "load/rules_load.h"
 
@@ -31,7 +34,7 @@ static const char help[] =
 	"usage: callbar batch --rules FILE [--unlocked FILE | --registry URL]\n"
 	"                     [--format csv|jsonl] [--compare OLD [--changed]]\n"
 	"                     [--threads N] [--segments FILE] [--ported FILE]\n"
-	"                     [--carriers FILE] [IN [OUT]]\n"
+	"                     [--carriers FILE] [--report FILE.html] [IN [OUT]]\n"
 	"\n"
 	"Decide every event of a CDR file (default: standard input to standard output)\n"
 	"and write each record with its verdict, rule (file:line) and reason appended.\n"
@@ -53,6 +56,12 @@ static const char help[] =
 	"records whose verdict differs.  The summary counts the changes by old and\n"
 	"new verdict and by the rule that now decides.\n"
 	"\n"
+	"--report FILE.html writes one self-contained HTML file (no network needed\n"
+	"to open it) with plots: records by verdict per hour or day, blocks by rule,\n"
+	"by the subscriber's province and carrier, and with --compare the changes\n"
+	"(which rule now decides, how many subscribers would newly be barred).  Its\n"
+	"numbers are the summary's.\n"
+	"\n"
 	"Bad records are reported on stderr with their line number (the first 20),\n"
 	"written out with verdict 'error' and counted.  A summary by verdict and by\n"
 	"rule goes to stderr; a progress bar too when stderr is a terminal.\n"
@@ -69,6 +78,12 @@ static const char help[] =
 	"--threads N decides on N threads (1 to 256, default 1; 0: one per CPU):\n"
 	"a reader cuts the input into blocks of whole lines, N threads decide them\n"
 	"and the output is written in input order, the same as with one thread.\n"
+	"A rule file with limits is decided on one thread whatever --threads says:\n"
+	"limits count the records in input order (docs/limits.md).\n"
+	"\n"
+	"Limits count on the records' own times: --limit-keys N keys tracked per\n"
+	"limit (default 65536), --limit-tolerance S seconds a record may be out of\n"
+	"order and still count (default 5).  The summary lists the keys barred.\n"
 	"\n"
 	"Exit status: 0 when every record was decided, 1 when some were errors,\n"
 	"2 when the run could not start or stopped (a write failed, memory ran short).\n";
@@ -219,9 +234,28 @@ static void summary(const struct batch *b, const char *old_path)
 	print_per_rule(&b->old, t->old_per_rule, "    ");
 }
 
+/* The keys the new file's limits barred, in the order they went over. */
+static void summary_bars(const struct batch *b)
+{
+	if (!cbar_rules_limits(b->now.rules))
+		return;
+	const char *file = cbar_rules_file(b->now.rules), *base = strrchr(file, '/');
+	fprintf(stderr, "limits: %zu bars\n", b->nbars);
+	for (size_t i = 0; i < b->nbars && i < MAX_BARS_KEPT && b->bars; i++) {
+		const struct batch_bar *x = &b->bars[i];
+		char key[32], until[CBAR_CIVIL_FORMAT_MAX + 8];
+		cbar_limit_key_text(x->limit, x->key, key, sizeof key);
+		cbar_civil_format(x->until, b->tz, until, sizeof until);
+		fprintf(stderr, "  %s:%u %s %s count %u at line %llu, barred until %s\n",
+		        base ? base + 1 : file, x->limit->line, x->limit->reason ? x->limit->reason : "-",
+		        key, x->count, (unsigned long long)x->line, until);
+	}
+}
+
 int cbar_cmd_batch(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{"report", required_argument, NULL, 'H'},
 		{"rules", required_argument, NULL, 'r'}, {"unlocked", required_argument, NULL, 'u'},
 		{"registry", required_argument, NULL, 'R'},
 		{"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
@@ -229,13 +263,16 @@ int cbar_cmd_batch(int argc, char **argv)
 		{"threads", required_argument, NULL, 't'},
 		{"segments", required_argument, NULL, 'G'}, {"ported", required_argument, NULL, 'P'},
 		{"carriers", required_argument, NULL, 'K'},
+		{"limit-keys", required_argument, NULL, 'k'},
+		{"limit-tolerance", required_argument, NULL, 'T'},
 		{0, 0, 0, 0},
 	};
 	struct numplan_files files = {0};
 	const char *rules_path = NULL, *unlocked = NULL, *registry = NULL, *format = "csv";
-	const char *old_path = NULL;
+	const char *old_path = NULL, *report = NULL;
 	bool changed_only = false;
-	unsigned long threads = 1;
+	unsigned long threads = 1, max_keys = CBAR_LIMIT_MAX_KEYS_DEFAULT,
+	              tolerance = CBAR_LIMIT_TOLERANCE_DEFAULT;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -249,10 +286,22 @@ int cbar_cmd_batch(int argc, char **argv)
 		case 'G': files.segments = optarg; break;
 		case 'P': files.ported = optarg; break;
 		case 'K': files.carriers = optarg; break;
+		case 'H': report = optarg; break;
 		case 't':
 			if (!read_count(optarg, MAX_THREADS, &threads)) {
 				fprintf(stderr, "callbar batch: --threads '%s': want 1 to %d, or 0 for one "
 				                "per CPU\n", optarg, MAX_THREADS);
+				return CLI_BAD;
+			}
+			break;
+		case 'k':
+		case 'T':
+			if (!read_count(optarg, c == 'k' ? 1ul << 28 : 86400,
+			                c == 'k' ? &max_keys : &tolerance) ||
+			    (c == 'k' && !max_keys)) {
+				fprintf(stderr, "callbar batch: --%s '%s': want %s\n",
+				        c == 'k' ? "limit-keys" : "limit-tolerance", optarg,
+				        c == 'k' ? "1 to 268435456 keys" : "0 to 86400 seconds");
 				return CLI_BAD;
 			}
 			break;
@@ -278,7 +327,9 @@ int cbar_cmd_batch(int argc, char **argv)
 	struct cbar_numplan *np = cbar_numplan_load(&files);
 	struct cbar_rules *rules = NULL, *old = NULL;
 	struct cbar_unlockset *us = NULL;
-	struct cbar_unlock_lookup lk;
+	struct cbar_unlock_lookup lk = {0}, old_lk = {0};
+	struct cbar_limiter *lim = NULL, *old_lim = NULL;
+	struct cbar_limit_counter lc, old_lc;
 	FILE *in = stdin, *out = stdout, *in_file = stdin, *out_file = stdout;
 	int rc = CLI_BAD;
 	if (!np)
@@ -317,6 +368,29 @@ int cbar_cmd_batch(int argc, char **argv)
 		lk = cbar_unlockset_lookup(us);
 		b.lk = &lk;
 	}
+	/* Limits: a counting state for each file that has them (--compare
+	 * counts the old file's limits on their own), and one thread. */
+	struct cbar_limiter_config lcfg = {.max_keys = max_keys, .tolerance = (uint32_t)tolerance};
+	if (cbar_rules_limits(rules) || (old && cbar_rules_limits(old))) {
+		old_lk = lk;
+		if (cbar_limiter_new(rules, &lcfg, NULL, &lim) ||
+		    (old && cbar_limiter_new(old, &lcfg, NULL, &old_lim))) {
+			fputs("callbar batch: out of memory for the limits' counting state\n", stderr);
+			goto out;
+		}
+		lc = cbar_limiter_counter(lim);
+		lk.limits = &lc;
+		b.lk = &lk;
+		if (old_lim) {
+			old_lc = cbar_limiter_counter(old_lim);
+			old_lk.limits = &old_lc;
+			b.old_lk = &old_lk;
+		}
+		if (threads > 1)
+			fprintf(stderr, "callbar batch: the rules have limits, which count records in "
+			                "input order: deciding on one thread\n");
+		threads = 1;
+	}
 	b.out = out;
 	b.jsonl = jsonl;
 	b.block = block;
@@ -324,6 +398,7 @@ int cbar_cmd_batch(int argc, char **argv)
 	b.ocap = OUT_BLOCK;
 	b.obuf = malloc(OUT_BLOCK);
 	b.changed_only = changed_only;
+	b.report = report != NULL;
 	/* Not in the help, for tests: each record decided alone rather than
 	 * in batches, to compare the two. */
 	b.single = getenv("CALLBAR_BATCH_SINGLE") && !strcmp(getenv("CALLBAR_BATCH_SINGLE"), "1");
@@ -358,7 +433,10 @@ int cbar_cmd_batch(int argc, char **argv)
 	if (!cbar_batch_io_finish(&in, &out, in_file, out_file))
 		goto out;
 	summary(&b, old_path);
+	summary_bars(&b);
 	rc = b.t.count[CBAR_ERROR] ? CLI_BLOCK : CLI_OK;
+	if (report && !cbar_report_write(report, &b, rules_path, old_path))
+		rc = CLI_BAD; /* the records are written; the report is not */
 out:
 	cbar_batch_io_finish(&in, &out, in_file, out_file);
 	if (in && in != stdin)
@@ -370,6 +448,9 @@ out:
 	cbar_tally_release(&b.t);
 	free(b.obuf);
 	cbar_unlockset_free(us);
+	free(b.bars);
+	cbar_limiter_free(lim);
+	cbar_limiter_free(old_lim);
 	cbar_rules_free(rules);
 	cbar_rules_free(old);
 	cbar_numplan_free(np);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "callbar/limit.h"
 #include "callbar/scope.h"
 #include "cli.h"
 #include "proto/buf.h"
@@ -238,10 +239,21 @@ static int run(int argc, char **argv, bool explain)
 	struct cbar_unlock_lookup lk = {0};
 	if (us)
 		lk = cbar_unlockset_lookup(us);
+	/* One event counts once: a limit names its key and count 1 (a bar
+	 * needs the traffic that batch and the daemon see). */
+	struct cbar_limiter *lim = NULL;
+	struct cbar_limit_counter lc;
+	struct cbar_limiter_config lcfg = {.max_keys = 8};
+	if (cbar_rules_limits(rules) && !cbar_limiter_new(rules, &lcfg, NULL, &lim)) {
+		lc = cbar_limiter_counter(lim);
+		lk.limits = &lc;
+	}
+	bool have_lk = us || lim;
 	struct cbar_verdict v;
-	enum cbar_decision dec = explain ? cbar_explain(rules, &ev, us ? &lk : NULL,
+	enum cbar_decision dec = explain ? cbar_explain(rules, &ev, have_lk ? &lk : NULL,
 	                                                a.json ? NULL : explain_note, NULL, &v)
-	                                 : cbar_decide(rules, &ev, us ? &lk : NULL, &v);
+	                                 : cbar_decide(rules, &ev, have_lk ? &lk : NULL, &v);
+	cbar_limiter_free(lim);
 	if (in.sub_err && dec != CBAR_ALLOW) {
 		rc = bad_input(&a, cmd, sub_msg);
 		goto out;

@@ -1,6 +1,7 @@
 /* callbar export, callbar import: the registry as CSV, to move it between
  * back ends (SQLite to PostgreSQL and back). */
 #include <errno.h>
+#include <sodium.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "callbar/csv.h"
 #include "callbar/idcheck.h"
 #include "cli.h"
+#include "import_map.h"
 #include "load/numplan_load.h"
 #include "registry.h"
 
@@ -30,11 +32,26 @@ static const char export_help[] =
 
 static const char import_help[] =
 	"usage: callbar import [FILE] [--registry URL] [--json]\n"
+	"       callbar import --map MAP [--skip-bad] FILE [--registry URL] [--key FILE] [--json]\n"
 	"\n"
 	"Read records written by callbar export (FILE, or standard input) into the\n"
 	"registry, in one transaction: each gets a new id and an audit entry\n"
 	"'import'.  Every row is checked first; when any is rejected, each is\n"
-	"reported with its line and nothing is imported.\n" REG_HELP_COMMON
+	"reported with its line and nothing is imported.\n"
+	"\n"
+	"With --map, FILE is any CSV with a header (an operator's CRM export, at\n"
+	"most 24 columns) and MAP says which column holds what, by position or by\n"
+	"header name:\n"
+	"  --map 'number=col3,level=col5,document_type=col6,document_number=col7'\n"
+	"Fields: number (required), scope (default all), level (self or verified;\n"
+	"default verified with a document, else self), document_type (default\n"
+	"cn-resident), document_number (checked, hashed with the key, never\n"
+	"stored), expires (YYYY-MM-DD), channel (default import), agent.  Every row\n"
+	"is checked before any is written, identity numbers included, and a line\n"
+	"already unlocked or twice in the file is rejected; one rejected row writes\n"
+	"nothing unless --skip-bad, which imports the others.\n" REG_HELP_COMMON
+	"  --map MAP         the column map (above)\n"
+	"  --skip-bad        import the good rows when some are rejected\n"
 	"\n"
 	"Exit status: 0 imported, 2 rejected rows, bad input or registry error.\n";
 
@@ -197,11 +214,39 @@ static enum cbar_err row_record(struct reg *r, const struct cbar_csv_row *row,
 
 int cbar_cmd_import(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{"map", required_argument, NULL, 'm'},
+		{"skip-bad", no_argument, NULL, 's'},
+		REG_LONGOPTS,
+		{0, 0, 0, 0},
+	};
 	struct reg r;
 	int c, rc = CLI_BAD;
+	const char *map = NULL;
+	bool skip_bad = false;
 	cbar_reg_init(&r, "import");
-	if ((c = cbar_reg_options_only(&r, argc, argv, import_help)) >= 0)
-		return c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int k = cbar_reg_option(&r, c, optarg);
+		if (k < 0)
+			return CLI_BAD;
+		if (k)
+			continue;
+		switch (c) {
+		case 'm': map = optarg; break;
+		case 's': skip_bad = true; break;
+		case 'h':
+			fputs(import_help, stdout);
+			return CLI_OK;
+		default:
+			fputs(import_help, stderr);
+			return CLI_BAD;
+		}
+	}
+	if (skip_bad && !map) {
+		fputs("callbar import: --skip-bad goes with --map\n", stderr);
+		return CLI_BAD;
+	}
 	if (argc - optind > 1) {
 		fputs("callbar import: at most one FILE\n", stderr);
 		return CLI_BAD;
@@ -232,6 +277,13 @@ int cbar_cmd_import(int argc, char **argv)
 			fputs("callbar import: standard input: out of memory or too large\n", stderr);
 			return CLI_BAD;
 		}
+	}
+	if (map) {
+		rc = cbar_import_mapped(&r, path, text, len, map, skip_bad);
+		sodium_memzero(text, len); /* it held identity numbers */
+		free(text);
+		cbar_reg_release(&r);
+		return rc;
 	}
 	static struct cbar_csv_row row;
 	static struct cbar_store_record *recs;

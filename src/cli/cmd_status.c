@@ -5,11 +5,14 @@
 
 #include "callbar/scope.h"
 #include "cli.h"
+#include "load/numplan_load.h"
 #include "load/rules_load.h"
+#include "load/status.h"
 #include "registry.h"
 
 static const char status_help[] =
 	"usage: callbar status NUMBER [--registry URL] [--rules FILE] [--json]\n"
+	"                      [--segments FILE] [--ported FILE] [--carriers FILE]\n"
 	"\n"
 	"Show a subscriber's active unlock (or that the line is locked) and every\n"
 	"earlier record.  Identity documents show as their type only: the registry\n"
@@ -19,7 +22,10 @@ static const char status_help[] =
 	"callbar check with the registry's unlocks: for calls and texts, in and out,\n"
 	"with a number abroad (+852 9123 4567), whether they are barred, by which\n"
 	"rule and since when, what the unlock on file does, and how to restore them\n"
-	"(the rule's announcement).\n" REG_HELP_COMMON
+	"(the rule's announcement), and whether a self registration would.  The\n"
+	"daemon's GET /v1/subscribers/NUMBER answers the same.\n" REG_HELP_COMMON
+	"  --segments FILE, --ported FILE, --carriers FILE   the operator's numbering\n"
+	"                    (as callbar check): the subscriber's region and carrier\n"
 	"\n"
 	"Exit status: 0 (unlocked or not), 2 bad input or registry error.\n";
 
@@ -36,21 +42,6 @@ struct out {
 	unsigned n;
 };
 
-static int print_one(void *arg, const struct cbar_store_record *rec)
-{
-	struct out *o = arg;
-	if (o->json) {
-		if (o->n)
-			fputc(',', stdout);
-		cbar_reg_json_record(stdout, rec);
-	} else {
-		fputs("  ", stdout);
-		cbar_reg_print_record(stdout, rec);
-	}
-	o->n++;
-	return 0;
-}
-
 static int print_line(void *arg, const struct cbar_store_record *rec)
 {
 	struct out *o = arg;
@@ -64,105 +55,114 @@ static int print_line(void *arg, const struct cbar_store_record *rec)
 	return 0;
 }
 
-/* The effective status: each service and direction decided now against a
- * peer abroad, with the registry's unlocks and without them, so that the
- * answer says both what is barred and what the record on file changes. */
-static bool effective(const struct reg *r, uint64_t sub, bool unlocked)
+/* The effective status (callbar/status.h): each service and direction
+ * decided now against a peer abroad by the engine of check, with the
+ * registry's unlocks; the daemon's GET /v1/subscribers/{number} answers
+ * from the same functions.  rules and the unlock set are loaded here. */
+static bool effective(const struct reg *r, uint64_t sub, struct cbar_status_entry eff[],
+                      struct cbar_rules **rules, struct cbar_unlockset **us)
 {
-	struct cbar_rules *rules = cbar_rules_load(r->np, r->rules);
-	struct cbar_unlockset *us = rules ? cbar_unlocks_from_registry(r->url) : NULL;
-	if (!us) {
-		cbar_rules_free(rules);
+	if (!(*rules = cbar_rules_load(r->np, r->rules)))
+		return false;
+	if (!(*us = cbar_unlocks_from_registry(r->url)))
+		return false;
+	struct cbar_unlock_lookup lk = cbar_unlockset_lookup(*us);
+	if (!cbar_status_decide(*rules, r->np, r->cn, sub, &lk, (int64_t)time(NULL), eff)) {
+		fprintf(stderr, "callbar status: +%" PRIu64 " cannot be decided on\n", sub);
 		return false;
 	}
-	struct cbar_unlock_lookup lk = cbar_unlockset_lookup(us);
-	char num[24];
-	snprintf(num, sizeof num, "+%" PRIu64, sub);
-	struct cbar_number sn, pn;
-	size_t at;
-	bool ok = !cbar_number_parse(r->np, r->cn, num, strlen(num), &sn, &at) &&
-	          !cbar_number_parse(r->np, r->cn, "+85291234567", 12, &pn, &at);
-	int64_t now = (int64_t)time(NULL);
-	if (r->json)
-		fputs(",\"effective\":[", stdout);
-	else
-		puts("effective (now, with a number abroad):");
-	for (int k = 0; ok && k < 4; k++) {
-		struct cbar_event ev = {.service = k < 2 ? CBAR_VOICE : CBAR_SMS,
-		                        .direction = k % 2 ? CBAR_OUT : CBAR_IN,
-		                        .subscriber = &sn, .peer = &pn, .time = now};
-		struct cbar_verdict v, v0;
-		enum cbar_decision dec = cbar_decide(rules, &ev, &lk, &v);
-		cbar_decide(rules, &ev, NULL, &v0);
-		/* the rule that bars, or that the unlock on file lifted */
-		const struct cbar_verdict *b = dec == CBAR_BLOCK ? &v : v0.decision == CBAR_BLOCK ? &v0
-		                                                                                   : NULL;
-		char since[16] = "";
-		int64_t s0 = b ? cbar_rules_since(rules, (size_t)b->rule) : 0;
-		if (s0) {
-			time_t t = (time_t)(s0 + cbar_rules_tz_offset(rules));
-			struct tm tm;
-			gmtime_r(&t, &tm);
-			strftime(since, sizeof since, "%Y-%m-%d", &tm);
+	return true;
+}
+
+/* The entries as sentences, for a person at a counter. */
+static void print_effective(const struct cbar_status_entry *eff, bool unlocked, int32_t tz)
+{
+	puts("effective (now, with a number abroad):");
+	for (int k = 0; k < CBAR_STATUS_ENTRIES; k++) {
+		const struct cbar_status_entry *e = &eff[k];
+		const char *svc = cbar_service_name(e->service), *dir = cbar_direction_name(e->direction);
+		char rule[300], since[16];
+		if (e->decision == CBAR_ERROR) {
+			printf("  %s %s: cannot be decided (%s)\n", svc, dir, cbar_err_message(e->err));
+			continue;
 		}
-		const char *how = NULL;
-		for (size_t i = 0; b && b->announcement && i < b->announcement->ntexts; i++)
-			if (!strcmp(b->announcement->texts[i].lang, "en"))
-				how = b->announcement->texts[i].text;
-		const char *state = dec == CBAR_BLOCK ? "barred" : dec == CBAR_ALLOW ? "allowed" : "error";
-		const char *word = dec == CBAR_BLOCK ? "block" : dec == CBAR_ALLOW ? "allow" : "error";
-		if (r->json) {
-			printf("%s{\"service\":\"%s\",\"direction\":\"%s\",\"verdict\":\"%s\","
-			       "\"rule\":",
-			       k ? "," : "", cbar_service_name(ev.service),
-			       cbar_direction_name(ev.direction), word);
-			if (b)
-				printf("\"%s:%u\",\"reason\":", b->file, b->line);
-			else
-				fputs("null,\"reason\":", stdout);
-			cbar_json_fput(stdout, b ? b->reason : NULL);
-			fputs(",\"since\":", stdout);
-			cbar_json_fput(stdout, since[0] ? since : NULL);
-			printf(",\"unlock_restores\":%s,\"restore\":",
-			       dec == CBAR_ALLOW && b ? "true" : "false");
-			cbar_json_fput(stdout, dec == CBAR_BLOCK ? how : NULL);
-			fputc('}', stdout);
-		} else if (!b) {
-			printf("  %s %s: allowed (no rule bars it)\n", cbar_service_name(ev.service),
-			       cbar_direction_name(ev.direction));
-		} else {
-			printf("  %s %s: %s by %s:%u (%s)%s%s; the unlock on file %s",
-			       cbar_service_name(ev.service), cbar_direction_name(ev.direction), state,
-			       b->file, b->line, b->reason ? b->reason : "-", since[0] ? " since " : "",
-			       since,
-			       dec == CBAR_ALLOW ? "restores it"
-			       : unlocked        ? "does not restore it"
-			                         : "(none) would have to");
-			if (dec == CBAR_BLOCK && how)
-				printf("; to restore: %s", how);
-			fputc('\n', stdout);
+		if (e->rule < 0) {
+			printf("  %s %s: allowed (no rule bars it)\n", svc, dir);
+			continue;
 		}
+		cbar_status_day(e->since, tz, since, sizeof since);
+		printf("  %s %s: %s by %s (%s)%s%s; the unlock on file %s", svc, dir,
+		       e->decision == CBAR_BLOCK ? "barred" : "allowed",
+		       cbar_status_rule_name(e, rule, sizeof rule), e->reason ? e->reason : "-",
+		       since[0] ? " since " : "", since,
+		       e->decision == CBAR_ALLOW ? "restores it"
+		       : unlocked                ? "does not restore it"
+		                                 : "(none) would have to");
+		const char *how = cbar_status_text(e->announcement, "en");
+		if (e->decision == CBAR_BLOCK && how)
+			printf("; to restore: %s", how);
+		if (e->decision == CBAR_BLOCK)
+			fputs(e->restore_by == CBAR_RESTORE_SELF ? " (a self registration restores it)"
+			      : e->restore_by == CBAR_RESTORE_VERIFIED
+			          ? " (a self registration does not restore it: only an unlock with "
+			            "an identity document checked in person)"
+			          : " (no unlock restores it)",
+			      stdout);
+		fputc('\n', stdout);
 	}
-	if (r->json)
-		fputc(']', stdout);
-	cbar_unlockset_free(us);
-	cbar_rules_free(rules);
-	return ok;
 }
 
 static int run(int argc, char **argv, const char *cmd, const char *help, bool status)
 {
+	static const struct option opts[] = {
+		{"segments", required_argument, NULL, 'G'},
+		{"ported", required_argument, NULL, 'P'},
+		{"carriers", required_argument, NULL, 'C'},
+		REG_LONGOPTS,
+		{0, 0, 0, 0},
+	};
 	struct reg r;
+	struct numplan_files nf = {0};
 	int c, rc = CLI_BAD;
 	cbar_reg_init(&r, cmd);
-	if ((c = cbar_reg_options_only(&r, argc, argv, help)) >= 0)
+	if (!status && (c = cbar_reg_options_only(&r, argc, argv, help)) >= 0)
 		return c;
+	if (status)
+		optind = 1;
+	while (status && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int k = cbar_reg_option(&r, c, optarg);
+		if (k < 0)
+			return CLI_BAD;
+		if (k)
+			continue;
+		switch (c) {
+		case 'G': nf.segments = optarg; break;
+		case 'P': nf.ported = optarg; break;
+		case 'C': nf.carriers = optarg; break;
+		case 'h':
+			fputs(help, stdout);
+			return CLI_OK;
+		default:
+			fputs(help, stderr);
+			return CLI_BAD;
+		}
+	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "callbar %s: want exactly one NUMBER\n", cmd);
 		return CLI_BAD;
 	}
 	uint64_t sub;
-	if (!cbar_reg_open(&r) || !cbar_reg_number(&r, argv[optind], &sub))
+	if (!cbar_reg_open(&r))
+		goto done;
+	/* The operator's numbering, as check and the daemon decide with it. */
+	if (nf.segments || nf.ported || nf.carriers) {
+		struct cbar_numplan *np = cbar_numplan_load(&nf);
+		if (!np)
+			goto done;
+		cbar_numplan_free(r.np);
+		r.np = np;
+	}
+	if (!cbar_reg_number(&r, argv[optind], &sub))
 		goto done;
 	struct cbar_diag d = {0};
 	struct out o = {r.json, 0};
@@ -174,45 +174,49 @@ static int run(int argc, char **argv, const char *cmd, const char *help, bool st
 			rc = CLI_OK;
 		goto done;
 	}
-	struct cbar_store_record act;
-	e = cbar_store_get_active(r.store, sub, &act, &d);
-	if (e && e != CBAR_STORE_NOTFOUND) {
+	struct cbar_status_records recs;
+	if ((e = cbar_status_records_read(r.store, sub, &recs, &d))) {
 		rc = cbar_reg_fail(&r, e, &d);
 		goto done;
 	}
-	bool active = !e;
-	if (r.json) {
-		printf("{\"subscriber\":\"+%" PRIu64 "\",\"unlocked\":%s,\"active\":", sub,
-		       active ? "true" : "false");
-		if (active)
-			cbar_reg_json_record(stdout, &act);
-		else
-			fputs("null", stdout);
-		fputs(",\"history\":[", stdout);
-	} else {
-		printf("+%" PRIu64 " %s\n", sub, active ? "unlocked" : "locked (no active unlock)");
-		if (active) {
-			fputs("active: ", stdout);
-			cbar_reg_print_record(stdout, &act);
-		}
-		fputs("history:\n", stdout);
-	}
-	d = (struct cbar_diag){0};
-	if ((e = cbar_store_history(r.store, sub, print_one, &o, &d))) {
-		if (r.json)
-			puts("]}");
-		rc = cbar_reg_fail(&r, e, &d);
-		goto done;
-	}
-	if (r.json)
-		fputc(']', stdout);
-	else if (!o.n)
-		puts("  (none)");
-	rc = CLI_OK;
-	if (r.rules && !effective(&r, sub, active))
+	struct cbar_status_entry eff[CBAR_STATUS_ENTRIES];
+	struct cbar_rules *rules = NULL;
+	struct cbar_unlockset *us = NULL;
+	bool with_eff = r.rules != NULL;
+	if (with_eff && !effective(&r, sub, eff, &rules, &us)) {
 		rc = CLI_BAD;
-	if (r.json)
-		puts("}");
+		goto free;
+	}
+	int32_t tz = rules ? cbar_rules_tz_offset(rules) : cbar_reg_zone();
+	rc = CLI_OK;
+	if (r.json) {
+		struct cbar_buf b;
+		cbar_buf_init(&b, 1u << 26);
+		if (cbar_status_json(&b, &recs, with_eff ? eff : NULL, tz))
+			printf("%.*s\n", (int)b.len, b.p);
+		else
+			rc = CLI_BAD;
+		cbar_buf_release(&b);
+		goto free;
+	}
+	printf("+%" PRIu64 " %s\n", sub, recs.unlocked ? "unlocked" : "locked (no active unlock)");
+	if (recs.unlocked) {
+		fputs("active: ", stdout);
+		cbar_reg_print_record(stdout, &recs.active);
+	}
+	puts("history:");
+	for (size_t i = 0; i < recs.n; i++) {
+		fputs("  ", stdout);
+		cbar_reg_print_record(stdout, &recs.hist[i]);
+	}
+	if (!recs.n)
+		puts("  (none)");
+	if (with_eff)
+		print_effective(eff, recs.unlocked, tz);
+free:
+	cbar_unlockset_free(us);
+	cbar_rules_free(rules);
+	cbar_status_records_release(&recs);
 done:
 	cbar_reg_release(&r);
 	return rc;

@@ -17,6 +17,7 @@ static const struct cli_command commands[] = {
 	{"status", cbar_cmd_status, "a subscriber's unlock and its history (registry)"},
 	{"history", cbar_cmd_history, "every unlock record of a subscriber (registry)"},
 	{"audit", cbar_cmd_audit, "list or verify the registry's audit chain"},
+	{"bars", cbar_cmd_bars, "list or lift the keys limits barred (registry)"},
 	{"export", cbar_cmd_export, "write the registry as CSV"},
 	{"import", cbar_cmd_import, "read records from CSV into the registry"},
 	{"keyword", cbar_cmd_keyword, "act on a subscriber's keyword text message"},

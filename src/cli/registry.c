@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "load/keyfile.h"
 #include "load/rules_load.h"
+#include "load/status.h"
 #include "registry.h"
 
 /* The operator's time zone, seconds east of UTC: the rule file's
@@ -260,29 +261,18 @@ void cbar_reg_print_record(FILE *f, const struct cbar_store_record *rec)
 
 void cbar_reg_json_record(FILE *f, const struct cbar_store_record *rec)
 {
-	char sc[64], t[40];
-	fprintf(f, "{\"id\":%" PRId64 ",\"subscriber\":\"+%" PRIu64 "\",\"status\":", rec->id,
-	        rec->subscriber);
-	cbar_json_fput(f, cbar_store_status_key(rec->status));
-	fputs(",\"scope\":", f);
-	cbar_json_fput(f, cbar_store_scope_str(rec->scope, sc, sizeof sc));
-	fprintf(f, ",\"scope_bits\":%u,\"level\":", rec->scope);
-	cbar_json_fput(f, cbar_store_level_key(rec->level));
-	fputs(",\"channel\":", f);
-	cbar_json_fput(f, cbar_store_channel_key(rec->channel));
-	fputs(",\"created\":", f);
-	cbar_json_fput(f, cbar_reg_time_str(rec->created, t, sizeof t));
-	fputs(",\"expires\":", f);
-	cbar_json_fput(f, rec->expires ? cbar_reg_time_str(rec->expires, t, sizeof t) : NULL);
-	fputs(",\"agent\":", f);
-	cbar_json_fput(f, rec->agent[0] ? rec->agent : NULL);
-	fputs(",\"document\":", f);
-	cbar_json_fput(f, rec->doc_type[0] ? rec->doc_type : NULL);
-	fputs(",\"revoked\":", f);
-	cbar_json_fput(f, rec->revoked_at ? cbar_reg_time_str(rec->revoked_at, t, sizeof t) : NULL);
-	fputs(",\"revoked_by\":", f);
-	cbar_json_fput(f, rec->revoked_by[0] ? rec->revoked_by : NULL);
-	fputs(",\"revoked_why\":", f);
-	cbar_json_fput(f, rec->revoked_why[0] ? rec->revoked_why : NULL);
-	fputc('}', f);
+	/* One writer of a record's JSON for the commands and the daemon
+	 * (load/status.h), so that `status --json` and GET
+	 * /v1/subscribers/{number} agree byte for byte. */
+	struct cbar_buf b;
+	cbar_buf_init(&b, 1u << 16);
+	if (cbar_status_record_json(&b, rec, cbar_reg_zone()))
+		fwrite(b.p, 1, b.len, f);
+	cbar_buf_release(&b);
+}
+
+int32_t cbar_reg_zone(void)
+{
+	zone_load();
+	return zone;
 }

@@ -84,5 +84,8 @@ const char *cbar_reg_time_str(int64_t t, char *buf, size_t cap);
 /* One record, plain (one line) or as a JSON object (no newline). */
 void cbar_reg_print_record(FILE *f, const struct cbar_store_record *rec);
 void cbar_reg_json_record(FILE *f, const struct cbar_store_record *rec);
+/* The operator's zone (seconds east of UTC) times are written in: the
+ * rule file's, else 0 (UTC). */
+int32_t cbar_reg_zone(void);
 
 #endif

@@ -358,6 +358,7 @@ void cbar_rules_free(struct cbar_rules *rs)
 		free((char *)rs->ann[i].name);
 	}
 	free(rs->ann);
+	free(rs->limits);
 	free(rs->sets);
 	free(rs->rules);
 	free(rs->emerg);

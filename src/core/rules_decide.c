@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "callbar/civil.h"
 #include "rules_impl.h"
 
 #define MAX_UNLOCKS 8 /* records per subscriber considered */
@@ -51,7 +52,8 @@ bool cbar_rules_names_region(const struct cbar_rules *r, size_t i)
 
 int64_t cbar_rules_since(const struct cbar_rules *r, size_t i)
 {
-	return i < r->nrules ? r->rules[i].since : 0;
+	/* a rule without `since` holds from the beginning of time (INT64_MIN) */
+	return i < r->nrules && r->rules[i].since != INT64_MIN ? r->rules[i].since : 0;
 }
 
 bool cbar_rules_blocks(const struct cbar_rules *r, size_t i)
@@ -137,6 +139,7 @@ static void verdict_init(struct cbar_verdict *v)
 	memset(v, 0, sizeof *v);
 	v->rule = -1;
 	v->exempted_rule = -1;
+	v->limit_rule = -1;
 }
 
 static enum cbar_decision set_error(struct cbar_verdict *v, enum cbar_err e)
@@ -195,6 +198,12 @@ static bool ramp_reached(const struct cbar__rule *r, const struct cbar_event *ev
 
 static const char *late_conditions(const struct cbar__rule *r, const struct cbar_event *ev)
 {
+	/* `from invalid` and `from self` ride in the bitmaps as "any peer";
+	 * their own test is here. */
+	if (r->invalid && (ev->peer || !ev->peer_invalid))
+		return "the caller ID is not an invalid number";
+	if (r->self && (!ev->peer || ev->peer->e164 != ev->subscriber->e164))
+		return "the caller is not the called subscriber";
 	if (ev->time < r->since)
 		return "before its 'since' date";
 	if (ev->time >= r->until)
@@ -233,6 +242,79 @@ static void set_emergency(struct cbar_verdict *v)
 /* What decide_from() returns when it stops at a rule needing the unlock
  * records (stop_unless), beside the enum cbar_decision values. */
 #define NEED_UNLOCKS 3
+/* decide_from()'s stop modes: where the first pass of cbar_decide_many()
+ * stops.  STOP_LIMIT: also at a limit, once an earlier event of the batch
+ * waits, so that limits count the events in the order they were given. */
+enum { STOP_NONE = 0, STOP_UNLESS = 1, STOP_LIMIT = 2 };
+
+/* The key and counterpart of limit l for the event; false when the event
+ * has none (an unknown peer is not a key nor a counterpart). */
+static bool limit_key(const struct cbar_limit_info *l, const struct cbar_event *ev,
+                      struct cbar_limit_query *q)
+{
+	const struct cbar_number *p = ev->peer;
+	q->counterpart = 0;
+	if (l->distinct) {
+		const struct cbar_number *c = l->distinct == 1 ? ev->subscriber : p;
+		if (!c)
+			return false;
+		q->counterpart = c->e164;
+	}
+	switch (l->per) {
+	case CBAR_PER_SUBSCRIBER:
+		q->key = ev->subscriber->e164;
+		return true;
+	case CBAR_PER_PEER:
+		if (!p)
+			return false;
+		q->key = p->e164;
+		return true;
+	case CBAR_PER_PEER_PREFIX:
+		if (!p)
+			return false;
+		q->key = 0;
+		for (unsigned k = 0; k < l->prefix && k < p->ndigits; k++)
+			q->key = q->key * 10 + (uint64_t)(p->digits[k] - '0');
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Limit rule r for the event: -1 the counting state failed (*err), 1 the
+ * key is barred (the verdict is the limit's block), 0 the event was
+ * counted or not counted and the decision goes on.  Without counting
+ * state a limit is passed over.
+ */
+static int limit_hit(const struct cbar_rules *rs, size_t ri, const struct cbar_event *ev,
+                     const struct cbar_unlock_lookup *lk, struct cbar_verdict *v,
+                     enum cbar_err *err, struct cbar_limit_query *qo, struct cbar_limit_answer *ao)
+{
+	const struct cbar__rule *r = &rs->rules[ri];
+	const struct cbar_limit_info *l = &rs->limits[r->lim - 1];
+	struct cbar_limit_query q = {.limit = r->lim - 1, .time = ev->time};
+	struct cbar_limit_answer a = {0};
+	if (qo)
+		qo->key = 0;
+	if (!lk || !lk->limits || !lk->limits->hit || !limit_key(l, ev, &q))
+		return 0;
+	if ((*err = lk->limits->hit(lk->limits->ctx, rs, &q, &a)))
+		return -1;
+	if (qo) {
+		*qo = q;
+		*ao = a;
+	}
+	/* The verdict names the limit that bars, else the first that counted. */
+	if (a.barred || v->limit_rule < 0) {
+		v->limit_rule = (int)ri;
+		v->limit = l;
+		v->limit_key = q.key;
+		v->limit_count = a.count;
+		v->limit_bar_until = a.barred ? a.bar_until : 0;
+		v->limit_new_bar = a.new_bar;
+	}
+	return a.barred;
+}
 
 /*
  * The decision from rule `from` on, the bitmaps' candidates in file order.
@@ -245,7 +327,7 @@ static void set_emergency(struct cbar_verdict *v)
  */
 static int decide_from(const struct cbar_rules *rs, const struct cbar_event *ev,
                        const struct cbar_unlock_lookup *lk, struct cbar_verdict *v, size_t from,
-                       bool stop_unless, size_t *at)
+                       int stop, size_t *at)
 {
 	/* The peer's bitmap: the deepest node on its digits that has one; an
 	 * unknown peer has its own. */
@@ -281,9 +363,18 @@ static int decide_from(const struct cbar_rules *rs, const struct cbar_event *ev,
 			const struct cbar__rule *r = &rs->rules[ri];
 			if (late_conditions(r, ev))
 				continue;
-			if (stop_unless && r->unless) {
+			if ((stop >= STOP_UNLESS && r->unless) || (stop == STOP_LIMIT && r->lim)) {
 				*at = ri;
 				return NEED_UNLOCKS;
+			}
+			if (r->lim) {
+				enum cbar_err le = CBAR_OK;
+				int x = limit_hit(rs, ri, ev, lk, v, &le, NULL, NULL);
+				if (x < 0)
+					return set_error(v, le);
+				if (x > 0)
+					return set_rule(rs, ri, v);
+				continue;
 			}
 			const struct cbar_unlock *rec = NULL;
 			int x = exempt(r, ev, lk, &u, &rec);
@@ -331,7 +422,7 @@ enum cbar_decision cbar_decide(const struct cbar_rules *rs, const struct cbar_ev
 		return (enum cbar_decision)d;
 	if (lk && lk->prefetch && rs->any_unless)
 		lk->prefetch(lk->ctx, ev->subscriber->e164);
-	return (enum cbar_decision)decide_from(rs, ev, lk, v, 0, false, NULL);
+	return (enum cbar_decision)decide_from(rs, ev, lk, v, 0, STOP_NONE, NULL);
 }
 
 void cbar_decide_many(const struct cbar_rules *rs, const struct cbar_event *const *ev, size_t n,
@@ -341,7 +432,9 @@ void cbar_decide_many(const struct cbar_rules *rs, const struct cbar_event *cons
 	 * unlock records; the ones that need them are noted and their records
 	 * prefetched.  Second pass: those go on from the rule that needs the
 	 * records, by then (mostly) in the cache.  Events that no `unless`
-	 * rule reaches never touch the unlock table. */
+	 * rule reaches never touch the unlock table.  Limits count events in
+	 * the order given: once one event waits, the later ones stop at their
+	 * first limit too and count in the second pass, in order. */
 	size_t wait[CBAR_DECIDE_MANY_MAX], at[CBAR_DECIDE_MANY_MAX];
 	while (n) {
 		size_t k = n < CBAR_DECIDE_MANY_MAX ? n : CBAR_DECIDE_MANY_MAX, nw = 0;
@@ -349,7 +442,8 @@ void cbar_decide_many(const struct cbar_rules *rs, const struct cbar_event *cons
 		for (size_t i = 0; i < k; i++) {
 			if (decide_first(rs, ev[i], &v[i]) >= 0)
 				continue;
-			if (decide_from(rs, ev[i], lk, &v[i], 0, true, &at[nw]) != NEED_UNLOCKS)
+			int stop = nw && rs->nlimits ? STOP_LIMIT : STOP_UNLESS;
+			if (decide_from(rs, ev[i], lk, &v[i], 0, stop, &at[nw]) != NEED_UNLOCKS)
 				continue;
 			if (pf)
 				lk->prefetch(lk->ctx, ev[i]->subscriber->e164);
@@ -357,7 +451,7 @@ void cbar_decide_many(const struct cbar_rules *rs, const struct cbar_event *cons
 		}
 		for (size_t j = 0; j < nw; j++) {
 			size_t i = wait[j];
-			decide_from(rs, ev[i], lk, &v[i], at[j], false, NULL);
+			decide_from(rs, ev[i], lk, &v[i], at[j], STOP_NONE, NULL);
 		}
 		ev += k;
 		v += k;
@@ -394,6 +488,34 @@ static const char *peer_why(const struct cbar_rules *rs, const struct cbar__rule
 		          : "the called number is known; it is for unknown ones";
 	*arg = rs->sets[r->set].name ? rs->sets[r->set].name : "its prefix";
 	return r->neg ? "the peer is in the negated set" : "the peer is not in";
+}
+
+/* What explain says of a limit its conditions match: the key, the count
+ * and, when barred, until when (in the file's zone). */
+static void limit_note(const struct cbar_rules *rs, size_t i, const struct cbar_limit_query *q,
+                       const struct cbar_limit_answer *a, cbar_explain_fn note, void *ctx)
+{
+	const struct cbar__rule *r = &rs->rules[i];
+	const struct cbar_limit_info *l = &rs->limits[r->lim - 1];
+	char buf[200], key[32], until[40];
+	if (!q->key) {
+		note(ctx, i, r->line, false,
+		     "limit: no counting state, or the event has no key for it (unknown peer): "
+		     "not counted");
+		return;
+	}
+	cbar_limit_key_text(l, q->key, key, sizeof key);
+	if (a->barred) {
+		cbar_civil_format(a->bar_until, rs->tz, until, sizeof until);
+		snprintf(buf, sizeof buf,
+		         "limit: key %s %s, count %u (more than %u in %us): block until %s", key,
+		         a->new_bar ? "goes over now" : "is barred", a->count, l->threshold,
+		         l->window, until);
+	} else {
+		snprintf(buf, sizeof buf, "limit: key %s counted, %u of at most %u in %us; not barred",
+		         key, a->count, l->threshold, l->window);
+	}
+	note(ctx, i, r->line, a->barred, buf);
 }
 
 enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_event *ev,
@@ -438,6 +560,23 @@ enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_e
 		if (why) {
 			if (note)
 				notef(note, ctx, i, r, false, why, arg);
+			continue;
+		}
+		if (r->lim) {
+			enum cbar_err le = CBAR_OK;
+			struct cbar_limit_query q;
+			struct cbar_limit_answer a;
+			int x = limit_hit(rs, i, ev, lk, v, &le, &q, &a);
+			if (x < 0) {
+				if (note)
+					notef(note, ctx, i, r, false, "counting state unavailable",
+					      cbar_err_message(le));
+				return set_error(v, le);
+			}
+			if (note)
+				limit_note(rs, i, &q, &a, note, ctx);
+			if (x > 0)
+				return set_rule(rs, i, v);
 			continue;
 		}
 		const struct cbar_unlock *rec = NULL;
@@ -492,6 +631,8 @@ static bool covers(const struct cbar_rules *rs, const struct cbar__rule *a, size
 		return false;
 	if (a->roaming && a->roaming != b->roaming)
 		return false;
+	if ((a->invalid && !b->invalid) || (a->self && !b->self))
+		return false;
 	if (a->set < 0 && !a->unknown && !a->alnum)
 		return true;
 	/* The peer bitmaps cover every number, and the unknown peer
@@ -503,6 +644,29 @@ static bool covers(const struct cbar_rules *rs, const struct cbar__rule *a, size
 			return false;
 	}
 	return true;
+}
+
+/* The lint of a limit's own numbers. */
+static size_t limit_lint(const struct cbar_rules *rs, const struct cbar__rule *b,
+                         cbar_lint_fn warn, void *ctx)
+{
+	const struct cbar_limit_info *l = &rs->limits[b->lim - 1];
+	size_t n = 0;
+	if (l->subsecond) {
+		if (warn)
+			warn(ctx, b->line,
+			     "window shorter than a second: events are timed in seconds, so the "
+			     "limit sees one event at a time and never goes over");
+		n++;
+	}
+	if (l->bar < l->window) {
+		if (warn)
+			warn(ctx, b->line,
+			     "bar shorter than the window: a key let go after its bar counts from "
+			     "zero, so it can pass more than the threshold in one window");
+		n++;
+	}
+	return n;
 }
 
 size_t cbar_rules_lint(const struct cbar_rules *rs, cbar_lint_fn warn, void *ctx)
@@ -518,13 +682,20 @@ size_t cbar_rules_lint(const struct cbar_rules *rs, cbar_lint_fn warn, void *ctx
 			n++;
 			continue;
 		}
+		if (b->lim)
+			n += limit_lint(rs, b, warn, ctx);
 		for (size_t i = 0; i < j; i++) {
 			const struct cbar__rule *a = &rs->rules[i];
-			if (a->unless || a->ramp_end || a->since >= a->until || !covers(rs, a, i, b, j))
+			/* A limit decides only while its key is barred: it shadows
+			 * nothing. */
+			if (a->unless || a->ramp_end || a->since >= a->until || a->lim ||
+			    !covers(rs, a, i, b, j))
 				continue;
 			snprintf(buf, sizeof buf,
-			         "never matches: shadowed by the rule at line %u, which matches every "
-			         "event this one does",
+			         b->lim ? "never counts: the rule at line %u before this limit decides "
+			                  "every event it would count"
+			                : "never matches: shadowed by the rule at line %u, which matches "
+			                  "every event this one does",
 			         a->line);
 			if (warn)
 				warn(ctx, b->line, buf);

@@ -34,7 +34,7 @@ struct ps {
 	const struct cbar_rules_loader *loader;
 	struct cbar_diag *d;
 	struct cbar_rules *rs;
-	size_t capsets, caprules, capann, capemerg;
+	size_t capsets, caprules, capann, capemerg, caplimits;
 	uint32_t *named; /* indexes of named sets */
 	size_t nnamed, capnamed;
 	unsigned line;
@@ -209,6 +209,11 @@ static enum cbar_err add_set(struct ps *ps, const struct tok *name, enum cbar__s
 			return fail(ps, CBAR_RULES_NAME, name->col,
 			            "'alphanumeric' is reserved: 'from alphanumeric' names a sender "
 			            "written in letters");
+		if ((name->n == 7 && !memcmp(name->s, "invalid", 7)) ||
+		    (name->n == 4 && !memcmp(name->s, "self", 4)))
+			return fail(ps, CBAR_RULES_NAME, name->col,
+			            "'" TOKF "' is reserved: 'from " TOKF "' is a caller-ID condition",
+			            TOKA(name), TOKA(name));
 		int other = find_named(ps, name->s, name->n);
 		if (other >= 0)
 			return fail(ps, CBAR_RULES_NAME, name->col,
@@ -590,7 +595,32 @@ struct rule_ctx {
 	unsigned seen; /* clause bits */
 	bool is_all;
 	unsigned ramp_col; /* where 'ramp' was written, for its error */
+	struct cbar_limit_info *lim; /* a `limit` statement's definition, else NULL */
+	uint64_t window_ms;          /* as written, for lint's "shorter than a second" */
 };
+
+/* `from invalid`: a caller ID the numbering data refuses; `from self`: the
+ * caller is the callee.  Both are about a presented caller, so only `from`
+ * with `in` takes them. */
+static enum cbar_err peer_check(struct ps *ps, const struct tok *kw, const struct tok *t,
+                                bool neg, struct rule_ctx *rc)
+{
+	bool self = t->n - neg == 4;
+	if (neg)
+		return fail(ps, CBAR_RULES_SYNTAX, t->col,
+		            "'" TOKF "' is not a peer condition: put the '%s' rule first", TOKA(t),
+		            self ? "self" : "invalid");
+	if (!tok_is(kw, "from") || (rc->r->scope & (CBAR_SCOPE_BIT(CBAR_VOICE, CBAR_OUT) |
+	                                           CBAR_SCOPE_BIT(CBAR_SMS, CBAR_OUT))))
+		return fail(ps, CBAR_RULES_SYNTAX, t->col,
+		            "'from %s' checks the caller ID an incoming event presents: use it with 'in'",
+		            self ? "self" : "invalid");
+	if (self)
+		rc->r->self = true;
+	else
+		rc->r->invalid = true;
+	return CBAR_OK;
+}
 
 static enum cbar_err cl_peer(struct ps *ps, const struct tok *kw, struct rule_ctx *rc)
 {
@@ -639,6 +669,8 @@ static enum cbar_err cl_peer(struct ps *ps, const struct tok *kw, struct rule_ct
 		r->alnum = true;
 		return CBAR_OK;
 	}
+	if ((n == 7 && !memcmp(s, "invalid", 7)) || (n == 4 && !memcmp(s, "self", 4)))
+		return peer_check(ps, kw, &t, neg, rc);
 	if (n && s[0] == '+') {
 		struct cbar_zone z;
 		int idx;
@@ -808,6 +840,176 @@ static enum cbar_err cl_announce(struct ps *ps, const struct tok *kw, struct rul
 	return fail(ps, CBAR_RULES_NAME, t.col, "unknown announcement '" TOKF "'", TOKA(&t));
 }
 
+/* ---- limits ---- */
+
+/* A duration: digits and a unit (ms, s, m, h, d), in milliseconds; 0 on a
+ * malformed one.  At most a year: longer is a mistake, not a policy. */
+static uint64_t duration_ms(const char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t v = 0;
+	while (i < n && s[i] >= '0' && s[i] <= '9' && i < 9)
+		v = v * 10 + (uint64_t)(s[i++] - '0');
+	if (!i)
+		return 0;
+	size_t u = n - i;
+	uint64_t m = u == 2 && s[i] == 'm' && s[i + 1] == 's' ? 1
+	             : u != 1                                 ? 0
+	             : s[i] == 's'                            ? 1000
+	             : s[i] == 'm'                            ? 60000
+	             : s[i] == 'h'                            ? 3600000
+	             : s[i] == 'd'                            ? 86400000
+	                                                      : 0;
+	if (!m || v * m > UINT64_C(366) * 86400000)
+		return 0;
+	uint64_t ms = v * m;
+	return ms ? ms : 1; /* "0s": kept, and lint says it */
+}
+
+static enum cbar_err need_limit(struct ps *ps, const struct tok *kw, struct rule_ctx *rc)
+{
+	if (!rc->lim)
+		return fail(ps, CBAR_RULES_SYNTAX, kw->col,
+		            "'" TOKF "' belongs to a 'limit' statement, not to a block or pass rule",
+		            TOKA(kw));
+	return CBAR_OK;
+}
+
+/* per peer | subscriber | peer-prefix N */
+static enum cbar_err cl_per(struct ps *ps, const struct tok *kw, struct rule_ctx *rc)
+{
+	struct tok t;
+	enum cbar_err err = need_limit(ps, kw, rc);
+	if (err)
+		return err;
+	if (!next_tok(ps, &t))
+		return fail(ps, CBAR_RULES_SYNTAX, kw->col,
+		            "'per' needs 'peer', 'subscriber' or 'peer-prefix N'");
+	if (tok_is(&t, "peer"))
+		rc->lim->per = CBAR_PER_PEER;
+	else if (tok_is(&t, "subscriber"))
+		rc->lim->per = CBAR_PER_SUBSCRIBER;
+	else if (tok_is(&t, "peer-prefix")) {
+		struct tok nt;
+		if (!next_tok(ps, &nt) || nt.str || nt.n > 2 || nt.s[0] < '1' || nt.s[0] > '9' ||
+		    (nt.n == 2 && (nt.s[1] < '0' || nt.s[1] > '9')) ||
+		    (nt.n == 2 && (nt.s[0] - '0') * 10 + (nt.s[1] - '0') > 15))
+			return fail(ps, CBAR_RULES_VALUE, t.col,
+			            "'peer-prefix' needs how many leading digits of the E.164 number "
+			            "make the key (1 to 15)");
+		rc->lim->per = CBAR_PER_PEER_PREFIX;
+		rc->lim->prefix = (uint8_t)(nt.n == 1 ? nt.s[0] - '0' : (nt.s[0] - '0') * 10 + (nt.s[1] - '0'));
+	} else
+		return fail(ps, CBAR_RULES_SYNTAX, t.col,
+		            "'per' needs 'peer', 'subscriber' or 'peer-prefix N', got '" TOKF "'",
+		            TOKA(&t));
+	return CBAR_OK;
+}
+
+/* distinct subscriber | peer */
+static enum cbar_err cl_distinct(struct ps *ps, const struct tok *kw, struct rule_ctx *rc)
+{
+	struct tok t;
+	enum cbar_err err = need_limit(ps, kw, rc);
+	if (err)
+		return err;
+	if (!next_tok(ps, &t) || !(tok_is(&t, "subscriber") || tok_is(&t, "peer")))
+		return fail(ps, CBAR_RULES_SYNTAX, kw->col,
+		            "'distinct' needs 'subscriber' or 'peer': whose different numbers count");
+	/* The counterpart is the other party; which one the key is follows
+	 * from 'per', checked once the statement is read. */
+	rc->lim->distinct = tok_is(&t, "subscriber") ? 1 : 2;
+	return CBAR_OK;
+}
+
+/* N/WINDOW: more than N events (or counterparts) in a sliding window. */
+static enum cbar_err cl_rate(struct ps *ps, const struct tok *t, struct rule_ctx *rc)
+{
+	size_t i = 0;
+	uint32_t n = 0;
+	while (i < t->n && t->s[i] >= '0' && t->s[i] <= '9' && i < 6)
+		n = n * 10 + (uint32_t)(t->s[i++] - '0');
+	if (!i || i >= t->n || t->s[i] != '/' || !n || n > CBAR_LIMIT_THRESHOLD_MAX)
+		return fail(ps, CBAR_RULES_VALUE, t->col,
+		            "bad rate '" TOKF "': want N/WINDOW, N from 1 to %u and WINDOW such as "
+		            "10m (s, m, h)",
+		            TOKA(t), CBAR_LIMIT_THRESHOLD_MAX);
+	uint64_t ms = duration_ms(t->s + i + 1, t->n - i - 1);
+	if (!ms || ms > UINT64_C(7) * 86400000)
+		return fail(ps, CBAR_RULES_VALUE, t->col + (unsigned)i + 1,
+		            "bad window '%.*s': want digits and s, m or h, at most 7 days",
+		            (int)(t->n - i - 1 > 20 ? 20 : t->n - i - 1), t->s + i + 1);
+	rc->lim->threshold = n;
+	rc->window_ms = ms;
+	rc->lim->window = (uint32_t)(ms / 1000);
+	return CBAR_OK;
+}
+
+static enum cbar_err cl_bar(struct ps *ps, const struct tok *kw, struct rule_ctx *rc)
+{
+	struct tok t;
+	enum cbar_err err = need_limit(ps, kw, rc);
+	if (err)
+		return err;
+	uint64_t ms = 0;
+	if (!next_tok(ps, &t) || t.str || !(ms = duration_ms(t.s, t.n)) || ms < 1000)
+		return fail(ps, CBAR_RULES_VALUE, kw->col,
+		            "'bar' needs how long the key stays barred, such as 24h (s, m, h, d; at "
+		            "least a second)");
+	rc->lim->bar = (uint32_t)(ms / 1000);
+	return CBAR_OK;
+}
+
+/* A limit's identity across reloads: its statement's tokens, one blank
+ * between each, hashed (FNV-1a).  A changed threshold, window, key or
+ * condition is a new limit with new counters. */
+static uint64_t statement_id(const struct ps *ps)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+	struct ps q = *ps;
+	struct tok t;
+	q.p = q.ls;
+	while (next_tok(&q, &t)) {
+		for (size_t i = 0; i < t.n; i++)
+			h = (h ^ (unsigned char)t.s[i]) * 0x100000001b3u;
+		h = (h ^ ' ') * 0x100000001b3u;
+	}
+	return h;
+}
+
+/* What a limit statement must say once it is read. */
+static enum cbar_err limit_done(struct ps *ps, const struct tok *kw, struct rule_ctx *rc)
+{
+	struct cbar_limit_info *l = rc->lim;
+	struct cbar__rule *r = rc->r;
+	if (!l->per)
+		return fail(ps, CBAR_RULES_SYNTAX, kw->col,
+		            "a limit needs its key: 'per peer', 'per subscriber' or 'per peer-prefix N'");
+	if (!l->threshold)
+		return fail(ps, CBAR_RULES_SYNTAX, kw->col,
+		            "a limit needs its rate N/WINDOW, such as 20/10m");
+	if (!l->bar)
+		return fail(ps, CBAR_RULES_SYNTAX, kw->col,
+		            "a limit needs 'bar DURATION': how long a key that goes over stays barred");
+	if (r->unless)
+		return fail(ps, CBAR_RULES_SYNTAX, kw->col,
+		            "'unless' does not apply to a limit: put a pass rule for the exempted "
+		            "subscribers before it");
+	if (l->distinct && (l->distinct == 1) == (l->per == CBAR_PER_SUBSCRIBER))
+		return fail(ps, CBAR_RULES_VALUE, kw->col,
+		            "'distinct %s' counts the other party of the key: with 'per %s' use "
+		            "'distinct %s'",
+		            l->distinct == 1 ? "subscriber" : "peer",
+		            l->per == CBAR_PER_SUBSCRIBER ? "subscriber" : "peer",
+		            l->per == CBAR_PER_SUBSCRIBER ? "peer" : "subscriber");
+	l->line = r->line;
+	l->reason = r->reason;
+	l->id = statement_id(ps);
+	l->subsecond = rc->window_ms < 1000;
+	r->block = 1;
+	return CBAR_OK;
+}
+
 static const struct {
 	const char *word;
 	enum cbar_err (*fn)(struct ps *, const struct tok *, struct rule_ctx *);
@@ -822,6 +1024,8 @@ static const struct {
 	/* Room for what DESIGN.md section 3 announces; not yet built. */
 	{"roaming", cl_roaming, 1u << 10, false}, {"attest", NULL, 0, true},
 	{"ramp", cl_ramp, 1u << 9, false},      {"velocity", NULL, 0, true},
+	{"per", cl_per, 1u << 11, false},       {"distinct", cl_distinct, 1u << 12, false},
+	{"bar", cl_bar, 1u << 13, false},
 };
 
 static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
@@ -844,6 +1048,15 @@ static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
 	r->until = INT64_MAX;
 	rs->nrules++; /* owned from here: freed with the snapshot on failure */
 	struct rule_ctx rc = {.r = r};
+	if (tok_is(kw, "limit")) {
+		if ((err = cbar__grow((void **)&rs->limits, &ps->caplimits, rs->nlimits,
+		                      sizeof *rs->limits)))
+			return err;
+		rc.lim = &rs->limits[rs->nlimits++];
+		memset(rc.lim, 0, sizeof *rc.lim);
+		rc.lim->rule = rs->nrules - 1;
+		r->lim = (uint32_t)rs->nlimits;
+	}
 
 	unsigned dirs = 0, svcs = 0;
 	if (!next_tok(ps, &t))
@@ -887,6 +1100,14 @@ static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
 		for (k = 0; k < sizeof clauses / sizeof clauses[0]; k++)
 			if (tok_is(&t, clauses[k].word))
 				break;
+		if (k == sizeof clauses / sizeof clauses[0] && rc.lim && !t.str && t.s[0] >= '0' &&
+		    t.s[0] <= '9') {
+			if (rc.lim->threshold)
+				return fail(ps, CBAR_RULES_SYNTAX, t.col, "a second rate in one limit");
+			if ((err = cl_rate(ps, &t, &rc)))
+				return err;
+			continue;
+		}
 		if (k == sizeof clauses / sizeof clauses[0])
 			return fail(ps, CBAR_RULES_SYNTAX, t.col, "unknown condition '" TOKF "'", TOKA(&t));
 		if (clauses[k].reserved)
@@ -903,9 +1124,12 @@ static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
 		return fail(ps, CBAR_RULES_VALUE, rc.ramp_col,
 		            "'ramp' needs a 'since' date before its own: the rollout runs from "
 		            "'since' to the ramp date");
+	if (rc.lim && (err = limit_done(ps, kw, &rc)))
+		return err;
 	r->dflt = r->scope == CBAR_SCOPE_ALL && r->set < 0 && !r->unknown && !r->carriers && r->any_region &&
 	          r->since == INT64_MIN && r->until == INT64_MAX && !r->ingress && !r->unless &&
-	          !r->ramp_end && !r->roaming && !r->alnum;
+	          !r->ramp_end && !r->roaming && !r->invalid && !r->self && !r->lim &&
+	          !r->alnum;
 	return CBAR_OK;
 }
 
@@ -915,7 +1139,7 @@ static const struct {
 } statements[] = {
 	{"timezone", st_timezone}, {"zone", st_zone},   {"list", st_list},
 	{"emergency", st_emergency}, {"announce", st_announce}, {"block", st_rule},
-	{"pass", st_rule},
+	{"pass", st_rule}, {"limit", st_rule},
 };
 
 static enum cbar_err parse(struct ps *ps)
@@ -937,7 +1161,7 @@ static enum cbar_err parse(struct ps *ps)
 			if (k == sizeof statements / sizeof statements[0])
 				return fail(ps, CBAR_RULES_SYNTAX, t.col,
 				            "unknown statement '" TOKF "' (timezone, zone, list, emergency, "
-				            "announce, block, pass)",
+				            "announce, block, pass, limit)",
 				            TOKA(&t));
 			enum cbar_err err = statements[k].fn(ps, &t);
 			if (err)

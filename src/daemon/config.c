@@ -110,6 +110,10 @@ static const struct key keys[] = {
 	 .min = 1, .max = 604800},
 	{.section = "smpp", .name = "receipt_hold_max", .type = K_UINT, F(smpp_receipt_hold_max),
 	 .min = 1, .max = 1000000},
+	{.section = "limits", .name = "max_keys", .type = K_UINT, F(limits_max_keys), .min = 8,
+	 .max = 1u << 28},
+	{.section = "limits", .name = "tolerance", .type = K_UINT, F(limits_tolerance), .min = 0,
+	 .max = 86400},
 };
 
 void cbar_config_init(struct daemon_config *c)
@@ -145,6 +149,8 @@ void cbar_config_init(struct daemon_config *c)
 	c->smpp_max_conns = 1024;
 	c->smpp_receipt_hold = 600;
 	c->smpp_receipt_hold_max = 10000;
+	c->limits_max_keys = 65536;
+	c->limits_tolerance = 5;
 }
 
 static const struct key *find_key(const char *section, size_t slen, const char *name,

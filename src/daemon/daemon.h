@@ -7,6 +7,8 @@
 
 #include <pthread.h>
 
+#include "session.h"
+
 #include "net/http.h"
 #include "callbar/number.h"
 #include "config.h"
@@ -34,6 +36,7 @@ struct daemon {
 	pthread_mutex_t reload_lock;     /* one reload at a time */
 	uint64_t version;                /* of the published snapshot (under reload_lock) */
 	struct token_store tokens;
+	struct sessions sessions;        /* the web console's, made with tokens (session.h) */
 	struct engine *engine;           /* decisions and the registry (engine.h) */
 	struct ready_check ready[READY_CHECKS_MAX];
 	size_t nready;
@@ -42,6 +45,8 @@ struct daemon {
 	char *tls_cert_pem, *tls_key_pem; /* http.tls_cert/tls_key read at start */
 	struct smpp_server *smpp;        /* NULL: no SMPP listener */
 	struct smpp_peers *smpp_peers;   /* its peers file */
+	struct daemon_limits *limits;    /* counting state of limits (limits.h) */
+	struct daemon_bars *bars;        /* auto-bars through the registry; NULL: none */
 };
 
 /* Add a readiness check to /readyz (at start, before serving). */
@@ -65,6 +70,7 @@ extern struct metric_family cbar_m_http_requests, cbar_m_http_duration, cbar_m_h
 	cbar_m_decision_duration, cbar_m_rules_info, cbar_m_rules_version, cbar_m_rules_count, cbar_m_rules_loaded,
 	cbar_m_reloads, cbar_m_registry_records, cbar_m_store_up, cbar_m_build_info, cbar_m_audit_head, cbar_m_unaudited,
 	cbar_m_chain_broken, cbar_m_registry_seq;
+extern struct metric_family cbar_m_limit_hits, cbar_m_limit_bars;
 extern struct metric_family *const cbar_daemon_metrics[];
 extern const size_t cbar_daemon_metrics_count;
 

@@ -5,8 +5,11 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "console.h"
 #include "daemon.h"
+#include "limits.h"
 #include "decision.h"
 #include "routes.h"
 #include "rule_counts.h"
@@ -137,11 +140,12 @@ struct metric_family cbar_m_sip_tcp = {
     .labels = {"event"},
     LOCK};
 struct metric_family *const cbar_daemon_metrics[] = {
+    &cbar_m_console_signins,   &cbar_m_console_sessions, /* the web console's (console.c) */
     &cbar_m_build_info,        &cbar_m_http_requests,    &cbar_m_http_duration, &cbar_m_http_in_flight, &cbar_m_decisions,
     &cbar_m_decision_duration, &cbar_m_rules_info,       &cbar_m_rules_version, &cbar_m_rules_count,    &cbar_m_rules_loaded,
     &cbar_m_reloads,           &cbar_m_registry_records, &cbar_m_store_up,      &cbar_m_sip_messages,   &cbar_m_sip_answers,
     &cbar_m_sip_tcp,           &cbar_m_audit_head,       &cbar_m_unaudited,     &cbar_m_chain_broken,
-    &cbar_m_registry_seq,
+    &cbar_m_registry_seq,      &cbar_m_limit_hits,       &cbar_m_limit_bars,
     &cbar_m_smpp_pdus, &cbar_m_smpp_binds, &cbar_m_smpp_messages, &cbar_m_smpp_receipts,
     &cbar_m_smpp_keywords, &cbar_m_smpp_upstream, &cbar_m_smpp_bound,
 };
@@ -198,8 +202,19 @@ static void collect_sip(struct daemon *d)
 }
 const size_t cbar_daemon_metrics_count = sizeof cbar_daemon_metrics / sizeof cbar_daemon_metrics[0];
 
+static void limit_bars(void *ctx, const char *label, size_t active)
+{
+	(void)ctx;
+	cbar_metric_gauge(&cbar_m_limit_bars, (const char *const[]){label}, (double)active);
+}
+
 char *cbar_daemon_metrics_page(struct daemon *d, size_t *len)
 {
+	/* The limits of the rules in use; a limit gone with a reload drops to 0. */
+	if (d->limits) {
+		cbar_metric_gauge_zero(&cbar_m_limit_bars);
+		cbar_daemon_limits_each(d->limits, (int64_t)time(NULL), limit_bars, NULL);
+	}
 	cbar_metric_gauge(&cbar_m_http_in_flight, NULL, cbar_http_in_flight(d->http));
 	collect_sip(d);
 	cbar_smpp_collect(d);
@@ -224,5 +239,6 @@ char *cbar_daemon_metrics_page(struct daemon *d, size_t *len)
 		if (!cbar_engine_audit_head(d->engine, &seq, NULL, &diag))
 			cbar_metric_gauge(&cbar_m_audit_head, NULL, (double)seq);
 	}
+	cbar_console_collect(d);
 	return cbar_metrics_render(cbar_daemon_metrics, cbar_daemon_metrics_count, METRICS_MAX, len);
 }

@@ -5,6 +5,7 @@
 #include "daemon.h"
 #include "decision.h"
 #include "engine.h"
+#include "limits.h"
 #include "log.h"
 #include "proto/buf.h"
 #include "proto/verdict_json.h"
@@ -30,7 +31,8 @@ struct cbar_event_ctx cbar_snapshot_event_ctx(const struct daemon_snapshot *s)
 enum cbar_decision cbar_daemon_decide(struct daemon *d, const struct daemon_snapshot *s,
                                       const struct cbar_event *ev, struct cbar_verdict *v)
 {
-	enum cbar_decision dec = cbar_engine_decide(d->engine, s->rules, ev, v);
+	enum cbar_decision dec = cbar_engine_decide_limits(d->engine, s->rules, ev,
+	                                                   cbar_daemon_limits_counter(d->limits), v);
 	if ((unsigned)dec > CBAR_ERROR)
 		v->decision = dec = CBAR_ERROR;
 	return dec;
@@ -47,7 +49,7 @@ static void log_line(enum daemon_front f, const struct cbar_event *ev,
 	cbar_buf_printf(&b, "\"front\":\"%s\"", cbar_daemon_front_name(f));
 	cbar_verdict_json_members(&b, v, NULL,
 	                          CBAR_VJ_VERDICT | CBAR_VJ_RULE | CBAR_VJ_REASON | CBAR_VJ_EXEMPTED |
-	                                  CBAR_VJ_ERROR,
+	                                  CBAR_VJ_LIMIT | CBAR_VJ_ERROR,
 	                          "");
 	cbar_buf_printf(&b, ",\"service\":\"%s\",\"direction\":\"%s\",\"subscriber\":\"%s\","
 	                    "\"peer\":\"%s\"",

@@ -295,13 +295,23 @@ static void *follower(void *arg)
 enum cbar_decision cbar_engine_decide(struct engine *e, const struct cbar_rules *rules,
                                       const struct cbar_event *ev, struct cbar_verdict *v)
 {
+	return cbar_engine_decide_limits(e, rules, ev, NULL, v);
+}
+
+enum cbar_decision cbar_engine_decide_limits(struct engine *e, const struct cbar_rules *rules,
+                                             const struct cbar_event *ev,
+                                             const struct cbar_limit_counter *limits,
+                                             struct cbar_verdict *v)
+{
 	/* Inside the caller's read section (decision.h): the view cannot go
 	 * away until this returns. */
 	struct unlock_snap *us = cbar_slot_get(&e->unlocks);
-	struct cbar_unlock_lookup lk;
-	if (us)
+	struct cbar_unlock_lookup lk = {.limits = limits};
+	if (us) {
 		lk = cbar_unlockview_lookup(&us->view);
-	return cbar_decide(rules, ev, us ? &lk : NULL, v);
+		lk.limits = limits;
+	}
+	return cbar_decide(rules, ev, us || limits ? &lk : NULL, v);
 }
 
 /* A registry route runs between store_begin() and store_end(): one at a
@@ -332,6 +342,14 @@ enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[C
 	if (!cbar__engine_store_begin(e, d))
 		return CBAR_UNAVAILABLE;
 	return cbar__engine_store_end(e, cbar_store_chain_head(e->store, seq, hash, d));
+}
+
+enum cbar_err cbar_engine_audit_verify(struct engine *e, int64_t *n, int64_t *bad,
+                                       char head[CBAR_STORE_HASH_HEX], struct cbar_diag *d)
+{
+	if (!cbar__engine_store_begin(e, d))
+		return CBAR_UNAVAILABLE;
+	return cbar__engine_store_end(e, cbar_store_audit_verify(e->store, n, bad, head, d));
 }
 
 enum cbar_err cbar_engine_ready(struct engine *e, struct cbar_diag *d)

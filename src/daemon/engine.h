@@ -33,6 +33,8 @@
 
 #include "proto/request.h"
 #include "callbar/error.h"
+#include "load/status.h"
+#include "slot.h"
 #include "snapshot.h"
 #include "token_store.h"
 
@@ -59,6 +61,7 @@ struct relock_req {
 };
 
 struct engine;
+struct cbar_limit_counter;
 
 /*
  * Open the engine for a daemon about to start: registry_url is the
@@ -89,6 +92,11 @@ bool cbar_engine_has_registry(const struct engine *e);
  * threads at once; takes no lock. */
 enum cbar_decision cbar_engine_decide(struct engine *e, const struct cbar_rules *rules,
                                       const struct cbar_event *ev, struct cbar_verdict *v);
+/* The same with the counting state of limits (limits.h; NULL: none). */
+enum cbar_decision cbar_engine_decide_limits(struct engine *e, const struct cbar_rules *rules,
+                                             const struct cbar_event *ev,
+                                             const struct cbar_limit_counter *limits,
+                                             struct cbar_verdict *v);
 
 /* PUT /v1/unlocks/{number}.  req->doc_number is the raw document number
  * (level verified): checked, hashed with the registry's key, never stored,
@@ -104,13 +112,33 @@ enum cbar_err cbar_engine_relock(struct engine *e, const struct daemon_caller *w
 enum cbar_err cbar_engine_status(struct engine *e, const struct daemon_caller *who,
                                  const struct cbar_number *subscriber, json_t **out,
                                  struct cbar_diag *d);
+/* GET /v1/subscribers/{number}: the subscriber's active record and
+ * history into r (load/status.h; to release), empty on a node without a
+ * registry. */
+enum cbar_err cbar_engine_records_of(struct engine *e, uint64_t subscriber,
+                                     struct cbar_status_records *r, struct cbar_diag *d);
+/* The unlock view decisions read, as a lookup for cbar_decide(): only
+ * inside a snapshot read section (decision.h), as cbar_engine_decide().
+ * false when the daemon has no view (no registry): no records. */
+bool cbar_engine_unlock_lookup(struct engine *e, struct cbar_unlock_lookup *lk);
 /* GET /v1/audit */
 enum cbar_err cbar_engine_audit(struct engine *e, const struct daemon_caller *who,
                                 const struct audit_query *q, json_t **out, struct cbar_diag *d);
 /* POST /v1/keyword: the SMS centre saw a subscriber text a keyword to the
- * service number (a 'self' unlock, or a relock keyword). */
+ * service number (a 'self' unlock, or a relock keyword).  The one keyword
+ * path: every front end that receives keywords calls it.  req->to (""
+ * when not known) is the service number texted: one of another carrier's
+ * is refused (result "wrong-carrier", nothing written).  The answer:
+ * {"subscriber","result","answer","restored":bool|null}, restored false
+ * when an unlock leaves a service of its scope barred (the answer says
+ * where to go instead). */
 enum cbar_err cbar_engine_keyword(struct engine *e, const struct daemon_caller *who,
                                   const struct keyword_req *req, json_t **out, struct cbar_diag *d);
+
+/* The daemon's rules slot (struct daemon_snapshot), for the keyword
+ * answers' effective status and the subscriber's carrier; set once before
+ * serving (NULL: answers without them). */
+void cbar_engine_set_rules(struct engine *e, struct cbar_snapshot_slot *rules);
 
 /* /readyz and callbar_store_up: CBAR_OK when the registry answers. */
 enum cbar_err cbar_engine_ready(struct engine *e, struct cbar_diag *d);
@@ -128,5 +156,11 @@ uint64_t cbar_engine_unaudited(struct engine *e, int64_t *broken_at);
  * 0 and zeros for an empty registry), for an outside system to anchor. */
 enum cbar_err cbar_engine_audit_head(struct engine *e, int64_t *seq, char hash[65],
                                      struct cbar_diag *d);
+/* `callbar audit --verify` on the registry (cbar_store_audit_verify()):
+ * CBAR_OK with *n entries and head, or CBAR_AUDIT_BROKEN with *bad and d.
+ * It walks the whole chain holding the registry's connection, so the
+ * registry routes wait for it: the console asks for it on a button. */
+enum cbar_err cbar_engine_audit_verify(struct engine *e, int64_t *n, int64_t *bad, char head[65],
+                                       struct cbar_diag *d);
 
 #endif

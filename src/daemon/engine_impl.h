@@ -62,6 +62,7 @@ struct engine {
 	_Atomic int64_t seq; /* head, for the metrics: read without follow */
 	atomic_bool stop;
 	struct kw_table keywords; /* for POST /v1/keyword */
+	struct cbar_snapshot_slot *rules; /* the daemon's rules, for keyword answers; or NULL */
 	bool have_keywords;
 	pthread_t follower;
 	bool follower_on;

@@ -191,6 +191,25 @@ enum cbar_err cbar_engine_status(struct engine *e, const struct daemon_caller *w
 	return *out ? CBAR_OK : CBAR_NOMEM;
 }
 
+enum cbar_err cbar_engine_records_of(struct engine *e, uint64_t subscriber,
+                                     struct cbar_status_records *r, struct cbar_diag *d)
+{
+	cbar_status_records_init(r, subscriber);
+	if (!cbar_engine_has_registry(e))
+		return CBAR_OK;
+	if (!cbar__engine_store_begin(e, d))
+		return CBAR_UNAVAILABLE;
+	return cbar__engine_store_end(e, cbar_status_records_read(e->store, subscriber, r, d));
+}
+
+bool cbar_engine_unlock_lookup(struct engine *e, struct cbar_unlock_lookup *lk)
+{
+	struct unlock_snap *us = e ? cbar_slot_get(&e->unlocks) : NULL;
+	if (us)
+		*lk = cbar_unlockview_lookup(&us->view);
+	return us != NULL;
+}
+
 struct audit_acc {
 	json_t *a;
 	const struct audit_query *q;
@@ -234,31 +253,84 @@ enum cbar_err cbar_engine_audit(struct engine *e, const struct daemon_caller *wh
 	return *out ? CBAR_OK : CBAR_NOMEM;
 }
 
+void cbar_engine_set_rules(struct engine *e, struct cbar_snapshot_slot *rules)
+{
+	if (e)
+		e->rules = rules;
+}
+
+/* The subscriber's carrier in the numbering of the rules in use (the
+ * operator's table and ported list when configured), and the effective
+ * status after a keyword's change: inside one read section. */
+static bool keyword_truth(struct engine *e, const struct cbar_number *sub, unsigned *carrier,
+                          int64_t now, struct cbar_status_entry eff[])
+{
+	bool ok = false;
+	*carrier = sub->carrier;
+	if (!e->rules)
+		return false;
+	cbar_slot_read_begin();
+	const struct daemon_snapshot *s = cbar_slot_get(e->rules);
+	struct cbar_number n;
+	size_t at;
+	char num[24];
+	snprintf(num, sizeof num, "+%s", sub->digits);
+	if (s && !cbar_number_parse(s->np, s->country, num, strlen(num), &n, &at)) {
+		*carrier = n.carrier;
+		if (eff) {
+			struct cbar_unlock_lookup lk;
+			bool have = cbar_engine_unlock_lookup(e, &lk);
+			ok = cbar_status_decide(s->rules, s->np, s->country, sub->e164, have ? &lk : NULL,
+			                        now, eff);
+		}
+	}
+	cbar_slot_read_end();
+	return ok;
+}
+
 /* A keyword the SMS centre saw: the same table and effect as `callbar
- * keyword` (keywords.h); an unknown keyword is answered with the valid
- * ones, as a text to send back. */
+ * keyword` (keywords.h), the one keyword path of every front end.  A
+ * service number of another carrier is refused; an unknown keyword is
+ * answered with the valid ones; an unlock keyword's answer says, from the
+ * effective status after the change, whether the registration restored the
+ * keyword's services or a rule still bars them and where to go. */
 enum cbar_err cbar_engine_keyword(struct engine *e, const struct daemon_caller *who,
                                   const struct keyword_req *req, json_t **out, struct cbar_diag *d)
 {
-	char msg[1024], why[80], num[24];
+	char msg[2048], why[80], num[24];
 	const char *result = "unknown-keyword";
+	json_t *restored = json_null();
 	const struct kw *k = cbar_kw_find(&e->keywords, req->keyword);
+	int64_t now = req->has_at ? req->at : cbar__engine_now();
+	unsigned carrier;
 	snprintf(num, sizeof num, "+%s", req->subscriber.digits);
-	if (!k) {
+	keyword_truth(e, &req->subscriber, &carrier, now, NULL);
+	if (req->to[0] && !cbar_kw_carrier_ok(&e->keywords, req->to, carrier)) {
+		cbar_kw_wrong_carrier(&e->keywords, req->to, carrier, msg, sizeof msg);
+		result = "wrong-carrier";
+	} else if (!k) {
 		cbar_kw_unknown_answer(&e->keywords, msg, sizeof msg);
 	} else {
 		snprintf(why, sizeof why, "keyword %s via %s", k->word,
 		         who->name[0] ? who->name : "api");
+		enum kw_reply what;
 		if (!cbar__engine_store_begin(e, d))
 			return CBAR_UNAVAILABLE;
 		enum cbar_err err = cbar__engine_store_end(
-		    e, cbar_kw_apply(e->store, k, req->subscriber.e164, why,
-		                     req->has_at ? req->at : cbar__engine_now(), &result, msg,
-		                     sizeof msg, d));
+		    e, cbar_kw_apply(e->store, k, req->subscriber.e164, why, now, &what, d));
 		if (err)
 			return err;
+		/* the change governs decisions (and the status below) at once */
 		cbar__engine_follow_once(e);
+		struct cbar_status_entry eff[CBAR_STATUS_ENTRIES];
+		bool have = k->unlock && keyword_truth(e, &req->subscriber, &carrier, now, eff);
+		bool ok = true;
+		cbar_kw_reply(&e->keywords, k, what, have ? eff : NULL, &ok, msg, sizeof msg);
+		result = cbar_kw_result(what);
+		if (have)
+			restored = json_boolean(ok);
 	}
-	*out = json_pack("{s:s,s:s,s:s}", "subscriber", num, "result", result, "answer", msg);
+	*out = json_pack("{s:s,s:s,s:s,s:o}", "subscriber", num, "result", result, "answer", msg,
+	                 "restored", restored);
 	return *out ? CBAR_OK : CBAR_NOMEM;
 }

@@ -2,20 +2,56 @@
  * start, SIGHUP, POST /v1/reload): build a new snapshot beside the one in
  * use and swap it in, or keep the old one and say why (daemon.h). */
 #include <pthread.h>
+#include <stdio.h>
 
 #include "daemon.h"
+#include "load/numplan_load.h"
+#include "limits.h"
 #include "log.h"
+#include "routes.h"
+#include "series.h"
 #include "snapshot.h"
 
 enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct cbar_diag *diag)
 {
 	pthread_mutex_lock(&d->reload_lock);
-	struct daemon_snapshot *s =
-	    cbar_snapshot_build(d->cfg.rules_file, d->version + 1, d->np, d->country, diag);
+	/* The operator's numbering files are read again with the rules: an
+	 * updated segment table or ported list governs decisions from this
+	 * snapshot on, and one that fails to load keeps the old snapshot, as a
+	 * rule file that fails to compile does. */
+	const struct numplan_files nf = {
+	    .segments = d->cfg.num_segments[0] ? d->cfg.num_segments : NULL,
+	    .carriers = d->cfg.num_carriers[0] ? d->cfg.num_carriers : NULL,
+	    .ported = d->cfg.num_ported[0] ? d->cfg.num_ported : NULL};
+	struct cbar_numplan *np = NULL;
+	struct daemon_snapshot *s = NULL;
+	if (nf.segments || nf.carriers || nf.ported) {
+		np = cbar_numplan_load(&nf);
+		if (!np)
+			cbar_diag_set(diag, CBAR_RELOAD, 0, 0,
+			              "the numbering files (numbering.segments, carriers, ported) "
+			              "did not load");
+	}
+	if (np || !(nf.segments || nf.carriers || nf.ported)) {
+		s = cbar_snapshot_build(d->cfg.rules_file, d->version + 1, np ? np : d->np,
+		                        d->country, diag);
+		if (s)
+			s->own_np = np;
+		else
+			cbar_numplan_free(np);
+	}
 	enum cbar_err err = CBAR_OK;
+	/* The limits count for the new rules before they are published,
+	 * keeping the counters of the limits that did not change. */
+	if (s && d->limits && cbar_daemon_limits_use(d->limits, s->rules))
+		cbar_log_line(LOG_LV_WARN, "out of memory for the limits' counting state: "
+		                           "limits count nothing until the next reload",
+		              "{s:s}", "trigger", trigger);
 	if (!s) {
 		err = CBAR_RELOAD;
 	} else if (cbar_slot_swap(&d->rules, s, cbar_snapshot_free)) {
+		if (d->limits)
+			cbar_daemon_limits_use(d->limits, NULL); /* s goes: nothing may point at it */
 		cbar_snapshot_free(s);
 		cbar_diag_set(diag, CBAR_NOMEM, 0, 0, "out of memory");
 		err = CBAR_RELOAD;
@@ -26,6 +62,10 @@ enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct c
 		              "{s:s,s:s,s:i,s:i,s:s}", "trigger", trigger, "file",
 		              diag->file ? diag->file : "", "line", diag->line, "column",
 		              diag->column, "error", diag->msg);
+		char where[sizeof diag->msg + 1200];
+		snprintf(where, sizeof where, "%s:%u:%u: %s", diag->file ? diag->file : "?",
+		         diag->line, diag->column, diag->msg);
+		cbar_series_reload(cbar_routes_now(), trigger, false, d->version, NULL, where);
 		pthread_mutex_unlock(&d->reload_lock);
 		return err;
 	}
@@ -41,6 +81,7 @@ enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct c
 	cbar_log_line(LOG_LV_INFO, "rules loaded", "{s:s,s:s,s:I,s:s,s:I}", "trigger", trigger,
 	              "file", s->path, "version", (json_int_t)s->version, "sha256", s->sha256,
 	              "rules", (json_int_t)s->rule_count);
+	cbar_series_reload(s->loaded_ms / 1000, trigger, true, s->version, s->sha256, NULL);
 	pthread_mutex_unlock(&d->reload_lock);
 	return CBAR_OK;
 }

@@ -15,6 +15,7 @@
 #include "proto/buf.h"
 #include "daemon.h"
 #include "routes.h"
+#include "console.h"
 #include "log.h"
 #include "rule_counts.h"
 #include "decision.h"
@@ -30,6 +31,35 @@
 static handler_fn h_healthz, h_readyz, h_metrics, h_rules, h_reload, h_decide, h_batch;
 
 static const struct route routes[] = {
+    /* the web console's own (console.h); its files are served before the table */
+    {.method = "POST",
+     .pattern = "/console/api/session",
+     .access = OPEN,
+     .handler = cbar_h_console_signin},
+    {.method = "GET",
+     .pattern = "/console/api/session",
+     .access = OPEN,
+     .handler = cbar_h_console_session},
+    {.method = "DELETE",
+     .pattern = "/console/api/session",
+     .access = NEED_AGENT,
+     .handler = cbar_h_console_signout},
+    {.method = "GET",
+     .pattern = "/console/api/series",
+     .access = NEED_AGENT,
+     .handler = cbar_h_console_series},
+    {.method = "GET",
+     .pattern = "/console/api/rules",
+     .access = NEED_ADMIN,
+     .handler = cbar_h_console_rules},
+    {.method = "GET",
+     .pattern = "/console/api/audit-state",
+     .access = NEED_SUPERVISOR,
+     .handler = cbar_h_console_audit_state},
+    {.method = "POST",
+     .pattern = "/console/api/audit-verify",
+     .access = NEED_SUPERVISOR,
+     .handler = cbar_h_console_audit_verify},
     {.method = "GET", .pattern = "/healthz", .access = OPEN, .handler = h_healthz},
     {.method = "GET", .pattern = "/readyz", .access = OPEN, .handler = h_readyz},
     {.method = "GET", .pattern = "/metrics", .access = METRICS, .handler = h_metrics},
@@ -49,9 +79,18 @@ static const struct route routes[] = {
      .pattern = "/v1/unlocks/{number}",
      .access = NEED_AGENT,
      .handler = cbar_h_unlock_get},
+    {.method = "GET",
+     .pattern = "/v1/subscribers/{number}",
+     .access = NEED_AGENT,
+     .handler = cbar_h_subscriber_get},
     {.method = "GET", .pattern = "/v1/audit", .access = NEED_SUPERVISOR, .handler = cbar_h_audit},
     {.method = "GET", .pattern = "/v1/audit/head", .access = METRICS, .handler = cbar_h_audit_head},
     {.method = "POST", .pattern = "/v1/keyword", .access = NEED_GATEWAY, .handler = cbar_h_keyword},
+    {.method = "GET", .pattern = "/v1/bars", .access = NEED_SUPERVISOR, .handler = cbar_h_bars_list},
+    {.method = "DELETE",
+     .pattern = "/v1/bars/{key}",
+     .access = NEED_SUPERVISOR,
+     .handler = cbar_h_bars_delete},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -319,16 +358,9 @@ static enum role needed_role(const struct daemon *d, enum access a)
 }
 
 /* Route, method and token, before any body is read. */
-static bool on_begin(void *ctx, struct http_request *rq, struct http_response *resp)
+static bool route_begin(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                        struct http_response *resp)
 {
-	struct daemon *d = ctx;
-	struct req_ctx *rc = calloc(1, sizeof *rc);
-	if (!rc) {
-		cbar_respond_error(resp, 500, CBAR_NOMEM, NULL, NULL);
-		return true;
-	}
-	rq->user = rc;
-	rc->who.name = "";
 	char *allow = rc->allow;
 	/* HEAD is GET without the body (libmicrohttpd drops it): load balancers
 	 * probe /healthz that way. */
@@ -357,9 +389,19 @@ static bool on_begin(void *ctx, struct http_request *rq, struct http_response *r
 	if (need == ROLE_NONE)
 		return false;
 	/* "Bearer <token>"; anything else, or an unknown token, is the same
-	 * 401: the answer says nothing about which tokens exist. */
+	 * 401: the answer says nothing about which tokens exist.  Without
+	 * the header, the web console's session cookie may stand for the
+	 * token it was made with (console.h). */
 	const char *auth = cbar_http_header(rq, "Authorization");
-	if (!auth || strncasecmp(auth, "Bearer ", 7) ||
+	enum console_auth ca = auth ? CONSOLE_NO_SESSION : cbar_console_auth(d, rq, rc);
+	if (ca == CONSOLE_NO_CSRF) {
+		cbar_respond_error(resp, 403, CBAR_FORBIDDEN, CONSOLE_CSRF_HEADER,
+		                   "a change made with the console's session needs its CSRF token");
+		return true;
+	}
+	if (ca == CONSOLE_OK) {
+		/* rc->token is the session's token's holder */
+	} else if (!auth || strncasecmp(auth, "Bearer ", 7) ||
 	    d->tokens.ops->verify(d->tokens.ctx, auth + 7, strlen(auth + 7), &rc->token)) {
 		cbar_respond_error(resp, 401, CBAR_UNAUTHENTICATED, NULL,
 		              "send 'Authorization: Bearer TOKEN' with a valid token");
@@ -379,11 +421,32 @@ static bool on_begin(void *ctx, struct http_request *rq, struct http_response *r
 	return false;
 }
 
+static bool on_begin(void *ctx, struct http_request *rq, struct http_response *resp)
+{
+	struct daemon *d = ctx;
+	struct req_ctx *rc = calloc(1, sizeof *rc);
+	if (!rc) {
+		cbar_respond_error(resp, 500, CBAR_NOMEM, NULL, NULL);
+		return true;
+	}
+	rq->user = rc;
+	rc->who.name = "";
+	bool console = cbar_console_path(rq->path);
+	bool done = (console && (!strcmp(rq->method, "GET") || !strcmp(rq->method, "HEAD")) &&
+	             cbar_console_asset(rq->path, resp)) ||
+	            route_begin(d, rq, rc, resp);
+	if (done && console)
+		cbar_console_headers(rc, resp);
+	return done;
+}
+
 static void on_finish(void *ctx, struct http_request *rq, struct http_response *resp)
 {
 	struct daemon *d = ctx;
 	struct req_ctx *rc = rq->user;
 	rc->route->handler(d, rq, rc, resp);
+	if (cbar_console_path(rq->path))
+		cbar_console_headers(rc, resp);
 }
 
 static void on_too_big(void *ctx, struct http_request *rq, struct http_response *resp)

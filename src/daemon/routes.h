@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "net/http.h"
 #include "proto/request.h"
+#include "session.h"
 
 /* Per request, in rq->user. */
 struct req_ctx {
@@ -26,6 +27,13 @@ struct req_ctx {
 	char allow[64]; /* methods of the path, for a 405 */
 	struct daemon_caller who;
 	struct token_info token;
+	/* The web console's (console.h): the session of the cookie, its CSRF
+	 * token, a Set-Cookie to send, the answer's extra headers. */
+	bool by_cookie;
+	char session[SESSION_ID_LEN + 1];
+	char csrf[SESSION_ID_LEN + 1];
+	char cookie[160];
+	const char *headers[24];
 };
 
 typedef void handler_fn(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
@@ -33,7 +41,8 @@ typedef void handler_fn(struct daemon *d, struct http_request *rq, struct req_ct
 
 /* The registry's routes (routes_registry.c). */
 handler_fn cbar_h_unlock_put, cbar_h_unlock_delete, cbar_h_unlock_get, cbar_h_audit,
-    cbar_h_audit_head, cbar_h_keyword;
+    cbar_h_audit_head, cbar_h_keyword, cbar_h_subscriber_get;
+handler_fn cbar_h_bars_list, cbar_h_bars_delete; /* routes_bars.c */
 
 /* Who may call a route: a role, or the decide_auth setting.  NEED_GATEWAY
  * is the SMS centre's role and no one else's (cbar_role_allows()). */

@@ -155,6 +155,49 @@ void cbar_h_unlock_get(struct daemon *d, struct http_request *rq, struct req_ctx
 	respond_hook(resp, err, out, &diag, 200);
 }
 
+/* A line's effective status (load/status.h): the registry's records read
+ * first, then the four services decided on the rules snapshot with the
+ * unlock view every decision reads, so that the answer is what a call
+ * would get now; the same bytes as `callbar status --rules --json`. */
+void cbar_h_subscriber_get(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
+                           struct http_response *resp)
+{
+	static const char *const allowed[] = {NULL};
+	struct cbar_number sub;
+	if (!path_number(d, rc, &sub, resp) || !query_ok(rq, allowed, resp))
+		return;
+	struct cbar_status_records recs;
+	struct cbar_diag diag = {0};
+	enum cbar_err err = cbar_engine_records_of(d->engine, sub.e164, &recs, &diag);
+	if (err) {
+		cbar_respond_hook_error(resp, err, &diag);
+		return;
+	}
+	struct cbar_buf b;
+	cbar_buf_init(&b, 1u << 24);
+	int64_t now = cbar_routes_now();
+	bool ok = false;
+	cbar_slot_read_begin();
+	const struct daemon_snapshot *s = cbar_slot_get(&d->rules);
+	if (s) {
+		struct cbar_status_entry eff[CBAR_STATUS_ENTRIES];
+		struct cbar_unlock_lookup lk;
+		bool have = cbar_engine_unlock_lookup(d->engine, &lk);
+		ok = cbar_status_decide(s->rules, s->np, s->country, sub.e164, have ? &lk : NULL, now,
+		                        eff) &&
+		     cbar_status_json(&b, &recs, eff, cbar_rules_tz_offset(s->rules));
+	}
+	cbar_slot_read_end();
+	cbar_status_records_release(&recs);
+	if (ok && (resp->body = cbar_buf_steal(&b, &resp->len))) {
+		resp->status = 200;
+		resp->content_type = "application/json";
+	} else {
+		cbar_buf_release(&b);
+		cbar_respond_error(resp, 500, CBAR_NOMEM, NULL, "the status could not be written");
+	}
+}
+
 void cbar_h_audit(struct daemon *d, struct http_request *rq, struct req_ctx *rc,
              struct http_response *resp)
 {

@@ -6,14 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "serve.h"
+#include "series.h"
 
 enum { SERVE_OK = 0, SERVE_BAD = 2 };
 #include "callbar/data.h"
 #include "callbar/version.h"
 #include "net/addr.h"
+#include "bars.h"
+#include "callbar/store.h"
 #include "daemon.h"
+#include "limits.h"
 #include "load/numplan_load.h"
 #include "log.h"
 #include "decision.h"
@@ -164,6 +169,14 @@ static enum cbar_decision sip_decide(void *p, const struct cbar_event *ev, struc
 	return dec;
 }
 
+/* The numbering plan of the snapshot a SIP worker holds (after enter). */
+static const struct cbar_numplan *sip_plan(void *p)
+{
+	struct daemon *d = p;
+	const struct daemon_snapshot *s = cbar_slot_get(&d->rules);
+	return s ? s->np : d->np;
+}
+
 /* A worker holds the snapshot from before it decides a batch until the
  * replies, which quote the verdict's strings, are built. */
 static void sip_enter(void *p)
@@ -237,7 +250,7 @@ static bool start_sip(struct daemon *d)
 		.listeners = l,
 		.nlisteners = nl,
 		.np = d->np,
-		.decider = {sip_decide, d, sip_enter, sip_leave},
+		.decider = {sip_decide, d, sip_enter, sip_leave, sip_plan},
 		.coalesce_us = d->cfg.sip_coalesce_us,
 		.ack_filter = d->cfg.sip_ack_filter,
 		.tcp_idle_s = d->cfg.sip_tcp_idle,
@@ -370,17 +383,21 @@ int cbar_serve_main(int argc, char **argv)
 		fputs("callbar serve: libsodium failed to start\n", stderr);
 		return SERVE_BAD;
 	}
-	/* The operator's numbering (numbering.*) in place of the built-in
-	 * tables, for every front end: HTTP and SIP parse with this one plan. */
-	const struct numplan_files nf = {
-	    .segments = d->cfg.num_segments[0] ? d->cfg.num_segments : NULL,
-	    .carriers = d->cfg.num_carriers[0] ? d->cfg.num_carriers : NULL,
-	    .ported = d->cfg.num_ported[0] ? d->cfg.num_ported : NULL};
+	/* The built-in numbering: the country and the registry routes'
+	 * numbers.  The operator's numbering (numbering.*) is loaded with
+	 * each reload into the snapshot (reload.c), which every front end
+	 * decides on: HTTP through the snapshot's event context, SIP through
+	 * sip_plan(). */
+	const struct numplan_files nf = {0};
 	if (!(d->np = cbar_numplan_load(&nf)))
 		return SERVE_BAD;
 	d->country = cbar_numplan_country(d->np, d->cfg.country, strlen(d->cfg.country));
 	if (d->country == CBAR_NONE) {
 		fprintf(stderr, "callbar serve: rules.country: unknown country '%s'\n", d->cfg.country);
+		goto out_np;
+	}
+	if (cbar_sessions_init(&d->sessions)) {
+		fputs("callbar serve: out of memory\n", stderr);
 		goto out_np;
 	}
 	cbar_slot_init(&d->rules);
@@ -413,6 +430,9 @@ int cbar_serve_main(int argc, char **argv)
 		print_diag(url_r, &diag);
 		goto out_tokens;
 	}
+	/* keyword answers tell the truth from the rules in use */
+	if (!check)
+		cbar_engine_set_rules(d->engine, &d->rules);
 	/* The audit chain's head at start, in the log an operator keeps
 	 * elsewhere: a later rewrite of the whole chain cannot match it. */
 	char head_hash[65];
@@ -425,6 +445,11 @@ int cbar_serve_main(int argc, char **argv)
 	cbar_metric_gauge(&cbar_m_build_info, (const char *const[]){cbar_version, cbar_commit}, 1);
 	cbar_metric_count(&cbar_m_reloads, (const char *const[]){"ok"}, 0);
 	cbar_metric_count(&cbar_m_reloads, (const char *const[]){"failed"}, 0);
+	/* Limits count from the first snapshot on (limits.h). */
+	if (cbar_daemon_limits_new(&d->limits, d->cfg.limits_max_keys, d->cfg.limits_tolerance)) {
+		fputs("callbar serve: out of memory\n", stderr);
+		goto out_engine;
+	}
 	/* The first snapshot: a daemon that cannot load its rules does not start. */
 	if (cbar_daemon_reload(d, "start", &diag)) {
 		print_diag(d->cfg.rules_file, &diag);
@@ -434,6 +459,15 @@ int cbar_serve_main(int argc, char **argv)
 		cbar_config_write(&d->cfg, stdout);
 		rc = SERVE_OK;
 		goto out_engine;
+	}
+	if (cbar_engine_has_registry(d->engine)) {
+		char node[CBAR_STORE_NAME_MAX + 1] = "callbar@", host[256] = "";
+		gethostname(host, sizeof host - 1);
+		snprintf(node + 8, sizeof node - 8, "%.*s", (int)(sizeof node - 9), host);
+		if (cbar_daemon_bars_start(&d->bars, d->engine, d->limits, node)) {
+			fputs("callbar serve: cannot start following the registry's bars\n", stderr);
+			goto out_engine;
+		}
 	}
 	cbar_daemon_ready_add(d, "rules", ready_snapshot, d);
 	cbar_daemon_ready_add(d, "tokens", ready_tokens, d);
@@ -469,6 +503,11 @@ int cbar_serve_main(int argc, char **argv)
 			goto out_engine;
 		ho.tls_cert_pem = d->tls_cert_pem;
 		ho.tls_key_pem = d->tls_key_pem;
+	}
+	/* The console's per-minute series, sampled from the decision counts. */
+	if (cbar_series_start()) {
+		fputs("callbar serve: cannot start the series' thread\n", stderr);
+		goto out_engine;
 	}
 	if (cbar_http_start(&d->http, &ho, &ops, &diag)) {
 		fprintf(stderr, "callbar serve: %s\n", diag.msg);
@@ -508,14 +547,20 @@ out_engine:
 	cbar_smpp_stop(d);
 	free_pem(&d->tls_cert_pem);
 	free_pem(&d->tls_key_pem);
+	cbar_daemon_bars_stop(d->bars); /* writes this node's last bars */
+	d->bars = NULL;
 	cbar_engine_close(d->engine);
 	d->engine = NULL;
+	cbar_daemon_limits_free(d->limits);
+	d->limits = NULL;
 out_tokens:
 	token_store_release(&d->tokens);
 out_slot:
 	cbar_slot_release(&d->rules);
 	pthread_mutex_destroy(&d->reload_lock);
 out_np:
+	cbar_series_stop();
+	cbar_sessions_release(&d->sessions);
 	cbar_rule_counts_release(); /* every thread that counted is gone */
 	cbar_numplan_free(d->np);
 	cbar_metrics_release(cbar_daemon_metrics, cbar_daemon_metrics_count);

@@ -95,6 +95,15 @@ static void smpp_leave(void *p)
 	cbar_slot_read_end();
 }
 
+/* The numbering plan of the snapshot held (after enter): numbering files
+ * are reloaded with the rules. */
+static const struct cbar_numplan *smpp_plan(void *p)
+{
+	struct daemon *d = p;
+	const struct daemon_snapshot *s = cbar_slot_get(&d->rules);
+	return s ? s->np : d->np;
+}
+
 static uint32_t smpp_bind(void *p, const char *system_id, const char *password,
                           const struct sockaddr *src, struct smpp_peer_info *peer,
                           enum smpp_bind_fail *why)
@@ -123,8 +132,9 @@ static void smpp_keyword(void *p, const char *from, const char *to, const char *
 	struct daemon *d = p;
 	struct keyword_req k;
 	memset(&k, 0, sizeof k);
-	(void)to;
 	reply[0] = '\0';
+	/* the service number: a keyword to another carrier's is refused there */
+	snprintf(k.to, sizeof k.to, "%s", to);
 	if (!cbar_engine_has_registry(d->engine))
 		return;
 	/* The keyword: the text with the spaces around it dropped. */
@@ -280,6 +290,7 @@ bool cbar_smpp_start(struct daemon *d)
 	                               .decide = smpp_decide,
 	                               .enter = smpp_enter,
 	                               .leave = smpp_leave,
+	                               .plan = smpp_plan,
 	                               .is_service = smpp_is_service,
 	                               .keyword = smpp_keyword,
 	                               .log = smpp_log};

@@ -72,6 +72,7 @@ void cbar_snapshot_free(void *snap)
 	if (!s)
 		return;
 	cbar_rules_free(s->rules);
+	cbar_numplan_free(s->own_np); /* after the rules, which point into it */
 	free(s->rule_label);
 	free(s->path);
 	free(s->text);

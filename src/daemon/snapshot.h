@@ -37,6 +37,12 @@ struct daemon_snapshot {
 	char *text;               /* the file's bytes */
 	size_t len;
 	size_t lines;
+	/* The numbering plan np points to when this snapshot owns it: the
+	 * operator's numbering files (numbering.*) are loaded with each
+	 * reload, so a snapshot carries the plan its rules were compiled
+	 * with and every front end parses numbers with it.  NULL: np is the
+	 * daemon's (no numbering files configured). */
+	struct cbar_numplan *own_np;
 };
 
 /*

@@ -350,6 +350,8 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct conn_state *st,
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
 	if (resp->header_name)
 		MHD_add_response_header(r, resp->header_name, resp->header_value);
+	for (const char *const *h = resp->headers; h && h[0]; h += 2)
+		MHD_add_response_header(r, h[0], h[1]);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (resp->close)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -606,6 +608,27 @@ const char *cbar_http_header(const struct http_request *rq, const char *name)
 const char *cbar_http_query(const struct http_request *rq, const char *name)
 {
 	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *cbar_http_cookie(const struct http_request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND, name);
+}
+
+void cbar_http_peer(const struct http_request *rq, char *buf, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	buf[0] = '\0';
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	const void *a = sa->sa_family == AF_INET6
+	                    ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+	                    : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+	if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
+	    !inet_ntop(sa->sa_family, a, buf, (socklen_t)cap))
+		buf[0] = '\0';
 }
 
 struct query_walk {

@@ -79,6 +79,10 @@ struct http_response {
 	const char *content_type;  /* a static string */
 	const char *header_name;   /* one extra header (Allow, WWW-Authenticate) */
 	const char *header_value;
+	/* More headers (the console's security headers, Set-Cookie): name and
+	 * value pairs, a NULL name after the last.  They are copied when the
+	 * answer is queued, so they need only live until the op returns. */
+	const char *const *headers;
 };
 
 struct http_ops {
@@ -135,6 +139,13 @@ bool cbar_http_tls(const struct http_server *s);
 /* A request header or query argument, or NULL. */
 const char *cbar_http_header(const struct http_request *rq, const char *name);
 const char *cbar_http_query(const struct http_request *rq, const char *name);
+
+/* A cookie of the request's Cookie header, or NULL. */
+const char *cbar_http_cookie(const struct http_request *rq, const char *name);
+
+/* The client's address without its port ("127.0.0.1", "::1") into buf;
+ * "" when it cannot be told. */
+void cbar_http_peer(const struct http_request *rq, char *buf, size_t cap);
 
 /* Call each(arg, key, value) for every query argument, in order. */
 void cbar_http_query_each(const struct http_request *rq,

@@ -47,6 +47,10 @@ struct sip_decider {
 	void *ctx;
 	void (*enter)(void *ctx);
 	void (*leave)(void *ctx);
+	/* Optional: the numbering plan to read numbers with, asked after
+	 * enter() for the messages until leave() (the daemon's reloaded
+	 * snapshot carries its own); NULL: cfg.np. */
+	const struct cbar_numplan *(*plan)(void *ctx);
 };
 
 /* Transports a listener opens (bits). */

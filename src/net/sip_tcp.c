@@ -342,6 +342,8 @@ static bool conn_process(struct worker *w, struct conn *c)
 	int64_t now = cbar__sip_now(srv);
 	if (srv->cfg.decider.enter)
 		srv->cfg.decider.enter(srv->cfg.decider.ctx);
+	const struct cbar_numplan *np =
+	    srv->cfg.decider.plan ? srv->cfg.decider.plan(srv->cfg.decider.ctx) : srv->cfg.np;
 	while (off < c->inlen) {
 		size_t skip, msglen;
 		bool ping;
@@ -363,7 +365,7 @@ static bool conn_process(struct worker *w, struct conn *c)
 			ok = false;
 			break;
 		}
-		size_t olen = cbar_sip_handle(c->l, srv->cfg.np, &srv->cfg.decider, c->in + off, msglen,
+		size_t olen = cbar_sip_handle(c->l, np, &srv->cfg.decider, c->in + off, msglen,
 		                         CBAR_SIP_STREAM, (const struct sockaddr *)&c->peer, now,
 		                         w->out, OUT_CAP, &w->local);
 		off += msglen;

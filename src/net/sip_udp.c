@@ -107,6 +107,8 @@ static int udp_batch(struct worker *w, const struct sock *s, int flags)
 	unsigned k = 0;
 	if (srv->cfg.decider.enter)
 		srv->cfg.decider.enter(srv->cfg.decider.ctx);
+	const struct cbar_numplan *np =
+	    srv->cfg.decider.plan ? srv->cfg.decider.plan(srv->cfg.decider.ctx) : srv->cfg.np;
 	const struct sip_listener_cfg *lc = &s->l->cfg;
 	for (int i = 0; i < n; i++) {
 		/* outside allow=: no reply, so no reflection (a reply is about
@@ -121,7 +123,7 @@ static int udp_batch(struct worker *w, const struct sock *s, int flags)
 			len = IN_CAP; /* past CBAR_SIP_MAX_MSG: 513 */
 		char *out = w->out + (size_t)k * OUT_CAP;
 		size_t olen =
-		    cbar_sip_handle(s->l, srv->cfg.np, &srv->cfg.decider, w->in + (size_t)i * IN_CAP,
+		    cbar_sip_handle(s->l, np, &srv->cfg.decider, w->in + (size_t)i * IN_CAP,
 		               len, CBAR_SIP_DGRAM, (const struct sockaddr *)&w->src[i], now, out,
 		               OUT_CAP, &w->local);
 		if (!olen)

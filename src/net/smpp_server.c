@@ -658,18 +658,21 @@ static void peer_submit(struct smpp_server *s, struct conn *c, const struct smpp
 		send_resp_id(s, c, resp, st, h->seq, NULL, 0);
 		return;
 	}
-	struct cbar_event_ctx ec = {.np = s->cfg.np, .country = s->cfg.country};
 	struct cbar_event_in in;
-	cbar_smpp_event(&in, &ec, &m, c->peer.direction, c->peer.via, wall_s(s));
 	struct cbar_verdict v;
 	memset(&v, 0, sizeof v);
 	enum cbar_decision dec = CBAR_ERROR;
-	if (s->cfg.hooks.decide) {
-		if (s->cfg.hooks.enter)
-			s->cfg.hooks.enter(s->cfg.hooks.ctx);
-		dec = s->cfg.hooks.decide(s->cfg.hooks.ctx, &in.ev, &v);
-		if (s->cfg.hooks.leave)
-			s->cfg.hooks.leave(s->cfg.hooks.ctx);
+	const struct smpp_hooks *k = &s->cfg.hooks;
+	if (k->decide) {
+		/* the snapshot held from reading the numbers to the verdict */
+		if (k->enter)
+			k->enter(k->ctx);
+		struct cbar_event_ctx ec = {.np = k->plan ? k->plan(k->ctx) : s->cfg.np,
+		                            .country = s->cfg.country};
+		cbar_smpp_event(&in, &ec, &m, c->peer.direction, c->peer.via, wall_s(s));
+		dec = k->decide(k->ctx, &in.ev, &v);
+		if (k->leave)
+			k->leave(k->ctx);
 	}
 	if (dec == CBAR_BLOCK) {
 		CNT(s, blocked);

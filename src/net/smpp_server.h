@@ -69,6 +69,9 @@ struct smpp_hooks {
 	enum cbar_decision (*decide)(void *ctx, const struct cbar_event *ev, struct cbar_verdict *v);
 	void (*enter)(void *ctx);
 	void (*leave)(void *ctx);
+	/* Optional: the numbering plan to read numbers with, asked after
+	 * enter() (the daemon's snapshot's); NULL: cfg.np. */
+	const struct cbar_numplan *(*plan)(void *ctx);
 	/* Whether to (len bytes) is a keyword service number. */
 	bool (*is_service)(void *ctx, const char *to, size_t len);
 	/* A keyword text (UTF-8, decoded) from subscriber `from` to service

@@ -101,6 +101,11 @@ enum cbar_err cbar_event_peer(struct cbar_event_in *in, const struct cbar_event_
 	}
 	enum cbar_err err = number(c, ctx, s, len, "peer", &in->peer, e);
 	in->ev.peer = err ? NULL : &in->peer;
+	/* A presented caller ID the numbering data refuses: `from invalid`
+	 * (an unknown country code, or no possible length). */
+	in->ev.peer_invalid = in->ev.direction == CBAR_IN &&
+	                      (err == CBAR_NUM_CC || err == CBAR_NUM_TOO_SHORT ||
+	                       err == CBAR_NUM_TOO_LONG);
 	return err;
 }
 

@@ -60,6 +60,7 @@ static const struct field keyword_fields[] = {
 	 .size = SIZE(keyword_req, keyword)},
 	{.name = "at", .kind = F_TIME, .off = OFF(keyword_req, at), .has = true,
 	 .has_off = OFF(keyword_req, has_at)},
+	{.name = "to", .kind = F_TEXT, .off = OFF(keyword_req, to), .size = SIZE(keyword_req, to)},
 	{0},
 };
 

@@ -77,6 +77,7 @@ struct keyword_req {
 	char keyword[REQ_TEXT_MAX + 1];
 	bool has_at;
 	int64_t at;
+	char to[REQ_TEXT_MAX + 1]; /* the service number texted; "": not known */
 };
 
 /*

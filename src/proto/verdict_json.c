@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "callbar/civil.h"
 #include "callbar/scope.h"
 #include "verdict_json.h"
 
@@ -126,6 +127,26 @@ static bool members(struct cbar_buf *b, const struct cbar_verdict *v, const char
 		} else {
 			cbar_buf_puts(b, "null");
 		}
+	}
+	if ((m & CBAR_VJ_LIMIT) && v->limit) {
+		char key[32], until[CBAR_CIVIL_FORMAT_MAX + 8];
+		const char *base = v->file ? strrchr(v->file, '/') : NULL;
+		name(b, &first, prefix, "limit");
+		cbar_buf_printf(b, "{\"rule\":");
+		char rule[512];
+		int n = snprintf(rule, sizeof rule, "%s:%u",
+		                 base ? base + 1 : v->file ? v->file : "-", v->limit->line);
+		cbar_json_strn(b, rule, n < 0 ? 0 : (size_t)n < sizeof rule ? (size_t)n : sizeof rule - 1);
+		cbar_buf_puts(b, ",\"reason\":");
+		cbar_json_str(b, v->limit->reason);
+		cbar_buf_printf(b, ",\"key\":\"%s\",\"count\":%u,\"barred_until\":",
+		                cbar_limit_key_text(v->limit, v->limit_key, key, sizeof key),
+		                v->limit_count);
+		if (v->limit_bar_until && cbar_civil_format(v->limit_bar_until, 0, until, sizeof until))
+			cbar_json_str(b, until);
+		else
+			cbar_buf_puts(b, "null");
+		cbar_buf_printf(b, ",\"new_bar\":%s}", v->limit_new_bar ? "true" : "false");
 	}
 	if (m & CBAR_VJ_ERROR) {
 		name(b, &first, prefix, "error");

@@ -7,6 +7,11 @@
  *    "exempted_by":{"subscriber":"+86...","scope":"sms-in","level":"self"},
  *    "error":null}
  *
+ * and, when a limit counted or barred the event (docs/rules.md, limits),
+ *    "limit":{"rule":"FILE:LINE","reason":"wangiri","key":"+447911123456",
+ *             "count":21,"barred_until":"2026-03-02T02:01:00Z"|null,"new_bar":true}
+ * (absent otherwise, so a file without limits writes what it always did).
+ *
  * rule is the rule file's name (without its folder) and the rule's line.
  * rule, reason, announcement, announcement_name and exempted_by are null
  * when the verdict has none; error is null unless the verdict is error.
@@ -28,7 +33,8 @@ enum cbar_verdict_member {
 	CBAR_VJ_ANNOUNCEMENT = 1u << 3, /* announcement and announcement_name */
 	CBAR_VJ_EXEMPTED = 1u << 4,
 	CBAR_VJ_ERROR = 1u << 5,
-	CBAR_VJ_ALL = 0x3f,
+	CBAR_VJ_LIMIT = 1u << 6, /* only when a limit counted the event */
+	CBAR_VJ_ALL = 0x7f,
 };
 
 /*

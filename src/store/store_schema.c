@@ -93,6 +93,24 @@ static enum cbar_err anchor_key(struct cbar_store *s, struct cbar_diag *d)
 
 static const char *const migration_3[] = {NULL};
 
+/* v4: auto-bars set by `limit` statements, shared by every node. */
+static const char *const migration_4[] = {
+	"CREATE TABLE bar ("
+	" id BIGINT PRIMARY KEY,"
+	" bar_key TEXT NOT NULL,"
+	" limit_id TEXT NOT NULL,"
+	" rule TEXT NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" count BIGINT NOT NULL,"
+	" created BIGINT NOT NULL,"
+	" until BIGINT NOT NULL,"
+	" lifted_at BIGINT NOT NULL,"
+	" lifted_by TEXT NOT NULL)",
+	"CREATE INDEX bar_active ON bar (lifted_at, until)",
+	"CREATE INDEX bar_key ON bar (bar_key, lifted_at)",
+	NULL,
+};
+
 /* migrations[v - 1] takes a registry from version v - 1 to v: its SQL,
  * then its step in C (NULL for none), in the migration's transaction. */
 static const struct {
@@ -102,6 +120,7 @@ static const struct {
 	{migration_1, NULL},
 	{migration_2, NULL},
 	{migration_3, anchor_key},
+	{migration_4, NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -77,7 +77,8 @@ void cbar_unlockset_prefetch(void *ctx, uint64_t subscriber);
 
 static inline struct cbar_unlock_lookup cbar_unlockset_lookup(struct cbar_unlockset *s)
 {
-	struct cbar_unlock_lookup lk = {cbar_unlockset_find, s, cbar_unlockset_prefetch};
+	struct cbar_unlock_lookup lk = {
+		.find = cbar_unlockset_find, .ctx = s, .prefetch = cbar_unlockset_prefetch};
 	return lk;
 }
 

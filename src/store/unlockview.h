@@ -60,7 +60,8 @@ void cbar_unlockview_prefetch(void *ctx, uint64_t subscriber);
 
 static inline struct cbar_unlock_lookup cbar_unlockview_lookup(struct cbar_unlockview *v)
 {
-	struct cbar_unlock_lookup lk = {cbar_unlockview_find, v, cbar_unlockview_prefetch};
+	struct cbar_unlock_lookup lk = {
+		.find = cbar_unlockview_find, .ctx = v, .prefetch = cbar_unlockview_prefetch};
 	return lk;
 }
 
