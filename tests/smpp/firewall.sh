@@ -117,6 +117,16 @@ wait_for serve.err '"result":"already-unlocked"' || { echo "FAIL keyword twice: 
 echo "2 15003710000 10086 0 $(printf 1219 | od -An -tx1 | tr -d ' \n')" >ctl/k3.mo
 wait_for serve.err '"subscriber":"8615003710000","keyword":"1219"' || { echo "FAIL henan keyword"; fail=1; }
 expect_esme henan-still-blocked "status=0x66" hub2 "$PW2" submit 1 85291234567 2 15003710000 "PRIVTEXT-henan2"
+# and the answer tells the truth: a self registration does not restore
+# them, an ID card at a shop does (the rule's announcement)
+wait_for smsc.log "dst=2:15003710000 dc=8" || { echo "FAIL henan: no reply"; fail=1; }
+grep "src=0:10086 dst=2:15003710000 dc=8" smsc.log >henan.lines
+: >henan.txt
+while read -r _ _ _ _ _ esm text; do
+	ucs2_text "${text#text=}" "${esm#esm=}" >>henan.txt
+done <henan.lines
+has henan-reply-truth henan.txt "身份证"
+hasnt henan-reply-not-unlocked henan.txt "are now unlocked"
 
 # ---- window: at most 5 outstanding, the rest THROTTLED ----------------------------
 # the SMSC answers each submit after 50 ms, so a burst finds the window full
