@@ -24,7 +24,8 @@ static const char rules_text[] =
 	"zone abroad !mainland\n"
 	"emergency 110\n"
 	"block in sms from alphanumeric via intl reason alnum\n"
-	"block in sms from abroad region CN-HA since 2022-05-07 reason ha\n"
+	"announce ha zh \"\xe6\x82\xa8\" en \"Texts from abroad are barred.\"\n"
+	"block in sms from abroad region CN-HA since 2022-05-07 reason ha announce ha notify\n"
 	"pass all\n";
 
 static struct cbar_numplan *np;
@@ -93,6 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.pdu_max = 512;
 	cfg.fixed_time = 1655251200;
 	cfg.fail_relay = size && (data[0] & 1);
+	memcpy(cfg.notify_from, "10086", 6);
+	cfg.notify_slots = 64;
 	cfg.hooks = (struct smpp_hooks){.bind = peer_bind, .decide = decide, .is_service = is_service,
 	                                .keyword = keyword};
 	struct smpp_server *s = cbar_smpp_test_new(&cfg);

@@ -188,6 +188,9 @@ struct cbar_verdict {
 	uint32_t limit_count;
 	int64_t limit_bar_until;   /* when the key's bar expires; 0: not barred */
 	bool limit_new_bar;        /* this event took the key over */
+	/* The deciding rule says `notify`: the front end may send the barred
+	 * subscriber its announcement (the SMPP block notice). */
+	bool notify;
 };
 
 struct cbar_rules;

@@ -158,6 +158,7 @@ static enum cbar_decision set_rule(const struct cbar_rules *rs, size_t i, struct
 	v->line = r->line;
 	v->reason = r->reason;
 	v->announcement = r->announce >= 0 ? &rs->ann[r->announce] : NULL;
+	v->notify = r->notify;
 	return v->decision;
 }
 

@@ -63,6 +63,7 @@ struct cbar__rule {
 	char *reason;
 	int32_t announce; /* index into ann, -1: none */
 	bool alnum;       /* `from alphanumeric`: only an alphanumeric sender (set is -1) */
+	bool notify;      /* `notify`: the barred subscriber is sent the announcement */
 	/* `from invalid` / `from self` (peer conditions without a set, checked
 	 * after the bitmaps); `limit` statements: lim is the limit's index + 1
 	 * (0: an ordinary rule), its definition in rs->limits. */

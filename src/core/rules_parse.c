@@ -840,6 +840,16 @@ static enum cbar_err cl_announce(struct ps *ps, const struct tok *kw, struct rul
 	return fail(ps, CBAR_RULES_NAME, t.col, "unknown announcement '" TOKF "'", TOKA(&t));
 }
 
+/* `notify`: tell the barred subscriber, with the rule's announcement
+ * (checked when the rule is complete: a block rule with one). */
+static enum cbar_err cl_notify(struct ps *ps, const struct tok *kw, struct rule_ctx *rc)
+{
+	(void)ps;
+	(void)kw;
+	rc->r->notify = true;
+	return CBAR_OK;
+}
+
 /* ---- limits ---- */
 
 /* A duration: digits and a unit (ms, s, m, h, d), in milliseconds; 0 on a
@@ -1026,6 +1036,7 @@ static const struct {
 	{"ramp", cl_ramp, 1u << 9, false},      {"velocity", NULL, 0, true},
 	{"per", cl_per, 1u << 11, false},       {"distinct", cl_distinct, 1u << 12, false},
 	{"bar", cl_bar, 1u << 13, false},
+	{"notify", cl_notify, 1u << 14, false},
 };
 
 static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
@@ -1126,6 +1137,10 @@ static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
 		            "'since' to the ramp date");
 	if (rc.lim && (err = limit_done(ps, kw, &rc)))
 		return err;
+	if (r->notify && (!r->block || r->announce < 0))
+		return fail(ps, CBAR_RULES_SYNTAX, kw->col,
+		            "'notify' sends the rule's announcement to the barred subscriber: it needs "
+		            "'block' and 'announce'");
 	r->dflt = r->scope == CBAR_SCOPE_ALL && r->set < 0 && !r->unknown && !r->carriers && r->any_region &&
 	          r->since == INT64_MIN && r->until == INT64_MAX && !r->ingress && !r->unless &&
 	          !r->ramp_end && !r->roaming && !r->invalid && !r->self && !r->lim &&

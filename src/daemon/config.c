@@ -110,6 +110,11 @@ static const struct key keys[] = {
 	 .min = 1, .max = 604800},
 	{.section = "smpp", .name = "receipt_hold_max", .type = K_UINT, F(smpp_receipt_hold_max),
 	 .min = 1, .max = 1000000},
+	{.section = "smpp", .name = "notify_from", .type = K_STR_OPT, F(smpp_notify_from)},
+	{.section = "smpp", .name = "notify_period", .type = K_UINT, F(smpp_notify_period),
+	 .min = 1, .max = 31536000},
+	{.section = "smpp", .name = "notify_slots", .type = K_UINT, F(smpp_notify_slots),
+	 .min = 64, .max = 1u << 24},
 	{.section = "limits", .name = "max_keys", .type = K_UINT, F(limits_max_keys), .min = 8,
 	 .max = 1u << 28},
 	{.section = "limits", .name = "tolerance", .type = K_UINT, F(limits_tolerance), .min = 0,
@@ -149,6 +154,8 @@ void cbar_config_init(struct daemon_config *c)
 	c->smpp_max_conns = 1024;
 	c->smpp_receipt_hold = 600;
 	c->smpp_receipt_hold_max = 10000;
+	c->smpp_notify_period = 86400;
+	c->smpp_notify_slots = 65536;
 	c->limits_max_keys = 65536;
 	c->limits_tolerance = 5;
 }

@@ -85,6 +85,8 @@ struct daemon_config {
 	char smpp_block_status[16]; /* 0x66 or decimal */
 	unsigned smpp_fail;          /* 0: reject, 1: relay */
 	unsigned smpp_receipt_hold, smpp_receipt_hold_max;
+	char smpp_notify_from[21];   /* block notices' sender; "": none */
+	unsigned smpp_notify_period, smpp_notify_slots;
 	/* limits.*: the counting state of `limit` statements (docs/limits.md) */
 	unsigned limits_max_keys;  /* keys tracked per limit */
 	unsigned limits_tolerance; /* seconds an event may be late and still count */

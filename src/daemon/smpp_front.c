@@ -39,7 +39,9 @@ struct metric_family cbar_m_smpp_messages = {
     .name = "callbar_smpp_messages_total",
     .help = "submit_sm and data_sm from peers: submitted, relayed, blocked, error_relayed, "
             "error_rejected, throttled_window, throttled_upstream, upstream_timeout, "
-            "upstream_lost (given back throttled when an upstream bind dropped).",
+            "upstream_lost (given back throttled when an upstream bind dropped); notice_sent, "
+            "notice_suppressed: block notices (rules' notify) sent, or not again within "
+            "smpp.notify_period.",
     .type = METRIC_COUNTER,
     .labels = {"result"},
     LOCK};
@@ -217,6 +219,8 @@ void cbar_smpp_collect(struct daemon *d)
 	SET(messages, "throttled_upstream", c.throttled_upstream);
 	SET(messages, "upstream_timeout", c.upstream_timeouts);
 	SET(messages, "upstream_lost", c.upstream_lost);
+	SET(messages, "notice_sent", c.notices_sent);
+	SET(messages, "notice_suppressed", c.notices_suppressed);
 	SET(receipts, "routed", c.receipts_routed);
 	SET(receipts, "held", c.receipts_held);
 	SET(receipts, "dropped", c.receipts_dropped);
@@ -283,6 +287,9 @@ bool cbar_smpp_start(struct daemon *d)
 	sc.fail_relay = c->smpp_fail == 1;
 	sc.receipt_hold_s = c->smpp_receipt_hold;
 	sc.receipt_hold_max = c->smpp_receipt_hold_max;
+	snprintf(sc.notify_from, sizeof sc.notify_from, "%s", c->smpp_notify_from);
+	sc.notify_period_s = c->smpp_notify_period;
+	sc.notify_slots = c->smpp_notify_slots;
 	sc.np = d->np;
 	sc.country = d->country;
 	sc.hooks = (struct smpp_hooks){.ctx = d,

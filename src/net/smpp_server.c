@@ -106,8 +106,16 @@ struct held {
 	int64_t t_ms;
 };
 
+/* A block notice sent: to whom for which rule (a hash), and when. */
+struct notice {
+	uint64_t key;
+	int64_t t_ms;
+};
+
 struct smpp_server {
 	struct smpp_server_cfg cfg;
+	struct notice *notices;
+	unsigned nmask;
 	int lfd, ep, evfd;
 	uint16_t port;
 	pthread_t th;
@@ -637,6 +645,75 @@ refuse:
 		c->closing = true;
 }
 
+/* Whether subscriber sub may be sent rule's notice now (and if so, it is
+ * remembered as sent): once per notify_period_s. */
+static bool notice_due(struct smpp_server *s, uint64_t sub, int rule)
+{
+	uint64_t key = (sub * 0x9E3779B97F4A7C15u) ^ ((uint64_t)(unsigned)rule + 1) * 0xC2B2AE3D27D4EB4Fu;
+	key |= 1;
+	int64_t t = now_ms(), period = (int64_t)s->cfg.notify_period_s * 1000;
+	struct notice *old = NULL;
+	for (unsigned k = 0; k < 4; k++) {
+		struct notice *n = &s->notices[(key + k) & s->nmask];
+		if (n->key == key) {
+			if (t - n->t_ms < period)
+				return false;
+			n->t_ms = t;
+			return true;
+		}
+		if (!old || !n->key || (old->key && n->t_ms < old->t_ms))
+			old = n;
+	}
+	*old = (struct notice){key, t};
+	return true;
+}
+
+/* The block notice: the rule's announcement, every language one after the
+ * other, to the subscriber (as the message addressed it), from
+ * notify_from.  It names neither the sender nor the message.  Called while
+ * the snapshot is held (the texts are the snapshot's). */
+static void send_notice(struct smpp_server *s, const struct smpp_sm *m,
+                        const struct cbar_event *ev, const struct cbar_verdict *v)
+{
+	if (!s->notices || !s->cfg.notify_from[0] || !v->announcement || !ev->subscriber ||
+	    ev->direction != CBAR_IN)
+		return;
+	if (!notice_due(s, ev->subscriber->e164, v->rule)) {
+		CNT(s, notices_suppressed);
+		return;
+	}
+	char text[1024];
+	size_t at = 0;
+	for (size_t i = 0; i < v->announcement->ntexts && at < sizeof text; i++) {
+		int n = snprintf(text + at, sizeof text - at, "%s%s", i ? "\n" : "",
+		                 v->announcement->texts[i].text);
+		if (n < 0 || (size_t)n >= sizeof text - at)
+			break;
+		at += (size_t)n;
+	}
+	struct conn *u = pick_up(s);
+	if (!u || !at)
+		return;
+	struct smpp_addr from = {0, 0, {(const uint8_t *)s->cfg.notify_from,
+	                                strlen(s->cfg.notify_from)}};
+	uint8_t buf[8192];
+	size_t len;
+	unsigned n = cbar_smpp_reply_pdus(&from, &m->dst, text, ++s->ref, u->next_seq, buf,
+	                                  sizeof buf, &len);
+	size_t off = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t plen = cbar_smpp_get32(buf + off);
+		struct pend *p = pend_new(u, P_KEYWORD, now_ms());
+		if (!p)
+			break;
+		cbar_smpp_put32(buf + off + 12, p->seq);
+		queue(s, u, buf + off, plen);
+		off += plen;
+	}
+	if (n)
+		CNT(s, notices_sent);
+}
+
 static void peer_submit(struct smpp_server *s, struct conn *c, const struct smpp_hdr *h,
                         const uint8_t *pdu)
 {
@@ -671,6 +748,8 @@ static void peer_submit(struct smpp_server *s, struct conn *c, const struct smpp
 		                            .country = s->cfg.country};
 		cbar_smpp_event(&in, &ec, &m, c->peer.direction, c->peer.via, wall_s(s));
 		dec = k->decide(k->ctx, &in.ev, &v);
+		if (dec == CBAR_BLOCK && v.notify)
+			send_notice(s, &m, &in.ev, &v);
 		if (k->leave)
 			k->leave(k->ctx);
 	}
@@ -1133,6 +1212,14 @@ static enum cbar_err alloc_state(struct smpp_server *s)
 	s->rmask = nr - 1;
 	if (!s->conns || !s->dirty || !s->held || !s->rids)
 		return CBAR_NOMEM;
+	if (cfg->notify_from[0]) {
+		unsigned nn = 64;
+		while (nn < cfg->notify_slots)
+			nn *= 2;
+		if (!(s->notices = calloc(nn, sizeof *s->notices)))
+			return CBAR_NOMEM;
+		s->nmask = nn - 1;
+	}
 	unsigned np = 1;
 	while (np < 2 * (cfg->up_window ? cfg->up_window : 1))
 		np *= 2;
@@ -1170,6 +1257,7 @@ static void free_state(struct smpp_server *s)
 	free(s->dirty);
 	free(s->held);
 	free(s->rids);
+	free(s->notices);
 }
 
 static void defaults(struct smpp_server_cfg *c)
@@ -1194,6 +1282,10 @@ static void defaults(struct smpp_server_cfg *c)
 		c->receipt_hold_s = 600;
 	if (!c->receipt_hold_max)
 		c->receipt_hold_max = 10000;
+	if (!c->notify_period_s)
+		c->notify_period_s = 86400;
+	if (!c->notify_slots)
+		c->notify_slots = 1u << 16;
 }
 
 enum cbar_err cbar_smpp_server_start(const struct smpp_server_cfg *cfg, struct smpp_server **out,

@@ -44,6 +44,7 @@ struct smpp_peer_info {
 	unsigned max_binds;            /* binds it may hold at once; 0: 1 */
 };
 #define SMPP_PEERS_MAX 256
+#define SMPP_ADDR_TEXT_MAX 21
 
 /* Why a bind was refused (counted and logged). */
 #define SMPP_BIND_FAIL_MAP(X)                                                                \
@@ -107,6 +108,13 @@ struct smpp_server_cfg {
 	uint16_t country;
 	struct smpp_hooks hooks;
 	int64_t fixed_time; /* tests: every event at this UTC second; 0: clock */
+	/* The block notice (rules' `notify`): a barred incoming text's
+	 * subscriber is sent the rule's announcement from notify_from (""
+	 * : no notices), at most once per notify_period_s per subscriber and
+	 * rule, remembered in a table of notify_slots entries (bounded: the
+	 * oldest forgotten first). */
+	char notify_from[SMPP_ADDR_TEXT_MAX];
+	unsigned notify_period_s, notify_slots;
 };
 
 /* Counters, summed by the loop and read by any thread. */
@@ -117,6 +125,7 @@ struct smpp_counters {
 	uint64_t throttled_window, throttled_upstream, upstream_timeouts, upstream_lost;
 	uint64_t receipts_routed, receipts_held, receipts_dropped, receipts_unknown;
 	uint64_t keywords, keyword_replies, mo_refused;
+	uint64_t notices_sent, notices_suppressed;
 	uint64_t up_connects, up_binds_ok, up_bind_fail, up_disconnects;
 	uint64_t up_bound; /* gauge: upstream binds up now */
 	uint64_t peers_bound; /* gauge: peer binds now */

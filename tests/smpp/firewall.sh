@@ -10,8 +10,11 @@
 
 UP=$(free_port)
 # the pilots, and alphanumeric senders barred on the international hubs
-sed '/^pass all/i block in  sms   from alphanumeric via intl-hub reason alnum-intl' \
+# (the Henan rule with a block notice)
+sed -e '/^pass all/i block in  sms   from alphanumeric via intl-hub reason alnum-intl' \
+	-e 's/reason ha-intl-sms-in announce henan-verify$/& notify/' \
 	"$SMPP_DIR/../../etc/callbar/pilots.rules" >test.rules
+grep -q "henan-verify notify" test.rules || { echo "FAIL: no notify rule"; exit 1; }
 PW1=$("$CB" smpp-peer add hub1 --via intl-hub --peers peers) || { echo "FAIL add hub1"; exit 1; }
 PW2=$("$CB" smpp-peer add hub2 --via intl-hub --binds 2 --peers peers) || exit 1
 PWA=$("$CB" smpp-peer add agg --via domestic --allow 127.0.0.1/32 --peers peers) || exit 1
@@ -41,6 +44,8 @@ upstream_system_id = callbar
 upstream_password = secret
 window = 5
 enquire_link = 5
+notify_from = 10086
+notify_period = 3600
 EOF
 start_smsc "$UP"
 start_daemon --config cb.conf
@@ -74,7 +79,22 @@ has relay-smsc smsc.log "submit $ID src=1:85291234567 dst=1:8613910000000"
 has relay-unchanged smsc.log "text=$(printf PRIVTEXT-relay-1 | od -An -tx1 | tr -d ' \n')"
 # Henan from +852 after 2022-05-07: blocked with 0x66, never at the SMSC
 expect_esme henan-block "status=0x66 id=" hub2 "$PW2" submit 1 85291234567 2 15003710000 "PRIVTEXT-henan"
-hasnt henan-not-relayed smsc.log "15003710000"
+hasnt henan-not-relayed smsc.log "dst=2:15003710000 dc=0"
+# the block notice: the rule's announcement, from notify_from, once
+wait_for smsc.log "src=0:10086 dst=2:15003710000 dc=8" || { echo "FAIL notice: none sent"; fail=1; }
+grep "src=0:10086 dst=2:15003710000 dc=8" smsc.log >notice.lines
+: >notice.txt
+while read -r _ _ _ _ _ esm text; do
+	ucs2_text "${text#text=}" "${esm#esm=}" >>notice.txt
+done <notice.lines
+has notice-text notice.txt "身份证"
+has notice-text-en notice.txt "ID card"
+hasnt notice-no-sender notice.txt "852"
+hasnt notice-no-content notice.txt "PRIVTEXT"
+expect_esme henan-block-again "status=0x66" hub2 "$PW2" submit 1 85291234567 2 15003710000 "PRIVTEXT-henan1b"
+curl -s "$U/metrics" >notice-metrics.txt
+has notice-once notice-metrics.txt 'callbar_smpp_messages_total{result="notice_suppressed"} 1'
+has notice-sent notice-metrics.txt 'callbar_smpp_messages_total{result="notice_sent"} 1'
 # an alphanumeric sender on an international hub: barred
 expect_esme alnum-intl "status=0x66" hub2 "$PW2" submit 5 PAYPAL 2 13910000000 "PRIVTEXT-alnum"
 hasnt alnum-not-relayed smsc.log "PAYPAL"
@@ -119,8 +139,13 @@ wait_for serve.err '"subscriber":"8615003710000","keyword":"1219"' || { echo "FA
 expect_esme henan-still-blocked "status=0x66" hub2 "$PW2" submit 1 85291234567 2 15003710000 "PRIVTEXT-henan2"
 # and the answer tells the truth: a self registration does not restore
 # them, an ID card at a shop does (the rule's announcement)
-wait_for smsc.log "dst=2:15003710000 dc=8" || { echo "FAIL henan: no reply"; fail=1; }
-grep "src=0:10086 dst=2:15003710000 dc=8" smsc.log >henan.lines
+i=0
+until sed -n '/^mo 15003710000 10086/,$p' smsc.log | grep -q "dst=2:15003710000 dc=8"; do
+	i=$((i + 1))
+	[ $i -gt 200 ] && { echo "FAIL henan: no reply"; fail=1; break; }
+	sleep 0.05
+done
+sed -n '/^mo 15003710000 10086/,$p' smsc.log | grep "src=0:10086 dst=2:15003710000 dc=8" >henan.lines
 : >henan.txt
 while read -r _ _ _ _ _ esm text; do
 	ucs2_text "${text#text=}" "${esm#esm=}" >>henan.txt
