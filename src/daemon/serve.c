@@ -480,8 +480,11 @@ int cbar_serve_main(int argc, char **argv)
 	if ((d->cfg.sip_listen[0] || d->cfg.sip_listen_in[0] || d->cfg.sip_listeners.n) &&
 	    !start_sip(d))
 		goto out_engine;
-	if (d->cfg.smpp_listen[0] && !cbar_smpp_start(d))
-		goto out_engine;
+	if (d->cfg.smpp_listen[0]) {
+		if (!cbar_smpp_start(d))
+			goto out_engine;
+		cbar_daemon_ready_add(d, "smpp_upstream", cbar_smpp_ready, d);
+	}
 
 	struct http_ops ops = cbar_daemon_http_ops_template;
 	ops.ctx = d;

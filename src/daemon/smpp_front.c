@@ -3,7 +3,7 @@
  * checks binds, decisions go through decision.c (front "smpp") on the
  * daemon's snapshot and unlock records, keywords through
  * cbar_engine_keyword() (the one keyword path), counters into /metrics
- * and the upstream's state into /readyz.
+ * and the upstream's state into /readyz (serve.c adds cbar_smpp_ready).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -181,7 +181,7 @@ static void smpp_log(void *p, int level, const char *what, const char *system_id
 
 /* ---- readiness and metrics ------------------------------------------------------ */
 
-static enum cbar_err ready_upstream(void *p, struct cbar_diag *diag)
+enum cbar_err cbar_smpp_ready(void *p, struct cbar_diag *diag)
 {
 	struct daemon *d = p;
 	struct smpp_counters c;
@@ -329,7 +329,6 @@ bool cbar_smpp_start(struct daemon *d)
 	printf("callbar serve: SMPP on %s (%u peers; upstream %s)\n", addr, d->smpp_peers->n,
 	       c->smpp_upstream[0] ? c->smpp_upstream : "none");
 	fflush(stdout);
-	cbar_daemon_ready_add(d, "smpp_upstream", ready_upstream, d);
 	return true;
 }
 

@@ -7,13 +7,17 @@
 
 #include <stdbool.h>
 
+#include "callbar/error.h"
 #include "metrics.h"
 
 struct daemon;
 
-/* Read the peers file, start the listener and the upstream binds, add the
- * smpp_upstream readiness check.  false with a message on stderr. */
+/* Read the peers file, start the listener and the upstream binds.  false
+ * with a message on stderr. */
 bool cbar_smpp_start(struct daemon *d);
+/* The readiness check "smpp_upstream" (ctx: the daemon): CBAR_OK while a
+ * bind to the home SMSC is up. */
+enum cbar_err cbar_smpp_ready(void *ctx, struct cbar_diag *diag);
 /* Unbind and stop (nothing started: nothing done). */
 void cbar_smpp_stop(struct daemon *d);
 /* The server's counters into the metric families below (for /metrics). */
