@@ -4,6 +4,8 @@
 #   esme.pl PORT SYSID PW submit SRC_TON SRC DST_TON DST TEXT [receipt]
 #       prints "status=0x.. id=ID"; with receipt, waits for the delivery
 #       receipt on the same (transceiver) bind and prints "receipt TEXT"
+#   esme.pl PORT SYSID PW submit-tx ...   the same over a transmitter bind
+#       (which cannot take the receipt: callbar holds it for the peer)
 #   esme.pl PORT SYSID PW burst N SRC DST      N submits sent before any
 #       answer is read: prints "status=0x.. count=K" per status
 #   esme.pl PORT SYSID PW rx SECONDS            bind_receiver, print receipts
@@ -15,7 +17,8 @@ use Net::SMPP;
 my ($port, $sysid, $pw, $what, @a) = @ARGV;
 $| = 1;
 my %bind = (tx => 'new_transmitter', rx => 'new_receiver', trx => 'new_transceiver');
-my $kind = $what eq 'bind' ? ($a[0] || 'trx') : $what eq 'rx' ? 'rx' : 'trx';
+my $kind = $what eq 'bind' ? ($a[0] || 'trx') : $what eq 'rx' ? 'rx'
+    : $what eq 'submit-tx' ? 'tx' : 'trx';
 my $m = $bind{$kind};
 my ($c, $resp) = Net::SMPP->$m('127.0.0.1', port => $port, system_id => $sysid,
 	password => $pw, smpp_version => 0x34, interface_version => 0x34, timeout => 10);
@@ -26,14 +29,14 @@ if (!$c || !$resp) {
 printf "bind status=0x%x\n", $resp->{status} if $what eq 'bind';
 exit($resp->{status} ? 1 : 0) if $what eq 'bind' || $resp->{status};
 
-if ($what eq 'submit') {
+if ($what eq 'submit' || $what eq 'submit-tx') {
 	my ($ston, $src, $dton, $dst, $text, $rcpt) = @a;
 	my $r = $c->submit_sm(source_addr_ton => $ston, source_addr_npi => 1,
 	    source_addr => $src, dest_addr_ton => $dton, dest_addr_npi => 1,
 	    destination_addr => $dst, short_message => $text,
 	    registered_delivery => $rcpt ? 1 : 0);
 	printf "status=0x%x id=%s\n", $r->{status}, $r->{message_id} // '';
-	if ($rcpt && !$r->{status}) {
+	if ($rcpt && !$r->{status} && $what eq 'submit') {
 		my $sel = IO::Select->new($c);
 		my $got = 0;
 		while ($sel->can_read(10)) {

@@ -71,8 +71,8 @@ smpp_port() {
 	sed -n 's/.*SMPP on [0-9.]*:\([0-9]*\).*/\1/p' serve.out
 }
 
-# ucs2_text HEX: the UTF-8 of UCS-2 hex (a UDH of 6 octets first dropped
+# ucs2_text HEX: the UTF-8 of UCS-2 hex, no newline (segments join) (a UDH of 6 octets first dropped
 # when ESM says so: second argument 64).
 ucs2_text() {
-	python3 -c 'import sys; b=bytes.fromhex(sys.argv[1]); b=b[6:] if sys.argv[2]=="64" else b; print(b.decode("utf-16-be"))' "$1" "$2"
+	python3 -c 'import sys; b=bytes.fromhex(sys.argv[1]); b=b[6:] if sys.argv[2]=="64" else b; print(b.decode("utf-16-be"), end="")' "$1" "$2"
 }
