@@ -153,6 +153,8 @@ struct cbar_event {
 	const char *ingress;                 /* trunk class, NULL when not known */
 	size_t ingress_len;
 	uint8_t roaming;                     /* enum cbar_roaming; 0: not known */
+	bool peer_alnum;                     /* the peer is an alphanumeric sender (SMPP TON 5):
+	                                        peer is NULL, `from alphanumeric` matches */
 	/* The caller presented a number the numbering data refuses (unknown
 	 * country code, impossible length): peer is then NULL (unknown) and
 	 * `from invalid` matches too.  A parsed peer shorter than any
@@ -192,6 +194,9 @@ struct cbar_verdict {
 	uint32_t limit_count;
 	int64_t limit_bar_until;   /* when the key's bar expires; 0: not barred */
 	bool limit_new_bar;        /* this event took the key over */
+	/* The deciding rule says `notify`: the front end may send the barred
+	 * subscriber its announcement (the SMPP block notice). */
+	bool notify;
 };
 
 struct cbar_rules;

@@ -94,7 +94,7 @@ bool cbar__rule_peer(const struct cbar_rules *rs, const struct cbar__rule *r,
 	if (!peer)
 		return r->set < 0;
 	if (r->set < 0)
-		return !r->unknown;
+		return !r->unknown && !r->alnum;
 	return cbar_zone_has(&rs->sets[r->set].z, peer) ^ r->neg;
 }
 
@@ -158,6 +158,7 @@ static enum cbar_decision set_rule(const struct cbar_rules *rs, size_t i, struct
 	v->line = r->line;
 	v->reason = r->reason;
 	v->announcement = r->announce >= 0 ? &rs->ann[r->announce] : NULL;
+	v->notify = r->notify;
 	return v->decision;
 }
 
@@ -349,7 +350,7 @@ static int decide_from(const struct cbar_rules *rs, const struct cbar_event *ev,
 	 * unknown peer has its own. */
 	const struct cbar__node *trie = rs->trie;
 	const struct cbar_number *p = ev->peer;
-	uint32_t vec = rs->unknown_vec;
+	uint32_t vec = ev->peer_alnum && !p ? rs->alnum_vec : rs->unknown_vec;
 	if (p) {
 		uint32_t node = 0;
 		vec = trie[0].vec;
@@ -497,6 +498,13 @@ static const char *peer_why(const struct cbar_rules *rs, const struct cbar__rule
                             const struct cbar_event *ev, const char **arg)
 {
 	bool in = ev->direction == CBAR_IN;
+	if (!ev->peer && ev->peer_alnum)
+		return r->unknown ? "the sender is alphanumeric, not unknown"
+		                  : "the sender is alphanumeric, and its peer condition needs a number";
+	if (!ev->peer && r->alnum)
+		return "the caller is unknown; it is for alphanumeric senders";
+	if (r->alnum)
+		return "the peer is a number; it is for alphanumeric senders";
 	if (!ev->peer)
 		return in ? "the caller is unknown, and its peer condition needs a number"
 		          : "the called number is unknown, and its peer condition needs a number";
@@ -562,7 +570,8 @@ enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_e
 		const char *why = NULL, *arg = NULL;
 		if (!(r->scope & CBAR_SCOPE_BIT(ev->service, ev->direction)))
 			why = "not for this service and direction";
-		else if (!cbar__rule_peer(rs, r, ev->peer)) {
+		else if (!cbar__rule_peer(rs, r, ev->peer) ||
+		         (!ev->peer && (ev->peer_alnum ? r->unknown : r->alnum))) {
 			why = peer_why(rs, r, ev, &arg);
 		} else if (r->carriers && !(r->carriers >> car & 1)) {
 			why = "the subscriber's carrier is not among its carriers";
@@ -617,8 +626,9 @@ enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_e
 		}
 		if (note) {
 			char m[64];
-			snprintf(m, sizeof m, "matches%s%s%s", r->unknown ? " (the " : "",
-			         r->unknown ? who : "", r->unknown ? " is unknown)" : "");
+			snprintf(m, sizeof m, "matches%s%s%s", r->unknown || r->alnum ? " (the " : "",
+			         r->unknown || r->alnum ? who : "",
+			         r->unknown ? " is unknown)" : r->alnum ? " is alphanumeric)" : "");
 			notef(note, ctx, i, r, true, m, r->block ? "block" : "pass");
 		}
 		return set_rule(rs, i, v);
@@ -648,7 +658,7 @@ static bool covers(const struct cbar_rules *rs, const struct cbar__rule *a, size
 		return false;
 	if ((a->invalid && !b->invalid) || (a->self && !b->self))
 		return false;
-	if (a->set < 0 && !a->unknown)
+	if (a->set < 0 && !a->unknown && !a->alnum)
 		return true;
 	/* The peer bitmaps cover every number, and the unknown peer
 	 * (unknown_vec is one of them): b's bit must imply a's. */
