@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../daemon/lib.sh"
 . "$(dirname "$0")/lib.sh"
 command -v bearerbox >/dev/null || PATH=$PATH:/usr/sbin
-command -v bearerbox >/dev/null || { echo "SKIP: kannel is not installed"; exit 77; }
+command -v bearerbox >/dev/null || { echo "FAIL: kannel is not installed (make check installs it)"; exit 1; }
 BB_PID= SB_PID=
 kannel_cleanup() {
 	[ -n "$SB_PID" ] && kill "$SB_PID" 2>/dev/null

@@ -7,7 +7,7 @@
 SMPP_DIR=$(cd "$(dirname "$0")" && pwd)
 SMSC_PID=
 
-perl -MNet::SMPP -e 1 2>/dev/null || { echo "SKIP: libnet-smpp-perl is not installed"; exit 77; }
+perl -MNet::SMPP -e 1 2>/dev/null || { echo "FAIL: libnet-smpp-perl is not installed (make check installs it)"; exit 1; }
 
 # free_port: a TCP port on loopback nobody listens on now.
 free_port() {
