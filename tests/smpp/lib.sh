@@ -9,9 +9,24 @@ SMSC_PID=
 
 perl -MNet::SMPP -e 1 2>/dev/null || { echo "FAIL: libnet-smpp-perl is not installed (make check installs it)"; exit 1; }
 
-# free_port: a TCP port on loopback nobody listens on now.
+# free_port: a TCP port on loopback nobody listens on now, drawn below the
+# kernel's ephemeral range (net.ipv4.ip_local_port_range): a port the kernel
+# handed out (bind to 0) may be given again to another test's outgoing
+# connection before Kannel binds it, which is how this test once failed
+# with "Address already in use" under ctest -j.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 -c '
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+while True:
+    p = random.randrange(10000, max(lo, 10001))
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        s.close()'
 }
 
 # start_smsc PORT: the home SMSC (system_id callbar, password secret),
