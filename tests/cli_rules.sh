@@ -67,6 +67,14 @@ has explain out.txt "line 18: MATCH"
 has explain out.txt "block rule=$rules:18 reason=far-away"
 t explain-json 1 "$cb" explain --rules "$rules" $ev --json
 has explain-json out.txt '"verdict":"block"'
+# an alphanumeric sender (SMPP TON 5), barred where it comes in on a hub
+t explain-alnum 1 "$cb" explain --rules "$src/rules/alphanumeric.rules" --service sms \
+	--direction in --subscriber 13805710000 --peer alphanumeric:PAYPAL --ingress intl-hub \
+	--at 2023-01-01
+has explain-alnum out.txt "line 7: MATCH: matches (the caller is alphanumeric): block"
+t check-alnum 0 "$cb" check --rules "$src/rules/alphanumeric.rules" --service sms \
+	--direction in --subscriber 13805710000 --peer alphanumeric:PAYPAL --at 2023-01-01
+has check-alnum out.txt "allow rule=$src/rules/alphanumeric.rules:10"
 
 # compile errors: file:line:column, the line, a caret
 printf 'timezone +08:00\nblock out voice to +852 region CN-ZZ reason x\npass all\n' >bad.rules

@@ -14,7 +14,8 @@ rm -f "$D.log"
 list=$(cat "$D.list"); rm -f "$D.list"
 for f in \
 	"$PREFIX/bin/callbar" \
-	"$ETC/callbar/callbar.conf" "$ETC/callbar/pilots.rules" "$ETC/callbar/keywords.conf" \
+	"$ETC/callbar/callbar.conf" "$ETC/callbar/pilots.rules" "$ETC/callbar/fraud.rules" \
+	"$ETC/callbar/keywords.conf" \
 	"$ETC/logrotate.d/callbar" \
 	"$UNITDIR/callbar.service" \
 	"$PREFIX/share/callbar/prometheus/callbar-alerts.yml" \

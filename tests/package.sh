@@ -35,7 +35,7 @@ getent passwd callbar >/dev/null || { echo "FAIL: no callbar user"; fail=1; }
 shell=$(getent passwd callbar | cut -d: -f7)
 case $shell in */nologin | */false) ;; *) echo "FAIL: callbar's shell is $shell"; fail=1 ;; esac
 conff=$(dpkg-query -W -f='${Conffiles}\n' callbar)
-for f in /etc/callbar/callbar.conf /etc/callbar/pilots.rules /etc/callbar/keywords.conf \
+for f in /etc/callbar/callbar.conf /etc/callbar/pilots.rules /etc/callbar/fraud.rules /etc/callbar/keywords.conf \
 	/etc/logrotate.d/callbar; do
 	echo "$conff" | grep -q " $f " || { echo "FAIL: $f is not a conffile"; fail=1; }
 done

@@ -318,6 +318,12 @@ has map_nocol err.txt "--map number=phone: no such column in the header"
 t map_badkey 2 "$cb" import --map 'numbr=col3' crm/ok.csv --registry "$REG2" --key "$KEY"
 has map_badkey err.txt "want FIELD=colN or FIELD=HEADER"
 t map_skip_alone 2 "$cb" import --skip-bad crm/ok.csv --registry "$REG2" --key "$KEY"
+# a CRM export 40 columns wide, the number in the last one
+python3 -c '
+print(",".join("c%d" % i for i in range(1, 40)) + ",msisdn")
+print(",".join("x" for i in range(1, 40)) + ",13805710110")' >crm/wide.csv
+t map_wide 0 "$cb" import --map 'number=col40' crm/wide.csv --registry "$REG2" --key "$KEY"
+has map_wide out.txt "imported 1 records"
 rm -rf crm # it held the raw numbers: the leak check below looks at everything else
 
 # --- the raw document numbers were never written anywhere ------------------------

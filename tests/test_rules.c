@@ -5,7 +5,8 @@
  * events: FILE | AT | SERVICE | DIRECTION | SUBSCRIBER | PEER | EXPECT
  *   FILE is a rule file relative to the cases file; AT as for --at (civil.h,
  *   CBAR_CIVIL_CLI, in the rule file's zone); PEER "-" for an unknown peer
- *   (the event's peer is NULL), SUBSCRIBER "-" for none (an error, unless
+ *   (the event's peer is NULL), "@NAME" for an alphanumeric sender (NULL,
+ *   peer_alnum set: SMPP TON 5), SUBSCRIBER "-" for none (an error, unless
  *   the peer is an emergency number);
  *   EXPECT: verdict (allow/block/error), line (the deciding rule's line or
  *   -), reason, announce (a name or -), exempt (+number or -), and inputs
@@ -109,8 +110,10 @@ static void run_event(void **state)
 	struct cbar_rules *r = rules_for(c);
 	const char *exp = c->field[6];
 	struct cbar_number sub, peer;
-	bool unknown = !strcmp(c->field[5], "-"), nosub = !strcmp(c->field[4], "-");
-	struct cbar_event ev = {.subscriber = nosub ? NULL : &sub, .peer = unknown ? NULL : &peer};
+	bool alnum = c->field[5][0] == '@';
+	bool unknown = !strcmp(c->field[5], "-") || alnum, nosub = !strcmp(c->field[4], "-");
+	struct cbar_event ev = {.subscriber = nosub ? NULL : &sub, .peer = unknown ? NULL : &peer,
+	                        .peer_alnum = alnum};
 	struct cbar_civil_fail f;
 	if (cbar_civil_parse(c->field[1], c->len[1], CBAR_CIVIL_CLI, cbar_rules_tz_offset(r),
 	                     &ev.time, &f))

@@ -447,6 +447,70 @@ static void unaudited_rows(void **state)
 
 /* The key id is covered by the chain: changed or removed by hand, verify
  * fails at the key-bind entry.  cbar_store_chain_head() is verify's head. */
+/* Auto-bars (limits): one bar per key and limit while it holds, listed
+ * while active, lifted with an audit entry each, the chain still whole. */
+static int count_bar(void *arg, const struct cbar_store_bar *b)
+{
+	(void)b;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void bars(void **state)
+{
+	(void)state;
+	struct cbar_diag d = {0};
+	struct cbar_store_bar b = {.count = 21, .created = 1772330400, .until = 1772416800};
+	bool added = false;
+	int n = 0;
+	unsigned lifted = 0;
+	snprintf(b.key, sizeof b.key, "+447700900001");
+	snprintf(b.limit, sizeof b.limit, "00112233aabbccdd");
+	snprintf(b.rule, sizeof b.rule, "fraud.rules:29");
+	snprintf(b.reason, sizeof b.reason, "wangiri");
+	assert_int_equal(cbar_store_bar_add(s, &b, "callbar@a", &added, &d), CBAR_OK);
+	assert_true(added);
+	int64_t id = b.id;
+	assert_true(id > 0);
+	/* another node saw the same key go over: no second bar */
+	b.created += 5;
+	assert_int_equal(cbar_store_bar_add(s, &b, "callbar@b", &added, &d), CBAR_OK);
+	assert_false(added);
+	assert_int_equal(b.id, id);
+	assert_int_equal(cbar_store_bars(s, 1772330500, 0, 0, count_bar, &n, &d), CBAR_OK);
+	assert_int_equal(n, 1);
+	n = 0; /* expired at its until */
+	assert_int_equal(cbar_store_bars(s, 1772416800, 0, 0, count_bar, &n, &d), CBAR_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(cbar_store_bar_lift(s, "+447700900001", NULL, "sup", 1772330600, &lifted, &d),
+	                 CBAR_OK);
+	assert_int_equal(lifted, 1);
+	n = 0;
+	assert_int_equal(cbar_store_bars(s, 1772330700, 0, 0, count_bar, &n, &d), CBAR_OK);
+	assert_int_equal(n, 0);
+	n = 0; /* the lifts since a time, for the nodes to follow */
+	assert_int_equal(cbar_store_bars(s, 1772330700, 1772330600, 0, count_bar, &n, &d), CBAR_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(cbar_store_bar_lift(s, "+447700900001", NULL, "sup", 1772330700, &lifted, &d),
+	                 CBAR_STORE_NOTFOUND);
+	int64_t entries, bad;
+	char head[CBAR_STORE_HASH_HEX];
+	assert_int_equal(cbar_store_audit_verify(s, &entries, &bad, head, &d), CBAR_OK);
+	/* A bar written by hand, or one lengthened by hand, is not honoured. */
+	sql("INSERT INTO bar VALUES (999999, '+447700900002', '00112233aabbccdd', 'x:1', 'x', 1, "
+	    "1772330400, 1772416800, 0, '')");
+	assert_int_equal(cbar_store_bar_add(s, &b, "callbar@a", &added, &d), CBAR_OK);
+	assert_true(added);
+	n = 0;
+	assert_int_equal(cbar_store_bars(s, 1772330800, 0, 0, count_bar, &n, &d), CBAR_OK);
+	assert_int_equal(n, 1);
+	sqlf("UPDATE bar SET until = 1900000000 WHERE id = %lld", (long long)b.id);
+	n = 0;
+	assert_int_equal(cbar_store_bars(s, 1772330800, 0, 0, count_bar, &n, &d), CBAR_OK);
+	assert_int_equal(n, 0);
+	sql("DELETE FROM bar");
+}
+
 static void key_in_chain(void **state)
 {
 	(void)state;
@@ -566,6 +630,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(wait_change),
 		cmocka_unit_test(failed_write),
 		cmocka_unit_test(unaudited_rows),
+		cmocka_unit_test(bars),
 		cmocka_unit_test(key_in_chain),
 		cmocka_unit_test(file_modes),
 		cmocka_unit_test(key_migration),

@@ -25,6 +25,10 @@ pkgs="$pkgs scdoc"
 # the SIP server's tests and benchmark: sipp, and Kamailio (tm, sl, rr,
 # uac_redirect, mtree, htable, db_text are all in the main package)
 pkgs="$pkgs sip-tester kamailio"
+# the SMPP firewall's tests and benchmark: Kannel (bearerbox, smsbox) as an
+# interconnect peer, Net::SMPP as the home SMSC; iconv and od are in libc-bin
+# and coreutils
+pkgs="$pkgs kannel libnet-smpp-perl"
 # make deb: dpkg-buildpackage, debhelper, lintian (only when asked)
 if [ "${1:-}" = deb ]; then
 	pkgs="$pkgs dpkg-dev debhelper devscripts lintian fakeroot"

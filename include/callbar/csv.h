@@ -15,7 +15,7 @@
 
 #include "callbar/error.h"
 
-#define CBAR_CSV_FIELDS 24
+#define CBAR_CSV_FIELDS 64
 #define CBAR_CSV_FIELD_MAX 256
 
 struct cbar_csv_row {

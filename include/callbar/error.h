@@ -101,7 +101,9 @@
 	X(BAD_HEADER, 150, "HTTP header field with a NUL byte, or repeated where one is allowed") \
 	X(DUP_QUERY, 151, "query argument given more than once")               \
 	X(SIP_START, 160, "the SIP server could not start")                     \
-	X(SNAPSHOT, 170, "unlock snapshot refused")
+	X(SNAPSHOT, 170, "unlock snapshot refused")                             \
+	X(SMPP, 180, "malformed SMPP PDU")                                      \
+	X(SMPP_START, 181, "the SMPP server could not start")
 
 enum cbar_err {
 #define CBAR__ERR_ENUM(name, code, msg) CBAR_##name = code,

@@ -8,14 +8,15 @@
  *   no I/O, no clock, no lock.  One thread at a time may use it; the
  *   daemon puts its lock around it, batch gives each shard its own.
  * - Memory is bounded and allocated once, at cbar_limiter_new(): every
- *   limit has a table of max_keys keys (rounded up to a multiple of 8), and
+ *   limit has a table of max_keys keys (rounded up to a multiple of 4), and
  *   every key remembers at most its limit's threshold of events or
  *   counterparts (a key that goes over is barred and forgets them).
  *   cbar_limiter_bytes() is the whole cap; cbar_limit_key_bytes() the size
  *   of one tracked key.
- * - Eviction: a key hashes to a set of 8 places.  A new key when all 8 are
- *   taken replaces, among the keys that are not barred at the event's
- *   time, the one whose newest event is oldest; when all 8 are barred, the
+ * - Eviction: a key hashes to a set of 4 places (one cache line).  A new
+ *   key when all 4 are taken replaces, among the keys that are not barred
+ *   at the event's time, the one whose newest event is oldest; when all 4
+ *   are barred, the
  *   one whose bar ends first.  A key evicted while counting starts again
  *   from zero the next time it is seen.
  * - Event order: an event up to `tolerance` seconds older than the newest
@@ -63,7 +64,11 @@ void cbar_limiter_free(struct cbar_limiter *lm);
 enum cbar_err cbar_limiter_hit(struct cbar_limiter *lm, const struct cbar_limit_query *q,
                                struct cbar_limit_answer *a);
 
-/* The counter interface over lm, for struct cbar_unlock_lookup.limits. */
+/* Start fetching the set of key in limit k (no change to lm). */
+void cbar_limiter_prefetch(const struct cbar_limiter *lm, size_t limit, uint64_t key);
+
+/* The counter interface over lm (hit and prefetch), for struct
+ * cbar_unlock_lookup.limits. */
 struct cbar_limit_counter cbar_limiter_counter(struct cbar_limiter *lm);
 
 /* Bytes the limiter holds at most (its tables), and one tracked key of l. */

@@ -105,7 +105,13 @@ struct cbar_limit_counter {
 	enum cbar_err (*hit)(void *ctx, const struct cbar_rules *rules,
 	                     const struct cbar_limit_query *q, struct cbar_limit_answer *a);
 	void *ctx;
+	/* Optional (may be NULL): start fetching the state of limit's key.
+	 * cbar_decide() calls it first thing for the keys the event has (of
+	 * the first CBAR_LIMIT_PREFETCH_MAX limits), so the memory latency
+	 * overlaps the rule matching; it must not change anything. */
+	void (*prefetch)(void *ctx, const struct cbar_rules *rules, uint32_t limit, uint64_t key);
 };
+#define CBAR_LIMIT_PREFETCH_MAX 8
 
 /*
  * Reads a file named in a rule file.  path is as written (not NUL-ended),
@@ -147,6 +153,8 @@ struct cbar_event {
 	const char *ingress;                 /* trunk class, NULL when not known */
 	size_t ingress_len;
 	uint8_t roaming;                     /* enum cbar_roaming; 0: not known */
+	bool peer_alnum;                     /* the peer is an alphanumeric sender (SMPP TON 5):
+	                                        peer is NULL, `from alphanumeric` matches */
 	/* The caller presented a number the numbering data refuses (unknown
 	 * country code, impossible length): peer is then NULL (unknown) and
 	 * `from invalid` matches too.  A parsed peer shorter than any
@@ -186,6 +194,9 @@ struct cbar_verdict {
 	uint32_t limit_count;
 	int64_t limit_bar_until;   /* when the key's bar expires; 0: not barred */
 	bool limit_new_bar;        /* this event took the key over */
+	/* The deciding rule says `notify`: the front end may send the barred
+	 * subscriber its announcement (the SMPP block notice). */
+	bool notify;
 };
 
 struct cbar_rules;

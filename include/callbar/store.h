@@ -319,7 +319,9 @@ enum cbar_err cbar_store_bar_add(struct cbar_store *s, struct cbar_store_bar *b,
                                  bool *added, struct cbar_diag *d);
 /* Bars not lifted whose until is after now (now 0: every bar, lifted or
  * not, newest first, at most limit), or, with since > 0, the bars lifted
- * at or after since (for nodes to drop them). */
+ * at or after since (for nodes to drop them).  Active bars are passed on
+ * only when the audit entry with their id is the `auto-bar` entry of
+ * exactly that bar: a row written or changed by hand is never honoured. */
 enum cbar_err cbar_store_bars(struct cbar_store *s, int64_t now, int64_t since, unsigned limit,
                               int (*fn)(void *arg, const struct cbar_store_bar *b), void *arg,
                               struct cbar_diag *d);

@@ -13,6 +13,19 @@
 #include "load/numplan_load.h"
 #include "load/rules_load.h"
 
+/* --peer: a number, or alphanumeric:NAME, a sender written in letters
+ * (SMPP type of number 5): no number, matched by `from alphanumeric`. */
+static enum cbar_err check_peer(struct cbar_event_in *in, const struct cbar_event_ctx *ec,
+                                const char *peer, struct cbar_event_error *ee)
+{
+	if (!strncmp(peer, "alphanumeric:", 13) && peer[13]) {
+		in->ev.peer = NULL;
+		in->ev.peer_alnum = true;
+		return CBAR_OK;
+	}
+	return cbar_event_peer(in, ec, peer, strlen(peer), ee);
+}
+
 static const char help_check[] =
 	"usage: callbar check --rules FILE [--unlocked FILE | --registry URL]\n"
 	"                     --service voice|sms\n"
@@ -29,7 +42,9 @@ static const char help_check[] =
 	"  --registry URL     unlock records from the registry: sqlite:PATH or\n"
 	"                     postgres://... (docs/registry.md)\n"
 	"  --service, --direction   what happens: voice|sms, in|out (our subscriber's side)\n"
-	"  --subscriber NUM   our subscriber; --peer NUM the other party (any usual form);\n"
+	"  --subscriber NUM   our subscriber; --peer NUM the other party (any usual form;\n"
+	"                     alphanumeric:NAME for a sender written in letters, as\n"
+	"                     SMPP carries them);\n"
 	"                     without --subscriber only a call to an emergency number is\n"
 	"                     decided (allowed), anything else is bad input\n"
 	"  --at TIME          2022-05-08T09:30:00+08:00, ...Z, a date alone (midnight in\n"
@@ -214,7 +229,7 @@ static int run(int argc, char **argv, bool explain)
 	     (snprintf(sub_msg, sizeof sub_msg, "--subscriber '%.100s': %s",
 	               a.subscriber ? a.subscriber : "", sub_e.message),
 	      false)) ||
-	    FLAG("--peer", a.peer, cbar_event_peer(&in, &ec, a.peer, strlen(a.peer), &ee)) ||
+	    FLAG("--peer", a.peer, check_peer(&in, &ec, a.peer, &ee)) ||
 	    (a.at && FLAG("--at", a.at,
 	                  cbar_event_time(&in, &ec, a.at, strlen(a.at),
 	                                  CBAR_TIME_ZONED | CBAR_TIME_LOCAL | CBAR_TIME_DATE |

@@ -40,7 +40,7 @@ static const char import_help[] =
 	"reported with its line and nothing is imported.\n"
 	"\n"
 	"With --map, FILE is any CSV with a header (an operator's CRM export, at\n"
-	"most 24 columns) and MAP says which column holds what, by position or by\n"
+	"most 64 columns) and MAP says which column holds what, by position or by\n"
 	"header name:\n"
 	"  --map 'number=col3,level=col5,document_type=col6,document_number=col7'\n"
 	"Fields: number (required), scope (default all), level (self or verified;\n"

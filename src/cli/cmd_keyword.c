@@ -160,15 +160,15 @@ int cbar_cmd_keyword(int argc, char **argv)
 	bool have_eff = false;
 	const char *rf = r.rules ? r.rules : access(REG_DEFAULT_RULES, R_OK) ? NULL : REG_DEFAULT_RULES;
 	struct cbar_rules *rules = k->unlock && rf ? cbar_rules_load(r.np, rf) : NULL;
-	struct cbar_unlockset *us = rules ? cbar_unlocks_from_registry(r.url) : NULL;
-	if (us) {
-		struct cbar_unlock_lookup lk = cbar_unlockset_lookup(us);
+	struct cbar_status_records recs;
+	if (rules && !cbar_status_records_read(r.store, sub, &recs, &d)) {
+		struct cbar_unlock_lookup lk = cbar_status_records_lookup(&recs);
 		have_eff = cbar_status_decide(rules, r.np, r.cn, sub, &lk, now, eff);
+		cbar_status_records_release(&recs);
 	}
 	bool restored = true;
 	cbar_kw_reply(&t, k, what, have_eff ? eff : NULL, &restored, msg, sizeof msg);
 	answer(r.json, cbar_kw_result(what), msg, sub, have_eff ? restored : -1);
-	cbar_unlockset_free(us);
 	cbar_rules_free(rules);
 	rc = CLI_OK;
 done:

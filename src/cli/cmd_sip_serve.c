@@ -1,6 +1,7 @@
 /* callbar sip-serve: the SIP policy server on its own (docs/sip.md,
  * "Running the server"). */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include "net/addr.h"
 #include "net/fd_limit.h"
 #include "cli.h"
+#include "callbar/limit.h"
 #include "proto/event.h"
 #include "load/numplan_load.h"
 #include "load/rules_load.h"
@@ -80,6 +82,25 @@ struct ctx {
 	struct cbar_unlock_lookup lk;
 	bool have_lk;
 };
+
+/* The limits' counting state, shared by the workers behind one lock (the
+ * limiter is pure state, callbar/limit.h); per process, no registry. */
+struct locked_limiter {
+	pthread_mutex_t mu;
+	struct cbar_limiter *lm;
+	struct cbar_limit_counter counter;
+};
+
+static enum cbar_err locked_hit(void *p, const struct cbar_rules *rules,
+                                const struct cbar_limit_query *q, struct cbar_limit_answer *a)
+{
+	struct locked_limiter *l = p;
+	(void)rules;
+	pthread_mutex_lock(&l->mu);
+	enum cbar_err e = cbar_limiter_hit(l->lm, q, a);
+	pthread_mutex_unlock(&l->mu);
+	return e;
+}
 
 static enum cbar_decision decide(void *p, const struct cbar_event *ev, struct cbar_verdict *v)
 {
@@ -267,6 +288,7 @@ int cbar_cmd_sip_serve(int argc, char **argv)
 	struct cbar_numplan *np = cbar_numplan_load(&files);
 	struct cbar_rules *rules = NULL;
 	struct cbar_unlockset *us = NULL;
+	struct locked_limiter lim = {.mu = PTHREAD_MUTEX_INITIALIZER};
 	struct sip_server *srv = NULL;
 	int rc = CLI_BAD;
 	if (!np)
@@ -298,6 +320,17 @@ int cbar_cmd_sip_serve(int argc, char **argv)
 	struct ctx ctx = {.rules = rules};
 	if (us) {
 		ctx.lk = cbar_unlockset_lookup(us);
+		ctx.have_lk = true;
+	}
+	/* Limits count here, per process (no registry: its bars are its own;
+	 * docs/limits.md). */
+	if (cbar_rules_limits(rules)) {
+		if (cbar_limiter_new(rules, NULL, NULL, &lim.lm)) {
+			fputs("callbar sip-serve: out of memory\n", stderr);
+			goto out;
+		}
+		lim.counter = (struct cbar_limit_counter){.hit = locked_hit, .ctx = &lim};
+		ctx.lk.limits = &lim.counter;
 		ctx.have_lk = true;
 	}
 	cfg.decider = (struct sip_decider){.decide = decide, .ctx = &ctx};
@@ -332,6 +365,7 @@ int cbar_cmd_sip_serve(int argc, char **argv)
 	print_counters(stderr, &sum);
 	rc = CLI_OK;
 out:
+	cbar_limiter_free(lim.lm);
 	cbar_unlockset_free(us);
 	cbar_rules_free(rules);
 	cbar_numplan_free(np);

@@ -57,16 +57,15 @@ static int print_line(void *arg, const struct cbar_store_record *rec)
 
 /* The effective status (callbar/status.h): each service and direction
  * decided now against a peer abroad by the engine of check, with the
- * registry's unlocks; the daemon's GET /v1/subscribers/{number} answers
- * from the same functions.  rules and the unlock set are loaded here. */
-static bool effective(const struct reg *r, uint64_t sub, struct cbar_status_entry eff[],
-                      struct cbar_rules **rules, struct cbar_unlockset **us)
+ * registry's unlocks of this subscriber (recs); the daemon's GET
+ * /v1/subscribers/{number} answers from the same functions.  rules is
+ * loaded here. */
+static bool effective(const struct reg *r, uint64_t sub, const struct cbar_status_records *recs,
+                      struct cbar_status_entry eff[], struct cbar_rules **rules)
 {
 	if (!(*rules = cbar_rules_load(r->np, r->rules)))
 		return false;
-	if (!(*us = cbar_unlocks_from_registry(r->url)))
-		return false;
-	struct cbar_unlock_lookup lk = cbar_unlockset_lookup(*us);
+	struct cbar_unlock_lookup lk = cbar_status_records_lookup(recs);
 	if (!cbar_status_decide(*rules, r->np, r->cn, sub, &lk, (int64_t)time(NULL), eff)) {
 		fprintf(stderr, "callbar status: +%" PRIu64 " cannot be decided on\n", sub);
 		return false;
@@ -181,9 +180,8 @@ static int run(int argc, char **argv, const char *cmd, const char *help, bool st
 	}
 	struct cbar_status_entry eff[CBAR_STATUS_ENTRIES];
 	struct cbar_rules *rules = NULL;
-	struct cbar_unlockset *us = NULL;
 	bool with_eff = r.rules != NULL;
-	if (with_eff && !effective(&r, sub, eff, &rules, &us)) {
+	if (with_eff && !effective(&r, sub, &recs, eff, &rules)) {
 		rc = CLI_BAD;
 		goto free;
 	}
@@ -214,7 +212,6 @@ static int run(int argc, char **argv, const char *cmd, const char *help, bool st
 	if (with_eff)
 		print_effective(eff, recs.unlocked, tz);
 free:
-	cbar_unlockset_free(us);
 	cbar_rules_free(rules);
 	cbar_status_records_release(&recs);
 done:

@@ -23,6 +23,7 @@ static const struct cli_command commands[] = {
 	{"keyword", cbar_cmd_keyword, "act on a subscriber's keyword text message"},
 	{"serve", cbar_serve_main, "run the daemon: HTTP/JSON and SIP decisions, registry, metrics"},
 	{"token", cbar_token_main, "create, list and revoke the daemon's API tokens"},
+	{"smpp-peer", cbar_smpp_peer_main, "add, list and remove the SMPP firewall's peers"},
 	{"sip-serve", cbar_cmd_sip_serve, "answer SIP INVITE and MESSAGE (UDP, TCP) by the rules"},
 	{"cluster", cbar_cmd_cluster, "ask several daemons whether they are ready and agree"},
 };

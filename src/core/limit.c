@@ -3,9 +3,12 @@
  * the snapshot's limit accessors (rules.h).
  *
  * Each limit has one table: max_keys slots in sets of WAYS, each slot a
- * 24-byte header and room for `threshold` entries beside it.  An entry is
- * an event's time (counting events) or a counterpart and the time it was
- * last seen (counting distinct counterparts).  A key only needs to know
+ * 16-byte header (a set is one 64-byte cache line: finding a key costs one
+ * memory access) and, in a second array, a block of room for `threshold`
+ * entries: an event's time (counting events: a ring of times, its head and
+ * length in the block's first word) or a counterpart and the time it was
+ * last seen (counting distinct counterparts: the counterparts, then their
+ * times).  A key only needs to know
  * whether more than `threshold` entries fall in the window, so it never
  * keeps more: going over bars the key and empties its entries.
  *
@@ -18,13 +21,19 @@
 #include "callbar/limit.h"
 #include "rules_impl.h"
 
-#define WAYS 8
+#define WAYS 4
+
+/* A key's top bit says that its events are in its block's ring.  Until its
+ * second event a key counting events keeps its one event in `newest`, and
+ * its block is never touched: most keys are seen once in a window, and a
+ * key taken over costs one memory access, not two. */
+#define RING (UINT64_C(1) << 63)
+#define KEY(s) ((s)->key & ~RING)
 
 struct slot {
-	uint64_t key;       /* 0: free (0 is never an E.164 number nor a prefix) */
-	int64_t bar_until;  /* barred while an event's time is before it; 0: not */
-	uint32_t newest;    /* time of the key's newest counted event */
-	uint16_t head, n;   /* events: ring of n sorted times from head */
+	uint64_t key;       /* 0: free (0 is never an E.164 number nor a prefix); | RING */
+	uint32_t bar_until; /* barred while an event's time is before it; 0: not */
+	uint32_t newest;    /* time of the key's newest counted event; 0: none */
 };
 
 struct table {
@@ -32,11 +41,29 @@ struct table {
 	uint32_t threshold, window, bar;
 	bool distinct;
 	size_t nsets;       /* slots = nsets * WAYS */
-	struct slot *slots;
-	uint32_t *times;    /* threshold per slot */
-	uint64_t *who;      /* distinct: threshold per slot */
+	struct slot *slots; /* 64-byte aligned: a set is a cache line */
+	unsigned char *data; /* a block of `stride` bytes per slot */
+	size_t stride;
 	size_t used;
 };
+
+/* Events: the block is a word (ring head | length << 16), then the ring. */
+static uint32_t *ring_of(const struct table *t, size_t i)
+{
+	return (uint32_t *)(void *)(t->data + i * t->stride);
+}
+
+/* Distinct: how many entries are used (a word), then the entries, three
+ * words each: the counterpart (low, high) and when it was last seen.
+ * Entries are used from the first on, so a new key touches the block's
+ * first cache line only. */
+static uint32_t *used_of(const struct table *t, size_t i)
+{
+	return (uint32_t *)(void *)(t->data + i * t->stride);
+}
+
+#define E_WHO(e, k) ((uint64_t)(e)[3 * (k)] | (uint64_t)(e)[3 * (k) + 1] << 32)
+#define E_TM(e, k) ((e)[3 * (k) + 2])
 
 struct cbar_limiter {
 	uint32_t tolerance;
@@ -79,9 +106,16 @@ const char *cbar_limit_key_text(const struct cbar_limit_info *l, uint64_t key, c
 	return buf;
 }
 
+/* The block of one key, in words. */
+static size_t block_bytes(uint32_t threshold, bool distinct)
+{
+	size_t b = 4 + (size_t)threshold * (distinct ? 12 : 4);
+	return (b + 3) & ~(size_t)3;
+}
+
 size_t cbar_limit_key_bytes(const struct cbar_limit_info *l)
 {
-	return sizeof(struct slot) + (size_t)l->threshold * (l->distinct ? 12 : 4);
+	return sizeof(struct slot) + block_bytes(l->threshold, l->distinct != 0);
 }
 
 static uint64_t mix64(uint64_t x)
@@ -92,6 +126,15 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+/* The first place of key's set: the hash scaled to the number of sets by
+ * a multiply (Lemire's reduction), not a division, which would cost more
+ * than the rest of finding the key. */
+__extension__ typedef unsigned __int128 u128;
+static size_t set_of(const struct table *t, uint64_t key)
+{
+	return (size_t)(((u128)mix64(key ^ t->id) * t->nsets) >> 64) * WAYS;
+}
+
 static uint32_t clamp_time(int64_t t)
 {
 	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
@@ -100,8 +143,7 @@ static uint32_t clamp_time(int64_t t)
 static void table_release(struct table *t)
 {
 	free(t->slots);
-	free(t->times);
-	free(t->who);
+	free(t->data);
 	memset(t, 0, sizeof *t);
 }
 
@@ -117,14 +159,14 @@ static enum cbar_err table_init(struct table *t, const struct cbar_limit_info *l
 	t->distinct = l->distinct != 0;
 	t->nsets = (max_keys + WAYS - 1) / WAYS;
 	size_t nslots = t->nsets * WAYS;
-	t->slots = calloc(nslots, sizeof *t->slots);
-	t->times = calloc(nslots, (size_t)t->threshold * sizeof *t->times);
-	if (t->distinct)
-		t->who = calloc(nslots, (size_t)t->threshold * sizeof *t->who);
-	if (!t->slots || !t->times || (t->distinct && !t->who)) {
+	t->stride = block_bytes(t->threshold, t->distinct);
+	t->slots = aligned_alloc(64, nslots * sizeof *t->slots);
+	t->data = calloc(nslots, t->stride);
+	if (!t->slots || !t->data) {
 		table_release(t);
 		return CBAR_NOMEM;
 	}
+	memset(t->slots, 0, nslots * sizeof *t->slots);
 	return CBAR_OK;
 }
 
@@ -199,7 +241,7 @@ size_t cbar_limiter_bytes(const struct cbar_limiter *lm)
 	size_t b = sizeof *lm + lm->ntables * sizeof *lm->t;
 	for (size_t k = 0; k < lm->ntables; k++) {
 		const struct table *t = &lm->t[k];
-		b += t->nsets * WAYS * (sizeof(struct slot) + (size_t)t->threshold * (t->distinct ? 12 : 4));
+		b += t->nsets * WAYS * (sizeof(struct slot) + t->stride);
 	}
 	return b;
 }
@@ -209,9 +251,13 @@ size_t cbar_limiter_keys(const struct cbar_limiter *lm, size_t limit)
 	return limit < lm->ntables ? lm->t[limit].used : 0;
 }
 
-static void slot_clear(struct slot *s)
+/* Forget a key's entries (its bar stays). */
+static void slot_clear(struct table *t, size_t i)
 {
-	s->head = s->n = 0;
+	if (t->distinct)
+		used_of(t, i)[0] = 0;
+	t->slots[i].key &= ~RING;
+	t->slots[i].newest = 0;
 }
 
 /* The slot of key in t, made (or taken over) for it at time t0 when it is
@@ -219,10 +265,10 @@ static void slot_clear(struct slot *s)
 static size_t find_slot(struct table *t, uint64_t key, int64_t t0, bool *evicted)
 {
 	*evicted = false;
-	size_t base = (size_t)(mix64(key ^ t->id) % t->nsets) * WAYS;
+	size_t base = set_of(t, key);
 	size_t victim = SIZE_MAX;
 	for (size_t i = base; i < base + WAYS; i++) {
-		if (t->slots[i].key == key)
+		if (KEY(&t->slots[i]) == key)
 			return i;
 		if (!t->slots[i].key && victim == SIZE_MAX)
 			victim = i;
@@ -232,13 +278,13 @@ static size_t find_slot(struct table *t, uint64_t key, int64_t t0, bool *evicted
 		 * ends first. */
 		for (size_t i = base; i < base + WAYS; i++) {
 			const struct slot *s = &t->slots[i];
-			bool barred = t0 < s->bar_until;
+			bool barred = t0 < (int64_t)s->bar_until;
 			if (victim == SIZE_MAX) {
 				victim = i;
 				continue;
 			}
 			const struct slot *v = &t->slots[victim];
-			bool vbarred = t0 < v->bar_until;
+			bool vbarred = t0 < (int64_t)v->bar_until;
 			if (barred != vbarred ? !barred
 			                      : barred ? s->bar_until < v->bar_until : s->newest < v->newest)
 				victim = i;
@@ -250,17 +296,22 @@ static size_t find_slot(struct table *t, uint64_t key, int64_t t0, bool *evicted
 	struct slot *s = &t->slots[victim];
 	memset(s, 0, sizeof *s);
 	s->key = key;
+	if (*evicted)
+		slot_clear(t, victim);
 	return victim;
 }
 
 /* Events in the window (t - window, t] among the ring's times. */
-static uint32_t events_in(const struct table *t, const struct slot *s, const uint32_t *ring,
+static uint32_t events_in(const struct table *t, const struct slot *s, const uint32_t *block,
                           uint32_t now)
 {
-	uint32_t c = 0;
+	if (!(s->key & RING)) /* none, or the one in newest */
+		return s->newest && s->newest <= now && (int64_t)s->newest > (int64_t)now - t->window;
+	uint32_t c = 0, head = block[0] & 0xffff, n = block[0] >> 16;
+	const uint32_t *ring = block + 1;
 	int64_t lo = (int64_t)now - t->window;
-	for (uint32_t k = s->n; k-- > 0;) {
-		uint32_t x = ring[(s->head + k) % t->threshold];
+	for (uint32_t k = n; k-- > 0;) {
+		uint32_t x = ring[(head + k) % t->threshold];
 		if (x > now)
 			continue; /* a later event, counted before this late one */
 		if ((int64_t)x <= lo)
@@ -270,114 +321,137 @@ static uint32_t events_in(const struct table *t, const struct slot *s, const uin
 	return c;
 }
 
-static void events_add(const struct table *t, struct slot *s, uint32_t *ring, uint32_t now)
+static void ring_add(const struct table *t, uint32_t *block, uint32_t now);
+
+static void events_add(const struct table *t, struct slot *s, uint32_t *block, uint32_t now)
 {
-	uint32_t cap = t->threshold;
-	if (s->n == cap) { /* the oldest goes: outside the window (see hit) */
-		s->head = (uint16_t)((s->head + 1) % cap);
-		s->n--;
+	if (!(s->key & RING)) {
+		if (!s->newest)
+			return; /* the first: newest holds it */
+		block[0] = 0;
+		ring_add(t, block, s->newest);
+		s->key |= RING;
+	}
+	ring_add(t, block, now);
+}
+
+static void ring_add(const struct table *t, uint32_t *block, uint32_t now)
+{
+	uint32_t cap = t->threshold, head = block[0] & 0xffff, n = block[0] >> 16;
+	uint32_t *ring = block + 1;
+	if (n == cap) { /* the oldest goes: outside the window (see hit) */
+		head = (head + 1) % cap;
+		n--;
 	}
 	/* Sorted insert from the back: in order, no move at all. */
-	uint32_t k = s->n;
-	while (k > 0 && ring[(s->head + k - 1) % cap] > now) {
-		ring[(s->head + k) % cap] = ring[(s->head + k - 1) % cap];
+	uint32_t k = n;
+	while (k > 0 && ring[(head + k - 1) % cap] > now) {
+		ring[(head + k) % cap] = ring[(head + k - 1) % cap];
 		k--;
 	}
-	ring[(s->head + k) % cap] = now;
-	s->n++;
+	ring[(head + k) % cap] = now;
+	block[0] = head | (n + 1) << 16;
 }
 
 /* Distinct counterparts seen in (t - window, t], this one included; *at
  * its entry (or -1). */
-static uint32_t distinct_in(const struct table *t, const uint64_t *who, const uint32_t *tm,
-                            uint64_t c, uint32_t now, long *at)
+static uint32_t distinct_in(const struct table *t, uint32_t used, const uint32_t *e, uint64_t c,
+                            uint32_t now, long *at)
 {
 	uint32_t n = 1;
 	int64_t lo = (int64_t)now - t->window;
 	*at = -1;
-	for (uint32_t k = 0; k < t->threshold; k++) {
-		if (!who[k])
-			continue;
-		if (who[k] == c) {
+	for (uint32_t k = 0; k < used; k++) {
+		if (E_WHO(e, k) == c) {
 			*at = (long)k;
 			continue;
 		}
-		if (tm[k] <= now && (int64_t)tm[k] > lo)
+		if (E_TM(e, k) <= now && (int64_t)E_TM(e, k) > lo)
 			n++;
 	}
 	return n;
 }
 
-static void distinct_add(const struct table *t, uint64_t *who, uint32_t *tm, uint64_t c,
+static void distinct_add(const struct table *t, uint32_t *used, uint32_t *e, uint64_t c,
                          uint32_t now, long at)
 {
 	if (at >= 0) {
-		if (tm[at] < now)
-			tm[at] = now;
+		if (E_TM(e, at) < now)
+			E_TM(e, at) = now;
 		return;
 	}
-	/* A free entry, else the one seen longest ago: with the count not
-	 * over, at most threshold - 1 others are in the window. */
+	/* The next free entry, else the one seen longest ago: with the count
+	 * not over, at most threshold - 1 others are in the window. */
 	uint32_t best = 0;
-	for (uint32_t k = 0; k < t->threshold; k++) {
-		if (!who[k]) {
-			best = k;
-			break;
-		}
-		if (tm[k] < tm[best])
-			best = k;
+	if (*used < t->threshold) {
+		best = (*used)++;
+	} else {
+		for (uint32_t k = 1; k < t->threshold; k++)
+			if (E_TM(e, k) < E_TM(e, best))
+				best = k;
 	}
-	who[best] = c;
-	tm[best] = now;
+	e[3 * best] = (uint32_t)c;
+	e[3 * best + 1] = (uint32_t)(c >> 32);
+	E_TM(e, best) = now;
 }
 
 enum cbar_err cbar_limiter_hit(struct cbar_limiter *lm, const struct cbar_limit_query *q,
                                struct cbar_limit_answer *a)
 {
 	memset(a, 0, sizeof *a);
-	if (!lm || q->limit >= lm->ntables || !q->key)
+	if (!lm || q->limit >= lm->ntables || !q->key || (q->key & RING))
 		return CBAR_INVAL;
 	struct table *t = &lm->t[q->limit];
 	bool evicted;
 	size_t i = find_slot(t, q->key, q->time, &evicted);
 	struct slot *s = &t->slots[i];
 	uint32_t now = clamp_time(q->time);
-	size_t off = i * (size_t)t->threshold;
-	if (evicted && t->distinct)
-		memset(t->who + off, 0, (size_t)t->threshold * sizeof *t->who);
-	if (q->time < s->bar_until) {
+	uint32_t *used = t->distinct ? used_of(t, i) : NULL;
+	uint32_t *e = used ? used + 1 : NULL, *ring = ring_of(t, i);
+	if (now < s->bar_until) {
 		a->barred = true;
 		a->bar_until = s->bar_until;
 		a->count = t->threshold + 1;
 		return CBAR_OK;
 	}
-	bool late = s->n && (uint64_t)now + lm->tolerance < s->newest;
+	bool late = s->newest && (uint64_t)now + lm->tolerance < s->newest;
 	long at = -1;
-	uint32_t count = t->distinct
-	                         ? distinct_in(t, t->who + off, t->times + off, q->counterpart, now, &at)
-	                         : events_in(t, s, t->times + off, now) + 1;
+	uint32_t count = used ? distinct_in(t, *used, e, q->counterpart, now, &at)
+	                      : events_in(t, s, ring, now) + 1;
 	a->count = count;
 	if (late)
 		return CBAR_OK; /* beyond the tolerance: decided, not counted */
 	if (count > t->threshold) {
-		s->bar_until = q->time + (int64_t)t->bar;
-		slot_clear(s);
-		if (t->distinct)
-			memset(t->who + off, 0, (size_t)t->threshold * sizeof *t->who);
+		s->bar_until = clamp_time(q->time + (int64_t)t->bar);
+		slot_clear(t, i);
 		a->barred = true;
 		a->new_bar = true;
 		a->bar_until = s->bar_until;
 		return CBAR_OK;
 	}
-	if (t->distinct) {
-		distinct_add(t, t->who + off, t->times + off, q->counterpart, now, at);
-		s->n = 1; /* something is remembered */
-	} else {
-		events_add(t, s, t->times + off, now);
-	}
+	if (used)
+		distinct_add(t, used, e, q->counterpart, now, at);
+	else
+		events_add(t, s, ring, now);
 	if (now > s->newest)
 		s->newest = now;
 	return CBAR_OK;
+}
+
+void cbar_limiter_prefetch(const struct cbar_limiter *lm, size_t limit, uint64_t key)
+{
+	if (limit >= lm->ntables || !lm->t[limit].slots)
+		return;
+	const struct table *t = &lm->t[limit];
+	size_t base = set_of(t, key);
+	__builtin_prefetch(&t->slots[base]);
+}
+
+static void counter_prefetch(void *ctx, const struct cbar_rules *rules, uint32_t limit,
+                             uint64_t key)
+{
+	(void)rules;
+	cbar_limiter_prefetch(ctx, limit, key);
 }
 
 static enum cbar_err counter_hit(void *ctx, const struct cbar_rules *rules,
@@ -389,7 +463,7 @@ static enum cbar_err counter_hit(void *ctx, const struct cbar_rules *rules,
 
 struct cbar_limit_counter cbar_limiter_counter(struct cbar_limiter *lm)
 {
-	return (struct cbar_limit_counter){.hit = counter_hit, .ctx = lm};
+	return (struct cbar_limit_counter){.hit = counter_hit, .ctx = lm, .prefetch = counter_prefetch};
 }
 
 size_t cbar_limiter_bars(const struct cbar_limiter *lm, int64_t t, cbar_limiter_bar_fn fn,
@@ -399,9 +473,9 @@ size_t cbar_limiter_bars(const struct cbar_limiter *lm, int64_t t, cbar_limiter_
 	for (size_t k = 0; k < lm->ntables; k++) {
 		const struct table *tb = &lm->t[k];
 		for (size_t i = 0; i < tb->nsets * WAYS; i++)
-			if (tb->slots[i].key && t < tb->slots[i].bar_until) {
+			if (tb->slots[i].key && t < (int64_t)tb->slots[i].bar_until) {
 				if (fn)
-					fn(ctx, k, tb->slots[i].key, tb->slots[i].bar_until);
+					fn(ctx, k, KEY(&tb->slots[i]), tb->slots[i].bar_until);
 				n++;
 			}
 	}
@@ -413,12 +487,12 @@ bool cbar_limiter_lift(struct cbar_limiter *lm, size_t limit, uint64_t key)
 	if (limit >= lm->ntables || !key)
 		return false;
 	struct table *t = &lm->t[limit];
-	size_t base = (size_t)(mix64(key ^ t->id) % t->nsets) * WAYS;
+	size_t base = set_of(t, key);
 	for (size_t i = base; i < base + WAYS; i++)
-		if (t->slots[i].key == key) {
+		if (KEY(&t->slots[i]) == key) {
 			bool was = t->slots[i].bar_until != 0;
 			t->slots[i].bar_until = 0;
-			slot_clear(&t->slots[i]);
+			slot_clear(t, i);
 			return was;
 		}
 	return false;

@@ -197,7 +197,7 @@ static enum cbar_err build_peer(struct cbar_rules *rs)
 		b.val[s] = cbar__zone_default(&rs->sets[s].z);
 	for (size_t i = 0; i < rs->nrules; i++) {
 		const struct cbar__rule *r = &rs->rules[i];
-		if (!r->unknown && (r->set < 0 || (b.val[r->set] ^ r->neg))) {
+		if (!r->unknown && !r->alnum && (r->set < 0 || (b.val[r->set] ^ r->neg))) {
 			b.cur[i / 64] |= 1ull << (i % 64);
 			b.hash ^= mix64(i);
 		}
@@ -239,11 +239,23 @@ static enum cbar_err build_peer(struct cbar_rules *rs)
 	memset(b.cur, 0, rs->words * 8);
 	b.hash = 0;
 	for (size_t i = 0; i < rs->nrules; i++)
-		if (rs->rules[i].set < 0) {
+		if (rs->rules[i].set < 0 && !rs->rules[i].alnum) {
 			b.cur[i / 64] |= 1ull << (i % 64);
 			b.hash ^= mix64(i);
 		}
 	err = intern(&b, &rs->unknown_vec);
+	if (err)
+		goto out;
+	/* An alphanumeric sender: the rules with no peer condition and the
+	 * `alphanumeric` ones (not `unknown`: a name is not a withheld number). */
+	memset(b.cur, 0, rs->words * 8);
+	b.hash = 0;
+	for (size_t i = 0; i < rs->nrules; i++)
+		if (rs->rules[i].set < 0 && !rs->rules[i].unknown) {
+			b.cur[i / 64] |= 1ull << (i % 64);
+			b.hash ^= mix64(i);
+		}
+	err = intern(&b, &rs->alnum_vec);
 out:
 	free(b.val);
 	free(b.by_set_at);

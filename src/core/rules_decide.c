@@ -94,7 +94,7 @@ bool cbar__rule_peer(const struct cbar_rules *rs, const struct cbar__rule *r,
 	if (!peer)
 		return r->set < 0;
 	if (r->set < 0)
-		return !r->unknown;
+		return !r->unknown && !r->alnum;
 	return cbar_zone_has(&rs->sets[r->set].z, peer) ^ r->neg;
 }
 
@@ -158,6 +158,7 @@ static enum cbar_decision set_rule(const struct cbar_rules *rs, size_t i, struct
 	v->line = r->line;
 	v->reason = r->reason;
 	v->announcement = r->announce >= 0 ? &rs->ann[r->announce] : NULL;
+	v->notify = r->notify;
 	return v->decision;
 }
 
@@ -280,6 +281,22 @@ static bool limit_key(const struct cbar_limit_info *l, const struct cbar_event *
 	return false;
 }
 
+/* Start fetching the counting state of the event's keys (the first limits'),
+ * before the rules are matched (struct cbar_limit_counter.prefetch). */
+static void limits_prefetch(const struct cbar_rules *rs, const struct cbar_event *ev,
+                            const struct cbar_unlock_lookup *lk)
+{
+	if (!lk || !lk->limits || !lk->limits->prefetch)
+		return;
+	for (size_t k = 0; k < rs->nlimits && k < CBAR_LIMIT_PREFETCH_MAX; k++) {
+		struct cbar_limit_query q;
+		const struct cbar__rule *r = &rs->rules[rs->limits[k].rule];
+		if ((r->scope & CBAR_SCOPE_BIT(ev->service, ev->direction)) &&
+		    limit_key(&rs->limits[k], ev, &q))
+			lk->limits->prefetch(lk->limits->ctx, rs, (uint32_t)k, q.key);
+	}
+}
+
 /*
  * Limit rule r for the event: -1 the counting state failed (*err), 1 the
  * key is barred (the verdict is the limit's block), 0 the event was
@@ -333,7 +350,7 @@ static int decide_from(const struct cbar_rules *rs, const struct cbar_event *ev,
 	 * unknown peer has its own. */
 	const struct cbar__node *trie = rs->trie;
 	const struct cbar_number *p = ev->peer;
-	uint32_t vec = rs->unknown_vec;
+	uint32_t vec = ev->peer_alnum && !p ? rs->alnum_vec : rs->unknown_vec;
 	if (p) {
 		uint32_t node = 0;
 		vec = trie[0].vec;
@@ -422,6 +439,8 @@ enum cbar_decision cbar_decide(const struct cbar_rules *rs, const struct cbar_ev
 		return (enum cbar_decision)d;
 	if (lk && lk->prefetch && rs->any_unless)
 		lk->prefetch(lk->ctx, ev->subscriber->e164);
+	if (rs->nlimits)
+		limits_prefetch(rs, ev, lk);
 	return (enum cbar_decision)decide_from(rs, ev, lk, v, 0, STOP_NONE, NULL);
 }
 
@@ -439,6 +458,12 @@ void cbar_decide_many(const struct cbar_rules *rs, const struct cbar_event *cons
 	while (n) {
 		size_t k = n < CBAR_DECIDE_MANY_MAX ? n : CBAR_DECIDE_MANY_MAX, nw = 0;
 		bool pf = lk && lk->prefetch;
+		/* The limits' state of every event first: a batch's fetches
+		 * overlap each other and the first events' rule matching. */
+		if (rs && rs->nlimits)
+			for (size_t i = 0; i < k; i++)
+				if (ev[i] && event_ok(ev[i]))
+					limits_prefetch(rs, ev[i], lk);
 		for (size_t i = 0; i < k; i++) {
 			if (decide_first(rs, ev[i], &v[i]) >= 0)
 				continue;
@@ -473,6 +498,13 @@ static const char *peer_why(const struct cbar_rules *rs, const struct cbar__rule
                             const struct cbar_event *ev, const char **arg)
 {
 	bool in = ev->direction == CBAR_IN;
+	if (!ev->peer && ev->peer_alnum)
+		return r->unknown ? "the sender is alphanumeric, not unknown"
+		                  : "the sender is alphanumeric, and its peer condition needs a number";
+	if (!ev->peer && r->alnum)
+		return "the caller is unknown; it is for alphanumeric senders";
+	if (r->alnum)
+		return "the peer is a number; it is for alphanumeric senders";
 	if (!ev->peer)
 		return in ? "the caller is unknown, and its peer condition needs a number"
 		          : "the called number is unknown, and its peer condition needs a number";
@@ -538,7 +570,8 @@ enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_e
 		const char *why = NULL, *arg = NULL;
 		if (!(r->scope & CBAR_SCOPE_BIT(ev->service, ev->direction)))
 			why = "not for this service and direction";
-		else if (!cbar__rule_peer(rs, r, ev->peer)) {
+		else if (!cbar__rule_peer(rs, r, ev->peer) ||
+		         (!ev->peer && (ev->peer_alnum ? r->unknown : r->alnum))) {
 			why = peer_why(rs, r, ev, &arg);
 		} else if (r->carriers && !(r->carriers >> car & 1)) {
 			why = "the subscriber's carrier is not among its carriers";
@@ -593,8 +626,9 @@ enum cbar_decision cbar_explain(const struct cbar_rules *rs, const struct cbar_e
 		}
 		if (note) {
 			char m[64];
-			snprintf(m, sizeof m, "matches%s%s%s", r->unknown ? " (the " : "",
-			         r->unknown ? who : "", r->unknown ? " is unknown)" : "");
+			snprintf(m, sizeof m, "matches%s%s%s", r->unknown || r->alnum ? " (the " : "",
+			         r->unknown || r->alnum ? who : "",
+			         r->unknown ? " is unknown)" : r->alnum ? " is alphanumeric)" : "");
 			notef(note, ctx, i, r, true, m, r->block ? "block" : "pass");
 		}
 		return set_rule(rs, i, v);
@@ -624,7 +658,7 @@ static bool covers(const struct cbar_rules *rs, const struct cbar__rule *a, size
 		return false;
 	if ((a->invalid && !b->invalid) || (a->self && !b->self))
 		return false;
-	if (a->set < 0 && !a->unknown)
+	if (a->set < 0 && !a->unknown && !a->alnum)
 		return true;
 	/* The peer bitmaps cover every number, and the unknown peer
 	 * (unknown_vec is one of them): b's bit must imply a's. */

@@ -62,6 +62,8 @@ struct cbar__rule {
 	bool dflt;      /* unconditional: the file's default */
 	char *reason;
 	int32_t announce; /* index into ann, -1: none */
+	bool alnum;       /* `from alphanumeric`: only an alphanumeric sender (set is -1) */
+	bool notify;      /* `notify`: the barred subscriber is sent the announcement */
 	/* `from invalid` / `from self` (peer conditions without a set, checked
 	 * after the bitmaps); `limit` statements: lim is the limit's index + 1
 	 * (0: an ordinary rule), its definition in rs->limits. */
@@ -104,6 +106,7 @@ struct cbar_rules {
 	uint64_t *vecbits; /* nvec bitmaps */
 	size_t nvec;
 	uint32_t unknown_vec; /* the bitmap of an unknown peer (a vec id) */
+	uint32_t alnum_vec;   /* the bitmap of an alphanumeric sender (a vec id) */
 
 	struct cbar_limit_info *limits; /* `limit` statements, in file order */
 	size_t nlimits;

@@ -205,6 +205,10 @@ static enum cbar_err add_set(struct ps *ps, const struct tok *name, enum cbar__s
 			return fail(ps, CBAR_RULES_NAME, name->col,
 			            "'unknown' is reserved: 'from unknown' names a caller the network "
 			            "does not identify");
+		if (name->n == 12 && !memcmp(name->s, "alphanumeric", 12))
+			return fail(ps, CBAR_RULES_NAME, name->col,
+			            "'alphanumeric' is reserved: 'from alphanumeric' names a sender "
+			            "written in letters");
 		if ((name->n == 7 && !memcmp(name->s, "invalid", 7)) ||
 		    (name->n == 4 && !memcmp(name->s, "self", 4)))
 			return fail(ps, CBAR_RULES_NAME, name->col,
@@ -655,6 +659,16 @@ static enum cbar_err cl_peer(struct ps *ps, const struct tok *kw, struct rule_ct
 		r->unknown = true;
 		return CBAR_OK;
 	}
+	/* A sender named by letters (SMPP TON 5, "PAYPAL"): no number, no
+	 * country; what it is, is where it came in (`via`). */
+	if (n == 12 && !memcmp(s, "alphanumeric", 12)) {
+		if (neg)
+			return fail(ps, CBAR_RULES_SYNTAX, t.col,
+			            "'!alphanumeric' is not a peer condition: put the 'alphanumeric' "
+			            "rule first");
+		r->alnum = true;
+		return CBAR_OK;
+	}
 	if ((n == 7 && !memcmp(s, "invalid", 7)) || (n == 4 && !memcmp(s, "self", 4)))
 		return peer_check(ps, kw, &t, neg, rc);
 	if (n && s[0] == '+') {
@@ -824,6 +838,16 @@ static enum cbar_err cl_announce(struct ps *ps, const struct tok *kw, struct rul
 			return CBAR_OK;
 		}
 	return fail(ps, CBAR_RULES_NAME, t.col, "unknown announcement '" TOKF "'", TOKA(&t));
+}
+
+/* `notify`: tell the barred subscriber, with the rule's announcement
+ * (checked when the rule is complete: a block rule with one). */
+static enum cbar_err cl_notify(struct ps *ps, const struct tok *kw, struct rule_ctx *rc)
+{
+	(void)ps;
+	(void)kw;
+	rc->r->notify = true;
+	return CBAR_OK;
 }
 
 /* ---- limits ---- */
@@ -1012,6 +1036,7 @@ static const struct {
 	{"ramp", cl_ramp, 1u << 9, false},      {"velocity", NULL, 0, true},
 	{"per", cl_per, 1u << 11, false},       {"distinct", cl_distinct, 1u << 12, false},
 	{"bar", cl_bar, 1u << 13, false},
+	{"notify", cl_notify, 1u << 14, false},
 };
 
 static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
@@ -1112,9 +1137,14 @@ static enum cbar_err st_rule(struct ps *ps, const struct tok *kw)
 		            "'since' to the ramp date");
 	if (rc.lim && (err = limit_done(ps, kw, &rc)))
 		return err;
+	if (r->notify && (!r->block || r->announce < 0))
+		return fail(ps, CBAR_RULES_SYNTAX, kw->col,
+		            "'notify' sends the rule's announcement to the barred subscriber: it needs "
+		            "'block' and 'announce'");
 	r->dflt = r->scope == CBAR_SCOPE_ALL && r->set < 0 && !r->unknown && !r->carriers && r->any_region &&
 	          r->since == INT64_MIN && r->until == INT64_MAX && !r->ingress && !r->unless &&
-	          !r->ramp_end && !r->roaming && !r->invalid && !r->self && !r->lim;
+	          !r->ramp_end && !r->roaming && !r->invalid && !r->self && !r->lim &&
+	          !r->alnum;
 	return CBAR_OK;
 }
 

@@ -26,6 +26,7 @@ static const char *const decide_auth_names[] = {"token", "none", NULL};
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
 static const char *const sip_block_names[] = {"403", "603", NULL};
 static const char *const sip_fail_names[] = {"302", "500", NULL};
+static const char *const smpp_fail_names[] = {"reject", "relay", NULL};
 
 #define F(field) offsetof(struct daemon_config, field), sizeof(((struct daemon_config *)0)->field)
 
@@ -86,6 +87,39 @@ static const struct key keys[] = {
 	{.section = "log", .name = "decision_group", .type = K_STR_OPT, F(decision_group)},
 	{.section = "log", .name = "decision_retention_days", .type = K_UINT, F(decision_days),
 	 .min = 1, .max = 3650},
+	{.section = "smpp", .name = "listen", .type = K_ADDR_OPT, F(smpp_listen)},
+	{.section = "smpp", .name = "peers", .type = K_STR, F(smpp_peers)},
+	{.section = "smpp", .name = "upstream", .type = K_ADDR_OPT, F(smpp_upstream)},
+	{.section = "smpp", .name = "upstream_system_id", .type = K_STR_OPT, F(smpp_up_system_id)},
+	{.section = "smpp", .name = "upstream_password", .type = K_STR_OPT, F(smpp_up_password)},
+	{.section = "smpp", .name = "upstream_system_type", .type = K_STR_OPT,
+	 F(smpp_up_system_type)},
+	{.section = "smpp", .name = "upstream_binds", .type = K_UINT, F(smpp_up_binds), .min = 1,
+	 .max = 64},
+	{.section = "smpp", .name = "upstream_window", .type = K_UINT, F(smpp_up_window), .min = 1,
+	 .max = 10000},
+	{.section = "smpp", .name = "upstream_timeout", .type = K_UINT, F(smpp_up_timeout),
+	 .min = 1, .max = 3600},
+	{.section = "smpp", .name = "window", .type = K_UINT, F(smpp_window), .min = 1,
+	 .max = 10000},
+	{.section = "smpp", .name = "pdu_max", .type = K_UINT, F(smpp_pdu_max), .min = 64,
+	 .max = 65536},
+	{.section = "smpp", .name = "enquire_link", .type = K_UINT, F(smpp_enquire), .min = 0,
+	 .max = 3600},
+	{.section = "smpp", .name = "max_connections", .type = K_UINT, F(smpp_max_conns),
+	 .min = 1, .max = 60000},
+	{.section = "smpp", .name = "block_status", .type = K_STR, F(smpp_block_status)},
+	{.section = "smpp", .name = "fail_mode", .type = K_ENUM, F(smpp_fail),
+	 .names = smpp_fail_names},
+	{.section = "smpp", .name = "receipt_hold", .type = K_UINT, F(smpp_receipt_hold),
+	 .min = 1, .max = 604800},
+	{.section = "smpp", .name = "receipt_hold_max", .type = K_UINT, F(smpp_receipt_hold_max),
+	 .min = 1, .max = 1000000},
+	{.section = "smpp", .name = "notify_from", .type = K_STR_OPT, F(smpp_notify_from)},
+	{.section = "smpp", .name = "notify_period", .type = K_UINT, F(smpp_notify_period),
+	 .min = 1, .max = 31536000},
+	{.section = "smpp", .name = "notify_slots", .type = K_UINT, F(smpp_notify_slots),
+	 .min = 64, .max = 1u << 24},
 	{.section = "limits", .name = "max_keys", .type = K_UINT, F(limits_max_keys), .min = 8,
 	 .max = 1u << 28},
 	{.section = "limits", .name = "tolerance", .type = K_UINT, F(limits_tolerance), .min = 0,
@@ -117,6 +151,19 @@ void cbar_config_init(struct daemon_config *c)
 	c->sip_tcp_per_source = 64;
 	c->sip_fail = 1; /* 500, as sip-serve: docs/sip.md "Fail mode" says why */
 	c->decision_days = 30;
+	snprintf(c->smpp_peers, sizeof c->smpp_peers, "%s", "var/smpp-peers");
+	snprintf(c->smpp_block_status, sizeof c->smpp_block_status, "%s", "0x66");
+	c->smpp_up_binds = 1;
+	c->smpp_up_window = 100;
+	c->smpp_up_timeout = 30;
+	c->smpp_window = 100;
+	c->smpp_pdu_max = 4096;
+	c->smpp_enquire = 30;
+	c->smpp_max_conns = 1024;
+	c->smpp_receipt_hold = 600;
+	c->smpp_receipt_hold_max = 10000;
+	c->smpp_notify_period = 86400;
+	c->smpp_notify_slots = 65536;
 	c->limits_max_keys = 65536;
 	c->limits_tolerance = 5;
 }
@@ -475,7 +522,8 @@ void cbar_config_write(const struct daemon_config *c, FILE *f)
 		case K_STR_OPT:
 		case K_ADDR:
 		case K_ADDR_OPT:
-			fprintf(f, "\"%s\"\n", field);
+			/* a password (smpp.upstream_password) is never printed */
+			fprintf(f, "\"%s\"\n", strstr(k->name, "password") && field[0] ? "***" : field);
 			break;
 		case K_UINT:
 			fprintf(f, "%u\n", *(const unsigned *)(const void *)field);

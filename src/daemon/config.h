@@ -78,6 +78,18 @@ struct daemon_config {
 	char decision_file[CONFIG_PATH_MAX]; /* PATH: PATH.YYYY-MM-DD a day; "": main log */
 	unsigned decision_days;  /* day files kept */
 	char decision_group[CONFIG_PATH_MAX]; /* "": files 0600; a group: 0640 and that group */
+	/* [smpp]: the SMPP firewall (docs/smpp.md); smpp_listen "": off */
+	char smpp_listen[CONFIG_ADDR_MAX];
+	char smpp_peers[CONFIG_PATH_MAX];
+	char smpp_upstream[CONFIG_ADDR_MAX]; /* the home SMSC; "": none */
+	char smpp_up_system_id[16], smpp_up_password[9], smpp_up_system_type[13];
+	unsigned smpp_up_binds, smpp_up_window, smpp_up_timeout;
+	unsigned smpp_window, smpp_pdu_max, smpp_enquire, smpp_max_conns;
+	char smpp_block_status[16]; /* 0x66 or decimal */
+	unsigned smpp_fail;          /* 0: reject, 1: relay */
+	unsigned smpp_receipt_hold, smpp_receipt_hold_max;
+	char smpp_notify_from[21];   /* block notices' sender; "": none */
+	unsigned smpp_notify_period, smpp_notify_slots;
 	/* limits.*: the counting state of `limit` statements (docs/limits.md) */
 	unsigned limits_max_keys;  /* keys tracked per limit */
 	unsigned limits_tolerance; /* seconds an event may be late and still count */

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "engine.h"
 #include "net/sip_server.h"
+#include "net/smpp_server.h"
 #include "metrics.h"
 #include "slot.h"
 #include "token_store.h"
@@ -42,6 +43,8 @@ struct daemon {
 	struct http_server *http;
 	struct sip_server *sip;          /* NULL: no SIP listener */
 	char *tls_cert_pem, *tls_key_pem; /* http.tls_cert/tls_key read at start */
+	struct smpp_server *smpp;        /* NULL: no SMPP listener */
+	struct smpp_peers *smpp_peers;   /* its peers file */
 	struct daemon_limits *limits;    /* counting state of limits (limits.h) */
 	struct daemon_bars *bars;        /* auto-bars through the registry; NULL: none */
 };

@@ -13,6 +13,7 @@
 #include "decision.h"
 #include "routes.h"
 #include "rule_counts.h"
+#include "smpp_front.h"
 #include "callbar/scope.h"
 
 /* A rendered /metrics page is never bigger than this. */
@@ -43,7 +44,7 @@ struct metric_family cbar_m_http_in_flight = {.name = "callbar_http_requests_in_
 struct metric_family cbar_m_decisions = {
     .name = "callbar_decisions_total",
     .help = "Decisions by verdict, service, direction, deciding rule (its reason; default; "
-            "emergency) and front end (http, sip).",
+            "emergency) and front end (http, sip, smpp).",
     .type = METRIC_COUNTER,
     .labels = {"verdict", "service", "direction", "rule", "front"},
     LOCK};
@@ -145,6 +146,8 @@ struct metric_family *const cbar_daemon_metrics[] = {
     &cbar_m_reloads,           &cbar_m_registry_records, &cbar_m_store_up,      &cbar_m_sip_messages,   &cbar_m_sip_answers,
     &cbar_m_sip_tcp,           &cbar_m_audit_head,       &cbar_m_unaudited,     &cbar_m_chain_broken,
     &cbar_m_registry_seq,      &cbar_m_limit_hits,       &cbar_m_limit_bars,
+    &cbar_m_smpp_pdus, &cbar_m_smpp_binds, &cbar_m_smpp_messages, &cbar_m_smpp_receipts,
+    &cbar_m_smpp_keywords, &cbar_m_smpp_upstream, &cbar_m_smpp_bound,
 };
 
 /* One count of cbar_rule_counts_each() into callbar_decisions_total. */
@@ -214,6 +217,7 @@ char *cbar_daemon_metrics_page(struct daemon *d, size_t *len)
 	}
 	cbar_metric_gauge(&cbar_m_http_in_flight, NULL, cbar_http_in_flight(d->http));
 	collect_sip(d);
+	cbar_smpp_collect(d);
 	cbar_rule_counts_each(decision_count, NULL);
 	if (cbar_engine_has_registry(d->engine)) {
 		int64_t broken = 0;

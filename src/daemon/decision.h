@@ -19,7 +19,7 @@ struct daemon;
 
 /* The front ends, as the label front="..." of callbar_decisions_total and
  * the decision log names them. */
-#define DAEMON_FRONT_MAP(X) X(HTTP, "http") X(SIP, "sip")
+#define DAEMON_FRONT_MAP(X) X(HTTP, "http") X(SIP, "sip") X(SMPP, "smpp")
 enum daemon_front {
 #define DAEMON__FRONT(name, label) DAEMON_FRONT_##name,
 	DAEMON_FRONT_MAP(DAEMON__FRONT)

@@ -18,6 +18,12 @@ struct daemon_limits {
 	size_t nshared;
 	struct daemon_new_bar *queue; /* BARS_QUEUE_MAX, a ring */
 	size_t qhead, qlen;
+	/* The last BARS_QUEUE_MAX bars set here, for the metrics page: it
+	 * counts these and the registry's, never walks the tables (a scrape
+	 * must not hold the lock decisions take for as long as a walk of
+	 * max_keys places would). */
+	struct daemon_shared_bar *recent;
+	size_t nrecent, rhead;
 	uint64_t lost;
 	char (*labels)[72]; /* each limit's metric label */
 };
@@ -55,6 +61,11 @@ static void queue_bar(struct daemon_limits *dl, const struct cbar_limit_info *l,
 	b->count = a->count;
 	b->at = q->time;
 	b->until = a->bar_until;
+	dl->recent[dl->rhead] = (struct daemon_shared_bar){.limit_id = l->id, .key = q->key,
+	                                                   .until = a->bar_until};
+	dl->rhead = (dl->rhead + 1) % BARS_QUEUE_MAX;
+	if (dl->nrecent < BARS_QUEUE_MAX)
+		dl->nrecent++;
 }
 
 /* The limits' metric families live here, beside what counts them;
@@ -115,7 +126,10 @@ enum cbar_err cbar_daemon_limits_new(struct daemon_limits **out, size_t max_keys
 {
 	struct daemon_limits *dl = calloc(1, sizeof *dl);
 	*out = NULL;
-	if (!dl || !(dl->queue = calloc(BARS_QUEUE_MAX, sizeof *dl->queue))) {
+	if (!dl || !(dl->queue = calloc(BARS_QUEUE_MAX, sizeof *dl->queue)) ||
+	    !(dl->recent = calloc(BARS_QUEUE_MAX, sizeof *dl->recent))) {
+		if (dl)
+			free(dl->queue);
 		free(dl);
 		return CBAR_NOMEM;
 	}
@@ -134,6 +148,7 @@ void cbar_daemon_limits_free(struct daemon_limits *dl)
 	cbar_limiter_free(dl->lim);
 	free(dl->shared);
 	free(dl->queue);
+	free(dl->recent);
 	free(dl->labels);
 	pthread_mutex_destroy(&dl->mu);
 	free(dl);
@@ -230,23 +245,11 @@ unsigned cbar_daemon_limits_lift(struct daemon_limits *dl, uint64_t limit_id, co
 	for (size_t i = 0; i < dl->nshared; i++)
 		if (dl->shared[i].key == k && (!limit_id || dl->shared[i].limit_id == limit_id))
 			dl->shared[i].until = 0; /* until the next read of the registry */
+	for (size_t i = 0; i < dl->nrecent; i++)
+		if (dl->recent[i].key == k && (!limit_id || dl->recent[i].limit_id == limit_id))
+			dl->recent[i].until = 0;
 	pthread_mutex_unlock(&dl->mu);
 	return n;
-}
-
-struct count_bars {
-	size_t *active;
-	const struct daemon_limits *dl;
-};
-
-static void count_local(void *ctx, size_t limit, uint64_t key, int64_t until)
-{
-	struct count_bars *c = ctx;
-	const struct cbar_limit_info *l = cbar_rules_limit(c->dl->rules, limit);
-	(void)until;
-	/* a bar the registry also holds is counted there */
-	if (!l || !shared_find(c->dl, l->id, key))
-		c->active[limit]++;
 }
 
 void cbar_daemon_limits_each(struct daemon_limits *dl, int64_t now,
@@ -256,15 +259,19 @@ void cbar_daemon_limits_each(struct daemon_limits *dl, int64_t now,
 	size_t n = dl->lim ? cbar_rules_limits(dl->rules) : 0;
 	size_t *active = n ? calloc(n, sizeof *active) : NULL;
 	if (active) {
-		struct count_bars c = {active, dl};
-		cbar_limiter_bars(dl->lim, now, count_local, &c);
-		for (size_t i = 0; i < dl->nshared; i++)
-			if (now < dl->shared[i].until)
-				for (size_t k = 0; k < n; k++)
-					if (cbar_rules_limit(dl->rules, k)->id == dl->shared[i].limit_id) {
-						active[k]++;
-						break;
-					}
+		/* the registry's, then this node's recent ones it does not hold yet */
+		for (size_t i = 0; i < dl->nshared + dl->nrecent; i++) {
+			const struct daemon_shared_bar *b =
+				i < dl->nshared ? &dl->shared[i] : &dl->recent[i - dl->nshared];
+			if (now >= b->until ||
+			    (i >= dl->nshared && shared_find(dl, b->limit_id, b->key)))
+				continue;
+			for (size_t k = 0; k < n; k++)
+				if (cbar_rules_limit(dl->rules, k)->id == b->limit_id) {
+					active[k]++;
+					break;
+				}
+		}
 		for (size_t k = 0; k < n; k++)
 			fn(ctx, dl->labels[k], active[k]);
 	}

@@ -305,6 +305,9 @@ enum cbar_err cbar_engine_keyword(struct engine *e, const struct daemon_caller *
 	unsigned carrier;
 	snprintf(num, sizeof num, "+%s", req->subscriber.digits);
 	keyword_truth(e, &req->subscriber, &carrier, now, NULL);
+	if (req->to[0] && !cbar_kw_is_service(&e->keywords, req->to))
+		return cbar_diag_set(d, CBAR_BAD_VALUE, 0, 0,
+		                     "to: not a service number of the keyword table");
 	if (req->to[0] && !cbar_kw_carrier_ok(&e->keywords, req->to, carrier)) {
 		cbar_kw_wrong_carrier(&e->keywords, req->to, carrier, msg, sizeof msg);
 		result = "wrong-carrier";

@@ -5,7 +5,6 @@
 #include <stdio.h>
 
 #include "daemon.h"
-#include "load/numplan_load.h"
 #include "limits.h"
 #include "log.h"
 #include "routes.h"
@@ -15,31 +14,9 @@
 enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct cbar_diag *diag)
 {
 	pthread_mutex_lock(&d->reload_lock);
-	/* The operator's numbering files are read again with the rules: an
-	 * updated segment table or ported list governs decisions from this
-	 * snapshot on, and one that fails to load keeps the old snapshot, as a
-	 * rule file that fails to compile does. */
-	const struct numplan_files nf = {
-	    .segments = d->cfg.num_segments[0] ? d->cfg.num_segments : NULL,
-	    .carriers = d->cfg.num_carriers[0] ? d->cfg.num_carriers : NULL,
-	    .ported = d->cfg.num_ported[0] ? d->cfg.num_ported : NULL};
-	struct cbar_numplan *np = NULL;
-	struct daemon_snapshot *s = NULL;
-	if (nf.segments || nf.carriers || nf.ported) {
-		np = cbar_numplan_load(&nf);
-		if (!np)
-			cbar_diag_set(diag, CBAR_RELOAD, 0, 0,
-			              "the numbering files (numbering.segments, carriers, ported) "
-			              "did not load");
-	}
-	if (np || !(nf.segments || nf.carriers || nf.ported)) {
-		s = cbar_snapshot_build(d->cfg.rules_file, d->version + 1, np ? np : d->np,
-		                        d->country, diag);
-		if (s)
-			s->own_np = np;
-		else
-			cbar_numplan_free(np);
-	}
+	struct daemon_snapshot *s =
+	    cbar_snapshot_build_numbered(d->cfg.rules_file, d->version + 1, d->np, d->cfg.num_segments,
+	                                 d->cfg.num_carriers, d->cfg.num_ported, d->country, diag);
 	enum cbar_err err = CBAR_OK;
 	/* The limits count for the new rules before they are published,
 	 * keeping the counters of the limits that did not change. */

@@ -166,6 +166,10 @@ void cbar_h_subscriber_get(struct daemon *d, struct http_request *rq, struct req
 	struct cbar_number sub;
 	if (!path_number(d, rc, &sub, resp) || !query_ok(rq, allowed, resp))
 		return;
+	if (sub.flags & (CBAR_NUM_EMERGENCY | CBAR_NUM_SHORT)) {
+		cbar_respond_error(resp, 400, CBAR_BAD_VALUE, "number", "not a subscriber number");
+		return;
+	}
 	struct cbar_status_records recs;
 	struct cbar_diag diag = {0};
 	enum cbar_err err = cbar_engine_records_of(d->engine, sub.e164, &recs, &diag);

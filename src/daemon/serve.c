@@ -24,12 +24,13 @@ enum { SERVE_OK = 0, SERVE_BAD = 2 };
 #include "decision.h"
 #include "net/fd_limit.h"
 #include "rule_counts.h"
+#include "smpp_front.h"
 #include "snapshot.h"
 
 static const char help[] =
 	"usage: callbar serve [--config FILE] [--http ADDR:PORT] [--rules FILE]\n"
 	"                     [--registry URL] [--sip ADDR:PORT] [--tokens FILE]\n"
-	"                     [--log-level LEVEL] [--check]\n"
+	"                     [--smpp ADDR:PORT] [--log-level LEVEL] [--check]\n"
 	"\n"
 	"Run the decision daemon: HTTP/JSON on ADDR:PORT (default 127.0.0.1:8080;\n"
 	"port 0 lets the kernel pick one, printed at start).  Flags override the\n"
@@ -43,6 +44,8 @@ static const char help[] =
 	"  --registry URL     registry.url (sqlite:PATH or postgresql://...)\n"
 	"  --sip ADDR:PORT    sip.listen: answer SIP INVITE/MESSAGE on UDP and TCP\n"
 	"                     (direction out; docs/sip.md)\n"
+	"  --smpp ADDR:PORT   smpp.listen: the SMPP firewall, where interconnect peers\n"
+	"                     bind (docs/smpp.md; peers: callbar smpp-peer)\n"
 	"  --tokens FILE      auth.tokens (default var/tokens)\n"
 	"  --log-level LEVEL  log.level: debug, info, warn, error\n"
 	"  --check            check the configuration and the rule file, print the\n"
@@ -285,7 +288,8 @@ int cbar_serve_main(int argc, char **argv)
 		{"rules", required_argument, NULL, 'r'},   {"registry", required_argument, NULL, 'R'},
 		{"sip", required_argument, NULL, 's'},     {"tokens", required_argument, NULL, 't'},
 		{"log-level", required_argument, NULL, 'l'}, {"check", no_argument, NULL, 'k'},
-		{"help", no_argument, NULL, 'h'},          {0, 0, 0, 0},
+		{"help", no_argument, NULL, 'h'},          {"smpp", required_argument, NULL, 'S'},
+		{0, 0, 0, 0},
 	};
 	/* Flags are applied after the file, in the order given. */
 	static const struct {
@@ -294,6 +298,7 @@ int cbar_serve_main(int argc, char **argv)
 	} flag_keys[] = {
 		{'H', "http.listen"}, {'r', "rules.file"},   {'R', "registry.url"},
 		{'s', "sip.listen"},  {'t', "auth.tokens"},  {'l', "log.level"},
+		{'S', "smpp.listen"},
 	};
 	const char *config = NULL;
 	const char *flag_val[sizeof flag_keys / sizeof flag_keys[0]] = {0};
@@ -355,7 +360,11 @@ int cbar_serve_main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++)
 		if (flag_val[i] && cbar_config_set(&d->cfg, flag_keys[i].key, flag_val[i], &diag)) {
-			fprintf(stderr, "callbar serve: --%s: %s\n", opts[i + 1].name, diag.msg);
+			const char *name = "?";
+			for (const struct option *o = opts; o->name; o++)
+				if (o->val == flag_keys[i].opt)
+					name = o->name;
+			fprintf(stderr, "callbar serve: --%s: %s\n", name, diag.msg);
 			return SERVE_BAD;
 		}
 	cbar_log_setup(d->cfg.log_level, d->cfg.decision_log, NULL);
@@ -473,6 +482,11 @@ int cbar_serve_main(int argc, char **argv)
 	if ((d->cfg.sip_listen[0] || d->cfg.sip_listen_in[0] || d->cfg.sip_listeners.n) &&
 	    !start_sip(d))
 		goto out_engine;
+	if (d->cfg.smpp_listen[0]) {
+		if (!cbar_smpp_start(d))
+			goto out_engine;
+		cbar_daemon_ready_add(d, "smpp_upstream", cbar_smpp_ready, d);
+	}
 
 	struct http_ops ops = cbar_daemon_http_ops_template;
 	ops.ctx = d;
@@ -527,6 +541,7 @@ int cbar_serve_main(int argc, char **argv)
 	}
 	cbar_sip_server_stop(d->sip); /* stateless: nothing in flight to drain */
 	d->sip = NULL;
+	cbar_smpp_stop(d); /* unbinds peers and the SMSC */
 	unsigned left = cbar_http_drain_and_stop(d->http, d->cfg.drain_timeout);
 	d->http = NULL;
 	cbar_log_line(left ? LOG_LV_WARN : LOG_LV_INFO, "stopped", "{s:i}", "cut", (int)left);
@@ -534,6 +549,7 @@ int cbar_serve_main(int argc, char **argv)
 out_engine:
 	cbar_sip_server_stop(d->sip);
 	d->sip = NULL;
+	cbar_smpp_stop(d);
 	free_pem(&d->tls_cert_pem);
 	free_pem(&d->tls_key_pem);
 	cbar_daemon_bars_stop(d->bars); /* writes this node's last bars */

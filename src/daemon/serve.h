@@ -15,4 +15,8 @@ int cbar_serve_main(int argc, char **argv);
  * or 2. */
 int cbar_token_main(int argc, char **argv);
 
+/* `callbar smpp-peer add|list|remove` (argv[0] is "smpp-peer"): the SMPP
+ * peers file; returns the exit status, 0 or 2. */
+int cbar_smpp_peer_main(int argc, char **argv);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "load/numplan_load.h"
 #include "load/rules_load.h"
 #include "rule_counts.h"
 #include "snapshot.h"
@@ -64,6 +65,37 @@ struct daemon_snapshot *cbar_snapshot_build(const char *path, uint64_t version,
 fail:
 	cbar_snapshot_free(s);
 	return NULL;
+}
+
+struct daemon_snapshot *cbar_snapshot_build_numbered(const char *path, uint64_t version,
+                                                     const struct cbar_numplan *np,
+                                                     const char *segments, const char *carriers,
+                                                     const char *ported, uint16_t country,
+                                                     struct cbar_diag *d)
+{
+	const struct numplan_files nf = {
+	    .segments = segments && segments[0] ? segments : NULL,
+	    .carriers = carriers && carriers[0] ? carriers : NULL,
+	    .ported = ported && ported[0] ? ported : NULL};
+	if (!nf.segments && !nf.carriers && !nf.ported)
+		return cbar_snapshot_build(path, version, np, country, d);
+	/* Read with each reload: an updated segment table or ported list
+	 * governs decisions from this snapshot on. */
+	struct cbar_numplan *own = cbar_numplan_load(&nf);
+	if (!own) {
+		if (d)
+			d->file = nf.ported ? nf.ported : nf.segments ? nf.segments : nf.carriers;
+		cbar_diag_set(d, CBAR_RELOAD, 0, 0,
+		              "the numbering files (numbering.segments, carriers, ported) did not "
+		              "load");
+		return NULL;
+	}
+	struct daemon_snapshot *s = cbar_snapshot_build(path, version, own, country, d);
+	if (s)
+		s->own_np = own;
+	else
+		cbar_numplan_free(own);
+	return s;
 }
 
 void cbar_snapshot_free(void *snap)

@@ -55,6 +55,21 @@ struct daemon_snapshot *cbar_snapshot_build(const char *path, uint64_t version,
                                        const struct cbar_numplan *np, uint16_t country,
                                        struct cbar_diag *d);
 
+/*
+ * The same, with the operator's numbering files (numbering.segments,
+ * carriers, ported; "" or NULL each for none) read again: when any is
+ * given, the snapshot gets a plan of its own, loaded from them over the
+ * built-in data, that its rules are compiled with and every front end
+ * parses numbers with (own_np); else it uses np.  A file that fails to
+ * load fails the build (NULL, d says so), as a rule file that fails does:
+ * a reload keeps the snapshot in use.
+ */
+struct daemon_snapshot *cbar_snapshot_build_numbered(const char *path, uint64_t version,
+                                                     const struct cbar_numplan *np,
+                                                     const char *segments, const char *carriers,
+                                                     const char *ported, uint16_t country,
+                                                     struct cbar_diag *d);
+
 /* Free a snapshot (the slot's release function; takes void * for it). */
 void cbar_snapshot_free(void *snap);
 

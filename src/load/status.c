@@ -7,6 +7,7 @@
 #include "callbar/civil.h"
 #include "callbar/scope.h"
 #include "proto/verdict_json.h"
+#include "store/unlockview.h"
 #include "status.h"
 
 void cbar_status_records_init(struct cbar_status_records *r, uint64_t sub)
@@ -54,6 +55,31 @@ enum cbar_err cbar_status_records_read(struct cbar_store *st, uint64_t sub,
 	if ((e = cbar_store_history(st, sub, add_record, r, d)))
 		cbar_status_records_release(r);
 	return e;
+}
+
+static enum cbar_err records_find(void *ctx, uint64_t subscriber, struct cbar_unlock *out,
+                                  size_t cap, size_t *n)
+{
+	const struct cbar_status_records *r = ctx;
+	bool active_seen = false;
+	*n = 0;
+	for (size_t i = 0; i < r->n && *n < cap; i++) {
+		const struct cbar_store_record *rec = &r->hist[i];
+		if (rec->subscriber == subscriber && rec->status == CBAR_STORE_ACTIVE)
+			out[(*n)++] = cbar_unlock_from_store(rec->subscriber, rec->scope, rec->level,
+			                                     rec->expires, true);
+		active_seen |= r->unlocked && rec->id == r->active.id;
+	}
+	/* a history cut at HIST_MAX may end before the active record */
+	if (r->unlocked && !active_seen && *n < cap && r->active.subscriber == subscriber)
+		out[(*n)++] = cbar_unlock_from_store(r->active.subscriber, r->active.scope,
+		                                     r->active.level, r->active.expires, true);
+	return CBAR_OK;
+}
+
+struct cbar_unlock_lookup cbar_status_records_lookup(const struct cbar_status_records *r)
+{
+	return (struct cbar_unlock_lookup){.find = records_find, .ctx = (void *)r};
 }
 
 bool cbar_status_decide(const struct cbar_rules *rules, const struct cbar_numplan *np, uint16_t cn,

@@ -49,6 +49,11 @@ enum cbar_err cbar_status_records_read(struct cbar_store *st, uint64_t sub,
                                        struct cbar_status_records *r, struct cbar_diag *d);
 void cbar_status_records_release(struct cbar_status_records *r);
 
+/* The unlock records of r (its active ones) as a lookup for
+ * cbar_decide(): what the registry holds for this subscriber, without
+ * loading anyone else's.  r must outlive the lookup. */
+struct cbar_unlock_lookup cbar_status_records_lookup(const struct cbar_status_records *r);
+
 /*
  * The effective entries of sub now, with the unlock records of lk (NULL:
  * none), decided on rules against CBAR_STATUS_PEER read with np and

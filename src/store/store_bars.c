@@ -80,15 +80,25 @@ fail:
 struct bar_walk {
 	int (*fn)(void *, const struct cbar_store_bar *);
 	void *arg;
+	bool vouched; /* pass a row only when its audit entry says what it holds */
 };
 
 static int row_bar(void *arg, int n, const char *const *c)
 {
 	struct bar_walk *w = arg;
 	struct cbar_store_bar b;
-	if (n < 10)
+	if (n < 10 + w->vouched)
 		return 1;
 	bar_from_row(&b, c);
+	if (w->vouched) {
+		/* A bar every node would honour: the `auto-bar` entry with its
+		 * seq must be about exactly this bar, or the row was written
+		 * behind callbar's back and is left out, as unlock rows are. */
+		char text[400];
+		bar_text(&b, text, sizeof text);
+		if (!c[10] || strcmp(c[10], text))
+			return 0;
+	}
 	return w->fn(w->arg, &b);
 }
 
@@ -96,7 +106,7 @@ enum cbar_err cbar_store_bars(struct cbar_store *s, int64_t now, int64_t since, 
                               int (*fn)(void *arg, const struct cbar_store_bar *b), void *arg,
                               struct cbar_diag *d)
 {
-	struct bar_walk w = {fn, arg};
+	struct bar_walk w = {fn, arg, false};
 	char b1[24], b2[24];
 	if (since > 0) {
 		const char *p[] = {I64(b1, since)};
@@ -109,9 +119,11 @@ enum cbar_err cbar_store_bars(struct cbar_store *s, int64_t now, int64_t since, 
 		               &w, d);
 	}
 	const char *p[] = {I64(b1, now)};
+	w.vouched = true;
 	return cbar__q(s,
-	               "SELECT " BAR_COLS " FROM bar WHERE lifted_at = 0 AND until > ? ORDER BY id", 1,
-	               p, row_bar, &w, d);
+	               "SELECT " BAR_COLS ", (SELECT a.after FROM audit a WHERE a.seq = bar.id AND "
+	               "a.what = 'auto-bar') FROM bar WHERE lifted_at = 0 AND until > ? ORDER BY id",
+	               1, p, row_bar, &w, d);
 }
 
 struct lift_walk {

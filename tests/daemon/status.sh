@@ -88,6 +88,7 @@ err no_token 401 UNAUTHENTICATED null "$U/v1/subscribers/13805710000"
 err gateway 403 FORBIDDEN null -H "Authorization: Bearer $W" "$U/v1/subscribers/13805710000"
 err bad_number 400 NUM_CHAR number -H "$HG" "$U/v1/subscribers/12x"
 err query 400 UNKNOWN_FIELD at -H "$HG" "$U/v1/subscribers/13805710000?at=1"
+err emergency 400 BAD_VALUE number -H "$HG" "$U/v1/subscribers/110"
 
 # POST /v1/keyword answers from the same status: a Henan line's 1219 is
 # recorded but does not restore its texts from abroad (the reply says where
@@ -117,6 +118,9 @@ has kw_carrier body.json '"result":"wrong-carrier"'
 has kw_carrier body.json 'please text 10000'
 call kw_carrier_status 200 -H "$HG" "$U/v1/subscribers/13305710030"
 has kw_carrier_status body.json '"unlocked":false'
+err kw_to 400 BAD_VALUE null -H "$HW" -d '{"subscriber":"13305710030","keyword":"1219","to":"12345"}' \
+	"$U/v1/keyword"
+has kw_to body.json 'not a service number'
 # without "to" (a gateway that does not say) the carrier is not checked
 call kw_no_to 200 -H "$HW" -d '{"subscriber":"13305710030","keyword":"1219"}' "$U/v1/keyword"
 has kw_no_to body.json '"result":"unlocked"'

@@ -11,9 +11,10 @@ Every fenced block of README.md and docs/*.md whose info string is
     {"input":"13805710000",...}
     ```
 
-- A line starting with `$ ` is a command (a line ending in a backslash
-  goes on on the next one); the lines up to the next command or the end of
-  the block are what it prints, standard output and error together.
+- A line starting with `$ ` is a command (it goes on on the next line
+  after a backslash or a pipe at the end, or inside single quotes); the
+  lines up to the next command or the end of the block are what it prints,
+  standard output and error together.
 - `...` in an expected line stands for any text; a line that is `...` alone
   stands for any number of lines (none too).  Trailing blanks do not count.
 - Commands of a page run one after another with `sh -c` in one scratch
@@ -68,7 +69,8 @@ def commands(start, lines):
             i += 1
             continue
         n, cmd = start + i, lines[i][2:]
-        while cmd.endswith("\\") and i + 1 < len(lines):
+        while (cmd.endswith("\\") or cmd.endswith("|") or cmd.count("'") % 2) \
+                and i + 1 < len(lines):
             i += 1
             cmd = cmd + "\n" + lines[i]
         i += 1

@@ -5,7 +5,8 @@
 # a second (it reads the registry's bars); GET /v1/bars lists it, /metrics
 # counts it, the audit log has its `auto-bar` entry; after the bar's end the
 # caller passes again; a bar lifted with DELETE /v1/bars/{key} or `callbar
-# bars lift` is lifted on both nodes within a second (entry `bar-lift`).
+# bars lift` is lifted on both nodes within a second (entry `bar-lift`); a
+# reload keeps the counters of unchanged limits.
 #   daemon_bars.sh CALLBAR DAEMON_TEST_DIR REGISTRY_URL   ("sqlite": a file here)
 . "$2/lib.sh"
 reg=$3
@@ -22,6 +23,7 @@ RULES
 S=$("$CB" token create --role supervisor --name sup --tokens tok 2>/dev/null)
 HS="Authorization: Bearer $S"
 G=$("$CB" token create --role agent --name shop --tokens tok 2>/dev/null)
+A=$("$CB" token create --role admin --name ops --tokens tok 2>/dev/null)
 printf '[http]\ndecide_auth = none\n[auth]\ntokens = tok\n[sip]\nlisten_in = 127.0.0.1:0\n' >a.conf
 printf '[http]\ndecide_auth = none\n[auth]\ntokens = tok\n' >b.conf
 
@@ -99,6 +101,17 @@ has metrics body.json 'callbar_limit_bars{limit="wangiri"} 1'
 has audit audit.txt 'auto-bar'
 has audit audit.txt 'key=+447700900001 limit='
 
+# A reload keeps the counters of a limit whose statement did not change:
+# three calls counted before it, the fourth after it goes over.
+for n in 1 2 3; do
+	curl -s -o body.json -d "$(ev 1350571000$n +447700900005 $((10 + n)))" "$UA/v1/decide"
+done
+has before_reload body.json '"count":3,'
+call reload 200 -X POST -H "Authorization: Bearer $A" "$UA/v1/reload"
+call after_reload 200 -d "$(ev 13505710004 +447700900005 14)" "$UA/v1/decide"
+has after_reload body.json '"verdict":"block"'
+has after_reload body.json '"count":4,'
+
 # After the bar's end (1 h after the fourth call, on the events' own time)
 # the caller passes again, on both nodes, and counts from zero.
 call expired_a 200 -d "$(ev 13805710001 +447700900001 3700)" "$UA/v1/decide"
@@ -143,8 +156,12 @@ for n in 1 2 3 4; do
 	curl -s -o body.json -d "$(ev 1370571000$n +447700900003 $((NOW + n)))" "$UA/v1/decide"
 done
 has wave3 body.json '"verdict":"block"'
-sleep 0.5 # the node writes its bars each 0.25 s
-"$CB" bars list --registry "$reg" >bars.txt
+# the node writes its bars to the registry each 0.25 s: wait for it (2 s at most)
+n=0
+until "$CB" bars list --registry "$reg" >bars.txt && grep -q '+447700900003' bars.txt; do
+	n=$((n + 1)); [ $n -ge 20 ] && break
+	sleep 0.1
+done
 has cli_list bars.txt '+447700900003 bars.rules:4 wangiri count 4'
 "$CB" bars lift +447700900003 --as ops --registry "$reg" >lift.txt ||
 	{ echo "FAIL: callbar bars lift"; cat lift.txt; fail=1; }
