@@ -8,6 +8,7 @@ puppeteer).  Only the commands the tests use are here.
 import base64
 import json
 import os
+import sys
 import socket
 import shutil
 import subprocess
@@ -56,7 +57,10 @@ class Driver:
         self.port = free_port()
         # A profile of its own: two tests may run browsers at once.
         self.profile = tempfile.mkdtemp(prefix="cbar_chromium_")
-        log = open(os.path.join(log_dir or ".", "chromedriver-%d.log" % os.getpid()), "w")
+        # One log per test script, written over by its next run (named by
+        # the script, not the pid, so runs do not pile logs up).
+        name = os.path.splitext(os.path.basename(sys.argv[0]))[0] or "webdriver"
+        log = open(os.path.join(log_dir or ".", "chromedriver-%s.log" % name), "w")
         self.proc = subprocess.Popen([drv, "--port=%d" % self.port], stdout=log, stderr=log)
         self.base = "http://127.0.0.1:%d" % self.port
         deadline = time.monotonic() + 30
