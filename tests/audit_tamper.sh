@@ -93,6 +93,12 @@ build
 sql "INSERT INTO unlock (id, subscriber, scope, level, status, created, expires, channel, agent, doc_type, doc_hash, revoked_at, revoked_by, revoked_why, seq) VALUES (7, 8613805719999, 15, 'verified', 'active', 1700000000, 0, 'shop', 'mallory', '', '', 0, '', '', 7)"
 expect_broken record_inserted 7 "record #7 has no audit entry"
 
+# an auto-bar row inserted by hand: verify names it, and no node honours
+# it (tests/test_store.c bars; a bar edited by hand: tests/limits/daemon_bars.sh)
+build
+sql "INSERT INTO bar (id, bar_key, limit_id, rule, reason, count, created, until, lifted_at, lifted_by) VALUES (7, '+447700900123', '00112233aabbccdd', 'fraud.rules:29', 'wangiri', 21, 1700000000, 1900000000, 0, '')"
+expect_broken bar_inserted 7 "bar #7 (key +447700900123) has no auto-bar entry"
+
 cd / && rm -rf "$work"
 [ $fail = 0 ] && echo "audit_tamper ($BACKEND): all passed"
 exit $fail

@@ -504,11 +504,54 @@ static void bars(void **state)
 	n = 0;
 	assert_int_equal(cbar_store_bars(s, 1772330800, 0, 0, count_bar, &n, &d), CBAR_OK);
 	assert_int_equal(n, 1);
+	/* ... and audit --verify names it (ids run in order: the bar added
+	 * after it has the smaller id, and is whole) */
+	assert_int_equal(cbar_store_audit_verify(s, &entries, &bad, head, &d), CBAR_AUDIT_BROKEN);
+	assert_int_equal(bad, 999999);
+	assert_non_null(strstr(d.msg, "bar #999999 (key +447700900002) has no auto-bar entry"));
+	sql("DELETE FROM bar WHERE id = 999999");
+	assert_int_equal(cbar_store_audit_verify(s, &entries, &bad, head, &d), CBAR_OK);
 	sqlf("UPDATE bar SET until = 1900000000 WHERE id = %lld", (long long)b.id);
 	n = 0;
 	assert_int_equal(cbar_store_bars(s, 1772330800, 0, 0, count_bar, &n, &d), CBAR_OK);
 	assert_int_equal(n, 0);
-	sql("DELETE FROM bar");
+	assert_int_equal(cbar_store_audit_verify(s, &entries, &bad, head, &d), CBAR_AUDIT_BROKEN);
+	assert_int_equal(bad, b.id);
+	assert_non_null(strstr(d.msg, "differs from what its auto-bar entry says"));
+	sqlf("UPDATE bar SET until = %lld WHERE id = %lld", (long long)b.until, (long long)b.id);
+	assert_int_equal(cbar_store_audit_verify(s, &entries, &bad, head, &d), CBAR_OK);
+	/* a lifted bar put back in force by hand, or one lifted by hand */
+	sqlf("UPDATE bar SET lifted_at = 0, lifted_by = '' WHERE id = %lld", (long long)id);
+	assert_int_equal(cbar_store_audit_verify(s, &entries, &bad, head, &d), CBAR_AUDIT_BROKEN);
+	assert_int_equal(bad, id);
+	assert_non_null(strstr(d.msg, "but its row says it holds"));
+	sqlf("UPDATE bar SET lifted_at = 1772330600, lifted_by = 'mallory' WHERE id = %lld",
+	     (long long)id);
+	assert_int_equal(cbar_store_audit_verify(s, &entries, &bad, head, &d), CBAR_AUDIT_BROKEN);
+	assert_int_equal(bad, id);
+	assert_non_null(strstr(d.msg, "differs from its bar-lift entry"));
+	sqlf("UPDATE bar SET lifted_by = 'sup' WHERE id = %lld", (long long)id);
+	assert_int_equal(cbar_store_audit_verify(s, &entries, &bad, head, &d), CBAR_OK);
+	sqlf("UPDATE bar SET lifted_at = 1772330650, lifted_by = 'sup' WHERE id = %lld",
+	     (long long)b.id);
+	assert_int_equal(cbar_store_audit_verify(s, &entries, &bad, head, &d), CBAR_AUDIT_BROKEN);
+	assert_int_equal(bad, b.id);
+	assert_non_null(strstr(d.msg, "is marked lifted without a bar-lift entry"));
+	sqlf("UPDATE bar SET lifted_at = 0, lifted_by = '' WHERE id = %lld", (long long)b.id);
+	/* a bar deleted by hand */
+	sqlf("DELETE FROM bar WHERE id = %lld", (long long)b.id);
+	assert_int_equal(cbar_store_audit_verify(s, &entries, &bad, head, &d), CBAR_AUDIT_BROKEN);
+	assert_int_equal(bad, b.id);
+	assert_non_null(strstr(d.msg, "is missing from the registry"));
+	/* the bars' rows back as callbar left them: the tests after verify */
+	{
+		char b1[24], b2[24];
+		snprintf(b1, sizeof b1, "%lld", (long long)b.id);
+		snprintf(b2, sizeof b2, "%lld", (long long)b.until);
+		sqlf("INSERT INTO bar VALUES (%s, '%s', '%s', '%s', '%s', %u, %lld, %s, 0, '')", b1,
+		     b.key, b.limit, b.rule, b.reason, b.count, (long long)b.created, b2);
+	}
+	assert_int_equal(cbar_store_audit_verify(s, &entries, &bad, head, &d), CBAR_OK);
 }
 
 static void key_in_chain(void **state)

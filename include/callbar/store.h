@@ -353,7 +353,8 @@ enum cbar_err cbar_store_audit(struct cbar_store *s, int64_t since, cbar_store_a
  * run 1, 2, 3... up to the head recorded with the last change, and every
  * record must be in the state its last audit entry says; every token as
  * its last entry says; and the registry's key id (meta) as its key-bind
- * entry says (none without one).  CBAR_OK with *n entries and *head_hash
+ * entry says (none without one); and every bar row as its auto-bar and
+ * bar-lift entries say, every auto-bar entry with its row.  CBAR_OK with *n entries and *head_hash
  * (65 bytes), or CBAR_AUDIT_BROKEN with *bad the first entry at fault (or
  * the record id, as d says) and d saying how.  CBAR_NOMEM, or the back
  * end's error, when it could not finish (*bad 0).

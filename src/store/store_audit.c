@@ -172,6 +172,7 @@ struct verify {
 	bool nomem;
 	char key_text[96]; /* the key-bind entry's text, "" for none */
 	int64_t key_seq;
+	struct cbar__bar_log bars; /* auto-bar and bar-lift entries */
 };
 
 /* Follow a token-add or token-revoke entry ("token=N role=R sha256=F"). */
@@ -254,6 +255,10 @@ static int row_verify(void *arg, int n, const char *const *c)
 		}
 		cbar__copy(v->key_text, sizeof v->key_text, v->a.after);
 		v->key_seq = v->a.seq;
+	}
+	if (!cbar__bar_log_add(&v->bars, &v->a)) {
+		v->nomem = true;
+		return 1;
 	}
 	memcpy(v->prev, v->a.hash, sizeof v->prev);
 	v->next++;
@@ -401,6 +406,10 @@ enum cbar_err cbar_store_audit_verify(struct cbar_store *s, int64_t *n, int64_t 
 			              ") is missing from the registry",
 			              v->tok[i].name, v->tok[i].seq);
 		}
+	/* The bars every node honours, against their auto-bar and bar-lift
+	 * entries: a row inserted or edited by hand is named like a record. */
+	if (!v->bad && (err = cbar__bars_verify(s, &v->bars, &v->bad, d)))
+		goto done;
 done:
 	s->be->rollback(s);
 	if (!err && v->nomem) {
@@ -414,6 +423,7 @@ done:
 	if (head_hash)
 		memcpy(head_hash, v->prev, CBAR_STORE_HASH_HEX);
 out:
+	cbar__bar_log_free(&v->bars);
 	free(v->tok);
 	free(v);
 	return err;

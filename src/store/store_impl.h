@@ -89,6 +89,27 @@ enum cbar_err cbar__audit_append(struct cbar_store *s, struct cbar__head *h, int
 #define KEY_BIND_WHAT "key-bind"
 void cbar__key_text(const char *key_id, char *buf, size_t cap);
 
+/* The `auto-bar` and `bar-lift` entries of the chain, gathered while
+ * verifying it, to check the bar table against (store_bars.c). */
+struct cbar__bar_entry {
+	int64_t seq, at;
+	bool lift; /* bar-lift, else auto-bar */
+	bool used; /* matched by a row */
+	char *who, *text;
+};
+struct cbar__bar_log {
+	struct cbar__bar_entry *e;
+	size_t n, cap;
+};
+/* Add a's entry when it is one of them: false when out of memory. */
+bool cbar__bar_log_add(struct cbar__bar_log *l, const struct cbar_store_audit *a);
+void cbar__bar_log_free(struct cbar__bar_log *l);
+/* Inside a read transaction: every bar row against l.  CBAR_OK with *bad
+ * 0, or with *bad the bar at fault and d saying how; else the back end's
+ * error. */
+enum cbar_err cbar__bars_verify(struct cbar_store *s, struct cbar__bar_log *l, int64_t *bad,
+                                struct cbar_diag *d);
+
 /* End a write transaction: on success tell listeners (PostgreSQL NOTIFY)
  * of seq and commit; on failure (or err) roll back.  Returns the result. */
 enum cbar_err cbar__finish(struct cbar_store *s, enum cbar_err err, int64_t seq,

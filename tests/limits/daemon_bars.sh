@@ -171,6 +171,24 @@ p=$(within "$UA" "$(ev 13705710009 +447700900003 $((NOW + 6)))" allow) ||
 "$CB" audit --verify --registry "$reg" >verify.txt 2>&1
 has verify verify.txt 'audit chain ok'
 
+# A bar row lengthened by hand (sqlite3 or psql): `audit --verify` and the
+# daemon's verify name it, as they name an edited audit entry.
+case $reg in
+sqlite:*) tsql() { sqlite3 "${reg#sqlite:}" "$1"; } ;;
+*) tsql() { psql -q -X -t -A -v ON_ERROR_STOP=1 "$reg" -c "$1"; } ;;
+esac
+bid=$(tsql "SELECT min(id) FROM bar WHERE bar_key = '+447700900003'")
+tsql "UPDATE bar SET until = until + 86400 WHERE id = $bid" >/dev/null
+"$CB" audit --verify --registry "$reg" >verify.txt 2>&1 &&
+	{ echo "FAIL: verify passed a bar edited by hand"; fail=1; }
+has verify_bar verify.txt "audit chain BROKEN at $bid:"
+has verify_bar verify.txt "bar #$bid (key +447700900003) differs from what its auto-bar entry says"
+call verify_bar_daemon 200 -X POST -H "$HS" "$UB/console/api/audit-verify"
+has verify_bar_daemon body.json "\"first_bad\":$bid,"
+tsql "UPDATE bar SET until = until - 86400 WHERE id = $bid" >/dev/null
+"$CB" audit --verify --registry "$reg" >verify.txt 2>&1
+has verify_again verify.txt 'audit chain ok'
+
 kill -TERM $PIDB
 wait $PIDB || { echo "FAIL: node B exit $?"; cat b/serve.err; fail=1; }
 stop_daemon
