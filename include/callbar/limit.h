@@ -64,8 +64,9 @@ void cbar_limiter_free(struct cbar_limiter *lm);
 enum cbar_err cbar_limiter_hit(struct cbar_limiter *lm, const struct cbar_limit_query *q,
                                struct cbar_limit_answer *a);
 
-/* Start fetching the set of key in limit k (no change to lm). */
-void cbar_limiter_prefetch(const struct cbar_limiter *lm, size_t limit, uint64_t key);
+/* Start fetching the set of key in limit k (no change to what lm counts;
+ * it remembers the set for the hit that follows). */
+void cbar_limiter_prefetch(struct cbar_limiter *lm, size_t limit, uint64_t key);
 
 /* The counter interface over lm (hit and prefetch), for struct
  * cbar_unlock_lookup.limits. */

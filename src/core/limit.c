@@ -23,10 +23,13 @@
 
 #define WAYS 4
 
-/* A key's top bit says that its events are in its block's ring.  Until its
- * second event a key counting events keeps its one event in `newest`, and
- * its block is never touched: most keys are seen once in a window, and a
- * key taken over costs one memory access, not two. */
+/* A key's top bit says that its block is in use: its events are in its
+ * block's ring, or (counting distinct counterparts) its entries are.  Until
+ * its second event a key counting events keeps its one event in `newest`,
+ * and its block is never touched: most keys are seen once in a window, and
+ * a key taken over costs one memory access, not two.  A key counting
+ * distinct counterparts without the bit has none: its block is not read,
+ * only written (its first entry), and a write waits for no cache miss. */
 #define RING (UINT64_C(1) << 63)
 #define KEY(s) ((s)->key & ~RING)
 
@@ -45,6 +48,10 @@ struct table {
 	unsigned char *data; /* a block of `stride` bytes per slot */
 	size_t stride;
 	size_t used;
+	/* The last key prefetched and its set: the hit that follows the
+	 * prefetch does not hash it again. */
+	uint64_t pf_key;
+	size_t pf_set;
 };
 
 /* Events: the block is a word (ring head | length << 16), then the ring. */
@@ -133,6 +140,12 @@ __extension__ typedef unsigned __int128 u128;
 static size_t set_of(const struct table *t, uint64_t key)
 {
 	return (size_t)(((u128)mix64(key ^ t->id) * t->nsets) >> 64) * WAYS;
+}
+
+/* set_of(), from the last prefetch when it was of key. */
+static size_t set_find(const struct table *t, uint64_t key)
+{
+	return t->pf_key == key ? t->pf_set : set_of(t, key);
 }
 
 static uint32_t clamp_time(int64_t t)
@@ -251,11 +264,10 @@ size_t cbar_limiter_keys(const struct cbar_limiter *lm, size_t limit)
 	return limit < lm->ntables ? lm->t[limit].used : 0;
 }
 
-/* Forget a key's entries (its bar stays). */
+/* Forget a key's entries (its bar stays): its block is left as it is,
+ * unread until it is written again. */
 static void slot_clear(struct table *t, size_t i)
 {
-	if (t->distinct)
-		used_of(t, i)[0] = 0;
 	t->slots[i].key &= ~RING;
 	t->slots[i].newest = 0;
 }
@@ -265,7 +277,7 @@ static void slot_clear(struct table *t, size_t i)
 static size_t find_slot(struct table *t, uint64_t key, int64_t t0, bool *evicted)
 {
 	*evicted = false;
-	size_t base = set_of(t, key);
+	size_t base = set_find(t, key);
 	size_t victim = SIZE_MAX;
 	for (size_t i = base; i < base + WAYS; i++) {
 		if (KEY(&t->slots[i]) == key)
@@ -408,6 +420,7 @@ enum cbar_err cbar_limiter_hit(struct cbar_limiter *lm, const struct cbar_limit_
 	uint32_t now = clamp_time(q->time);
 	uint32_t *used = t->distinct ? used_of(t, i) : NULL;
 	uint32_t *e = used ? used + 1 : NULL, *ring = ring_of(t, i);
+	uint32_t nused = used && (s->key & RING) ? *used : 0;
 	if (now < s->bar_until) {
 		a->barred = true;
 		a->bar_until = s->bar_until;
@@ -416,7 +429,7 @@ enum cbar_err cbar_limiter_hit(struct cbar_limiter *lm, const struct cbar_limit_
 	}
 	bool late = s->newest && (uint64_t)now + lm->tolerance < s->newest;
 	long at = -1;
-	uint32_t count = used ? distinct_in(t, *used, e, q->counterpart, now, &at)
+	uint32_t count = used ? distinct_in(t, nused, e, q->counterpart, now, &at)
 	                      : events_in(t, s, ring, now) + 1;
 	a->count = count;
 	if (late)
@@ -429,8 +442,13 @@ enum cbar_err cbar_limiter_hit(struct cbar_limiter *lm, const struct cbar_limit_
 		a->bar_until = s->bar_until;
 		return CBAR_OK;
 	}
-	if (used)
+	if (used) {
+		if (!(s->key & RING)) {
+			*used = 0;
+			s->key |= RING;
+		}
 		distinct_add(t, used, e, q->counterpart, now, at);
+	}
 	else
 		events_add(t, s, ring, now);
 	if (now > s->newest)
@@ -438,12 +456,14 @@ enum cbar_err cbar_limiter_hit(struct cbar_limiter *lm, const struct cbar_limit_
 	return CBAR_OK;
 }
 
-void cbar_limiter_prefetch(const struct cbar_limiter *lm, size_t limit, uint64_t key)
+void cbar_limiter_prefetch(struct cbar_limiter *lm, size_t limit, uint64_t key)
 {
 	if (limit >= lm->ntables || !lm->t[limit].slots)
 		return;
-	const struct table *t = &lm->t[limit];
+	struct table *t = &lm->t[limit];
 	size_t base = set_of(t, key);
+	t->pf_key = key;
+	t->pf_set = base;
 	__builtin_prefetch(&t->slots[base]);
 }
 
