@@ -22,6 +22,7 @@
 #include "rules_impl.h"
 
 #define WAYS 4
+#define PF_KEYS 64 /* a batch of cbar_decide_many(), rounded up */
 
 /* A key's top bit says that its block is in use: its events are in its
  * block's ring, or (counting distinct counterparts) its entries are.  Until
@@ -48,10 +49,13 @@ struct table {
 	unsigned char *data; /* a block of `stride` bytes per slot */
 	size_t stride;
 	size_t used;
-	/* The last key prefetched and its set: the hit that follows the
-	 * prefetch does not hash it again. */
-	uint64_t pf_key;
-	size_t pf_set;
+	/* The keys last prefetched and their sets, by the key's low bits: the
+	 * hit that follows a prefetch (the same event's, or a batch's of
+	 * cbar_decide_many) does not hash its key again. */
+	struct {
+		uint64_t key;
+		size_t set;
+	} pf[PF_KEYS];
 };
 
 /* Events: the block is a word (ring head | length << 16), then the ring. */
@@ -145,7 +149,8 @@ static size_t set_of(const struct table *t, uint64_t key)
 /* set_of(), from the last prefetch when it was of key. */
 static size_t set_find(const struct table *t, uint64_t key)
 {
-	return t->pf_key == key ? t->pf_set : set_of(t, key);
+	size_t k = (size_t)key % PF_KEYS;
+	return t->pf[k].key == key ? t->pf[k].set : set_of(t, key);
 }
 
 static uint32_t clamp_time(int64_t t)
@@ -462,8 +467,8 @@ void cbar_limiter_prefetch(struct cbar_limiter *lm, size_t limit, uint64_t key)
 		return;
 	struct table *t = &lm->t[limit];
 	size_t base = set_of(t, key);
-	t->pf_key = key;
-	t->pf_set = base;
+	t->pf[key % PF_KEYS].key = key;
+	t->pf[key % PF_KEYS].set = base;
 	__builtin_prefetch(&t->slots[base]);
 }
 
