@@ -89,6 +89,13 @@ enum cbar_err cbar__audit_append(struct cbar_store *s, struct cbar__head *h, int
 #define KEY_BIND_WHAT "key-bind"
 void cbar__key_text(const char *key_id, char *buf, size_t cap);
 
+/* An auto-bar row (store_bar_rows.c): its columns in the order
+ * cbar__bar_from_row reads them, and its audit text. */
+struct cbar_store_bar;
+#define BAR_COLS "id, bar_key, limit_id, rule, reason, count, created, until, lifted_at, lifted_by"
+void cbar__bar_from_row(struct cbar_store_bar *b, const char *const *c);
+void cbar__bar_text(const struct cbar_store_bar *b, char *buf, size_t cap);
+
 /* The `auto-bar` and `bar-lift` entries of the chain, gathered while
  * verifying it, to check the bar table against (store_bars.c). */
 struct cbar__bar_entry {
