@@ -55,8 +55,11 @@ struct metric_family cbar_m_smpp_receipts = {
     LOCK};
 struct metric_family cbar_m_smpp_keywords = {
     .name = "callbar_smpp_keywords_total",
-    .help = "Keyword service: received (texts to a service number), replies (submit_sm "
-            "segments sent), mo_refused (deliver_sm to other numbers, refused).",
+    .help = "Keyword service: received (texts to a service number, a text in parts once "
+            "whole), replies (submit_sm segments sent), mo_refused (deliver_sm to other "
+            "numbers, refused); concat_held (a part kept until the rest comes), "
+            "concat_dropped (parts dropped: older than smpp.concat_wait, or pushed out of "
+            "the full table), concat_invalid (a concatenation header that cannot be right).",
     .type = METRIC_COUNTER,
     .labels = {"what"},
     LOCK};
@@ -228,6 +231,9 @@ void cbar_smpp_collect(struct daemon *d)
 	SET(keywords, "received", c.keywords);
 	SET(keywords, "replies", c.keyword_replies);
 	SET(keywords, "mo_refused", c.mo_refused);
+	SET(keywords, "concat_held", c.concat_held);
+	SET(keywords, "concat_dropped", c.concat_dropped);
+	SET(keywords, "concat_invalid", c.concat_invalid);
 	SET(upstream, "connect", c.up_connects);
 	SET(upstream, "bound", c.up_binds_ok);
 	SET(upstream, "bind_refused", c.up_bind_fail);
@@ -290,6 +296,7 @@ bool cbar_smpp_start(struct daemon *d)
 	snprintf(sc.notify_from, sizeof sc.notify_from, "%s", c->smpp_notify_from);
 	sc.notify_period_s = c->smpp_notify_period;
 	sc.notify_slots = c->smpp_notify_slots;
+	sc.concat_wait_s = c->smpp_concat_wait;
 	sc.np = d->np;
 	sc.country = d->country;
 	sc.hooks = (struct smpp_hooks){.ctx = d,

@@ -116,6 +116,8 @@ struct smpp_server {
 	struct smpp_server_cfg cfg;
 	struct notice *notices;
 	unsigned nmask;
+	struct smpp_concat *concat; /* keyword texts in parts, waiting for the rest */
+	uint64_t concat_dropped_seen;
 	int lfd, ep, evfd;
 	uint16_t port;
 	pthread_t th;
@@ -830,16 +832,42 @@ static void peer_pdu(struct smpp_server *s, struct conn *c, const struct smpp_hd
 
 /* ---- the SMSC's PDUs ---------------------------------------------------------- */
 
+/* The concatenation table's drops into the counters (the table counts
+ * them itself, being pure). */
+static void concat_count(struct smpp_server *s)
+{
+	uint64_t d = s->concat->dropped - s->concat_dropped_seen;
+	if (d) {
+		GAUGE(s, concat_dropped, d);
+		s->concat_dropped_seen = s->concat->dropped;
+	}
+}
+
 static void up_keyword(struct smpp_server *s, struct conn *u, const struct smpp_sm *m)
 {
 	char text[512], from[40], reply[2048];
 	size_t tl;
 	bool alnum;
-	CNT(s, keywords);
 	cbar_smpp_addr_text(&m->src, from, sizeof from, &alnum);
 	char to[SMPP_DATA_ADDR_MAX];
 	memcpy(to, m->dst.addr.p, m->dst.addr.len);
 	to[m->dst.addr.len] = '\0';
+	/* A keyword in parts is read once it is whole: the parts wait in a
+	 * bounded table keyed by sender, service number and reference. */
+	struct smpp_sm whole;
+	uint8_t joined[SMPP_CONCAT_PARTS * SMPP_CONCAT_PART_MAX];
+	enum smpp_concat_res cr =
+	    cbar_smpp_concat_add(s->concat, m, from, to, now_ms(), &whole, joined, sizeof joined);
+	concat_count(s);
+	if (cr == SMPP_CONCAT_HELD) {
+		CNT(s, concat_held);
+		return;
+	}
+	CNT(s, keywords);
+	if (cr == SMPP_CONCAT_WHOLE)
+		m = &whole;
+	else if (cr == SMPP_CONCAT_INVALID)
+		CNT(s, concat_invalid);
 	if (cbar_smpp_keyword_text(m, text, sizeof text, &tl))
 		tl = 0, text[0] = '\0';
 	reply[0] = '\0';
@@ -1088,6 +1116,10 @@ static void tick(struct smpp_server *s)
 	if (t - s->last_tick_ms < 200)
 		return;
 	s->last_tick_ms = t;
+	if (s->concat) {
+		cbar_smpp_concat_expire(s->concat, t);
+		concat_count(s);
+	}
 	int64_t idle = (int64_t)s->cfg.enquire_s * 1000;
 	for (unsigned i = 0; i < s->nconns; i++) {
 		struct conn *c = &s->conns[i];
@@ -1210,8 +1242,10 @@ static enum cbar_err alloc_state(struct smpp_server *s)
 		nr *= 2;
 	s->rids = calloc(nr, sizeof *s->rids);
 	s->rmask = nr - 1;
-	if (!s->conns || !s->dirty || !s->held || !s->rids)
+	s->concat = calloc(1, sizeof *s->concat);
+	if (!s->conns || !s->dirty || !s->held || !s->rids || !s->concat)
 		return CBAR_NOMEM;
+	s->concat->ttl_ms = (int64_t)cfg->concat_wait_s * 1000;
 	if (cfg->notify_from[0]) {
 		unsigned nn = 64;
 		while (nn < cfg->notify_slots)
@@ -1258,6 +1292,7 @@ static void free_state(struct smpp_server *s)
 	free(s->held);
 	free(s->rids);
 	free(s->notices);
+	free(s->concat);
 }
 
 static void defaults(struct smpp_server_cfg *c)
@@ -1286,6 +1321,8 @@ static void defaults(struct smpp_server_cfg *c)
 		c->notify_period_s = 86400;
 	if (!c->notify_slots)
 		c->notify_slots = 1u << 16;
+	if (!c->concat_wait_s)
+		c->concat_wait_s = 30;
 }
 
 enum cbar_err cbar_smpp_server_start(const struct smpp_server_cfg *cfg, struct smpp_server **out,

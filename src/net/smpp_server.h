@@ -115,6 +115,9 @@ struct smpp_server_cfg {
 	 * oldest forgotten first). */
 	char notify_from[SMPP_ADDR_TEXT_MAX];
 	unsigned notify_period_s, notify_slots;
+	/* A keyword text sent in parts: the parts wait concat_wait_s for the
+	 * rest (proto/smpp_text.h, struct smpp_concat), then are dropped. */
+	unsigned concat_wait_s;
 };
 
 /* Counters, summed by the loop and read by any thread. */
@@ -125,6 +128,7 @@ struct smpp_counters {
 	uint64_t throttled_window, throttled_upstream, upstream_timeouts, upstream_lost;
 	uint64_t receipts_routed, receipts_held, receipts_dropped, receipts_unknown;
 	uint64_t keywords, keyword_replies, mo_refused;
+	uint64_t concat_held, concat_dropped, concat_invalid; /* keyword texts in parts */
 	uint64_t notices_sent, notices_suppressed;
 	uint64_t up_connects, up_binds_ok, up_bind_fail, up_disconnects;
 	uint64_t up_bound; /* gauge: upstream binds up now */

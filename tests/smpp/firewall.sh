@@ -46,6 +46,7 @@ window = 5
 enquire_link = 5
 notify_from = 10086
 notify_period = 3600
+concat_wait = 1
 EOF
 start_smsc "$UP"
 start_daemon --config cb.conf
@@ -172,6 +173,23 @@ while read -r _ _ _ _ _ esm text; do
 done <henan.lines
 has henan-reply-truth henan.txt "身份证"
 hasnt henan-reply-not-unlocked henan.txt "are now unlocked"
+
+# ---- a keyword sent in parts (UDH concatenation), read once whole ------------------
+# "12" and "19" as two GSM parts (IEI 0x00, reference 5), the second first,
+# then in UCS-2 (IEI 0x08, 16-bit reference); each pair in one go from the SMSC
+printf '%s\n' "2 13805710002 10086 0 0500030502023139 64" "2 13805710002 10086 0 0500030502013132 64" >ctl/k4.mo
+wait_for serve.err '"subscriber":"8613805710002","keyword":"1219"' || { echo "FAIL concat keyword (8-bit reference) not read whole"; fail=1; }
+printf '%s\n' "2 13805710003 10086 8 0608041234020100310032 64" "2 13805710003 10086 8 0608041234020200310039 64" >ctl/k5.mo
+wait_for serve.err '"subscriber":"8613805710003","keyword":"1219"' || { echo "FAIL concat keyword (16-bit reference) not read whole"; fail=1; }
+# a part whose rest never comes: nothing read, dropped after smpp.concat_wait
+echo "2 13805710004 10086 0 0500030902013132 64" >ctl/k6.mo
+i=0
+until curl -s "$U/metrics" | grep -q 'callbar_smpp_keywords_total{what="concat_dropped"} 1'; do
+	i=$((i + 1))
+	[ $i -gt 200 ] && { echo "FAIL concat: the lone part was not dropped"; fail=1; break; }
+	sleep 0.05
+done
+hasnt concat-lone-not-read serve.err '"subscriber":"8613805710004"'
 
 # ---- window: at most 5 outstanding, the rest THROTTLED ----------------------------
 # the SMSC answers each submit after 50 ms, so a burst finds the window full
