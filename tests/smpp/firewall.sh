@@ -48,6 +48,8 @@ notify_from = 10086
 notify_period = 3600
 concat_wait = 1
 EOF
+PW4=$("$CB" smpp-peer add hub4 --via domestic --peers peers) || exit 1
+ADMIN=$("$CB" token create --role admin --name ops --tokens tokens 2>/dev/null) || { echo "FAIL token"; exit 1; }
 start_smsc "$UP"
 start_daemon --config cb.conf
 SP=$(smpp_port)
@@ -70,6 +72,31 @@ expect_esme bind-limit "bind status=0xd" hub1 "$PW1" bind trx
 wait "$RX"
 has bind-logged serve.err '"msg":"bad_password","system_id":"hub1"'
 has bind-logged-limit serve.err '"msg":"bind_limit","system_id":"hub1"'
+
+# ---- the peers file read again on reload: SIGHUP and POST /v1/reload ---------------
+PW3=$("$CB" smpp-peer add hub3 --via intl-hub --peers peers) || { echo "FAIL add hub3"; fail=1; }
+expect_esme reload-not-yet "bind status=0xf" hub3 "$PW3" bind
+kill -HUP "$PID"
+wait_for serve.err '"msg":"smpp peers loaded","trigger":"sighup"' || { echo "FAIL: no peers reload on SIGHUP"; fail=1; }
+has reload-sighup-added serve.err '"trigger":"sighup","file":"'"$work"'/peers","added":1,"removed":0'
+expect_esme reload-added "bind status=0x0" hub3 "$PW3" bind trx
+# a removed peer: new binds refused, the bind it holds stays open (esme.pl
+# holds a receiver bind 8 s and unbinds)
+perl "$SMPP_DIR/esme.pl" "$SP" hub4 "$PW4" rx 8 >rxhub4.out 2>&1 &
+RXA=$!
+wait_for serve.err '"smpp peer bound","system_id":"hub4"' || true
+"$CB" smpp-peer remove hub4 --peers peers || { echo "FAIL remove hub4"; fail=1; }
+call reload-http 200 -X POST -H "Authorization: Bearer $ADMIN" "$U/v1/reload"
+has reload-http-removed serve.err '"trigger":"http","file":"'"$work"'/peers","added":0,"removed":1'
+expect_esme reload-removed "bind status=0xf" hub4 "$PW4" bind tx
+curl -s "$U/metrics" >binds.txt
+has reload-open-bind-stays binds.txt 'callbar_smpp_binds{side="peer"} 1'
+# a peers file that does not read fails the reload and changes nothing
+cp peers peers.good
+echo "broken line" >>peers
+call reload-bad 422 -X POST -H "Authorization: Bearer $ADMIN" "$U/v1/reload"
+expect_esme reload-bad-kept "bind status=0x0" hub3 "$PW3" bind trx
+mv peers.good peers
 
 # ---- relay, block, alphanumeric -----------------------------------------------
 # +852 to Beijing: no rule bars it; the SMSC's message id comes back
@@ -240,6 +267,7 @@ has metric-receipts-held metrics.txt 'callbar_smpp_receipts_total{result="held"}
 has decision-log serve.err '"front":"smpp","verdict":"block"'
 
 # ---- privacy: no relayed or blocked text anywhere callbar writes ----------------------
+wait "$RXA"
 stop_daemon
 for f in serve.out serve.err metrics.txt reg.db reg.db-wal peers; do
 	if [ -f "$f" ] && grep -qa PRIVTEXT "$f"; then
