@@ -40,8 +40,9 @@ struct metric_family cbar_m_smpp_messages = {
     .help = "submit_sm and data_sm from peers: submitted, relayed, blocked, error_relayed, "
             "error_rejected, throttled_window, throttled_upstream, upstream_timeout, "
             "upstream_lost (given back throttled when an upstream bind dropped); notice_sent, "
-            "notice_suppressed: block notices (rules' notify) sent, or not again within "
-            "smpp.notify_period.",
+            "notice_suppressed: block notices (rules' notify; of texts over SMPP and of calls "
+            "and texts decided by HTTP and SIP) sent, or not again within smpp.notify_period; "
+            "notice_dropped: notices of HTTP and SIP decisions dropped, their queue full.",
     .type = METRIC_COUNTER,
     .labels = {"result"},
     LOCK};
@@ -171,6 +172,13 @@ static void smpp_keyword(void *p, const char *from, const char *to, const char *
 	json_decref(out);
 }
 
+/* The block notice of HTTP and SIP decisions (decision.c calls it). */
+static void smpp_notice(void *p, const struct cbar_event *ev, const struct cbar_verdict *v)
+{
+	struct daemon *d = p;
+	cbar_smpp_server_notice(d->smpp, ev, v);
+}
+
 static void smpp_log(void *p, int level, const char *what, const char *system_id,
                      const char *addr, uint32_t status)
 {
@@ -224,6 +232,7 @@ void cbar_smpp_collect(struct daemon *d)
 	SET(messages, "upstream_lost", c.upstream_lost);
 	SET(messages, "notice_sent", c.notices_sent);
 	SET(messages, "notice_suppressed", c.notices_suppressed);
+	SET(messages, "notice_dropped", c.notices_dropped);
 	SET(receipts, "routed", c.receipts_routed);
 	SET(receipts, "held", c.receipts_held);
 	SET(receipts, "dropped", c.receipts_dropped);
@@ -324,6 +333,8 @@ bool cbar_smpp_start(struct daemon *d)
 		d->smpp_peers = NULL;
 		return false;
 	}
+	if (sc.notify_from[0])
+		cbar_daemon_set_notice(smpp_notice, d);
 	char addr[80];
 	cbar__addr_format((const struct sockaddr *)&sc.listen, addr, sizeof addr);
 	char *colon = strrchr(addr, ':');
@@ -341,6 +352,8 @@ bool cbar_smpp_start(struct daemon *d)
 
 void cbar_smpp_stop(struct daemon *d)
 {
+	if (d->smpp)
+		cbar_daemon_set_notice(NULL, NULL); /* waits for a notice being queued */
 	cbar_smpp_server_stop(d->smpp);
 	d->smpp = NULL;
 	if (d->smpp_peers) {

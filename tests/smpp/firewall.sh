@@ -13,8 +13,10 @@ UP=$(free_port)
 # (the Henan rule with a block notice)
 sed -e '/^pass all/i block in  sms   from alphanumeric via intl-hub reason alnum-intl' \
 	-e 's/reason ha-intl-sms-in announce henan-verify$/& notify/' \
+	-e 's/reason zj-cmcc-intl-voice-in announce zj-cmcc-unlock$/& notify/' \
 	"$SMPP_DIR/../../etc/callbar/pilots.rules" >test.rules
 grep -q "henan-verify notify" test.rules || { echo "FAIL: no notify rule"; exit 1; }
+grep -q "intl-voice-in announce zj-cmcc-unlock notify" test.rules || { echo "FAIL: no notify call rule"; exit 1; }
 PW1=$("$CB" smpp-peer add hub1 --via intl-hub --peers peers) || { echo "FAIL add hub1"; exit 1; }
 PW2=$("$CB" smpp-peer add hub2 --via intl-hub --binds 2 --peers peers) || exit 1
 PWA=$("$CB" smpp-peer add agg --via domestic --allow 127.0.0.1/32 --peers peers) || exit 1
@@ -217,6 +219,37 @@ until curl -s "$U/metrics" | grep -q 'callbar_smpp_keywords_total{what="concat_d
 	sleep 0.05
 done
 hasnt concat-lone-not-read serve.err '"subscriber":"8613805710004"'
+
+# ---- a block notice for a barred call (HTTP decide), sent over the SMPP upstream ------
+notice_suppressed() {
+	curl -s "$U/metrics" | sed -n 's/^callbar_smpp_messages_total{result="notice_suppressed"} //p'
+}
+SUP0=$(notice_suppressed)
+EVC='{"service":"voice","direction":"in","subscriber":"13805710009","peer":"+85291234567"}'
+call notice-call 200 -X POST -H "Authorization: Bearer $ADMIN" -d "$EVC" "$U/v1/decide"
+has notice-call-blocked body.json '"block"'
+wait_for smsc.log "src=0:10086 dst=1:8613805710009 dc=8" || { echo "FAIL call notice: none at the SMSC"; fail=1; }
+# all its segments at the SMSC: the last one ends the English text
+: >callnotice.txt
+i=0
+until grep -q "1219 to 10086." callnotice.txt || [ $i -gt 200 ]; do
+	: >callnotice.txt
+	grep "src=0:10086 dst=1:8613805710009 dc=8" smsc.log | while read -r _ _ _ _ _ esm text; do
+		ucs2_text "${text#text=}" "${esm#esm=}" >>callnotice.txt
+	done
+	i=$((i + 1))
+	sleep 0.05
+done
+has call-notice-text callnotice.txt "To restore them, text 1219 to 10086."
+has call-notice-zh callnotice.txt "发送短信1219到10086"
+hasnt call-notice-no-caller callnotice.txt "85291234567"
+NSEG=$(grep -c "dst=1:8613805710009" smsc.log)
+# the same call again: no second notice within smpp.notify_period
+call notice-call-again 200 -X POST -H "Authorization: Bearer $ADMIN" -d "$EVC" "$U/v1/decide"
+i=0
+until [ "$(notice_suppressed)" = "$((${SUP0:-0} + 1))" ] || [ $i -gt 200 ]; do i=$((i + 1)); sleep 0.05; done
+[ "$(notice_suppressed)" = "$((${SUP0:-0} + 1))" ] || { echo "FAIL call notice twice: not suppressed ($(notice_suppressed), was ${SUP0:-0})"; fail=1; }
+[ "$(grep -c "dst=1:8613805710009" smsc.log)" = "$NSEG" ] || { echo "FAIL call notice twice: sent again"; fail=1; }
 
 # ---- window: at most 5 outstanding, the rest THROTTLED ----------------------------
 # the SMSC answers each submit after 50 ms, so a burst finds the window full
