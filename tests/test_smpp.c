@@ -173,8 +173,8 @@ static void run_concat(const struct tcase *c)
 				m.esm_class = SMPP_ESM_UDHI;
 				m.short_message = (struct smpp_slice){b, sizeof b};
 				uint8_t buf[64];
-				if (cbar_smpp_concat_add(&t, &m, from, "10086", tm, &w, buf, sizeof buf) ==
-				    SMPP_CONCAT_HELD)
+				if (cbar_smpp_concat_add(&t, &m, from, "10086", tm, &w, buf,
+				                         sizeof buf) == SMPP_CONCAT_HELD)
 					held++;
 			}
 			continue;
@@ -191,9 +191,14 @@ static void run_concat(const struct tcase *c)
 		uint8_t buf[SMPP_CONCAT_PARTS * SMPP_CONCAT_PART_MAX];
 		size_t len;
 		switch (cbar_smpp_concat_add(&t, &m, from, "10086", tm, &w, buf, sizeof buf)) {
-		case SMPP_CONCAT_HELD: held++; break;
-		case SMPP_CONCAT_INVALID: invalid++; break;
-		case SMPP_CONCAT_NONE: w = m; /* fall through */
+		case SMPP_CONCAT_HELD:
+			held++;
+			break;
+		case SMPP_CONCAT_INVALID:
+			invalid++;
+			break;
+		case SMPP_CONCAT_NONE:
+			w = m; /* fall through */
 		case SMPP_CONCAT_WHOLE:
 			if (cbar_smpp_keyword_text(&w, text, sizeof text, &len))
 				snprintf(text, sizeof text, "error");

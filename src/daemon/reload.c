@@ -27,8 +27,9 @@ enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct c
 		peers = false;
 		goto fail;
 	}
-	s = cbar_snapshot_build_numbered(d->cfg.rules_file, d->version + 1, d->np, d->cfg.num_segments,
-	                                 d->cfg.num_carriers, d->cfg.num_ported, d->country, diag);
+	s = cbar_snapshot_build_numbered(d->cfg.rules_file, d->version + 1, d->np,
+	                                 d->cfg.num_segments, d->cfg.num_carriers,
+	                                 d->cfg.num_ported, d->country, diag);
 	/* The limits count for the new rules before they are published,
 	 * keeping the counters of the limits that did not change. */
 	if (s && d->limits && cbar_daemon_limits_use(d->limits, s->rules))
@@ -47,7 +48,7 @@ enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct c
 	if (err) {
 		if (peers)
 			cbar_smpp_peers_release(&fresh);
-fail:
+	fail:
 		err = CBAR_RELOAD;
 		cbar_metric_count(&cbar_m_reloads, (const char *const[]){"failed"}, 1);
 		cbar_log_line(LOG_LV_WARN, "reload failed; the rules in use stay",

@@ -718,8 +718,8 @@ static void notice_send(struct smpp_server *s, uint64_t sub, int rule, const str
 	                                strlen(s->cfg.notify_from)}};
 	uint8_t buf[8192];
 	size_t len;
-	unsigned n = cbar_smpp_reply_pdus(&from, to, text, ++s->ref, u->next_seq, buf, sizeof buf,
-	                                  &len);
+	unsigned n =
+	    cbar_smpp_reply_pdus(&from, to, text, ++s->ref, u->next_seq, buf, sizeof buf, &len);
 	size_t off = 0;
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t plen = cbar_smpp_get32(buf + off);
@@ -734,8 +734,8 @@ static void notice_send(struct smpp_server *s, uint64_t sub, int rule, const str
 		CNT(s, notices_sent);
 }
 
-static void send_notice(struct smpp_server *s, const struct smpp_sm *m,
-                        const struct cbar_event *ev, const struct cbar_verdict *v)
+static void send_notice(struct smpp_server *s, const struct smpp_sm *m, const struct cbar_event *ev,
+                        const struct cbar_verdict *v)
 {
 	if (!s->notices || !s->cfg.notify_from[0] || !v->announcement || !ev->subscriber ||
 	    ev->direction != CBAR_IN)

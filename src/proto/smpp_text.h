@@ -73,8 +73,8 @@ size_t cbar_smpp_ucs2_to_utf8(const uint8_t *p, size_t n, char *out, size_t cap)
  * are put here (the caller checks): no other text is kept or read.
  * The clock is the caller's (now_ms), so this stays pure.
  */
-#define SMPP_CONCAT_SLOTS 64
-#define SMPP_CONCAT_PARTS 8
+#define SMPP_CONCAT_SLOTS    64
+#define SMPP_CONCAT_PARTS    8
 #define SMPP_CONCAT_PART_MAX 256
 
 struct smpp_concat_entry {
@@ -98,7 +98,7 @@ enum smpp_concat_res {
 	SMPP_CONCAT_NONE,    /* not a part of a longer message: read m as it is */
 	SMPP_CONCAT_HELD,    /* a part kept: nothing to read yet */
 	SMPP_CONCAT_WHOLE,   /* the last part: *whole is the message to read */
-	SMPP_CONCAT_INVALID, /* a part that cannot be one (count 0 or over 8, number out of range) */
+	SMPP_CONCAT_INVALID, /* not a part: count 0 or over 8, number beyond it */
 };
 
 /* Drop (and count) the entries older than ttl_ms. */
