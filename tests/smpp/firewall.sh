@@ -49,6 +49,9 @@ enquire_link = 5
 notify_from = 10086
 notify_period = 3600
 concat_wait = 1
+[sip]
+listen_in = 127.0.0.1:0
+block_status = 603
 EOF
 PW4=$("$CB" smpp-peer add hub4 --via domestic --peers peers) || exit 1
 ADMIN=$("$CB" token create --role admin --name ops --tokens tokens 2>/dev/null) || { echo "FAIL token"; exit 1; }
@@ -250,6 +253,17 @@ i=0
 until [ "$(notice_suppressed)" = "$((${SUP0:-0} + 1))" ] || [ $i -gt 200 ]; do i=$((i + 1)); sleep 0.05; done
 [ "$(notice_suppressed)" = "$((${SUP0:-0} + 1))" ] || { echo "FAIL call notice twice: not suppressed ($(notice_suppressed), was ${SUP0:-0})"; fail=1; }
 [ "$(grep -c "dst=1:8613805710009" smsc.log)" = "$NSEG" ] || { echo "FAIL call notice twice: sent again"; fail=1; }
+
+# the same through SIP: an INVITE from +852 to a Zhejiang Mobile line on the
+# incoming listener (sipp, Debian sip-tester), answered 603, and the notice
+sipsp=$(sed -n 's/.*SIP on [^ ]*:\([0-9]*\) .*direction in.*/\1/p' serve.out)
+vline=$(grep -n -E 'reason zj-cmcc-intl-voice-in( |$)' test.rules | cut -d: -f1)
+sipp "127.0.0.1:$sipsp" -sf "$SMPP_DIR/../sip/sipp/invite_603.xml" -t u1 -i 127.0.0.1 -m 1 -nostdin \
+	-recv_timeout 5000 -timeout 15 -timeout_error -trace_err -error_file sipnotice.log \
+	-set ruri "sip:+8613805710008@127.0.0.1" -set from "sip:+85291234567@127.0.0.1" \
+	-set reason 'Q.850;cause=21;text="zj-cmcc-intl-voice-in"' -set rule "test.rules:$vline" \
+	>sipnotice.sipp 2>&1 || { echo "FAIL sip notice: sipp exit $?"; head -30 sipnotice.log; fail=1; }
+wait_for smsc.log "src=0:10086 dst=1:8613805710008 dc=8" || { echo "FAIL sip call notice: none at the SMSC"; fail=1; }
 
 # ---- window: at most 5 outstanding, the rest THROTTLED ----------------------------
 # the SMSC answers each submit after 50 ms, so a burst finds the window full
