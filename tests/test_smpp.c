@@ -9,6 +9,11 @@
  * KIND text: PDU is "DATA_CODING ESM_CLASS HEX" (the short message) or
  *   "DATA_CODING ESM_CLASS - HEX" (the text in message_payload); EXPECT
  *   text="UTF-8" or error=SMPP.
+ * KIND concat: PDU is "DATA_CODING TTL_MS PART..." with each PART
+ *   "T_MS:FROM:HEX" (a deliver_sm to 10086 with a UDH, at time T_MS);
+ *   EXPECT text="UTF-8" of the last message made whole (- if none),
+ *   dropped=N (entries expired or pushed out), held=N (parts kept),
+ *   invalid=N.  PART "fill:N@T_MS" adds N two-part messages' first parts.
  * KIND frame: PDU is the hex of a buffer; EXPECT frame=more|pdu|bad_len
  *   (pdu_max 4096), and for a whole submit_sm status=0x.. when its body is
  *   refused (the command_status callbar answers).
@@ -139,6 +144,77 @@ static void run_text(const struct tcase *c)
 		check(c, "text", out);
 }
 
+static void run_concat(const struct tcase *c)
+{
+	static struct smpp_concat t;
+	memset(&t, 0, sizeof t);
+	unsigned dc;
+	long long ttl;
+	int at;
+	if (sscanf(c->field[1], "%u %lld %n", &dc, &ttl, &at) != 2)
+		FAILF(c, "want DATA_CODING TTL_MS PART...\n");
+	t.ttl_ms = ttl;
+	char text[512] = "-";
+	unsigned held = 0, invalid = 0;
+	const char *p = c->field[1] + at;
+	char tok[700];
+	int n;
+	while (sscanf(p, "%699s%n", tok, &n) == 1) {
+		p += n;
+		unsigned fill;
+		long long tm;
+		if (sscanf(tok, "fill:%u@%lld", &fill, &tm) == 2) {
+			for (unsigned i = 0; i < fill; i++) {
+				char from[24];
+				snprintf(from, sizeof from, "1380000%04u", i);
+				uint8_t b[7] = {5, 0, 3, 1, 2, 1, 0x31};
+				struct smpp_sm m, w;
+				memset(&m, 0, sizeof m);
+				m.esm_class = SMPP_ESM_UDHI;
+				m.short_message = (struct smpp_slice){b, sizeof b};
+				uint8_t buf[64];
+				if (cbar_smpp_concat_add(&t, &m, from, "10086", tm, &w, buf,
+				                         sizeof buf) == SMPP_CONCAT_HELD)
+					held++;
+			}
+			continue;
+		}
+		char from[24], hex[600];
+		if (sscanf(tok, "%lld:%23[^:]:%599s", &tm, from, hex) != 3)
+			FAILF(c, "want T_MS:FROM:HEX, not %s\n", tok);
+		uint8_t b[300];
+		struct smpp_sm m, w;
+		memset(&m, 0, sizeof m);
+		m.data_coding = (uint8_t)dc;
+		m.esm_class = SMPP_ESM_UDHI;
+		m.short_message = (struct smpp_slice){b, unhex(hex, b, sizeof b)};
+		uint8_t buf[SMPP_CONCAT_PARTS * SMPP_CONCAT_PART_MAX];
+		size_t len;
+		switch (cbar_smpp_concat_add(&t, &m, from, "10086", tm, &w, buf, sizeof buf)) {
+		case SMPP_CONCAT_HELD:
+			held++;
+			break;
+		case SMPP_CONCAT_INVALID:
+			invalid++;
+			break;
+		case SMPP_CONCAT_NONE:
+			w = m; /* fall through */
+		case SMPP_CONCAT_WHOLE:
+			if (cbar_smpp_keyword_text(&w, text, sizeof text, &len))
+				snprintf(text, sizeof text, "error");
+			break;
+		}
+	}
+	char num[24];
+	check(c, "text", text);
+	snprintf(num, sizeof num, "%llu", (unsigned long long)t.dropped);
+	check(c, "dropped", num);
+	snprintf(num, sizeof num, "%u", held);
+	check(c, "held", num);
+	snprintf(num, sizeof num, "%u", invalid);
+	check(c, "invalid", num);
+}
+
 static void run_frame(const struct tcase *c)
 {
 	uint8_t b[512];
@@ -165,6 +241,8 @@ static void run_case(void **state)
 		run_event(c);
 	else if (!strcmp(c->field[0], "text"))
 		run_text(c);
+	else if (!strcmp(c->field[0], "concat"))
+		run_concat(c);
 	else if (!strcmp(c->field[0], "frame"))
 		run_frame(c);
 	else

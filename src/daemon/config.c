@@ -120,6 +120,8 @@ static const struct key keys[] = {
 	 .min = 1, .max = 31536000},
 	{.section = "smpp", .name = "notify_slots", .type = K_UINT, F(smpp_notify_slots),
 	 .min = 64, .max = 1u << 24},
+	{.section = "smpp", .name = "concat_wait", .type = K_UINT, F(smpp_concat_wait), .min = 1,
+	 .max = 600},
 	{.section = "limits", .name = "max_keys", .type = K_UINT, F(limits_max_keys), .min = 8,
 	 .max = 1u << 28},
 	{.section = "limits", .name = "tolerance", .type = K_UINT, F(limits_tolerance), .min = 0,
@@ -164,6 +166,7 @@ void cbar_config_init(struct daemon_config *c)
 	c->smpp_receipt_hold_max = 10000;
 	c->smpp_notify_period = 86400;
 	c->smpp_notify_slots = 65536;
+	c->smpp_concat_wait = 30;
 	c->limits_max_keys = 65536;
 	c->limits_tolerance = 5;
 }

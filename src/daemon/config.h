@@ -90,6 +90,7 @@ struct daemon_config {
 	unsigned smpp_receipt_hold, smpp_receipt_hold_max;
 	char smpp_notify_from[21];   /* block notices' sender; "": none */
 	unsigned smpp_notify_period, smpp_notify_slots;
+	unsigned smpp_concat_wait; /* seconds a keyword text's parts wait for the rest */
 	/* limits.*: the counting state of `limit` statements (docs/limits.md) */
 	unsigned limits_max_keys;  /* keys tracked per limit */
 	unsigned limits_tolerance; /* seconds an event may be late and still count */

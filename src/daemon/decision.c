@@ -1,4 +1,5 @@
 /* callbar serve: the one decision path of every front end (decision.h). */
+#include <pthread.h>
 #include <string.h>
 
 #include "callbar/scope.h"
@@ -61,6 +62,18 @@ static void log_line(enum daemon_front f, const struct cbar_event *ev,
 	cbar_buf_release(&b);
 }
 
+static pthread_rwlock_t notice_lock = PTHREAD_RWLOCK_INITIALIZER;
+static cbar_daemon_notice_fn notice_fn;
+static void *notice_ctx;
+
+void cbar_daemon_set_notice(cbar_daemon_notice_fn fn, void *ctx)
+{
+	pthread_rwlock_wrlock(&notice_lock);
+	notice_fn = fn;
+	notice_ctx = ctx;
+	pthread_rwlock_unlock(&notice_lock);
+}
+
 void cbar_daemon_record(const struct daemon_snapshot *s, enum daemon_front f,
                         const struct cbar_event *ev, const struct cbar_verdict *v)
 {
@@ -75,4 +88,12 @@ void cbar_daemon_record(const struct daemon_snapshot *s, enum daemon_front f,
 	 * and a record of who called whom: only with a retention period). */
 	if (cbar_log_decisions())
 		log_line(f, ev, v);
+	/* Only blocks by a `notify` rule take the lock; SMPP's own texts
+	 * send their notice in the SMPP loop. */
+	if (v->decision == CBAR_BLOCK && v->notify && f != DAEMON_FRONT_SMPP) {
+		pthread_rwlock_rdlock(&notice_lock);
+		if (notice_fn)
+			notice_fn(notice_ctx, ev, v);
+		pthread_rwlock_unlock(&notice_lock);
+	}
 }

@@ -41,4 +41,17 @@ enum cbar_decision cbar_daemon_decide(struct daemon *d, const struct daemon_snap
 void cbar_daemon_record(const struct daemon_snapshot *s, enum daemon_front f,
                         const struct cbar_event *ev, const struct cbar_verdict *v);
 
+/*
+ * The block notice of the other front ends: when cbar_daemon_record() counts
+ * a block by a rule with `notify` decided by HTTP or SIP (a barred call, or a
+ * text that did not come over SMPP), it calls fn(ctx, ev, v), on the front
+ * end's thread, the snapshot held (v's texts are the snapshot's: fn copies
+ * what it keeps).  The SMPP front registers it when [smpp] sends notices
+ * (smpp_front.c), and clears it (fn NULL) before it stops: the call and the
+ * clearing exclude each other.  SMPP's own texts send theirs in its loop.
+ */
+typedef void (*cbar_daemon_notice_fn)(void *ctx, const struct cbar_event *ev,
+                                      const struct cbar_verdict *v);
+void cbar_daemon_set_notice(cbar_daemon_notice_fn fn, void *ctx);
+
 #endif

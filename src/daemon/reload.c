@@ -1,6 +1,8 @@
 /* callbar serve: a reload of the rule file, whatever asked for it (the
  * start, SIGHUP, POST /v1/reload): build a new snapshot beside the one in
- * use and swap it in, or keep the old one and say why (daemon.h). */
+ * use and swap it in, or keep the old one and say why (daemon.h).  With
+ * [smpp], the peers file is read again too, with the rules: both change, or
+ * neither (a peers file that does not read fails the reload). */
 #include <pthread.h>
 #include <stdio.h>
 
@@ -9,15 +11,25 @@
 #include "log.h"
 #include "routes.h"
 #include "series.h"
+#include "smpp_peers.h"
 #include "snapshot.h"
 
 enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct cbar_diag *diag)
 {
 	pthread_mutex_lock(&d->reload_lock);
-	struct daemon_snapshot *s =
-	    cbar_snapshot_build_numbered(d->cfg.rules_file, d->version + 1, d->np, d->cfg.num_segments,
-	                                 d->cfg.num_carriers, d->cfg.num_ported, d->country, diag);
+	struct smpp_peers fresh;
+	bool peers = d->smpp_peers != NULL;
+	struct daemon_snapshot *s = NULL;
 	enum cbar_err err = CBAR_OK;
+	if (peers && cbar_smpp_peers_prepare(d->smpp_peers, d->cfg.smpp_peers, &fresh, diag)) {
+		if (!diag->file)
+			diag->file = d->cfg.smpp_peers;
+		peers = false;
+		goto fail;
+	}
+	s = cbar_snapshot_build_numbered(d->cfg.rules_file, d->version + 1, d->np,
+	                                 d->cfg.num_segments, d->cfg.num_carriers,
+	                                 d->cfg.num_ported, d->country, diag);
 	/* The limits count for the new rules before they are published,
 	 * keeping the counters of the limits that did not change. */
 	if (s && d->limits && cbar_daemon_limits_use(d->limits, s->rules))
@@ -34,6 +46,10 @@ enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct c
 		err = CBAR_RELOAD;
 	}
 	if (err) {
+		if (peers)
+			cbar_smpp_peers_release(&fresh);
+	fail:
+		err = CBAR_RELOAD;
 		cbar_metric_count(&cbar_m_reloads, (const char *const[]){"failed"}, 1);
 		cbar_log_line(LOG_LV_WARN, "reload failed; the rules in use stay",
 		              "{s:s,s:s,s:i,s:i,s:s}", "trigger", trigger, "file",
@@ -45,6 +61,13 @@ enum cbar_err cbar_daemon_reload(struct daemon *d, const char *trigger, struct c
 		cbar_series_reload(cbar_routes_now(), trigger, false, d->version, NULL, where);
 		pthread_mutex_unlock(&d->reload_lock);
 		return err;
+	}
+	if (peers) {
+		unsigned added, removed, changed;
+		cbar_smpp_peers_commit(d->smpp_peers, &fresh, &added, &removed, &changed);
+		cbar_log_line(LOG_LV_INFO, "smpp peers loaded", "{s:s,s:s,s:i,s:i,s:i}", "trigger",
+		              trigger, "file", d->cfg.smpp_peers, "added", (int)added, "removed",
+		              (int)removed, "changed", (int)changed);
 	}
 	/* s is published: its fields are read here only under reload_lock,
 	 * and a later reload (the only one that frees it) waits for this one. */

@@ -40,8 +40,9 @@ struct metric_family cbar_m_smpp_messages = {
     .help = "submit_sm and data_sm from peers: submitted, relayed, blocked, error_relayed, "
             "error_rejected, throttled_window, throttled_upstream, upstream_timeout, "
             "upstream_lost (given back throttled when an upstream bind dropped); notice_sent, "
-            "notice_suppressed: block notices (rules' notify) sent, or not again within "
-            "smpp.notify_period.",
+            "notice_suppressed: block notices (rules' notify; of texts over SMPP and of calls "
+            "and texts decided by HTTP and SIP) sent, or not again within smpp.notify_period; "
+            "notice_dropped: notices of HTTP and SIP decisions dropped, their queue full.",
     .type = METRIC_COUNTER,
     .labels = {"result"},
     LOCK};
@@ -55,8 +56,11 @@ struct metric_family cbar_m_smpp_receipts = {
     LOCK};
 struct metric_family cbar_m_smpp_keywords = {
     .name = "callbar_smpp_keywords_total",
-    .help = "Keyword service: received (texts to a service number), replies (submit_sm "
-            "segments sent), mo_refused (deliver_sm to other numbers, refused).",
+    .help = "Keyword service: received (texts to a service number, a text in parts once "
+            "whole), replies (submit_sm segments sent), mo_refused (deliver_sm to other "
+            "numbers, refused); concat_held (a part kept until the rest comes), "
+            "concat_dropped (parts dropped: older than smpp.concat_wait, or pushed out of "
+            "the full table), concat_invalid (a concatenation header that cannot be right).",
     .type = METRIC_COUNTER,
     .labels = {"what"},
     LOCK};
@@ -168,6 +172,13 @@ static void smpp_keyword(void *p, const char *from, const char *to, const char *
 	json_decref(out);
 }
 
+/* The block notice of HTTP and SIP decisions (decision.c calls it). */
+static void smpp_notice(void *p, const struct cbar_event *ev, const struct cbar_verdict *v)
+{
+	struct daemon *d = p;
+	cbar_smpp_server_notice(d->smpp, ev, v);
+}
+
 static void smpp_log(void *p, int level, const char *what, const char *system_id,
                      const char *addr, uint32_t status)
 {
@@ -221,6 +232,7 @@ void cbar_smpp_collect(struct daemon *d)
 	SET(messages, "upstream_lost", c.upstream_lost);
 	SET(messages, "notice_sent", c.notices_sent);
 	SET(messages, "notice_suppressed", c.notices_suppressed);
+	SET(messages, "notice_dropped", c.notices_dropped);
 	SET(receipts, "routed", c.receipts_routed);
 	SET(receipts, "held", c.receipts_held);
 	SET(receipts, "dropped", c.receipts_dropped);
@@ -228,6 +240,9 @@ void cbar_smpp_collect(struct daemon *d)
 	SET(keywords, "received", c.keywords);
 	SET(keywords, "replies", c.keyword_replies);
 	SET(keywords, "mo_refused", c.mo_refused);
+	SET(keywords, "concat_held", c.concat_held);
+	SET(keywords, "concat_dropped", c.concat_dropped);
+	SET(keywords, "concat_invalid", c.concat_invalid);
 	SET(upstream, "connect", c.up_connects);
 	SET(upstream, "bound", c.up_binds_ok);
 	SET(upstream, "bind_refused", c.up_bind_fail);
@@ -290,6 +305,7 @@ bool cbar_smpp_start(struct daemon *d)
 	snprintf(sc.notify_from, sizeof sc.notify_from, "%s", c->smpp_notify_from);
 	sc.notify_period_s = c->smpp_notify_period;
 	sc.notify_slots = c->smpp_notify_slots;
+	sc.concat_wait_s = c->smpp_concat_wait;
 	sc.np = d->np;
 	sc.country = d->country;
 	sc.hooks = (struct smpp_hooks){.ctx = d,
@@ -317,6 +333,8 @@ bool cbar_smpp_start(struct daemon *d)
 		d->smpp_peers = NULL;
 		return false;
 	}
+	if (sc.notify_from[0])
+		cbar_daemon_set_notice(smpp_notice, d);
 	char addr[80];
 	cbar__addr_format((const struct sockaddr *)&sc.listen, addr, sizeof addr);
 	char *colon = strrchr(addr, ':');
@@ -334,6 +352,8 @@ bool cbar_smpp_start(struct daemon *d)
 
 void cbar_smpp_stop(struct daemon *d)
 {
+	if (d->smpp)
+		cbar_daemon_set_notice(NULL, NULL); /* waits for a notice being queued */
 	cbar_smpp_server_stop(d->smpp);
 	d->smpp = NULL;
 	if (d->smpp_peers) {

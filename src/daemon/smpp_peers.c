@@ -138,6 +138,7 @@ enum cbar_err cbar_smpp_peers_load(struct smpp_peers *p, const char *path, bool 
                                    struct cbar_diag *d)
 {
 	memset(p, 0, sizeof *p);
+	pthread_mutex_init(&p->lock, NULL);
 	randombytes_buf(p->key, sizeof p->key);
 	if (d)
 		d->file = path;
@@ -203,15 +204,117 @@ void cbar_smpp_peers_release(struct smpp_peers *p)
 	sodium_memzero(p->key, sizeof p->key);
 }
 
+static int slot_of(const struct smpp_peers *p, const char *system_id)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		if (!strcmp(p->v[i].system_id, system_id))
+			return (int)i;
+	return -1;
+}
+
+enum cbar_err cbar_smpp_peers_prepare(struct smpp_peers *p, const char *path,
+                                      struct smpp_peers *fresh, struct cbar_diag *d)
+{
+	enum cbar_err e = cbar_smpp_peers_load(fresh, path, true, d);
+	if (e)
+		return e;
+	/* p->n changes only in commit, under the same reload: no lock. */
+	unsigned need = p->n;
+	for (unsigned i = 0; i < fresh->n; i++)
+		if (slot_of(p, fresh->v[i].system_id) < 0)
+			need++;
+	if (need > PEERS_MAX) {
+		cbar_smpp_peers_release(fresh);
+		return cbar_diag_set(d, CBAR_CONFIG, 0, 0,
+		                     "the peers in the file and the ones removed since the start "
+		                     "are more than %d: restart callbar to forget the removed ones",
+		                     PEERS_MAX);
+	}
+	return CBAR_OK;
+}
+
+void cbar_smpp_peers_commit(struct smpp_peers *p, struct smpp_peers *fresh, unsigned *added,
+                            unsigned *removed, unsigned *changed)
+{
+	*added = *removed = *changed = 0;
+	pthread_mutex_lock(&p->lock);
+	if (!p->v) {
+		/* The file did not exist at the start: the slots are made now,
+		 * taken from fresh (allocated by its load, PEERS_MAX long). */
+		if (!fresh->v)
+			goto out;
+		p->v = fresh->v;
+		fresh->v = NULL;
+		p->n = fresh->n;
+		*added = p->n;
+		goto out;
+	}
+	bool kept[PEERS_MAX] = {0};
+	for (unsigned i = 0; i < p->n; i++) {
+		struct smpp_peer *e = &p->v[i];
+		int j = fresh->v ? slot_of(fresh, e->system_id) : -1;
+		if (j < 0) {
+			if (!e->gone) {
+				/* Forgotten at once: its password's hash and fast check. */
+				sodium_memzero(e->hash, sizeof e->hash);
+				sodium_memzero(e->fast, sizeof e->fast);
+				e->have_fast = false;
+				e->gone = true;
+				(*removed)++;
+			}
+			continue;
+		}
+		kept[j] = true;
+		struct smpp_peer *f = &fresh->v[j];
+		bool same_pw = !e->gone && !strcmp(e->hash, f->hash);
+		if (e->gone)
+			(*added)++;
+		else if (!same_pw || strcmp(e->via, f->via) || e->direction != f->direction ||
+		         e->binds != f->binds || strcmp(e->allow_text, f->allow_text))
+			(*changed)++;
+		bool have_fast = same_pw && e->have_fast;
+		unsigned char fast[crypto_generichash_BYTES];
+		memcpy(fast, e->fast, sizeof fast);
+		*e = *f;
+		e->have_fast = have_fast;
+		if (have_fast)
+			memcpy(e->fast, fast, sizeof fast);
+		sodium_memzero(fast, sizeof fast);
+	}
+	for (unsigned j = 0; j < fresh->n; j++)
+		if (!kept[j]) {
+			p->v[p->n++] = fresh->v[j]; /* prepare checked the room */
+			(*added)++;
+		}
+out:
+	pthread_mutex_unlock(&p->lock);
+	cbar_smpp_peers_release(fresh);
+}
+
+static uint32_t bind_locked(struct smpp_peers *p, const char *system_id, const char *password,
+                            const struct sockaddr *src, struct smpp_peer_info *peer,
+                            enum smpp_bind_fail *why);
+
 uint32_t cbar_smpp_peers_bind(void *ctx, const char *system_id, const char *password,
                               const struct sockaddr *src, struct smpp_peer_info *peer,
                               enum smpp_bind_fail *why)
 {
 	struct smpp_peers *p = ctx;
+	/* Held for the slow hash too: a reload waits for one bind check. */
+	pthread_mutex_lock(&p->lock);
+	uint32_t st = bind_locked(p, system_id, password, src, peer, why);
+	pthread_mutex_unlock(&p->lock);
+	return st;
+}
+
+static uint32_t bind_locked(struct smpp_peers *p, const char *system_id, const char *password,
+                            const struct sockaddr *src, struct smpp_peer_info *peer,
+                            enum smpp_bind_fail *why)
+{
 	struct smpp_peer *e = NULL;
 	unsigned i;
 	for (i = 0; i < p->n; i++)
-		if (!strcmp(p->v[i].system_id, system_id)) {
+		if (!p->v[i].gone && !strcmp(p->v[i].system_id, system_id)) {
 			e = &p->v[i];
 			break;
 		}

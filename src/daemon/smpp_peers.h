@@ -9,7 +9,15 @@
  * allow= may be "any".  Only the password's Argon2id hash is kept
  * (crypto_pwhash_str): an SMPP password is at most 8 characters, too few
  * for a fast hash to protect it.  `callbar smpp-peer` writes the file
- * (0600); the daemon reads it at start.
+ * (0600); the daemon reads it at start and again on every reload
+ * (SIGHUP, POST /v1/reload).
+ *
+ * A reload keeps each peer's slot (its index: the bind counts and the
+ * delivery receipts of the SMPP loop are kept by index): a peer still in
+ * the file keeps its slot, a new one takes a free slot, and a removed one
+ * leaves a tombstone (gone) so that its index is not given to another peer
+ * while its binds may still be open or its receipts on their way.  A peer
+ * added again under the same system_id takes its old slot back.
  *
  * Verifying an Argon2id hash takes tens of milliseconds on the SMPP loop;
  * a bind that verified once is remembered by a keyed BLAKE2b of the
@@ -19,6 +27,7 @@
 #ifndef CALLBAR_DAEMON_SMPP_PEERS_H
 #define CALLBAR_DAEMON_SMPP_PEERS_H
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,6 +47,7 @@ struct smpp_peer {
 	unsigned nallow; /* 0: any address */
 	char allow_text[256];
 	char hash[crypto_pwhash_STRBYTES];
+	bool gone; /* removed by a reload: new binds refused as unknown */
 	/* the fast check of a password that verified once */
 	bool have_fast;
 	unsigned char fast[crypto_generichash_BYTES];
@@ -45,7 +55,9 @@ struct smpp_peer {
 
 struct smpp_peers {
 	struct smpp_peer *v;
-	unsigned n;
+	unsigned n; /* slots used, tombstones included */
+	/* A reload changes the slots while the SMPP loop checks binds. */
+	pthread_mutex_t lock;
 	unsigned char key[crypto_generichash_KEYBYTES];
 };
 
@@ -54,6 +66,20 @@ struct smpp_peers {
 enum cbar_err cbar_smpp_peers_load(struct smpp_peers *p, const char *path, bool missing_ok,
                                    struct cbar_diag *d);
 void cbar_smpp_peers_release(struct smpp_peers *p);
+
+/*
+ * A reload of the live peers p from path, in two steps so that a reload of
+ * the rules and the peers together changes nothing when either fails:
+ * prepare reads the file into *fresh and checks that the slots suffice
+ * (CBAR_CONFIG when the peers in the file and the tombstones are more
+ * than SMPP_PEERS_MAX: a restart clears the tombstones); commit then puts
+ * it in place (never fails) and releases *fresh, giving how many peers were
+ * added and removed.  Only one reload at a time (the daemon's reload_lock).
+ */
+enum cbar_err cbar_smpp_peers_prepare(struct smpp_peers *p, const char *path,
+                                      struct smpp_peers *fresh, struct cbar_diag *d);
+void cbar_smpp_peers_commit(struct smpp_peers *p, struct smpp_peers *fresh, unsigned *added,
+                            unsigned *removed, unsigned *changed);
 
 /* The bind check of struct smpp_hooks (ctx: struct smpp_peers). */
 uint32_t cbar_smpp_peers_bind(void *ctx, const char *system_id, const char *password,

@@ -106,6 +106,15 @@ struct held {
 	int64_t t_ms;
 };
 
+/* A block notice another front end asked for, waiting for the loop. */
+#define NOTICE_QUEUE 64
+struct notice_req {
+	uint64_t sub;
+	int rule;
+	char digits[CBAR_E164_MAX + 1];
+	char text[1024];
+};
+
 /* A block notice sent: to whom for which rule (a hash), and when. */
 struct notice {
 	uint64_t key;
@@ -116,6 +125,11 @@ struct smpp_server {
 	struct smpp_server_cfg cfg;
 	struct notice *notices;
 	unsigned nmask;
+	pthread_mutex_t nq_lock; /* the notices of other front ends */
+	unsigned nq_n;
+	struct notice_req nq[NOTICE_QUEUE];
+	struct smpp_concat *concat; /* keyword texts in parts, waiting for the rest */
+	uint64_t concat_dropped_seen;
 	int lfd, ep, evfd;
 	uint16_t port;
 	pthread_t th;
@@ -672,34 +686,40 @@ static bool notice_due(struct smpp_server *s, uint64_t sub, int rule)
  * other, to the subscriber (as the message addressed it), from
  * notify_from.  It names neither the sender nor the message.  Called while
  * the snapshot is held (the texts are the snapshot's). */
-static void send_notice(struct smpp_server *s, const struct smpp_sm *m,
-                        const struct cbar_event *ev, const struct cbar_verdict *v)
+static size_t notice_text(const struct cbar_verdict *v, char *text, size_t cap)
 {
-	if (!s->notices || !s->cfg.notify_from[0] || !v->announcement || !ev->subscriber ||
-	    ev->direction != CBAR_IN)
-		return;
-	if (!notice_due(s, ev->subscriber->e164, v->rule)) {
+	size_t at = 0;
+	text[0] = '\0';
+	for (size_t i = 0; i < v->announcement->ntexts && at < cap; i++) {
+		int n = snprintf(text + at, cap - at, "%s%s", i ? "\n" : "",
+		                 v->announcement->texts[i].text);
+		if (n < 0 || (size_t)n >= cap - at) {
+			text[at] = '\0';
+			break;
+		}
+		at += (size_t)n;
+	}
+	return at;
+}
+
+/* Send text to the subscriber `to` unless sub was sent rule's notice
+ * within notify_period_s. */
+static void notice_send(struct smpp_server *s, uint64_t sub, int rule, const struct smpp_addr *to,
+                        const char *text)
+{
+	if (!notice_due(s, sub, rule)) {
 		CNT(s, notices_suppressed);
 		return;
 	}
-	char text[1024];
-	size_t at = 0;
-	for (size_t i = 0; i < v->announcement->ntexts && at < sizeof text; i++) {
-		int n = snprintf(text + at, sizeof text - at, "%s%s", i ? "\n" : "",
-		                 v->announcement->texts[i].text);
-		if (n < 0 || (size_t)n >= sizeof text - at)
-			break;
-		at += (size_t)n;
-	}
 	struct conn *u = pick_up(s);
-	if (!u || !at)
+	if (!u || !text[0])
 		return;
 	struct smpp_addr from = {0, 0, {(const uint8_t *)s->cfg.notify_from,
 	                                strlen(s->cfg.notify_from)}};
 	uint8_t buf[8192];
 	size_t len;
-	unsigned n = cbar_smpp_reply_pdus(&from, &m->dst, text, ++s->ref, u->next_seq, buf,
-	                                  sizeof buf, &len);
+	unsigned n =
+	    cbar_smpp_reply_pdus(&from, to, text, ++s->ref, u->next_seq, buf, sizeof buf, &len);
 	size_t off = 0;
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t plen = cbar_smpp_get32(buf + off);
@@ -712,6 +732,52 @@ static void send_notice(struct smpp_server *s, const struct smpp_sm *m,
 	}
 	if (n)
 		CNT(s, notices_sent);
+}
+
+static void send_notice(struct smpp_server *s, const struct smpp_sm *m, const struct cbar_event *ev,
+                        const struct cbar_verdict *v)
+{
+	if (!s->notices || !s->cfg.notify_from[0] || !v->announcement || !ev->subscriber ||
+	    ev->direction != CBAR_IN)
+		return;
+	char text[1024];
+	notice_text(v, text, sizeof text);
+	notice_send(s, ev->subscriber->e164, v->rule, &m->dst, text);
+}
+
+void cbar_smpp_server_notice(struct smpp_server *s, const struct cbar_event *ev,
+                             const struct cbar_verdict *v)
+{
+	if (!s || !s->notices || !s->cfg.notify_from[0] || !v->announcement || !ev->subscriber ||
+	    ev->direction != CBAR_IN)
+		return;
+	pthread_mutex_lock(&s->nq_lock);
+	if (s->nq_n == NOTICE_QUEUE) {
+		CNT(s, notices_dropped);
+	} else {
+		struct notice_req *r = &s->nq[s->nq_n];
+		r->sub = ev->subscriber->e164;
+		r->rule = v->rule;
+		snprintf(r->digits, sizeof r->digits, "%s", ev->subscriber->digits);
+		if (notice_text(v, r->text, sizeof r->text))
+			__atomic_store_n(&s->nq_n, s->nq_n + 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&s->nq_lock);
+}
+
+/* The loop sends the queued notices (at most a loop turn, 200 ms, late). */
+static void drain_notices(struct smpp_server *s)
+{
+	if (!__atomic_load_n(&s->nq_n, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&s->nq_lock);
+	for (unsigned i = 0; i < s->nq_n; i++) {
+		struct notice_req *r = &s->nq[i];
+		struct smpp_addr to = {1, 1, {(const uint8_t *)r->digits, strlen(r->digits)}};
+		notice_send(s, r->sub, r->rule, &to, r->text);
+	}
+	__atomic_store_n(&s->nq_n, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&s->nq_lock);
 }
 
 static void peer_submit(struct smpp_server *s, struct conn *c, const struct smpp_hdr *h,
@@ -830,16 +896,42 @@ static void peer_pdu(struct smpp_server *s, struct conn *c, const struct smpp_hd
 
 /* ---- the SMSC's PDUs ---------------------------------------------------------- */
 
+/* The concatenation table's drops into the counters (the table counts
+ * them itself, being pure). */
+static void concat_count(struct smpp_server *s)
+{
+	uint64_t d = s->concat->dropped - s->concat_dropped_seen;
+	if (d) {
+		GAUGE(s, concat_dropped, d);
+		s->concat_dropped_seen = s->concat->dropped;
+	}
+}
+
 static void up_keyword(struct smpp_server *s, struct conn *u, const struct smpp_sm *m)
 {
 	char text[512], from[40], reply[2048];
 	size_t tl;
 	bool alnum;
-	CNT(s, keywords);
 	cbar_smpp_addr_text(&m->src, from, sizeof from, &alnum);
 	char to[SMPP_DATA_ADDR_MAX];
 	memcpy(to, m->dst.addr.p, m->dst.addr.len);
 	to[m->dst.addr.len] = '\0';
+	/* A keyword in parts is read once it is whole: the parts wait in a
+	 * bounded table keyed by sender, service number and reference. */
+	struct smpp_sm whole;
+	uint8_t joined[SMPP_CONCAT_PARTS * SMPP_CONCAT_PART_MAX];
+	enum smpp_concat_res cr =
+	    cbar_smpp_concat_add(s->concat, m, from, to, now_ms(), &whole, joined, sizeof joined);
+	concat_count(s);
+	if (cr == SMPP_CONCAT_HELD) {
+		CNT(s, concat_held);
+		return;
+	}
+	CNT(s, keywords);
+	if (cr == SMPP_CONCAT_WHOLE)
+		m = &whole;
+	else if (cr == SMPP_CONCAT_INVALID)
+		CNT(s, concat_invalid);
 	if (cbar_smpp_keyword_text(m, text, sizeof text, &tl))
 		tl = 0, text[0] = '\0';
 	reply[0] = '\0';
@@ -1088,6 +1180,10 @@ static void tick(struct smpp_server *s)
 	if (t - s->last_tick_ms < 200)
 		return;
 	s->last_tick_ms = t;
+	if (s->concat) {
+		cbar_smpp_concat_expire(s->concat, t);
+		concat_count(s);
+	}
 	int64_t idle = (int64_t)s->cfg.enquire_s * 1000;
 	for (unsigned i = 0; i < s->nconns; i++) {
 		struct conn *c = &s->conns[i];
@@ -1190,6 +1286,7 @@ static void *loop(void *arg)
 				flush(s, c);
 		}
 		tick(s);
+		drain_notices(s);
 		flush_dirty(s);
 	}
 }
@@ -1199,6 +1296,7 @@ static void *loop(void *arg)
 static enum cbar_err alloc_state(struct smpp_server *s)
 {
 	const struct smpp_server_cfg *cfg = &s->cfg;
+	pthread_mutex_init(&s->nq_lock, NULL);
 	s->nconns = cfg->up_binds + cfg->max_conns;
 	if (s->nconns > 0xFFFF)
 		return CBAR_INVAL;
@@ -1210,8 +1308,10 @@ static enum cbar_err alloc_state(struct smpp_server *s)
 		nr *= 2;
 	s->rids = calloc(nr, sizeof *s->rids);
 	s->rmask = nr - 1;
-	if (!s->conns || !s->dirty || !s->held || !s->rids)
+	s->concat = calloc(1, sizeof *s->concat);
+	if (!s->conns || !s->dirty || !s->held || !s->rids || !s->concat)
 		return CBAR_NOMEM;
+	s->concat->ttl_ms = (int64_t)cfg->concat_wait_s * 1000;
 	if (cfg->notify_from[0]) {
 		unsigned nn = 64;
 		while (nn < cfg->notify_slots)
@@ -1258,6 +1358,7 @@ static void free_state(struct smpp_server *s)
 	free(s->held);
 	free(s->rids);
 	free(s->notices);
+	free(s->concat);
 }
 
 static void defaults(struct smpp_server_cfg *c)
@@ -1286,6 +1387,8 @@ static void defaults(struct smpp_server_cfg *c)
 		c->notify_period_s = 86400;
 	if (!c->notify_slots)
 		c->notify_slots = 1u << 16;
+	if (!c->concat_wait_s)
+		c->concat_wait_s = 30;
 }
 
 enum cbar_err cbar_smpp_server_start(const struct smpp_server_cfg *cfg, struct smpp_server **out,

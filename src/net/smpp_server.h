@@ -115,6 +115,9 @@ struct smpp_server_cfg {
 	 * oldest forgotten first). */
 	char notify_from[SMPP_ADDR_TEXT_MAX];
 	unsigned notify_period_s, notify_slots;
+	/* A keyword text sent in parts: the parts wait concat_wait_s for the
+	 * rest (proto/smpp_text.h, struct smpp_concat), then are dropped. */
+	unsigned concat_wait_s;
 };
 
 /* Counters, summed by the loop and read by any thread. */
@@ -125,7 +128,9 @@ struct smpp_counters {
 	uint64_t throttled_window, throttled_upstream, upstream_timeouts, upstream_lost;
 	uint64_t receipts_routed, receipts_held, receipts_dropped, receipts_unknown;
 	uint64_t keywords, keyword_replies, mo_refused;
+	uint64_t concat_held, concat_dropped, concat_invalid; /* keyword texts in parts */
 	uint64_t notices_sent, notices_suppressed;
+	uint64_t notices_dropped; /* notices of other front ends: the queue was full */
 	uint64_t up_connects, up_binds_ok, up_bind_fail, up_disconnects;
 	uint64_t up_bound; /* gauge: upstream binds up now */
 	uint64_t peers_bound; /* gauge: peer binds now */
@@ -137,6 +142,18 @@ enum cbar_err cbar_smpp_server_start(const struct smpp_server_cfg *cfg, struct s
                                      struct cbar_diag *d);
 uint16_t cbar_smpp_server_port(const struct smpp_server *s);
 void cbar_smpp_server_counters(struct smpp_server *s, struct smpp_counters *c);
+/*
+ * The block notice of an event another front end decided (a call barred by
+ * a rule with `notify`, decided by HTTP or SIP): from any thread, ev's
+ * subscriber and v's announcement are copied into a queue of fixed size
+ * (full: dropped and counted) that the loop sends from, with the same once
+ * per notify_period_s per subscriber and rule as the texts' notices, to the
+ * subscriber as an international number.  Neither the caller nor anything
+ * else about the call is in it.  Nothing when notify_from is empty, the
+ * event is not incoming, or the rule has no announcement.
+ */
+void cbar_smpp_server_notice(struct smpp_server *s, const struct cbar_event *ev,
+                             const struct cbar_verdict *v);
 /* Stop: unbind every peer and upstream bind (a short wait for their
  * answers), close, free.  NULL is fine. */
 void cbar_smpp_server_stop(struct smpp_server *s);

@@ -282,3 +282,136 @@ size_t cbar_smpp_ucs2_to_utf8(const uint8_t *p, size_t n, char *outp, size_t cap
 		return 0;
 	return len;
 }
+
+/* ---- concatenated keyword texts ------------------------------------------------ */
+
+void cbar_smpp_concat_expire(struct smpp_concat *t, int64_t now_ms)
+{
+	for (size_t i = 0; i < SMPP_CONCAT_SLOTS; i++) {
+		struct smpp_concat_entry *e = &t->e[i];
+		if (e->used && now_ms - e->t_ms >= t->ttl_ms) {
+			e->used = false;
+			t->dropped++;
+		}
+	}
+}
+
+/* The concatenation element of a UDH (the first one, 0x00 or 0x08), and
+ * the text after the header; false when there is none. */
+static bool udh_concat(struct smpp_slice t, uint16_t *ref, uint8_t *total, uint8_t *seq,
+                       struct smpp_slice *rest, bool *bad)
+{
+	*bad = false;
+	if (!t.len || (size_t)t.p[0] + 1 > t.len) {
+		*bad = true;
+		return false;
+	}
+	size_t h = (size_t)t.p[0] + 1;
+	rest->p = t.p + h;
+	rest->len = t.len - h;
+	bool found = false;
+	for (size_t i = 1; i + 1 < h;) {
+		uint8_t iei = t.p[i], l = t.p[i + 1];
+		if (i + 2 + l > h) {
+			*bad = true;
+			return false;
+		}
+		const uint8_t *v = t.p + i + 2;
+		if (!found && iei == 0x00 && l == 3) {
+			*ref = v[0], *total = v[1], *seq = v[2];
+			found = true;
+		} else if (!found && iei == 0x08 && l == 4) {
+			*ref = (uint16_t)(v[0] << 8 | v[1]), *total = v[2], *seq = v[3];
+			found = true;
+		}
+		i += 2 + (size_t)l;
+	}
+	return found;
+}
+
+enum smpp_concat_res cbar_smpp_concat_add(struct smpp_concat *t, const struct smpp_sm *m,
+                                          const char *from, const char *to, int64_t now_ms,
+                                          struct smpp_sm *whole, uint8_t *buf, size_t cap)
+{
+	if (!(m->esm_class & SMPP_ESM_UDHI))
+		return SMPP_CONCAT_NONE;
+	struct smpp_slice txt = m->short_message, pl, rest;
+	if (cbar_smpp_tlv_find(m->tlvs, SMPP_TLV_MESSAGE_PAYLOAD, &pl))
+		txt = pl;
+	uint16_t ref = 0;
+	uint8_t total = 0, seq = 0;
+	bool bad;
+	if (!udh_concat(txt, &ref, &total, &seq, &rest, &bad))
+		return bad ? SMPP_CONCAT_INVALID : SMPP_CONCAT_NONE;
+	if (total == 1 && seq == 1)
+		return SMPP_CONCAT_NONE; /* a message of one part: read as it is */
+	if (!total || total > SMPP_CONCAT_PARTS || !seq || seq > total ||
+	    rest.len > SMPP_CONCAT_PART_MAX || strlen(from) >= sizeof t->e[0].from ||
+	    strlen(to) >= sizeof t->e[0].to)
+		return SMPP_CONCAT_INVALID;
+	cbar_smpp_concat_expire(t, now_ms);
+	struct smpp_concat_entry *e = NULL, *free_e = NULL, *oldest = NULL;
+	for (size_t i = 0; i < SMPP_CONCAT_SLOTS; i++) {
+		struct smpp_concat_entry *x = &t->e[i];
+		if (!x->used) {
+			if (!free_e)
+				free_e = x;
+			continue;
+		}
+		if (x->ref == ref && !strcmp(x->from, from) && !strcmp(x->to, to)) {
+			e = x;
+			break;
+		}
+		if (!oldest || x->t_ms < oldest->t_ms)
+			oldest = x;
+	}
+	/* A part that does not agree with its entry (another count or coding)
+	 * starts it again: the old parts cannot make a whole any more. */
+	if (e && (e->total != total || e->data_coding != m->data_coding)) {
+		e->used = false;
+		t->dropped++;
+		free_e = e;
+		e = NULL;
+	}
+	if (!e) {
+		if (!free_e) {
+			/* The table is full: the oldest waiting message goes. */
+			free_e = oldest;
+			t->dropped++;
+		}
+		e = free_e;
+		memset(e, 0, sizeof *e);
+		e->used = true;
+		snprintf(e->from, sizeof e->from, "%s", from);
+		snprintf(e->to, sizeof e->to, "%s", to);
+		e->ref = ref;
+		e->total = total;
+		e->data_coding = m->data_coding;
+		e->t_ms = now_ms;
+	}
+	unsigned k = seq - 1u;
+	if (!e->got[k]) {
+		e->got[k] = true;
+		e->have++;
+	}
+	memcpy(e->part[k], rest.p, rest.len);
+	e->len[k] = (uint16_t)rest.len;
+	if (e->have < e->total)
+		return SMPP_CONCAT_HELD;
+	size_t n = 0;
+	for (unsigned i = 0; i < e->total; i++) {
+		if (n + e->len[i] > cap) {
+			e->used = false;
+			t->dropped++;
+			return SMPP_CONCAT_INVALID;
+		}
+		memcpy(buf + n, e->part[i], e->len[i]);
+		n += e->len[i];
+	}
+	e->used = false;
+	*whole = *m;
+	whole->esm_class = (uint8_t)(m->esm_class & ~SMPP_ESM_UDHI);
+	whole->short_message = (struct smpp_slice){buf, n};
+	whole->tlvs = (struct smpp_slice){NULL, 0};
+	return SMPP_CONCAT_WHOLE;
+}

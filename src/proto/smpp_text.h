@@ -61,4 +61,55 @@ unsigned cbar_smpp_reply_pdus(const struct smpp_addr *from, const struct smpp_ad
 /* UCS-2 (big-endian, n bytes) to UTF-8 (for tests that read a reply). */
 size_t cbar_smpp_ucs2_to_utf8(const uint8_t *p, size_t n, char *out, size_t cap);
 
+/* ---- concatenated keyword texts ------------------------------------------ */
+
+/*
+ * A keyword sent as a long message arrives in parts (deliver_sm with a UDH
+ * whose information element 0x00 (8-bit reference) or 0x08 (16-bit) says
+ * reference, count and number).  The parts wait in a table of fixed size,
+ * keyed by sender, service number and reference, until all have come; an
+ * entry older than ttl_ms, or pushed out by a new one when the table is
+ * full, is dropped and counted.  Only parts of texts to a service number
+ * are put here (the caller checks): no other text is kept or read.
+ * The clock is the caller's (now_ms), so this stays pure.
+ */
+#define SMPP_CONCAT_SLOTS    64
+#define SMPP_CONCAT_PARTS    8
+#define SMPP_CONCAT_PART_MAX 256
+
+struct smpp_concat_entry {
+	bool used;
+	char from[24], to[24];
+	uint16_t ref;
+	uint8_t total, have, data_coding;
+	uint16_t len[SMPP_CONCAT_PARTS];
+	bool got[SMPP_CONCAT_PARTS];
+	int64_t t_ms;
+	uint8_t part[SMPP_CONCAT_PARTS][SMPP_CONCAT_PART_MAX];
+};
+
+struct smpp_concat {
+	int64_t ttl_ms;
+	uint64_t dropped; /* entries expired or pushed out before they were whole */
+	struct smpp_concat_entry e[SMPP_CONCAT_SLOTS];
+};
+
+enum smpp_concat_res {
+	SMPP_CONCAT_NONE,    /* not a part of a longer message: read m as it is */
+	SMPP_CONCAT_HELD,    /* a part kept: nothing to read yet */
+	SMPP_CONCAT_WHOLE,   /* the last part: *whole is the message to read */
+	SMPP_CONCAT_INVALID, /* not a part: count 0 or over 8, number beyond it */
+};
+
+/* Drop (and count) the entries older than ttl_ms. */
+void cbar_smpp_concat_expire(struct smpp_concat *t, int64_t now_ms);
+/*
+ * Take message m (from, to: the sender's and service number's text).  On
+ * SMPP_CONCAT_WHOLE, *whole is m with the parts' texts joined, without UDH
+ * (esm_class UDHI cleared, no TLVs), its short_message in buf (cap bytes).
+ */
+enum smpp_concat_res cbar_smpp_concat_add(struct smpp_concat *t, const struct smpp_sm *m,
+                                          const char *from, const char *to, int64_t now_ms,
+                                          struct smpp_sm *whole, uint8_t *buf, size_t cap);
+
 #endif

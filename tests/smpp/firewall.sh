@@ -13,8 +13,10 @@ UP=$(free_port)
 # (the Henan rule with a block notice)
 sed -e '/^pass all/i block in  sms   from alphanumeric via intl-hub reason alnum-intl' \
 	-e 's/reason ha-intl-sms-in announce henan-verify$/& notify/' \
+	-e 's/reason zj-cmcc-intl-voice-in announce zj-cmcc-unlock$/& notify/' \
 	"$SMPP_DIR/../../etc/callbar/pilots.rules" >test.rules
 grep -q "henan-verify notify" test.rules || { echo "FAIL: no notify rule"; exit 1; }
+grep -q "intl-voice-in announce zj-cmcc-unlock notify" test.rules || { echo "FAIL: no notify call rule"; exit 1; }
 PW1=$("$CB" smpp-peer add hub1 --via intl-hub --peers peers) || { echo "FAIL add hub1"; exit 1; }
 PW2=$("$CB" smpp-peer add hub2 --via intl-hub --binds 2 --peers peers) || exit 1
 PWA=$("$CB" smpp-peer add agg --via domestic --allow 127.0.0.1/32 --peers peers) || exit 1
@@ -46,7 +48,13 @@ window = 5
 enquire_link = 5
 notify_from = 10086
 notify_period = 3600
+concat_wait = 1
+[sip]
+listen_in = 127.0.0.1:0
+block_status = 603
 EOF
+PW4=$("$CB" smpp-peer add hub4 --via domestic --peers peers) || exit 1
+ADMIN=$("$CB" token create --role admin --name ops --tokens tokens 2>/dev/null) || { echo "FAIL token"; exit 1; }
 start_smsc "$UP"
 start_daemon --config cb.conf
 SP=$(smpp_port)
@@ -69,6 +77,31 @@ expect_esme bind-limit "bind status=0xd" hub1 "$PW1" bind trx
 wait "$RX"
 has bind-logged serve.err '"msg":"bad_password","system_id":"hub1"'
 has bind-logged-limit serve.err '"msg":"bind_limit","system_id":"hub1"'
+
+# ---- the peers file read again on reload: SIGHUP and POST /v1/reload ---------------
+PW3=$("$CB" smpp-peer add hub3 --via intl-hub --peers peers) || { echo "FAIL add hub3"; fail=1; }
+expect_esme reload-not-yet "bind status=0xf" hub3 "$PW3" bind
+kill -HUP "$PID"
+wait_for serve.err '"msg":"smpp peers loaded","trigger":"sighup"' || { echo "FAIL: no peers reload on SIGHUP"; fail=1; }
+has reload-sighup-added serve.err '"trigger":"sighup","file":"'"$work"'/peers","added":1,"removed":0'
+expect_esme reload-added "bind status=0x0" hub3 "$PW3" bind trx
+# a removed peer: new binds refused, the bind it holds stays open (esme.pl
+# holds a receiver bind 8 s and unbinds)
+perl "$SMPP_DIR/esme.pl" "$SP" hub4 "$PW4" rx 8 >rxhub4.out 2>&1 &
+RXA=$!
+wait_for serve.err '"smpp peer bound","system_id":"hub4"' || true
+"$CB" smpp-peer remove hub4 --peers peers || { echo "FAIL remove hub4"; fail=1; }
+call reload-http 200 -X POST -H "Authorization: Bearer $ADMIN" "$U/v1/reload"
+has reload-http-removed serve.err '"trigger":"http","file":"'"$work"'/peers","added":0,"removed":1'
+expect_esme reload-removed "bind status=0xf" hub4 "$PW4" bind tx
+curl -s "$U/metrics" >binds.txt
+has reload-open-bind-stays binds.txt 'callbar_smpp_binds{side="peer"} 1'
+# a peers file that does not read fails the reload and changes nothing
+cp peers peers.good
+echo "broken line" >>peers
+call reload-bad 422 -X POST -H "Authorization: Bearer $ADMIN" "$U/v1/reload"
+expect_esme reload-bad-kept "bind status=0x0" hub3 "$PW3" bind trx
+mv peers.good peers
 
 # ---- relay, block, alphanumeric -----------------------------------------------
 # +852 to Beijing: no rule bars it; the SMSC's message id comes back
@@ -173,6 +206,65 @@ done <henan.lines
 has henan-reply-truth henan.txt "身份证"
 hasnt henan-reply-not-unlocked henan.txt "are now unlocked"
 
+# ---- a keyword sent in parts (UDH concatenation), read once whole ------------------
+# "12" and "19" as two GSM parts (IEI 0x00, reference 5), the second first,
+# then in UCS-2 (IEI 0x08, 16-bit reference); each pair in one go from the SMSC
+printf '%s\n' "2 13805710002 10086 0 0500030502023139 64" "2 13805710002 10086 0 0500030502013132 64" >ctl/k4.mo
+wait_for serve.err '"subscriber":"8613805710002","keyword":"1219"' || { echo "FAIL concat keyword (8-bit reference) not read whole"; fail=1; }
+printf '%s\n' "2 13805710003 10086 8 0608041234020100310032 64" "2 13805710003 10086 8 0608041234020200310039 64" >ctl/k5.mo
+wait_for serve.err '"subscriber":"8613805710003","keyword":"1219"' || { echo "FAIL concat keyword (16-bit reference) not read whole"; fail=1; }
+# a part whose rest never comes: nothing read, dropped after smpp.concat_wait
+echo "2 13805710004 10086 0 0500030902013132 64" >ctl/k6.mo
+i=0
+until curl -s "$U/metrics" | grep -q 'callbar_smpp_keywords_total{what="concat_dropped"} 1'; do
+	i=$((i + 1))
+	[ $i -gt 200 ] && { echo "FAIL concat: the lone part was not dropped"; fail=1; break; }
+	sleep 0.05
+done
+hasnt concat-lone-not-read serve.err '"subscriber":"8613805710004"'
+
+# ---- a block notice for a barred call (HTTP decide), sent over the SMPP upstream ------
+notice_suppressed() {
+	curl -s "$U/metrics" | sed -n 's/^callbar_smpp_messages_total{result="notice_suppressed"} //p'
+}
+SUP0=$(notice_suppressed)
+EVC='{"service":"voice","direction":"in","subscriber":"13805710009","peer":"+85291234567"}'
+call notice-call 200 -X POST -H "Authorization: Bearer $ADMIN" -d "$EVC" "$U/v1/decide"
+has notice-call-blocked body.json '"block"'
+wait_for smsc.log "src=0:10086 dst=1:8613805710009 dc=8" || { echo "FAIL call notice: none at the SMSC"; fail=1; }
+# all its segments at the SMSC: the last one ends the English text
+: >callnotice.txt
+i=0
+until grep -q "1219 to 10086." callnotice.txt || [ $i -gt 200 ]; do
+	: >callnotice.txt
+	grep "src=0:10086 dst=1:8613805710009 dc=8" smsc.log | while read -r _ _ _ _ _ esm text; do
+		ucs2_text "${text#text=}" "${esm#esm=}" >>callnotice.txt
+	done
+	i=$((i + 1))
+	sleep 0.05
+done
+has call-notice-text callnotice.txt "To restore them, text 1219 to 10086."
+has call-notice-zh callnotice.txt "发送短信1219到10086"
+hasnt call-notice-no-caller callnotice.txt "85291234567"
+NSEG=$(grep -c "dst=1:8613805710009" smsc.log)
+# the same call again: no second notice within smpp.notify_period
+call notice-call-again 200 -X POST -H "Authorization: Bearer $ADMIN" -d "$EVC" "$U/v1/decide"
+i=0
+until [ "$(notice_suppressed)" = "$((${SUP0:-0} + 1))" ] || [ $i -gt 200 ]; do i=$((i + 1)); sleep 0.05; done
+[ "$(notice_suppressed)" = "$((${SUP0:-0} + 1))" ] || { echo "FAIL call notice twice: not suppressed ($(notice_suppressed), was ${SUP0:-0})"; fail=1; }
+[ "$(grep -c "dst=1:8613805710009" smsc.log)" = "$NSEG" ] || { echo "FAIL call notice twice: sent again"; fail=1; }
+
+# the same through SIP: an INVITE from +852 to a Zhejiang Mobile line on the
+# incoming listener (sipp, Debian sip-tester), answered 603, and the notice
+sipsp=$(sed -n 's/.*SIP on [^ ]*:\([0-9]*\) .*direction in.*/\1/p' serve.out)
+vline=$(grep -n -E 'reason zj-cmcc-intl-voice-in( |$)' test.rules | cut -d: -f1)
+sipp "127.0.0.1:$sipsp" -sf "$SMPP_DIR/../sip/sipp/invite_603.xml" -t u1 -i 127.0.0.1 -m 1 -nostdin \
+	-recv_timeout 5000 -timeout 15 -timeout_error -trace_err -error_file sipnotice.log \
+	-set ruri "sip:+8613805710008@127.0.0.1" -set from "sip:+85291234567@127.0.0.1" \
+	-set reason 'Q.850;cause=21;text="zj-cmcc-intl-voice-in"' -set rule "test.rules:$vline" \
+	>sipnotice.sipp 2>&1 || { echo "FAIL sip notice: sipp exit $?"; head -30 sipnotice.log; fail=1; }
+wait_for smsc.log "src=0:10086 dst=1:8613805710008 dc=8" || { echo "FAIL sip call notice: none at the SMSC"; fail=1; }
+
 # ---- window: at most 5 outstanding, the rest THROTTLED ----------------------------
 # the SMSC answers each submit after 50 ms, so a burst finds the window full
 stop_smsc
@@ -222,6 +314,7 @@ has metric-receipts-held metrics.txt 'callbar_smpp_receipts_total{result="held"}
 has decision-log serve.err '"front":"smpp","verdict":"block"'
 
 # ---- privacy: no relayed or blocked text anywhere callbar writes ----------------------
+wait "$RXA"
 stop_daemon
 for f in serve.out serve.err metrics.txt reg.db reg.db-wal peers; do
 	if [ -f "$f" ] && grep -qa PRIVTEXT "$f"; then

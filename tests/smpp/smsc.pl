@@ -5,7 +5,9 @@
 # line per submit_sm to the log (ids, addresses, data_coding and the text
 # in hex, so a test can check what reached the SMSC), sends a delivery
 # receipt when registered_delivery asks for one, and sends a deliver_sm for
-# each file NAME.mo put in the control folder ("SRC_TON SRC DST DC HEXTEXT").
+# each line of a file NAME.mo put in the control folder
+# ("SRC_TON SRC DST DC HEXTEXT [ESM_CLASS]"; the lines of one file are sent
+# one after the other, so the parts of a long message come together).
 #   smsc.pl PORT SYSTEM_ID PASSWORD LOG CONTROL_DIR [slow_ms]
 use strict;
 use warnings;
@@ -78,18 +80,20 @@ sub handle {
 sub send_mo {
 	for my $f (glob("$ctl/*.mo")) {
 		open(my $fh, '<', $f) or next;
-		my $l = <$fh>;
+		my @lines = <$fh>;
 		close $fh;
 		unlink $f;
-		chomp $l;
-		my ($ton, $src, $dst, $dc, $hex) = split ' ', $l;
 		my ($c) = values %bound;
 		next unless $c;
-		$c->deliver_sm(source_addr_ton => $ton, source_addr_npi => 1, source_addr => $src,
-		    dest_addr_ton => 0, dest_addr_npi => 0, destination_addr => $dst,
-		    data_coding => $dc, short_message => pack('H*', $hex), seq => $msg_seq++,
-		    async => 1);
-		print $log "mo $src $dst\n";
+		for my $l (@lines) {
+			chomp $l;
+			my ($ton, $src, $dst, $dc, $hex, $esm) = split ' ', $l;
+			$c->deliver_sm(source_addr_ton => $ton, source_addr_npi => 1,
+			    source_addr => $src, dest_addr_ton => 0, dest_addr_npi => 0,
+			    destination_addr => $dst, esm_class => $esm || 0, data_coding => $dc,
+			    short_message => pack('H*', $hex), seq => $msg_seq++, async => 1);
+			print $log "mo $src $dst\n";
+		}
 	}
 }
 
