@@ -853,30 +853,43 @@ static void peer_submit(struct smpp_server *s, struct conn *c, const struct smpp
 		CNT(s, relayed);
 }
 
+/* The PDUs that keep a link, the same from a peer and from the SMSC:
+ * enquire_link answered, its answer ends the wait, unbind answered and the
+ * link closed once its output is out.  Returns whether h was one. */
+static bool link_pdu(struct smpp_server *s, struct conn *c, const struct smpp_hdr *h)
+{
+	switch (h->id) {
+	case SMPP_ENQUIRE_LINK:
+		send_empty(s, c, SMPP_ENQUIRE_LINK_RESP, 0, h->seq);
+		return true;
+	case SMPP_ENQUIRE_LINK_RESP:
+		c->enq_ms = 0;
+		return true;
+	case SMPP_UNBIND:
+		send_empty(s, c, SMPP_UNBIND_RESP, 0, h->seq);
+		c->closing = true;
+		return true;
+	case SMPP_UNBIND_RESP:
+		c->closing = true;
+		mark_dirty(s, c);
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void peer_pdu(struct smpp_server *s, struct conn *c, const struct smpp_hdr *h,
                      const uint8_t *pdu, struct sockaddr_storage *sa)
 {
 	const uint8_t *body = pdu + SMPP_HEADER_LEN;
 	size_t blen = h->len - SMPP_HEADER_LEN;
+	if (link_pdu(s, c, h))
+		return;
 	switch (h->id) {
 	case SMPP_BIND_TRANSMITTER:
 	case SMPP_BIND_RECEIVER:
 	case SMPP_BIND_TRANSCEIVER:
 		peer_bind(s, c, h, body, blen, sa);
-		return;
-	case SMPP_ENQUIRE_LINK:
-		send_empty(s, c, SMPP_ENQUIRE_LINK_RESP, 0, h->seq);
-		return;
-	case SMPP_ENQUIRE_LINK_RESP:
-		c->enq_ms = 0;
-		return;
-	case SMPP_UNBIND:
-		send_empty(s, c, SMPP_UNBIND_RESP, 0, h->seq);
-		c->closing = true;
-		return;
-	case SMPP_UNBIND_RESP:
-		c->closing = true;
-		mark_dirty(s, c);
 		return;
 	case SMPP_SUBMIT_SM:
 	case SMPP_DATA_SM:
@@ -1000,6 +1013,8 @@ static void up_pdu(struct smpp_server *s, struct conn *u, const struct smpp_hdr 
 {
 	const uint8_t *body = pdu + SMPP_HEADER_LEN;
 	size_t blen = h->len - SMPP_HEADER_LEN;
+	if (link_pdu(s, u, h))
+		return;
 	switch (h->id) {
 	case SMPP_BIND_TRANSCEIVER_RESP:
 		if (u->state != S_BINDING)
@@ -1034,20 +1049,6 @@ static void up_pdu(struct smpp_server *s, struct conn *u, const struct smpp_hdr 
 	case SMPP_DELIVER_SM:
 	case SMPP_DATA_SM:
 		up_deliver(s, u, h, pdu);
-		return;
-	case SMPP_ENQUIRE_LINK:
-		send_empty(s, u, SMPP_ENQUIRE_LINK_RESP, 0, h->seq);
-		return;
-	case SMPP_ENQUIRE_LINK_RESP:
-		u->enq_ms = 0;
-		return;
-	case SMPP_UNBIND:
-		send_empty(s, u, SMPP_UNBIND_RESP, 0, h->seq);
-		u->closing = true;
-		return;
-	case SMPP_UNBIND_RESP:
-		u->closing = true;
-		mark_dirty(s, u);
 		return;
 	default:
 		if (!(h->id & SMPP_RESP_BIT))
