@@ -32,10 +32,7 @@ static struct cbar_rules *rules;
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 static uint64_t next(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return bench_xorshift(&rng);
 }
 
 static uint64_t mix(uint64_t x)
@@ -54,50 +51,6 @@ static uint64_t subscriber(uint64_t salt, size_t i)
 	uint64_t r = mix(i * 0x2545f4914f6cdd1du + salt);
 	return 8600000000000ull + strtoull(seg[r % 8], NULL, 10) * 100000000ull +
 	       (r >> 8) % 100000000ull;
-}
-
-static const char *regions[] = {"CN-ZJ", "CN-HA", "CN-JX", "CN-LN", "CN-GZ", "CN-HE", "CN-BJ",
-                                "CN-SH", "CN-GD", "CN-JS", "CN-SD", "CN-SC", "CN-HB", "CN-HN",
-                                "CN-FJ", "CN-AH", "CN-YN", "CN-SX", "CN-SN", "CN-GX"};
-static const char *carriers[] = {"cmcc", "cucc", "ctcc", "cmcc,cucc", "cucc,ctcc", "cmcc,ctcc"};
-static const char *peerz[] = {"abroad", "hkmotw", "!mainland", "<scam>", "overseas"};
-
-/* A rule file of n rules (plus the default), in a new buffer. */
-static char *gen_rules(size_t n, size_t *len)
-{
-	size_t cap = 4096 + n * 200;
-	char *t = malloc(cap), *p = t;
-	p += sprintf(p,
-	             "timezone +08:00\nzone mainland +86\nzone hkmotw +852 +853 +886\n"
-	             "zone abroad !mainland\nzone greater mainland hkmotw\nzone overseas !greater\n"
-	             "emergency 110 112 119 120 122\nlist scam");
-	for (int i = 0; i < 500; i++)
-		p += sprintf(p, " +8617%05d", (int)(next() % 100000));
-	p += sprintf(p, "\nannounce a zh \"发送1219到10086\" en \"text 1219 to 10086\"\n");
-	for (size_t i = 0; i < n; i++) {
-		uint64_t r = next();
-		const char *dir = r % 3 == 0 ? "out" : "in", *svc = (r >> 2) % 2 ? "voice" : "sms";
-		p += sprintf(p, "block %s %s %s ", dir, svc, dir[0] == 'o' ? "to" : "from");
-		if ((r >> 4) % 4 == 0)
-			p += sprintf(p, "+%u", (unsigned)(1 + (r >> 8) % 300) + 200);
-		else
-			p += sprintf(p, "%s", peerz[(r >> 8) % 5]);
-		if ((r >> 16) % 2)
-			p += sprintf(p, " carrier %s", carriers[(r >> 18) % 6]);
-		p += sprintf(p, " region %s", regions[(r >> 22) % 20]);
-		if ((r >> 28) % 2)
-			p +=
-			    sprintf(p, " since 20%02u-%02u-%02u", (unsigned)(21 + (r >> 30) % 3),
-			            (unsigned)(1 + (r >> 33) % 12), (unsigned)(1 + (r >> 37) % 28));
-		if ((r >> 42) % 3 == 0)
-			p += sprintf(p, " via intl-gateway");
-		if ((r >> 44) % 3)
-			p += sprintf(p, " unless %s", (r >> 46) % 4 ? "unlocked" : "verified");
-		p += sprintf(p, " reason r%zu announce a\n", i);
-	}
-	p += sprintf(p, "pass all\n");
-	*len = (size_t)(p - t);
-	return t;
 }
 
 struct world {
@@ -293,7 +246,7 @@ int main(int argc, char **argv)
 		return 1;
 	size_t len;
 	struct cbar_diag d;
-	char *text = gen_rules(1000, &len);
+	char *text = bench_gen_rules(1000, &len, &rng);
 	if (cbar_rules_compile(np, text, len, "gen.rules", NULL, &d, &rules)) {
 		fprintf(stderr, "gen.rules:%u:%u: %s\n", d.line, d.column, d.msg);
 		return 1;

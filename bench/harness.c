@@ -63,3 +63,56 @@ void bench_report(const char *name, const char *unit, const struct bench_result 
 	printf("%-28s baseline %8.2f M%s/s  callbar %8.2f M%s/s  ratio %.3f  (%s)\n", name,
 	       r->base_rate / 1e6, unit, r->cand_rate / 1e6, unit, r->ratio, goal);
 }
+
+uint64_t bench_xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* The pilots-shaped policy of the decide and scale benchmarks: zones, a
+ * scam list, announcements, and n block rules over random directions,
+ * services, peers, carriers, regions, dates, ingress classes and unless
+ * clauses, then the default. */
+static const char *regions[] = {"CN-ZJ", "CN-HA", "CN-JX", "CN-LN", "CN-GZ", "CN-HE", "CN-BJ",
+                                "CN-SH", "CN-GD", "CN-JS", "CN-SD", "CN-SC", "CN-HB", "CN-HN",
+                                "CN-FJ", "CN-AH", "CN-YN", "CN-SX", "CN-SN", "CN-GX"};
+static const char *carriers[] = {"cmcc", "cucc", "ctcc", "cmcc,cucc", "cucc,ctcc", "cmcc,ctcc"};
+static const char *peerz[] = {"abroad", "hkmotw", "!mainland", "<scam>", "overseas"};
+
+char *bench_gen_rules(size_t n, size_t *len, uint64_t *rng)
+{
+	size_t cap = 4096 + n * 200;
+	char *t = malloc(cap), *p = t;
+	p += sprintf(p, "timezone +08:00\nzone mainland +86\nzone hkmotw +852 +853 +886\n"
+	                "zone abroad !mainland\nzone greater mainland hkmotw\nzone overseas !greater\n"
+	                "emergency 110 112 119 120 122\nlist scam");
+	for (int i = 0; i < 500; i++)
+		p += sprintf(p, " +8617%05d", (int)(bench_xorshift(rng) % 100000));
+	p += sprintf(p, "\nannounce a zh \"发送1219到10086\" en \"text 1219 to 10086\"\n");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t r = bench_xorshift(rng);
+		const char *dir = r % 3 == 0 ? "out" : "in", *svc = (r >> 2) % 2 ? "voice" : "sms";
+		p += sprintf(p, "block %s %s %s ", dir, svc, dir[0] == 'o' ? "to" : "from");
+		if ((r >> 4) % 4 == 0)
+			p += sprintf(p, "+%u", (unsigned)(1 + (r >> 8) % 300) + 200);
+		else
+			p += sprintf(p, "%s", peerz[(r >> 8) % 5]);
+		if ((r >> 16) % 2)
+			p += sprintf(p, " carrier %s", carriers[(r >> 18) % 6]);
+		p += sprintf(p, " region %s", regions[(r >> 22) % 20]);
+		if ((r >> 28) % 2)
+			p += sprintf(p, " since 20%02u-%02u-%02u", (unsigned)(21 + (r >> 30) % 3),
+			             (unsigned)(1 + (r >> 33) % 12), (unsigned)(1 + (r >> 37) % 28));
+		if ((r >> 42) % 3 == 0)
+			p += sprintf(p, " via intl-gateway");
+		if ((r >> 44) % 3)
+			p += sprintf(p, " unless %s", (r >> 46) % 4 ? "unlocked" : "verified");
+		p += sprintf(p, " reason r%zu announce a\n", i);
+	}
+	p += sprintf(p, "pass all\n");
+	*len = (size_t)(p - t);
+	return t;
+}

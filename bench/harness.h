@@ -31,4 +31,12 @@ void bench_report(const char *name, const char *unit, const struct bench_result 
 /* Nanosecond monotonic clock. */
 uint64_t bench_now_ns(void);
 
+/* xorshift64: the benchmarks' random numbers (*s must not be 0). */
+uint64_t bench_xorshift(uint64_t *s);
+
+/* A rule file of n rules (plus the default) in a new buffer from
+ * malloc(), drawn with *rng: the pilots-shaped policy the decide and
+ * scale benchmarks share. */
+char *bench_gen_rules(size_t n, size_t *len, uint64_t *rng);
+
 #endif
