@@ -152,3 +152,12 @@ const char *case_expect(const char *list, const char *key, char *buf, size_t cap
 	}
 	return NULL;
 }
+
+void case_note(void *ctx, size_t rule, unsigned line, bool matched, const char *why)
+{
+	struct notes *w = ctx;
+	(void)rule;
+	if (w->n < sizeof w->text)
+		w->n += (size_t)snprintf(w->text + w->n, sizeof w->text - w->n, "line %u: %s: %s\n",
+		                         line, matched ? "MATCH" : "no", why);
+}

@@ -10,6 +10,7 @@
 #ifndef CALLBAR_TEST_CASEFILE_H
 #define CALLBAR_TEST_CASEFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CASE_MAX_FIELDS 8
@@ -28,5 +29,13 @@ struct tcase *casefile_read(const char *path, size_t *n);
 /* The value of key in a "k=v k2=v2" list (values without spaces, or
  * quoted), copied into buf; NULL when absent. */
 const char *case_expect(const char *list, const char *key, char *buf, size_t cap);
+
+/* explain's sentences, one a line ("line N: MATCH|no: why"), as far as
+ * they fit: case_note is a cbar_explain_fn writing into a struct notes. */
+struct notes {
+	char text[8192];
+	size_t n;
+};
+void case_note(void *ctx, size_t rule, unsigned line, bool matched, const char *why);
 
 #endif

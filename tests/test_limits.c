@@ -85,19 +85,6 @@ static void use_rules(const struct tcase *c, const char *file, bool carry)
 	snprintf(rules_path, sizeof rules_path, "%s", path);
 }
 
-struct notes {
-	char text[8192];
-	size_t n;
-};
-
-static void on_note(void *ctx, size_t rule, unsigned line, bool matched, const char *why)
-{
-	struct notes *w = ctx;
-	(void)rule;
-	if (w->n < sizeof w->text)
-		w->n += (size_t)snprintf(w->text + w->n, sizeof w->text - w->n, "line %u: %s: %s\n",
-		                         line, matched ? "MATCH" : "no", why);
-}
 
 /* s with its '#'s replaced by i's digits (as many as there are '#'). */
 static void fill(char *out, size_t cap, const char *s, unsigned long i)
@@ -208,7 +195,7 @@ static void run_event(const struct tcase *c)
 		struct cbar_verdict v, x;
 		struct notes notes = {.n = 0};
 		cbar_decide(rules, &ev, &la, &v);
-		cbar_explain(rules, &ev, &lb, on_note, &notes, &x);
+		cbar_explain(rules, &ev, &lb, case_note, &notes, &x);
 		if (v.decision != x.decision || v.rule != x.rule || v.limit_rule != x.limit_rule ||
 		    v.limit_key != x.limit_key || v.limit_count != x.limit_count ||
 		    v.limit_bar_until != x.limit_bar_until)

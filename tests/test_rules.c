@@ -86,20 +86,6 @@ static void same_verdict(const struct tcase *c, const struct cbar_verdict *a,
 		      words[a->decision], a->line, words[b->decision], b->line);
 }
 
-/* explain's sentences, one a line, as far as they fit. */
-struct notes {
-	char text[8192];
-	size_t n;
-};
-
-static void on_note(void *ctx, size_t rule, unsigned line, bool matched, const char *why)
-{
-	struct notes *w = ctx;
-	(void)rule;
-	if (w->n < sizeof w->text)
-		w->n += (size_t)snprintf(w->text + w->n, sizeof w->text - w->n, "line %u: %s: %s\n",
-		                         line, matched ? "MATCH" : "no", why);
-}
 
 static void run_event(void **state)
 {
@@ -139,7 +125,7 @@ static void run_event(void **state)
 	struct cbar_verdict v, x;
 	cbar_decide(r, &ev, &lk, &v);
 	struct notes notes = {.n = 0};
-	cbar_explain(r, &ev, &lk, on_note, &notes, &x);
+	cbar_explain(r, &ev, &lk, case_note, &notes, &x);
 	same_verdict(c, &v, &x);
 	if (case_expect(exp, "why", buf, sizeof buf) && !strstr(notes.text, buf))
 		FAILF(c, "why: want \"%s\" in\n%s", buf, notes.text);
