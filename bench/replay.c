@@ -55,9 +55,9 @@
 
 #include "harness.h"
 
-#define NODES 3
+#define NODES     3
 #define CONNS_MAX 64
-#define REGS_MAX 1000
+#define REGS_MAX  1000
 
 enum front { F_HTTP, F_SIP, F_FRONTS };
 enum result { R_PENDING, R_ALLOW, R_BLOCK, R_ERROR };
@@ -179,11 +179,11 @@ static const struct {
 	uint16_t cc;
 	uint64_t first, span;
 } abroad[] = {
-    {852, 51000000, 48000000},     {853, 62000000, 6000000},     {886, 900000000, 99999999},
-    {1, 2012000000, 7000000000},   {44, 7400000000, 599999999},  {81, 9000000000, 999999999},
-    {63, 9050000000, 949999999},   {60, 120000000, 79999999},    {65, 81000000, 17999999},
-    {61, 400000000, 99999999},     {49, 15100000000, 999999999}, {7, 9000000000, 999999999},
-    {971, 500000000, 99999999},    {234, 8030000000, 999999999}, {880, 1700000000, 99999999},
+    {852, 51000000, 48000000},   {853, 62000000, 6000000},     {886, 900000000, 99999999},
+    {1, 2012000000, 7000000000}, {44, 7400000000, 599999999},  {81, 9000000000, 999999999},
+    {63, 9050000000, 949999999}, {60, 120000000, 79999999},    {65, 81000000, 17999999},
+    {61, 400000000, 99999999},   {49, 15100000000, 999999999}, {7, 9000000000, 999999999},
+    {971, 500000000, 99999999},  {234, 8030000000, 999999999}, {880, 1700000000, 99999999},
 };
 
 static size_t load_list(const char *path, uint32_t **out)
@@ -247,8 +247,8 @@ static double loadavg(void)
 
 /* ---- one blocking HTTP request (the admin thread, the checks) ---------- */
 
-static int http_once(int port, const char *method, const char *path, const char *body,
-                     char *ans, size_t cap)
+static int http_once(int port, const char *method, const char *path, const char *body, char *ans,
+                     size_t cap)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -374,8 +374,8 @@ static void *admin(void *arg)
 			}
 			for (int i = 0; i < NODES; i++) {
 				char ans[4096];
-				reload_status[i] = http_once(R.node[i].http_port, "POST", "/v1/reload",
-				                             NULL, ans, sizeof ans);
+				reload_status[i] = http_once(R.node[i].http_port, "POST",
+				                             "/v1/reload", NULL, ans, sizeof ans);
 				snprintf(reload_answer[i], sizeof reload_answer[i], "%.150s", ans);
 			}
 		}
@@ -386,9 +386,10 @@ static void *admin(void *arg)
 		char path[64], ans[2048];
 		snprintf(path, sizeof path, "/v1/unlocks/+%llu", (unsigned long long)g->number);
 		double a = now_s();
-		g->status = http_once(R.node[g->node].http_port, "PUT", path,
-		                      "{\"channel\":\"api\",\"service\":\"sms\",\"direction\":\"in\"}",
-		                      ans, sizeof ans);
+		g->status =
+		    http_once(R.node[g->node].http_port, "PUT", path,
+		              "{\"channel\":\"api\",\"service\":\"sms\",\"direction\":\"in\"}", ans,
+		              sizeof ans);
 		g->ms = (now_s() - a) * 1e3;
 		nregs_done = k + 1;
 	}
@@ -485,12 +486,13 @@ static void sip_send(int64_t i)
 	                 "CSeq: 1 %s\r\n"
 	                 "Contact: <sip:switch@127.0.0.1:%d>\r\n"
 	                 "%s",
-	                 method, to, R.udp_port, (long long)i, from, (long long)i, to,
-	                 (long long)i, method, R.udp_port,
+	                 method, to, R.udp_port, (long long)i, from, (long long)i, to, (long long)i,
+	                 method, R.udp_port,
 	                 e->service ? "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"
 	                            : "Content-Length: 0\r\n\r\n");
 	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_port = htons((uint16_t)(e->direction ? R.node[e->node].sip_in : R.node[e->node].sip_out));
+	a.sin_port =
+	    htons((uint16_t)(e->direction ? R.node[e->node].sip_in : R.node[e->node].sip_out));
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	e->t_send = bench_now_ns();
 	if (sendto(R.udp, msg, (size_t)n, 0, (struct sockaddr *)&a, sizeof a) != n)
@@ -515,7 +517,10 @@ static void sip_read(void)
 		long long i = strtoll(p + 12, NULL, 10);
 		if (i < 0 || (size_t)i >= R.nev)
 			continue;
-		finish(i, status == 302 ? R_ALLOW : status == 403 || status == 603 ? R_BLOCK : R_ERROR,
+		finish(i,
+		       status == 302                    ? R_ALLOW
+		       : status == 403 || status == 603 ? R_BLOCK
+		                                        : R_ERROR,
 		       t);
 	}
 }
@@ -745,21 +750,24 @@ static void report_phase(const struct phase *ph, int pi, int detail)
 		struct stats st = phase_stats(pi, f);
 		if (!st.n)
 			continue;
-		printf("  %-4s %zu decisions, %.0f/s, p50 %.3f ms, p99 %.3f ms, max %.1f ms, errors "
-		       "%zu\n",
-		       front_name[f], st.n, (double)st.n / secs, st.p50, st.p99, st.max, st.error);
-		printf("FIGURE %s_%s_rate %.0f\nFIGURE %s_%s_p50_ms %.3f\nFIGURE %s_%s_p99_ms %.3f\n"
-		       "FIGURE %s_%s_errors %zu\n",
-		       ph->name, front_name[f], (double)st.n / secs, ph->name, front_name[f], st.p50,
-		       ph->name, front_name[f], st.p99, ph->name, front_name[f], st.error);
+		printf(
+		    "  %-4s %zu decisions, %.0f/s, p50 %.3f ms, p99 %.3f ms, max %.1f ms, errors "
+		    "%zu\n",
+		    front_name[f], st.n, (double)st.n / secs, st.p50, st.p99, st.max, st.error);
+		printf(
+		    "FIGURE %s_%s_rate %.0f\nFIGURE %s_%s_p50_ms %.3f\nFIGURE %s_%s_p99_ms %.3f\n"
+		    "FIGURE %s_%s_errors %zu\n",
+		    ph->name, front_name[f], (double)st.n / secs, ph->name, front_name[f], st.p50,
+		    ph->name, front_name[f], st.p99, ph->name, front_name[f], st.error);
 	}
 	double cpu_all = 0;
 	for (int i = 0; i < NODES; i++) {
 		double cpu = (double)(ph->cpu1[i] - ph->cpu0[i]) / (double)hz;
 		cpu_all += cpu;
 		double per = all.per_node[i] ? cpu / (double)all.per_node[i] * 1e6 : 0;
-		printf("  node %d: %zu decisions, CPU %.2f s (%.0f%% of a core), %.1f us a decision\n",
-		       i + 1, all.per_node[i], cpu, cpu / secs * 100, per);
+		printf(
+		    "  node %d: %zu decisions, CPU %.2f s (%.0f%% of a core), %.1f us a decision\n",
+		    i + 1, all.per_node[i], cpu, cpu / secs * 100, per);
 		printf("FIGURE %s_node%d_cpu_us_per_decision %.1f\n", ph->name, i + 1, per);
 	}
 	double self = (double)(ph->self1 - ph->self0) / (double)hz;
@@ -850,15 +858,16 @@ int main(int argc, char **argv)
 		else
 			return usage();
 	}
-	if (!nodes || !R.token || !segs || !zj || !R.rules || R.regs > REGS_MAX ||
-	    R.conns < 1 || R.conns > CONNS_MAX || R.peak <= 0 || R.hour_s <= 0)
+	if (!nodes || !R.token || !segs || !zj || !R.rules || R.regs > REGS_MAX || R.conns < 1 ||
+	    R.conns > CONNS_MAX || R.peak <= 0 || R.hour_s <= 0)
 		return usage();
 	R.nseg = load_list(segs, &R.seg);
 	R.nzj = load_list(zj, &R.zj);
 	const char *p = nodes;
 	for (int i = 0; i < NODES; i++) {
 		struct node *nd = &R.node[i];
-		if (sscanf(p, "%d:%d:%d:%d", &nd->http_port, &nd->sip_out, &nd->sip_in, &nd->pid) != 4)
+		if (sscanf(p, "%d:%d:%d:%d", &nd->http_port, &nd->sip_out, &nd->sip_in, &nd->pid) !=
+		    4)
 			return usage();
 		p = strchr(p, ',');
 		if (i < NODES - 1 && !p)
@@ -880,10 +889,10 @@ int main(int argc, char **argv)
 		                           .front = -1};
 	}
 	if (R.solo_s > 0) {
-		ph[nph++] = (struct phase){.name = "solo_sip", .seconds = R.solo_s, .rate = R.peak,
-		                           .front = F_SIP};
-		ph[nph++] = (struct phase){.name = "solo_http", .seconds = R.solo_s, .rate = R.peak,
-		                           .front = F_HTTP};
+		ph[nph++] = (struct phase){
+		    .name = "solo_sip", .seconds = R.solo_s, .rate = R.peak, .front = F_SIP};
+		ph[nph++] = (struct phase){
+		    .name = "solo_http", .seconds = R.solo_s, .rate = R.peak, .front = F_HTTP};
 	}
 	double planned = 0;
 	for (int i = 0; i < nph; i++)
@@ -918,18 +927,21 @@ int main(int argc, char **argv)
 	int failed = 0;
 	for (size_t k = 0; k < R.regs; k++) {
 		uint64_t r = bench_xorshift(&rs);
-		regs[k].number = 8600000000000ull + (uint64_t)R.zj[r % R.nzj] * 10000u + (r >> 40) % 10000u;
+		regs[k].number =
+		    8600000000000ull + (uint64_t)R.zj[r % R.nzj] * 10000u + (r >> 40) % 10000u;
 		regs[k].node = (int)(k % NODES);
 		for (int i = 0; i < NODES; i++)
 			if (http_verdict(i, regs[k].number) != 0) {
-				fprintf(stderr, "replay: +%llu not barred on node %d before the day\n",
+				fprintf(stderr,
+				        "replay: +%llu not barred on node %d before the day\n",
 				        (unsigned long long)regs[k].number, i + 1);
 				failed = 1;
 			}
 	}
-	printf("replay: %zu registered lines, %zu mobile blocks, peak %.0f events/s, an hour %.1f s, "
-	       "SIP share %.2f, %d connections a node, %zu registrations at the peak\n",
-	       R.registered, R.nseg, R.peak, R.hour_s, R.sip_share, R.conns, R.regs);
+	printf(
+	    "replay: %zu registered lines, %zu mobile blocks, peak %.0f events/s, an hour %.1f s, "
+	    "SIP share %.2f, %d connections a node, %zu registrations at the peak\n",
+	    R.registered, R.nseg, R.peak, R.hour_s, R.sip_share, R.conns, R.regs);
 	fflush(stdout);
 
 	uint64_t s = mix(R.seed) | 1;
@@ -974,7 +986,8 @@ int main(int argc, char **argv)
 			ok++;
 		else
 			fprintf(stderr, "replay: registration of +%llu on node %d: HTTP %d\n",
-			        (unsigned long long)regs[k].number, regs[k].node + 1, regs[k].status);
+			        (unsigned long long)regs[k].number, regs[k].node + 1,
+			        regs[k].status);
 		if (regs[k].ms > maxms)
 			maxms = regs[k].ms;
 	}
@@ -996,13 +1009,16 @@ int main(int argc, char **argv)
 		}
 		honoured += (size_t)good;
 		if (!good)
-			fprintf(stderr, "replay: +%llu registered at the peak is not allowed on every node\n",
-			        (unsigned long long)regs[k].number);
+			fprintf(
+			    stderr,
+			    "replay: +%llu registered at the peak is not allowed on every node\n",
+			    (unsigned long long)regs[k].number);
 	}
 	printf("peak: %zu of %zu registrations acknowledged (slowest %.1f ms), %zu honoured by all "
 	       "three nodes over HTTP and SIP afterwards; reload: %s %s %s\n",
 	       ok, R.regs, maxms, honoured, reload_status[0] == 200 ? "ok" : "FAILED",
-	       reload_status[1] == 200 ? "ok" : "FAILED", reload_status[2] == 200 ? "ok" : "FAILED");
+	       reload_status[1] == 200 ? "ok" : "FAILED",
+	       reload_status[2] == 200 ? "ok" : "FAILED");
 	printf("FIGURE peak_registrations %zu\nFIGURE peak_registrations_honoured %zu\n", ok,
 	       honoured);
 	if (ok != R.regs || honoured != R.regs)
