@@ -782,7 +782,7 @@ static void report_phase(const struct phase *ph, int pi, int detail)
 static int usage(void)
 {
 	fprintf(stderr,
-	        "usage: replay registered N SEED SEGMENTS\n"
+	        "usage: replay registered N SEED SEGMENTS [copy]\n"
 	        "       replay run --nodes HTTP:SIPOUT:SIPIN:PID,... (three) --token T\n"
 	        "              --segments FILE --zj FILE --rules FILE [--registered N] [--seed S]\n"
 	        "              [--peak RATE] [--hour-ms MS] [--sip-share F] [--regs K]\n"
@@ -790,24 +790,38 @@ static int usage(void)
 	return 2;
 }
 
+/* The registered set: CSV for `callbar import --map` or, with "copy", rows
+ * for COPY into the registry's unlock table (as bench_ready fills it: bulk
+ * rows of seq 0, before the audit chain, which a node's full load reads
+ * like any other active record). */
 static int cmd_registered(int argc, char **argv)
 {
-	if (argc != 5)
+	if (argc != 5 && argc != 6)
 		return usage();
 	size_t n = strtoull(argv[2], NULL, 10);
 	R.seed = strtoull(argv[3], NULL, 10);
 	R.nseg = load_list(argv[4], &R.seg);
+	int copy = argc == 6 && !strcmp(argv[5], "copy");
 	/* The same line drawn twice is written once (import refuses
 	 * doubles): sorted, then each value once. */
 	uint64_t *v = malloc((n + 1) * sizeof *v);
 	for (size_t k = 0; k < n; k++)
 		v[k] = registered_number(k);
 	qsort(v, n, sizeof *v, cmp_u64);
-	printf("number,scope,level\n");
 	static const char *scope[] = {"all", "sms", "voice", "all"};
-	for (size_t k = 0; k < n; k++)
-		if (k == 0 || v[k] != v[k - 1])
-			printf("+%llu,%s,self\n", (unsigned long long)v[k], scope[mix(v[k]) % 4]);
+	static const unsigned bits[] = {15, 12, 3, 15};
+	if (!copy)
+		printf("number,scope,level\n");
+	for (size_t k = 0; k < n; k++) {
+		if (k && v[k] == v[k - 1])
+			continue;
+		unsigned c = (unsigned)(mix(v[k]) % 4);
+		if (copy)
+			printf("%zu\t%llu\t%u\tself\tactive\t1700000000\t0\timport\t\t\t\t0\t\t\t0\n",
+			       k + 1000000000, (unsigned long long)v[k], bits[c]);
+		else
+			printf("+%llu,%s,self\n", (unsigned long long)v[k], scope[c]);
+	}
 	free(v);
 	return 0;
 }
