@@ -17,8 +17,9 @@
  *
  * So a lookup reads one line, and the decision path one cache miss, for
  * nearly every subscriber: at the target load factor (0.85) about one
- * record in nine lives away from home, and a subscriber with no record
- * (most of a country) finds its bit set in about one home in forty.  The
+ * record in seven lives away from home, and a subscriber with no record
+ * (most of a country) reads 1.04 lines on average, one with records 1.44
+ * (bench/unlockset_sim.py simulates it).  The
  * earlier layout put a record in the emptier of its two buckets and read
  * both lines on every lookup: two misses, which at 100 million records (a
  * table far past the caches) halved the decide rate.  A record costs
