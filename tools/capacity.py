@@ -27,13 +27,15 @@ MEASURED = {
     # sh bench/http_decide.sh build 5 32: POST /v1/decide, one event a
     # request, 2 cores shared with the load generator: per core, at least
     "http_decisions_per_core": 47000,
-    # sh bench/replay.sh build --registered 10000000 --peak 5000 --solo-s 20
-    # (three nodes, one PostgreSQL, the driver, 2 cores): each node's
-    # utime + stime over a window of one front alone at the peak rate, over
-    # the decisions it answered; the whole daemon (follower, metrics, the
-    # HTTP or SIP stack, kernel), not only the decision
-    "replay_sip_cpu_us": REPLAY_SIP_US,
-    "replay_http_cpu_us": REPLAY_HTTP_US,
+    # sh bench/replay.sh build --registered 10000000 --peak 15000
+    # --hour-ms 5000 --regs 50 --solo-s 15 --conns 16 (three nodes, one
+    # PostgreSQL, the driver, 2 shared cores): each node's utime + stime
+    # over 15 s of one front alone at 15,000 a second, over the decisions
+    # it answered; the whole daemon (follower, metrics, the HTTP or SIP
+    # stack, kernel), not only the decision.  At 5,000 a second: 20.0 and
+    # 29.7 (a wake-up a message at low rates)
+    "replay_sip_cpu_us": 8.9,
+    "replay_http_cpu_us": 19.5,
     # build/bench/bench_ready DIR 10000000 PG_URL: snapshot read and
     # checked, MB/s, page cache warm (a restart); the "cold" read (pages
     # dropped with posix_fadvise) ran as fast on this VM's host-cached disk,
