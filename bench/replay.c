@@ -47,7 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <time.h>
@@ -136,7 +135,6 @@ struct reg {
 };
 
 static struct reg regs[REGS_MAX];
-static size_t nregs_done;
 static int reload_status[NODES];
 static char reload_answer[NODES][160];
 
@@ -391,7 +389,6 @@ static void *admin(void *arg)
 		              "{\"channel\":\"api\",\"service\":\"sms\",\"direction\":\"in\"}", ans,
 		              sizeof ans);
 		g->ms = (now_s() - a) * 1e3;
-		nregs_done = k + 1;
 	}
 	return NULL;
 }

@@ -3,7 +3,8 @@
 # Each prints its result as a ratio against a baseline measured in the same
 # run.  bench/batch.sh (callbar batch over a 1 GB CSV) takes minutes and is
 # run by hand; so is bench/sip_kamailio.sh (sip-serve against Kamailio under
-# sipp, CPU per call and highest rate).
+# sipp, CPU per call and highest rate), and bench/replay.sh (a synthetic
+# day through three nodes over HTTP and SIP, docs/capacity.md).
 #   sh bench/run.sh [BUILD_DIR]
 set -eu
 b=${1:-build}
