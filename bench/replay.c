@@ -31,8 +31,9 @@
  * node; after it, allowed on every node over HTTP and over SIP: a check,
  * whose failure is the exit status 1, as is any error.
  *
- * Output: one line an hour, then the peak hour in detail and lines
- * 'FIGURE name value' (BENCHMARKS.md, docs/capacity.md).  CPU per
+ * Output: one line an hour, the peak hour and the windows of one front
+ * alone (--solo-s) in detail, and lines 'FIGURE name value'
+ * (BENCHMARKS.md, docs/capacity.md).  CPU per
  * decision: each node's utime + stime (/proc/PID/stat) over the window,
  * divided by the decisions it answered in it.
  */
