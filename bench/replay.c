@@ -819,8 +819,9 @@ static int cmd_registered(int argc, char **argv)
 			continue;
 		unsigned c = (unsigned)(mix(v[k]) % 4);
 		if (copy)
-			printf("%zu\t%llu\t%u\tself\tactive\t1700000000\t0\timport\t\t\t\t0\t\t\t0\n",
-			       k + 1000000000, (unsigned long long)v[k], bits[c]);
+			printf(
+			    "%zu\t%llu\t%u\tself\tactive\t1700000000\t0\timport\t\t\t\t0\t\t\t0\n",
+			    k + 1000000000, (unsigned long long)v[k], bits[c]);
 		else
 			printf("+%llu,%s,self\n", (unsigned long long)v[k], scope[c]);
 	}
