@@ -73,19 +73,12 @@ __extension__ typedef unsigned __int128 u128;
  * and the subscriber's away bit in its home's meta word.  The bit comes
  * from the low bits of the second hash, which the scaling (the product's
  * high half) hardly depends on. */
-static inline void homes_away(uint64_t subscriber, size_t nb, size_t h[2], uint32_t *away)
+static inline void homes(uint64_t subscriber, size_t nb, size_t h[2], uint32_t *away)
 {
 	uint64_t x = hash64(subscriber), y = hash64(x ^ 0x5bd1e9955bd1e995u);
 	h[0] = (size_t)(((u128)x * nb) >> 64);
 	h[1] = (size_t)(((u128)y * nb) >> 64);
 	*away = 2u << (uint32_t)(y % 31u);
-}
-
-/* The two buckets alone (h[0] the home), for those that need no bit. */
-static inline void homes(uint64_t subscriber, size_t nb, size_t h[2])
-{
-	uint32_t away;
-	homes_away(subscriber, nb, h, &away);
 }
 
 static inline unsigned used(const struct bucket *b)
@@ -185,7 +178,7 @@ static void put(struct bucket *b, size_t nb, uint64_t key, uint32_t exp)
 {
 	size_t h[2];
 	uint32_t away;
-	homes_away(key & SUB_MASK, nb, h, &away);
+	homes(key & SUB_MASK, nb, h, &away);
 	size_t i = h[0];
 	if (used(&b[i]) == PER) {
 		b[i].meta |= away;
@@ -237,7 +230,7 @@ enum cbar_err cbar_unlockset_fit(struct cbar_unlockset *s)
 	do {                                                                                       \
 		size_t h_[2];                                                                      \
 		uint32_t away_;                                                                    \
-		homes_away(subscriber, (s)->nb, h_, &away_);                                       \
+		homes(subscriber, (s)->nb, h_, &away_);                                            \
 		b = &(s)->b[h_[0]];                                                                \
 		for (unsigned j = 0; j < PER; j++)                                                 \
 			BODY if (!(b->meta & away_)) break;                                        \
@@ -359,10 +352,11 @@ void cbar_unlockset_prefetch(void *ctx, uint64_t subscriber)
 {
 	const struct cbar_unlockset *s = ctx;
 	size_t h[2];
+	uint32_t away;
 	/* The home only: the second bucket is read for few subscribers, and a
 	 * line fetched for nothing takes a slot of the few misses the core
 	 * keeps in flight. */
-	homes(subscriber, s->nb, h);
+	homes(subscriber, s->nb, h, &away);
 	__builtin_prefetch(&s->b[h[0]]);
 }
 
