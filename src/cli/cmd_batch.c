@@ -131,6 +131,13 @@ static bool run(struct batch *b, FILE *in)
 					break;
 				if (i == have)
 					break;
+				/* A stream that ended in an error (a cut or corrupt
+				 * compressed input) leaves a piece of a record: not
+				 * decided, as if it were whole. */
+				if (eof && ferror(in)) {
+					i = have;
+					break;
+				}
 				/* the last line without newline, or too long */
 				skip = !eof;
 				nl = buf + have;
@@ -430,7 +437,8 @@ int cbar_cmd_batch(int argc, char **argv)
 		perror("callbar batch: output");
 		goto out;
 	}
-	if (!cbar_batch_io_finish(&in, &out, in_file, out_file))
+	if (!cbar_batch_io_finish(&in, &out, in_file, out_file,
+	                          b.t.count[0] + b.t.count[1] + b.t.count[2]))
 		goto out;
 	summary(&b, old_path);
 	summary_bars(&b);
@@ -438,7 +446,8 @@ int cbar_cmd_batch(int argc, char **argv)
 	if (report && !cbar_report_write(report, &b, rules_path, old_path))
 		rc = CLI_BAD; /* the records are written; the report is not */
 out:
-	cbar_batch_io_finish(&in, &out, in_file, out_file);
+	cbar_batch_io_finish(&in, &out, in_file, out_file,
+	                     b.t.count[0] + b.t.count[1] + b.t.count[2]);
 	if (in && in != stdin)
 		fclose(in);
 	if (out && out != stdout)
