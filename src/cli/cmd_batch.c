@@ -86,7 +86,8 @@ static const char help[] =
 	"order and still count (default 5).  The summary lists the keys barred.\n"
 	"\n"
 	"Exit status: 0 when every record was decided, 1 when some were errors,\n"
-	"2 when the run could not start or stopped (a write failed, memory ran short).\n";
+	"2 when the run could not start or stopped (a write failed, memory ran short,\n"
+	"a compressed input was cut short or corrupt: said with the records decided).\n";
 
 static const char *const words[] = {"allow", "block", "error"};
 
