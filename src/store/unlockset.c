@@ -257,34 +257,31 @@ enum cbar_err cbar_unlockset_add(struct cbar_unlockset *s, const struct cbar_unl
  * few enough that the lines are still in L1 when their insert comes. */
 #define ADD_AHEAD 16
 
-static inline void prefetch_homes(const struct cbar_unlockset *s, uint64_t subscriber)
-{
-	size_t h[2];
-	homes(subscriber, s->nb, h);
-	__builtin_prefetch(&s->b[h[0]], 1);
-	__builtin_prefetch(&s->b[h[1]], 1);
-}
-
 enum cbar_err cbar_unlockset_add_many(struct cbar_unlockset *s, const struct cbar_unlock *u,
                                       size_t n, size_t *done)
 {
 	/* Inserted one by one, in order, by cbar_unlockset_add(): the same
 	 * set as n calls would make.  What differs is that the candidate
-	 * buckets of the records ADD_AHEAD further on are asked for while
-	 * these are inserted, so that the random misses into the table, one
-	 * or two an insert, overlap instead of coming one after another.  A
-	 * table that grows meanwhile only makes some prefetches useless. */
-	for (size_t i = 0; i < n && i < ADD_AHEAD; i++)
-		if (u[i].subscriber && u[i].subscriber <= SUB_MASK)
-			prefetch_homes(s, u[i].subscriber);
-	for (size_t i = 0; i < n; i++) {
-		if (i + ADD_AHEAD < n && u[i + ADD_AHEAD].subscriber &&
-		    u[i + ADD_AHEAD].subscriber <= SUB_MASK)
-			prefetch_homes(s, u[i + ADD_AHEAD].subscriber);
-		enum cbar_err err = cbar_unlockset_add(s, &u[i]);
+	 * buckets of the record ADD_AHEAD further on are asked for while this
+	 * one is inserted, so that the random misses into the table, one or
+	 * two an insert, overlap instead of coming one after another.  A
+	 * table that grows meanwhile only makes some prefetches useless.
+	 * The prefetch is written here, not in a helper: GCC finds a function
+	 * that only prefetches free of side effects and drops its calls. */
+	for (size_t i = 0; i < n + ADD_AHEAD; i++) {
+		if (i < n && u[i].subscriber && u[i].subscriber <= SUB_MASK) {
+			size_t h[2];
+			homes(u[i].subscriber, s->nb, h);
+			__builtin_prefetch(&s->b[h[0]]);
+			__builtin_prefetch(&s->b[h[1]]);
+		}
+		if (i < ADD_AHEAD)
+			continue;
+		size_t k = i - ADD_AHEAD;
+		enum cbar_err err = cbar_unlockset_add(s, &u[k]);
 		if (err) {
 			if (done)
-				*done = i;
+				*done = k;
 			return err;
 		}
 	}
