@@ -142,7 +142,7 @@ static int setup(void **state)
 	a->sin_family = AF_INET;
 	inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
 	struct sip_server_cfg cfg = {.listeners = &l, .nlisteners = 1, .workers = 2, .np = np,
-	                             .decider = {toy_decide, NULL, toy_enter, toy_leave, NULL}, .fixed_time = 1655251200,
+	                             .decider = {toy_decide, NULL, toy_enter, toy_leave, NULL, NULL}, .fixed_time = 1655251200,
 	                             .ack_filter = true};
 	char err[256];
 	assert_int_equal(start_srv(&cfg, &srv, err, sizeof err), 0);
@@ -385,7 +385,7 @@ static struct sip_server *own_server_allow(unsigned transports, struct sip_serve
 	cfg.nlisteners = 1;
 	cfg.workers = 1;
 	cfg.np = np;
-	cfg.decider = (struct sip_decider){toy_decide, NULL, toy_enter, toy_leave, NULL};
+	cfg.decider = (struct sip_decider){toy_decide, NULL, toy_enter, toy_leave, NULL, NULL};
 	struct sip_server *s2;
 	char err[256];
 	assert_int_equal(start_srv(&cfg, &s2, err, sizeof err), 0);
@@ -562,7 +562,7 @@ static int try_start(const char *host, uint16_t p, unsigned transports, char *er
 	a4->sin_port = htons(p);
 	inet_pton(AF_INET, host, &a4->sin_addr);
 	struct sip_server_cfg cfg = {.listeners = &l, .nlisteners = 1, .workers = 2, .np = np,
-	                             .decider = {toy_decide, NULL, toy_enter, toy_leave, NULL}};
+	                             .decider = {toy_decide, NULL, toy_enter, toy_leave, NULL, NULL}};
 	struct sip_server *s2;
 	err[0] = 0;
 	if (start_srv(&cfg, &s2, err, cap))
