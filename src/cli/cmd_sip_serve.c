@@ -113,7 +113,10 @@ static void decide_many(void *p, const struct cbar_event *const *ev, size_t n,
                         struct cbar_verdict *v)
 {
 	const struct ctx *c = p;
-	cbar_decide_many(c->rules, ev, n, c->have_lk ? &c->lk : NULL, v);
+	if (n == 1) /* cbar_decide() prefetches the records before matching (engine.c) */
+		cbar_decide(c->rules, ev[0], c->have_lk ? &c->lk : NULL, v);
+	else
+		cbar_decide_many(c->rules, ev, n, c->have_lk ? &c->lk : NULL, v);
 }
 
 

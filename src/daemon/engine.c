@@ -326,7 +326,15 @@ void cbar_engine_decide_many(struct engine *e, const struct cbar_rules *rules,
 		lk = cbar_unlockview_lookup(&us->view);
 		lk.limits = limits;
 	}
-	cbar_decide_many(rules, ev, n, us || limits ? &lk : NULL, v);
+	/* One event alone goes through cbar_decide() (the same verdict): it
+	 * prefetches the subscriber's records before matching the rules, where
+	 * cbar_decide_many() would wait for them at the first `unless` with no
+	 * other event's work to hide the wait behind (the single HTTP route,
+	 * SMPP, TCP, and a UDP batch of one datagram at low rates). */
+	if (n == 1)
+		cbar_decide(rules, ev[0], us || limits ? &lk : NULL, v);
+	else
+		cbar_decide_many(rules, ev, n, us || limits ? &lk : NULL, v);
 }
 
 /* A registry route runs between store_begin() and store_end(): one at a
