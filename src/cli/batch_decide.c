@@ -175,6 +175,11 @@ static void note_bar(struct batch *b, const struct cbar_verdict *v)
 	b->nbars++;
 }
 
+void cbar_batch_note_bar(struct batch *b, const struct cbar_verdict *v)
+{
+	note_bar(b, v);
+}
+
 static void count(struct batch *b, const struct cbar_verdict *v)
 {
 	if (v->limit_new_bar)
@@ -242,9 +247,13 @@ void cbar_batch_drain(struct batch *b)
 	size_t k = b->npend;
 	if (!k)
 		return;
+	if (b->ck && b->ck_ops->defer) { /* limits on threads: decided in turn */
+		b->ck_ops->defer(b);
+		return;
+	}
 	b->npend = 0;
 	const struct cbar_event *ev[DECIDE_BATCH];
-	struct cbar_verdict v[DECIDE_BATCH], ov;
+	struct cbar_verdict v[DECIDE_BATCH];
 	size_t ne = 0;
 	for (size_t i = 0; i < k; i++)
 		if (!b->pend[i].bad)
@@ -256,9 +265,16 @@ void cbar_batch_drain(struct batch *b)
 			cbar_decide(b->now.rules, ev[i], b->lk, &v[i]);
 	else
 		cbar_decide_many(b->now.rules, ev, ne, b->lk, v);
+	cbar_batch_write_decided(b, b->pend, k, v);
+}
+
+void cbar_batch_write_decided(struct batch *b, struct pending *pend, size_t k,
+                              const struct cbar_verdict *v)
+{
+	struct cbar_verdict ov;
 	uint64_t line = b->line;
 	for (size_t i = 0, j = 0; i < k; i++) {
-		struct pending *p = &b->pend[i];
+		struct pending *p = &pend[i];
 		b->line = p->line; /* for a report */
 		const char *bad = p->bad;
 		const struct cbar_verdict *vi = bad ? NULL : &v[j++];
