@@ -167,8 +167,8 @@ void cbar_batch_flush(struct batch *b);
 void cbar_batch_say_bad(bool progress, uint64_t line, const char *msg);
 void cbar_batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total);
 
-/* Note the bar v set, at b->line, for the summary (as a record does). */
-void cbar_batch_note_bar(struct batch *b, const struct cbar_verdict *v);
+/* Note the bar v set at the record of line, for the summary. */
+void cbar_batch_note_bar(struct batch *b, const struct cbar_verdict *v, uint64_t line);
 
 /* Write the records p[0..k) read and decided (v: the verdicts of those
  * without p->bad, in order), as cbar_batch_drain() does after deciding. */

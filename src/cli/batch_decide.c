@@ -156,7 +156,7 @@ static size_t rule_slot(const struct ruleset *rs, const struct cbar_verdict *v)
 
 /* A bar a limit set, for the summary (as many as MAX_BARS_KEPT; all are
  * counted in nbars). */
-static void note_bar(struct batch *b, const struct cbar_verdict *v)
+void cbar_batch_note_bar(struct batch *b, const struct cbar_verdict *v, uint64_t line)
 {
 	if (b->nbars < MAX_BARS_KEPT && b->nbars == b->capbars) {
 		size_t nc = b->capbars ? b->capbars * 2 : 64;
@@ -169,21 +169,16 @@ static void note_bar(struct batch *b, const struct cbar_verdict *v)
 	if (b->nbars < b->capbars)
 		b->bars[b->nbars] = (struct batch_bar){.limit = v->limit,
 		                                       .key = v->limit_key,
-		                                       .line = b->line,
+		                                       .line = line,
 		                                       .count = v->limit_count,
 		                                       .until = v->limit_bar_until};
 	b->nbars++;
 }
 
-void cbar_batch_note_bar(struct batch *b, const struct cbar_verdict *v)
-{
-	note_bar(b, v);
-}
-
 static void count(struct batch *b, const struct cbar_verdict *v)
 {
 	if (v->limit_new_bar)
-		note_bar(b, v);
+		cbar_batch_note_bar(b, v, b->line);
 	b->t.count[v->decision]++;
 	if (v->rule >= 0 || v->decision == CBAR_ALLOW)
 		b->t.per_rule[rule_slot(&b->now, v)]++;

@@ -16,7 +16,8 @@
  * 2. decide: in the chunk's turn (every chunk before it decided), its
  *    records are decided by cbar_decide_many() with the one limiter, and
  *    the bars they set are noted in the first thread's list with their
- *    absolute line numbers, in input order;
+ *    absolute line numbers, in input order (only the deciding stage
+ *    touches that list until the threads are done);
  * 3. write: the records are written and counted with their verdicts
  *    (cbar_batch_write_decided()), as one thread writes them.
  *
@@ -168,11 +169,7 @@ static void decide(struct batch *b, uint64_t base)
 			/* The bar goes to the summary here, with its absolute line
 			 * and in input order; not again when the record is written. */
 			if (v[k].limit_new_bar) {
-				struct batch *sum = ls->sum;
-				uint64_t line = sum->line;
-				sum->line = base + at(ls, ix[k])->line;
-				cbar_batch_note_bar(sum, &v[k]);
-				sum->line = line;
+				cbar_batch_note_bar(ls->sum, &v[k], base + at(ls, ix[k])->line);
 				v[k].limit_new_bar = false;
 			}
 			ls->vseg[ix[k] / SEG][ix[k] % SEG] = v[k];
