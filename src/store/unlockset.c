@@ -292,7 +292,8 @@ enum cbar_err cbar_unlockset_add_many(struct cbar_unlockset *s, const struct cba
 	for (size_t i = 0; i < n + ADD_AHEAD; i++) {
 		if (i < n && u[i].subscriber && u[i].subscriber <= SUB_MASK) {
 			size_t h[2];
-			homes(u[i].subscriber, s->nb, h);
+			uint32_t away;
+			homes(u[i].subscriber, s->nb, h, &away);
 			__builtin_prefetch(&s->b[h[0]]);
 			__builtin_prefetch(&s->b[h[1]]);
 		}
