@@ -273,6 +273,45 @@ enum cbar_err cbar_unlockset_add(struct cbar_unlockset *s, const struct cbar_unl
 	return CBAR_OK;
 }
 
+/* How far ahead cbar_unlockset_add_many() prefetches: enough inserts to
+ * cover a memory latency (each is a few tens of ns once its lines are in),
+ * few enough that the lines are still in L1 when their insert comes. */
+#define ADD_AHEAD 16
+
+enum cbar_err cbar_unlockset_add_many(struct cbar_unlockset *s, const struct cbar_unlock *u,
+                                      size_t n, size_t *done)
+{
+	/* Inserted one by one, in order, by cbar_unlockset_add(): the same
+	 * set as n calls would make.  What differs is that the candidate
+	 * buckets of the record ADD_AHEAD further on are asked for while this
+	 * one is inserted, so that the random misses into the table, one or
+	 * two an insert, overlap instead of coming one after another.  A
+	 * table that grows meanwhile only makes some prefetches useless.
+	 * The prefetch is written here, not in a helper: GCC finds a function
+	 * that only prefetches free of side effects and drops its calls. */
+	for (size_t i = 0; i < n + ADD_AHEAD; i++) {
+		if (i < n && u[i].subscriber && u[i].subscriber <= SUB_MASK) {
+			size_t h[2];
+			uint32_t away;
+			homes(u[i].subscriber, s->nb, h, &away);
+			__builtin_prefetch(&s->b[h[0]]);
+			__builtin_prefetch(&s->b[h[1]]);
+		}
+		if (i < ADD_AHEAD)
+			continue;
+		size_t k = i - ADD_AHEAD;
+		enum cbar_err err = cbar_unlockset_add(s, &u[k]);
+		if (err) {
+			if (done)
+				*done = k;
+			return err;
+		}
+	}
+	if (done)
+		*done = n;
+	return CBAR_OK;
+}
+
 struct cbar_unlockset *cbar_unlockset_clone(const struct cbar_unlockset *s, size_t more)
 {
 	if ((double)(s->n + more) > (double)s->nb * PER * MAX_LOAD) {
@@ -447,13 +486,37 @@ static enum cbar_err parse_scope(const char *s, size_t n, uint8_t *scope, size_t
 	return CBAR_OK;
 }
 
+/* Records the loader has read and not yet added: added in runs by
+ * cbar_unlockset_add_many(), their lines kept for a failure's message. */
+#define LOAD_RUN 256
+struct load_run {
+	struct cbar_unlock u[LOAD_RUN];
+	unsigned line[LOAD_RUN];
+	size_t n;
+};
+
+static enum cbar_err load_flush(struct cbar_unlockset *s, struct load_run *r, struct cbar_diag *d)
+{
+	size_t done = 0;
+	enum cbar_err err = cbar_unlockset_add_many(s, r->u, r->n, &done);
+	r->n = 0;
+	if (err)
+		return cbar_diag_set(d, err, r->line[done], 1, "%s", cbar_err_message(err));
+	return CBAR_OK;
+}
+
 enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_numplan *np,
                                   uint16_t country, const char *text, size_t len, const char *name,
                                   struct cbar_diag *d)
 {
 	unsigned line = 0;
+	struct load_run *run = malloc(sizeof *run);
+	enum cbar_err err = CBAR_OK;
 	if (d)
 		d->file = name;
+	if (!run)
+		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+	run->n = 0;
 	for (const char *p = text, *end = text + len; p < end;) {
 		const char *e = memchr(p, '\n', (size_t)(end - p));
 		if (!e)
@@ -467,35 +530,43 @@ enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_nu
 		if (n) {
 			struct cbar_number num;
 			size_t at = 0;
-			enum cbar_err err = cbar_number_parse(np, country, f, n, &num, &at);
-			if (err)
-				return cbar_diag_set(
+			err = cbar_number_parse(np, country, f, n, &num, &at);
+			if (err) {
+				err = cbar_diag_set(
 				    d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(f - ls + at) + 1,
 				    "bad number '%.*s': %s", (int)(n > 40 ? 40 : n), f,
 				    cbar_err_message(err));
+				goto fail;
+			}
 			struct cbar_unlock u = {.subscriber = num.e164, .active = 1};
 			size_t bad = 0;
 			const char *sf, *lf, *xf;
 			size_t sn = field(&p, ce, &sf);
-			if (!sn)
-				return cbar_diag_set(
+			if (!sn) {
+				err = cbar_diag_set(
 				    d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(p - ls) + 1,
 				    "missing scope (voice, sms, voice,sms or all)");
-			if (parse_scope(sf, sn, &u.scope, &bad))
-				return cbar_diag_set(
+				goto fail;
+			}
+			if (parse_scope(sf, sn, &u.scope, &bad)) {
+				err = cbar_diag_set(
 				    d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(sf - ls + bad) + 1,
 				    "bad scope '%.*s': want voice, sms, voice,sms or all",
 				    (int)(sn > 40 ? 40 : sn), sf);
+				goto fail;
+			}
 			size_t ln = field(&p, ce, &lf);
 			if (ln == 4 && !memcmp(lf, "self", 4))
 				u.level = CBAR_UNLOCK_SELF;
 			else if (ln == 8 && !memcmp(lf, "verified", 8))
 				u.level = CBAR_UNLOCK_VERIFIED;
-			else
-				return cbar_diag_set(d, CBAR_UNLOCK_SYNTAX, line,
-				                     (unsigned)(lf - ls) + 1,
-				                     "bad level '%.*s': want self or verified",
-				                     (int)(ln > 40 ? 40 : ln), lf);
+			else {
+				err = cbar_diag_set(d, CBAR_UNLOCK_SYNTAX, line,
+				                    (unsigned)(lf - ls) + 1,
+				                    "bad level '%.*s': want self or verified",
+				                    (int)(ln > 40 ? 40 : ln), lf);
+				goto fail;
+			}
 			/* Optional: expires=EPOCH-SECONDS (UTC), revoked. */
 			size_t xn;
 			while ((xn = field(&p, ce, &xf))) {
@@ -508,18 +579,27 @@ enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_nu
 				if (xn > 8 && xn <= 18 && !memcmp(xf, "expires=", 8))
 					for (; k < xn && xf[k] >= '0' && xf[k] <= '9'; k++)
 						v = v * 10 + (uint64_t)(xf[k] - '0');
-				if (k != xn || xn <= 8 || v == 0 || v > UINT32_MAX)
-					return cbar_diag_set(
+				if (k != xn || xn <= 8 || v == 0 || v > UINT32_MAX) {
+					err = cbar_diag_set(
 					    d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(xf - ls) + 1,
 					    "unexpected '%.*s' after the level (expires=SECONDS "
 					    "or revoked)",
 					    (int)(xn > 40 ? 40 : xn), xf);
+					goto fail;
+				}
 				u.expires = (uint32_t)v;
 			}
-			if ((err = cbar_unlockset_add(s, &u)))
-				return cbar_diag_set(d, err, line, 1, "%s", cbar_err_message(err));
+			run->u[run->n] = u;
+			run->line[run->n++] = line;
+			if (run->n == LOAD_RUN && (err = load_flush(s, run, d)))
+				goto fail;
 		}
 		p = e + 1;
 	}
-	return CBAR_OK;
+	err = load_flush(s, run, d);
+	free(run);
+	return err;
+fail:
+	free(run);
+	return err;
 }
