@@ -78,8 +78,9 @@ static const char help[] =
 	"--threads N decides on N threads (1 to 256, default 1; 0: one per CPU):\n"
 	"a reader cuts the input into blocks of whole lines, N threads decide them\n"
 	"and the output is written in input order, the same as with one thread.\n"
-	"A rule file with limits is decided on one thread whatever --threads says:\n"
-	"limits count the records in input order (docs/limits.md).\n"
+	"With limits, records are read and written on N threads and decided in\n"
+	"input order, so the verdicts are one thread's (docs/limits.md); JSON lines\n"
+	"and --compare with an old file that has limits are decided on one thread.\n"
 	"\n"
 	"Limits count on the records' own times: --limit-keys N keys tracked per\n"
 	"limit (default 65536), --limit-tolerance S seconds a record may be out of\n"
@@ -394,10 +395,14 @@ int cbar_cmd_batch(int argc, char **argv)
 			old_lk.limits = &old_lc;
 			b.old_lk = &old_lk;
 		}
-		if (threads > 1)
-			fprintf(stderr, "callbar batch: the rules have limits, which count records in "
-			                "input order: deciding on one thread\n");
-		threads = 1;
+		/* On threads the new file's limits count in input order
+		 * (batch_limits.c); the old file's, and JSON lines, not yet. */
+		if (threads > 1 && (old_lim || jsonl)) {
+			fprintf(stderr, "callbar batch: %s, which count records in input order: "
+			                "deciding on one thread\n",
+			        jsonl ? "JSON lines with limits" : "the old rules have limits");
+			threads = 1;
+		}
 	}
 	b.out = out;
 	b.jsonl = jsonl;
