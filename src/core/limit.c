@@ -440,6 +440,11 @@ enum cbar_err cbar_limiter_hit(struct cbar_limiter *lm, const struct cbar_limit_
 		a->count = t->threshold + 1;
 		return CBAR_OK;
 	}
+	/* Every entry of the key is out of the window of any event still to
+	 * be counted (one that is not later than the tolerance): forget them,
+	 * and the key counts from its header again, its block not read. */
+	if (s->newest && (int64_t)s->newest + t->window + lm->tolerance <= (int64_t)now)
+		slot_clear(t, i);
 	bool late = s->newest && (uint64_t)now + lm->tolerance < s->newest;
 	long at = -1;
 	uint32_t count;
