@@ -2,7 +2,8 @@
  * callbar: the SIP server's sockets, in process: cbar_sip_server_start() on
  * port 0 with a decider that blocks one number, then over UDP a
  * retransmitted INVITE gets byte-identical answers, a batch of datagrams is
- * answered one for one, and over TCP two pipelined messages, a message cut
+ * answered one for one, a batch's INVITEs are decided in one decide_many()
+ * call, in order, and over TCP two pipelined messages, a message cut
  * in two and a CRLFCRLF ping are answered; an ACK over UDP is dropped by
  * the kernel's socket filter while a 2-byte keep-alive still reaches the
  * worker; the counters add up; stop is clean.  A TCP connection idle past
@@ -142,7 +143,7 @@ static int setup(void **state)
 	a->sin_family = AF_INET;
 	inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
 	struct sip_server_cfg cfg = {.listeners = &l, .nlisteners = 1, .workers = 2, .np = np,
-	                             .decider = {toy_decide, NULL, toy_enter, toy_leave, NULL}, .fixed_time = 1655251200,
+	                             .decider = {toy_decide, NULL, toy_enter, toy_leave, NULL, NULL}, .fixed_time = 1655251200,
 	                             .ack_filter = true};
 	char err[256];
 	assert_int_equal(start_srv(&cfg, &srv, err, sizeof err), 0);
@@ -366,8 +367,9 @@ static void counters(void **state)
 	assert_int_equal(atomic_load(&inside_bad), 0);
 }
 
-/* A one-worker server of its own on 127.0.0.1 (port in *a), with the
- * toy decider and cfg's transports, filter and idle limit. */
+/* A one-worker server of its own on 127.0.0.1 (port in *a), with cfg's
+ * decider (the toy one when it has none), transports, filter and idle
+ * limit. */
 static struct sip_server *own_server_allow(unsigned transports, struct sip_server_cfg cfg,
                                            const char *allow, struct sockaddr_in *a)
 {
@@ -385,7 +387,8 @@ static struct sip_server *own_server_allow(unsigned transports, struct sip_serve
 	cfg.nlisteners = 1;
 	cfg.workers = 1;
 	cfg.np = np;
-	cfg.decider = (struct sip_decider){toy_decide, NULL, toy_enter, toy_leave, NULL};
+	if (!cfg.decider.decide)
+		cfg.decider = (struct sip_decider){toy_decide, NULL, toy_enter, toy_leave, NULL, NULL};
 	struct sip_server *s2;
 	char err[256];
 	assert_int_equal(start_srv(&cfg, &s2, err, sizeof err), 0);
@@ -429,6 +432,100 @@ static void tcp_idle(void **state)
 	assert_int_equal(c.tcp_idle_closed, 1);
 	close(quiet);
 	close(busy);
+	cbar_sip_server_stop(s2);
+}
+
+/* decide_many: the worker's enter() holds the first batch (one datagram)
+ * until the test has queued 40 more, so the next recvmmsg() reads 32 at
+ * once and their INVITEs come to decide_many() in one call, in the order
+ * sent; every answer is what toy_decide() gives for its INVITE. */
+static atomic_bool gate_closed, gate_waiting;
+static atomic_int many_calls, many_max, many_events, many_order_bad;
+static atomic_int one_calls;
+
+static void gate_enter(void *ctx)
+{
+	toy_enter(ctx);
+	if (atomic_load(&gate_closed)) {
+		atomic_store(&gate_waiting, true);
+		while (atomic_load(&gate_closed))
+			usleep(1000);
+	}
+}
+
+static enum cbar_decision count_decide(void *ctx, const struct cbar_event *ev,
+                                       struct cbar_verdict *v)
+{
+	atomic_fetch_add(&one_calls, 1);
+	return toy_decide(ctx, ev, v);
+}
+
+static void toy_decide_many(void *ctx, const struct cbar_event *const *ev, size_t n,
+                            struct cbar_verdict *v)
+{
+	atomic_fetch_add(&many_calls, 1);
+	atomic_fetch_add(&many_events, (int)n);
+	if ((int)n > atomic_load(&many_max))
+		atomic_store(&many_max, (int)n);
+	for (size_t i = 0; i < n; i++) {
+		/* the peers end in the datagrams' numbers, sent in order */
+		if (i && ev[i]->peer->e164 % 10000 <= ev[i - 1]->peer->e164 % 10000)
+			atomic_fetch_add(&many_order_bad, 1);
+		toy_decide(ctx, ev[i], &v[i]);
+	}
+}
+
+static void udp_decide_many(void **state)
+{
+	(void)state;
+	struct sockaddr_in a;
+	struct sip_server_cfg cfg = {
+	    .decider = {count_decide, NULL, gate_enter, toy_leave, NULL, toy_decide_many}};
+	struct sip_server *s2 = own_server(SIP_UDP, cfg, &a);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	enum { N = 41 };
+	char msg[1024], r[4096];
+	atomic_store(&gate_closed, true);
+	for (int i = 0; i < N; i++) {
+		/* even: to Hong Kong (403), odd: at home (302) */
+		int len = snprintf(msg, sizeof msg,
+		                   "INVITE sip:%s%04d@gw SIP/2.0\r\n"
+		                   "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKm%d\r\n"
+		                   "From: <sip:13805710000@sw>;tag=f%d\r\n"
+		                   "To: <sip:x@gw>\r\n"
+		                   "Call-ID: many%d@test\r\n"
+		                   "CSeq: 1 INVITE\r\n"
+		                   "Max-Forwards: 70\r\n"
+		                   "Content-Length: 0\r\n\r\n",
+		                   i % 2 ? "1390000" : "+8529123", i, i, i, i);
+		assert_true(sendto(fd, msg, (size_t)len, 0, (void *)&a, sizeof a) > 0);
+		for (int k = 0; !i && k < 5000 && !atomic_load(&gate_waiting); k++)
+			usleep(1000); /* the worker holds the first one (5 s at most) */
+		if (!i)
+			assert_true(atomic_load(&gate_waiting));
+	}
+	atomic_store(&gate_closed, false);
+	bool seen[N] = {0};
+	for (int i = 0; i < N; i++) {
+		ssize_t n = recv_one(fd, r, sizeof r - 1);
+		assert_true(n > 0);
+		r[n] = 0;
+		const char *c = strstr(r, "Call-ID: many");
+		assert_non_null(c);
+		int k = atoi(c + 13);
+		assert_true(k >= 0 && k < N && !seen[k]);
+		seen[k] = true;
+		assert_non_null(strstr(r, k % 2 ? "SIP/2.0 302 Moved Temporarily\r\n"
+		                                 : "SIP/2.0 403 Forbidden\r\n"));
+		if (!(k % 2))
+			assert_non_null(strstr(r, "\r\nX-Callbar-Rule: toy.rules:7\r\n"));
+	}
+	assert_int_equal(atomic_load(&many_events), N);
+	assert_int_equal(atomic_load(&many_max), 32); /* UDP_BATCH */
+	assert_int_equal(atomic_load(&many_calls), 3);  /* 1, 32, 8 */
+	assert_int_equal(atomic_load(&many_order_bad), 0);
+	assert_int_equal(atomic_load(&one_calls), 0);
+	close(fd);
 	cbar_sip_server_stop(s2);
 }
 
@@ -562,7 +659,7 @@ static int try_start(const char *host, uint16_t p, unsigned transports, char *er
 	a4->sin_port = htons(p);
 	inet_pton(AF_INET, host, &a4->sin_addr);
 	struct sip_server_cfg cfg = {.listeners = &l, .nlisteners = 1, .workers = 2, .np = np,
-	                             .decider = {toy_decide, NULL, toy_enter, toy_leave, NULL}};
+	                             .decider = {toy_decide, NULL, toy_enter, toy_leave, NULL, NULL}};
 	struct sip_server *s2;
 	err[0] = 0;
 	if (start_srv(&cfg, &s2, err, cap))
@@ -832,6 +929,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(udp_retransmission),
 		cmocka_unit_test(udp_batch),
+		cmocka_unit_test(udp_decide_many),
 		cmocka_unit_test(udp_ack_filter),
 		cmocka_unit_test(tcp_stream),
 		cmocka_unit_test(counters),

@@ -210,7 +210,7 @@ bool cbar_batch_threads(struct batch *b, FILE *in, unsigned threads);
 /*
  * Compressed input: when *in starts with gzip's or zstd's magic byte, start
  * a thread decompressing it and replace *in by the plain stream (name is
- * for messages).  Likewise an output whose name ends in .gz or .zst: *out
+ * for messages); a bad stream ends that stream's reads with an error.  Likewise an output whose name ends in .gz or .zst: *out
  * becomes the plain stream a thread compresses into the file.  false after
  * saying why on stderr (nothing started then).
  */
@@ -218,7 +218,8 @@ bool cbar_batch_io_input(FILE **in, const char *name);
 bool cbar_batch_io_output(FILE **out, const char *name);
 /* Close the plain streams, wait for the threads and put the files back in
  * *in and *out; false when a compressed stream was bad or a write failed
- * (said on stderr). */
-bool cbar_batch_io_finish(FILE **in, FILE **out, FILE *in_file, FILE *out_file);
+ * (said on stderr, a bad input with the records decided before it). */
+bool cbar_batch_io_finish(FILE **in, FILE **out, FILE *in_file, FILE *out_file,
+                          uint64_t records);
 
 #endif

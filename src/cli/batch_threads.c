@@ -167,6 +167,10 @@ static void *reader(void *arg)
 				skip = true;
 			}
 		}
+		if (eof && ferror(p->in)) { /* as run(): a bad stream's last piece is dropped */
+			const char *nl = memrchr(ck->in, '\n', have);
+			cut = nl ? (size_t)(nl - ck->in) + 1 : 0;
+		}
 		carry = have - cut;
 		if (seq == 0 && !p->jsonl) { /* the header's layout, for every worker */
 			const char *nl = memchr(ck->in, '\n', cut);

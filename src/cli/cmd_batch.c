@@ -87,7 +87,8 @@ static const char help[] =
 	"order and still count (default 5).  The summary lists the keys barred.\n"
 	"\n"
 	"Exit status: 0 when every record was decided, 1 when some were errors,\n"
-	"2 when the run could not start or stopped (a write failed, memory ran short).\n";
+	"2 when the run could not start or stopped (a write failed, memory ran short,\n"
+	"a compressed input was cut short or corrupt: said with the records decided).\n";
 
 static const char *const words[] = {"allow", "block", "error"};
 
@@ -132,6 +133,13 @@ static bool run(struct batch *b, FILE *in)
 					break;
 				if (i == have)
 					break;
+				/* A stream that ended in an error (a cut or corrupt
+				 * compressed input) leaves a piece of a record: not
+				 * decided, as if it were whole. */
+				if (eof && ferror(in)) {
+					i = have;
+					break;
+				}
 				/* the last line without newline, or too long */
 				skip = !eof;
 				nl = buf + have;
@@ -435,7 +443,8 @@ int cbar_cmd_batch(int argc, char **argv)
 		perror("callbar batch: output");
 		goto out;
 	}
-	if (!cbar_batch_io_finish(&in, &out, in_file, out_file))
+	if (!cbar_batch_io_finish(&in, &out, in_file, out_file,
+	                          b.t.count[0] + b.t.count[1] + b.t.count[2]))
 		goto out;
 	summary(&b, old_path);
 	summary_bars(&b);
@@ -443,7 +452,8 @@ int cbar_cmd_batch(int argc, char **argv)
 	if (report && !cbar_report_write(report, &b, rules_path, old_path))
 		rc = CLI_BAD; /* the records are written; the report is not */
 out:
-	cbar_batch_io_finish(&in, &out, in_file, out_file);
+	cbar_batch_io_finish(&in, &out, in_file, out_file,
+	                     b.t.count[0] + b.t.count[1] + b.t.count[2]);
 	if (in && in != stdin)
 		fclose(in);
 	if (out && out != stdout)

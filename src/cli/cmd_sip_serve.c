@@ -108,6 +108,17 @@ static enum cbar_decision decide(void *p, const struct cbar_event *ev, struct cb
 	return cbar_decide(c->rules, ev, c->have_lk ? &c->lk : NULL, v);
 }
 
+/* A UDP worker's recvmmsg() batch in one call (sip_server.h). */
+static void decide_many(void *p, const struct cbar_event *const *ev, size_t n,
+                        struct cbar_verdict *v)
+{
+	const struct ctx *c = p;
+	if (n == 1) /* cbar_decide() prefetches the records before matching (engine.c) */
+		cbar_decide(c->rules, ev[0], c->have_lk ? &c->lk : NULL, v);
+	else
+		cbar_decide_many(c->rules, ev, n, c->have_lk ? &c->lk : NULL, v);
+}
+
 
 static void print_addr(FILE *f, const struct sockaddr_storage *a, uint16_t port)
 {
@@ -333,7 +344,7 @@ int cbar_cmd_sip_serve(int argc, char **argv)
 		ctx.lk.limits = &lim.counter;
 		ctx.have_lk = true;
 	}
-	cfg.decider = (struct sip_decider){.decide = decide, .ctx = &ctx};
+	cfg.decider = (struct sip_decider){.decide = decide, .ctx = &ctx, .decide_many = decide_many};
 	for (size_t i = 0; i < nls; i++) {
 		cbar_sip_listener_defaults(&ls[i], (uint16_t)block, fail_open, cn, ing, ning);
 		ls[i].annc_uri = annc;

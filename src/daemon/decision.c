@@ -29,14 +29,24 @@ struct cbar_event_ctx cbar_snapshot_event_ctx(const struct daemon_snapshot *s)
 	    .np = s->np, .country = s->country, .tz = cbar_rules_tz_offset(s->rules)};
 }
 
+/* One event is the batch of one: a single road from every front end to
+ * the engine. */
 enum cbar_decision cbar_daemon_decide(struct daemon *d, const struct daemon_snapshot *s,
                                       const struct cbar_event *ev, struct cbar_verdict *v)
 {
-	enum cbar_decision dec = cbar_engine_decide_limits(d->engine, s->rules, ev,
-	                                                   cbar_daemon_limits_counter(d->limits), v);
-	if ((unsigned)dec > CBAR_ERROR)
-		v->decision = dec = CBAR_ERROR;
-	return dec;
+	cbar_daemon_decide_many(d, s, &ev, 1, v);
+	return v->decision;
+}
+
+void cbar_daemon_decide_many(struct daemon *d, const struct daemon_snapshot *s,
+                             const struct cbar_event *const *ev, size_t n,
+                             struct cbar_verdict *v)
+{
+	cbar_engine_decide_many(d->engine, s->rules, ev, n, cbar_daemon_limits_counter(d->limits),
+	                        v);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned)v[i].decision > CBAR_ERROR)
+			v[i].decision = CBAR_ERROR;
 }
 
 /* The decision-log line: the verdict as every front end writes it

@@ -36,6 +36,16 @@ struct cbar_event_ctx cbar_snapshot_event_ctx(const struct daemon_snapshot *s);
 enum cbar_decision cbar_daemon_decide(struct daemon *d, const struct daemon_snapshot *s,
                                       const struct cbar_event *ev, struct cbar_verdict *v);
 
+/* The same for n events at once (cbar_decide_many()): v[i] is what
+ * cbar_daemon_decide() gives for ev[i], and limits count the events in
+ * the order given.  For the front ends that receive events in batches (the
+ * SIP workers' recvmmsg(), the HTTP batch route); each event is then
+ * recorded by cbar_daemon_record() as any other.  Takes no lock; s must be
+ * held (read section). */
+void cbar_daemon_decide_many(struct daemon *d, const struct daemon_snapshot *s,
+                             const struct cbar_event *const *ev, size_t n,
+                             struct cbar_verdict *v);
+
 /* Count one decision (callbar_decisions_total, lock-free per thread) and
  * write its decision-log line when decision logs are on. */
 void cbar_daemon_record(const struct daemon_snapshot *s, enum daemon_front f,

@@ -98,6 +98,12 @@ enum cbar_decision cbar_engine_decide_limits(struct engine *e, const struct cbar
                                              const struct cbar_limit_counter *limits,
                                              struct cbar_verdict *v);
 
+/* The same for n events at once (cbar_decide_many(): limits count them in
+ * the order given); v[i] is ev[i]'s verdict. */
+void cbar_engine_decide_many(struct engine *e, const struct cbar_rules *rules,
+                             const struct cbar_event *const *ev, size_t n,
+                             const struct cbar_limit_counter *limits, struct cbar_verdict *v);
+
 /* PUT /v1/unlocks/{number}.  req->doc_number is the raw document number
  * (level verified): checked, hashed with the registry's key, never stored,
  * logged or returned; the daemon wipes it afterwards.  tz: the rule file's

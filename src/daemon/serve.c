@@ -169,6 +169,18 @@ static enum cbar_decision sip_decide(void *p, const struct cbar_event *ev, struc
 	return dec;
 }
 
+/* A UDP worker's recvmmsg() batch: its events decided in one call, then
+ * each recorded as a single one is. */
+static void sip_decide_many(void *p, const struct cbar_event *const *ev, size_t n,
+                            struct cbar_verdict *v)
+{
+	struct daemon *d = p;
+	const struct daemon_snapshot *s = cbar_slot_get(&d->rules);
+	cbar_daemon_decide_many(d, s, ev, n, v);
+	for (size_t i = 0; i < n; i++)
+		cbar_daemon_record(s, DAEMON_FRONT_SIP, ev[i], &v[i]);
+}
+
 /* The numbering plan of the snapshot a SIP worker holds (after enter). */
 static const struct cbar_numplan *sip_plan(void *p)
 {
@@ -250,7 +262,7 @@ static bool start_sip(struct daemon *d)
 		.listeners = l,
 		.nlisteners = nl,
 		.np = d->np,
-		.decider = {sip_decide, d, sip_enter, sip_leave, sip_plan},
+		.decider = {sip_decide, d, sip_enter, sip_leave, sip_plan, sip_decide_many},
 		.coalesce_us = d->cfg.sip_coalesce_us,
 		.ack_filter = d->cfg.sip_ack_filter,
 		.tcp_idle_s = d->cfg.sip_tcp_idle,

@@ -1,7 +1,8 @@
 /*
  * callbar: one SIP message in, one reply out.  No sockets, no clock, no
- * allocation: the workers of sip_server.c call it per datagram or per framed
- * TCP message, and fuzz/fuzz_sip_server.c calls it on any bytes.
+ * allocation: the TCP workers call it per framed message, the UDP workers
+ * in its two halves (read, then reply) around one decision call for a
+ * whole recvmmsg() batch, and fuzz/fuzz_sip_server.c calls it on any bytes.
  */
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -135,39 +136,38 @@ static enum cbar_err number_text(const struct cbar_sip_msg *m, const enum cbar_s
 	return CBAR_SIP_NO_NUMBER;
 }
 
-/* Decide m; fills v (an error verdict when the numbers are missing or bad).
- * The numbers are read by the shared event module, as every front end's. */
-static enum cbar_decision decide(const struct sip_listener *l, const struct cbar_numplan *np,
-                                 const struct sip_decider *d, const struct cbar_sip_msg *m,
-                                 const char *buf, size_t blen, const struct sockaddr *src,
-                                 int64_t now,
-                                 struct cbar_verdict *v)
+/* The event of m into in (read by the shared event module, as every front
+ * end's numbers).  false with an error verdict in v when the caller ID
+ * cannot be read: the decision hook is then not asked. */
+static bool read_event(const struct sip_listener *l, const struct cbar_numplan *np,
+                       const struct cbar_sip_msg *m, const char *buf, size_t blen,
+                       const struct sockaddr *src, int64_t now, struct cbar_event_in *in,
+                       struct cbar_verdict *v)
 {
 	const struct sip_listener_cfg *c = &l->cfg;
 	const struct cbar_event_ctx ec = {.np = np, .country = c->country};
-	struct cbar_event_in in;
 	char text[CBAR_SIP_NUMBER_MAX];
 	size_t len = 0;
-	cbar_event_begin(&in);
-	cbar_event_at(&in, now);
-	in.ev.service = m->method == CBAR_SIP_MESSAGE ? CBAR_SMS : CBAR_VOICE;
-	in.ev.direction = c->direction;
-	in.ev.roaming = c->roaming;
+	cbar_event_begin(in);
+	cbar_event_at(in, now);
+	in->ev.service = m->method == CBAR_SIP_MESSAGE ? CBAR_SMS : CBAR_VOICE;
+	in->ev.direction = c->direction;
+	in->ev.roaming = c->roaming;
 	/* A subscriber that cannot be read leaves the event to the engine all
 	 * the same: a call to an emergency number passes whoever makes it. */
 	enum cbar_err e = number_text(m, c->sub_src, c->nsub, text, sizeof text, &len);
 	if (!e)
-		cbar_event_subscriber(&in, &ec, text, len, NULL);
+		cbar_event_subscriber(in, &ec, text, len, NULL);
 	else
-		in.ev.subscriber = NULL, in.sub_err = e;
+		in->ev.subscriber = NULL, in->sub_err = e;
 	/* An incoming call's caller ID comes from the network: missing,
 	 * anonymous or not a number, it is unknown (`from unknown`). */
 	e = number_text(m, c->peer_src, c->npeer, text, sizeof text, &len);
-	e = cbar_event_caller_id(&in, &ec, e ? NULL : text, len, NULL);
+	e = cbar_event_caller_id(in, &ec, e ? NULL : text, len, NULL);
 	if (e) {
 		*v = (struct cbar_verdict){.decision = CBAR_ERROR, .rule = -1, .exempted_rule = -1,
 		                           .err = e};
-		return CBAR_ERROR;
+		return false;
 	}
 	/* The switch's word on the subscriber's carrier and region (listener
 	 * carrier= and region=) before the numbering data; an unknown value
@@ -175,21 +175,16 @@ static enum cbar_decision decide(const struct sip_listener *l, const struct cbar
 	struct cbar_sip_str h;
 	if (c->carrier_hdr[0] &&
 	    cbar_sip_header_find(buf, blen, c->carrier_hdr, strlen(c->carrier_hdr), &h))
-		cbar_event_carrier(&in, h.p, h.len, NULL);
+		cbar_event_carrier(in, h.p, h.len, NULL);
 	if (c->region_hdr[0] &&
 	    cbar_sip_header_find(buf, blen, c->region_hdr, strlen(c->region_hdr), &h))
-		cbar_event_region(&in, &ec, h.p, h.len, NULL);
+		cbar_event_region(in, &ec, h.p, h.len, NULL);
 	const char *ing = ingress_of(l, src);
 	if (ing) {
-		in.ev.ingress = ing;
-		in.ev.ingress_len = strlen(ing);
+		in->ev.ingress = ing;
+		in->ev.ingress_len = strlen(ing);
 	}
-	enum cbar_decision dec = d->decide(d->ctx, &in.ev, v);
-	if (in.sub_err && dec != CBAR_ALLOW) {
-		v->err = in.sub_err; /* not an emergency call: the subscriber is the fault */
-		v->decision = dec = CBAR_ERROR;
-	}
-	return dec;
+	return true;
 }
 
 /* The annc URI: the template with {name} and {lang} replaced; false when
@@ -216,28 +211,63 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-size_t cbar_sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
-                  const struct sip_decider *d, const char *buf, size_t len,
-                  enum cbar_sip_transport tp, const struct sockaddr *src, int64_t now, char *out,
-                  size_t cap, struct sip_counters *c)
+bool cbar_sip_handle_read(const struct sip_listener *l, const struct cbar_numplan *np,
+                          const char *buf, size_t len, enum cbar_sip_transport tp,
+                          const struct sockaddr *src, int64_t now, struct sip_pending *p,
+                          struct cbar_verdict *v, struct sip_counters *c)
 {
-	struct cbar_sip_msg m;
-	uint16_t status;
-	char rule[256], unlock[96], annc[512];
-	struct cbar_sip_reply r = {0};
 	c->received++;
-	enum cbar_err pe = cbar_sip_parse(buf, len, tp, &m);
+	enum cbar_err pe = cbar_sip_parse(buf, len, tp, &p->m);
 	if (pe)
 		c->parse_errors++;
-	switch (cbar_sip_triage(&m, pe, &l->sip, &status)) {
+	switch (cbar_sip_triage(&p->m, pe, &l->sip, &p->status)) {
 	case CBAR_SIP_DROP:
+		p->todo = SIP_TODO_DROP;
+		return false;
+	case CBAR_SIP_ANSWER:
+		p->todo = SIP_TODO_ANSWER;
+		return false;
+	case CBAR_SIP_DECIDE:
+		break;
+	}
+	bool ask = read_event(l, np, &p->m, buf, len, src, now, &p->in, v);
+	p->todo = ask ? SIP_TODO_DECIDE : SIP_TODO_VERDICT;
+	return ask;
+}
+
+size_t cbar_sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
+                       const struct sip_decider *d, const char *buf, size_t len,
+                       enum cbar_sip_transport tp, const struct sockaddr *src, int64_t now,
+                       char *out, size_t cap, struct sip_counters *c)
+{
+	struct sip_pending p;
+	struct cbar_verdict v;
+	if (cbar_sip_handle_read(l, np, buf, len, tp, src, now, &p, &v, c))
+		v.decision = d->decide(d->ctx, &p.in.ev, &v);
+	return cbar_sip_handle_reply(l, &p, &v, out, cap, c);
+}
+
+size_t cbar_sip_handle_reply(const struct sip_listener *l, const struct sip_pending *p,
+                             const struct cbar_verdict *vin, char *out, size_t cap,
+                             struct sip_counters *c)
+{
+	uint16_t status = p->status;
+	char rule[256], unlock[96], annc[512];
+	struct cbar_sip_reply r = {0};
+	switch (p->todo) {
+	case SIP_TODO_DROP:
 		c->dropped++;
 		return 0;
-	case CBAR_SIP_ANSWER:
+	case SIP_TODO_ANSWER:
 		break;
-	case CBAR_SIP_DECIDE: {
-		struct cbar_verdict v;
-		enum cbar_decision dec = decide(l, np, d, &m, buf, len, src, now, &v);
+	case SIP_TODO_DECIDE:
+	case SIP_TODO_VERDICT: {
+		struct cbar_verdict v = *vin;
+		enum cbar_decision dec = v.decision;
+		if (p->todo == SIP_TODO_DECIDE && p->in.sub_err && dec != CBAR_ALLOW) {
+			v.err = p->in.sub_err; /* not an emergency call: the subscriber is the fault */
+			v.decision = dec = CBAR_ERROR;
+		}
 		if ((unsigned)dec > CBAR_ERROR)
 			dec = CBAR_ERROR;
 		c->decisions[dec]++;
@@ -295,7 +325,7 @@ size_t cbar_sip_handle(const struct sip_listener *l, const struct cbar_numplan *
 	}
 	r.status = status;
 	size_t olen;
-	if (cbar_sip_reply_build(&m, &r, out, cap, &olen) != CBAR_OK) {
+	if (cbar_sip_reply_build(&p->m, &r, out, cap, &olen) != CBAR_OK) {
 		c->send_errors++;
 		return 0;
 	}

@@ -292,7 +292,9 @@ static int server_start(const struct sip_server_cfg *cfg, struct sip_server **ou
 				u->ep = -1;
 				u->udp = &s->w[k].socks[2 * i];
 				if (!(u->in = malloc((size_t)UDP_BATCH * IN_CAP)) ||
-				    !(u->out = malloc((size_t)UDP_BATCH * OUT_CAP)))
+				    !(u->out = malloc((size_t)UDP_BATCH * OUT_CAP)) ||
+				    !(u->pend = malloc(UDP_BATCH * sizeof *u->pend)) ||
+				    !(u->verdict = malloc(UDP_BATCH * sizeof *u->verdict)))
 					goto nomem;
 			}
 	for (unsigned k = 0; k < s->nworkers + s->nu; k++) {
@@ -342,6 +344,8 @@ void cbar_sip_server_stop(struct sip_server *s)
 	for (unsigned k = 0; k < s->nu; k++) {
 		free(s->u[k].in);
 		free(s->u[k].out);
+		free(s->u[k].pend);
+		free(s->u[k].verdict);
 	}
 	free(s->u);
 	if (s->w) {

@@ -31,6 +31,7 @@
 #include "addr.h"
 #include "callbar/rules.h"
 #include "callbar/sip.h"
+#include "proto/event.h"
 
 /*
  * The decision hook.  decide() fills *v and returns v->decision.  The
@@ -51,6 +52,12 @@ struct sip_decider {
 	 * enter() for the messages until leave() (the daemon's reloaded
 	 * snapshot carries its own); NULL: cfg.np. */
 	const struct cbar_numplan *(*plan)(void *ctx);
+	/* Optional: decide n events at once, v[i] ev[i]'s verdict, as n calls
+	 * of decide() in order would (limits count in that order).  The UDP
+	 * workers give it the INVITEs and MESSAGEs of one recvmmsg() batch,
+	 * between enter() and leave(); NULL: decide() one at a time. */
+	void (*decide_many)(void *ctx, const struct cbar_event *const *ev, size_t n,
+	                    struct cbar_verdict *v);
 };
 
 /* Transports a listener opens (bits). */
@@ -252,6 +259,33 @@ size_t cbar_sip_handle(const struct sip_listener *l, const struct cbar_numplan *
                   const struct sip_decider *d, const char *buf, size_t len,
                   enum cbar_sip_transport tp, const struct sockaddr *src, int64_t now, char *out,
                   size_t cap, struct sip_counters *c);
+
+/*
+ * The same in two halves, for a batch of messages decided at once (the UDP
+ * workers): cbar_sip_handle_read() parses and triages one message and,
+ * for an INVITE or MESSAGE, reads its event into p->in; it returns true
+ * when the event is for the decision hook (decide() or decide_many() on
+ * &p->in.ev, the verdict into *v), false when there is nothing to decide
+ * (*v then holds the error verdict of a caller ID that cannot be read, or
+ * nothing at all for an answer without a decision).  buf must stay as it
+ * is until the reply is built.  cbar_sip_handle_reply() counts the
+ * verdict and builds the reply, byte for byte what cbar_sip_handle()
+ * gives; 0: send nothing.  cbar_sip_handle() is read, decide(), reply.
+ */
+enum sip_todo { SIP_TODO_DROP, SIP_TODO_ANSWER, SIP_TODO_DECIDE, SIP_TODO_VERDICT };
+struct sip_pending {
+	struct cbar_sip_msg m;
+	struct cbar_event_in in; /* SIP_TODO_DECIDE: the event; ev points into it */
+	uint16_t status;         /* SIP_TODO_ANSWER: the status triage chose */
+	enum sip_todo todo;
+};
+bool cbar_sip_handle_read(const struct sip_listener *l, const struct cbar_numplan *np,
+                          const char *buf, size_t len, enum cbar_sip_transport tp,
+                          const struct sockaddr *src, int64_t now, struct sip_pending *p,
+                          struct cbar_verdict *v, struct sip_counters *c);
+size_t cbar_sip_handle_reply(const struct sip_listener *l, const struct sip_pending *p,
+                             const struct cbar_verdict *v, char *out, size_t cap,
+                             struct sip_counters *c);
 
 /* Fill the resolved part of l from l->cfg (defaults, cbar_sip_cfg); the
  * ingress pointer is left as the caller set it. */

@@ -70,6 +70,10 @@ struct worker {
 	unsigned nconn;
 	char *in;  /* UDP: UDP_BATCH * IN_CAP */
 	char *out; /* UDP: UDP_BATCH * OUT_CAP; epoll: one OUT_CAP for TCP */
+	/* UDP: a batch's messages between reading and replying, and their
+	 * verdicts (UDP_BATCH each): the batch is decided in one call. */
+	struct sip_pending *pend;
+	struct cbar_verdict *verdict;
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
 	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
 	struct sockaddr_storage src[UDP_BATCH];

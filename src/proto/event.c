@@ -13,6 +13,15 @@ void cbar_event_begin(struct cbar_event_in *in)
 	in->ev.peer = &in->peer;
 }
 
+void cbar_event_copy(struct cbar_event_in *dst, const struct cbar_event_in *src)
+{
+	*dst = *src;
+	if (src->ev.subscriber == &src->sub)
+		dst->ev.subscriber = &dst->sub;
+	if (src->ev.peer == &src->peer)
+		dst->ev.peer = &dst->peer;
+}
+
 /* The error: the field, and what is wrong with it (the front end says
  * which field in its own words). */
 static enum cbar_err fail(struct cbar_event_error *e, enum cbar_err code, const char *field,

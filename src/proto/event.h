@@ -85,6 +85,10 @@ enum cbar_event_time_form {
 };
 
 void cbar_event_begin(struct cbar_event_in *in);
+/* A copy of src in dst (for a front end that holds events to decide them
+ * in a batch): its number pointers follow to dst's own numbers; ingress
+ * still points at the caller's bytes. */
+void cbar_event_copy(struct cbar_event_in *dst, const struct cbar_event_in *src);
 
 enum cbar_err cbar_event_service(struct cbar_event_in *in, const char *s, size_t len,
                                  struct cbar_event_error *e);
