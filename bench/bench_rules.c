@@ -338,8 +338,8 @@ limits:
 	res = bench_compare("limits_warm", run_timed, &warm_none, run_timed, &warm_lim, n, rounds);
 	bench_report("decide, 3 limits vs none, 50k active", "dec", &res,
 	             "keys recur: not the goal's worst case");
-	res = bench_compare("limits_warm_many", run_timed_many, &warm_none, run_timed_many, &warm_lim,
-	                    n, rounds);
+	res = bench_compare("limits_warm_many", run_timed_many, &warm_none, run_timed_many,
+	                    &warm_lim, n, rounds);
 	bench_report("decide_many, 3 limits vs none, 50k active", "dec", &res,
 	             "keys recur: not the goal's worst case");
 	printf("  bytes per tracked key:");

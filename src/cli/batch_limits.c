@@ -42,14 +42,11 @@ struct batch_lstage {
 	struct batch *sum; /* the first thread's batch: the bars */
 	struct pending **seg;
 	struct cbar_verdict **vseg;
-	size_t nseg, n; /* segments allocated, records in the stash */
+	size_t nseg, n;                    /* segments allocated, records in the stash */
 	struct batch_chunk_ops ops;        /* the chunk's, with defer and report ours */
 	const struct batch_chunk_ops *own; /* the chunk's */
 	bool nomem;
 };
-
-/* A "record too long" in the stash: no text. */
-#define TOO_LONG "record too long"
 
 struct batch_lstage *cbar_batch_lstage_new(struct batch *sum)
 {

@@ -267,8 +267,8 @@ size_t cbar_limiter_bytes(const struct cbar_limiter *lm)
 	size_t b = sizeof *lm + lm->ntables * sizeof *lm->t;
 	for (size_t k = 0; k < lm->ntables; k++) {
 		const struct table *t = &lm->t[k];
-		b += t->nsets * WAYS * (sizeof(struct slot) + t->stride +
-		                        (t->distinct ? sizeof(uint64_t) : 0));
+		b += t->nsets * WAYS *
+		     (sizeof(struct slot) + t->stride + (t->distinct ? sizeof(uint64_t) : 0));
 	}
 	return b;
 }
