@@ -37,16 +37,17 @@ run() { # NAME BUILD
 	pid=$!
 	wait_line "$dir/out" 'SIP on '
 	port=$(sed -n 's/.*SIP on [^ ]*:\([0-9]*\) .*/\1/p' "$dir/out" | head -1)
-	t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	u0=$(awk '{print $14}' "/proc/$pid/stat") t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 	(cd "$dir" && sipp "127.0.0.1:$port" -sf "$src/bench/kamailio/uac.xml" -inf "$data/calls.csv" \
 		-i 127.0.0.1 -r "$rate" -m $((rate * secs)) -l $((rate * 4)) -buff_size 4194304 -nostdin \
 		-recv_timeout 4000 -timeout $((secs * 3 + 20)) >"$dir/sipp.out" 2>&1) || true
-	t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	u1=$(awk '{print $14}' "/proc/$pid/stat") t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 	kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 	ok=$(awk '/Successful call/ {v = $NF} END {print v + 0}' "$dir/sipp.out")
 	bad=$(awk '/Failed call/ {v = $NF} END {print v + 0}' "$dir/sipp.out")
 	us=$(echo "scale=2; ($t1 - $t0) * 1000000 / $hz / ($ok + $bad)" | bc)
-	echo "$1: calls $ok failed $bad cpu $(echo "scale=2; ($t1 - $t0) / $hz" | bc)s -> $us us/call, load $(cut -d' ' -f1 /proc/loadavg)"
+	uu=$(echo "scale=2; ($u1 - $u0) * 1000000 / $hz / ($ok + $bad)" | bc)
+	echo "$1: calls $ok failed $bad cpu $(echo "scale=2; ($t1 - $t0) / $hz" | bc)s -> $us us/call (user $uu), load $(cut -d' ' -f1 /proc/loadavg)"
 }
 for r in $(seq "$rounds"); do
 	run "round $r before" "$before"
