@@ -43,8 +43,7 @@ enum cbar_decision cbar_daemon_decide(struct daemon *d, const struct daemon_snap
  * recorded by cbar_daemon_record() as any other.  Takes no lock; s must be
  * held (read section). */
 void cbar_daemon_decide_many(struct daemon *d, const struct daemon_snapshot *s,
-                             const struct cbar_event *const *ev, size_t n,
-                             struct cbar_verdict *v);
+                             const struct cbar_event *const *ev, size_t n, struct cbar_verdict *v);
 
 /* Count one decision (callbar_decisions_total, lock-free per thread) and
  * write its decision-log line when decision logs are on. */
