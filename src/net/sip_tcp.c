@@ -355,8 +355,8 @@ static bool conn_answer(struct worker *w, struct conn *c, const bool *ask, unsig
 			w->verdict[at[j]].decision = dc->decide(dc->ctx, ev[j], &w->verdict[at[j]]);
 	}
 	for (unsigned i = 0; i < n; i++) {
-		size_t olen =
-		    cbar_sip_handle_reply(c->l, &w->pend[i], &w->verdict[i], w->out, OUT_CAP, &w->local);
+		size_t olen = cbar_sip_handle_reply(c->l, &w->pend[i], &w->verdict[i], w->out,
+		                                    OUT_CAP, &w->local);
 		if (olen && !conn_queue(c, w->out, olen))
 			return false;
 	}
@@ -406,9 +406,10 @@ static bool conn_process(struct worker *w, struct conn *c)
 				bad = e;
 				break;
 			}
-			ask[n] = cbar_sip_handle_read(c->l, np, c->in + off, msglen, CBAR_SIP_STREAM,
-			                              (const struct sockaddr *)&c->peer, now, &w->pend[n],
-			                              &w->verdict[n], &w->local);
+			ask[n] =
+			    cbar_sip_handle_read(c->l, np, c->in + off, msglen, CBAR_SIP_STREAM,
+			                         (const struct sockaddr *)&c->peer, now,
+			                         &w->pend[n], &w->verdict[n], &w->local);
 			n++;
 			off += msglen;
 		}
