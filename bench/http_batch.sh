@@ -51,6 +51,9 @@ LUA
 hz=$(getconf CLK_TCK)
 echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores, $(wc -l <"$dir/bodies.txt") bodies of $items items, wrk -t2 -c8 -d${secs}s"
 run() { # NAME BUILD
+	# the last daemon's lines out of the way before the next one writes
+	# (the redirection happens in the child, maybe after wait_line looks)
+	rm -f "$dir/out" "$dir/err"
 	"$2/callbar" serve --config "$dir/c.conf" --http 127.0.0.1:0 \
 		--rules "$src/etc/callbar/pilots.rules" --registry "sqlite:$data/reg.db" \
 		--tokens "$dir/tok" >"$dir/out" 2>"$dir/err" &
@@ -58,7 +61,8 @@ run() { # NAME BUILD
 	wait_line "$dir/out" 'listening on http://'
 	u=$(sed -n 's/.*listening on \(http:\/\/[^ ]*\).*/\1/p' "$dir/out")
 	u0=$(awk '{print $14}' "/proc/$pid/stat") t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-	wrk -t2 -c8 -d"${secs}s" -s "$dir/batch.lua" "$u" >"$dir/wrk.txt"
+	wrk -t2 -c8 -d"${secs}s" -s "$dir/batch.lua" "$u" >"$dir/wrk.txt" 2>&1
+	kill -0 "$pid" 2>/dev/null || { echo "$1: the daemon is gone:"; tail -5 "$dir/err"; cat "$dir/wrk.txt"; }
 	u1=$(awk '{print $14}' "/proc/$pid/stat") t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 	kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 	req=$(awk '/requests in/ {print $1}' "$dir/wrk.txt")

@@ -33,6 +33,9 @@ printf '[sip]\ncoalesce_us = %s\n[log]\nlevel = warn\n' "$coal" >"$dir/c.conf"
 hz=$(getconf CLK_TCK)
 echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores, $rate calls/s for ${secs}s, coalesce_us $coal, sipp -t ${SIPP_TRANSPORT:-u1}"
 run() { # NAME BUILD
+	# the last daemon's lines out of the way before the next one writes
+	# (the redirection happens in the child, maybe after wait_line looks)
+	rm -f "$dir/out" "$dir/err"
 	"$2/callbar" serve --config "$dir/c.conf" --http 127.0.0.1:0 --sip 127.0.0.1:0 \
 		--rules "$src/etc/callbar/pilots.rules" --registry "sqlite:$data/reg.db" \
 		--tokens "$dir/tok" >"$dir/out" 2>"$dir/err" &
