@@ -278,8 +278,13 @@ int main(int argc, char **argv)
 		                                .ingress_len = 12};
 	}
 	free(pool);
-	struct bench_result res =
-		bench_compare("decide", run_lookup, NULL, run_decide, NULL, n, rounds);
+	/* A third argument `limits`: the limits lines alone (while working on
+	 * them). */
+	bool only_limits = argc > 3 && !strcmp(argv[3], "limits");
+	struct bench_result res;
+	if (only_limits)
+		goto limits;
+	res = bench_compare("decide", run_lookup, NULL, run_decide, NULL, n, rounds);
 	bench_report("decide (1k rules, 10M unl.)", "dec", &res,
 	             res.ratio >= 0.5 ? "goal >= 0.5 x one hash lookup: met"
 	                              : "goal >= 0.5 x one hash lookup: NOT met");
@@ -291,6 +296,7 @@ int main(int argc, char **argv)
 	             res.ratio >= 0.5 ? "goal >= 0.5 x prefetched lookups: met"
 	                              : "goal >= 0.5 x prefetched lookups: NOT met");
 
+limits:
 	/* Three limits against none, the same events in time order. */
 	res = bench_compare("limits", run_timed, NULL, run_timed, (void *)1, n, rounds);
 	bench_report("decide, 3 limits vs none", "dec", &res,
@@ -308,6 +314,8 @@ int main(int argc, char **argv)
 	printf("; limiter cap %zu bytes for 65,536 keys a limit\n", cbar_limiter_bytes(limiter));
 	cbar_limiter_free(limiter);
 	cbar_rules_free(lrules);
+	if (only_limits)
+		goto done;
 
 	ctext = bench_gen_rules(100000, &clen, &rng);
 	res = bench_compare("compile", run_lines, NULL, run_compile, NULL, 1, rounds < 5 ? rounds : 5);
@@ -316,6 +324,7 @@ int main(int argc, char **argv)
 	         1 / res.cand_rate < 0.5 ? "met" : "NOT met");
 	bench_report("compile 100k rules", "file", &res, goal);
 	free((char *)ctext);
+done:
 	cbar_rules_free(rules);
 	cbar_unlockset_free(uset);
 	free(subs);

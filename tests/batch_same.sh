@@ -6,8 +6,8 @@
 # the output plain or compressed by its name.  On a small file of the
 # realistic benchmark generator (bench/gen_cdr.awk, with the pilots policy
 # and a generated 200-rule file) and on every input of the batch fuzz
-# corpus.  A cut compressed stream is an error (exit 2), never a short
-# success.
+# corpus.  A cut or corrupt compressed stream is an error (exit 2, the
+# records decided before it said), never a short success.
 set -u
 cb=$1
 src=$2
@@ -24,7 +24,15 @@ same() {
 	want=$?
 	gzip -c "$f" >in.gz
 	zstd -q -c "$f" >in.zst
-	for how in threads2 single single-threads2 gz zst gz-stdin zst-stdin out-gz out-zst; do
+	# several gzip members one after another (cat a.gz b.gz, pigz): the
+	# file cut at its lines' thirds, each part a member of its own
+	lines=$(wc -l <"$f")
+	k=$((lines / 3 + 1))
+	rm -f part.*
+	split -l "$k" "$f" part.
+	for p in part.*; do gzip -c "$p"; done >in-members.gz
+	for how in threads2 single single-threads2 gz zst gz-stdin zst-stdin out-gz out-zst \
+		gz-members gz-members-threads2 gz-threads2-stdin; do
 		rm -f got.out got.out.gz got.out.zst
 		case $how in
 		threads2) CALLBAR_BATCH_CHUNK=131072 "$cb" batch --threads 2 "$@" "$f" got.out 2>got.err ;;
@@ -37,6 +45,11 @@ same() {
 		zst-stdin) "$cb" batch "$@" - got.out <in.zst 2>got.err ;;
 		out-gz) "$cb" batch "$@" "$f" got.out.gz 2>got.err ;;
 		out-zst) "$cb" batch --threads 2 "$@" in.gz got.out.zst 2>got.err ;;
+		gz-members) "$cb" batch "$@" in-members.gz got.out 2>got.err ;;
+		gz-members-threads2) CALLBAR_BATCH_CHUNK=131072 \
+			"$cb" batch --threads 2 "$@" in-members.gz got.out 2>got.err ;;
+		gz-threads2-stdin) CALLBAR_BATCH_CHUNK=131072 \
+			"$cb" batch --threads 2 "$@" <in.gz >got.out 2>got.err ;;
 		esac
 		got=$?
 		[ -f got.out.gz ] && gzip -dc got.out.gz >got.out
@@ -85,13 +98,46 @@ same corpus-jsonl corpus.jsonl --rules gen.rules --unlocked unl.txt --format jso
 printf '(x\n\037y\n' >paren.csv
 same paren paren.csv --rules gen.rules
 
-# a cut stream: exit 2 and a message, whatever was decided before it
-gzip -c real.csv | head -c 20000 >cut.gz
-"$cb" batch --rules gen.rules cut.gz /dev/null 2>cut.err
-[ $? = 2 ] || { echo "FAIL cut gzip: want exit 2"; fail=1; }
-grep -q "cut short" cut.err || { echo "FAIL cut gzip: no message"; cat cut.err; fail=1; }
+# A cut or corrupt stream: exit 2 and a message that says what and after
+# how many records, whatever was decided before it; the output holds whole
+# records only (the piece of a record the stream ended in is not decided),
+# and they are the first ones of the whole file's output.
+# bad NAME FILE WANT-MESSAGE [THREADS [PREFIX]]: PREFIX no when the
+# stream is corrupt in a way only its checksum at the end shows (the bytes
+# before were decided as they came out).
+bad() {
+	name=$1 f=$2 msg=$3 prefix=${5:-yes}
+	CALLBAR_BATCH_CHUNK=131072 "$cb" batch --threads "${4:-1}" --rules gen.rules --unlocked unl.txt \
+		"$f" cut.out 2>cut.err
+	got=$?
+	[ $got = 2 ] || { echo "FAIL $name: exit $got, want 2"; fail=1; }
+	grep -q "$msg.* after [0-9]* records" cut.err ||
+		{ echo "FAIL $name: no message '$msg ... after N records'"; cat cut.err; fail=1; }
+	n=$(sed -n 's/.* after \([0-9]*\) records.*/\1/p' cut.err)
+	[ "$(($(wc -l <cut.out) - 1))" = "${n:-x}" ] ||
+		{ echo "FAIL $name: $(wc -l <cut.out) lines out, $n records said"; fail=1; }
+	[ "$prefix" = no ] || head -c "$(wc -c <cut.out)" full.out | cmp -s - cut.out ||
+		{ echo "FAIL $name: the output is not the full run's first records"; fail=1; }
+}
+"$cb" batch --rules gen.rules --unlocked unl.txt real.csv full.out 2>/dev/null
+gzip -c real.csv >real.gz
+head -c 400000 real.gz >cut.gz
+bad cut-gzip cut.gz "gzip stream cut short"
+bad cut-gzip-threads2 cut.gz "gzip stream cut short" 2
+# a byte of the deflate data changed: a bad block, or a CRC that does not match
+cp real.gz corrupt.gz
+printf '\377\377\377\377' | dd of=corrupt.gz bs=1 seek=300000 conv=notrunc 2>/dev/null
+bad corrupt-gzip corrupt.gz "corrupt gzip data" 1 no
+bad corrupt-gzip-threads2 corrupt.gz "corrupt gzip data" 2 no
+# the last 4 bytes of the trailer (the length) wrong: all records decoded,
+# the stream still bad
+cp real.gz trailer.gz
+printf '\0\0\0\0' | dd of=trailer.gz bs=1 seek=$(($(wc -c <real.gz) - 4)) conv=notrunc 2>/dev/null
+bad trailer-gzip trailer.gz "corrupt gzip data"
+zstd -q -c real.csv | head -c 300000 >cut.zst
+bad cut-zstd cut.zst "zstd stream cut short"
 zstd -q -c real.csv | head -c 30000 | "$cb" batch --rules gen.rules >/dev/null 2>cut.err
-[ $? = 2 ] || { echo "FAIL cut zstd: want exit 2"; fail=1; }
+[ $? = 2 ] || { echo "FAIL cut zstd stdin: want exit 2"; fail=1; }
 
 [ $fail = 0 ] && echo "batch_same: all passed"
 exit $fail

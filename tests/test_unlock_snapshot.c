@@ -215,6 +215,55 @@ static void dense_set_exact(void **state)
 	cbar_unlockset_free(s);
 }
 
+/* Several records a subscriber (scopes and levels apart), in a table grown
+ * by doubling and kept dense: many records then live away from their home
+ * bucket, and a lookup must find them all, after removes and adds again,
+ * and none of another subscriber's. */
+static void several_records_away(void **state)
+{
+	(void)state;
+	enum { N = 4000 };
+	static uint16_t want[N]; /* bit scope (1..15): a record of that scope */
+	struct cbar_unlockset *s = cbar_unlockset_new(4);
+	uint64_t r = 88172645463325252u;
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint64_t i = 0; i < N; i++) {
+			unsigned k = 1 + (unsigned)(i % 3);
+			for (unsigned m = 0; m < k; m++) {
+				r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+				uint8_t scope = (uint8_t)(1 + r % 15);
+				struct cbar_unlock u = {.subscriber = 8615000000000 + i * 7919,
+				                        .scope = scope,
+				                        .level = 1,
+				                        .active = 1};
+				assert_int_equal(cbar_unlockset_add(s, &u), CBAR_OK);
+				want[i] |= (uint16_t)(1u << scope);
+			}
+		}
+		for (uint64_t i = (uint64_t)pass; i < N; i += 4) {
+			size_t gone = cbar_unlockset_remove(s, 8615000000000 + i * 7919);
+			assert_int_equal(gone, (size_t)__builtin_popcount(want[i]));
+			want[i] = 0;
+		}
+	}
+	for (uint64_t i = 0; i < N; i++) {
+		struct cbar_unlock out[16];
+		size_t n = 99;
+		cbar_unlockset_find(s, 8615000000000 + i * 7919, out, 16, &n);
+		uint16_t got = 0;
+		for (size_t j = 0; j < n; j++) {
+			assert_int_equal(out[j].subscriber, 8615000000000 + i * 7919);
+			got |= (uint16_t)(1u << out[j].scope);
+		}
+		assert_int_equal(n, (size_t)__builtin_popcount(want[i]));
+		assert_int_equal(got, want[i]);
+		n = 99;
+		cbar_unlockset_find(s, 8615000000000 + i * 7919 + 1, out, 16, &n);
+		assert_int_equal(n, 0);
+	}
+	cbar_unlockset_free(s);
+}
+
 static long file_size(const char *p)
 {
 	FILE *f = fopen(p, "rb");
@@ -459,8 +508,11 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(dense_set_exact),          cmocka_unit_test(round_trip),
-	    cmocka_unit_test(every_corruption_refused), cmocka_unit_test(catch_up_equals_full_load),
+	    cmocka_unit_test(dense_set_exact),
+	    cmocka_unit_test(several_records_away),
+	    cmocka_unit_test(round_trip),
+	    cmocka_unit_test(every_corruption_refused),
+	    cmocka_unit_test(catch_up_equals_full_load),
 	    cmocka_unit_test(identity_refused),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

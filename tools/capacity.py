@@ -27,15 +27,27 @@ MEASURED = {
     # sh bench/http_decide.sh build 5 32: POST /v1/decide, one event a
     # request, 2 cores shared with the load generator: per core, at least
     "http_decisions_per_core": 47000,
+    # sh bench/replay.sh build --registered 10000000 --peak 5000 --solo-s 20
+    # (three nodes, one PostgreSQL, the driver, 2 cores): each node's
+    # utime + stime over a window of one front alone at the peak rate, over
+    # the decisions it answered; the whole daemon (follower, metrics, the
+    # HTTP or SIP stack, kernel), not only the decision
+    "replay_sip_cpu_us": REPLAY_SIP_US,
+    "replay_http_cpu_us": REPLAY_HTTP_US,
     # build/bench/bench_ready DIR 10000000 PG_URL: snapshot read and
     # checked, MB/s, page cache warm (a restart); the "cold" read (pages
     # dropped with posix_fadvise) ran as fast on this VM's host-cached disk,
     # so put the target disk's sequential read here
     "snapshot_read_warm_mb_s": 560.0,
     "snapshot_read_cold_mb_s": 560.0,
-    # build/bench/bench_ready DIR 30000000 PG_URL: COPY binary into the set
-    # (29.7 M records in 33.4 s; 10 M took 26.7 s on a busier machine)
-    "pg_copy_records_per_s": 890000.0,
+    # build/bench/bench_ready DIR 100000000 PG_URL: COPY binary into the set,
+    # 96.6 M records in 297 s (load average 6 to 9; 29.7 M took 33.4 s on a
+    # quieter run, 890,000 a second): the slower, at the size that matters
+    "pg_copy_records_per_s": 325000.0,
+    # the same run: the daemon's full load (cbar_store_foreach_active, one
+    # query whose whole result libpq holds) peaked at 15.9 GB resident for
+    # 96.6 M records, set included: bytes a record while it runs
+    "full_load_rss_bytes_per_record": 169.0,
     # bench_ready at 30 M: PostgreSQL bytes a record (unlock table 3,674 MB
     # + its 4 indexes 2,027 MB, / 30 M; the same at 10 M)
     "pg_bytes_per_record": 190.0,
@@ -83,6 +95,15 @@ def model(a):
                  f"SIP {m['sip_cpu_us_per_call']} us a call; HTTP "
                  f"{m['http_decisions_per_core']:,} a core; + {extra} us a decision for a "
                  f"table past the cache"))
+    cores_replay = (sip_dec * m["replay_sip_cpu_us"] + http_dec * m["replay_http_cpu_us"]) / 1e6
+    rows.append(("cores busy at peak, replay's figures", f"{cores_replay:,.1f}",
+                 f"SIP {m['replay_sip_cpu_us']} us, HTTP {m['replay_http_cpu_us']} us a decision "
+                 f"through a whole node (bench/replay.sh); a cross-check, the nodes below use "
+                 f"the larger of the two"))
+    cores = max(cores, cores_replay)
+    cores_needed = cores / a.utilisation
+    nodes_cpu = math.ceil(cores_needed / a.cores_per_node)
+    nodes = max(nodes_cpu + a.spare_nodes, a.min_nodes)
     rows.append(("decision nodes", f"{nodes}",
                  f"{nodes_cpu} for CPU at {a.utilisation:.0%} of {a.cores_per_node} cores, "
                  f"+{a.spare_nodes} spare, at least {a.min_nodes}"))
@@ -96,6 +117,10 @@ def model(a):
                  f"{a.registrations:,.0f} records x {m['bytes_per_record']} B"))
     rows.append(("memory per node, peak", fmt_bytes(peak),
                  "2.4 x the set while a full load fits it (2 x at a merge), + process"))
+    rows.append(("memory per node, a full load from PostgreSQL", 
+                 fmt_bytes(a.registrations * m["full_load_rss_bytes_per_record"]),
+                 f"{m['full_load_rss_bytes_per_record']:.0f} B a record: the query's whole "
+                 f"result held by libpq (a start without a usable snapshot)"))
     rows.append(("snapshot file per node", fmt_bytes(base + 272), "the table as in memory"))
     warm = base / 1e6 / m["snapshot_read_warm_mb_s"]
     cold = base / 1e6 / m["snapshot_read_cold_mb_s"]

@@ -11,9 +11,9 @@ pkgs="$pkgs libsqlite3-dev sqlite3 libsodium-dev libpq-dev postgresql-15 postgre
 # The daemon: HTTP, JSON, RCU, hashing and random tokens; curl and promtool
 # (in Debian's prometheus package) drive its tests.
 pkgs="$pkgs libmicrohttpd-dev liburcu-dev curl prometheus"
-# callbar batch: compressed CDR exports (gzip, zstd), and the tools that
-# make its test files
-pkgs="$pkgs zlib1g-dev libzstd-dev gzip zstd"
+# callbar batch: compressed CDR exports (gzip, zstd; ISA-L's fast gzip
+# inflate), and the tools that make its test files
+pkgs="$pkgs zlib1g-dev libzstd-dev libisal-dev gzip zstd"
 # HTTPS tests make their certificate with openssl
 pkgs="$pkgs openssl"
 # the web console's browser tests: Debian's headless Chromium, driven over

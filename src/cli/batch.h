@@ -76,6 +76,9 @@ struct pending {
 struct batch_chunk_ops {
 	void (*spill)(struct batch *b, const char *s, size_t n);
 	void (*report)(struct batch *b, const char *msg);
+	/* Limits on threads (batch_limits.c): when set, cbar_batch_drain()
+	 * hands the records read to it instead of deciding them. */
+	void (*defer)(struct batch *b);
 };
 
 struct batch {
@@ -110,11 +113,14 @@ struct batch {
 
 	/* Limits (docs/limits.md): the old file's lookup with its own counting
 	 * state (NULL: lk), and the bars the new file's limits set, kept for
-	 * the summary.  Limits count in input order, so a file with limits is
-	 * decided on one thread (cmd_batch.c): nothing here is shared. */
+	 * the summary.  Limits count in input order: on threads, each worker
+	 * has a stage (batch_limits.c) that reads its chunk's records, decides
+	 * them in its chunk's turn and writes them; the bars go to the first
+	 * thread's struct batch, in input order. */
 	const struct cbar_unlock_lookup *old_lk;
 	struct batch_bar *bars;
 	size_t nbars, capbars;
+	struct batch_lstage *ls; /* several threads and limits: this worker's stage */
 };
 
 /* A key a limit barred: its limit, key, and the bar's end. */
@@ -161,6 +167,33 @@ void cbar_batch_flush(struct batch *b);
 void cbar_batch_say_bad(bool progress, uint64_t line, const char *msg);
 void cbar_batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total);
 
+/* Note the bar v set at the record of line, for the summary. */
+void cbar_batch_note_bar(struct batch *b, const struct cbar_verdict *v, uint64_t line);
+
+/* Write the records p[0..k) read and decided (v: the verdicts of those
+ * without p->bad, in order), as cbar_batch_drain() does after deciding. */
+void cbar_batch_write_decided(struct batch *b, struct pending *p, size_t k,
+                              const struct cbar_verdict *v);
+
+/* batch_limits.c: limits on threads.  A worker's stage reads its chunk's
+ * records into events (in parallel with the other workers), decides them
+ * in the chunk's turn (turn(): after every chunk before it, with the one
+ * counting state), then writes them (in parallel again).  The verdicts
+ * and the bars are the same as one thread's. */
+struct batch_turn {
+	/* Wait for the chunk's turn: false when stopped; *base: the lines of
+	 * the chunks before it. */
+	bool (*wait)(void *ctx, uint64_t *base);
+	void (*done)(void *ctx, uint64_t lines); /* its turn is over; its lines */
+	void *ctx;
+};
+struct batch_lstage *cbar_batch_lstage_new(struct batch *sum);
+void cbar_batch_lstage_free(struct batch_lstage *ls);
+/* Decide the chunk [s, s + n) as cbar_batch_lines() does; false after a
+ * failure (out of memory: said by the caller, or stopped). */
+bool cbar_batch_lstage_lines(struct batch *b, const char *s, size_t n,
+                             const struct batch_turn *turn);
+
 /* batch_threads.c */
 
 /*
@@ -177,7 +210,7 @@ bool cbar_batch_threads(struct batch *b, FILE *in, unsigned threads);
 /*
  * Compressed input: when *in starts with gzip's or zstd's magic byte, start
  * a thread decompressing it and replace *in by the plain stream (name is
- * for messages).  Likewise an output whose name ends in .gz or .zst: *out
+ * for messages); a bad stream ends that stream's reads with an error.  Likewise an output whose name ends in .gz or .zst: *out
  * becomes the plain stream a thread compresses into the file.  false after
  * saying why on stderr (nothing started then).
  */
@@ -185,7 +218,8 @@ bool cbar_batch_io_input(FILE **in, const char *name);
 bool cbar_batch_io_output(FILE **out, const char *name);
 /* Close the plain streams, wait for the threads and put the files back in
  * *in and *out; false when a compressed stream was bad or a write failed
- * (said on stderr). */
-bool cbar_batch_io_finish(FILE **in, FILE **out, FILE *in_file, FILE *out_file);
+ * (said on stderr, a bad input with the records decided before it). */
+bool cbar_batch_io_finish(FILE **in, FILE **out, FILE *in_file, FILE *out_file,
+                          uint64_t records);
 
 #endif

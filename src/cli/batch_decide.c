@@ -156,7 +156,7 @@ static size_t rule_slot(const struct ruleset *rs, const struct cbar_verdict *v)
 
 /* A bar a limit set, for the summary (as many as MAX_BARS_KEPT; all are
  * counted in nbars). */
-static void note_bar(struct batch *b, const struct cbar_verdict *v)
+void cbar_batch_note_bar(struct batch *b, const struct cbar_verdict *v, uint64_t line)
 {
 	if (b->nbars < MAX_BARS_KEPT && b->nbars == b->capbars) {
 		size_t nc = b->capbars ? b->capbars * 2 : 64;
@@ -169,7 +169,7 @@ static void note_bar(struct batch *b, const struct cbar_verdict *v)
 	if (b->nbars < b->capbars)
 		b->bars[b->nbars] = (struct batch_bar){.limit = v->limit,
 		                                       .key = v->limit_key,
-		                                       .line = b->line,
+		                                       .line = line,
 		                                       .count = v->limit_count,
 		                                       .until = v->limit_bar_until};
 	b->nbars++;
@@ -178,7 +178,7 @@ static void note_bar(struct batch *b, const struct cbar_verdict *v)
 static void count(struct batch *b, const struct cbar_verdict *v)
 {
 	if (v->limit_new_bar)
-		note_bar(b, v);
+		cbar_batch_note_bar(b, v, b->line);
 	b->t.count[v->decision]++;
 	if (v->rule >= 0 || v->decision == CBAR_ALLOW)
 		b->t.per_rule[rule_slot(&b->now, v)]++;
@@ -242,9 +242,13 @@ void cbar_batch_drain(struct batch *b)
 	size_t k = b->npend;
 	if (!k)
 		return;
+	if (b->ck && b->ck_ops->defer) { /* limits on threads: decided in turn */
+		b->ck_ops->defer(b);
+		return;
+	}
 	b->npend = 0;
 	const struct cbar_event *ev[DECIDE_BATCH];
-	struct cbar_verdict v[DECIDE_BATCH], ov;
+	struct cbar_verdict v[DECIDE_BATCH];
 	size_t ne = 0;
 	for (size_t i = 0; i < k; i++)
 		if (!b->pend[i].bad)
@@ -256,9 +260,16 @@ void cbar_batch_drain(struct batch *b)
 			cbar_decide(b->now.rules, ev[i], b->lk, &v[i]);
 	else
 		cbar_decide_many(b->now.rules, ev, ne, b->lk, v);
+	cbar_batch_write_decided(b, b->pend, k, v);
+}
+
+void cbar_batch_write_decided(struct batch *b, struct pending *pend, size_t k,
+                              const struct cbar_verdict *v)
+{
+	struct cbar_verdict ov;
 	uint64_t line = b->line;
 	for (size_t i = 0, j = 0; i < k; i++) {
-		struct pending *p = &b->pend[i];
+		struct pending *p = &pend[i];
 		b->line = p->line; /* for a report */
 		const char *bad = p->bad;
 		const struct cbar_verdict *vi = bad ? NULL : &v[j++];

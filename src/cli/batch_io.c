@@ -11,20 +11,33 @@
  * either byte, but a bad one may).  An output whose name ends in .gz or
  * .zst is compressed.
  *
- * Each side runs on a thread of its own, joined to the unchanged reading
- * and writing code by a pipe: the decompressor reads the compressed stream
- * and writes plain bytes into the pipe, which the batch reads as its FILE;
- * the compressor reads the plain output from a pipe the batch writes.  So
- * the one-thread loop and the --threads reader need no second code path,
- * and the (de)compression overlaps the decisions on another core.  A pipe
- * copies every byte once more, a few hundredths of a second per 100 MB,
- * far less than the (de)compression itself.
+ * Each side runs on a thread of its own.  The input side decompresses
+ * straight into one of a few big blocks (IN_BLOCKS of DEC_BLOCK bytes)
+ * and hands the full block to the batch, which reads it through a FILE of
+ * its own (fopencookie): the one copy is the batch's fread() out of the
+ * block, and the two threads meet once per DEC_BLOCK bytes, not once per
+ * pipe buffer.  So the one-thread loop and the --threads reader need no
+ * second code path, and the decompression overlaps the decisions on
+ * another core.  (A pipe, the first way, copied every byte twice more
+ * through the kernel and woke the threads every 64 KB to 1 MB.)
  *
- * Errors: a corrupt or cut stream is said on stderr by the side's thread,
- * and cbar_batch_io_finish() returns false; the decisions made before are
- * written (the batch cannot know the stream was bad until it ends).
- * SIGPIPE is blocked on the side threads: a batch that stops early closes
- * its end of the pipe, and the side's write fails with EPIPE instead of
+ * gzip is inflated by ISA-L's igzip when callbar is built with it
+ * (CBAR_HAVE_ISAL): several times zlib's rate, which inflates at about the
+ * rate the batch decides, so that with zlib the decompression alone bounds
+ * the run.  zlib stays for writing (ISA-L's deflate levels make bigger
+ * files for the same time, and the output is not what bounds a run) and
+ * as the inflater of a build without ISA-L.
+ *
+ * The output side is still a pipe: the compressor reads the plain output
+ * from a pipe the batch writes into.
+ *
+ * Errors: a corrupt or cut input stream ends the batch's reads with an
+ * error once every byte before it has been read; cbar_batch_io_finish()
+ * says what was wrong and after how many records, and returns false: the
+ * decisions made before are written (the batch cannot know the stream was
+ * bad until it ends), and the exit status says the run failed.  SIGPIPE is
+ * blocked on the side threads: a batch that stops early closes its end of
+ * the output pipe, and the side's write fails with EPIPE instead of
  * killing the process.
  */
 #include <errno.h>
@@ -36,69 +49,241 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#ifdef CBAR_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 
 #include "batch.h"
 
-#define ZBUF (1u << 17) /* compressed bytes read or written at a time */
+#define ZBUF      (1u << 20) /* compressed bytes read at a time; output side: either way */
+#define DEC_BLOCK (4u << 20) /* plain bytes handed to the batch at a time */
+#define IN_BLOCKS 3          /* one being filled, one being read, one ready */
 
 enum codec { PLAIN, GZIP, ZSTD };
+
+/* The input side's blocks: a ring the decompressor fills at (tail + ready)
+ * and the batch reads at tail; ready counts the full blocks.  The mutex
+ * guards ready, tail, done and closed; a block's bytes belong to one side
+ * at a time (the filler's until it is counted in ready, then the reader's
+ * until it is given back). */
+struct blocks {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned char *b[IN_BLOCKS];
+	size_t len[IN_BLOCKS];
+	unsigned tail, ready;
+	size_t pos;  /* read so far of the block at tail */
+	bool done;   /* the decompressor has finished (ok says how) */
+	bool closed; /* the batch has stopped reading */
+	/* The decompressor's block: where it writes, how much it holds. */
+	unsigned char *fill;
+	size_t filled;
+};
 
 struct side {
 	enum codec codec;
 	FILE *f;  /* the compressed stream (the caller's) */
-	int fd;   /* our end of the pipe */
+	int fd;   /* output side: our end of the pipe */
 	bool out; /* compress (else decompress) */
 	int level;
 	const char *name;
 	pthread_t id;
 	bool started;
-	bool ok;     /* set by the thread */
-	size_t head; /* bytes already in the input buffer when decompressing starts */
+	bool ok;       /* set by the thread */
+	char err[200]; /* set by the thread when !ok: what went wrong */
+	size_t head;   /* bytes already in the input buffer when decompressing starts */
+	struct blocks *q; /* input side */
 };
 
 static struct side in_side, out_side;
 
-/* Write all of n bytes to fd; false on an error (EPIPE: the batch stopped). */
-static bool put_all(int fd, const void *p, size_t n)
+/* The thread's error, said by cbar_batch_io_finish() (the input side's
+ * with the records read by then). */
+static bool fail(struct side *sd, const char *what)
 {
-	const char *s = p;
-	while (n) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
+	snprintf(sd->err, sizeof sd->err, "%s", what);
+	return false;
+}
+
+/* Input side: room to decompress into, in the block being filled (a new
+ * one when it is full or there is none); false when the batch has stopped
+ * reading. */
+static bool room(struct blocks *q, unsigned char **p, size_t *n)
+{
+	if (!q->fill || q->filled == DEC_BLOCK) {
+		pthread_mutex_lock(&q->mu);
+		if (q->fill) { /* full: hand it over */
+			q->len[(q->tail + q->ready) % IN_BLOCKS] = q->filled;
+			q->ready++;
+			pthread_cond_broadcast(&q->cv);
+		}
+		while (q->ready == IN_BLOCKS && !q->closed)
+			pthread_cond_wait(&q->cv, &q->mu);
+		bool closed = q->closed;
+		q->fill = q->b[(q->tail + q->ready) % IN_BLOCKS];
+		q->filled = 0;
+		pthread_mutex_unlock(&q->mu);
+		if (closed)
 			return false;
-		s += w;
-		n -= (size_t)w;
 	}
+	*p = q->fill + q->filled;
+	*n = DEC_BLOCK - q->filled;
 	return true;
 }
 
-static void say(const struct side *sd, const char *what)
+/* Input side: the decompressor is done; its last block, if it holds
+ * anything, goes to the batch first. */
+static void finish_blocks(struct blocks *q)
 {
-	fprintf(stderr, "callbar batch: %s: %s\n", sd->name, what);
+	pthread_mutex_lock(&q->mu);
+	if (q->fill && q->filled && !q->closed) {
+		q->len[(q->tail + q->ready) % IN_BLOCKS] = q->filled;
+		q->ready++;
+	}
+	q->fill = NULL;
+	q->done = true;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* The batch's reads: what the blocks hold, in order; at the end 0, or -1
+ * (EIO) when the stream was bad, so that the reader stops as at an error. */
+static ssize_t blocks_read(void *cookie, char *buf, size_t size)
+{
+	struct side *sd = cookie;
+	struct blocks *q = sd->q;
+	pthread_mutex_lock(&q->mu);
+	while (!q->ready && !q->done)
+		pthread_cond_wait(&q->cv, &q->mu);
+	if (!q->ready) {
+		pthread_mutex_unlock(&q->mu);
+		if (sd->ok)
+			return 0;
+		errno = EIO;
+		return -1;
+	}
+	const unsigned char *b = q->b[q->tail];
+	size_t len = q->len[q->tail], pos = q->pos;
+	pthread_mutex_unlock(&q->mu);
+	/* The block at tail is ours until it is given back below. */
+	size_t k = len - pos < size ? len - pos : size;
+	memcpy(buf, b + pos, k);
+	pthread_mutex_lock(&q->mu);
+	q->pos += k;
+	if (q->pos == len) {
+		q->pos = 0;
+		q->tail = (q->tail + 1) % IN_BLOCKS;
+		q->ready--;
+		pthread_cond_broadcast(&q->cv);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return (ssize_t)k;
+}
+
+/* The batch closed its input: a decompressor still at work stops. */
+static int blocks_close(void *cookie)
+{
+	struct blocks *q = ((struct side *)cookie)->q;
+	pthread_mutex_lock(&q->mu);
+	q->closed = true;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return 0;
+}
+
+#ifdef CBAR_HAVE_ISAL
+static const char *isal_error(int rc)
+{
+	switch (rc) {
+	case ISAL_INVALID_BLOCK: return "corrupt gzip data (invalid deflate block)";
+	case ISAL_INVALID_SYMBOL: return "corrupt gzip data (invalid deflate symbol)";
+	case ISAL_INVALID_LOOKBACK: return "corrupt gzip data (invalid distance)";
+	case ISAL_INVALID_WRAPPER: return "not gzip data (bad header)";
+	case ISAL_UNSUPPORTED_METHOD: return "unsupported gzip compression method";
+	case ISAL_INCORRECT_CHECKSUM: return "corrupt gzip data (checksum mismatch)";
+	default: return "corrupt gzip data";
+	}
 }
 
 /* gzip members one after another, as gzip itself reads them (a file made
- * with `cat a.gz b.gz`, pigz's output). */
-static bool gunzip(struct side *sd, unsigned char *ib, unsigned char *ob)
+ * with `cat a.gz b.gz`, pigz's output), inflated by ISA-L. */
+static bool gunzip(struct side *sd, unsigned char *ib)
+{
+	struct inflate_state *z = malloc(sizeof *z);
+	if (!z)
+		return fail(sd, "out of memory");
+	isal_inflate_init(z);
+	z->crc_flag = ISAL_GZIP;
+	z->next_in = ib;
+	z->avail_in = (uint32_t)sd->head;
+	bool ok = false, member_end = false, full = false;
+	for (;;) {
+		/* A full output block may leave output inside the inflater:
+		 * inflate again before reading on. */
+		if (!z->avail_in && !full) {
+			size_t got = fread(ib, 1, ZBUF, sd->f);
+			if (!got) {
+				if (ferror(sd->f))
+					fail(sd, "read error");
+				else if (!member_end)
+					fail(sd, "gzip stream cut short");
+				else
+					ok = true;
+				break;
+			}
+			z->next_in = ib;
+			z->avail_in = (uint32_t)got;
+		}
+		if (member_end) { /* another member follows */
+			uint8_t *next = z->next_in;
+			uint32_t avail = z->avail_in;
+			isal_inflate_reset(z);
+			z->crc_flag = ISAL_GZIP;
+			z->next_in = next;
+			z->avail_in = avail;
+			member_end = false;
+		}
+		unsigned char *o;
+		size_t n;
+		if (!room(sd->q, &o, &n)) {
+			ok = true; /* the batch stopped reading: its own error says why */
+			break;
+		}
+		z->next_out = o;
+		z->avail_out = (uint32_t)n;
+		int rc = isal_inflate(z);
+		full = !z->avail_out;
+		sd->q->filled += n - z->avail_out;
+		if (rc < 0) {
+			fail(sd, isal_error(rc));
+			break;
+		}
+		member_end = z->block_state == ISAL_BLOCK_FINISH;
+	}
+	free(z);
+	return ok;
+}
+#else
+/* gzip members one after another, as gzip itself reads them (a file made
+ * with `cat a.gz b.gz`, pigz's output), inflated by zlib. */
+static bool gunzip(struct side *sd, unsigned char *ib)
 {
 	z_stream z = {0};
 	if (inflateInit2(&z, 15 + 32) != Z_OK) /* +32: gzip or zlib header */
-		return say(sd, "out of memory"), false;
+		return fail(sd, "out of memory");
 	z.next_in = ib;
 	z.avail_in = (uInt)sd->head;
 	bool ok = false, member_end = false, full = false;
 	for (;;) {
-		/* A full output buffer may leave output inside zlib: inflate
+		/* A full output block may leave output inside zlib: inflate
 		 * again before reading on. */
 		if (!z.avail_in && !full) {
 			size_t got = fread(ib, 1, ZBUF, sd->f);
 			if (!got) {
 				if (ferror(sd->f))
-					say(sd, "read error");
+					fail(sd, "read error");
 				else if (!member_end)
-					say(sd, "gzip stream cut short");
+					fail(sd, "gzip stream cut short");
 				else
 					ok = true;
 				break;
@@ -107,31 +292,36 @@ static bool gunzip(struct side *sd, unsigned char *ib, unsigned char *ob)
 			z.avail_in = (uInt)got;
 		}
 		member_end = false;
-		z.next_out = ob;
-		z.avail_out = ZBUF;
-		int rc = inflate(&z, Z_NO_FLUSH);
-		full = !z.avail_out;
-		if (!put_all(sd->fd, ob, ZBUF - z.avail_out)) {
+		unsigned char *o;
+		size_t n;
+		if (!room(sd->q, &o, &n)) {
 			ok = true; /* the batch stopped reading: its own error says why */
 			break;
 		}
+		z.next_out = o;
+		z.avail_out = (uInt)n;
+		int rc = inflate(&z, Z_NO_FLUSH);
+		full = !z.avail_out;
+		sd->q->filled += n - z.avail_out;
 		if (rc == Z_STREAM_END) {
 			member_end = true;
 			inflateReset(&z);
 		} else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-			say(sd, z.msg ? z.msg : "corrupt gzip data");
+			snprintf(sd->err, sizeof sd->err, "corrupt gzip data (%s)",
+			         z.msg ? z.msg : "bad deflate data");
 			break;
 		}
 	}
 	inflateEnd(&z);
 	return ok;
 }
+#endif
 
-static bool unzstd(struct side *sd, unsigned char *ib, unsigned char *ob)
+static bool unzstd(struct side *sd, unsigned char *ib)
 {
 	ZSTD_DCtx *dc = ZSTD_createDCtx();
 	if (!dc)
-		return say(sd, "out of memory"), false;
+		return fail(sd, "out of memory");
 	ZSTD_inBuffer in = {ib, sd->head, 0};
 	size_t left = 0; /* 0: at a frame's end */
 	bool ok = false, full = false;
@@ -140,9 +330,9 @@ static bool unzstd(struct side *sd, unsigned char *ib, unsigned char *ob)
 			size_t got = fread(ib, 1, ZBUF, sd->f);
 			if (!got) {
 				if (ferror(sd->f))
-					say(sd, "read error");
+					fail(sd, "read error");
 				else if (left)
-					say(sd, "zstd stream cut short");
+					fail(sd, "zstd stream cut short");
 				else
 					ok = true;
 				break;
@@ -150,17 +340,20 @@ static bool unzstd(struct side *sd, unsigned char *ib, unsigned char *ob)
 			in.size = got;
 			in.pos = 0;
 		}
-		ZSTD_outBuffer out = {ob, ZBUF, 0};
-		left = ZSTD_decompressStream(dc, &out, &in);
-		full = out.pos == out.size;
-		if (ZSTD_isError(left)) {
-			say(sd, ZSTD_getErrorName(left));
-			break;
-		}
-		if (!put_all(sd->fd, ob, out.pos)) {
+		unsigned char *o;
+		size_t n;
+		if (!room(sd->q, &o, &n)) {
 			ok = true;
 			break;
 		}
+		ZSTD_outBuffer out = {o, n, 0};
+		left = ZSTD_decompressStream(dc, &out, &in);
+		full = out.pos == out.size;
+		if (ZSTD_isError(left)) {
+			fail(sd, ZSTD_getErrorName(left));
+			break;
+		}
+		sd->q->filled += out.pos;
 	}
 	ZSTD_freeDCtx(dc);
 	return ok;
@@ -170,7 +363,7 @@ static bool zip(struct side *sd, unsigned char *ib, unsigned char *ob)
 {
 	z_stream z = {0};
 	if (deflateInit2(&z, sd->level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return say(sd, "out of memory"), false;
+		return fail(sd, "out of memory");
 	bool ok = true;
 	for (int flush = Z_NO_FLUSH; flush != Z_FINISH;) {
 		ssize_t got = read(sd->fd, ib, ZBUF);
@@ -190,7 +383,7 @@ static bool zip(struct side *sd, unsigned char *ib, unsigned char *ob)
 	}
 	deflateEnd(&z);
 	if (!ok)
-		say(sd, strerror(errno ? errno : EIO));
+		fail(sd, strerror(errno ? errno : EIO));
 	return ok;
 }
 
@@ -198,7 +391,7 @@ static bool zstd(struct side *sd, unsigned char *ib, unsigned char *ob)
 {
 	ZSTD_CCtx *cc = ZSTD_createCCtx();
 	if (!cc)
-		return say(sd, "out of memory"), false;
+		return fail(sd, "out of memory");
 	ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, sd->level);
 	bool ok = true;
 	for (bool end = false; !end;) {
@@ -213,7 +406,7 @@ static bool zstd(struct side *sd, unsigned char *ib, unsigned char *ob)
 			left =
 			    ZSTD_compressStream2(cc, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
 			if (ZSTD_isError(left)) {
-				say(sd, ZSTD_getErrorName(left));
+				fail(sd, ZSTD_getErrorName(left));
 				ZSTD_freeCCtx(cc);
 				return false;
 			}
@@ -223,31 +416,34 @@ static bool zstd(struct side *sd, unsigned char *ib, unsigned char *ob)
 	}
 	ZSTD_freeCCtx(cc);
 	if (!ok)
-		say(sd, strerror(errno ? errno : EIO));
+		fail(sd, strerror(errno ? errno : EIO));
 	return ok;
 }
 
 /* An input whose first byte only looked like a format's: copied as it is,
- * the bytes already read (head) first. */
-static bool copy(struct side *sd, const unsigned char *head, size_t nh, unsigned char *ib)
+ * the bytes already read (head) first, read straight into the blocks. */
+static bool copy(struct side *sd, const unsigned char *head, size_t nh)
 {
-	if (!put_all(sd->fd, head, nh))
+	unsigned char *o;
+	size_t n;
+	if (!room(sd->q, &o, &n))
 		return true;
+	memcpy(o, head, nh); /* a block is far bigger than the 4 bytes */
+	sd->q->filled += nh;
 	for (;;) {
-		size_t got = fread(ib, 1, ZBUF, sd->f);
+		if (!room(sd->q, &o, &n))
+			return true;
+		size_t got = fread(o, 1, n, sd->f);
+		sd->q->filled += got;
 		if (!got)
 			break;
-		if (!put_all(sd->fd, ib, got))
-			return true;
 	}
-	if (ferror(sd->f))
-		say(sd, "read error");
-	return !ferror(sd->f);
+	return ferror(sd->f) ? fail(sd, "read error") : true;
 }
 
 /* Decompress when the input's first four bytes are the magic of its
  * codec; else copy it (see the top of the file). */
-static bool decompress(struct side *sd, unsigned char *ib, unsigned char *ob)
+static bool decompress(struct side *sd, unsigned char *ib)
 {
 	static const unsigned char gz[] = {0x1f, 0x8b}, zs[] = {0x28, 0xb5, 0x2f, 0xfd};
 	unsigned char head[4];
@@ -255,11 +451,11 @@ static bool decompress(struct side *sd, unsigned char *ib, unsigned char *ob)
 	bool is =
 	    sd->codec == GZIP ? nh >= 2 && !memcmp(head, gz, 2) : nh == 4 && !memcmp(head, zs, 4);
 	if (!is)
-		return copy(sd, head, nh, ib);
+		return copy(sd, head, nh);
 	/* The codecs read from ib: put the four bytes back in front. */
 	memcpy(ib, head, nh);
 	sd->head = nh;
-	return sd->codec == GZIP ? gunzip(sd, ib, ob) : unzstd(sd, ib, ob);
+	return sd->codec == GZIP ? gunzip(sd, ib) : unzstd(sd, ib);
 }
 
 static void *side_main(void *arg)
@@ -269,26 +465,75 @@ static void *side_main(void *arg)
 	sigemptyset(&pipe_sig);
 	sigaddset(&pipe_sig, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_sig, NULL);
-	unsigned char *ib = malloc(ZBUF), *ob = malloc(ZBUF);
-	if (!ib || !ob)
-		say(sd, "out of memory");
+	unsigned char *ib = malloc(ZBUF), *ob = sd->out ? malloc(ZBUF) : NULL;
+	if (!ib || (sd->out && !ob))
+		sd->ok = fail(sd, "out of memory");
 	else if (sd->out)
 		sd->ok = sd->codec == GZIP ? zip(sd, ib, ob) : zstd(sd, ib, ob);
 	else
-		sd->ok = decompress(sd, ib, ob);
+		sd->ok = decompress(sd, ib);
 	free(ib);
 	free(ob);
+	if (!sd->out) {
+		finish_blocks(sd->q);
+		return NULL;
+	}
 	/* An output side that failed still reads the batch's output to its
 	 * end, so that the batch's writes never meet a closed pipe (SIGPIPE). */
 	char sink[4096];
-	for (ssize_t r = 1; sd->out && (r > 0 || (r < 0 && errno == EINTR));)
+	for (ssize_t r = 1; r > 0 || (r < 0 && errno == EINTR);)
 		r = read(sd->fd, sink, sizeof sink);
 	close(sd->fd);
 	return NULL;
 }
 
-/* Start sd on a pipe; *fp becomes the batch's end of it. */
-static bool start(struct side *sd, FILE **fp)
+static void blocks_free(struct blocks *q)
+{
+	if (!q)
+		return;
+	for (unsigned i = 0; i < IN_BLOCKS; i++)
+		free(q->b[i]);
+	pthread_cond_destroy(&q->cv);
+	pthread_mutex_destroy(&q->mu);
+	free(q);
+}
+
+/* Start the input side: *fp becomes the batch's FILE on its blocks. */
+static bool start_input(struct side *sd, FILE **fp)
+{
+	struct blocks *q = calloc(1, sizeof *q);
+	if (!q)
+		goto nomem;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	sd->q = q;
+	for (unsigned i = 0; i < IN_BLOCKS; i++)
+		if (!(q->b[i] = malloc(DEC_BLOCK)))
+			goto nomem;
+	cookie_io_functions_t io = {.read = blocks_read, .close = blocks_close};
+	FILE *f = fopencookie(sd, "rb", io);
+	if (!f)
+		goto nomem;
+	int e = pthread_create(&sd->id, NULL, side_main, sd);
+	if (e) {
+		fprintf(stderr, "callbar batch: %s: %s\n", sd->name, strerror(e));
+		fclose(f);
+		blocks_free(q);
+		sd->q = NULL;
+		return false;
+	}
+	sd->started = true;
+	*fp = f;
+	return true;
+nomem:
+	fprintf(stderr, "callbar batch: %s: out of memory\n", sd->name);
+	blocks_free(q);
+	sd->q = NULL;
+	return false;
+}
+
+/* Start the output side on a pipe; *fp becomes the batch's end of it. */
+static bool start_output(struct side *sd, FILE **fp)
 {
 	int p[2];
 	if (pipe(p)) {
@@ -297,12 +542,12 @@ static bool start(struct side *sd, FILE **fp)
 	}
 	fcntl(p[0], F_SETFD, FD_CLOEXEC);
 	fcntl(p[1], F_SETFD, FD_CLOEXEC);
-	sd->fd = sd->out ? p[0] : p[1];
-	int mine = sd->out ? p[1] : p[0];
+	sd->fd = p[0];
+	int mine = p[1];
 #ifdef F_SETPIPE_SZ
 	fcntl(mine, F_SETPIPE_SZ, 1 << 20); /* fewer wake-ups; a hint, may fail */
 #endif
-	FILE *f = fdopen(mine, sd->out ? "wb" : "rb");
+	FILE *f = fdopen(mine, "wb");
 	int e = 0;
 	if (!f || (e = pthread_create(&sd->id, NULL, side_main, sd))) {
 		fprintf(stderr, "callbar batch: %s: %s\n", sd->name, strerror(f ? e : errno));
@@ -328,7 +573,7 @@ bool cbar_batch_io_input(FILE **in, const char *name)
 	if (c != 0x1f && c != 0x28)
 		return true;
 	in_side = (struct side){.codec = c == 0x1f ? GZIP : ZSTD, .f = *in, .name = name};
-	return start(&in_side, in);
+	return start_input(&in_side, in);
 }
 
 bool cbar_batch_io_output(FILE **out, const char *name)
@@ -342,17 +587,25 @@ bool cbar_batch_io_output(FILE **out, const char *name)
 	/* Fast levels: the output is several times the input, and compressing
 	 * it should not be what bounds the batch. */
 	out_side = (struct side){.codec = k, .f = *out, .out = true, .level = 1, .name = name};
-	return start(&out_side, out);
+	return start_output(&out_side, out);
 }
 
-bool cbar_batch_io_finish(FILE **in, FILE **out, FILE *in_file, FILE *out_file)
+bool cbar_batch_io_finish(FILE **in, FILE **out, FILE *in_file, FILE *out_file, uint64_t records)
 {
 	bool ok = true;
 	if (in_side.started) {
-		fclose(*in); /* our end: a decompressor still writing gets EPIPE */
+		fclose(*in); /* our end: a decompressor still at work stops */
 		*in = in_file;
 		pthread_join(in_side.id, NULL);
-		ok = in_side.ok;
+		if (!in_side.ok) {
+			fprintf(stderr,
+			        "callbar batch: %s: %s after %llu records: the output holds the "
+			        "decisions up to there and no more\n",
+			        in_side.name, in_side.err, (unsigned long long)records);
+			ok = false;
+		}
+		blocks_free(in_side.q);
+		in_side.q = NULL;
 		in_side.started = false;
 	}
 	if (out_side.started) {
@@ -360,7 +613,10 @@ bool cbar_batch_io_finish(FILE **in, FILE **out, FILE *in_file, FILE *out_file)
 			ok = false;
 		*out = out_file;
 		pthread_join(out_side.id, NULL);
-		ok = ok && out_side.ok;
+		if (!out_side.ok) {
+			fprintf(stderr, "callbar batch: %s: %s\n", out_side.name, out_side.err);
+			ok = false;
+		}
 		out_side.started = false;
 	}
 	return ok;

@@ -78,10 +78,13 @@ struct pipeline {
 	pthread_cond_t decided; /* for the writer: a chunk decided */
 	pthread_cond_t freed;   /* for the reader: a chunk written */
 	pthread_cond_t turn;    /* for a worker with a full buffer: nwritten moved */
+	pthread_cond_t counted; /* limits: for a worker waiting its chunk's turn */
+	bool limits;            /* the rules have limits: decided in turn (batch_limits.c) */
 	/* Under mu: */
 	uint64_t nread, ntaken, nwritten; /* chunks filled, taken, written */
 	bool eof;                         /* the reader is done: nread chunks in all */
 	bool stop;                        /* something failed: everyone leaves */
+	uint64_t ncounted, lines_counted; /* limits: chunks decided in turn, their lines */
 	const char *what;                 /* the first failure: what failed (NULL: memory)... */
 	int err;                          /* ...and its errno */
 };
@@ -100,6 +103,7 @@ static void fail(struct pipeline *p, const char *what, int err)
 	pthread_cond_broadcast(&p->decided);
 	pthread_cond_broadcast(&p->freed);
 	pthread_cond_broadcast(&p->turn);
+	pthread_cond_broadcast(&p->counted);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -159,6 +163,10 @@ static void *reader(void *arg)
 				skip = true;
 			}
 		}
+		if (eof && ferror(p->in)) { /* as run(): a bad stream's last piece is dropped */
+			const char *nl = memrchr(ck->in, '\n', have);
+			cut = nl ? (size_t)(nl - ck->in) + 1 : 0;
+		}
 		carry = have - cut;
 		if (seq == 0 && !p->jsonl) { /* the header's layout, for every worker */
 			const char *nl = memchr(ck->in, '\n', cut);
@@ -189,6 +197,36 @@ static void *reader(void *arg)
 	return NULL;
 }
 
+/* Limits: a chunk's turn to be decided (batch_limits.c). */
+struct turn {
+	struct pipeline *p;
+	uint64_t seq;
+};
+
+static bool turn_wait(void *ctx, uint64_t *base)
+{
+	struct turn *t = ctx;
+	struct pipeline *p = t->p;
+	pthread_mutex_lock(&p->mu);
+	while (p->ncounted != t->seq && !p->stop)
+		pthread_cond_wait(&p->counted, &p->mu);
+	bool ok = !p->stop;
+	*base = p->lines_counted;
+	pthread_mutex_unlock(&p->mu);
+	return ok;
+}
+
+static void turn_done(void *ctx, uint64_t lines)
+{
+	struct turn *t = ctx;
+	struct pipeline *p = t->p;
+	pthread_mutex_lock(&p->mu);
+	p->ncounted++;
+	p->lines_counted += lines;
+	pthread_cond_broadcast(&p->counted);
+	pthread_mutex_unlock(&p->mu);
+}
+
 static void *worker(void *arg)
 {
 	struct worker *w = arg;
@@ -212,7 +250,16 @@ static void *worker(void *arg)
 		b->on = 0;
 		b->line = 0;
 		b->first = ck->seq == 0;
-		cbar_batch_lines(b, ck->in, ck->n);
+		if (p->limits) {
+			struct turn t = {p, ck->seq};
+			const struct batch_turn bt = {turn_wait, turn_done, &t};
+			if (!cbar_batch_lstage_lines(b, ck->in, ck->n, &bt)) {
+				fail(p, NULL, ENOMEM); /* (after a stop: not said again) */
+				return NULL;
+			}
+		} else {
+			cbar_batch_lines(b, ck->in, ck->n);
+		}
 		ck->out = b->obuf;
 		ck->ocap = b->ocap;
 		ck->on = b->on;
@@ -346,6 +393,8 @@ bool cbar_batch_threads(struct batch *b, FILE *in, unsigned threads)
 	    .decided = PTHREAD_COND_INITIALIZER,
 	    .freed = PTHREAD_COND_INITIALIZER,
 	    .turn = PTHREAD_COND_INITIALIZER,
+	    .counted = PTHREAD_COND_INITIALIZER,
+	    .limits = cbar_rules_limits(b->now.rules) != 0,
 	};
 	size_t nr = cbar_rules_count(b->now.rules);
 	size_t old_nr = b->old.rules ? cbar_rules_count(b->old.rules) : 0;
@@ -371,7 +420,8 @@ bool cbar_batch_threads(struct batch *b, FILE *in, unsigned threads)
 		w[i].b.obuf = NULL;
 		w[i].b.progress = false;
 		w[i].b.ck_ops = &chunk_ops;
-		if (!cbar_tally_init(&w[i].b.t, nr, old_nr))
+		if (!cbar_tally_init(&w[i].b.t, nr, old_nr) ||
+		    (p.limits && !(w[i].b.ls = cbar_batch_lstage_new(b))))
 			goto nomem;
 	}
 	if ((e = pthread_create(&rd, NULL, reader, &p))) {
@@ -401,6 +451,7 @@ join:
 		if (!p.stop)
 			cbar_tally_add(&b->t, &w[i].b.t, nr, old_nr);
 		cbar_tally_release(&w[i].b.t);
+		cbar_batch_lstage_free(w[i].b.ls);
 	}
 	for (size_t i = 0; p.ring && i < p.nring; i++) {
 		free(p.ring[i].in);
@@ -413,5 +464,6 @@ join:
 	pthread_cond_destroy(&p.decided);
 	pthread_cond_destroy(&p.freed);
 	pthread_cond_destroy(&p.turn);
+	pthread_cond_destroy(&p.counted);
 	return !p.stop;
 }

@@ -78,15 +78,17 @@ static const char help[] =
 	"--threads N decides on N threads (1 to 256, default 1; 0: one per CPU):\n"
 	"a reader cuts the input into blocks of whole lines, N threads decide them\n"
 	"and the output is written in input order, the same as with one thread.\n"
-	"A rule file with limits is decided on one thread whatever --threads says:\n"
-	"limits count the records in input order (docs/limits.md).\n"
+	"With limits, records are read and written on N threads and decided in\n"
+	"input order, so the verdicts are one thread's (docs/limits.md); JSON lines\n"
+	"and --compare with an old file that has limits are decided on one thread.\n"
 	"\n"
 	"Limits count on the records' own times: --limit-keys N keys tracked per\n"
 	"limit (default 65536), --limit-tolerance S seconds a record may be out of\n"
 	"order and still count (default 5).  The summary lists the keys barred.\n"
 	"\n"
 	"Exit status: 0 when every record was decided, 1 when some were errors,\n"
-	"2 when the run could not start or stopped (a write failed, memory ran short).\n";
+	"2 when the run could not start or stopped (a write failed, memory ran short,\n"
+	"a compressed input was cut short or corrupt: said with the records decided).\n";
 
 static const char *const words[] = {"allow", "block", "error"};
 
@@ -131,6 +133,13 @@ static bool run(struct batch *b, FILE *in)
 					break;
 				if (i == have)
 					break;
+				/* A stream that ended in an error (a cut or corrupt
+				 * compressed input) leaves a piece of a record: not
+				 * decided, as if it were whole. */
+				if (eof && ferror(in)) {
+					i = have;
+					break;
+				}
 				/* the last line without newline, or too long */
 				skip = !eof;
 				nl = buf + have;
@@ -386,10 +395,14 @@ int cbar_cmd_batch(int argc, char **argv)
 			old_lk.limits = &old_lc;
 			b.old_lk = &old_lk;
 		}
-		if (threads > 1)
-			fprintf(stderr, "callbar batch: the rules have limits, which count records in "
-			                "input order: deciding on one thread\n");
-		threads = 1;
+		/* On threads the new file's limits count in input order
+		 * (batch_limits.c); the old file's, and JSON lines, not yet. */
+		if (threads > 1 && (old_lim || jsonl)) {
+			fprintf(stderr, "callbar batch: %s, which count records in input order: "
+			                "deciding on one thread\n",
+			        jsonl ? "JSON lines with limits" : "the old rules have limits");
+			threads = 1;
+		}
 	}
 	b.out = out;
 	b.jsonl = jsonl;
@@ -430,7 +443,8 @@ int cbar_cmd_batch(int argc, char **argv)
 		perror("callbar batch: output");
 		goto out;
 	}
-	if (!cbar_batch_io_finish(&in, &out, in_file, out_file))
+	if (!cbar_batch_io_finish(&in, &out, in_file, out_file,
+	                          b.t.count[0] + b.t.count[1] + b.t.count[2]))
 		goto out;
 	summary(&b, old_path);
 	summary_bars(&b);
@@ -438,7 +452,8 @@ int cbar_cmd_batch(int argc, char **argv)
 	if (report && !cbar_report_write(report, &b, rules_path, old_path))
 		rc = CLI_BAD; /* the records are written; the report is not */
 out:
-	cbar_batch_io_finish(&in, &out, in_file, out_file);
+	cbar_batch_io_finish(&in, &out, in_file, out_file,
+	                     b.t.count[0] + b.t.count[1] + b.t.count[2]);
 	if (in && in != stdin)
 		fclose(in);
 	if (out && out != stdout)

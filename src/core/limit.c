@@ -28,9 +28,12 @@
  * block's ring, or (counting distinct counterparts) its entries are.  Until
  * its second event a key counting events keeps its one event in `newest`,
  * and its block is never touched: most keys are seen once in a window, and
- * a key taken over costs one memory access, not two.  A key counting
- * distinct counterparts without the bit has none: its block is not read,
- * only written (its first entry), and a write waits for no cache miss. */
+ * a key taken over costs one memory access, not two.  Likewise a key
+ * counting distinct counterparts keeps its first one in `first` (beside
+ * its set, fetched with it) and its time in `newest` until a second comes:
+ * its block, a random line of a table of megabytes, is neither read nor
+ * written.  (Writing it cost as much as a read: a store to a line not in
+ * the cache holds up every later store until the line comes.) */
 #define RING (UINT64_C(1) << 63)
 #define KEY(s) ((s)->key & ~RING)
 
@@ -46,6 +49,7 @@ struct table {
 	bool distinct;
 	size_t nsets;       /* slots = nsets * WAYS */
 	struct slot *slots; /* 64-byte aligned: a set is a cache line */
+	uint64_t *first;    /* distinct: a key's first counterpart, a set's 32 bytes */
 	unsigned char *data; /* a block of `stride` bytes per slot */
 	size_t stride;
 	size_t used;
@@ -126,7 +130,8 @@ static size_t block_bytes(uint32_t threshold, bool distinct)
 
 size_t cbar_limit_key_bytes(const struct cbar_limit_info *l)
 {
-	return sizeof(struct slot) + block_bytes(l->threshold, l->distinct != 0);
+	return sizeof(struct slot) + (l->distinct ? sizeof(uint64_t) : 0) +
+	       block_bytes(l->threshold, l->distinct != 0);
 }
 
 static uint64_t mix64(uint64_t x)
@@ -161,6 +166,7 @@ static uint32_t clamp_time(int64_t t)
 static void table_release(struct table *t)
 {
 	free(t->slots);
+	free(t->first);
 	free(t->data);
 	memset(t, 0, sizeof *t);
 }
@@ -180,7 +186,9 @@ static enum cbar_err table_init(struct table *t, const struct cbar_limit_info *l
 	t->stride = block_bytes(t->threshold, t->distinct);
 	t->slots = aligned_alloc(64, nslots * sizeof *t->slots);
 	t->data = calloc(nslots, t->stride);
-	if (!t->slots || !t->data) {
+	if (t->distinct)
+		t->first = aligned_alloc(64, (nslots * sizeof *t->first + 63) & ~(size_t)63);
+	if (!t->slots || !t->data || (t->distinct && !t->first)) {
 		table_release(t);
 		return CBAR_NOMEM;
 	}
@@ -259,7 +267,8 @@ size_t cbar_limiter_bytes(const struct cbar_limiter *lm)
 	size_t b = sizeof *lm + lm->ntables * sizeof *lm->t;
 	for (size_t k = 0; k < lm->ntables; k++) {
 		const struct table *t = &lm->t[k];
-		b += t->nsets * WAYS * (sizeof(struct slot) + t->stride);
+		b += t->nsets * WAYS * (sizeof(struct slot) + t->stride +
+		                        (t->distinct ? sizeof(uint64_t) : 0));
 	}
 	return b;
 }
@@ -425,7 +434,6 @@ enum cbar_err cbar_limiter_hit(struct cbar_limiter *lm, const struct cbar_limit_
 	uint32_t now = clamp_time(q->time);
 	uint32_t *used = t->distinct ? used_of(t, i) : NULL;
 	uint32_t *e = used ? used + 1 : NULL, *ring = ring_of(t, i);
-	uint32_t nused = used && (s->key & RING) ? *used : 0;
 	if (now < s->bar_until) {
 		a->barred = true;
 		a->bar_until = s->bar_until;
@@ -434,8 +442,14 @@ enum cbar_err cbar_limiter_hit(struct cbar_limiter *lm, const struct cbar_limit_
 	}
 	bool late = s->newest && (uint64_t)now + lm->tolerance < s->newest;
 	long at = -1;
-	uint32_t count = used ? distinct_in(t, nused, e, q->counterpart, now, &at)
-	                      : events_in(t, s, ring, now) + 1;
+	uint32_t count;
+	if (!used)
+		count = events_in(t, s, ring, now) + 1;
+	else if (s->key & RING)
+		count = distinct_in(t, *used, e, q->counterpart, now, &at);
+	else /* none, or one in first and newest */
+		count = 1 + (s->newest && t->first[i] != q->counterpart && s->newest <= now &&
+		             (int64_t)s->newest > (int64_t)now - t->window);
 	a->count = count;
 	if (late)
 		return CBAR_OK; /* beyond the tolerance: decided, not counted */
@@ -448,13 +462,19 @@ enum cbar_err cbar_limiter_hit(struct cbar_limiter *lm, const struct cbar_limit_
 		return CBAR_OK;
 	}
 	if (used) {
-		if (!(s->key & RING)) {
-			*used = 0;
-			s->key |= RING;
+		if (!(s->key & RING) && (!s->newest || t->first[i] == q->counterpart)) {
+			t->first[i] = q->counterpart; /* newest, below, is its time */
+		} else {
+			if (!(s->key & RING)) { /* the second: both to the block */
+				*used = 1;
+				e[0] = (uint32_t)t->first[i];
+				e[1] = (uint32_t)(t->first[i] >> 32);
+				e[2] = s->newest;
+				s->key |= RING;
+			}
+			distinct_add(t, used, e, q->counterpart, now, at);
 		}
-		distinct_add(t, used, e, q->counterpart, now, at);
-	}
-	else
+	} else
 		events_add(t, s, ring, now);
 	if (now > s->newest)
 		s->newest = now;
@@ -469,7 +489,9 @@ void cbar_limiter_prefetch(struct cbar_limiter *lm, size_t limit, uint64_t key)
 	size_t base = set_of(t, key);
 	t->pf[key % PF_KEYS].key = key;
 	t->pf[key % PF_KEYS].set = base;
-	__builtin_prefetch(&t->slots[base]);
+	__builtin_prefetch(&t->slots[base], 1);
+	if (t->first)
+		__builtin_prefetch(&t->first[base], 1);
 }
 
 static void counter_prefetch(void *ctx, const struct cbar_rules *rules, uint32_t limit,

@@ -487,6 +487,9 @@ void cbar_numplan_free(struct cbar_numplan *np)
 	free(np->car);
 	free(np->l1);
 	free(np->l2);
+	free(np->c1);
+	free(np->c2);
+	free(np->cval);
 	free(np->ported);
 	free(np);
 }

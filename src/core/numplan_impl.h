@@ -67,6 +67,7 @@ struct cbar__ported {
  */
 #define CBAR__SEG_L1    100000u
 #define CBAR__SEG_BLOCK 0x80000000u
+#define CBAR__SEG_BLOCK16 0x8000u
 
 #define CBAR__MAX_REGIONS 64
 
@@ -88,6 +89,15 @@ struct cbar_numplan {
 	uint32_t nseg, ncar;
 	uint32_t *l1, *l2; /* built from seg and car */
 	uint32_t nblocks;
+	/* The same index with 16-bit entries, for the lookup (a random one
+	 * per Chinese number) to stay in the cache: half the bytes.  An entry
+	 * of c1 or c2 is the index of its value in cval (the distinct
+	 * values, a few hundred), or in c1, with CBAR__SEG_BLOCK16, the index
+	 * of a block of 100 entries in c2.  NULL (l1, l2 are read) when the
+	 * values or blocks do not fit in 15 bits or memory was short. */
+	uint16_t *c1, *c2;
+	uint32_t *cval;
+	uint32_t ncval;
 	uint16_t cn;                 /* country index of CN, or CBAR_NONE */
 	struct cbar__ported *ported; /* sorted by nsn */
 	uint32_t nported;

@@ -25,6 +25,68 @@ static uint32_t pfx_value(const struct cbar__pfx *p, uint32_t cur, bool carrier)
 	               : (cur & ~0xffffu) | p->value;
 }
 
+static void compact_free(struct cbar_numplan *np)
+{
+	free(np->c1);
+	free(np->c2);
+	free(np->cval);
+	np->c1 = np->c2 = NULL;
+	np->cval = NULL;
+	np->ncval = 0;
+}
+
+/*
+ * c1/c2 from l1/l2 (numplan_impl.h): each value replaced by its index in
+ * the table of distinct values.  A value is city (16 bits) and carrier (4),
+ * so a 2^20 map finds a value's index while building.  Left NULL, and the
+ * lookup reads l1/l2, when something does not fit or memory is short: the
+ * compact form only makes the lookup faster.
+ */
+static void compact_index(struct cbar_numplan *np)
+{
+	compact_free(np);
+	if (np->nblocks >= CBAR__SEG_BLOCK16)
+		return;
+	uint16_t *map = calloc(1u << 20, sizeof *map); /* value -> index + 1 */
+	uint16_t *c1 = malloc(CBAR__SEG_L1 * sizeof *c1);
+	uint16_t *c2 = malloc(((size_t)np->nblocks * 100 + 1) * sizeof *c2);
+	uint32_t *cval = malloc(CBAR__SEG_BLOCK16 * sizeof *cval), ncval = 0;
+	if (!map || !c1 || !c2 || !cval)
+		goto fail;
+	for (uint32_t i = 0; i < CBAR__SEG_L1 + np->nblocks * 100; i++) {
+		bool first = i < CBAR__SEG_L1;
+		uint32_t x = first ? np->l1[i] : np->l2[i - CBAR__SEG_L1];
+		if (first && (x & CBAR__SEG_BLOCK)) {
+			c1[i] = (uint16_t)(CBAR__SEG_BLOCK16 | (x & ~CBAR__SEG_BLOCK));
+			continue;
+		}
+		if (x >> 20)
+			goto fail; /* not city and carrier: the packing changed */
+		if (!map[x]) {
+			if (ncval == CBAR__SEG_BLOCK16 - 1)
+				goto fail;
+			cval[ncval++] = x;
+			map[x] = (uint16_t)ncval;
+		}
+		uint16_t k = (uint16_t)(map[x] - 1);
+		if (first)
+			c1[i] = k;
+		else
+			c2[i - CBAR__SEG_L1] = k;
+	}
+	free(map);
+	np->c1 = c1;
+	np->c2 = c2;
+	np->cval = cval;
+	np->ncval = ncval;
+	return;
+fail:
+	free(map);
+	free(c1);
+	free(c2);
+	free(cval);
+}
+
 /*
  * Build l1/l2 from both tables.  Entries are applied shortest first, each
  * writing only its own field (city or carrier), so a longer prefix
@@ -93,6 +155,7 @@ static enum cbar_err build_index(struct cbar_numplan *np, struct cbar__pfx *seg,
 	np->l1 = l1;
 	np->l2 = l2;
 	np->nblocks = nblocks;
+	compact_index(np);
 	return CBAR_OK;
 }
 

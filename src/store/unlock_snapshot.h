@@ -8,7 +8,8 @@
  *
  *   offset size
  *        0    8  magic "CBARSNAP"
- *        8    4  version (1)
+ *        8    4  version (2: a record away from its home bucket is
+ *                 marked in the home's meta word; 1 read both buckets)
  *       12    4  header size (256)
  *       16    8  0x0102030405060708, the writer's byte order
  *       24    8  seq: the registry change the set reflects, all before it
@@ -38,7 +39,7 @@
 #include "callbar/store.h"
 #include "unlockset.h"
 
-#define CBAR_SNAPSHOT_VERSION 1
+#define CBAR_SNAPSHOT_VERSION 2
 
 /* What a snapshot says it is of. */
 struct cbar_unlock_snapshot_id {

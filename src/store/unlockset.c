@@ -4,16 +4,27 @@
  * The table is an array of 64-byte buckets, one cache line each, holding
  * five records: five 8-byte keys (the subscriber's E.164 value in the low
  * 50 bits, scope, level and active above it) and five 4-byte expiries.
- * A subscriber has two candidate buckets (two hashes scaled to the bucket
- * count, so the count need not be a power of two); a record goes in the
- * emptier of the two ("two choices", which keeps buckets evenly filled) or,
- * when both are full, in the next bucket with room after the first; every
- * full bucket it passed is marked overflowed, and a lookup goes on past a
- * bucket only when it is marked.  A lookup reads both candidate lines (two
- * independent memory reads, both prefetched, so they overlap); at the
- * target load factor (0.85) about 8% of buckets are marked, and a record
- * costs 64 / (5 x 0.85) = 15.1 bytes.  (One bucket with linear probing, tried
- * first, read 4.2 lines a lookup at that load: clusters.)
+ * A subscriber has a home bucket and a second one (two hashes scaled to
+ * the bucket count, so the count need not be a power of two).  A record
+ * goes home when there is room; else one of 31 bits of the home's meta
+ * word, picked by the subscriber's hash, is set ("some record of this home
+ * with this fingerprint lives away"), and the record goes in the second
+ * bucket or, when that is full, in the next bucket with room after it,
+ * every full bucket passed being marked overflowed.  A lookup reads the
+ * home line and stops there unless the subscriber's fingerprint bit is
+ * set; then it reads the run from the second bucket, going on past a
+ * bucket only when it is marked.
+ *
+ * So a lookup reads one line, and the decision path one cache miss, for
+ * nearly every subscriber: at the target load factor (0.85) about one
+ * record in seven lives away from home, and a subscriber with no record
+ * (most of a country) reads 1.04 lines on average, one with records 1.44
+ * (bench/unlockset_sim.py simulates it).  The
+ * earlier layout put a record in the emptier of its two buckets and read
+ * both lines on every lookup: two misses, which at 100 million records (a
+ * table far past the caches) halved the decide rate.  A record costs
+ * 64 / (5 x 0.85) = 15.1 bytes either way.  (One bucket with linear
+ * probing, tried first, read 4.2 lines a lookup at that load: clusters.)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +38,7 @@
 #define SCOPE_SHIFT  50 /* 4 bits */
 #define LEVEL_SHIFT  54 /* 2 bits */
 #define ACTIVE_SHIFT 56
-#define OVERFLOWED   1u
+#define OVERFLOWED   1u /* meta bit 0; bits 1 to 31: the away fingerprints */
 /* The load factor a set is sized for, and the one past which it grows. */
 #define FIT_LOAD   0.85
 #define MAX_LOAD   0.9
@@ -58,12 +69,16 @@ static size_t hash64(uint64_t x)
 
 __extension__ typedef unsigned __int128 u128;
 
-/* The two candidate buckets: hashes scaled to nb without a division. */
-static inline void homes(uint64_t subscriber, size_t nb, size_t h[2])
+/* The home and the second bucket, hashes scaled to nb without a division,
+ * and the subscriber's away bit in its home's meta word.  The bit comes
+ * from the low bits of the second hash, which the scaling (the product's
+ * high half) hardly depends on. */
+static inline void homes(uint64_t subscriber, size_t nb, size_t h[2], uint32_t *away)
 {
-	uint64_t x = hash64(subscriber);
+	uint64_t x = hash64(subscriber), y = hash64(x ^ 0x5bd1e9955bd1e995u);
 	h[0] = (size_t)(((u128)x * nb) >> 64);
-	h[1] = (size_t)(((u128)hash64(x ^ 0x5bd1e9955bd1e995u) * nb) >> 64);
+	h[1] = (size_t)(((u128)y * nb) >> 64);
+	*away = 2u << (uint32_t)(y % 31u);
 }
 
 static inline unsigned used(const struct bucket *b)
@@ -162,8 +177,13 @@ size_t cbar_unlockset_bytes(const struct cbar_unlockset *s)
 static void put(struct bucket *b, size_t nb, uint64_t key, uint32_t exp)
 {
 	size_t h[2];
-	homes(key & SUB_MASK, nb, h);
-	size_t i = used(&b[h[1]]) < used(&b[h[0]]) ? h[1] : h[0];
+	uint32_t away;
+	homes(key & SUB_MASK, nb, h, &away);
+	size_t i = h[0];
+	if (used(&b[i]) == PER) {
+		b[i].meta |= away;
+		i = h[1];
+	}
 	for (;;) {
 		for (unsigned j = 0; j < PER; j++)
 			if (!b[i].key[j]) {
@@ -199,27 +219,28 @@ enum cbar_err cbar_unlockset_fit(struct cbar_unlockset *s)
 	return rebuild(s, nb);
 }
 
-/* Run BODY on every slot of subscriber's probe runs: the first candidate and
- * the marked buckets after it, then the second and those after it.  The
- * runs may meet: the second is skipped when it starts inside the first and
- * stops where the first began, so no bucket is seen twice. */
+/* Run BODY on every slot where subscriber's records may be: its home, and
+ * when the home's meta has the subscriber's away bit, the run from the
+ * second bucket (on past a bucket while it is marked overflowed), less the
+ * home if the run crosses it (seen already; none of the subscriber's
+ * records went there by the run, since the home was full when they went
+ * away).  The run is bounded by the bucket count, so that no table, even a
+ * damaged one, makes a lookup loop. */
 #define PROBE(s, subscriber, b, j, BODY)                                                           \
 	do {                                                                                       \
-		size_t h_[2], seen_ = 0;                                                           \
-		homes(subscriber, (s)->nb, h_);                                                    \
-		for (unsigned r_ = 0; r_ < 2; r_++) {                                              \
-			size_t i_ = h_[r_];                                                        \
-			if (r_ && (h_[1] + (s)->nb - h_[0]) % (s)->nb < seen_)                     \
-				break;                                                             \
-			for (size_t left_ = (s)->nb; left_; left_--) {                             \
-				if (r_ && i_ == h_[0])                                             \
-					break;                                                     \
-				b = &(s)->b[i_];                                                   \
-				seen_ += !r_;                                                      \
+		size_t h_[2];                                                                      \
+		uint32_t away_;                                                                    \
+		homes(subscriber, (s)->nb, h_, &away_);                                            \
+		b = &(s)->b[h_[0]];                                                                \
+		for (unsigned j = 0; j < PER; j++)                                                 \
+			BODY if (!(b->meta & away_)) break;                                        \
+		size_t i_ = h_[1];                                                                 \
+		for (size_t left_ = (s)->nb; left_; left_--) {                                     \
+			b = &(s)->b[i_];                                                           \
+			if (i_ != h_[0])                                                           \
 				for (unsigned j = 0; j < PER; j++)                                 \
 					BODY if (!(b->meta & OVERFLOWED)) break;                   \
-				i_ = i_ + 1 == (s)->nb ? 0 : i_ + 1;                               \
-			}                                                                          \
+			i_ = i_ + 1 == (s)->nb ? 0 : i_ + 1;                                       \
 		}                                                                                  \
 	} while (0)
 
@@ -249,6 +270,45 @@ enum cbar_err cbar_unlockset_add(struct cbar_unlockset *s, const struct cbar_unl
 	}
 	put(s->b, s->nb, key, u->expires);
 	s->n++;
+	return CBAR_OK;
+}
+
+/* How far ahead cbar_unlockset_add_many() prefetches: enough inserts to
+ * cover a memory latency (each is a few tens of ns once its lines are in),
+ * few enough that the lines are still in L1 when their insert comes. */
+#define ADD_AHEAD 16
+
+enum cbar_err cbar_unlockset_add_many(struct cbar_unlockset *s, const struct cbar_unlock *u,
+                                      size_t n, size_t *done)
+{
+	/* Inserted one by one, in order, by cbar_unlockset_add(): the same
+	 * set as n calls would make.  What differs is that the candidate
+	 * buckets of the record ADD_AHEAD further on are asked for while this
+	 * one is inserted, so that the random misses into the table, one or
+	 * two an insert, overlap instead of coming one after another.  A
+	 * table that grows meanwhile only makes some prefetches useless.
+	 * The prefetch is written here, not in a helper: GCC finds a function
+	 * that only prefetches free of side effects and drops its calls. */
+	for (size_t i = 0; i < n + ADD_AHEAD; i++) {
+		if (i < n && u[i].subscriber && u[i].subscriber <= SUB_MASK) {
+			size_t h[2];
+			uint32_t away;
+			homes(u[i].subscriber, s->nb, h, &away);
+			__builtin_prefetch(&s->b[h[0]]);
+			__builtin_prefetch(&s->b[h[1]]);
+		}
+		if (i < ADD_AHEAD)
+			continue;
+		size_t k = i - ADD_AHEAD;
+		enum cbar_err err = cbar_unlockset_add(s, &u[k]);
+		if (err) {
+			if (done)
+				*done = k;
+			return err;
+		}
+	}
+	if (done)
+		*done = n;
 	return CBAR_OK;
 }
 
@@ -283,8 +343,8 @@ size_t cbar_unlockset_remove(struct cbar_unlockset *s, uint64_t subscriber)
 {
 	size_t k = 0;
 	struct bucket *b;
-	/* A freed slot keeps the overflow marks it leaves: they only ever make
-	 * a lookup read one bucket more, never miss a record. */
+	/* A freed slot keeps the overflow marks and away bits it leaves: they
+	 * only ever make a lookup read one bucket more, never miss a record. */
 	PROBE(s, subscriber, b, j, {
 		if (b->key[j] && (b->key[j] & SUB_MASK) == subscriber) {
 			b->key[j] = 0;
@@ -305,8 +365,6 @@ enum cbar_err cbar_unlockset_find(void *ctx, uint64_t subscriber, struct cbar_un
 	*n = 0;
 	if (!subscriber) /* never a number; an empty slot would match it */
 		return CBAR_OK;
-	/* Each run is bounded by the bucket count, so that no table, even a
-	 * damaged one, makes a lookup loop. */
 	PROBE(s, subscriber, b, j, {
 		if ((b->key[j] & SUB_MASK) == subscriber && k < cap)
 			out[k++] = unpack(b->key[j], b->exp[j]);
@@ -333,9 +391,12 @@ void cbar_unlockset_prefetch(void *ctx, uint64_t subscriber)
 {
 	const struct cbar_unlockset *s = ctx;
 	size_t h[2];
-	homes(subscriber, s->nb, h);
+	uint32_t away;
+	/* The home only: the second bucket is read for few subscribers, and a
+	 * line fetched for nothing takes a slot of the few misses the core
+	 * keeps in flight. */
+	homes(subscriber, s->nb, h, &away);
 	__builtin_prefetch(&s->b[h[0]]);
-	__builtin_prefetch(&s->b[h[1]]);
 }
 
 const void *cbar__unlockset_image(const struct cbar_unlockset *s, size_t *bytes, size_t *nbuckets)
@@ -425,13 +486,37 @@ static enum cbar_err parse_scope(const char *s, size_t n, uint8_t *scope, size_t
 	return CBAR_OK;
 }
 
+/* Records the loader has read and not yet added: added in runs by
+ * cbar_unlockset_add_many(), their lines kept for a failure's message. */
+#define LOAD_RUN 256
+struct load_run {
+	struct cbar_unlock u[LOAD_RUN];
+	unsigned line[LOAD_RUN];
+	size_t n;
+};
+
+static enum cbar_err load_flush(struct cbar_unlockset *s, struct load_run *r, struct cbar_diag *d)
+{
+	size_t done = 0;
+	enum cbar_err err = cbar_unlockset_add_many(s, r->u, r->n, &done);
+	r->n = 0;
+	if (err)
+		return cbar_diag_set(d, err, r->line[done], 1, "%s", cbar_err_message(err));
+	return CBAR_OK;
+}
+
 enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_numplan *np,
                                   uint16_t country, const char *text, size_t len, const char *name,
                                   struct cbar_diag *d)
 {
 	unsigned line = 0;
+	struct load_run *run = malloc(sizeof *run);
+	enum cbar_err err = CBAR_OK;
 	if (d)
 		d->file = name;
+	if (!run)
+		return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+	run->n = 0;
 	for (const char *p = text, *end = text + len; p < end;) {
 		const char *e = memchr(p, '\n', (size_t)(end - p));
 		if (!e)
@@ -445,35 +530,43 @@ enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_nu
 		if (n) {
 			struct cbar_number num;
 			size_t at = 0;
-			enum cbar_err err = cbar_number_parse(np, country, f, n, &num, &at);
-			if (err)
-				return cbar_diag_set(
+			err = cbar_number_parse(np, country, f, n, &num, &at);
+			if (err) {
+				err = cbar_diag_set(
 				    d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(f - ls + at) + 1,
 				    "bad number '%.*s': %s", (int)(n > 40 ? 40 : n), f,
 				    cbar_err_message(err));
+				goto fail;
+			}
 			struct cbar_unlock u = {.subscriber = num.e164, .active = 1};
 			size_t bad = 0;
 			const char *sf, *lf, *xf;
 			size_t sn = field(&p, ce, &sf);
-			if (!sn)
-				return cbar_diag_set(
+			if (!sn) {
+				err = cbar_diag_set(
 				    d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(p - ls) + 1,
 				    "missing scope (voice, sms, voice,sms or all)");
-			if (parse_scope(sf, sn, &u.scope, &bad))
-				return cbar_diag_set(
+				goto fail;
+			}
+			if (parse_scope(sf, sn, &u.scope, &bad)) {
+				err = cbar_diag_set(
 				    d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(sf - ls + bad) + 1,
 				    "bad scope '%.*s': want voice, sms, voice,sms or all",
 				    (int)(sn > 40 ? 40 : sn), sf);
+				goto fail;
+			}
 			size_t ln = field(&p, ce, &lf);
 			if (ln == 4 && !memcmp(lf, "self", 4))
 				u.level = CBAR_UNLOCK_SELF;
 			else if (ln == 8 && !memcmp(lf, "verified", 8))
 				u.level = CBAR_UNLOCK_VERIFIED;
-			else
-				return cbar_diag_set(d, CBAR_UNLOCK_SYNTAX, line,
-				                     (unsigned)(lf - ls) + 1,
-				                     "bad level '%.*s': want self or verified",
-				                     (int)(ln > 40 ? 40 : ln), lf);
+			else {
+				err = cbar_diag_set(d, CBAR_UNLOCK_SYNTAX, line,
+				                    (unsigned)(lf - ls) + 1,
+				                    "bad level '%.*s': want self or verified",
+				                    (int)(ln > 40 ? 40 : ln), lf);
+				goto fail;
+			}
 			/* Optional: expires=EPOCH-SECONDS (UTC), revoked. */
 			size_t xn;
 			while ((xn = field(&p, ce, &xf))) {
@@ -486,18 +579,27 @@ enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_nu
 				if (xn > 8 && xn <= 18 && !memcmp(xf, "expires=", 8))
 					for (; k < xn && xf[k] >= '0' && xf[k] <= '9'; k++)
 						v = v * 10 + (uint64_t)(xf[k] - '0');
-				if (k != xn || xn <= 8 || v == 0 || v > UINT32_MAX)
-					return cbar_diag_set(
+				if (k != xn || xn <= 8 || v == 0 || v > UINT32_MAX) {
+					err = cbar_diag_set(
 					    d, CBAR_UNLOCK_SYNTAX, line, (unsigned)(xf - ls) + 1,
 					    "unexpected '%.*s' after the level (expires=SECONDS "
 					    "or revoked)",
 					    (int)(xn > 40 ? 40 : xn), xf);
+					goto fail;
+				}
 				u.expires = (uint32_t)v;
 			}
-			if ((err = cbar_unlockset_add(s, &u)))
-				return cbar_diag_set(d, err, line, 1, "%s", cbar_err_message(err));
+			run->u[run->n] = u;
+			run->line[run->n++] = line;
+			if (run->n == LOAD_RUN && (err = load_flush(s, run, d)))
+				goto fail;
 		}
 		p = e + 1;
 	}
-	return CBAR_OK;
+	err = load_flush(s, run, d);
+	free(run);
+	return err;
+fail:
+	free(run);
+	return err;
 }
