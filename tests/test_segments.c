@@ -3,9 +3,8 @@
  * answers what the full one (l1/l2) does for every seven-digit prefix of a
  * Chinese national number, on the built-in numbering data; and a number of
  * every allocated mobile block of data/cn-segments.tsv, in each form CDRs
- * write it, read the same by the parser's mobile fast path (cn_mobile in
- * number.c) as by its general path, and to the full index's carrier and
- * city.
+ * write it, read the same by the parser's digits-only fast path as by its
+ * general path, and to the full index's carrier and city.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,8 +78,8 @@ static void walk(const char *pfx, size_t len, uint64_t *count)
 		unsigned tail = (unsigned)(*count * 7919u % 10000u);
 		snprintf(plain, sizeof plain, "%.7s%04u", pfx, tail);
 		/* Each form CDRs write, read by the parser's digits-only path
-		 * (the mobile fast path) and, behind a space, by the general
-		 * one: the same number in every field. */
+		 * and, behind a space, by the general one: the same number in
+		 * every field. */
 		static const char *const forms[] = {"", "+86", "0086", "86"};
 		struct cbar_number a, b;
 		for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {

@@ -388,77 +388,6 @@ static enum cbar_err finish(const struct cbar_numplan *np, const struct cbar__co
 	return CBAR_OK;
 }
 
-/*
- * The mainland mobile in the forms CDRs write it (13812345678, +86..., 0086...,
- * 86... in a Chinese context): finish()'s answer without its general steps
- * (the prefixes tried in turn, the lengths worked out), about half of its
- * work on the realistic CDRs, where two numbers in three are such mobiles.
- * Each step finish() would take is checked against the data in the few
- * compares it needs, so that the answer is finish()'s whatever the
- * numbering data says (test_segments reads every mobile block both ways);
- * false: not such a number, or not sure, and finish() decides.
- */
-static bool cn_mobile(const struct cbar_numplan *np, uint16_t country, const char *q, size_t m,
-                      bool plus, struct cbar_number *out)
-{
-	const char *d;
-	uint8_t flags = CBAR_NUM_WRITTEN_INTL;
-	if (!np->cn || !np->c1)
-		return false;
-	const struct cbar__country *cn = &np->countries[np->cn];
-	const struct cbar__country *ctx = &np->countries[country];
-	if (cn->cc != 86 || np->cc_count[8] || np->cc_count[86] != 1 || np->cc_country[86] != np->cn)
-		return false;
-	if (plus) {
-		if (m != 13 || q[0] != '8' || q[1] != '6')
-			return false;
-		d = q + 2;
-	} else if (country != np->cn) {
-		return false;
-	} else if (m == 11) {
-		/* national: no international prefix (China's include 1xxxx00
-		 * carrier selections), no trunk prefix */
-		if (intl_prefix(np, ctx, q, 11) || strip_natpfx(np, ctx, q, 11))
-			return false;
-		d = q;
-		flags = 0;
-	} else if (m == 15 && q[0] == '0' && q[1] == '0' && q[2] == '8' && q[3] == '6') {
-		if (intl_prefix(np, ctx, q, 15) != 2)
-			return false;
-		d = q + 4;
-	} else if (m == 13 && q[0] == '8' && q[1] == '6') {
-		/* "8613805710000": as finish() takes a country code without '+' */
-		if (intl_prefix(np, ctx, q, 13) || strip_natpfx(np, ctx, q, 13) ||
-		    len_ok(ctx->lenmask, 13) || !len_ok(ctx->lenmask, 11))
-			return false;
-		d = q + 2;
-	} else {
-		return false;
-	}
-	if (d[0] != '1' || d[1] < '3' || trunk_first(np, cn, d, 11))
-		return false;
-	uint32_t lens = np->cc_lenmask[86];
-	if (lens && (31u - (unsigned)__builtin_clz(lens) < 11 || 11 < (unsigned)__builtin_ctz(lens)))
-		return false; /* too long, or short: finish() says */
-	if (is_emergency(np, cn, d, 11))
-		return false;
-	memset(out, 0, sizeof *out);
-	out->digits[0] = '8';
-	out->digits[1] = '6';
-	memcpy(out->digits + 2, d, 11);
-	out->e164 = (86u * 1000u + (uint64_t)(d[0] - '0') * 100u + (uint64_t)(d[1] - '0') * 10u +
-	             (uint64_t)(d[2] - '0')) *
-	                100000000u +
-	            eight_digits(d + 3);
-	out->cc = 86;
-	out->cc_len = 2;
-	out->ndigits = 13;
-	out->flags = flags;
-	out->country = np->cn;
-	classify_cn(np, out, d, 11);
-	return true;
-}
-
 enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
                                 const char *s, size_t len, struct cbar_number *out,
                                 size_t *errat)
@@ -497,8 +426,6 @@ enum cbar_err cbar_number_parse(const struct cbar_numplan *np, uint16_t country,
 		while (i < m && i <= MAX_RAW && (unsigned char)(q[i] - '0') < 10)
 			i++;
 		if (i == m && m > 0 && m <= MAX_RAW) {
-			if (cn_mobile(np, country, q, m, plus, out))
-				return CBAR_OK;
 			err = finish(np, ctx, q, (unsigned)m, plus, out);
 			if (err == CBAR_OK)
 				return CBAR_OK;
