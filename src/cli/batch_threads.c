@@ -36,6 +36,10 @@
 
 #include "batch.h"
 
+/* Limits: a chunk's records are kept between reading and writing
+ * (batch_limits.c), 520 bytes each; chunks this big keep them in a
+ * core's cache (about 6,000 records). */
+#define LIMITS_BLOCK (512u << 10)
 #define OUT_FIRST 2 /* a chunk's output buffer to start with, in blocks */
 #define OUT_CAP   4 /* and at most */
 
@@ -385,7 +389,8 @@ bool cbar_batch_threads(struct batch *b, FILE *in, unsigned threads)
 	struct pipeline p = {
 	    .in = in,
 	    .out = b->out,
-	    .block = b->block,
+	    .block = cbar_rules_limits(b->now.rules) && b->block > LIMITS_BLOCK ? LIMITS_BLOCK
+	                                                                        : b->block,
 	    .jsonl = b->jsonl,
 	    .nring = 2 * (size_t)threads,
 	    .mu = PTHREAD_MUTEX_INITIALIZER,

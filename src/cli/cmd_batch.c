@@ -397,7 +397,7 @@ int cbar_cmd_batch(int argc, char **argv)
 		}
 		/* On threads the new file's limits count in input order
 		 * (batch_limits.c); the old file's, and JSON lines, not yet. */
-		if (threads > 1 && (old_lim || jsonl)) {
+		if (threads > 1 && ((old && cbar_rules_limits(old)) || jsonl)) {
 			fprintf(stderr, "callbar batch: %s, which count records in input order: "
 			                "deciding on one thread\n",
 			        jsonl ? "JSON lines with limits" : "the old rules have limits");

@@ -267,8 +267,8 @@ size_t cbar_limiter_bytes(const struct cbar_limiter *lm)
 	size_t b = sizeof *lm + lm->ntables * sizeof *lm->t;
 	for (size_t k = 0; k < lm->ntables; k++) {
 		const struct table *t = &lm->t[k];
-		b += t->nsets * WAYS * (sizeof(struct slot) + t->stride +
-		                        (t->distinct ? sizeof(uint64_t) : 0));
+		b += t->nsets * WAYS *
+		     (sizeof(struct slot) + t->stride + (t->distinct ? sizeof(uint64_t) : 0));
 	}
 	return b;
 }
@@ -440,6 +440,11 @@ enum cbar_err cbar_limiter_hit(struct cbar_limiter *lm, const struct cbar_limit_
 		a->count = t->threshold + 1;
 		return CBAR_OK;
 	}
+	/* Every entry of the key is out of the window of any event still to
+	 * be counted (one that is not later than the tolerance): forget them,
+	 * and the key counts from its header again, its block not read. */
+	if (s->newest && (int64_t)s->newest + t->window + lm->tolerance <= (int64_t)now)
+		slot_clear(t, i);
 	bool late = s->newest && (uint64_t)now + lm->tolerance < s->newest;
 	long at = -1;
 	uint32_t count;

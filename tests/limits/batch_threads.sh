@@ -4,7 +4,8 @@
 # bad-record reports and the bars are byte for byte one thread's.  The
 # records (gen_many.awk) make many.rules' limits bar thousands of keys, with
 # late records, bad ones, emergency calls and lines too long among them; the
-# runs cut them into small chunks (many turns) and the default ones.
+# runs cut them into small chunks (many turns) and the default ones; and
+# --compare with an old file without limits.
 # Usage: batch_threads.sh CALLBAR SRCDIR
 set -u
 cb=$1
@@ -34,5 +35,19 @@ run two 2 CALLBAR_BATCH_CHUNK=131072
 run three 3 CALLBAR_BATCH_CHUNK=131072
 run two-big 2
 run two-single 2 CALLBAR_BATCH_CHUNK=200000 CALLBAR_BATCH_SINGLE=1
+# --compare with an old file without limits (what the limits change):
+# the same on threads.
+grep -v '^limit' "$rules" >"$dir/old.rules"
+"$cb" batch --compare "$dir/old.rules" --changed --rules "$rules" "$dir/in.csv" "$dir/c1.out" \
+	2>"$dir/c1.err"
+CALLBAR_BATCH_CHUNK=131072 "$cb" batch --threads 2 --compare "$dir/old.rules" --changed \
+	--rules "$rules" "$dir/in.csv" "$dir/c2.out" 2>"$dir/c2.err"
+[ -s "$dir/c1.out" ] || { echo "FAIL: --compare: no changed records"; fail=1; }
+cmp -s "$dir/c1.out" "$dir/c2.out" || { echo "FAIL: --compare on 2 threads: output differs"; fail=1; }
+cmp -s "$dir/c1.err" "$dir/c2.err" || { echo "FAIL: --compare on 2 threads: summary differs"; fail=1; }
+# An old file with limits counts in a state of its own, on one thread.
+"$cb" batch --threads 2 --compare "$rules" --rules "$rules" /dev/null /dev/null 2>"$dir/c3.err"
+grep -q 'the old rules have limits, which count records in input order: deciding on one thread' \
+	"$dir/c3.err" || { echo "FAIL: --compare with limits on both sides: no word of one thread"; fail=1; }
 [ $fail -eq 0 ] && echo "batch_threads: $nbars bars; 2 and 3 threads agree with one"
 exit $fail
