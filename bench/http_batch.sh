@@ -51,20 +51,25 @@ LUA
 hz=$(getconf CLK_TCK)
 echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores, $(wc -l <"$dir/bodies.txt") bodies of $items items, wrk -t2 -c8 -d${secs}s"
 run() { # NAME BUILD
+	# the last daemon's lines out of the way before the next one writes
+	# (the redirection happens in the child, maybe after wait_line looks)
+	rm -f "$dir/out" "$dir/err"
 	"$2/callbar" serve --config "$dir/c.conf" --http 127.0.0.1:0 \
 		--rules "$src/etc/callbar/pilots.rules" --registry "sqlite:$data/reg.db" \
 		--tokens "$dir/tok" >"$dir/out" 2>"$dir/err" &
 	pid=$!
 	wait_line "$dir/out" 'listening on http://'
 	u=$(sed -n 's/.*listening on \(http:\/\/[^ ]*\).*/\1/p' "$dir/out")
-	t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-	wrk -t2 -c8 -d"${secs}s" -s "$dir/batch.lua" "$u" >"$dir/wrk.txt"
-	t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	u0=$(awk '{print $14}' "/proc/$pid/stat") t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	wrk -t2 -c8 -d"${secs}s" -s "$dir/batch.lua" "$u" >"$dir/wrk.txt" 2>&1
+	kill -0 "$pid" 2>/dev/null || { echo "$1: the daemon is gone:"; tail -5 "$dir/err"; cat "$dir/wrk.txt"; }
+	u1=$(awk '{print $14}' "/proc/$pid/stat") t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 	kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 	req=$(awk '/requests in/ {print $1}' "$dir/wrk.txt")
 	non2xx=$(awk '/Non-2xx/ {print $NF}' "$dir/wrk.txt")
 	us=$(echo "scale=3; ($t1 - $t0) * 1000000 / $hz / ($req * $items)" | bc)
-	echo "$1: $req requests ($((req * items)) items${non2xx:+, $non2xx non-2xx}) cpu $(echo "scale=2; ($t1 - $t0) / $hz" | bc)s -> $us us/item, load $(cut -d' ' -f1 /proc/loadavg)"
+	uu=$(echo "scale=3; ($u1 - $u0) * 1000000 / $hz / ($req * $items)" | bc)
+	echo "$1: $req requests ($((req * items)) items${non2xx:+, $non2xx non-2xx}) cpu $(echo "scale=2; ($t1 - $t0) / $hz" | bc)s -> $us us/item (user $uu), load $(cut -d' ' -f1 /proc/loadavg)"
 }
 for r in $(seq "$rounds"); do
 	run "round $r before" "$before"

@@ -388,7 +388,8 @@ static struct sip_server *own_server_allow(unsigned transports, struct sip_serve
 	cfg.workers = 1;
 	cfg.np = np;
 	if (!cfg.decider.decide)
-		cfg.decider = (struct sip_decider){toy_decide, NULL, toy_enter, toy_leave, NULL, NULL};
+		cfg.decider =
+		    (struct sip_decider){toy_decide, NULL, toy_enter, toy_leave, NULL, NULL};
 	struct sip_server *s2;
 	char err[256];
 	assert_int_equal(start_srv(&cfg, &s2, err, sizeof err), 0);
@@ -516,13 +517,13 @@ static void udp_decide_many(void **state)
 		assert_true(k >= 0 && k < N && !seen[k]);
 		seen[k] = true;
 		assert_non_null(strstr(r, k % 2 ? "SIP/2.0 302 Moved Temporarily\r\n"
-		                                 : "SIP/2.0 403 Forbidden\r\n"));
+		                                : "SIP/2.0 403 Forbidden\r\n"));
 		if (!(k % 2))
 			assert_non_null(strstr(r, "\r\nX-Callbar-Rule: toy.rules:7\r\n"));
 	}
 	assert_int_equal(atomic_load(&many_events), N);
-	assert_int_equal(atomic_load(&many_max), 32); /* UDP_BATCH */
-	assert_int_equal(atomic_load(&many_calls), 3);  /* 1, 32, 8 */
+	assert_int_equal(atomic_load(&many_max), 32);  /* UDP_BATCH */
+	assert_int_equal(atomic_load(&many_calls), 3); /* 1, 32, 8 */
 	assert_int_equal(atomic_load(&many_order_bad), 0);
 	assert_int_equal(atomic_load(&one_calls), 0);
 	close(fd);

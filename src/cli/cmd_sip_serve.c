@@ -344,7 +344,8 @@ int cbar_cmd_sip_serve(int argc, char **argv)
 		ctx.lk.limits = &lim.counter;
 		ctx.have_lk = true;
 	}
-	cfg.decider = (struct sip_decider){.decide = decide, .ctx = &ctx, .decide_many = decide_many};
+	cfg.decider =
+	    (struct sip_decider){.decide = decide, .ctx = &ctx, .decide_many = decide_many};
 	for (size_t i = 0; i < nls; i++) {
 		cbar_sip_listener_defaults(&ls[i], (uint16_t)block, fail_open, cn, ing, ning);
 		ls[i].annc_uri = annc;

@@ -39,8 +39,7 @@ enum cbar_decision cbar_daemon_decide(struct daemon *d, const struct daemon_snap
 }
 
 void cbar_daemon_decide_many(struct daemon *d, const struct daemon_snapshot *s,
-                             const struct cbar_event *const *ev, size_t n,
-                             struct cbar_verdict *v)
+                             const struct cbar_event *const *ev, size_t n, struct cbar_verdict *v)
 {
 	cbar_engine_decide_many(d->engine, s->rules, ev, n, cbar_daemon_limits_counter(d->limits),
 	                        v);

@@ -3,7 +3,8 @@
  *
  * A front end (HTTP, SIP, and any later one) reads its bytes into an event
  * (proto/event.h) in the context of the snapshot (cbar_snapshot_event_ctx()),
- * then calls cbar_daemon_decide() and cbar_daemon_record() inside the snapshot's read
+ * then calls cbar_daemon_decide() (cbar_daemon_decide_many() for a batch of
+ * events) and cbar_daemon_record() for each event inside the snapshot's read
  * section, and writes the verdict back in its own bytes (HTTP through
  * proto/verdict_json.h).  Nothing about how an event is decided, counted or
  * logged is done anywhere else.
@@ -43,8 +44,7 @@ enum cbar_decision cbar_daemon_decide(struct daemon *d, const struct daemon_snap
  * recorded by cbar_daemon_record() as any other.  Takes no lock; s must be
  * held (read section). */
 void cbar_daemon_decide_many(struct daemon *d, const struct daemon_snapshot *s,
-                             const struct cbar_event *const *ev, size_t n,
-                             struct cbar_verdict *v);
+                             const struct cbar_event *const *ev, size_t n, struct cbar_verdict *v);
 
 /* Count one decision (callbar_decisions_total, lock-free per thread) and
  * write its decision-log line when decision logs are on. */

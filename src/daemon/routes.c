@@ -289,8 +289,8 @@ static void h_decide(struct daemon *d, struct http_request *rq, struct req_ctx *
 #define BATCH_CHUNK CBAR_DECIDE_MANY_MAX
 
 struct batch_item {
-	size_t i;               /* the item's index in the body */
-	bool bad;               /* refused by the parser: err says why */
+	size_t i; /* the item's index in the body */
+	bool bad; /* refused by the parser: err says why */
 	struct req_error err;
 	struct decide_req rq;
 };

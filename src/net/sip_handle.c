@@ -265,7 +265,8 @@ size_t cbar_sip_handle_reply(const struct sip_listener *l, const struct sip_pend
 		struct cbar_verdict v = *vin;
 		enum cbar_decision dec = v.decision;
 		if (p->todo == SIP_TODO_DECIDE && p->in.sub_err && dec != CBAR_ALLOW) {
-			v.err = p->in.sub_err; /* not an emergency call: the subscriber is the fault */
+			/* not an emergency call: the subscriber is the fault */
+			v.err = p->in.sub_err;
 			v.decision = dec = CBAR_ERROR;
 		}
 		if ((unsigned)dec > CBAR_ERROR)

@@ -69,6 +69,8 @@ static void worker_release(struct worker *w, size_t nls)
 	free(w->socks);
 	free(w->in);
 	free(w->out);
+	free(w->pend);
+	free(w->verdict);
 }
 
 /*
@@ -257,7 +259,9 @@ static int server_start(const struct sip_server_cfg *cfg, struct sip_server **ou
 		for (size_t i = 0; i < s->nls * 2; i++)
 			w->socks[i] = (struct sock){
 			    .it.kind = i % 2 ? IT_LISTEN : IT_UDP, .fd = -1, .l = &s->ls[i / 2]};
-		if (!(w->out = malloc(OUT_CAP)))
+		if (!(w->out = malloc(OUT_CAP)) ||
+		    !(w->pend = malloc(UDP_BATCH * sizeof *w->pend)) ||
+		    !(w->verdict = malloc(UDP_BATCH * sizeof *w->verdict)))
 			goto nomem;
 		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 			snprintf(err, errcap, "epoll_create1: %s", strerror(errno));

@@ -333,45 +333,92 @@ static bool conn_flush(struct worker *w, struct conn *c)
 	return true;
 }
 
-/* Answer every whole message in the input; false: close the connection. */
+/* Decide the n messages read into w->pend (one call when the decider
+ * takes batches) and queue their replies in order; false: close. */
+static bool conn_answer(struct worker *w, struct conn *c, const bool *ask, unsigned n)
+{
+	const struct sip_decider *dc = &w->srv->cfg.decider;
+	const struct cbar_event *ev[UDP_BATCH];
+	unsigned at[UDP_BATCH], k = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (ask[i]) {
+			ev[k] = &w->pend[i].in.ev;
+			at[k++] = i;
+		}
+	if (k && dc->decide_many) {
+		struct cbar_verdict got[UDP_BATCH];
+		dc->decide_many(dc->ctx, ev, k, got);
+		for (unsigned j = 0; j < k; j++)
+			w->verdict[at[j]] = got[j];
+	} else {
+		for (unsigned j = 0; j < k; j++)
+			w->verdict[at[j]].decision = dc->decide(dc->ctx, ev[j], &w->verdict[at[j]]);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		size_t olen = cbar_sip_handle_reply(c->l, &w->pend[i], &w->verdict[i], w->out,
+		                                    OUT_CAP, &w->local);
+		if (olen && !conn_queue(c, w->out, olen))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Answer every whole message in the input; false: close the connection.
+ * The messages are read UDP_BATCH at a time and their INVITEs and
+ * MESSAGEs decided together, as a UDP batch's; a ping ends a batch, so
+ * that its pong goes out after the replies to the messages before it.
+ */
 static bool conn_process(struct worker *w, struct conn *c)
 {
 	struct sip_server *srv = w->srv;
 	size_t off = 0;
-	bool ok = true;
+	bool ok = true, more = true;
 	int64_t now = cbar__sip_now(srv);
 	if (srv->cfg.decider.enter)
 		srv->cfg.decider.enter(srv->cfg.decider.ctx);
 	const struct cbar_numplan *np =
 	    srv->cfg.decider.plan ? srv->cfg.decider.plan(srv->cfg.decider.ctx) : srv->cfg.np;
-	while (off < c->inlen) {
-		size_t skip, msglen;
-		bool ping;
-		enum cbar_err e =
-		    cbar_sip_frame(c->in + off, c->inlen - off, &skip, &msglen, &ping);
-		if (ping) {
-			w->local.tcp_pings++;
-			if (!conn_queue(c, "\r\n", 2)) {
-				ok = false;
+	while (ok && more && off < c->inlen) {
+		bool ask[UDP_BATCH];
+		unsigned n = 0;
+		enum cbar_err bad = CBAR_OK;
+		while (n < UDP_BATCH && off < c->inlen) {
+			size_t skip, msglen;
+			bool ping;
+			enum cbar_err e =
+			    cbar_sip_frame(c->in + off, c->inlen - off, &skip, &msglen, &ping);
+			if (ping && n)
+				break; /* answered once the batch before it is */
+			if (ping) {
+				w->local.tcp_pings++;
+				if (!conn_queue(c, "\r\n", 2)) {
+					ok = false;
+					break;
+				}
+			}
+			off += skip;
+			if (e == CBAR_SIP_MORE) {
+				more = false;
 				break;
 			}
+			if (e) { /* too big or a bad Content-Length: no way to resynchronise */
+				bad = e;
+				break;
+			}
+			ask[n] =
+			    cbar_sip_handle_read(c->l, np, c->in + off, msglen, CBAR_SIP_STREAM,
+			                         (const struct sockaddr *)&c->peer, now,
+			                         &w->pend[n], &w->verdict[n], &w->local);
+			n++;
+			off += msglen;
 		}
-		off += skip;
-		if (e == CBAR_SIP_MORE)
-			break;
-		if (e) { /* too big or a bad Content-Length: no way to resynchronise */
+		if (ok && n && !conn_answer(w, c, ask, n))
+			ok = false;
+		if (bad) {
 			w->local.received++;
 			w->local.parse_errors++;
 			ok = false;
-			break;
-		}
-		size_t olen = cbar_sip_handle(c->l, np, &srv->cfg.decider, c->in + off, msglen,
-		                         CBAR_SIP_STREAM, (const struct sockaddr *)&c->peer, now,
-		                         w->out, OUT_CAP, &w->local);
-		off += msglen;
-		if (olen && !conn_queue(c, w->out, olen)) {
-			ok = false;
-			break;
 		}
 	}
 	if (srv->cfg.decider.leave)

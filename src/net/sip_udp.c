@@ -152,7 +152,8 @@ static int udp_batch(struct worker *w, const struct sock *s, int flags)
 		if (refused[i])
 			continue;
 		char *out = w->out + (size_t)k * OUT_CAP;
-		size_t olen = cbar_sip_handle_reply(s->l, &w->pend[i], &vd[i], out, OUT_CAP, &w->local);
+		size_t olen =
+		    cbar_sip_handle_reply(s->l, &w->pend[i], &vd[i], out, OUT_CAP, &w->local);
 		if (!olen)
 			continue;
 		w->siov[k] = (struct iovec){out, olen};

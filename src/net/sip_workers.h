@@ -20,7 +20,7 @@
 
 #include "sip_server.h"
 
-#define UDP_BATCH 32
+#define UDP_BATCH 32 /* datagrams a recvmmsg() reads; TCP messages decided at once */
 #define IN_CAP    (CBAR_SIP_MAX_MSG + 1)    /* one more: a datagram too big shows */
 #define OUT_CAP   (CBAR_SIP_MAX_MSG + 8192) /* a reply echoes every Via of a request */
 #define NCOUNTERS (sizeof(struct sip_counters) / sizeof(uint64_t))
@@ -70,8 +70,9 @@ struct worker {
 	unsigned nconn;
 	char *in;  /* UDP: UDP_BATCH * IN_CAP */
 	char *out; /* UDP: UDP_BATCH * OUT_CAP; epoll: one OUT_CAP for TCP */
-	/* UDP: a batch's messages between reading and replying, and their
-	 * verdicts (UDP_BATCH each): the batch is decided in one call. */
+	/* A batch's messages between reading and replying, and their verdicts
+	 * (UDP_BATCH each): a recvmmsg() batch, or the whole messages of one
+	 * TCP read, is decided in one call. */
 	struct sip_pending *pend;
 	struct cbar_verdict *verdict;
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];

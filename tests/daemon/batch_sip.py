@@ -11,7 +11,10 @@ until /proc shows it stopped), so that every datagram is queued before a
 worker reads: they come in batches of 32 (UDP_BATCH) and the INVITEs of a
 batch are decided in one call.  The same requests go to the second one at
 a time, each answer awaited.  Every answer must be byte for byte the same.
-The requests: INVITEs blocked, unlocked, allowed, going over a limit inside
+Then the same over TCP: written at once on one connection while the first
+daemon is stopped, and one at a time to the second, with a keep-alive
+ping among them; the two byte streams must be equal.  The requests:
+INVITEs blocked, unlocked, allowed, going over a limit inside
 the first batch, to an emergency number from a subscriber that cannot be
 read, with a subscriber that cannot be read, a MESSAGE, OPTIONS, a request
 without CSeq (400), an ACK and a response (no answer).  Exits 1 with the
@@ -127,6 +130,77 @@ for cid in sorted(set(burst) | set(single), key=lambda c: c or b""):
     if burst.get(cid) != single.get(cid):
         bad += 1
         print("FAIL %s:\n-- burst\n%s\n-- single\n%s" % (cid, burst.get(cid), single.get(cid)))
+
+# TCP: the same requests written at once on one connection while the daemon
+# is stopped (its worker then reads many in one read and decides them
+# together), against one at a time on a connection to the second daemon,
+# with a keep-alive ping in the middle: the two byte streams must be equal.
+def tcp_req(data):
+    # the limit's subscriber of the UDP part is barred by now: another one
+    # goes over the limit here
+    return data.replace(b"SIP/2.0/UDP", b"SIP/2.0/TCP").replace(
+        b"Call-ID: batch-", b"Call-ID: tcp-").replace(b"13910000000", b"13910000001")
+
+
+def tcp_read(c, n, pongs):
+    """Read n answers and pongs from c (20 s at most); the bytes read."""
+    buf = b""
+    end = time.monotonic() + 20
+    while time.monotonic() < end:
+        # count what buf holds: answers end at their (empty) body, a pong is CRLF
+        k, got, p = 0, 0, 0
+        while p < len(buf):
+            if buf.startswith(b"\r\n", p):
+                k, p = k + 1, p + 2
+                continue
+            e = buf.find(b"\r\n\r\n", p)
+            if e < 0:
+                break
+            got, p = got + 1, e + 4
+        if got >= n and k >= pongs:
+            return buf
+        c.settimeout(max(0.1, end - time.monotonic()))
+        try:
+            data = c.recv(65536)
+        except socket.timeout:
+            break
+        if not data:
+            break
+        buf += data
+    return buf
+
+
+treqs = [(tcp_req(d), a) for d, a in reqs]
+treqs.insert(20, (b"\r\n\r\n", None))  # a ping: answered with CRLF
+ca = socket.create_connection((H, burst_port))
+os.kill(burst_pid, signal.SIGSTOP)
+for _ in range(200):
+    with open("/proc/%d/stat" % burst_pid) as f:
+        if f.read().rsplit(")", 1)[1].split()[0] == "T":
+            break
+    time.sleep(0.01)
+ca.sendall(b"".join(d for d, _ in treqs))
+os.kill(burst_pid, signal.SIGCONT)
+tburst = tcp_read(ca, want, 1)
+cb = socket.create_connection((H, single_port))
+tsingle = b""
+for data, answered in treqs:
+    cb.sendall(data)
+    if answered is None:
+        tsingle += tcp_read(cb, 0, 1)
+    elif answered:
+        tsingle += tcp_read(cb, 1, 0)
+ca.close()
+cb.close()
+if tburst != tsingle or tburst.count(b"SIP/2.0 ") != want:
+    bad += 1
+    print("FAIL tcp: %d bytes, %d answers at once; %d bytes, %d answers one at a time"
+          % (len(tburst), tburst.count(b"SIP/2.0 "), len(tsingle), tsingle.count(b"SIP/2.0 ")))
+    for x, y in zip(tburst.split(b"\r\n\r\n"), tsingle.split(b"\r\n\r\n")):
+        if x != y:
+            print("-- at once\n%s\n-- one at a time\n%s" % (x, y))
+            break
+
 statuses = {}
 for a in single.values():
     st = a.split(b" ", 2)[1].decode()
