@@ -48,10 +48,9 @@ MEASURED = {
     # 96.6 M records in 297 s (load average 6 to 9; 29.7 M took 33.4 s on a
     # quieter run, 890,000 a second): the slower, at the size that matters
     "pg_copy_records_per_s": 325000.0,
-    # the same run: the daemon's full load (cbar_store_foreach_active, one
-    # query whose whole result libpq holds) peaked at 15.9 GB resident for
-    # 96.6 M records, set included: bytes a record while it runs
-    "full_load_rss_bytes_per_record": 169.0,
+    # (the daemon's full load peaked at 15.9 GB for 96.6 M records while
+    # libpq held the whole result; it now streams the rows in single-row
+    # mode, so its memory is the table's: the "peak" row below)
     # bench_ready at 30 M: PostgreSQL bytes a record (unlock table 3,674 MB
     # + its 4 indexes 2,027 MB, / 30 M; the same at 10 M)
     "pg_bytes_per_record": 190.0,
@@ -121,10 +120,8 @@ def model(a):
                  f"{a.registrations:,.0f} records x {m['bytes_per_record']} B"))
     rows.append(("memory per node, peak", fmt_bytes(peak),
                  "2.4 x the set while a full load fits it (2 x at a merge), + process"))
-    rows.append(("memory per node, a full load from PostgreSQL", 
-                 fmt_bytes(a.registrations * m["full_load_rss_bytes_per_record"]),
-                 f"{m['full_load_rss_bytes_per_record']:.0f} B a record: the query's whole "
-                 f"result held by libpq (a start without a usable snapshot)"))
+    rows.append(("memory per node, a full load from PostgreSQL", fmt_bytes(peak),
+                 "the peak above: the rows are streamed (single-row mode) into the set"))
     rows.append(("snapshot file per node", fmt_bytes(base + 272), "the table as in memory"))
     warm = base / 1e6 / m["snapshot_read_warm_mb_s"]
     cold = base / 1e6 / m["snapshot_read_cold_mb_s"]
