@@ -191,6 +191,23 @@ static int blocks_close(void *cookie)
 	return 0;
 }
 
+/* The next piece of a gzip input, into ib: its size, or 0 at its end.
+ * There *ok says whether the stream ended where a member did (a whole
+ * input); a read error or a stream cut inside a member is said by fail(). */
+static size_t gz_read(struct side *sd, unsigned char *ib, bool member_end, bool *ok)
+{
+	size_t got = fread(ib, 1, ZBUF, sd->f);
+	if (!got) {
+		if (ferror(sd->f))
+			fail(sd, "read error");
+		else if (!member_end)
+			fail(sd, "gzip stream cut short");
+		else
+			*ok = true;
+	}
+	return got;
+}
+
 #ifdef CBAR_HAVE_ISAL
 static const char *isal_error(int rc)
 {
@@ -221,16 +238,9 @@ static bool gunzip(struct side *sd, unsigned char *ib)
 		/* A full output block may leave output inside the inflater:
 		 * inflate again before reading on. */
 		if (!z->avail_in && !full) {
-			size_t got = fread(ib, 1, ZBUF, sd->f);
-			if (!got) {
-				if (ferror(sd->f))
-					fail(sd, "read error");
-				else if (!member_end)
-					fail(sd, "gzip stream cut short");
-				else
-					ok = true;
+			size_t got = gz_read(sd, ib, member_end, &ok);
+			if (!got)
 				break;
-			}
 			z->next_in = ib;
 			z->avail_in = (uint32_t)got;
 		}
@@ -278,16 +288,9 @@ static bool gunzip(struct side *sd, unsigned char *ib)
 		/* A full output block may leave output inside zlib: inflate
 		 * again before reading on. */
 		if (!z.avail_in && !full) {
-			size_t got = fread(ib, 1, ZBUF, sd->f);
-			if (!got) {
-				if (ferror(sd->f))
-					fail(sd, "read error");
-				else if (!member_end)
-					fail(sd, "gzip stream cut short");
-				else
-					ok = true;
+			size_t got = gz_read(sd, ib, member_end, &ok);
+			if (!got)
 				break;
-			}
 			z.next_in = ib;
 			z.avail_in = (uInt)got;
 		}
