@@ -251,6 +251,33 @@ t import_verify 0 "$cb" audit --verify --registry "$REG2" --key "$KEY"
 # same records but the ids
 cut -d, -f2- export.csv >a.txt; cut -d, -f2- export2.csv >b.txt
 cmp -s a.txt b.txt || { echo "FAIL roundtrip: exports differ"; diff a.txt b.txt; fail=1; }
+# the same records again: each already has an active unlock; nothing imported
+t import_again 2 "$cb" import export.csv --registry "$REG2" --key "$KEY"
+has import_again err.txt "already has an active unlock"
+has import_again err.txt "nothing imported"
+"$cb" export --registry "$REG2" --key "$KEY" >export3.csv
+cmp -s export2.csv export3.csv || { echo "FAIL import_again: the registry changed"; fail=1; }
+# more records than one run of the registry's question (256): a subscriber
+# active in the first run and again in the second is refused with the id
+# the first got; one active twice inside one run too
+{ head -2 export.csv
+  i=0; while [ $i -lt 300 ]; do
+    printf '%d,+86138070%05d,all,self,active,1700000000,0,keyword,,,,0,,\n' $((i + 1)) $i; i=$((i + 1)); done
+  echo '301,+8613807000007,all,self,active,1700000000,0,keyword,,,,0,,'; } >many.csv
+reg_reset2
+t import_many_dup 2 "$cb" import many.csv --registry "$REG2" --key "$KEY"
+has import_many_dup err.txt "record 301 (subscriber +8613807000007): +8613807000007 already has an active unlock (#9)"
+t import_many_none 0 "$cb" status 13807000007 --registry "$REG2" --key "$KEY"
+has import_many_none out.txt "locked (no active unlock)"
+{ head -302 many.csv; echo '302,+8613807000299,all,self,active,1700000000,0,keyword,,,,0,,'; } >many2.csv
+reg_reset2
+t import_run_dup 2 "$cb" import many2.csv --registry "$REG2" --key "$KEY"
+has import_run_dup err.txt "record 301 (subscriber +8613807000299): +8613807000299 already has an active unlock (#301)"
+head -302 many.csv >many3.csv
+reg_reset2
+t import_300 0 "$cb" import many3.csv --registry "$REG2" --key "$KEY"
+has import_300 out.txt "imported 300 records"
+t import_300_verify 0 "$cb" audit --verify --registry "$REG2" --key "$KEY"
 # an import with bad rows: each named with its line, nothing imported
 { head -2 export.csv; echo '9,+8613805719999,all,verified,active,1700000000,0,shop,x,cn-resident,abc,0,,';
   echo '10,13805719998,all,self,active,1700000000,0,keyword,,,,0,,';

@@ -371,6 +371,12 @@ enum cbar_err cbar_store_audit_verify(struct cbar_store *s, int64_t *n, int64_t 
 enum cbar_err cbar_store_import_begin(struct cbar_store *s, struct cbar_diag *d);
 enum cbar_err cbar_store_import(struct cbar_store *s, const struct cbar_store_record *r,
                                 const char *who, int64_t now, struct cbar_diag *d);
+/* n records at once, in order: the same as n calls of cbar_store_import()
+ * (checks, messages, ids, audit), with far fewer round trips.  On failure
+ * *failed is the index of the record that failed. */
+enum cbar_err cbar_store_import_many(struct cbar_store *s, const struct cbar_store_record *r,
+                                     size_t n, const char *who, int64_t now, size_t *failed,
+                                     struct cbar_diag *d);
 enum cbar_err cbar_store_import_end(struct cbar_store *s, bool commit, struct cbar_diag *d);
 
 /* The canonical key=value text of a record (audit before/after). */

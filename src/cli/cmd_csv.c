@@ -367,14 +367,13 @@ int cbar_cmd_import(int argc, char **argv)
 		rc = cbar_reg_fail(&r, e, &d);
 		goto done;
 	}
-	for (size_t i = 0; i < nrecs; i++) {
-		if ((e = cbar_store_import(r.store, &recs[i], "channel:import", now, &d))) {
-			cbar_store_import_end(r.store, false, NULL);
-			fprintf(stderr, "callbar import: record %zu (subscriber +%" PRIu64 "): %s; nothing "
-			                "imported\n",
-			        i + 1, recs[i].subscriber, d.msg);
-			goto done;
-		}
+	size_t i = 0;
+	if ((e = cbar_store_import_many(r.store, recs, nrecs, "channel:import", now, &i, &d))) {
+		cbar_store_import_end(r.store, false, NULL);
+		fprintf(stderr, "callbar import: record %zu (subscriber +%" PRIu64 "): %s; nothing "
+		                "imported\n",
+		        i + 1, i < nrecs ? recs[i].subscriber : 0, d.msg);
+		goto done;
 	}
 	if ((e = cbar_store_import_end(r.store, true, &d))) {
 		rc = cbar_reg_fail(&r, e, &d);
