@@ -278,6 +278,11 @@ reg_reset2
 t import_300 0 "$cb" import many3.csv --registry "$REG2" --key "$KEY"
 has import_300 out.txt "imported 300 records"
 t import_300_verify 0 "$cb" audit --verify --registry "$REG2" --key "$KEY"
+# the head an import leaves (written once, at its end) is where the next
+# change goes on from
+t import_then_unlock 0 "$cb" unlock 13807009999 --registry "$REG2" --key "$KEY" --scope sms --channel keyword
+t import_then_verify 0 "$cb" audit --verify --registry "$REG2" --key "$KEY"
+has import_then_verify out.txt "audit chain ok: 302 entries"
 # an import with bad rows: each named with its line, nothing imported
 { head -2 export.csv; echo '9,+8613805719999,all,verified,active,1700000000,0,shop,x,cn-resident,abc,0,,';
   echo '10,13805719998,all,self,active,1700000000,0,keyword,,,,0,,';
