@@ -140,17 +140,26 @@ struct timed {
 static struct cbar_event *warm;
 static struct timed cold_none, cold_lim, warm_none, warm_lim;
 
+/* The rules a timed run decides on, and its lookup (with the limiter's
+ * counter in c when it counts limits). */
+static const struct cbar_rules *timed_rules(const struct timed *tm, struct cbar_unlock_lookup *lk,
+                                            struct cbar_limit_counter *c)
+{
+	*lk = cbar_unlockset_lookup(uset);
+	if (!tm->limits)
+		return rules;
+	*c = cbar_limiter_counter(limiter);
+	lk->limits = c;
+	return lrules;
+}
+
 static uint64_t run_timed(void *arg, size_t n)
 {
 	const struct timed *tm = arg;
 	uint64_t acc = 0;
-	struct cbar_unlock_lookup lk = cbar_unlockset_lookup(uset);
+	struct cbar_unlock_lookup lk;
 	struct cbar_limit_counter c;
-	const struct cbar_rules *r = tm->limits ? lrules : rules;
-	if (tm->limits) {
-		c = cbar_limiter_counter(limiter);
-		lk.limits = &c;
-	}
+	const struct cbar_rules *r = timed_rules(tm, &lk, &c);
 	struct cbar_verdict v;
 	for (size_t i = 0; i < n; i++) {
 		struct cbar_event ev = tm->ev[i & (NEV - 1)];
@@ -165,13 +174,9 @@ static uint64_t run_timed_many(void *arg, size_t n)
 {
 	const struct timed *tm = arg;
 	uint64_t acc = 0;
-	struct cbar_unlock_lookup lk = cbar_unlockset_lookup(uset);
+	struct cbar_unlock_lookup lk;
 	struct cbar_limit_counter c;
-	const struct cbar_rules *r = tm->limits ? lrules : rules;
-	if (tm->limits) {
-		c = cbar_limiter_counter(limiter);
-		lk.limits = &c;
-	}
+	const struct cbar_rules *r = timed_rules(tm, &lk, &c);
 	struct cbar_event evs[BATCH];
 	const struct cbar_event *ev[BATCH];
 	struct cbar_verdict v[BATCH];

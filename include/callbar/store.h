@@ -363,17 +363,15 @@ enum cbar_err cbar_store_audit_verify(struct cbar_store *s, int64_t *n, int64_t 
                                       char *head_hash, struct cbar_diag *d);
 
 /*
- * Import one record as exported from another registry (its status,
- * times, agent, document hash and revocation kept; a new id).  Records are
- * imported inside cbar_store_import_begin/_end, one transaction: _end with
- * commit false (or a failure) leaves the registry as it was.
+ * Import records as exported from another registry (their status, times,
+ * agent, document hash and revocation kept; new ids), inside
+ * cbar_store_import_begin/_end, one transaction: _end with commit false
+ * (or a failure) leaves the registry as it was.  cbar_store_import_many()
+ * takes n records in order; a subscriber with an active unlock in the
+ * registry or earlier among them is refused, and *failed is then the
+ * index of the record that failed.
  */
 enum cbar_err cbar_store_import_begin(struct cbar_store *s, struct cbar_diag *d);
-enum cbar_err cbar_store_import(struct cbar_store *s, const struct cbar_store_record *r,
-                                const char *who, int64_t now, struct cbar_diag *d);
-/* n records at once, in order: the same as n calls of cbar_store_import()
- * (checks, messages, ids, audit), with far fewer round trips.  On failure
- * *failed is the index of the record that failed. */
 enum cbar_err cbar_store_import_many(struct cbar_store *s, const struct cbar_store_record *r,
                                      size_t n, const char *who, int64_t now, size_t *failed,
                                      struct cbar_diag *d);

@@ -327,16 +327,18 @@ int cbar_import_mapped(struct reg *r, const char *path, char *text, size_t len, 
 		rc = cbar_reg_fail(r, e, &d);
 		goto done;
 	}
-	for (size_t i = 0; i < nrecs; i++) {
-		if (drop[i])
-			continue;
-		if ((e = cbar_store_import(r->store, &recs[i], "channel:import", now, &d))) {
-			cbar_store_import_end(r->store, false, NULL);
-			fprintf(stderr, "callbar import: %s:%u: %s; nothing imported\n", path,
-			        lines[i], d.msg);
-			goto done;
+	/* The rows kept, in file order, imported in one call. */
+	for (size_t i = 0; i < nrecs; i++)
+		if (!drop[i]) {
+			recs[done_n] = recs[i];
+			lines[done_n++] = lines[i];
 		}
-		done_n++;
+	size_t at = 0;
+	if ((e = cbar_store_import_many(r->store, recs, done_n, "channel:import", now, &at, &d))) {
+		cbar_store_import_end(r->store, false, NULL);
+		fprintf(stderr, "callbar import: %s:%u: %s; nothing imported\n", path,
+		        at < done_n ? lines[at] : 0, d.msg);
+		goto done;
 	}
 	if ((e = cbar_store_import_end(r->store, true, &d))) {
 		rc = cbar_reg_fail(r, e, &d);

@@ -222,16 +222,16 @@ bool cbar_sip_handle_read(const struct sip_listener *l, const struct cbar_numpla
 		c->parse_errors++;
 	switch (cbar_sip_triage(&p->m, pe, &l->sip, &p->status)) {
 	case CBAR_SIP_DROP:
-		p->todo = SIP_TODO_DROP;
+		p->step = SIP_STEP_DROP;
 		return false;
 	case CBAR_SIP_ANSWER:
-		p->todo = SIP_TODO_ANSWER;
+		p->step = SIP_STEP_ANSWER;
 		return false;
 	case CBAR_SIP_DECIDE:
 		break;
 	}
 	bool ask = read_event(l, np, &p->m, buf, len, src, now, &p->in, v);
-	p->todo = ask ? SIP_TODO_DECIDE : SIP_TODO_VERDICT;
+	p->step = ask ? SIP_STEP_DECIDE : SIP_STEP_VERDICT;
 	return ask;
 }
 
@@ -254,17 +254,17 @@ size_t cbar_sip_handle_reply(const struct sip_listener *l, const struct sip_pend
 	uint16_t status = p->status;
 	char rule[256], unlock[96], annc[512];
 	struct cbar_sip_reply r = {0};
-	switch (p->todo) {
-	case SIP_TODO_DROP:
+	switch (p->step) {
+	case SIP_STEP_DROP:
 		c->dropped++;
 		return 0;
-	case SIP_TODO_ANSWER:
+	case SIP_STEP_ANSWER:
 		break;
-	case SIP_TODO_DECIDE:
-	case SIP_TODO_VERDICT: {
+	case SIP_STEP_DECIDE:
+	case SIP_STEP_VERDICT: {
 		struct cbar_verdict v = *vin;
 		enum cbar_decision dec = v.decision;
-		if (p->todo == SIP_TODO_DECIDE && p->in.sub_err && dec != CBAR_ALLOW) {
+		if (p->step == SIP_STEP_DECIDE && p->in.sub_err && dec != CBAR_ALLOW) {
 			/* not an emergency call: the subscriber is the fault */
 			v.err = p->in.sub_err;
 			v.decision = dec = CBAR_ERROR;

@@ -272,12 +272,12 @@ size_t cbar_sip_handle(const struct sip_listener *l, const struct cbar_numplan *
  * verdict and builds the reply, byte for byte what cbar_sip_handle()
  * gives; 0: send nothing.  cbar_sip_handle() is read, decide(), reply.
  */
-enum sip_todo { SIP_TODO_DROP, SIP_TODO_ANSWER, SIP_TODO_DECIDE, SIP_TODO_VERDICT };
+enum sip_step { SIP_STEP_DROP, SIP_STEP_ANSWER, SIP_STEP_DECIDE, SIP_STEP_VERDICT };
 struct sip_pending {
 	struct cbar_sip_msg m;
-	struct cbar_event_in in; /* SIP_TODO_DECIDE: the event; ev points into it */
-	uint16_t status;         /* SIP_TODO_ANSWER: the status triage chose */
-	enum sip_todo todo;
+	struct cbar_event_in in; /* SIP_STEP_DECIDE: the event; ev points into it */
+	uint16_t status;         /* SIP_STEP_ANSWER: the status triage chose */
+	enum sip_step step;
 };
 bool cbar_sip_handle_read(const struct sip_listener *l, const struct cbar_numplan *np,
                           const char *buf, size_t len, enum cbar_sip_transport tp,

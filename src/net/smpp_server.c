@@ -702,6 +702,29 @@ static size_t notice_text(const struct cbar_verdict *v, char *text, size_t cap)
 	return at;
 }
 
+/* Queue text from `from` to `to` on the upstream bind u, in as many
+ * submit_sm as it needs, each awaited as callbar's own (P_KEYWORD): how
+ * many were queued. */
+static unsigned text_send(struct smpp_server *s, struct conn *u, const struct smpp_addr *from,
+                          const struct smpp_addr *to, const char *text)
+{
+	uint8_t buf[8192];
+	size_t len, at = 0;
+	unsigned n =
+	    cbar_smpp_reply_pdus(from, to, text, ++s->ref, u->next_seq, buf, sizeof buf, &len);
+	unsigned sent = 0;
+	for (; sent < n; sent++) {
+		uint32_t plen = cbar_smpp_get32(buf + at);
+		struct pend *p = pend_new(u, P_KEYWORD, now_ms());
+		if (!p)
+			break;
+		cbar_smpp_put32(buf + at + 12, p->seq);
+		queue(s, u, buf + at, plen);
+		at += plen;
+	}
+	return sent;
+}
+
 /* Send text to the subscriber `to` unless sub was sent rule's notice
  * within notify_period_s. */
 static void notice_send(struct smpp_server *s, uint64_t sub, int rule, const struct smpp_addr *to,
@@ -716,21 +739,7 @@ static void notice_send(struct smpp_server *s, uint64_t sub, int rule, const str
 		return;
 	struct smpp_addr from = {0, 0, {(const uint8_t *)s->cfg.notify_from,
 	                                strlen(s->cfg.notify_from)}};
-	uint8_t buf[8192];
-	size_t len;
-	unsigned n =
-	    cbar_smpp_reply_pdus(&from, to, text, ++s->ref, u->next_seq, buf, sizeof buf, &len);
-	size_t off = 0;
-	for (unsigned i = 0; i < n; i++) {
-		uint32_t plen = cbar_smpp_get32(buf + off);
-		struct pend *p = pend_new(u, P_KEYWORD, now_ms());
-		if (!p)
-			break;
-		cbar_smpp_put32(buf + off + 12, p->seq);
-		queue(s, u, buf + off, plen);
-		off += plen;
-	}
-	if (n)
+	if (text_send(s, u, &from, to, text))
 		CNT(s, notices_sent);
 }
 
@@ -952,21 +961,7 @@ static void up_keyword(struct smpp_server *s, struct conn *u, const struct smpp_
 		s->cfg.hooks.keyword(s->cfg.hooks.ctx, from, to, text, tl, reply, sizeof reply);
 	if (!reply[0] || alnum)
 		return;
-	uint8_t buf[8192];
-	size_t len;
-	unsigned n = cbar_smpp_reply_pdus(&m->dst, &m->src, reply, ++s->ref, u->next_seq, buf,
-	                                  sizeof buf, &len);
-	size_t at = 0;
-	for (unsigned i = 0; i < n; i++) {
-		uint32_t plen = cbar_smpp_get32(buf + at);
-		struct pend *p = pend_new(u, P_KEYWORD, now_ms());
-		if (!p)
-			break;
-		cbar_smpp_put32(buf + at + 12, p->seq);
-		queue(s, u, buf + at, plen);
-		CNT(s, keyword_replies);
-		at += plen;
-	}
+	GAUGE(s, keyword_replies, text_send(s, u, &m->dst, &m->src, reply));
 }
 
 static void up_deliver(struct smpp_server *s, struct conn *u, const struct smpp_hdr *h,

@@ -520,38 +520,10 @@ enum cbar_err cbar_store_import_begin(struct cbar_store *s, struct cbar_diag *d)
 	return CBAR_OK;
 }
 
-enum cbar_err cbar_store_import(struct cbar_store *s, const struct cbar_store_record *in,
-                                const char *who, int64_t now, struct cbar_diag *d)
-{
-	enum cbar_err err;
-	struct cbar_store_record r = *in, have;
-	bool found;
-	if (!s->in_import)
-		return cbar_diag_set(d, CBAR_INVAL, 0, 0, "import outside import_begin/_end");
-	if (r.status == CBAR_STORE_ACTIVE) {
-		if ((err = active_get(s, r.subscriber, &have, &found, d)))
-			return err;
-		if (found)
-			return cbar_diag_set(d, CBAR_INVAL, 0, 0,
-			                     "+%" PRIu64 " already has an active unlock (#%" PRId64 ")",
-			                     r.subscriber, have.id);
-	}
-	struct cbar__head h = {s->import_seq, ""};
-	memcpy(h.hash, s->import_hash, sizeof h.hash);
-	r.id = r.seq = h.seq + 1;
-	if ((err = rec_insert(s, &r, d)) ||
-	    (err = cbar__audit_append(s, &h, now, who, "import", r.subscriber, r.id, NULL, &r, d)))
-		return err;
-	s->import_seq = h.seq;
-	memcpy(s->import_hash, h.hash, sizeof s->import_hash);
-	return CBAR_OK;
-}
-
 /*
- * Many records at once: what n calls of cbar_store_import() do, with the
- * same checks and messages, but the registry asked whether a subscriber
- * already has an active unlock once for IMPORT_RUN records (one IN list)
- * instead of once a record.  Against PostgreSQL each such question is a
+ * Records imported one after another, each refused when its subscriber
+ * already has an active unlock; the registry is asked that once for
+ * IMPORT_RUN records (one IN list), not once a record.  Against PostgreSQL each such question is a
  * round trip that also waits for every queued insert: one a record made a
  * national import (millions of rows) take hours.  Records imported
  * earlier in the transaction are rows by then, so the question sees them;
