@@ -173,6 +173,20 @@ enum cbar_err cbar_store_relock(struct cbar_store *s, uint64_t subscriber, unsig
 enum cbar_err cbar_store_get_active(struct cbar_store *s, uint64_t subscriber,
                                     struct cbar_store_record *out, struct cbar_diag *d);
 
+/*
+ * Which of n subscribers have an active unlock: ids[i] gets the id of the
+ * active record of subscribers[i], 0 when it has none (subscriber 0 never
+ * has one).  The registry is asked once for every run of 256 subscribers
+ * (one IN list), not once a subscriber: against PostgreSQL a question is a
+ * round trip, and a CRM file's pre-check (callbar import --map) asks it of
+ * every row.  Outside an import the runs are read in one read transaction,
+ * so every answer is of the same moment; inside one
+ * (cbar_store_import_begin) they see the records imported so far.  On
+ * failure ids[] is left partly written.
+ */
+enum cbar_err cbar_store_active_many(struct cbar_store *s, const uint64_t *subscribers, size_t n,
+                                     int64_t *ids, struct cbar_diag *d);
+
 /* Return nonzero from a callback to stop the walk (the call still
  * returns CBAR_OK). */
 typedef int (*cbar_store_record_fn)(void *arg, const struct cbar_store_record *r);

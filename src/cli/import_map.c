@@ -197,11 +197,15 @@ static enum cbar_err row_record(struct reg *r, const struct col_map *m,
 #undef BAD
 }
 
+/* By subscriber, then file order (the records' addresses): the later of
+ * two lines is the one rejected, whatever qsort does with equal keys. */
 static int by_subscriber(const void *a, const void *b)
 {
 	const struct cbar_store_record *x = *(const struct cbar_store_record *const *)a,
 	                               *y = *(const struct cbar_store_record *const *)b;
-	return x->subscriber < y->subscriber ? -1 : x->subscriber > y->subscriber;
+	if (x->subscriber != y->subscriber)
+		return x->subscriber < y->subscriber ? -1 : 1;
+	return x < y ? -1 : x > y;
 }
 
 int cbar_import_mapped(struct reg *r, const char *path, char *text, size_t len, const char *spec,
@@ -215,6 +219,8 @@ int cbar_import_mapped(struct reg *r, const char *path, char *text, size_t len, 
 	struct cbar_store_record *recs = NULL, **order = NULL;
 	unsigned *lines = NULL;
 	bool *drop = NULL;
+	uint64_t *subs = NULL; /* the rows the registry is asked about */
+	int64_t *active = NULL; /* their active record's id, 0: none */
 	size_t nrecs = 0, cap = 0, bad = 0;
 	unsigned line = 1;
 	size_t pos = 0;
@@ -278,7 +284,9 @@ int cbar_import_mapped(struct reg *r, const char *path, char *text, size_t len, 
 	 * anything is written. */
 	order = malloc((nrecs ? nrecs : 1) * sizeof *order);
 	drop = calloc(nrecs ? nrecs : 1, sizeof *drop);
-	if (!order || !drop) {
+	subs = malloc((nrecs ? nrecs : 1) * sizeof *subs);
+	active = malloc((nrecs ? nrecs : 1) * sizeof *active);
+	if (!order || !drop || !subs || !active) {
 		fputs("callbar import: out of memory\n", stderr);
 		goto done;
 	}
@@ -293,22 +301,30 @@ int cbar_import_mapped(struct reg *r, const char *path, char *text, size_t len, 
 			        path, lines[k], order[i]->subscriber, lines[order[i - 1] - recs]);
 			drop[k] = true;
 		}
-	for (size_t i = 0; i < nrecs; i++) {
-		struct cbar_store_record act;
+	/* The registry is asked about the rows left, 256 at a time
+	 * (cbar_store_active_many), not once a row: against PostgreSQL a
+	 * question is a round trip.  Reported in file order. */
+	size_t nask = 0;
+	for (size_t i = 0; i < nrecs; i++)
+		if (!drop[i])
+			subs[nask++] = recs[i].subscriber;
+	d = (struct cbar_diag){0};
+	enum cbar_err e = cbar_store_active_many(r->store, subs, nask, active, &d);
+	if (e) {
+		rc = cbar_reg_fail(r, e, &d);
+		goto done;
+	}
+	for (size_t i = 0, k = 0; i < nrecs; i++) {
 		if (drop[i])
 			continue;
-		d = (struct cbar_diag){0};
-		enum cbar_err e = cbar_store_get_active(r->store, recs[i].subscriber, &act, &d);
-		if (e == CBAR_OK) {
+		if (active[k]) {
 			fprintf(stderr,
 			        "callbar import: %s:%u: rejected: +%" PRIu64
 			        " already has an active unlock (#%" PRId64 ")\n",
-			        path, lines[i], recs[i].subscriber, act.id);
+			        path, lines[i], recs[i].subscriber, active[k]);
 			drop[i] = true;
-		} else if (e != CBAR_STORE_NOTFOUND) {
-			rc = cbar_reg_fail(r, e, &d);
-			goto done;
 		}
+		k++;
 	}
 	for (size_t i = 0; i < nrecs; i++)
 		bad += drop[i];
@@ -320,7 +336,6 @@ int cbar_import_mapped(struct reg *r, const char *path, char *text, size_t len, 
 		    bad);
 		goto done;
 	}
-	enum cbar_err e;
 	size_t done_n = 0;
 	d = (struct cbar_diag){0};
 	if ((e = cbar_store_import_begin(r->store, &d))) {
@@ -360,5 +375,7 @@ done:
 	free(order);
 	free(lines);
 	free(drop);
+	free(subs);
+	free(active);
 	return rc;
 }

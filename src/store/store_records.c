@@ -490,6 +490,82 @@ out:
 	return err;
 }
 
+/* ---- which subscribers have an active unlock, a run at a time ------------- */
+
+/*
+ * The registry is asked which subscribers have an active unlock once for
+ * ACTIVE_RUN of them (one IN list), not once a subscriber.  Against
+ * PostgreSQL each question is a round trip (inside an import, one that
+ * also waits for every queued insert): asked once a record, a national
+ * import (millions of rows) took hours, and a CRM file's pre-check as long
+ * again.  The import and cbar_store_active_many() ask it through
+ * active_run(), one statement (prepared once per connection on
+ * PostgreSQL).
+ */
+#define ACTIVE_RUN 256
+#define Q4         "?,?,?,?"
+#define Q16        Q4 "," Q4 "," Q4 "," Q4
+#define Q64        Q16 "," Q16 "," Q16 "," Q16
+#define Q256       Q64 "," Q64 "," Q64 "," Q64
+
+struct run_answer {
+	const uint64_t *sub;
+	int64_t *ids;
+	size_t m;
+};
+
+/* A row (subscriber, id) to every place of the run that asked for it. */
+static int row_active_id(void *arg, int n, const char *const *c)
+{
+	struct run_answer *a = arg;
+	if (n < 2 || !c[0] || !c[1])
+		return 0;
+	uint64_t sub = strtoull(c[0], NULL, 10);
+	int64_t id = strtoll(c[1], NULL, 10);
+	for (size_t i = 0; i < a->m; i++)
+		if (a->sub[i] == sub)
+			a->ids[i] = id;
+	return 0;
+}
+
+/* ids[i]: the active record of sub[i] (0: none), for m <= ACTIVE_RUN
+ * subscribers, in one question.  A subscriber may be asked twice. */
+static enum cbar_err active_run(struct cbar_store *s, const uint64_t *sub, size_t m,
+                                int64_t *ids, struct cbar_diag *d)
+{
+	_Static_assert(sizeof(Q256) == 2 * ACTIVE_RUN, "one placeholder a subscriber of a run");
+	char buf[ACTIVE_RUN][24];
+	const char *p[ACTIVE_RUN];
+	/* Unused places ask for subscriber 0, which no record has: one
+	 * statement whatever the run's length. */
+	for (size_t i = 0; i < ACTIVE_RUN; i++)
+		p[i] = U64(buf[i], i < m ? sub[i] : 0);
+	for (size_t i = 0; i < m; i++)
+		ids[i] = 0;
+	struct run_answer a = {sub, ids, m};
+	return cbar__q(s,
+	               "SELECT subscriber, max(id) FROM unlock WHERE status = 'active' "
+	               "AND subscriber IN (" Q256 ") GROUP BY subscriber",
+	               ACTIVE_RUN, p, row_active_id, &a, d);
+}
+
+enum cbar_err cbar_store_active_many(struct cbar_store *s, const uint64_t *subscribers, size_t n,
+                                     int64_t *ids, struct cbar_diag *d)
+{
+	enum cbar_err err = CBAR_OK;
+	/* Several runs read one snapshot; inside an import the import's
+	 * transaction is that snapshot already. */
+	bool own = !s->in_import && n > ACTIVE_RUN;
+	if (own && (err = s->be->begin(s, false, d)))
+		return err;
+	for (size_t at = 0; at < n && !err; at += ACTIVE_RUN)
+		err = active_run(s, subscribers + at, n - at < ACTIVE_RUN ? n - at : ACTIVE_RUN,
+		                 ids + at, d);
+	if (own)
+		s->be->rollback(s);
+	return err;
+}
+
 /* ---- import ---------------------------------------------------------------- */
 
 enum cbar_err cbar_store_import_begin(struct cbar_store *s, struct cbar_diag *d)
@@ -520,89 +596,52 @@ enum cbar_err cbar_store_import_begin(struct cbar_store *s, struct cbar_diag *d)
 	return CBAR_OK;
 }
 
+/* The active record's id a subscriber has earlier in this run (ids[] of
+ * r[0..i)), else in the registry (reg), 0 when none. */
+static int64_t clash_in_run(const struct cbar_store_record *r, const int64_t *ids, size_t i,
+                            int64_t reg)
+{
+	for (size_t j = i; j-- > 0;)
+		if (r[j].status == CBAR_STORE_ACTIVE && r[j].subscriber == r[i].subscriber)
+			return ids[j];
+	return reg;
+}
+
 /*
  * Records imported one after another, each refused when its subscriber
- * already has an active unlock; the registry is asked that once for
- * IMPORT_RUN records (one IN list), not once a record.  Against PostgreSQL each such question is a
- * round trip that also waits for every queued insert: one a record made a
- * national import (millions of rows) take hours.  Records imported
- * earlier in the transaction are rows by then, so the question sees them;
- * those of the same run are compared here.
+ * already has an active unlock in the registry (asked once a run:
+ * active_run) or earlier in this run (compared here).  Records imported
+ * earlier in the transaction are rows by then, so the question sees them.
  */
-#define IMPORT_RUN 256
-#define Q4         "?,?,?,?"
-#define Q16        Q4 "," Q4 "," Q4 "," Q4
-#define Q64        Q16 "," Q16 "," Q16 "," Q16
-#define Q256       Q64 "," Q64 "," Q64 "," Q64
-
-struct clash {
-	uint64_t sub[IMPORT_RUN];
-	int64_t id[IMPORT_RUN];
-	size_t n;
-};
-
-static int row_clash(void *arg, int n, const char *const *c)
-{
-	struct clash *k = arg;
-	if (n < 2 || !c[0] || !c[1] || k->n == IMPORT_RUN)
-		return 0;
-	k->sub[k->n] = strtoull(c[0], NULL, 10);
-	k->id[k->n++] = strtoll(c[1], NULL, 10);
-	return 0;
-}
-
-/* The active record's id a subscriber has in the registry (k) or earlier
- * in this run (ids[] of r[0..i)), 0 when none. */
-static int64_t clash_of(const struct clash *k, const struct cbar_store_record *r,
-                        const int64_t *ids, size_t i)
-{
-	uint64_t sub = r[i].subscriber;
-	int64_t id = 0;
-	for (size_t j = 0; j < k->n; j++)
-		if (k->sub[j] == sub && k->id[j] > id)
-			id = k->id[j];
-	for (size_t j = i; j-- > 0;)
-		if (r[j].status == CBAR_STORE_ACTIVE && r[j].subscriber == sub)
-			return ids[j];
-	return id;
-}
-
 enum cbar_err cbar_store_import_many(struct cbar_store *s, const struct cbar_store_record *r,
                                      size_t n, const char *who, int64_t now, size_t *failed,
                                      struct cbar_diag *d)
 {
-	_Static_assert(sizeof(Q256) == 2 * IMPORT_RUN, "one placeholder a record of a run");
 	enum cbar_err err;
-	char buf[IMPORT_RUN][24];
-	const char *p[IMPORT_RUN];
-	int64_t ids[IMPORT_RUN];
+	uint64_t sub[ACTIVE_RUN];
+	int64_t have[ACTIVE_RUN], ids[ACTIVE_RUN];
 	if (!s->in_import)
 		return cbar_diag_set(d, CBAR_INVAL, 0, 0, "import outside import_begin/_end");
-	for (size_t at = 0; at < n; at += IMPORT_RUN) {
-		size_t m = n - at < IMPORT_RUN ? n - at : IMPORT_RUN;
+	for (size_t at = 0; at < n; at += ACTIVE_RUN) {
+		size_t m = n - at < ACTIVE_RUN ? n - at : ACTIVE_RUN;
 		const struct cbar_store_record *run = r + at;
-		/* Unused places ask for subscriber 0, which no record has. */
-		for (size_t i = 0; i < IMPORT_RUN; i++)
-			p[i] = U64(buf[i], i < m && run[i].status == CBAR_STORE_ACTIVE
-			                           ? run[i].subscriber
-			                           : 0);
-		struct clash k = {.n = 0};
-		if ((err = cbar__q(s,
-		                   "SELECT subscriber, max(id) FROM unlock WHERE status = 'active' "
-		                   "AND subscriber IN (" Q256 ") GROUP BY subscriber",
-		                   IMPORT_RUN, p, row_clash, &k, d))) {
+		/* A revoked record clashes with nothing: asked as subscriber 0. */
+		for (size_t i = 0; i < m; i++)
+			sub[i] = run[i].status == CBAR_STORE_ACTIVE ? run[i].subscriber : 0;
+		if ((err = active_run(s, sub, m, have, d))) {
 			*failed = at;
 			return err;
 		}
 		for (size_t i = 0; i < m; i++) {
 			struct cbar_store_record x = run[i];
-			int64_t have = x.status == CBAR_STORE_ACTIVE ? clash_of(&k, run, ids, i) : 0;
+			int64_t clash =
+			    x.status == CBAR_STORE_ACTIVE ? clash_in_run(run, ids, i, have[i]) : 0;
 			*failed = at + i;
-			if (have)
+			if (clash)
 				return cbar_diag_set(d, CBAR_INVAL, 0, 0,
 				                     "+%" PRIu64 " already has an active unlock (#%" PRId64
 				                     ")",
-				                     x.subscriber, have);
+				                     x.subscriber, clash);
 			struct cbar__head h = {s->import_seq, ""};
 			memcpy(h.hash, s->import_hash, sizeof h.hash);
 			x.id = x.seq = h.seq + 1;
