@@ -554,6 +554,72 @@ static void bars(void **state)
 	assert_int_equal(cbar_store_audit_verify(s, &entries, &bad, head, &d), CBAR_OK);
 }
 
+/*
+ * Which of many subscribers have an active unlock, asked 256 at a time:
+ * actives in the first, second and third run are found with their ids, a
+ * relocked one is not, a subscriber asked twice is answered twice, and
+ * inside an import the records imported so far count.
+ */
+static void active_many(void **state)
+{
+	(void)state;
+	enum { N = 700 };
+	struct cbar_diag d = {0};
+	static uint64_t sub[N];
+	static int64_t ids[N];
+	const uint64_t base = 8615900000000;
+	const size_t on[] = {3, 300, 650, 699};
+	int64_t want[4];
+	for (size_t k = 0; k < 4; k++) {
+		struct cbar_store_record r;
+		keyword_unlock(base + on[k]);
+		assert_int_equal(cbar_store_get_active(s, base + on[k], &r, &d), CBAR_OK);
+		want[k] = r.id;
+	}
+	keyword_unlock(base + 100);
+	assert_int_equal(cbar_store_relock(s, base + 100, CBAR_STORE_SCOPE_ALL, "dave", "test",
+	                                   1700000000, NULL, &d),
+	                 CBAR_OK);
+	for (size_t i = 0; i < N; i++)
+		sub[i] = base + i;
+	sub[10] = base + 650; /* asked twice, in two runs */
+	sub[20] = 0;
+	memset(ids, 0xff, sizeof ids);
+	assert_int_equal(cbar_store_active_many(s, sub, N, ids, &d), CBAR_OK);
+	for (size_t i = 0, k = 0; i < N; i++) {
+		int64_t w = 0;
+		if (k < 4 && i == on[k])
+			w = want[k++];
+		if (i == 10)
+			w = want[2];
+		if (ids[i] != w)
+			fail_msg("ids[%zu] = %lld, want %lld", i, (long long)ids[i], (long long)w);
+	}
+	/* a short run; nothing at all */
+	assert_int_equal(cbar_store_active_many(s, sub + 299, 3, ids, &d), CBAR_OK);
+	assert_true(ids[0] == 0 && ids[1] == want[1] && ids[2] == 0);
+	assert_int_equal(cbar_store_active_many(s, sub, 0, NULL, &d), CBAR_OK);
+
+	/* inside an import: what it has imported is active; rolled back, not */
+	struct cbar_store_record rec = {
+		.subscriber = base + 500,
+		.scope = CBAR_STORE_SCOPE_ALL,
+		.level = CBAR_STORE_SELF,
+		.status = CBAR_STORE_ACTIVE,
+		.created = 1700000000,
+		.channel = CBAR_STORE_CHANNEL_IMPORT,
+	};
+	size_t failed = 0;
+	assert_int_equal(cbar_store_import_begin(s, &d), CBAR_OK);
+	assert_int_equal(cbar_store_import_many(s, &rec, 1, "test", 1700000000, &failed, &d),
+	                 CBAR_OK);
+	assert_int_equal(cbar_store_active_many(s, sub, N, ids, &d), CBAR_OK);
+	assert_true(ids[500] > want[3] && ids[650] == want[2] && ids[499] == 0);
+	assert_int_equal(cbar_store_import_end(s, false, &d), CBAR_OK);
+	assert_int_equal(cbar_store_active_many(s, sub, N, ids, &d), CBAR_OK);
+	assert_true(ids[500] == 0 && ids[650] == want[2]);
+}
+
 static void key_in_chain(void **state)
 {
 	(void)state;
@@ -674,6 +740,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(failed_write),
 		cmocka_unit_test(unaudited_rows),
 		cmocka_unit_test(bars),
+		cmocka_unit_test(active_many),
 		cmocka_unit_test(key_in_chain),
 		cmocka_unit_test(file_modes),
 		cmocka_unit_test(key_migration),
