@@ -238,7 +238,7 @@ int main(int argc, char **argv)
 		*slash = 0;
 	else
 		strcpy(dir, ".");
-	if (events && !(unlocks = cbar_unlocks_load(np, cn, argv[3])))
+	if (events && !(unlocks = cbar_unlocks_load(np, cn, argv[3], 1)))
 		return 2;
 	size_t n;
 	struct tcase *cases = casefile_read(argv[2], &n);

@@ -4,7 +4,9 @@
  * byte for byte (the bulk insert only prefetches ahead).  With records
  * that replace earlier ones (same number, scope and level), several records
  * a subscriber, a table that grows in the middle of a run, and a bad record
- * that stops the run where it stands.
+ * that stops the run where it stands.  And an unlock file read in parts
+ * on several threads (cbar_unlocks_parse_threads) gives the set, and the
+ * first bad line, that one thread gives.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "callbar/data.h"
+#include "load/rules_load.h"
 #include "store/unlockset.h"
 
 enum { N = 200000 };
@@ -100,11 +104,89 @@ static void bad_record_stops(void **state)
 	free(u);
 }
 
+/* An unlock file of n lines: records of several scopes and levels, some
+ * numbers twice (replaced), comments, blank lines; about 40 bytes a line. */
+static char *unlock_text(size_t n, size_t *len)
+{
+	static const char *const scope[] = {"all", "voice", "sms", "voice-in,sms-out"};
+	char *t = malloc(n * 64 + 1);
+	assert_non_null(t);
+	size_t at = 0;
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		if (x % 50 == 0)
+			at += (size_t)sprintf(t + at, "%s\n", x % 100 ? "" : "# a comment line");
+		else
+			at += (size_t)sprintf(t + at, "+86138%08u %s %s%s\n",
+			                      (unsigned)(x % 300000u * 331u % 100000000u),
+			                      scope[(x >> 20) % 4], (x >> 30) % 2 ? "self" : "verified",
+			                      (x >> 40) % 7 ? "" : " expires=1900000000");
+	}
+	*len = at;
+	return t;
+}
+
+static void threads_same_set(void **state)
+{
+	(void)state;
+	struct cbar_numplan *np;
+	struct cbar_diag d = {0};
+	assert_int_equal(cbar_numplan_embedded(&np, &d), CBAR_OK);
+	uint16_t cn = cbar_numplan_country(np, "CN", 2);
+	size_t len;
+	char *t = unlock_text(60000, &len); /* about 2.3 MB: parts of 256 KiB and more */
+	struct cbar_unlockset *one = cbar_unlocks_parse(np, cn, t, len, "u.txt", &d);
+	assert_non_null(one);
+	for (unsigned th = 2; th <= 9; th++) {
+		struct cbar_unlockset *many =
+		    cbar_unlocks_parse_threads(np, cn, t, len, "u.txt", th, &d);
+		assert_non_null(many);
+		same_table(one, many);
+		cbar_unlockset_free(many);
+	}
+	/* The last line without its newline is read too. */
+	struct cbar_unlockset *cut = cbar_unlocks_parse(np, cn, t, len - 1, "u.txt", &d);
+	struct cbar_unlockset *cut4 = cbar_unlocks_parse_threads(np, cn, t, len - 1, "u.txt", 4, &d);
+	assert_non_null(cut4);
+	same_table(cut, cut4);
+	cbar_unlockset_free(cut);
+	cbar_unlockset_free(cut4);
+	/* Bad lines far into the file: the first one is reported, with the
+	 * line and column one thread reports, whichever part it falls in. */
+	char *nl = t;
+	unsigned bad_line = 1;
+	for (; bad_line < 41000 || *nl != '+'; bad_line++)
+		nl = strchr(nl, '\n') + 1;
+	char *later = strchr(nl, '\n') + 1;
+	for (int k = 0; k < 3; k++)
+		later = strchr(later, '\n') + 1;
+	memcpy(later, "+86x\n", 5); /* a bad number three lines on */
+	memcpy(nl + 15, "zz", 2);    /* a bad scope (the number is 14 bytes) */
+	struct cbar_diag d1 = {0}, d4 = {0};
+	assert_null(cbar_unlocks_parse(np, cn, t, len, "u.txt", &d1));
+	assert_int_equal(d1.line, bad_line);
+	assert_int_equal(d1.column, 16);
+	for (unsigned th = 2; th <= 8; th *= 2) {
+		d4 = (struct cbar_diag){0};
+		assert_null(cbar_unlocks_parse_threads(np, cn, t, len, "u.txt", th, &d4));
+		assert_int_equal(d4.line, d1.line);
+		assert_int_equal(d4.column, d1.column);
+		assert_string_equal(d4.msg, d1.msg);
+	}
+	cbar_unlockset_free(one);
+	free(t);
+	cbar_numplan_free(np);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bulk_equals_one_by_one),
 		cmocka_unit_test(bad_record_stops),
+		cmocka_unit_test(threads_same_set),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

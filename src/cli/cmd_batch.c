@@ -355,7 +355,7 @@ int cbar_cmd_batch(int argc, char **argv)
 	}
 	if (registry && !(us = cbar_unlocks_from_registry(registry)))
 		goto out;
-	if (unlocked && !(us = cbar_unlocks_load(np, b.cn, unlocked)))
+	if (unlocked && !(us = cbar_unlocks_load(np, b.cn, unlocked, (unsigned)threads)))
 		goto out;
 	if (optind < argc && strcmp(argv[optind], "-") && !(in = fopen(argv[optind], "rb"))) {
 		perror(argv[optind]);

@@ -203,7 +203,7 @@ static int run(int argc, char **argv, bool explain)
 	uint16_t cn = cbar_numplan_country(np, "CN", 2);
 	if (!(rules = cbar_rules_load(np, a.rules)))
 		goto out;
-	if (a.unlocked && !(us = cbar_unlocks_load(np, cn, a.unlocked)))
+	if (a.unlocked && !(us = cbar_unlocks_load(np, cn, a.unlocked, 1)))
 		goto out;
 	if (a.registry && !(us = cbar_unlocks_from_registry(a.registry)))
 		goto out;

@@ -307,7 +307,7 @@ int cbar_cmd_sip_serve(int argc, char **argv)
 	uint16_t cn = cbar_numplan_country(np, "CN", 2);
 	if (!(rules = cbar_rules_load(np, rules_path)))
 		goto out;
-	if (unlocked && !(us = cbar_unlocks_load(np, cn, unlocked)))
+	if (unlocked && !(us = cbar_unlocks_load(np, cn, unlocked, 1)))
 		goto out;
 	if (registry && !(us = cbar_unlocks_from_registry(registry)))
 		goto out;

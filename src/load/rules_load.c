@@ -1,5 +1,6 @@
 /* callbar: loading rule and unlock files for the commands (rules_load.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -123,8 +124,142 @@ struct cbar_unlockset *cbar_unlocks_parse(const struct cbar_numplan *np, uint16_
 	return s;
 }
 
+/* One part of an unlock file read on a thread of its own: its records
+ * kept, in order, with their lines counted from the part's start. */
+struct unlock_part {
+	const struct cbar_numplan *np;
+	uint16_t country;
+	const char *text, *name;
+	size_t len;
+	struct cbar_unlock *u;
+	unsigned *line;
+	size_t n, cap;
+	unsigned lines; /* the part's lines, once read */
+	enum cbar_err err;
+	struct cbar_diag d;
+};
+
+static enum cbar_err keep_run(void *arg, const struct cbar_unlock *u, const unsigned *line,
+                              size_t n, struct cbar_diag *d)
+{
+	struct unlock_part *p = arg;
+	if (p->n + n > p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 1u << 14;
+		while (cap < p->n + n)
+			cap *= 2;
+		struct cbar_unlock *nu = realloc(p->u, cap * sizeof *nu);
+		if (nu)
+			p->u = nu;
+		unsigned *nl = nu ? realloc(p->line, cap * sizeof *nl) : NULL;
+		if (!nl)
+			return cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+		p->line = nl;
+		p->cap = cap;
+	}
+	memcpy(p->u + p->n, u, n * sizeof *u);
+	memcpy(p->line + p->n, line, n * sizeof *line);
+	p->n += n;
+	return CBAR_OK;
+}
+
+static void *read_part(void *arg)
+{
+	struct unlock_part *p = arg;
+	p->err = cbar_unlockset_parse(p->np, p->country, p->text, p->len, p->name, keep_run, p,
+	                              &p->lines, &p->d);
+	return NULL;
+}
+
+/* Below this many bytes a part, one thread reads the file: a thread costs
+ * more than it saves. */
+#define UNLOCK_PART_MIN (256u << 10)
+
+struct cbar_unlockset *cbar_unlocks_parse_threads(const struct cbar_numplan *np,
+                                                 uint16_t country, const char *text, size_t len,
+                                                 const char *name, unsigned threads,
+                                                 struct cbar_diag *d)
+{
+	/* Reading the text (the numbers above all) is most of a load, and
+	 * parts of it read on their own threads; the inserts, a tenth or so,
+	 * stay on this one, in file order, so that the set is the one a single
+	 * thread makes, and so is the first error: a part's records are added
+	 * only when every part before it was read and added without one. */
+	if (threads > CBAR_UNLOCK_THREADS_MAX)
+		threads = CBAR_UNLOCK_THREADS_MAX;
+	while (threads > 1 && len / threads < UNLOCK_PART_MIN)
+		threads--;
+	if (threads <= 1)
+		return cbar_unlocks_parse(np, country, text, len, name, d);
+	struct unlock_part part[CBAR_UNLOCK_THREADS_MAX];
+	pthread_t tid[CBAR_UNLOCK_THREADS_MAX];
+	bool started[CBAR_UNLOCK_THREADS_MAX] = {false};
+	struct cbar_unlockset *s = NULL;
+	size_t at = 0;
+	for (unsigned k = 0; k < threads; k++) {
+		/* Each part ends after a '\n': its lines are whole. */
+		size_t end = len;
+		if (k + 1 < threads) {
+			size_t want = len / threads * (k + 1);
+			if (want < at)
+				want = at;
+			const char *nl = memchr(text + want, '\n', len - want);
+			end = nl ? (size_t)(nl - text) + 1 : len;
+		}
+		part[k] = (struct unlock_part){.np = np, .country = country, .text = text + at,
+		                               .len = end - at, .name = name};
+		at = end;
+	}
+	for (unsigned k = 1; k < threads; k++)
+		started[k] = pthread_create(&tid[k], NULL, read_part, &part[k]) == 0;
+	/* The table is made (its pages touched) while the others read. */
+	s = cbar_unlockset_new(len / 32);
+	read_part(&part[0]);
+	for (unsigned k = 1; k < threads; k++)
+		if (started[k])
+			pthread_join(tid[k], NULL);
+		else
+			read_part(&part[k]);
+	if (d)
+		d->file = name;
+	if (!s) {
+		cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
+		goto fail;
+	}
+	unsigned base = 0; /* the lines before part k */
+	for (unsigned k = 0; k < threads; k++) {
+		struct unlock_part *p = &part[k];
+		if (p->err) {
+			if (d) {
+				*d = p->d;
+				if (d->line)
+					d->line += base;
+			}
+			goto fail;
+		}
+		size_t done = 0;
+		enum cbar_err err = cbar_unlockset_add_many(s, p->u, p->n, &done);
+		if (err) {
+			cbar_diag_set(d, err, p->line[done] + base, 1, "%s", cbar_err_message(err));
+			goto fail;
+		}
+		base += p->lines;
+	}
+	for (unsigned k = 0; k < threads; k++) {
+		free(part[k].u);
+		free(part[k].line);
+	}
+	return s;
+fail:
+	for (unsigned k = 0; k < threads; k++) {
+		free(part[k].u);
+		free(part[k].line);
+	}
+	cbar_unlockset_free(s);
+	return NULL;
+}
+
 struct cbar_unlockset *cbar_unlocks_load(const struct cbar_numplan *np, uint16_t country,
-                                    const char *path)
+                                    const char *path, unsigned threads)
 {
 	size_t len;
 	char *text = cbar_file_read(path, 1u << 31, &len);
@@ -133,7 +268,8 @@ struct cbar_unlockset *cbar_unlocks_load(const struct cbar_numplan *np, uint16_t
 		return NULL;
 	}
 	struct cbar_diag d = {0};
-	struct cbar_unlockset *s = cbar_unlocks_parse(np, country, text, len, path, &d);
+	struct cbar_unlockset *s =
+	    cbar_unlocks_parse_threads(np, country, text, len, path, threads, &d);
 	if (!s)
 		cbar_rules_print_diag(stderr, text, len, &d);
 	free(text);

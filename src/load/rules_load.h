@@ -42,9 +42,19 @@ struct cbar_unlockset *cbar_unlocks_parse(const struct cbar_numplan *np, uint16_
                                      const char *text, size_t len, const char *name,
                                      struct cbar_diag *d);
 
-/* The unlock set of a file; NULL after printing the bad line. */
+/* The same, the text read in parts on up to threads threads (a big file:
+ * a part is at least 256 KiB) and the records added in file order: the
+ * same set, and the same first bad line, as one thread. */
+#define CBAR_UNLOCK_THREADS_MAX 16
+struct cbar_unlockset *cbar_unlocks_parse_threads(const struct cbar_numplan *np,
+                                                 uint16_t country, const char *text, size_t len,
+                                                 const char *name, unsigned threads,
+                                                 struct cbar_diag *d);
+
+/* The unlock set of a file, read on up to threads threads (1: this one);
+ * NULL after printing the bad line. */
 struct cbar_unlockset *cbar_unlocks_load(const struct cbar_numplan *np, uint16_t country,
-                                    const char *path);
+                                    const char *path, unsigned threads);
 
 /* The unlock set of the registry at url (sqlite:PATH, postgres://...): its
  * active records, expired ones included (the decision compares expiry with

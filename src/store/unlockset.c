@@ -489,28 +489,27 @@ static enum cbar_err parse_scope(const char *s, size_t n, uint8_t *scope, size_t
 	return CBAR_OK;
 }
 
-/* Records the loader has read and not yet added: added in runs by
- * cbar_unlockset_add_many(), their lines kept for a failure's message. */
-#define LOAD_RUN 256
+/* Records the parser has read and not yet handed to its sink: handed over
+ * in runs, so that the sink (cbar_unlockset_add_many() for a load) works
+ * on many at once. */
 struct load_run {
-	struct cbar_unlock u[LOAD_RUN];
-	unsigned line[LOAD_RUN];
+	struct cbar_unlock u[CBAR_UNLOCK_RUN];
+	unsigned line[CBAR_UNLOCK_RUN];
 	size_t n;
 };
 
-static enum cbar_err load_flush(struct cbar_unlockset *s, struct load_run *r, struct cbar_diag *d)
+static enum cbar_err load_flush(struct load_run *r, cbar_unlock_sink sink, void *arg,
+                                struct cbar_diag *d)
 {
-	size_t done = 0;
-	enum cbar_err err = cbar_unlockset_add_many(s, r->u, r->n, &done);
+	enum cbar_err err = r->n ? sink(arg, r->u, r->line, r->n, d) : CBAR_OK;
 	r->n = 0;
-	if (err)
-		return cbar_diag_set(d, err, r->line[done], 1, "%s", cbar_err_message(err));
-	return CBAR_OK;
+	return err;
 }
 
-enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_numplan *np,
-                                  uint16_t country, const char *text, size_t len, const char *name,
-                                  struct cbar_diag *d)
+enum cbar_err cbar_unlockset_parse(const struct cbar_numplan *np, uint16_t country,
+                                   const char *text, size_t len, const char *name,
+                                   cbar_unlock_sink sink, void *arg, unsigned *lines,
+                                   struct cbar_diag *d)
 {
 	unsigned line = 0;
 	struct load_run *run = malloc(sizeof *run);
@@ -594,15 +593,36 @@ enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_nu
 			}
 			run->u[run->n] = u;
 			run->line[run->n++] = line;
-			if (run->n == LOAD_RUN && (err = load_flush(s, run, d)))
+			if (run->n == CBAR_UNLOCK_RUN && (err = load_flush(run, sink, arg, d)))
 				goto fail;
 		}
 		p = e + 1;
 	}
-	err = load_flush(s, run, d);
+	err = load_flush(run, sink, arg, d);
+	if (lines)
+		*lines = line;
 	free(run);
 	return err;
 fail:
 	free(run);
 	return err;
+}
+
+/* A load's sink: the records into the set; a failure names the line of
+ * the record that failed. */
+static enum cbar_err add_run(void *arg, const struct cbar_unlock *u, const unsigned *line,
+                             size_t n, struct cbar_diag *d)
+{
+	size_t done = 0;
+	enum cbar_err err = cbar_unlockset_add_many(arg, u, n, &done);
+	if (err)
+		return cbar_diag_set(d, err, line[done], 1, "%s", cbar_err_message(err));
+	return CBAR_OK;
+}
+
+enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_numplan *np,
+                                  uint16_t country, const char *text, size_t len, const char *name,
+                                  struct cbar_diag *d)
+{
+	return cbar_unlockset_parse(np, country, text, len, name, add_run, s, NULL, d);
 }

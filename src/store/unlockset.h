@@ -72,6 +72,23 @@ enum cbar_err cbar_unlockset_load(struct cbar_unlockset *s, const struct cbar_nu
                                   uint16_t country, const char *text, size_t len, const char *name,
                                   struct cbar_diag *d);
 
+/*
+ * The same text read without a set: its records handed to sink in file
+ * order, in runs of at most CBAR_UNLOCK_RUN with the line of each; a sink
+ * that fails stops the reading and its error is returned (d as the sink
+ * set it).  *lines (if not NULL) is the count of lines read, on success.
+ * A loader that reads parts of one file on several threads
+ * (src/load/rules_load.c) keeps each part's records this way and adds them
+ * in order afterwards.
+ */
+#define CBAR_UNLOCK_RUN 256
+typedef enum cbar_err (*cbar_unlock_sink)(void *arg, const struct cbar_unlock *u,
+                                          const unsigned *line, size_t n, struct cbar_diag *d);
+enum cbar_err cbar_unlockset_parse(const struct cbar_numplan *np, uint16_t country,
+                                   const char *text, size_t len, const char *name,
+                                   cbar_unlock_sink sink, void *arg, unsigned *lines,
+                                   struct cbar_diag *d);
+
 /* Call fn for every record (any order); stop early when fn returns non-zero,
  * which is then returned. */
 int cbar_unlockset_foreach(const struct cbar_unlockset *s,
