@@ -602,12 +602,12 @@ static void active_many(void **state)
 
 	/* inside an import: what it has imported is active; rolled back, not */
 	struct cbar_store_record rec = {
-		.subscriber = base + 500,
-		.scope = CBAR_STORE_SCOPE_ALL,
-		.level = CBAR_STORE_SELF,
-		.status = CBAR_STORE_ACTIVE,
-		.created = 1700000000,
-		.channel = CBAR_STORE_CHANNEL_IMPORT,
+	    .subscriber = base + 500,
+	    .scope = CBAR_STORE_SCOPE_ALL,
+	    .level = CBAR_STORE_SELF,
+	    .status = CBAR_STORE_ACTIVE,
+	    .created = 1700000000,
+	    .channel = CBAR_STORE_CHANNEL_IMPORT,
 	};
 	size_t failed = 0;
 	assert_int_equal(cbar_store_import_begin(s, &d), CBAR_OK);
@@ -733,17 +733,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(scopes),
-		cmocka_unit_test(bad_urls),
-		cmocka_unit_test(snapshot_and_changes),
-		cmocka_unit_test(wait_change),
-		cmocka_unit_test(failed_write),
-		cmocka_unit_test(unaudited_rows),
-		cmocka_unit_test(bars),
-		cmocka_unit_test(active_many),
-		cmocka_unit_test(key_in_chain),
-		cmocka_unit_test(file_modes),
-		cmocka_unit_test(key_migration),
+	    cmocka_unit_test(scopes),
+	    cmocka_unit_test(bad_urls),
+	    cmocka_unit_test(snapshot_and_changes),
+	    cmocka_unit_test(wait_change),
+	    cmocka_unit_test(failed_write),
+	    cmocka_unit_test(unaudited_rows),
+	    cmocka_unit_test(bars),
+	    cmocka_unit_test(active_many),
+	    cmocka_unit_test(key_in_chain),
+	    cmocka_unit_test(file_modes),
+	    cmocka_unit_test(key_migration),
 	};
 	int failed = cmocka_run_group_tests_name(cbar_store_backend(s), tests, NULL, NULL);
 	cbar_store_free(s);

@@ -219,7 +219,7 @@ int cbar_import_mapped(struct reg *r, const char *path, char *text, size_t len, 
 	struct cbar_store_record *recs = NULL, **order = NULL;
 	unsigned *lines = NULL;
 	bool *drop = NULL;
-	uint64_t *subs = NULL; /* the rows the registry is asked about */
+	uint64_t *subs = NULL;  /* the rows the registry is asked about */
 	int64_t *active = NULL; /* their active record's id, 0: none */
 	size_t nrecs = 0, cap = 0, bad = 0;
 	unsigned line = 1;

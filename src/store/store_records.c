@@ -530,8 +530,8 @@ static int row_active_id(void *arg, int n, const char *const *c)
 
 /* ids[i]: the active record of sub[i] (0: none), for m <= ACTIVE_RUN
  * subscribers, in one question.  A subscriber may be asked twice. */
-static enum cbar_err active_run(struct cbar_store *s, const uint64_t *sub, size_t m,
-                                int64_t *ids, struct cbar_diag *d)
+static enum cbar_err active_run(struct cbar_store *s, const uint64_t *sub, size_t m, int64_t *ids,
+                                struct cbar_diag *d)
 {
 	_Static_assert(sizeof(Q256) == 2 * ACTIVE_RUN, "one placeholder a subscriber of a run");
 	char buf[ACTIVE_RUN][24];
@@ -562,8 +562,8 @@ enum cbar_err cbar_store_active_many(struct cbar_store *s, const uint64_t *subsc
 	if (own && (err = s->be->begin(s, false, d)))
 		return err;
 	if (own && s->be == &cbar__store_postgres)
-		err = cbar__q(s, "SET LOCAL plan_cache_mode = force_custom_plan", 0, NULL, NULL, NULL,
-		              d);
+		err = cbar__q(s, "SET LOCAL plan_cache_mode = force_custom_plan", 0, NULL, NULL,
+		              NULL, d);
 	for (size_t at = 0; at < n && !err; at += ACTIVE_RUN)
 		err = active_run(s, subscribers + at, n - at < ACTIVE_RUN ? n - at : ACTIVE_RUN,
 		                 ids + at, d);
@@ -645,8 +645,8 @@ enum cbar_err cbar_store_import_many(struct cbar_store *s, const struct cbar_sto
 			*failed = at + i;
 			if (clash)
 				return cbar_diag_set(d, CBAR_INVAL, 0, 0,
-				                     "+%" PRIu64 " already has an active unlock (#%" PRId64
-				                     ")",
+				                     "+%" PRIu64
+				                     " already has an active unlock (#%" PRId64 ")",
 				                     x.subscriber, clash);
 			struct cbar__head h = {s->import_seq, ""};
 			memcpy(h.hash, s->import_hash, sizeof h.hash);
