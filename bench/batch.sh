@@ -38,7 +38,7 @@ n=${2:-10000000}
 on=${3:-23000000}
 src=$(cd "$(dirname "$0")/.." && pwd)
 cb="$b/callbar"
-cmake --build "$b" --target callbar bench_batch_floor >/dev/null || exit 1
+cmake --build "$b" --target callbar bench_batch_floor bench_decide_real >/dev/null || exit 1
 pin=""
 command -v taskset >/dev/null && pin="taskset -c 0" # one core
 
@@ -149,3 +149,7 @@ sed 's/since 2022-05-07/since 2023-05-07/' "$src/etc/callbar/pilots.rules" >/tmp
 k=$(secs $pin "$cb" batch --rules "$src/etc/callbar/pilots.rules" --compare /tmp/callbar-batch-old.rules \
 	--unlocked "$oldu" "$old" /dev/null)
 printf '%s %s\n' "$on" "$k" | mawk '{ printf "  batch --compare:  %7.3f s (cpu %7.3f s)  %7.2f M records/s\n", $2, $3, $1 / $2 / 1e6 }'
+# Decisions in batches on the realistic events (the file's first 1M
+# records, the pilots rules, 10M unlock records) against prefetched lookups.
+echo "-- decide in batches on realistic events (bench/bench_decide_real.c)"
+$pin "$b/bench/bench_decide_real" "$real" "$realu" "$src/etc/callbar/pilots.rules" 2000000 5
