@@ -15,7 +15,9 @@
  * lookups 32 at a time with every probe of a batch prefetched before the
  * first is read (for cbar_decide_many: the fastest a loop of lookups goes).
  * Goal (issue 18): decide in batches at least half the prefetched rate.
- *   bench_decide_real CSV UNLOCKED RULES [N [ROUNDS]]
+ *   bench_decide_real CSV UNLOCKED RULES [N [ROUNDS [profile]]]
+ * profile: only cbar_decide_many(), N events ROUNDS times, untimed (to
+ * run under perf).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +205,13 @@ int main(int argc, char **argv)
 	printf("  %zu realistic events of %s (%zu bad left out), %zu allocated mobile blocks, "
 	       "%zu unlock records\n",
 	       nev, argv[1], bad, nblocks, cbar_unlockset_count(uset));
+	if (argc > 6 && !strcmp(argv[6], "profile")) {
+		uint64_t acc = 0;
+		for (int r = 0; r < rounds; r++)
+			acc += run_decide_many(NULL, n);
+		printf("  profile: %zu decisions x %d (%llu)\n", n, rounds, (unsigned long long)acc);
+		return 0;
+	}
 	struct bench_result res =
 	    bench_compare("decide_real", run_lookup, NULL, run_decide, NULL, n, rounds);
 	bench_report("decide, realistic events", "dec", &res, "against one lookup an event");

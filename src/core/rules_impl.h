@@ -81,6 +81,17 @@ struct cbar__node {
 	uint32_t vec; /* CBAR__NOVEC, or the rule bitmap valid from here down */
 };
 
+/* A peer's walk down the trie after its first CBAR__JUMP_DIGITS digits:
+ * the node it stands on (0: it stopped sooner) and the deepest bitmap met
+ * on the way.  A table of every such start spares the decision as many
+ * dependent loads, the first ones of every walk. */
+#define CBAR__JUMP_DIGITS 3
+#define CBAR__JUMP_SIZE   1000
+struct cbar__jump {
+	uint32_t node;
+	uint32_t vec;
+};
+
 struct cbar_rules {
 	const struct cbar_numplan *np;
 	char *file;
@@ -103,6 +114,9 @@ struct cbar_rules {
 	size_t nregion;
 	struct cbar__node *trie;
 	size_t ntrie;
+	/* The trie walked over every CBAR__JUMP_DIGITS-digit start at once
+	 * (build_jump()): where a peer's walk stands after those digits. */
+	struct cbar__jump *jump;
 	uint64_t *vecbits; /* nvec bitmaps */
 	size_t nvec;
 	uint32_t unknown_vec; /* the bitmap of an unknown peer (a vec id) */
