@@ -293,7 +293,10 @@ static enum cbar_err build_jump(struct cbar_rules *rs)
 
 static enum cbar_err build_tables(struct cbar_rules *rs)
 {
-	size_t w = rs->words = (rs->nrules + 63) / 64;
+	/* A whole number of the steps decide_from() ANDs the bitmaps in; the
+	 * words past the last rule stay zero. */
+	size_t w = rs->words =
+	    (rs->nrules + 64 * CBAR__WORDS_STEP - 1) / (64 * CBAR__WORDS_STEP) * CBAR__WORDS_STEP;
 	rs->nregion = 1;
 	while (rs->nregion < 256 && cbar_numplan_region_code(rs->np, (uint8_t)rs->nregion))
 		rs->nregion++;

@@ -85,6 +85,9 @@ struct cbar__node {
  * the node it stands on (0: it stopped sooner) and the deepest bitmap met
  * on the way.  A table of every such start spares the decision as many
  * dependent loads, the first ones of every walk. */
+/* Rule bitmaps are ANDed this many words at a time (decide_from()). */
+#define CBAR__WORDS_STEP 4
+
 #define CBAR__JUMP_DIGITS 3
 #define CBAR__JUMP_SIZE   1000
 struct cbar__jump {
@@ -107,7 +110,7 @@ struct cbar_rules {
 	size_t nemerg;
 	bool any_unless; /* some rule has 'unless': worth prefetching records */
 
-	size_t words;      /* 64-bit words per rule bitmap */
+	size_t words;      /* 64-bit words per rule bitmap, a multiple of CBAR__WORDS_STEP */
 	uint64_t *svcdir;  /* 4 bitmaps, by CBAR_SCOPE_BIT index */
 	uint64_t *carrier; /* CBAR_CARRIER_COUNT bitmaps */
 	uint64_t *region;  /* nregion bitmaps (index 0: unknown) */
