@@ -6,8 +6,10 @@
  * to an integer and one probe of an open-addressing set, the line and
  * ",verdict" copied out.  No numbering, no rules: what one core does per
  * record before any real decision is made, to put the awk ratio in
- * perspective.
- *   batch_floor UNLOCKED_FILE CSV > /dev/null
+ * perspective.  With --batch, the records are cut 32 at a time and the
+ * probes of those that need one prefetched before the first is read (the
+ * fastest a loop of random lookups goes): the floor's floor.
+ *   batch_floor [--batch] UNLOCKED_FILE CSV > /dev/null
  * prints "records seconds M/s blocked" on stderr.
  */
 #include <stdint.h>
@@ -61,10 +63,51 @@ static uint64_t digits(const char *s, size_t n)
 	return v;
 }
 
+/* A record cut, its probe key, whether the decision needs the probe. */
+struct rec {
+	const char *s;
+	size_t len;
+	uint64_t key;
+	int probe;
+};
+#define QN 32
+
+static void cut(struct rec *r)
+{
+	/* fields 4 and 5: subscriber, peer */
+	const char *s = r->s, *f[5] = {s};
+	size_t k = 1, len = r->len;
+	for (size_t j = 0; j < len && k < 5; j++)
+		if (s[j] == ',')
+			f[k++] = s + j + 1;
+	const char *sub = f[3], *peer = f[4];
+	size_t sl = (size_t)(peer - 1 - sub), pl = (size_t)(s + len - peer);
+	uint64_t key = 86;
+	for (size_t j = 0; j < sl; j++)
+		key = key * 10 + (uint64_t)(sub[j] - '0');
+	r->key = key;
+	r->probe = pl > 3 && peer[0] == '+' && !(peer[1] == '8' && peer[2] == '6');
+}
+
+static void finish_recs(const struct rec *q, size_t nq, char *out, size_t *on, uint64_t *blocked)
+{
+	for (size_t i = 0; i < nq; i++) {
+		int block = q[i].probe && !has(q[i].key);
+		*blocked += (uint64_t)block;
+		memcpy(out + *on, q[i].s, q[i].len);
+		*on += q[i].len;
+		memcpy(out + *on, block ? ",block\n" : ",allow\n", 7);
+		*on += 7;
+	}
+}
+
 int main(int argc, char **argv)
 {
+	int batch = argc == 4 && !strcmp(argv[1], "--batch");
+	argv += batch;
+	argc -= batch;
 	if (argc != 3) {
-		fprintf(stderr, "usage: batch_floor UNLOCKED_FILE CSV > OUT\n");
+		fprintf(stderr, "usage: batch_floor [--batch] UNLOCKED_FILE CSV > OUT\n");
 		return 2;
 	}
 	FILE *u = fopen(argv[1], "r"), *in = fopen(argv[2], "rb");
@@ -88,6 +131,8 @@ int main(int argc, char **argv)
 	char *buf = malloc(BLOCK + 1), *out = malloc(2 * BLOCK);
 	size_t have = 0, on = 0;
 	uint64_t n = 0, blocked = 0;
+	struct rec q[QN];
+	size_t nq = 0;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
@@ -104,29 +149,24 @@ int main(int argc, char **argv)
 			const char *s = buf + i;
 			i += len + (nl != NULL);
 			if (len && s[0] != 't') { /* not the header */
-				/* fields 4 and 5: subscriber, peer */
-				const char *f[5] = {s};
-				size_t k = 1;
-				for (size_t j = 0; j < len && k < 5; j++)
-					if (s[j] == ',')
-						f[k++] = s + j + 1;
-				const char *sub = f[3], *peer = f[4];
-				size_t sl = (size_t)(peer - 1 - sub), pl = (size_t)(s + len - peer);
-				uint64_t key = 86;
-				for (size_t j = 0; j < sl; j++)
-					key = key * 10 + (uint64_t)(sub[j] - '0');
-				int block = pl > 3 && peer[0] == '+' && !(peer[1] == '8' && peer[2] == '6') &&
-				            !has(key);
-				blocked += (uint64_t)block;
-				memcpy(out + on, s, len);
-				on += len;
-				memcpy(out + on, block ? ",block\n" : ",allow\n", 7);
-				on += 7;
-				n++;
+				struct rec *r = &q[nq++];
+				r->s = s;
+				r->len = len;
+				cut(r);
+				if (batch && r->probe)
+					__builtin_prefetch(&set[mix(r->key) & mask]);
+				if (nq == QN || !batch) {
+					finish_recs(q, nq, out, &on, &blocked);
+					n += nq;
+					nq = 0;
+				}
 			}
 			if (!nl || i >= have)
 				break;
 		}
+		finish_recs(q, nq, out, &on, &blocked); /* their lines are about to move */
+		n += nq;
+		nq = 0;
 		if (on > BLOCK) {
 			fwrite(out, 1, on, stdout);
 			on = 0;

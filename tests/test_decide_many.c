@@ -74,16 +74,13 @@ static void same_verdict(const struct cbar_verdict *a, const struct cbar_verdict
 		         b->rule, a->decision, a->rule);
 }
 
-static void test_many(void **state)
+static void many_with(const char *text, size_t len)
 {
-	(void)state;
 	struct cbar_numplan *np;
 	struct cbar_rules *rules;
 	struct cbar_diag d;
 	assert_int_equal(cbar_numplan_embedded(&np, &d), CBAR_OK);
-	assert_int_equal(
-	    cbar_rules_compile(np, rules_text, sizeof rules_text - 1, "t.rules", NULL, &d, &rules),
-	    CBAR_OK);
+	assert_int_equal(cbar_rules_compile(np, text, len, "t.rules", NULL, &d, &rules), CBAR_OK);
 	uint16_t cn = cbar_numplan_country(np, "CN", 2);
 	struct cbar_unlockset *us = cbar_unlockset_new(NEV);
 	struct cbar_number *subs = calloc(NEV, sizeof *subs), *pn = calloc(NEV, sizeof *pn);
@@ -149,6 +146,37 @@ static void test_many(void **state)
 	cbar_unlockset_free(us);
 	cbar_rules_free(rules);
 	cbar_numplan_free(np);
+}
+
+static void test_many(void **state)
+{
+	(void)state;
+	many_with(rules_text, sizeof rules_text - 1);
+}
+
+/* The same rules far apart in a file of about 500: a decision in batches
+ * goes on from a rule in a later word of the bitmaps than the first. */
+static void test_many_far(void **state)
+{
+	(void)state;
+	size_t cap = 64 * 1024, len = 0;
+	char *t = malloc(cap);
+	assert_non_null(t);
+	const char *body = strstr(rules_text, "block ");
+	len += (size_t)snprintf(t, cap, "%.*s", (int)(body - rules_text), rules_text);
+	unsigned f = 0;
+	for (const char *l = body; *l;) {
+		const char *e = strchr(l, '\n');
+		for (int k = 0; k < 70 && strncmp(l, "pass", 4); k++, f++)
+			len += (size_t)snprintf(t + len, cap - len,
+			                        "block out voice to +380%u since 2021-01-0%u reason f%u\n",
+			                        f % 97, 1 + f % 9, f);
+		len += (size_t)snprintf(t + len, cap - len, "%.*s", (int)(e - l + 1), l);
+		l = e + 1;
+	}
+	assert_true(len < cap);
+	many_with(t, len);
+	free(t);
 }
 
 /*
@@ -258,6 +286,7 @@ static void test_many_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(test_many),
+	                                   cmocka_unit_test(test_many_far),
 	                                   cmocka_unit_test(test_many_limits)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -269,9 +269,34 @@ out:
 	return err;
 }
 
+/* The walk of every CBAR__JUMP_DIGITS-digit start, as decide_from() walks:
+ * from the root, down while the digit has a child, keeping the deepest
+ * bitmap. */
+static enum cbar_err build_jump(struct cbar_rules *rs)
+{
+	rs->jump = malloc(CBAR__JUMP_SIZE * sizeof *rs->jump);
+	if (!rs->jump)
+		return CBAR_NOMEM;
+	for (unsigned x = 0; x < CBAR__JUMP_SIZE; x++) {
+		uint32_t node = 0, vec = rs->trie[0].vec;
+		for (unsigned k = 0, div = CBAR__JUMP_SIZE / 10; k < CBAR__JUMP_DIGITS;
+		     k++, div /= 10) {
+			if (!(node = rs->trie[node].child[x / div % 10]))
+				break;
+			if (rs->trie[node].vec != CBAR__NOVEC)
+				vec = rs->trie[node].vec;
+		}
+		rs->jump[x] = (struct cbar__jump){node, vec};
+	}
+	return CBAR_OK;
+}
+
 static enum cbar_err build_tables(struct cbar_rules *rs)
 {
-	size_t w = rs->words = (rs->nrules + 63) / 64;
+	/* A whole number of the steps decide_from() ANDs the bitmaps in; the
+	 * words past the last rule stay zero. */
+	size_t w = rs->words =
+	    (rs->nrules + 64 * CBAR__WORDS_STEP - 1) / (64 * CBAR__WORDS_STEP) * CBAR__WORDS_STEP;
 	rs->nregion = 1;
 	while (rs->nregion < 256 && cbar_numplan_region_code(rs->np, (uint8_t)rs->nregion))
 		rs->nregion++;
@@ -294,7 +319,8 @@ static enum cbar_err build_tables(struct cbar_rules *rs)
 			if (r->any_region || (r->regions[g / 64] >> (g % 64) & 1))
 				rs->region[g * w + i / 64] |= bit;
 	}
-	return build_peer(rs);
+	enum cbar_err err = build_peer(rs);
+	return err ? err : build_jump(rs);
 }
 
 enum cbar_err cbar_rules_compile(const struct cbar_numplan *np, const char *text, size_t len,

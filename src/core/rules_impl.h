@@ -81,6 +81,20 @@ struct cbar__node {
 	uint32_t vec; /* CBAR__NOVEC, or the rule bitmap valid from here down */
 };
 
+/* A peer's walk down the trie after its first CBAR__JUMP_DIGITS digits:
+ * the node it stands on (0: it stopped sooner) and the deepest bitmap met
+ * on the way.  A table of every such start spares the decision as many
+ * dependent loads, the first ones of every walk. */
+/* Rule bitmaps are ANDed this many words at a time (decide_from()). */
+#define CBAR__WORDS_STEP 4
+
+#define CBAR__JUMP_DIGITS 3
+#define CBAR__JUMP_SIZE   1000
+struct cbar__jump {
+	uint32_t node;
+	uint32_t vec;
+};
+
 struct cbar_rules {
 	const struct cbar_numplan *np;
 	char *file;
@@ -96,13 +110,16 @@ struct cbar_rules {
 	size_t nemerg;
 	bool any_unless; /* some rule has 'unless': worth prefetching records */
 
-	size_t words;      /* 64-bit words per rule bitmap */
+	size_t words;      /* 64-bit words per rule bitmap, a multiple of CBAR__WORDS_STEP */
 	uint64_t *svcdir;  /* 4 bitmaps, by CBAR_SCOPE_BIT index */
 	uint64_t *carrier; /* CBAR_CARRIER_COUNT bitmaps */
 	uint64_t *region;  /* nregion bitmaps (index 0: unknown) */
 	size_t nregion;
 	struct cbar__node *trie;
 	size_t ntrie;
+	/* The trie walked over every CBAR__JUMP_DIGITS-digit start at once
+	 * (build_jump()): where a peer's walk stands after those digits. */
+	struct cbar__jump *jump;
 	uint64_t *vecbits; /* nvec bitmaps */
 	size_t nvec;
 	uint32_t unknown_vec; /* the bitmap of an unknown peer (a vec id) */
