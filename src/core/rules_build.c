@@ -392,6 +392,7 @@ void cbar_rules_free(struct cbar_rules *rs)
 	free(rs->carrier);
 	free(rs->region);
 	free(rs->trie);
+	free(rs->jump);
 	free(rs->vecbits);
 	free(rs->file);
 	free(rs);
