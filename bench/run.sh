@@ -1,8 +1,8 @@
 #!/bin/sh
 # callbar benchmarks: run every benchmark of a build directory, one core.
 # Each prints its result as a ratio against a baseline measured in the same
-# run.  bench/batch.sh (callbar batch over a 1 GB CSV) takes minutes and is
-# run by hand; so is bench/sip_kamailio.sh (sip-serve against Kamailio under
+# run.  bench/batch.sh (callbar batch over a 1 GB CSV, and
+# bench_decide_real on that file's events) takes minutes and is run by hand; so is bench/sip_kamailio.sh (sip-serve against Kamailio under
 # sipp, CPU per call and highest rate), and bench/replay.sh (a synthetic
 # day through three nodes over HTTP and SIP, docs/capacity.md).
 #   sh bench/run.sh [BUILD_DIR]
