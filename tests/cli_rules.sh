@@ -313,6 +313,10 @@ for n in 1 3; do
 	has long long.err "batch: 4 records: 1 allow, 1 block, 2 error"
 	[ "$(wc -l <long.out)" = 3 ] || { echo "FAIL long --threads $n: want 3 lines out"; cat long.out; fail=1; }
 done
+# one thread reads a plain file mapped, not in blocks: the same lines
+"$cb" batch --rules "$rules" long.csv long-mapped.out 2>long-mapped.err
+cmp long.out long-mapped.out || { echo "FAIL long mapped: other bytes"; fail=1; }
+cmp long.err long-mapped.err || { echo "FAIL long mapped: says other things"; diff long.err long-mapped.err; fail=1; }
 export CALLBAR_BATCH_CHUNK=131072
 mawk 'BEGIN {
 	srand(8)
