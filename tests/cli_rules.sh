@@ -286,9 +286,13 @@ mawk 'BEGIN {
 }' >head.csv
 same threads-header 1 3 --rules "$rules" head.csv
 has threads-header err.3 "batch: line 2049: fewer fields than the header names"
-# from a pipe, and in 4 MiB chunks
-"$cb" batch --threads 3 --rules "$rules" --unlocked "$unl" <big.csv >pipe.out 2>/dev/null
+# from a pipe (read into blocks: a file is mapped), one thread and three
+cat big.csv | "$cb" batch --threads 3 --rules "$rules" --unlocked "$unl" >pipe.out 2>pipe.err
 cmp big.out pipe.out || { echo "FAIL threads-pipe: other bytes"; fail=1; }
+cmp big.err pipe.err || { echo "FAIL threads-pipe: says other things"; fail=1; }
+cat big.csv | "$cb" batch --rules "$rules" --unlocked "$unl" >pipe1.out 2>pipe1.err
+cmp big.out pipe1.out || { echo "FAIL pipe: other bytes"; fail=1; }
+cmp big.err pipe1.err || { echo "FAIL pipe: says other things"; fail=1; }
 unset CALLBAR_BATCH_CHUNK
 same threads-4m 1 3 --rules "$rules" --unlocked "$unl" big.csv
 # wherever the blocks fall, the lines are the same: a line of 64 KiB or
@@ -313,6 +317,10 @@ for n in 1 3; do
 	has long long.err "batch: 4 records: 1 allow, 1 block, 2 error"
 	[ "$(wc -l <long.out)" = 3 ] || { echo "FAIL long --threads $n: want 3 lines out"; cat long.out; fail=1; }
 done
+# one thread reads a plain file mapped, not in blocks: the same lines
+"$cb" batch --rules "$rules" long.csv long-mapped.out 2>long-mapped.err
+cmp long.out long-mapped.out || { echo "FAIL long mapped: other bytes"; fail=1; }
+cmp long.err long-mapped.err || { echo "FAIL long mapped: says other things"; diff long.err long-mapped.err; fail=1; }
 export CALLBAR_BATCH_CHUNK=131072
 mawk 'BEGIN {
 	srand(8)

@@ -201,9 +201,12 @@ bool cbar_batch_lstage_lines(struct batch *b, const char *s, size_t n,
  * the output in input order to b->out, the same bytes and the same reports
  * as one thread would; b->t gets the sum of the tallies.  false after saying
  * on stderr what went wrong (out of memory, a write failed): the output is
- * then cut short.
+ * then cut short.  file (file_size bytes, the records from file_at on): the
+ * input mapped, whose chunks are its bytes where they lie; NULL: in is
+ * read into the chunks.
  */
-bool cbar_batch_threads(struct batch *b, FILE *in, unsigned threads);
+bool cbar_batch_threads(struct batch *b, FILE *in, const char *file, size_t file_at,
+                        size_t file_size, unsigned threads);
 
 /* batch_io.c */
 

@@ -8,7 +8,8 @@
  * the front of the next chunk; but when MAX_RECORD bytes or more of that
  * line are in the block, they end the chunk as its line (too long, one bad
  * record) and the rest of it, up to its '\n', is skipped, as one thread
- * does.
+ * does.  A plain file is mapped (cmd_batch.c): its chunks are cut by the
+ * same rule from the mapped bytes, with no copy and no block of their own.
  *
  * Workers take the chunks in input order and decide their lines, each with
  * its own struct batch: the chunk's output buffer, its line count, its
@@ -51,7 +52,8 @@ struct bad {
 struct chunk {
 	struct pipeline *p;
 	uint64_t seq; /* its place in the input, from 0 */
-	char *in;     /* whole lines; the last may lack its '\n' */
+	char *buf;    /* its block, which it reads into (not when the input is mapped) */
+	const char *in; /* whole lines (in buf or the mapped file); the last may lack its '\n' */
 	size_t n;
 	char *out; /* what its records write */
 	size_t on, ocap;
@@ -71,6 +73,8 @@ struct worker {
 
 struct pipeline {
 	FILE *in, *out;
+	const char *file;  /* a plain input file mapped, else NULL (read in blocks) */
+	size_t file_at, file_size; /* where reading starts in it, its size */
 	size_t block;
 	bool jsonl;
 	struct cbar_cdr_map map; /* a CSV header's layout, set by the reader before
@@ -126,6 +130,9 @@ static void *reader(void *arg)
 	size_t carry = 0; /* bytes at the end of prev that begin the next chunk */
 	uint64_t bytes = 0;
 	bool eof = false, skip = false; /* skip: the rest of a too long line */
+	size_t pos = p->file_at;         /* mapped: where the next chunk begins */
+	if (p->file && pos >= p->file_size)
+		eof = true;
 	for (uint64_t seq = 0; !eof; seq++) {
 		struct chunk *ck = &p->ring[seq % p->nring];
 		pthread_mutex_lock(&p->mu);
@@ -135,43 +142,68 @@ static void *reader(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		if (stop)
 			break;
-		/* prev cannot be filled again before this one is: only this
-		 * thread fills, and a worker reads no further than prev->n. */
-		if (carry)
-			memcpy(ck->in, prev->in + prev->n, carry);
-		size_t have = carry;
-		for (;;) {
-			size_t got = fread(ck->in + have, 1, p->block - have, p->in);
-			bytes += got;
-			have += got;
-			/* As run(): a short read is the end, an error too. */
-			eof = got == 0 || feof(p->in) || ferror(p->in);
-			if (!skip) /* (skip: carry is 0, the block is all new) */
-				break;
-			const char *nl = memchr(ck->in, '\n', have);
-			size_t drop = nl ? (size_t)(nl - ck->in) + 1 : have;
-			memmove(ck->in, ck->in + drop, have - drop);
-			have -= drop;
-			skip = !nl;
-			if (eof)
-				break;
-		}
-		if (!have)
-			break;
-		size_t cut = have;
-		if (!eof) { /* have == p->block > MAX_RECORD: cut > 0 */
-			const char *nl = memrchr(ck->in, '\n', have);
-			cut = nl ? (size_t)(nl - ck->in) + 1 : 0;
-			if (have - cut >= MAX_RECORD) {
-				cut = have;
-				skip = true;
+		size_t cut;
+		if (p->file) {
+			/* Mapped: the chunk is the file's bytes where they lie,
+			 * cut by the same rule. */
+			size_t have = p->file_size - pos < p->block ? p->file_size - pos : p->block;
+			ck->in = p->file + pos;
+			cut = have;
+			if (pos + have < p->file_size) {
+				const char *nl = memrchr(ck->in, '\n', have);
+				cut = nl ? (size_t)(nl - ck->in) + 1 : 0;
+				if (have - cut >= MAX_RECORD)
+					cut = have, skip = true;
 			}
+			pos += cut;
+			bytes = pos;
+			if (skip) { /* the rest of the too long line */
+				const char *nl = memchr(p->file + pos, '\n', p->file_size - pos);
+				pos = nl ? (size_t)(nl - p->file) + 1 : p->file_size;
+				skip = false;
+			}
+			eof = pos >= p->file_size;
+		} else {
+			/* prev cannot be filled again before this one is: only
+			 * this thread fills, and a worker reads no further than
+			 * prev->n. */
+			if (carry)
+				memcpy(ck->buf, prev->in + prev->n, carry);
+			size_t have = carry;
+			for (;;) {
+				size_t got = fread(ck->buf + have, 1, p->block - have, p->in);
+				bytes += got;
+				have += got;
+				/* As run(): a short read is the end, an error too. */
+				eof = got == 0 || feof(p->in) || ferror(p->in);
+				if (!skip) /* (skip: carry is 0, the block is all new) */
+					break;
+				const char *nl = memchr(ck->buf, '\n', have);
+				size_t drop = nl ? (size_t)(nl - ck->buf) + 1 : have;
+				memmove(ck->buf, ck->buf + drop, have - drop);
+				have -= drop;
+				skip = !nl;
+				if (eof)
+					break;
+			}
+			if (!have)
+				break;
+			ck->in = ck->buf;
+			cut = have;
+			if (!eof) { /* have == p->block > MAX_RECORD: cut > 0 */
+				const char *nl = memrchr(ck->in, '\n', have);
+				cut = nl ? (size_t)(nl - ck->in) + 1 : 0;
+				if (have - cut >= MAX_RECORD) {
+					cut = have;
+					skip = true;
+				}
+			}
+			if (eof && ferror(p->in)) { /* as run(): a bad stream's last piece is dropped */
+				const char *nl = memrchr(ck->in, '\n', have);
+				cut = nl ? (size_t)(nl - ck->in) + 1 : 0;
+			}
+			carry = have - cut;
 		}
-		if (eof && ferror(p->in)) { /* as run(): a bad stream's last piece is dropped */
-			const char *nl = memrchr(ck->in, '\n', have);
-			cut = nl ? (size_t)(nl - ck->in) + 1 : 0;
-		}
-		carry = have - cut;
 		if (seq == 0 && !p->jsonl) { /* the header's layout, for every worker */
 			const char *nl = memchr(ck->in, '\n', cut);
 			size_t hl = nl ? (size_t)(nl - ck->in) : cut;
@@ -182,7 +214,7 @@ static void *reader(void *arg)
 		}
 		ck->seq = seq;
 		ck->n = cut;
-		ck->end = bytes - carry;
+		ck->end = bytes - carry; /* (mapped: carry is 0) */
 		ck->on = 0;
 		ck->lines = 0;
 		ck->nbad = 0;
@@ -384,10 +416,14 @@ static void write_all(struct pipeline *p, struct batch *b)
 	}
 }
 
-bool cbar_batch_threads(struct batch *b, FILE *in, unsigned threads)
+bool cbar_batch_threads(struct batch *b, FILE *in, const char *file, size_t file_at,
+                        size_t file_size, unsigned threads)
 {
 	struct pipeline p = {
 	    .in = in,
+	    .file = file,
+	    .file_at = file_at,
+	    .file_size = file_size,
 	    .out = b->out,
 	    .block = cbar_rules_limits(b->now.rules) && b->block > LIMITS_BLOCK ? LIMITS_BLOCK
 	                                                                        : b->block,
@@ -415,7 +451,7 @@ bool cbar_batch_threads(struct batch *b, FILE *in, unsigned threads)
 		struct chunk *ck = &p.ring[i];
 		ck->p = &p;
 		ck->ocap = OUT_FIRST * p.block;
-		if (!(ck->in = malloc(p.block)) || !(ck->out = malloc(ck->ocap)))
+		if ((!p.file && !(ck->buf = malloc(p.block))) || !(ck->out = malloc(ck->ocap)))
 			goto nomem;
 	}
 	for (unsigned i = 0; i < threads; i++) {
@@ -459,7 +495,7 @@ join:
 		cbar_batch_lstage_free(w[i].b.ls);
 	}
 	for (size_t i = 0; p.ring && i < p.nring; i++) {
-		free(p.ring[i].in);
+		free(p.ring[i].buf);
 		free(p.ring[i].out);
 	}
 	free(p.ring);

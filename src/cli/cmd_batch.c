@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,6 +92,49 @@ static const char help[] =
 	"a compressed input was cut short or corrupt: said with the records decided).\n";
 
 static const char *const words[] = {"allow", "block", "error"};
+
+/*
+ * A plain input file mapped, to cut its lines where they lie with no copy
+ * into blocks (read() copying was 6% of a one-thread run); NULL for
+ * anything else (a pipe, a compressed input), which is read in blocks.
+ * *at: where the records begin (after what the compression sniffing read).
+ */
+static const char *map_input(FILE *in, size_t *at, size_t *size)
+{
+	struct stat st;
+	int fd = fileno(in);
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0)
+		return NULL;
+	off_t pos = ftello(in);
+	if (pos < 0 || pos > st.st_size)
+		return NULL;
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+	*at = (size_t)pos;
+	*size = (size_t)st.st_size;
+	return m;
+}
+
+/*
+ * One thread, a mapped file: the lines run() below would make of it (a
+ * line of MAX_RECORD bytes or more is one bad record, the last without its
+ * newline is read too), so the output is the same.
+ */
+static void run_mapped(struct batch *b, const char *file, size_t at, size_t size)
+{
+	const char *p = file + at, *e = file + size;
+	while (p < e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		size_t len = (size_t)((nl ? nl : e) - p);
+		b->bytes = (uint64_t)(p - file) + len + (nl != NULL);
+		if (cbar_batch_line(b, p, len) && b->progress && !(b->line & 0xfffff))
+			cbar_batch_say_progress(b->line, b->bytes, b->total);
+		p += len + (nl != NULL);
+	}
+	cbar_batch_drain(b); /* the lines are about to go */
+}
 
 /*
  * One thread.  The input is read a block at a time and cut into lines; a
@@ -425,18 +469,28 @@ int cbar_cmd_batch(int argc, char **argv)
 	b.progress = isatty(2);
 	if (!fstat(fileno(in), &st) && S_ISREG(st.st_mode))
 		b.total = (uint64_t)st.st_size;
+	/* A plain file is mapped, but for one thread in the tests' small
+	 * blocks (CALLBAR_BATCH_CHUNK): they test run()'s block reading. */
+	size_t file_at = 0, file_size = 0;
+	const char *file =
+	    threads > 1 || b.block == IN_BLOCK ? map_input(in, &file_at, &file_size) : NULL;
+	bool ran;
 	if (threads > 1) {
 		/* jansson sets its hash seed on first use unless told; tell it
 		 * before there are threads (its documentation's advice). */
 		if (jsonl)
 			json_object_seed(0);
-		if (!cbar_batch_threads(&b, in, (unsigned)threads))
-			goto out;
+		ran = cbar_batch_threads(&b, in, file, file_at, file_size, (unsigned)threads);
 	} else {
-		if (!run(&b, in))
-			goto out;
+		if (file)
+			run_mapped(&b, file, file_at, file_size);
+		ran = file || run(&b, in);
 		cbar_batch_flush(&b);
 	}
+	if (file)
+		munmap((void *)file, file_size);
+	if (!ran)
+		goto out;
 	if (b.progress)
 		fputs("\r\033[K", stderr);
 	if (fflush(out) || ferror(out)) {
