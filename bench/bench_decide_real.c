@@ -25,6 +25,7 @@
 
 #include "callbar/data.h"
 #include "callbar/rules.h"
+#include "decide_loops.h"
 #include "harness.h"
 #include "load/rules_load.h"
 #include "proto/cdr.h"
@@ -33,78 +34,8 @@
 
 #define NEV     (1u << 20)
 #define NUNLOCK 10000000u
-#define BATCH   32
 
-static struct cbar_rules *rules;
-static struct cbar_unlockset *uset;
 static struct cbar_event_in *evs;
-static size_t nev;
-
-static uint64_t sub_of(size_t i)
-{
-	const struct cbar_number *s = evs[i % nev].ev.subscriber;
-	return s ? s->e164 : 0;
-}
-
-static uint64_t run_lookup(void *arg, size_t n)
-{
-	(void)arg;
-	uint64_t acc = 0;
-	struct cbar_unlock u[8];
-	size_t k;
-	for (size_t i = 0; i < n; i++) {
-		cbar_unlockset_find(uset, sub_of(i), u, 8, &k);
-		acc += k;
-	}
-	return acc;
-}
-
-static uint64_t run_decide(void *arg, size_t n)
-{
-	(void)arg;
-	uint64_t acc = 0;
-	struct cbar_unlock_lookup lk = cbar_unlockset_lookup(uset);
-	struct cbar_verdict v;
-	for (size_t i = 0; i < n; i++)
-		acc += (uint64_t)cbar_decide(rules, &evs[i % nev].ev, &lk, &v) + (uint64_t)v.rule;
-	return acc;
-}
-
-static uint64_t run_lookup_prefetched(void *arg, size_t n)
-{
-	(void)arg;
-	uint64_t acc = 0;
-	struct cbar_unlock u[8];
-	size_t k;
-	for (size_t i = 0; i < n; i += BATCH) {
-		size_t m = n - i < BATCH ? n - i : BATCH;
-		for (size_t j = 0; j < m; j++)
-			cbar_unlockset_prefetch(uset, sub_of(i + j));
-		for (size_t j = 0; j < m; j++) {
-			cbar_unlockset_find(uset, sub_of(i + j), u, 8, &k);
-			acc += k;
-		}
-	}
-	return acc;
-}
-
-static uint64_t run_decide_many(void *arg, size_t n)
-{
-	(void)arg;
-	uint64_t acc = 0;
-	struct cbar_unlock_lookup lk = cbar_unlockset_lookup(uset);
-	const struct cbar_event *ev[BATCH];
-	struct cbar_verdict v[BATCH];
-	for (size_t i = 0; i < n; i += BATCH) {
-		size_t m = n - i < BATCH ? n - i : BATCH;
-		for (size_t j = 0; j < m; j++)
-			ev[j] = &evs[(i + j) % nev].ev;
-		cbar_decide_many(rules, ev, m, &lk, v);
-		for (size_t j = 0; j < m; j++)
-			acc += (uint64_t)v[j].decision + (uint64_t)v[j].rule;
-	}
-	return acc;
-}
 
 static int copy_record(void *arg, const struct cbar_unlock *u)
 {
@@ -160,7 +91,8 @@ int main(int argc, char **argv)
 	if (cbar_numplan_embedded(&np, NULL))
 		return 1;
 	uint16_t cn = cbar_numplan_country(np, "CN", 2);
-	if (!(rules = cbar_rules_load(np, argv[3])))
+	struct cbar_rules *rules = cbar_rules_load(np, argv[3]);
+	if (!rules)
 		return 1;
 	struct cbar_unlockset *file = cbar_unlocks_load(np, cn, argv[2], 2);
 	if (!file)
@@ -176,7 +108,7 @@ int main(int argc, char **argv)
 		if (!cbar_number_parse(np, cn, s, strlen(s), &num, NULL) && num.city != CBAR_NONE)
 			blocks[nblocks++] = p;
 	}
-	uset = cbar_unlockset_new(NUNLOCK);
+	struct cbar_unlockset *uset = cbar_unlockset_new(NUNLOCK);
 	if (!uset || !nblocks || cbar_unlockset_foreach(file, copy_record, uset)) {
 		fprintf(stderr, "bench_decide_real: cannot build the unlock set\n");
 		return 1;
@@ -197,26 +129,29 @@ int main(int argc, char **argv)
 	evs = calloc(NEV, sizeof *evs);
 	const struct cbar_event_ctx ec = {.np = np, .country = cn, .tz = cbar_rules_tz_offset(rules)};
 	size_t bad;
-	nev = read_events(argv[1], &ec, &bad);
+	size_t nev = read_events(argv[1], &ec, &bad);
 	if (!nev) {
 		fprintf(stderr, "bench_decide_real: no events in %s\n", argv[1]);
 		return 1;
 	}
+	while (nev & (nev - 1)) /* a power of two, for the loops */
+		nev &= nev - 1;
 	printf("  %zu realistic events of %s (%zu bad left out), %zu allocated mobile blocks, "
 	       "%zu unlock records\n",
 	       nev, argv[1], bad, nblocks, cbar_unlockset_count(uset));
+	struct decide_bench db = {rules, uset, &evs[0].ev, sizeof *evs, nev};
 	if (argc > 6 && !strcmp(argv[6], "profile")) {
 		uint64_t acc = 0;
 		for (int r = 0; r < rounds; r++)
-			acc += run_decide_many(NULL, n);
+			acc += decide_bench_many(&db, n);
 		printf("  profile: %zu decisions x %d (%llu)\n", n, rounds, (unsigned long long)acc);
 		return 0;
 	}
-	struct bench_result res =
-	    bench_compare("decide_real", run_lookup, NULL, run_decide, NULL, n, rounds);
+	struct bench_result res = bench_compare("decide_real", decide_bench_lookup, &db,
+	                                        decide_bench_decide, &db, n, rounds);
 	bench_report("decide, realistic events", "dec", &res, "against one lookup an event");
-	res = bench_compare("decide_many_real", run_lookup_prefetched, NULL, run_decide_many, NULL, n,
-	                    rounds);
+	res = bench_compare("decide_many_real", decide_bench_lookup_prefetched, &db,
+	                    decide_bench_many, &db, n, rounds);
 	bench_report("decide_many, realistic events", "dec", &res,
 	             res.ratio >= 0.5 ? "goal >= 0.5 x prefetched lookups: met"
 	                              : "goal >= 0.5 x prefetched lookups: NOT met");

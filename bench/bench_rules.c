@@ -34,6 +34,7 @@
 #include "callbar/data.h"
 #include "callbar/limit.h"
 #include "callbar/rules.h"
+#include "decide_loops.h"
 #include "harness.h"
 #include "store/unlockset.h"
 
@@ -50,70 +51,6 @@ static uint64_t rng = 0x9e3779b97f4a7c15u;
 static uint64_t next(void)
 {
 	return bench_xorshift(&rng);
-}
-
-static uint64_t run_lookup(void *arg, size_t n)
-{
-	(void)arg;
-	uint64_t acc = 0;
-	struct cbar_unlock u[8];
-	size_t k;
-	for (size_t i = 0; i < n; i++) {
-		cbar_unlockset_find(uset, subs[i & (NEV - 1)].e164, u, 8, &k);
-		acc += k;
-	}
-	return acc;
-}
-
-static uint64_t run_decide(void *arg, size_t n)
-{
-	(void)arg;
-	uint64_t acc = 0;
-	struct cbar_unlock_lookup lk = cbar_unlockset_lookup(uset);
-	struct cbar_verdict v;
-	for (size_t i = 0; i < n; i++)
-		acc += (uint64_t)cbar_decide(rules, &events[i & (NEV - 1)], &lk, &v) + (uint64_t)v.rule;
-	return acc;
-}
-
-/* The fastest a loop of lookups goes: the same random lookups, a batch of
- * BATCH at a time, every probe prefetched before the first is read. */
-#define BATCH 32
-static uint64_t run_lookup_prefetched(void *arg, size_t n)
-{
-	(void)arg;
-	uint64_t acc = 0;
-	struct cbar_unlock u[8];
-	size_t k;
-	for (size_t i = 0; i < n; i += BATCH) {
-		size_t m = n - i < BATCH ? n - i : BATCH;
-		for (size_t j = 0; j < m; j++)
-			cbar_unlockset_prefetch(uset, subs[(i + j) & (NEV - 1)].e164);
-		for (size_t j = 0; j < m; j++) {
-			cbar_unlockset_find(uset, subs[(i + j) & (NEV - 1)].e164, u, 8, &k);
-			acc += k;
-		}
-	}
-	return acc;
-}
-
-/* cbar_decide_many() over the same events, BATCH at a time. */
-static uint64_t run_decide_many(void *arg, size_t n)
-{
-	(void)arg;
-	uint64_t acc = 0;
-	struct cbar_unlock_lookup lk = cbar_unlockset_lookup(uset);
-	const struct cbar_event *ev[BATCH];
-	struct cbar_verdict v[BATCH];
-	for (size_t i = 0; i < n; i += BATCH) {
-		size_t m = n - i < BATCH ? n - i : BATCH;
-		for (size_t j = 0; j < m; j++)
-			ev[j] = &events[(i + j) & (NEV - 1)];
-		cbar_decide_many(rules, ev, m, &lk, v);
-		for (size_t j = 0; j < m; j++)
-			acc += (uint64_t)v[j].decision + (uint64_t)v[j].rule;
-	}
-	return acc;
 }
 
 /* The limits benchmark: rules with limits, their counting state, and one
@@ -169,7 +106,7 @@ static uint64_t run_timed(void *arg, size_t n)
 	return acc;
 }
 
-/* The same, BATCH at a time by cbar_decide_many(). */
+/* The same, DECIDE_BENCH_BATCH at a time by cbar_decide_many(). */
 static uint64_t run_timed_many(void *arg, size_t n)
 {
 	const struct timed *tm = arg;
@@ -177,11 +114,11 @@ static uint64_t run_timed_many(void *arg, size_t n)
 	struct cbar_unlock_lookup lk;
 	struct cbar_limit_counter c;
 	const struct cbar_rules *r = timed_rules(tm, &lk, &c);
-	struct cbar_event evs[BATCH];
-	const struct cbar_event *ev[BATCH];
-	struct cbar_verdict v[BATCH];
-	for (size_t i = 0; i < n; i += BATCH) {
-		size_t m = n - i < BATCH ? n - i : BATCH;
+	struct cbar_event evs[DECIDE_BENCH_BATCH];
+	const struct cbar_event *ev[DECIDE_BENCH_BATCH];
+	struct cbar_verdict v[DECIDE_BENCH_BATCH];
+	for (size_t i = 0; i < n; i += DECIDE_BENCH_BATCH) {
+		size_t m = n - i < DECIDE_BENCH_BATCH ? n - i : DECIDE_BENCH_BATCH;
 		for (size_t j = 0; j < m; j++) {
 			evs[j] = tm->ev[(i + j) & (NEV - 1)];
 			evs[j].time = 1704067200 + (int64_t)(ticks++ >> 4);
@@ -315,14 +252,15 @@ int main(int argc, char **argv)
 	struct bench_result res;
 	if (only_limits)
 		goto limits;
-	res = bench_compare("decide", run_lookup, NULL, run_decide, NULL, n, rounds);
+	struct decide_bench db = {rules, uset, events, sizeof *events, NEV};
+	res = bench_compare("decide", decide_bench_lookup, &db, decide_bench_decide, &db, n, rounds);
 	bench_report("decide (1k rules, 10M unl.)", "dec", &res,
 	             res.ratio >= 0.5 ? "goal >= 0.5 x one hash lookup: met"
 	                              : "goal >= 0.5 x one hash lookup: NOT met");
 
 	/* Decisions in batches against the prefetched-lookup loop. */
-	res = bench_compare("decide_many", run_lookup_prefetched, NULL, run_decide_many, NULL, n,
-	                    rounds);
+	res = bench_compare("decide_many", decide_bench_lookup_prefetched, &db, decide_bench_many,
+	                    &db, n, rounds);
 	bench_report("decide_many (batches of 32)", "dec", &res,
 	             res.ratio >= 0.5 ? "goal >= 0.5 x prefetched lookups: met"
 	                              : "goal >= 0.5 x prefetched lookups: NOT met");
