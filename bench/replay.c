@@ -126,6 +126,7 @@ static struct {
 	size_t nev, evcap;
 	size_t late;
 	size_t lost;
+	size_t acks; /* ACKs sent for INVITEs answered 3xx-6xx */
 } R;
 
 struct reg {
@@ -497,6 +498,46 @@ static void sip_send(int64_t i)
 		finish(i, R_ERROR, e->t_send);
 }
 
+/* The ACK a caller sends for a final answer to its INVITE (RFC 3261
+ * 17.1.1.3: the same Via branch, From, Call-ID and CSeq number, the
+ * answer's To with its tag), to the node and listener it asked: the
+ * daemon reads and drops it, so its cost counts as it would behind a
+ * switch. */
+static void sip_ack(int64_t i, const char *answer)
+{
+	const struct ev *e = &R.ev[i];
+	const char *to = strstr(answer, "\r\nTo:");
+	if (!to)
+		return;
+	to += 2;
+	const char *eol = strstr(to, "\r\n");
+	if (!eol)
+		return;
+	char msg[1024], sub[24], peer[24];
+	sub_digits(e->subscriber, sub);
+	peer_text(e, peer);
+	const char *from = e->direction ? peer : sub, *called = e->direction ? sub : peer;
+	int n = snprintf(msg, sizeof msg,
+	                 "ACK sip:%s@callbar;user=phone SIP/2.0\r\n"
+	                 "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKr%lld\r\n"
+	                 "Max-Forwards: 70\r\n"
+	                 "From: <sip:%s@switch.example;user=phone>;tag=t%lld\r\n"
+	                 "%.*s\r\n"
+	                 "Call-ID: r%lld@replay\r\n"
+	                 "CSeq: 1 ACK\r\n"
+	                 "Content-Length: 0\r\n\r\n",
+	                 called, R.udp_port, (long long)i, from, (long long)i, (int)(eol - to), to,
+	                 (long long)i);
+	if (n <= 0 || (size_t)n >= sizeof msg)
+		return;
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_port =
+	    htons((uint16_t)(e->direction ? R.node[e->node].sip_in : R.node[e->node].sip_out));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (sendto(R.udp, msg, (size_t)n, 0, (struct sockaddr *)&a, sizeof a) == n)
+		R.acks++;
+}
+
 static void sip_read(void)
 {
 	char buf[4096];
@@ -520,6 +561,8 @@ static void sip_read(void)
 		       : status == 403 || status == 603 ? R_BLOCK
 		                                        : R_ERROR,
 		       t);
+		if (!R.ev[i].service && status >= 300) /* an INVITE's final non-2xx answer */
+			sip_ack(i, buf);
 	}
 }
 
@@ -986,8 +1029,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nph; i++)
 		report_phase(&ph[i], i, i == PEAK_HOUR || i >= 24);
 	printf("day: %zu decisions, %zu errors (%zu unanswered), %zu sent late (> 2 ms after their "
-	       "time: every connection to the node busy)\n",
-	       total, errors, R.lost, R.late);
+	       "time: every connection to the node busy), %zu ACKs sent\n",
+	       total, errors, R.lost, R.late, R.acks);
 	printf("FIGURE day_decisions %zu\nFIGURE day_errors %zu\nFIGURE day_late %zu\n", total,
 	       errors, R.late);
 	if (errors)
