@@ -127,7 +127,8 @@ int main(int argc, char **argv)
 	cbar_unlockset_free(file);
 	free(blocks);
 	evs = calloc(NEV, sizeof *evs);
-	const struct cbar_event_ctx ec = {.np = np, .country = cn, .tz = cbar_rules_tz_offset(rules)};
+	const struct cbar_event_ctx ec = {
+	    .np = np, .country = cn, .tz = cbar_rules_tz_offset(rules)};
 	size_t bad;
 	size_t nev = read_events(argv[1], &ec, &bad);
 	if (!nev) {
@@ -144,7 +145,8 @@ int main(int argc, char **argv)
 		uint64_t acc = 0;
 		for (int r = 0; r < rounds; r++)
 			acc += decide_bench_many(&db, n);
-		printf("  profile: %zu decisions x %d (%llu)\n", n, rounds, (unsigned long long)acc);
+		printf("  profile: %zu decisions x %d (%llu)\n", n, rounds,
+		       (unsigned long long)acc);
 		return 0;
 	}
 	struct bench_result res = bench_compare("decide_real", decide_bench_lookup, &db,

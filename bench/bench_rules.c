@@ -253,7 +253,8 @@ int main(int argc, char **argv)
 	if (only_limits)
 		goto limits;
 	struct decide_bench db = {rules, uset, events, sizeof *events, NEV};
-	res = bench_compare("decide", decide_bench_lookup, &db, decide_bench_decide, &db, n, rounds);
+	res =
+	    bench_compare("decide", decide_bench_lookup, &db, decide_bench_decide, &db, n, rounds);
 	bench_report("decide (1k rules, 10M unl.)", "dec", &res,
 	             res.ratio >= 0.5 ? "goal >= 0.5 x one hash lookup: met"
 	                              : "goal >= 0.5 x one hash lookup: NOT met");

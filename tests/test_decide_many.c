@@ -168,9 +168,10 @@ static void test_many_far(void **state)
 	for (const char *l = body; *l;) {
 		const char *e = strchr(l, '\n');
 		for (int k = 0; k < 70 && strncmp(l, "pass", 4); k++, f++)
-			len += (size_t)snprintf(t + len, cap - len,
-			                        "block out voice to +380%u since 2021-01-0%u reason f%u\n",
-			                        f % 97, 1 + f % 9, f);
+			len += (size_t)snprintf(
+			    t + len, cap - len,
+			    "block out voice to +380%u since 2021-01-0%u reason f%u\n", f % 97,
+			    1 + f % 9, f);
 		len += (size_t)snprintf(t + len, cap - len, "%.*s", (int)(e - l + 1), l);
 		l = e + 1;
 	}

@@ -122,7 +122,8 @@ static char *unlock_text(size_t n, size_t *len)
 		else
 			at += (size_t)sprintf(t + at, "+86138%08u %s %s%s\n",
 			                      (unsigned)(x % 300000u * 331u % 100000000u),
-			                      scope[(x >> 20) % 4], (x >> 30) % 2 ? "self" : "verified",
+			                      scope[(x >> 20) % 4],
+			                      (x >> 30) % 2 ? "self" : "verified",
 			                      (x >> 40) % 7 ? "" : " expires=1900000000");
 	}
 	*len = at;
@@ -149,7 +150,8 @@ static void threads_same_set(void **state)
 	}
 	/* The last line without its newline is read too. */
 	struct cbar_unlockset *cut = cbar_unlocks_parse(np, cn, t, len - 1, "u.txt", &d);
-	struct cbar_unlockset *cut4 = cbar_unlocks_parse_threads(np, cn, t, len - 1, "u.txt", 4, &d);
+	struct cbar_unlockset *cut4 =
+	    cbar_unlocks_parse_threads(np, cn, t, len - 1, "u.txt", 4, &d);
 	assert_non_null(cut4);
 	same_table(cut, cut4);
 	cbar_unlockset_free(cut);
@@ -164,7 +166,7 @@ static void threads_same_set(void **state)
 	for (int k = 0; k < 3; k++)
 		later = strchr(later, '\n') + 1;
 	memcpy(later, "+86x\n", 5); /* a bad number three lines on */
-	memcpy(nl + 15, "zz", 2);    /* a bad scope (the number is 14 bytes) */
+	memcpy(nl + 15, "zz", 2);   /* a bad scope (the number is 14 bytes) */
 	struct cbar_diag d1 = {0}, d4 = {0};
 	assert_null(cbar_unlocks_parse(np, cn, t, len, "u.txt", &d1));
 	assert_int_equal(d1.line, bad_line);
@@ -184,9 +186,9 @@ static void threads_same_set(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(bulk_equals_one_by_one),
-		cmocka_unit_test(bad_record_stops),
-		cmocka_unit_test(threads_same_set),
+	    cmocka_unit_test(bulk_equals_one_by_one),
+	    cmocka_unit_test(bad_record_stops),
+	    cmocka_unit_test(threads_same_set),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

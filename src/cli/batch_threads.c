@@ -73,7 +73,7 @@ struct worker {
 
 struct pipeline {
 	FILE *in, *out;
-	const char *file;  /* a plain input file mapped, else NULL (read in blocks) */
+	const char *file;          /* a plain input file mapped, else NULL (read in blocks) */
 	size_t file_at, file_size; /* where reading starts in it, its size */
 	size_t block;
 	bool jsonl;
@@ -130,7 +130,7 @@ static void *reader(void *arg)
 	size_t carry = 0; /* bytes at the end of prev that begin the next chunk */
 	uint64_t bytes = 0;
 	bool eof = false, skip = false; /* skip: the rest of a too long line */
-	size_t pos = p->file_at;         /* mapped: where the next chunk begins */
+	size_t pos = p->file_at;        /* mapped: where the next chunk begins */
 	if (p->file && pos >= p->file_size)
 		eof = true;
 	for (uint64_t seq = 0; !eof; seq++) {
@@ -198,7 +198,8 @@ static void *reader(void *arg)
 					skip = true;
 				}
 			}
-			if (eof && ferror(p->in)) { /* as run(): a bad stream's last piece is dropped */
+			/* As run(): a bad stream's last piece is dropped. */
+			if (eof && ferror(p->in)) {
 				const char *nl = memrchr(ck->in, '\n', have);
 				cut = nl ? (size_t)(nl - ck->in) + 1 : 0;
 			}

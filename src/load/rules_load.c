@@ -174,10 +174,9 @@ static void *read_part(void *arg)
  * more than it saves. */
 #define UNLOCK_PART_MIN (256u << 10)
 
-struct cbar_unlockset *cbar_unlocks_parse_threads(const struct cbar_numplan *np,
-                                                 uint16_t country, const char *text, size_t len,
-                                                 const char *name, unsigned threads,
-                                                 struct cbar_diag *d)
+struct cbar_unlockset *cbar_unlocks_parse_threads(const struct cbar_numplan *np, uint16_t country,
+                                                  const char *text, size_t len, const char *name,
+                                                  unsigned threads, struct cbar_diag *d)
 {
 	/* Reading the text (the numbers above all) is most of a load, and
 	 * parts of it read on their own threads; the inserts, a tenth or so,
@@ -205,8 +204,8 @@ struct cbar_unlockset *cbar_unlocks_parse_threads(const struct cbar_numplan *np,
 			const char *nl = memchr(text + want, '\n', len - want);
 			end = nl ? (size_t)(nl - text) + 1 : len;
 		}
-		part[k] = (struct unlock_part){.np = np, .country = country, .text = text + at,
-		                               .len = end - at, .name = name};
+		part[k] = (struct unlock_part){
+		    .np = np, .country = country, .text = text + at, .len = end - at, .name = name};
 		at = end;
 	}
 	for (unsigned k = 1; k < threads; k++)
@@ -259,7 +258,7 @@ fail:
 }
 
 struct cbar_unlockset *cbar_unlocks_load(const struct cbar_numplan *np, uint16_t country,
-                                    const char *path, unsigned threads)
+                                         const char *path, unsigned threads)
 {
 	size_t len;
 	char *text = cbar_file_read(path, 1u << 31, &len);

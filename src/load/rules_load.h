@@ -46,15 +46,14 @@ struct cbar_unlockset *cbar_unlocks_parse(const struct cbar_numplan *np, uint16_
  * a part is at least 256 KiB) and the records added in file order: the
  * same set, and the same first bad line, as one thread. */
 #define CBAR_UNLOCK_THREADS_MAX 16
-struct cbar_unlockset *cbar_unlocks_parse_threads(const struct cbar_numplan *np,
-                                                 uint16_t country, const char *text, size_t len,
-                                                 const char *name, unsigned threads,
-                                                 struct cbar_diag *d);
+struct cbar_unlockset *cbar_unlocks_parse_threads(const struct cbar_numplan *np, uint16_t country,
+                                                  const char *text, size_t len, const char *name,
+                                                  unsigned threads, struct cbar_diag *d);
 
 /* The unlock set of a file, read on up to threads threads (1: this one);
  * NULL after printing the bad line. */
 struct cbar_unlockset *cbar_unlocks_load(const struct cbar_numplan *np, uint16_t country,
-                                    const char *path, unsigned threads);
+                                         const char *path, unsigned threads);
 
 /* The unlock set of the registry at url (sqlite:PATH, postgres://...): its
  * active records, expired ones included (the decision compares expiry with

@@ -610,8 +610,8 @@ fail:
 
 /* A load's sink: the records into the set; a failure names the line of
  * the record that failed. */
-static enum cbar_err add_run(void *arg, const struct cbar_unlock *u, const unsigned *line,
-                             size_t n, struct cbar_diag *d)
+static enum cbar_err add_run(void *arg, const struct cbar_unlock *u, const unsigned *line, size_t n,
+                             struct cbar_diag *d)
 {
 	size_t done = 0;
 	enum cbar_err err = cbar_unlockset_add_many(arg, u, n, &done);
