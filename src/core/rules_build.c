@@ -291,47 +291,6 @@ static enum cbar_err build_jump(struct cbar_rules *rs)
 	return CBAR_OK;
 }
 
-/* Whether rules a and b name the same ingress class. */
-static bool same_ingress(const struct cbar__rule *a, const struct cbar__rule *b)
-{
-	return a->ingress_len == b->ingress_len && !memcmp(a->ingress, b->ingress, a->ingress_len);
-}
-
-/* The rule bitmaps by ingress class (struct cbar_rules.ingress): a CDR
- * without an ingress column meets the `via` rules only in the bitmaps,
- * not one by one. */
-static enum cbar_err build_ingress(struct cbar_rules *rs)
-{
-	size_t w = rs->words, n = 0;
-	bool many = false;
-	for (size_t i = 0; i < rs->nrules && !many; i++) {
-		const struct cbar__rule *r = &rs->rules[i];
-		if (!r->ingress)
-			continue;
-		size_t k = 0;
-		while (k < n && !same_ingress(rs->ingress_class[k], r))
-			k++;
-		if (k < n)
-			continue;
-		if (n == CBAR__INGRESS_MAX)
-			many = true;
-		else
-			rs->ingress_class[n++] = r;
-	}
-	rs->ningress = many ? 0 : n;
-	rs->ingress = calloc((rs->ningress + 1) * w, 8);
-	if (!rs->ingress)
-		return CBAR_NOMEM;
-	for (size_t i = 0; i < rs->nrules; i++) {
-		const struct cbar__rule *r = &rs->rules[i];
-		uint64_t bit = 1ull << (i % 64);
-		for (size_t k = 0; k <= rs->ningress; k++)
-			if (!r->ingress || many || (k && same_ingress(rs->ingress_class[k - 1], r)))
-				rs->ingress[k * w + i / 64] |= bit;
-	}
-	return CBAR_OK;
-}
-
 static enum cbar_err build_tables(struct cbar_rules *rs)
 {
 	/* A whole number of the steps decide_from() ANDs the bitmaps in; the
@@ -360,9 +319,7 @@ static enum cbar_err build_tables(struct cbar_rules *rs)
 			if (r->any_region || (r->regions[g / 64] >> (g % 64) & 1))
 				rs->region[g * w + i / 64] |= bit;
 	}
-	enum cbar_err err = build_ingress(rs);
-	if (!err)
-		err = build_peer(rs);
+	enum cbar_err err = build_peer(rs);
 	return err ? err : build_jump(rs);
 }
 
@@ -434,7 +391,6 @@ void cbar_rules_free(struct cbar_rules *rs)
 	free(rs->svcdir);
 	free(rs->carrier);
 	free(rs->region);
-	free(rs->ingress);
 	free(rs->trie);
 	free(rs->jump);
 	free(rs->vecbits);

@@ -247,19 +247,6 @@ static uint8_t ev_carrier(const struct cbar_event *ev)
 	return c < CBAR_CARRIER_COUNT ? c : CBAR_CARRIER_NONE;
 }
 
-/* The event's row of rs->ingress: its class, or 0 (none, or one no rule
- * names, or a file with too many classes to have rows). */
-static size_t ev_ingress(const struct cbar_rules *rs, const struct cbar_event *ev)
-{
-	if (!ev->ingress)
-		return 0;
-	for (size_t k = 0; k < rs->ningress; k++)
-		if (rs->ingress_class[k]->ingress_len == ev->ingress_len &&
-		    !memcmp(rs->ingress_class[k]->ingress, ev->ingress, ev->ingress_len))
-			return k + 1;
-	return 0;
-}
-
 static uint8_t ev_region(const struct cbar_rules *rs, const struct cbar_event *ev)
 {
 	uint8_t g = ev->region ? ev->region : ev->subscriber->region;
@@ -411,11 +398,10 @@ static int decide_from(const struct cbar_rules *rs, const struct cbar_event *ev,
 	const uint64_t *sd = rs->svcdir + (size_t)(ev->service * 2 + ev->direction) * w;
 	const uint64_t *cv = rs->carrier + (size_t)ev_carrier(ev) * w;
 	const uint64_t *gv = rs->region + (size_t)ev_region(rs, ev) * w;
-	const uint64_t *iv = rs->ingress + ev_ingress(rs, ev) * w;
 	struct unlocks u;
 	u.fetched = false;
 	u.err = CBAR_OK;
-	/* The five bitmaps are ANDed CBAR__WORDS_STEP words at a time (a loop
+	/* The four bitmaps are ANDed CBAR__WORDS_STEP words at a time (a loop
 	 * of fixed length the compiler does in vector registers; w is a
 	 * multiple of it, the words past the last rule zero), then their bits
 	 * are taken in file order. */
@@ -423,7 +409,7 @@ static int decide_from(const struct cbar_rules *rs, const struct cbar_event *ev,
 	     i0 += CBAR__WORDS_STEP) {
 		uint64_t mm[CBAR__WORDS_STEP];
 		for (size_t t = 0; t < CBAR__WORDS_STEP; t++)
-			mm[t] = pv[i0 + t] & sd[i0 + t] & cv[i0 + t] & gv[i0 + t] & iv[i0 + t];
+			mm[t] = pv[i0 + t] & sd[i0 + t] & cv[i0 + t] & gv[i0 + t];
 		for (size_t t = 0; t < CBAR__WORDS_STEP; t++) {
 			size_t i = i0 + t;
 			uint64_t m = mm[t];

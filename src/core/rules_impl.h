@@ -9,11 +9,9 @@
  *    deduplicated bitmap of the rules whose peer condition holds there
  *    (an unknown peer, NULL in the event, has a bitmap of its own:
  *    unknown_vec, the rules without a peer condition and the `unknown` ones);
- *  - bitmaps of rules per service x direction, per carrier, per region,
- *    per ingress class (the rules without `via` and those via the class);
- *  - the AND of the five; its first set bit is the first candidate, whose
- *    remaining conditions (dates, ingress again, unless) are checked one
- *    by one.
+ *  - bitmaps of rules per service x direction, per carrier, per region;
+ *  - the AND of the four; its first set bit is the first candidate, whose
+ *    remaining conditions (dates, ingress, unless) are checked one by one.
  * The slow path (cbar_explain, lint) reads the per-rule fields and the
  * compiled zone of each set.
  */
@@ -83,18 +81,13 @@ struct cbar__node {
 	uint32_t vec; /* CBAR__NOVEC, or the rule bitmap valid from here down */
 };
 
-/* Rule bitmaps are ANDed this many words at a time (decide_from()). */
-#define CBAR__WORDS_STEP 4
-
-/* Ingress classes (`via`) with a rule bitmap of their own; a file that
- * names more has one bitmap of every rule, and its `via` is checked rule
- * by rule only. */
-#define CBAR__INGRESS_MAX 16
-
 /* A peer's walk down the trie after its first CBAR__JUMP_DIGITS digits:
  * the node it stands on (0: it stopped sooner) and the deepest bitmap met
  * on the way.  A table of every such start spares the decision as many
  * dependent loads, the first ones of every walk. */
+/* Rule bitmaps are ANDed this many words at a time (decide_from()). */
+#define CBAR__WORDS_STEP 4
+
 #define CBAR__JUMP_DIGITS 3
 #define CBAR__JUMP_SIZE   1000
 struct cbar__jump {
@@ -122,13 +115,6 @@ struct cbar_rules {
 	uint64_t *carrier; /* CBAR_CARRIER_COUNT bitmaps */
 	uint64_t *region;  /* nregion bitmaps (index 0: unknown) */
 	size_t nregion;
-	/* By the event's ingress class: [0] the rules without `via` (an
-	 * event with no ingress, or one no rule names), [k] those and the
-	 * rules via ingress_class[k - 1].  With more than CBAR__INGRESS_MAX
-	 * classes, [0] alone, every rule. */
-	uint64_t *ingress;
-	const struct cbar__rule *ingress_class[CBAR__INGRESS_MAX];
-	size_t ningress;
 	struct cbar__node *trie;
 	size_t ntrie;
 	/* The trie walked over every CBAR__JUMP_DIGITS-digit start at once
