@@ -154,6 +154,61 @@ static void test_many(void **state)
 	many_with(rules_text, sizeof rules_text - 1);
 }
 
+/* Rules `via` many ingress classes: every event decided by cbar_decide(),
+ * in batches and by the slow path (cbar_explain), with no ingress, a class
+ * the rules name, and one they do not. */
+static void ingress_classes(unsigned classes)
+{
+	struct cbar_numplan *np;
+	struct cbar_rules *rules;
+	struct cbar_diag d;
+	assert_int_equal(cbar_numplan_embedded(&np, &d), CBAR_OK);
+	char *t = malloc(64 * 1024);
+	assert_non_null(t);
+	size_t len = (size_t)sprintf(t, "zone abroad !+86\n");
+	for (unsigned k = 0; k < 3 * classes; k++)
+		len += (size_t)sprintf(t + len, "block %s %s %s abroad via trunk%u reason v%u\n",
+		                       k % 2 ? "in" : "out", k % 3 ? "sms" : "voice",
+		                       k % 2 ? "from" : "to", k % classes, k);
+	len += (size_t)sprintf(t + len, "block in any from abroad reason all\npass all\n");
+	assert_int_equal(cbar_rules_compile(np, t, len, "v.rules", NULL, &d, &rules), CBAR_OK);
+	uint16_t cn = cbar_numplan_country(np, "CN", 2);
+	struct cbar_number sub, peer;
+	assert_int_equal(cbar_number_parse(np, cn, "13805710000", 11, &sub, NULL), CBAR_OK);
+	assert_int_equal(cbar_number_parse(np, cn, "+447911123456", 13, &peer, NULL), CBAR_OK);
+	char via[32];
+	for (unsigned e = 0; e < 8 * (classes + 2); e++) {
+		unsigned k = e / 8; /* trunk0.. trunkN+1: the last two named by no rule */
+		snprintf(via, sizeof via, "trunk%u", k);
+		struct cbar_event ev = {.time = 1700000000,
+		                        .service = (enum cbar_service)(e % 2),
+		                        .direction = (enum cbar_direction)(e / 2 % 2),
+		                        .subscriber = &sub,
+		                        .peer = &peer,
+		                        .ingress = e % 4 == 3 ? NULL : via,
+		                        .ingress_len = strlen(via)};
+		const struct cbar_event *evp = &ev;
+		struct cbar_verdict one, many, slow;
+		cbar_decide(rules, &ev, NULL, &one);
+		cbar_decide_many(rules, &evp, 1, NULL, &many);
+		cbar_explain(rules, &ev, NULL, NULL, NULL, &slow);
+		same_verdict(&slow, &one, e);
+		same_verdict(&slow, &many, e);
+	}
+	free(t);
+	cbar_rules_free(rules);
+	cbar_numplan_free(np);
+}
+
+static void test_ingress_classes(void **state)
+{
+	(void)state;
+	ingress_classes(5);
+	ingress_classes(16);
+	ingress_classes(17);
+	ingress_classes(40);
+}
+
 /* The same rules far apart in a file of about 500: a decision in batches
  * goes on from a rule in a later word of the bitmaps than the first. */
 static void test_many_far(void **state)
@@ -288,6 +343,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(test_many),
 	                                   cmocka_unit_test(test_many_far),
+	                                   cmocka_unit_test(test_ingress_classes),
 	                                   cmocka_unit_test(test_many_limits)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
