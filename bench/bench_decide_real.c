@@ -14,7 +14,7 @@
  * the same table: one lookup an event (for cbar_decide), and the same
  * lookups 32 at a time with every probe of a batch prefetched before the
  * first is read (for cbar_decide_many: the fastest a loop of lookups goes).
- * Goal (issue 18): decide in batches at least half the prefetched rate.
+ * Goal: decide in batches at least half the prefetched rate.
  *   bench_decide_real CSV UNLOCKED RULES [N [ROUNDS [profile]]]
  * profile: only cbar_decide_many(), N events ROUNDS times, untimed (to
  * run under perf).
