@@ -4,7 +4,9 @@
  * Any bytes; a failure must name a line and column of the text with a
  * message; a set that loads must hold records within bounds, each found
  * again by its subscriber, and the set written back in the file's format
- * must load to the same records.
+ * must load to the same records.  The text read in parts on threads
+ * (cbar__unlocks_parse_parts, with parts of a few bytes) must give the same
+ * set, or the same first error at the same line and column.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -70,6 +72,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *text = (const char *)data;
 	struct cbar_diag d = {0};
 	struct cbar_unlockset *s = cbar_unlocks_parse(np, cn, text, size, name, &d);
+	struct cbar_diag dp = {0};
+	struct cbar_unlockset *sp = cbar__unlocks_parse_parts(np, cn, text, size, name, 3, 1, &dp);
+	if (!s != !sp || (!s && (d.line != dp.line || d.column != dp.column ||
+	                         strcmp(d.msg, dp.msg))))
+		abort(); /* the threads read another set, or another first error */
+	if (sp) {
+		size_t ba, bb, na, nb;
+		const void *ia = cbar__unlockset_image(s, &ba, &na);
+		const void *ib = cbar__unlockset_image(sp, &bb, &nb);
+		if (cbar_unlockset_count(s) != cbar_unlockset_count(sp) || ba != bb || na != nb ||
+		    memcmp(ia, ib, ba))
+			abort();
+		cbar_unlockset_free(sp);
+	}
 	if (!s) {
 		if (d.line == 0 && !strcmp(d.msg, "out of memory"))
 			return 0;

@@ -174,9 +174,10 @@ static void *read_part(void *arg)
  * more than it saves. */
 #define UNLOCK_PART_MIN (256u << 10)
 
-struct cbar_unlockset *cbar_unlocks_parse_threads(const struct cbar_numplan *np, uint16_t country,
-                                                  const char *text, size_t len, const char *name,
-                                                  unsigned threads, struct cbar_diag *d)
+struct cbar_unlockset *cbar__unlocks_parse_parts(const struct cbar_numplan *np, uint16_t country,
+                                                 const char *text, size_t len, const char *name,
+                                                 unsigned threads, size_t part_min,
+                                                 struct cbar_diag *d)
 {
 	/* Reading the text (the numbers above all) is most of a load, and
 	 * parts of it read on their own threads; the inserts, a tenth or so,
@@ -185,7 +186,7 @@ struct cbar_unlockset *cbar_unlocks_parse_threads(const struct cbar_numplan *np,
 	 * only when every part before it was read and added without one. */
 	if (threads > CBAR_UNLOCK_THREADS_MAX)
 		threads = CBAR_UNLOCK_THREADS_MAX;
-	while (threads > 1 && len / threads < UNLOCK_PART_MIN)
+	while (threads > 1 && len / threads < part_min)
 		threads--;
 	if (threads <= 1)
 		return cbar_unlocks_parse(np, country, text, len, name, d);
@@ -255,6 +256,13 @@ fail:
 	}
 	cbar_unlockset_free(s);
 	return NULL;
+}
+
+struct cbar_unlockset *cbar_unlocks_parse_threads(const struct cbar_numplan *np, uint16_t country,
+                                                  const char *text, size_t len, const char *name,
+                                                  unsigned threads, struct cbar_diag *d)
+{
+	return cbar__unlocks_parse_parts(np, country, text, len, name, threads, UNLOCK_PART_MIN, d);
 }
 
 struct cbar_unlockset *cbar_unlocks_load(const struct cbar_numplan *np, uint16_t country,

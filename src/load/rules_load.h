@@ -49,6 +49,12 @@ struct cbar_unlockset *cbar_unlocks_parse(const struct cbar_numplan *np, uint16_
 struct cbar_unlockset *cbar_unlocks_parse_threads(const struct cbar_numplan *np, uint16_t country,
                                                   const char *text, size_t len, const char *name,
                                                   unsigned threads, struct cbar_diag *d);
+/* The same with parts of at least part_min bytes (the fuzz target reads
+ * small texts in parts of a few bytes). */
+struct cbar_unlockset *cbar__unlocks_parse_parts(const struct cbar_numplan *np, uint16_t country,
+                                                 const char *text, size_t len, const char *name,
+                                                 unsigned threads, size_t part_min,
+                                                 struct cbar_diag *d);
 
 /* The unlock set of a file, read on up to threads threads (1: this one);
  * NULL after printing the bad line. */
