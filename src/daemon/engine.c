@@ -292,49 +292,18 @@ static void *follower(void *arg)
 
 /* ---- decide ------------------------------------------------------------- */
 
-enum cbar_decision cbar_engine_decide(struct engine *e, const struct cbar_rules *rules,
-                                      const struct cbar_event *ev, struct cbar_verdict *v)
-{
-	return cbar_engine_decide_limits(e, rules, ev, NULL, v);
-}
-
-enum cbar_decision cbar_engine_decide_limits(struct engine *e, const struct cbar_rules *rules,
-                                             const struct cbar_event *ev,
-                                             const struct cbar_limit_counter *limits,
-                                             struct cbar_verdict *v)
-{
-	/* Inside the caller's read section (decision.h): the view cannot go
-	 * away until this returns. */
-	struct unlock_snap *us = cbar_slot_get(&e->unlocks);
-	struct cbar_unlock_lookup lk = {.limits = limits};
-	if (us) {
-		lk = cbar_unlockview_lookup(&us->view);
-		lk.limits = limits;
-	}
-	return cbar_decide(rules, ev, us || limits ? &lk : NULL, v);
-}
-
 void cbar_engine_decide_many(struct engine *e, const struct cbar_rules *rules,
                              const struct cbar_event *const *ev, size_t n,
                              const struct cbar_limit_counter *limits, struct cbar_verdict *v)
 {
-	/* The same lookup as cbar_engine_decide_limits(), read once for the
-	 * batch: the caller's read section keeps the view alive throughout. */
-	struct unlock_snap *us = cbar_slot_get(&e->unlocks);
-	struct cbar_unlock_lookup lk = {.limits = limits};
-	if (us) {
-		lk = cbar_unlockview_lookup(&us->view);
-		lk.limits = limits;
-	}
-	/* One event alone goes through cbar_decide() (the same verdict): it
-	 * prefetches the subscriber's records before matching the rules, where
-	 * cbar_decide_many() would wait for them at the first `unless` with no
-	 * other event's work to hide the wait behind (the single HTTP route,
-	 * SMPP, TCP, and a UDP batch of one datagram at low rates). */
-	if (n == 1)
-		cbar_decide(rules, ev[0], us || limits ? &lk : NULL, v);
-	else
-		cbar_decide_many(rules, ev, n, us || limits ? &lk : NULL, v);
+	/* The unlock view read once for the batch: the caller's read section
+	 * keeps it alive throughout. */
+	struct cbar_unlock_lookup lk = {0};
+	bool us = cbar_engine_unlock_lookup(e, &lk);
+	lk.limits = limits;
+	/* A batch of one too: cbar_decide_many() fetches every event's unlock
+	 * records before it matches any rule, as cbar_decide() does. */
+	cbar_decide_many(rules, ev, n, us || limits ? &lk : NULL, v);
 }
 
 /* A registry route runs between store_begin() and store_end(): one at a

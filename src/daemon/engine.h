@@ -2,7 +2,7 @@
  * callbar serve: the engine behind the routes and the SIP workers: the
  * decision engine with the registry's unlock records, and the registry
  * itself (store.h).  Every call is direct: a reader follows a decision from
- * a listener to cbar_decide() through decision.c and cbar_engine_decide().
+ * a listener to cbar_decide() through decision.c and cbar_engine_decide_many().
  *
  * The engine holds the unlock view (a base set loaded at start plus a
  * delta of the registry's changes, published by RCU, engine.c) and follows
@@ -87,19 +87,11 @@ void cbar_engine_close(struct engine *e);
 /* Whether the daemon has a registry ("" URL: decisions without unlocks). */
 bool cbar_engine_has_registry(const struct engine *e);
 
-/* Decide one event on rules with the registry's unlock records (decision.c,
- * for every front end).  Runs inside a snapshot read section and on many
+/* Decide n events on rules with the registry's unlock records and the
+ * counting state of limits (limits.h; NULL: none), for every front end
+ * through decision.c; limits count them in the order given, and v[i] is
+ * ev[i]'s verdict.  Runs inside a snapshot read section and on many
  * threads at once; takes no lock. */
-enum cbar_decision cbar_engine_decide(struct engine *e, const struct cbar_rules *rules,
-                                      const struct cbar_event *ev, struct cbar_verdict *v);
-/* The same with the counting state of limits (limits.h; NULL: none). */
-enum cbar_decision cbar_engine_decide_limits(struct engine *e, const struct cbar_rules *rules,
-                                             const struct cbar_event *ev,
-                                             const struct cbar_limit_counter *limits,
-                                             struct cbar_verdict *v);
-
-/* The same for n events at once (cbar_decide_many(): limits count them in
- * the order given); v[i] is ev[i]'s verdict. */
 void cbar_engine_decide_many(struct engine *e, const struct cbar_rules *rules,
                              const struct cbar_event *const *ev, size_t n,
                              const struct cbar_limit_counter *limits, struct cbar_verdict *v);
@@ -124,7 +116,7 @@ enum cbar_err cbar_engine_status(struct engine *e, const struct daemon_caller *w
 enum cbar_err cbar_engine_records_of(struct engine *e, uint64_t subscriber,
                                      struct cbar_status_records *r, struct cbar_diag *d);
 /* The unlock view decisions read, as a lookup for cbar_decide(): only
- * inside a snapshot read section (decision.h), as cbar_engine_decide().
+ * inside a snapshot read section (decision.h), as cbar_engine_decide_many().
  * false when the daemon has no view (no registry): no records. */
 bool cbar_engine_unlock_lookup(struct engine *e, struct cbar_unlock_lookup *lk);
 /* GET /v1/audit */

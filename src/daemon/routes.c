@@ -214,19 +214,49 @@ static double since_s(const struct timespec *t0)
  * path, its verdict written into b.  Inside the snapshot's read section.
  * An event whose subscriber could not be read is answered with that error
  * (false) unless it was an emergency call, allowed whoever makes it. */
+/*
+ * Decide k parsed requests with one cbar_daemon_decide_many() call (their
+ * unlock and limit lookups overlap; limits count them in the order given):
+ * each without `at` is decided now; each is observed with its share of
+ * the call's time (the histogram's sum stays the time spent deciding),
+ * counted and logged on the shared path.
+ */
+static void decide_reqs(struct daemon *d, const struct daemon_snapshot *s,
+                        struct decide_req *const *rq, size_t k, struct cbar_verdict *v)
+{
+	const struct cbar_event *ev[CBAR_DECIDE_MANY_MAX];
+	int64_t now = cbar_routes_now();
+	for (size_t j = 0; j < k; j++) {
+		if (!rq[j]->has_at)
+			cbar_event_at(&rq[j]->in, now);
+		ev[j] = &rq[j]->in.ev;
+	}
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cbar_daemon_decide_many(d, s, ev, k, v);
+	double each = since_s(&t0) / (double)k;
+	struct cbar_metric_series *ms = cbar_metric_series(&cbar_m_decision_duration, NULL);
+	for (size_t j = 0; j < k; j++) {
+		cbar_metric_observe(&cbar_m_decision_duration, ms, each);
+		cbar_daemon_record(s, DAEMON_FRONT_HTTP, ev[j], &v[j]);
+	}
+}
+
+/* Whether the verdict is the answer: an event whose subscriber could not be
+ * read is answered with that error unless it was an emergency call,
+ * allowed whoever makes it. */
+static bool verdict_stands(const struct decide_req *rq, const struct cbar_verdict *v)
+{
+	return !rq->in.sub_err || v->decision == CBAR_ALLOW;
+}
+
+/* Decide one request; false when the answer is rq->sub_error instead. */
 static bool decide_one(struct daemon *d, const struct daemon_snapshot *s, struct decide_req *rq,
                        struct cbar_buf *b)
 {
 	struct cbar_verdict v;
-	struct timespec t0;
-	if (!rq->has_at)
-		cbar_event_at(&rq->in, cbar_routes_now());
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	cbar_daemon_decide(d, s, &rq->in.ev, &v);
-	cbar_metric_observe(&cbar_m_decision_duration, cbar_metric_series(&cbar_m_decision_duration, NULL),
-	               since_s(&t0));
-	cbar_daemon_record(s, DAEMON_FRONT_HTTP, &rq->in.ev, &v);
-	if (rq->in.sub_err && v.decision != CBAR_ALLOW)
+	decide_reqs(d, s, &rq, 1, &v);
+	if (!verdict_stands(rq, &v))
 		return false;
 	cbar_verdict_json(b, &v, NULL);
 	return true;
@@ -304,35 +334,17 @@ struct batch_walk {
 	struct batch_item *item; /* BATCH_CHUNK */
 };
 
-/* Decide the items held, count and log each on the shared path, and write
- * their answers in order. */
+/* Decide the items held (decide_reqs()) and write their answers in order. */
 static void batch_flush(struct batch_walk *w)
 {
-	const struct cbar_event *ev[BATCH_CHUNK];
+	struct decide_req *rq[BATCH_CHUNK];
 	struct cbar_verdict v[BATCH_CHUNK];
 	size_t k = 0;
-	int64_t now = cbar_routes_now();
-	for (size_t j = 0; j < w->n; j++) {
-		struct batch_item *it = &w->item[j];
-		if (it->bad)
-			continue;
-		if (!it->rq.has_at)
-			cbar_event_at(&it->rq.in, now);
-		ev[k++] = &it->rq.in.ev;
-	}
-	if (k) {
-		/* Each item is observed with its share of the chunk's time: the
-		 * histogram's sum stays the time spent deciding. */
-		struct timespec t0;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		cbar_daemon_decide_many(w->d, w->s, ev, k, v);
-		double each = since_s(&t0) / (double)k;
-		struct cbar_metric_series *ms = cbar_metric_series(&cbar_m_decision_duration, NULL);
-		for (size_t j = 0; j < k; j++) {
-			cbar_metric_observe(&cbar_m_decision_duration, ms, each);
-			cbar_daemon_record(w->s, DAEMON_FRONT_HTTP, ev[j], &v[j]);
-		}
-	}
+	for (size_t j = 0; j < w->n; j++)
+		if (!w->item[j].bad)
+			rq[k++] = &w->item[j].rq;
+	if (k)
+		decide_reqs(w->d, w->s, rq, k, v);
 	for (size_t j = 0, m = 0; j < w->n; j++) {
 		struct batch_item *it = &w->item[j];
 		if (w->lines ? it->i > 0 && !cbar_buf_put(&w->b, "\n", 1)
@@ -343,13 +355,10 @@ static void batch_flush(struct batch_walk *w)
 			continue;
 		}
 		const struct cbar_verdict *vj = &v[m++];
-		/* An event whose subscriber could not be read is answered with
-		 * that error unless it was an emergency call, allowed whoever
-		 * makes it (as decide_one()). */
-		if (it->rq.in.sub_err && vj->decision != CBAR_ALLOW)
-			error_into(&w->b, &it->rq.sub_error);
-		else
+		if (verdict_stands(&it->rq, vj))
 			cbar_verdict_json(&w->b, vj, NULL);
+		else
+			error_into(&w->b, &it->rq.sub_error);
 	}
 	w->n = 0;
 }

@@ -235,6 +235,29 @@ bool cbar_sip_handle_read(const struct sip_listener *l, const struct cbar_numpla
 	return ask;
 }
 
+void cbar_sip_decide_pending(const struct sip_decider *d, struct sip_pending *p, size_t n,
+                             struct cbar_verdict *v)
+{
+	for (size_t at = 0; at < n;) {
+		const struct cbar_event *ev[CBAR_DECIDE_MANY_MAX];
+		size_t idx[CBAR_DECIDE_MANY_MAX], k = 0;
+		for (; at < n && k < CBAR_DECIDE_MANY_MAX; at++)
+			if (p[at].step == SIP_STEP_DECIDE) {
+				ev[k] = &p[at].in.ev;
+				idx[k++] = at;
+			}
+		if (k && d->decide_many) {
+			struct cbar_verdict got[CBAR_DECIDE_MANY_MAX];
+			d->decide_many(d->ctx, ev, k, got);
+			for (size_t j = 0; j < k; j++)
+				v[idx[j]] = got[j];
+		} else {
+			for (size_t j = 0; j < k; j++)
+				v[idx[j]].decision = d->decide(d->ctx, ev[j], &v[idx[j]]);
+		}
+	}
+}
+
 size_t cbar_sip_handle(const struct sip_listener *l, const struct cbar_numplan *np,
                        const struct sip_decider *d, const char *buf, size_t len,
                        enum cbar_sip_transport tp, const struct sockaddr *src, int64_t now,

@@ -283,6 +283,12 @@ bool cbar_sip_handle_read(const struct sip_listener *l, const struct cbar_numpla
                           const char *buf, size_t len, enum cbar_sip_transport tp,
                           const struct sockaddr *src, int64_t now, struct sip_pending *p,
                           struct cbar_verdict *v, struct sip_counters *c);
+/* The decision of the n messages read into p[] whose step is
+ * SIP_STEP_DECIDE, each verdict into v[i]: in one decide_many() call per
+ * CBAR_DECIDE_MANY_MAX of them when the decider has it, else one decide()
+ * each. */
+void cbar_sip_decide_pending(const struct sip_decider *d, struct sip_pending *p, size_t n,
+                             struct cbar_verdict *v);
 size_t cbar_sip_handle_reply(const struct sip_listener *l, const struct sip_pending *p,
                              const struct cbar_verdict *v, char *out, size_t cap,
                              struct sip_counters *c);

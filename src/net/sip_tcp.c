@@ -335,25 +335,9 @@ static bool conn_flush(struct worker *w, struct conn *c)
 
 /* Decide the n messages read into w->pend (one call when the decider
  * takes batches) and queue their replies in order; false: close. */
-static bool conn_answer(struct worker *w, struct conn *c, const bool *ask, unsigned n)
+static bool conn_answer(struct worker *w, struct conn *c, unsigned n)
 {
-	const struct sip_decider *dc = &w->srv->cfg.decider;
-	const struct cbar_event *ev[UDP_BATCH];
-	unsigned at[UDP_BATCH], k = 0;
-	for (unsigned i = 0; i < n; i++)
-		if (ask[i]) {
-			ev[k] = &w->pend[i].in.ev;
-			at[k++] = i;
-		}
-	if (k && dc->decide_many) {
-		struct cbar_verdict got[UDP_BATCH];
-		dc->decide_many(dc->ctx, ev, k, got);
-		for (unsigned j = 0; j < k; j++)
-			w->verdict[at[j]] = got[j];
-	} else {
-		for (unsigned j = 0; j < k; j++)
-			w->verdict[at[j]].decision = dc->decide(dc->ctx, ev[j], &w->verdict[at[j]]);
-	}
+	cbar_sip_decide_pending(&w->srv->cfg.decider, w->pend, n, w->verdict);
 	for (unsigned i = 0; i < n; i++) {
 		size_t olen = cbar_sip_handle_reply(c->l, &w->pend[i], &w->verdict[i], w->out,
 		                                    OUT_CAP, &w->local);
@@ -380,7 +364,6 @@ static bool conn_process(struct worker *w, struct conn *c)
 	const struct cbar_numplan *np =
 	    srv->cfg.decider.plan ? srv->cfg.decider.plan(srv->cfg.decider.ctx) : srv->cfg.np;
 	while (ok && more && off < c->inlen) {
-		bool ask[UDP_BATCH];
 		unsigned n = 0;
 		enum cbar_err bad = CBAR_OK;
 		while (n < UDP_BATCH && off < c->inlen) {
@@ -406,14 +389,13 @@ static bool conn_process(struct worker *w, struct conn *c)
 				bad = e;
 				break;
 			}
-			ask[n] =
-			    cbar_sip_handle_read(c->l, np, c->in + off, msglen, CBAR_SIP_STREAM,
-			                         (const struct sockaddr *)&c->peer, now,
-			                         &w->pend[n], &w->verdict[n], &w->local);
+			cbar_sip_handle_read(c->l, np, c->in + off, msglen, CBAR_SIP_STREAM,
+			                     (const struct sockaddr *)&c->peer, now, &w->pend[n],
+			                     &w->verdict[n], &w->local);
 			n++;
 			off += msglen;
 		}
-		if (ok && n && !conn_answer(w, c, ask, n))
+		if (ok && n && !conn_answer(w, c, n))
 			ok = false;
 		if (bad) {
 			w->local.received++;

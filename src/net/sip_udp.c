@@ -113,47 +113,33 @@ static int udp_batch(struct worker *w, const struct sock *s, int flags)
 	 * INVITEs and MESSAGEs decided in one call (their unlock and limit
 	 * lookups overlap), then the replies written in the order received:
 	 * the same bytes as deciding each on its own. */
-	const struct cbar_event *ev[UDP_BATCH];
-	struct cbar_verdict *vd = w->verdict;
-	unsigned ask[UDP_BATCH], nask = 0;
 	bool refused[UDP_BATCH];
 	for (int i = 0; i < n; i++) {
 		struct sip_pending *p = &w->pend[i];
 		/* outside allow=: no reply, so no reflection (a reply is about
 		 * twice the request) */
-		if (lc->nallow &&
-		    !cbar__cidr_match(lc->allow, lc->nallow, (const struct sockaddr *)&w->src[i])) {
+		refused[i] = lc->nallow && !cbar__cidr_match(lc->allow, lc->nallow,
+		                                             (const struct sockaddr *)&w->src[i]);
+		if (refused[i]) {
 			w->local.udp_refused_source++;
-			refused[i] = true;
+			p->step = SIP_STEP_DROP; /* nothing to decide */
 			continue;
 		}
-		refused[i] = false;
 		size_t len = w->rmsg[i].msg_len;
 		if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
 			len = IN_CAP; /* past CBAR_SIP_MAX_MSG: 513 */
-		if (cbar_sip_handle_read(s->l, np, w->in + (size_t)i * IN_CAP, len, CBAR_SIP_DGRAM,
-		                         (const struct sockaddr *)&w->src[i], now, p, &vd[i],
-		                         &w->local)) {
-			ev[nask] = &p->in.ev;
-			ask[nask++] = (unsigned)i;
-		}
+		cbar_sip_handle_read(s->l, np, w->in + (size_t)i * IN_CAP, len, CBAR_SIP_DGRAM,
+		                     (const struct sockaddr *)&w->src[i], now, p, &w->verdict[i],
+		                     &w->local);
 	}
-	if (nask && dc->decide_many) {
-		struct cbar_verdict got[UDP_BATCH];
-		dc->decide_many(dc->ctx, ev, nask, got);
-		for (unsigned j = 0; j < nask; j++)
-			vd[ask[j]] = got[j];
-	} else {
-		for (unsigned j = 0; j < nask; j++)
-			vd[ask[j]].decision = dc->decide(dc->ctx, ev[j], &vd[ask[j]]);
-	}
+	cbar_sip_decide_pending(dc, w->pend, (size_t)n, w->verdict);
 	unsigned k = 0;
 	for (int i = 0; i < n; i++) {
 		if (refused[i])
 			continue;
 		char *out = w->out + (size_t)k * OUT_CAP;
 		size_t olen =
-		    cbar_sip_handle_reply(s->l, &w->pend[i], &vd[i], out, OUT_CAP, &w->local);
+		    cbar_sip_handle_reply(s->l, &w->pend[i], &w->verdict[i], out, OUT_CAP, &w->local);
 		if (!olen)
 			continue;
 		w->siov[k] = (struct iovec){out, olen};
