@@ -146,7 +146,8 @@ bool cbar_batch_line(struct batch *b, const char *s, size_t len);
 
 /* Decide every line of [s, s + n): lines end at '\n', and a last piece
  * without one is a line too (a cut over-long line, or the file's end).
- * Every record is decided and written when it returns. */
+ * Every record is decided and written when it returns.  b->bytes counts
+ * the bytes gone through (the progress line's, with b->progress). */
 void cbar_batch_lines(struct batch *b, const char *s, size_t n);
 
 /* Decide and write the CSV records cbar_batch_line() has read and left
@@ -213,8 +214,9 @@ bool cbar_batch_threads(struct batch *b, FILE *in, const char *file, size_t file
 /*
  * Compressed input: when *in starts with gzip's or zstd's magic byte, start
  * a thread decompressing it and replace *in by the plain stream (name is
- * for messages); a bad stream ends that stream's reads with an error.  Likewise an output whose name ends in .gz or .zst: *out
- * becomes the plain stream a thread compresses into the file.  false after
+ * for messages); a bad stream ends that stream's reads with an error.
+ * Likewise an output whose name ends in .gz or .zst: *out becomes the
+ * plain stream a thread compresses into the file.  false after
  * saying why on stderr (nothing started then).
  */
 bool cbar_batch_io_input(FILE **in, const char *name);

@@ -415,7 +415,9 @@ void cbar_batch_lines(struct batch *b, const char *s, size_t n)
 	while (s < e) {
 		const char *nl = memchr(s, '\n', (size_t)(e - s));
 		size_t len = (size_t)((nl ? nl : e) - s);
-		decide_line(b, s, len);
+		b->bytes += len + (nl != NULL);
+		if (decide_line(b, s, len) && b->progress && !(b->line & 0xfffff))
+			cbar_batch_say_progress(b->line, b->bytes, b->total);
 		s += len + (nl != NULL);
 	}
 	cbar_batch_drain(b);

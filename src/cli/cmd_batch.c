@@ -135,25 +135,6 @@ static const char *map_input(FILE *in, size_t *at, size_t *size)
 }
 
 /*
- * One thread, a mapped file: the lines run() below would make of it (a
- * line of MAX_RECORD bytes or more is one bad record, the last without its
- * newline is read too), so the output is the same.
- */
-static void run_mapped(struct batch *b, const char *file, size_t at, size_t size)
-{
-	const char *p = file + at, *e = file + size;
-	while (p < e) {
-		const char *nl = memchr(p, '\n', (size_t)(e - p));
-		size_t len = (size_t)((nl ? nl : e) - p);
-		b->bytes = (uint64_t)(p - file) + len + (nl != NULL);
-		if (cbar_batch_line(b, p, len) && b->progress && !(b->line & 0xfffff))
-			cbar_batch_say_progress(b->line, b->bytes, b->total);
-		p += len + (nl != NULL);
-	}
-	cbar_batch_drain(b); /* the lines are about to go */
-}
-
-/*
  * One thread.  The input is read a block at a time and cut into lines; a
  * line that does not end in the block is moved to the front and the block
  * filled up again, unless MAX_RECORD bytes of it are there already: then
@@ -499,8 +480,13 @@ int cbar_cmd_batch(int argc, char **argv)
 			json_object_seed(0);
 		ran = cbar_batch_threads(&b, in, file, file_at, file_size, (unsigned)threads);
 	} else {
-		if (file)
-			run_mapped(&b, file, file_at, file_size);
+		/* A mapped file's lines are those run() makes of it (a line of
+		 * MAX_RECORD bytes or more is one bad record, the last without
+		 * its newline is read too): the same output. */
+		if (file) {
+			b.bytes = file_at;
+			cbar_batch_lines(&b, file + file_at, file_size - file_at);
+		}
 		ran = file || run(&b, in);
 		cbar_batch_flush(&b);
 	}
