@@ -221,26 +221,24 @@ struct cbar_unlockset *cbar__unlocks_parse_parts(const struct cbar_numplan *np, 
 			read_part(&part[k]);
 	if (d)
 		d->file = name;
-	if (!s) {
+	bool ok = s != NULL;
+	if (!ok)
 		cbar_diag_set(d, CBAR_NOMEM, 0, 0, "out of memory");
-		goto fail;
-	}
 	unsigned base = 0; /* the lines before part k */
-	for (unsigned k = 0; k < threads; k++) {
+	for (unsigned k = 0; ok && k < threads; k++) {
 		struct unlock_part *p = &part[k];
+		size_t done = 0;
+		enum cbar_err err;
 		if (p->err) {
 			if (d) {
 				*d = p->d;
 				if (d->line)
 					d->line += base;
 			}
-			goto fail;
-		}
-		size_t done = 0;
-		enum cbar_err err = cbar_unlockset_add_many(s, p->u, p->n, &done);
-		if (err) {
+			ok = false;
+		} else if ((err = cbar_unlockset_add_many(s, p->u, p->n, &done))) {
 			cbar_diag_set(d, err, p->line[done] + base, 1, "%s", cbar_err_message(err));
-			goto fail;
+			ok = false;
 		}
 		base += p->lines;
 	}
@@ -248,14 +246,11 @@ struct cbar_unlockset *cbar__unlocks_parse_parts(const struct cbar_numplan *np, 
 		free(part[k].u);
 		free(part[k].line);
 	}
-	return s;
-fail:
-	for (unsigned k = 0; k < threads; k++) {
-		free(part[k].u);
-		free(part[k].line);
+	if (!ok) {
+		cbar_unlockset_free(s);
+		s = NULL;
 	}
-	cbar_unlockset_free(s);
-	return NULL;
+	return s;
 }
 
 struct cbar_unlockset *cbar_unlocks_parse_threads(const struct cbar_numplan *np, uint16_t country,
