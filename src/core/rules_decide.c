@@ -352,6 +352,47 @@ static int limit_hit(const struct cbar_rules *rs, size_t ri, const struct cbar_e
 	return a.barred;
 }
 
+/* What candidate() returns when the decision goes on to the next rule. */
+#define GO_ON (-1)
+
+/*
+ * Rule ri, a candidate of the bitmaps, for the event: GO_ON when it does
+ * not decide (a late condition fails, a limit counts without barring, an
+ * unlock record exempts the event: noted in v), else decide_from()'s
+ * answer (the decision, or NEED_UNLOCKS with *at = ri).
+ */
+static int candidate(const struct cbar_rules *rs, size_t ri, const struct cbar_event *ev,
+                     const struct cbar_unlock_lookup *lk, struct cbar_verdict *v, struct unlocks *u,
+                     int stop, size_t *at)
+{
+	const struct cbar__rule *r = &rs->rules[ri];
+	if (late_conditions(r, ev))
+		return GO_ON;
+	if ((stop >= STOP_UNLESS && r->unless) || (stop == STOP_LIMIT && r->lim)) {
+		*at = ri;
+		return NEED_UNLOCKS;
+	}
+	if (r->lim) {
+		enum cbar_err le = CBAR_OK;
+		int x = limit_hit(rs, ri, ev, lk, v, &le, NULL, NULL);
+		if (x < 0)
+			return set_error(v, le);
+		return x > 0 ? (int)set_rule(rs, ri, v) : GO_ON;
+	}
+	const struct cbar_unlock *rec = NULL;
+	int x = exempt(r, ev, lk, u, &rec);
+	if (x < 0)
+		return set_error(v, u->err);
+	if (x == 0)
+		return set_rule(rs, ri, v);
+	if (!v->exempted) {
+		v->exempted = true;
+		v->exempted_by = *rec;
+		v->exempted_rule = (int)ri;
+	}
+	return GO_ON;
+}
+
 /*
  * The decision from rule `from` on, the bitmaps' candidates in file order.
  * With stop_unless it stops at the first candidate whose other conditions
@@ -404,52 +445,23 @@ static int decide_from(const struct cbar_rules *rs, const struct cbar_event *ev,
 	/* The four bitmaps are ANDed CBAR__WORDS_STEP words at a time (a loop
 	 * of fixed length the compiler does in vector registers; w is a
 	 * multiple of it, the words past the last rule zero), then their bits
-	 * are taken in file order. */
-	for (size_t i0 = from / 64 / CBAR__WORDS_STEP * CBAR__WORDS_STEP; i0 < w;
+	 * are taken in file order, those before `from` cleared. */
+	size_t first = from / 64;
+	for (size_t i0 = first / CBAR__WORDS_STEP * CBAR__WORDS_STEP; i0 < w;
 	     i0 += CBAR__WORDS_STEP) {
 		uint64_t mm[CBAR__WORDS_STEP];
 		for (size_t t = 0; t < CBAR__WORDS_STEP; t++)
 			mm[t] = pv[i0 + t] & sd[i0 + t] & cv[i0 + t] & gv[i0 + t];
 		for (size_t t = 0; t < CBAR__WORDS_STEP; t++) {
 			size_t i = i0 + t;
-			uint64_t m = mm[t];
-			if (i < from / 64)
-				continue;
-			if (i == from / 64)
-				m &= ~UINT64_C(0) << (from % 64);
-			while (m) {
-				size_t ri = i * 64 + (size_t)__builtin_ctzll(m);
-				m &= m - 1;
-				const struct cbar__rule *r = &rs->rules[ri];
-				if (late_conditions(r, ev))
-					continue;
-				if ((stop >= STOP_UNLESS && r->unless) ||
-				    (stop == STOP_LIMIT && r->lim)) {
-					*at = ri;
-					return NEED_UNLOCKS;
-				}
-				if (r->lim) {
-					enum cbar_err le = CBAR_OK;
-					int x = limit_hit(rs, ri, ev, lk, v, &le, NULL, NULL);
-					if (x < 0)
-						return set_error(v, le);
-					if (x > 0)
-						return set_rule(rs, ri, v);
-					continue;
-				}
-				const struct cbar_unlock *rec = NULL;
-				int x = exempt(r, ev, lk, &u, &rec);
-				if (x < 0)
-					return set_error(v, u.err);
-				if (x > 0) {
-					if (!v->exempted) {
-						v->exempted = true;
-						v->exempted_by = *rec;
-						v->exempted_rule = (int)ri;
-					}
-					continue;
-				}
-				return set_rule(rs, ri, v);
+			uint64_t m = i > first    ? mm[t]
+			             : i == first ? mm[t] & ~UINT64_C(0) << (from % 64)
+			                          : 0;
+			for (; m; m &= m - 1) {
+				int x = candidate(rs, i * 64 + (size_t)__builtin_ctzll(m), ev, lk,
+				                  v, &u, stop, at);
+				if (x != GO_ON)
+					return x;
 			}
 		}
 	}
