@@ -168,6 +168,12 @@ void cbar_batch_flush(struct batch *b);
 void cbar_batch_say_bad(bool progress, uint64_t line, const char *msg);
 void cbar_batch_say_progress(uint64_t line, uint64_t bytes, uint64_t total);
 
+/* Decide n events read from records by the new rules: together
+ * (cbar_decide_many()), or one by one with CALLBAR_BATCH_SINGLE (b->single);
+ * v[i] is ev[i]'s verdict. */
+void cbar_batch_decide(struct batch *b, const struct cbar_event *const *ev, size_t n,
+                       struct cbar_verdict *v);
+
 /* Note the bar v set at the record of line, for the summary. */
 void cbar_batch_note_bar(struct batch *b, const struct cbar_verdict *v, uint64_t line);
 

@@ -253,14 +253,20 @@ void cbar_batch_drain(struct batch *b)
 	for (size_t i = 0; i < k; i++)
 		if (!b->pend[i].bad)
 			ev[ne++] = &b->pend[i].in.ev;
+	cbar_batch_decide(b, ev, ne, v);
+	cbar_batch_write_decided(b, b->pend, k, v);
+}
+
+void cbar_batch_decide(struct batch *b, const struct cbar_event *const *ev, size_t n,
+                       struct cbar_verdict *v)
+{
 	/* The decisions of the records that were read, together: their unlock
 	 * probes overlap (cbar_decide_many()). */
 	if (b->single)
-		for (size_t i = 0; i < ne; i++)
+		for (size_t i = 0; i < n; i++)
 			cbar_decide(b->now.rules, ev[i], b->lk, &v[i]);
 	else
-		cbar_decide_many(b->now.rules, ev, ne, b->lk, v);
-	cbar_batch_write_decided(b, b->pend, k, v);
+		cbar_decide_many(b->now.rules, ev, n, b->lk, v);
 }
 
 void cbar_batch_write_decided(struct batch *b, struct pending *pend, size_t k,

@@ -173,11 +173,7 @@ static void decide(struct batch *b, uint64_t base)
 			if (ne < DECIDE_BATCH)
 				continue;
 		}
-		if (b->single)
-			for (size_t k = 0; k < ne; k++)
-				cbar_decide(b->now.rules, ev[k], b->lk, &v[k]);
-		else
-			cbar_decide_many(b->now.rules, ev, ne, b->lk, v);
+		cbar_batch_decide(b, ev, ne, v);
 		for (size_t k = 0; k < ne; k++) {
 			/* The bar goes to the summary here, with its absolute line
 			 * and in input order; not again when the record is written. */
