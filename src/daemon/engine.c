@@ -292,6 +292,14 @@ static void *follower(void *arg)
 
 /* ---- decide ------------------------------------------------------------- */
 
+bool cbar_engine_unlock_lookup(struct engine *e, struct cbar_unlock_lookup *lk)
+{
+	struct unlock_snap *us = e ? cbar_slot_get(&e->unlocks) : NULL;
+	if (us)
+		*lk = cbar_unlockview_lookup(&us->view);
+	return us != NULL;
+}
+
 void cbar_engine_decide_many(struct engine *e, const struct cbar_rules *rules,
                              const struct cbar_event *const *ev, size_t n,
                              const struct cbar_limit_counter *limits, struct cbar_verdict *v)

@@ -202,14 +202,6 @@ enum cbar_err cbar_engine_records_of(struct engine *e, uint64_t subscriber,
 	return cbar__engine_store_end(e, cbar_status_records_read(e->store, subscriber, r, d));
 }
 
-bool cbar_engine_unlock_lookup(struct engine *e, struct cbar_unlock_lookup *lk)
-{
-	struct unlock_snap *us = e ? cbar_slot_get(&e->unlocks) : NULL;
-	if (us)
-		*lk = cbar_unlockview_lookup(&us->view);
-	return us != NULL;
-}
-
 struct audit_acc {
 	json_t *a;
 	const struct audit_query *q;
